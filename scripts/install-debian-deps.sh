@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the Debian packages shebao-desk needs, only those missing.
+#   install-debian-deps.sh run   — to run the program (Qt libraries, CJK font, PC/SC, build tools for pyscard)
+#   install-debian-deps.sh test  — the above plus the test services (vpcd, PostgreSQL, Xvfb, poppler)
+# On a machine without apt-get (Windows, other distributions) it only reports what to install.
+set -euo pipefail
+what=${1:-run}
+
+run_pkgs=(python3 python3-venv python3-dev build-essential swig libpcsclite-dev pcscd
+          fonts-wqy-zenhei libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
+          libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0
+          libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libnss3 libcups2)
+test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth poppler-utils)
+
+pkgs=("${run_pkgs[@]}")
+[[ $what == test ]] && pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+((${#missing[@]})) || exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "请安装以下系统软件包 / please install: ${missing[*]}" >&2
+  exit 0
+fi
+sudo=""
+if [[ $(id -u) != 0 ]]; then
+  command -v sudo >/dev/null || { echo "需要 root 权限安装：${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,3 @@
+from shebao_desk.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""The business catalogue (DOMAIN.md §3), loaded from ``resources/businesses.toml``.
+
+The rules of *what* to bring live in that data file; this module only knows the
+shape of it and answers "what is still missing for this applicant?".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from shebao_desk.errors import ResourceError
+from shebao_desk.resources import load_toml, require, resource_path
+
+
+class Mode(enum.StrEnum):
+    SELF = "self"
+    AGENT = "agent"
+    GUARDIAN = "guardian"
+
+    @property
+    def label(self) -> str:
+        return {"self": "本人办理", "agent": "他人代办", "guardian": "监护人代办"}[self.value]
+
+
+# The business codes the program's rules know. The data file must define each,
+# and may not invent others: a business needs rules, not only a list of papers.
+BUSINESS_CODES = (
+    "apply", "activate", "temp_loss", "formal_loss", "lift_loss", "reissue",
+    "replace", "pin_reset", "pin_change", "info_change", "cancel",
+)
+
+
+@dataclass(frozen=True)
+class Business:
+    code: str
+    name: str
+    days: int
+    fee: int
+    modes: tuple[Mode, ...]
+    materials: dict[Mode, tuple[str, ...]]
+    optional: frozenset[str]
+    next_step: str
+
+    def required(self, mode: Mode) -> tuple[str, ...]:
+        if mode not in self.materials:
+            raise KeyError(mode)
+        return self.materials[mode]
+
+    def missing(self, mode: Mode, presented: set[str] | frozenset[str]) -> list[str]:
+        """Required materials not presented, in the catalogue's order."""
+        return [m for m in self.required(mode) if m not in presented and m not in self.optional]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    materials: dict[str, str]
+    businesses: dict[str, Business]
+
+    def __getitem__(self, code: str) -> Business:
+        return self.businesses[code]
+
+    def __iter__(self):
+        return iter(self.businesses.values())
+
+    def material_name(self, code: str) -> str:
+        return self.materials[code]
+
+
+def parse_catalogue(path: Path) -> Catalogue:
+    data = load_toml(path)
+    materials = require(path, data, "materials", dict)
+    for code, name in materials.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ResourceError(path, f"材料 “{code}” 没有名称")
+    businesses: dict[str, Business] = {}
+    for i, entry in enumerate(require(path, data, "business", list)):
+        where = f"business[{i}]"
+        code = require(path, entry, "code", str, where)
+        where = f"业务 {code}"
+        if code not in BUSINESS_CODES:
+            raise ResourceError(path, f"未知的业务代码 “{code}”（可用：{', '.join(BUSINESS_CODES)}）")
+        if code in businesses:
+            raise ResourceError(path, f"业务 “{code}” 重复定义")
+        days = require(path, entry, "days", int, where)
+        fee = require(path, entry, "fee", (int, float), where)
+        if days < 0 or fee < 0:
+            raise ResourceError(path, f"{where} 的时限或收费不能为负数")
+        try:
+            modes = tuple(Mode(m) for m in require(path, entry, "modes", list, where))
+        except ValueError as exc:
+            raise ResourceError(path, f"{where} 的办理方式有误：{exc}") from None
+        if not modes:
+            raise ResourceError(path, f"{where} 至少要有一种办理方式")
+        lists = require(path, entry, "materials", dict, where)
+        by_mode: dict[Mode, tuple[str, ...]] = {}
+        for mode in modes:
+            items = require(path, lists, mode.value, list, f"{where}.materials")
+            unknown = [m for m in items if m not in materials]
+            if unknown:
+                raise ResourceError(path, f"{where} 引用了未定义的材料：{', '.join(map(str, unknown))}")
+            if not items:
+                raise ResourceError(path, f"{where} 的 {mode.value} 材料清单为空")
+            by_mode[mode] = tuple(items)
+        optional = entry.get("optional", [])
+        if any(m not in materials for m in optional):
+            raise ResourceError(path, f"{where} 的 optional 引用了未定义的材料")
+        businesses[code] = Business(
+            code=code,
+            name=require(path, entry, "name", str, where),
+            days=days,
+            fee=int(fee),
+            modes=modes,
+            materials=by_mode,
+            optional=frozenset(optional),
+            next_step=str(entry.get("next_step", "")),
+        )
+    absent = [c for c in BUSINESS_CODES if c not in businesses]
+    if absent:
+        raise ResourceError(path, f"缺少业务：{', '.join(absent)}")
+    return Catalogue(dict(materials), businesses)
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    return parse_catalogue(resource_path("businesses.toml"))

@@ -1,0 +1,258 @@
+"""The ``shebao-desk`` command: the GUI by default, admin and maintenance subcommands.
+
+Each subcommand lives in a small function; errors the program expects
+(:class:`ShebaoError`) print their Chinese message and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import getpass
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from shebao_desk.errors import ShebaoError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
+
+
+def command(name: str):
+    def register(fn):
+        COMMANDS[name] = fn
+        return fn
+    return register
+
+
+def _store(args: argparse.Namespace):
+    from shebao_desk.store import open_store, resolve_db_path
+    return open_store(resolve_db_path(args.db))
+
+
+def _policy():
+    from shebao_desk.policy import load_policy
+    return load_policy()
+
+
+# --- gui -------------------------------------------------------------------
+
+def run_gui(args: argparse.Namespace) -> int:
+    from shebao_desk.ui.app import run
+    return run(args)
+
+
+# --- admin -----------------------------------------------------------------
+
+@command("admin")
+def _admin(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("admin", help="账号管理")
+    s = p.add_subparsers(dest="admin_cmd", required=True)
+    c = s.add_parser("create-user", help="创建经办员、主管或管理员账号")
+    c.add_argument("--username", required=True)
+    c.add_argument("--name", required=True, help="显示的姓名")
+    c.add_argument("--role", choices=["clerk", "supervisor", "admin"], default="clerk")
+    c.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（脚本用）")
+    c.set_defaults(handler=admin_create_user)
+    u = s.add_parser("unlock", help="解除账号锁定")
+    u.add_argument("username")
+    u.set_defaults(handler=admin_unlock)
+
+
+def _read_new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再输一次：") != first:
+        raise ShebaoError("两次输入的密码不一致")
+    return first
+
+
+def admin_create_user(args: argparse.Namespace) -> int:
+    from shebao_desk.auth import create_clerk
+    from shebao_desk.models import Role
+    password = _read_new_password(args.password_stdin)
+    store = _store(args)
+    with store.unit(None, "", "admin create-user") as s:
+        clerk = create_clerk(s, args.username, args.name, password, Role(args.role))
+        print(f"已创建 {clerk.role.label} {clerk.display_name}（{clerk.username}）")
+    return 0
+
+
+def admin_unlock(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from shebao_desk.auth import unlock
+    from shebao_desk.models import Clerk
+    store = _store(args)
+    with store.unit(None, "", "admin unlock") as s:
+        clerk = s.scalar(select(Clerk).where(Clerk.username == args.username))
+        if clerk is None:
+            raise ShebaoError(f"没有用户 {args.username}")
+        unlock(clerk)
+    print(f"已解除 {args.username} 的锁定")
+    return 0
+
+
+# --- calendar --------------------------------------------------------------
+
+@command("calendar")
+def _calendar(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calendar", help="工作日历")
+    s = p.add_subparsers(dest="calendar_cmd", required=True)
+    w = s.add_parser("workdays", help="列出某年的全部工作日")
+    w.add_argument("year", type=int)
+    w.set_defaults(handler=calendar_workdays)
+    d = s.add_parser("due", help="某日之后第 N 个工作日")
+    d.add_argument("date", type=dt.date.fromisoformat)
+    d.add_argument("n", type=int)
+    d.set_defaults(handler=calendar_due)
+    i = s.add_parser("import", help="从 chinesecalendar 库生成某年的日历数据文件")
+    i.add_argument("year", type=int)
+    i.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
+    i.set_defaults(handler=calendar_import)
+
+
+def calendar_workdays(args: argparse.Namespace) -> int:
+    from shebao_desk.workdays import default_calendar
+    for day in default_calendar().workdays_of(args.year):
+        print(day.isoformat())
+    return 0
+
+
+def calendar_due(args: argparse.Namespace) -> int:
+    from shebao_desk.workdays import default_calendar
+    if args.n < 0:
+        raise ShebaoError("N 不能为负数")
+    print(default_calendar().add_workdays(args.date, args.n).isoformat())
+    return 0
+
+
+def calendar_import(args: argparse.Namespace) -> int:
+    from shebao_desk.calendar_import import write_year_file
+    from shebao_desk.resources import resource_path
+    out = args.out or resource_path("calendar", f"{args.year}.toml")
+    write_year_file(args.year, out)
+    print(f"已写入 {out}；请用 `shebao-desk calendar workdays {args.year}` 与国务院通知逐日核对")
+    return 0
+
+
+# --- db --------------------------------------------------------------------
+
+@command("db")
+def _db(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("db", help="数据库维护")
+    s = p.add_subparsers(dest="db_cmd", required=True)
+    s.add_parser("upgrade", help="升级数据库结构").set_defaults(handler=db_upgrade)
+    s.add_parser("check", help="完整性检查与业务规则检查").set_defaults(handler=db_check)
+    b = s.add_parser("backup", help="在线备份到文件")
+    b.add_argument("path", type=Path)
+    b.set_defaults(handler=db_backup)
+    r = s.add_parser("restore", help="从备份恢复（原库另存）")
+    r.add_argument("path", type=Path)
+    r.set_defaults(handler=db_restore)
+
+
+def db_upgrade(args: argparse.Namespace) -> int:
+    store = _store(args)
+    print(f"数据库 {store.path} 已是最新结构（{store.current_revision()}）")
+    return 0
+
+
+def db_check(args: argparse.Namespace) -> int:
+    from shebao_desk.invariants import check_store
+    store = _store(args)
+    with store.read() as s:
+        findings = check_store(s)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"发现 {len(findings)} 处问题", file=sys.stderr)
+        return 1
+    print("检查通过：完整性正常，业务规则无违反")
+    return 0
+
+
+def db_backup(args: argparse.Namespace) -> int:
+    from shebao_desk.backup import backup
+    from shebao_desk.store import resolve_db_path
+    out = backup(resolve_db_path(args.db), args.path)
+    print(f"已备份到 {out}")
+    return 0
+
+
+def db_restore(args: argparse.Namespace) -> int:
+    from shebao_desk.backup import restore
+    from shebao_desk.store import resolve_db_path
+    kept = restore(resolve_db_path(args.db), args.path)
+    print(f"已从 {args.path} 恢复" + (f"；原数据库另存为 {kept}" if kept else ""))
+    return 0
+
+
+# --- demo ------------------------------------------------------------------
+
+@command("demo")
+def _demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="演示数据")
+    s = p.add_subparsers(dest="demo_cmd", required=True)
+    d = s.add_parser("seed", help="生成 N 个虚构但有效的人员、卡和各类业务")
+    d.add_argument("n", type=int)
+    d.add_argument("--workstation", default=None, help="工作站编号（默认取本库的站点设置，新库为 A）")
+    d.set_defaults(handler=demo_seed)
+
+
+def demo_seed(args: argparse.Namespace) -> int:
+    from shebao_desk.demo import seed
+    from shebao_desk.site_identity import get_site
+    store = _store(args)
+    with store.read() as s:
+        site = get_site(s)
+    workstation = args.workstation or (site.workstation_id if site else "A")
+    result = seed(store, _policy(), args.n, workstation=workstation)
+    print(f"已生成 {result.people} 人、{result.cases} 笔业务（工作站 {workstation}）")
+    return 0
+
+
+# --- entry -----------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
+    parser.add_argument("--db", help="数据库文件（默认在用户数据目录；也可用环境变量 SHEBAO_DB）")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--training", action="store_true", help="培训模式：使用独立的培训数据库")
+    parser.add_argument("--workstation", default=None, help="新库的工作站编号（A、B…）")
+    sub = parser.add_subparsers(dest="cmd")
+    for register in COMMANDS.values():
+        register(sub)
+    parser.set_defaults(handler=run_gui)
+    return parser
+
+
+# Subcommands defined beside the code they drive; each registers itself with @command.
+PLUGIN_MODULES: tuple[str, ...] = ()
+
+
+def _load_plugins() -> None:
+    import importlib
+    for module in PLUGIN_MODULES:
+        importlib.import_module(module)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from shebao_desk.logsetup import setup_logging
+    _load_plugins()
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
+    try:
+        _policy()  # every data file is validated before anything else happens
+        return args.handler(args)
+    except ShebaoError as exc:
+        log.error("%s: %s", type(exc).__name__, exc.detail)
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

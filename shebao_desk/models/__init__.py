@@ -1,0 +1,15 @@
+"""The tables of the local store (SQLAlchemy 2 typed ORM)."""
+
+from shebao_desk.models.audit import AuditEntry
+from shebao_desk.models.base import Base, Row, utcnow
+from shebao_desk.models.cases import Case, CaseStatus, Inquiry
+from shebao_desk.models.people import (
+    VALID_CARD_STATUSES, Card, CardStatus, LossChannel, LossKind, LossReport, Person, PersonStatus,
+)
+from shebao_desk.models.site import Attendance, Clerk, Role, Site
+
+__all__ = [
+    "AuditEntry", "Attendance", "Base", "Card", "CardStatus", "Case", "CaseStatus", "Clerk",
+    "Inquiry", "LossChannel", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
+    "Site", "VALID_CARD_STATUSES", "utcnow",
+]

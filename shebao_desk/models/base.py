@@ -1,0 +1,75 @@
+"""The declarative base and the column types every table shares.
+
+Every row has a UUID primary key and UTC ``created_at``/``updated_at`` so that
+rows made on different workstations can be merged later without clashes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Annotated, Any
+
+from sqlalchemy import JSON, DateTime, Enum, MetaData, String, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stored as naive UTC (SQLite has no time zones), returned aware in UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def enum_column(kind: type[enum.Enum], length: int = 24) -> Enum:
+    """Enums stored by value (readable in SQL, stable across renames of members)."""
+    return Enum(kind, values_callable=lambda k: [m.value for m in k], native_enum=False,
+                length=length, validate_strings=True)
+
+
+uuid_pk = Annotated[str, mapped_column(String(36), primary_key=True, default=new_uuid)]
+utc = Annotated[dt.datetime, mapped_column(UTCDateTime())]
+utc_opt = Annotated[dt.datetime | None, mapped_column(UTCDateTime(), nullable=True)]
+code = Annotated[str, mapped_column(String(32))]
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Row(Base):
+    """Abstract: the identity and timestamps every synced row carries."""
+
+    __abstract__ = True
+
+    id: Mapped[uuid_pk]
+    created_at: Mapped[utc] = mapped_column(default=utcnow)
+    updated_at: Mapped[utc] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,66 @@
+"""Cases (业务受理) and inquiries (首问负责制)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shebao_desk.models.base import Row, enum_column, utc, utc_opt
+from shebao_desk.models.people import Card, Person
+
+
+class CaseStatus(enum.StrEnum):
+    RETURNED = "returned"  # materials missing; the one-time notice was given
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+
+    @property
+    def label(self) -> str:
+        return {"returned": "退回补材料", "accepted": "已受理", "completed": "已办结"}[self.value]
+
+
+class Case(Row):
+    __tablename__ = "case"
+
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    business: Mapped[str] = mapped_column(String(16), index=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    card_id: Mapped[str | None] = mapped_column(ForeignKey("card.id"), nullable=True)
+    new_card_id: Mapped[str | None] = mapped_column(ForeignKey("card.id"), nullable=True)
+    agent_name: Mapped[str] = mapped_column(String(50), default="")
+    agent_id_number: Mapped[str] = mapped_column(String(18), default="")
+    agent_relation: Mapped[str] = mapped_column(String(20), default="")
+    agent_phone: Mapped[str] = mapped_column(String(20), default="")
+    materials: Mapped[list[str]]
+    missing: Mapped[list[str]]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    fee: Mapped[int] = mapped_column(default=0)
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), index=True)
+    accepted_by: Mapped[str] = mapped_column(ForeignKey("clerk.id"))
+    accepted_at: Mapped[utc] = mapped_column(index=True)
+    workstation: Mapped[str] = mapped_column(String(8))
+    promised_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    completed_at: Mapped[utc_opt]
+    completed_by: Mapped[str | None] = mapped_column(ForeignKey("clerk.id"), nullable=True)
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    card: Mapped[Card | None] = relationship(foreign_keys=[card_id])
+    new_card: Mapped[Card | None] = relationship(foreign_keys=[new_card_id])
+
+
+class Inquiry(Row):
+    """A question taken at the window; owned by the clerk who first took it."""
+
+    __tablename__ = "inquiry"
+
+    topic: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("person.id"), nullable=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("clerk.id"))
+    opened_at: Mapped[utc]
+    closed_at: Mapped[utc_opt]
+    handover_note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,106 @@
+"""Card holders, their cards and loss reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Date, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shebao_desk.models.base import Row, enum_column, utc, utc_opt
+
+
+class PersonStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CANCELLED = "cancelled"  # card cancelled after death or household cancellation
+
+
+class CardStatus(enum.StrEnum):
+    PENDING = "pending"  # accepted, being made; the holder has not received it
+    NORMAL = "normal"
+    FORMALLY_LOST = "formally_lost"
+    REPLACED = "replaced"
+    CANCELLED = "cancelled"
+
+    @property
+    def valid(self) -> bool:
+        return self in (CardStatus.PENDING, CardStatus.NORMAL)
+
+    @property
+    def label(self) -> str:
+        return {"pending": "制卡中", "normal": "正常", "formally_lost": "已正式挂失",
+                "replaced": "已换卡作废", "cancelled": "已注销"}[self.value]
+
+
+VALID_CARD_STATUSES = (CardStatus.PENDING, CardStatus.NORMAL)
+
+
+class LossKind(enum.StrEnum):
+    TEMPORARY = "temporary"
+    FORMAL = "formal"
+
+
+class LossChannel(enum.StrEnum):
+    WINDOW = "window"
+    HOTLINE_12333 = "12333"
+    BANK_HOTLINE = "bank_hotline"
+    ONLINE = "online"  # provincial service system
+
+    @property
+    def label(self) -> str:
+        return {"window": "窗口", "12333": "12333 热线", "bank_hotline": "银行客服热线",
+                "online": "省社会保障卡服务系统"}[self.value]
+
+
+class Person(Row):
+    __tablename__ = "person"
+
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    sex: Mapped[str] = mapped_column(String(1))
+    ethnicity: Mapped[str] = mapped_column(String(2), default="01")
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    birthplace: Mapped[str] = mapped_column(String(6), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    status: Mapped[PersonStatus] = mapped_column(enum_column(PersonStatus), default=PersonStatus.ACTIVE)
+    cancelled_at: Mapped[utc_opt]
+
+    cards: Mapped[list[Card]] = relationship(back_populates="person", order_by="Card.created_at")
+
+
+class Card(Row):
+    __tablename__ = "card"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    card_number: Mapped[str] = mapped_column(String(9), default="", index=True)
+    card_id: Mapped[str] = mapped_column(String(32), default="")  # chip identifier, hex
+    generation: Mapped[int] = mapped_column(default=3)
+    status: Mapped[CardStatus] = mapped_column(enum_column(CardStatus), default=CardStatus.PENDING)
+    issue_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    activated_at: Mapped[utc_opt]
+    pin_reset_at: Mapped[utc_opt]
+    void_at: Mapped[utc_opt]
+    void_reason: Mapped[str] = mapped_column(String(100), default="")
+
+    person: Mapped[Person] = relationship(back_populates="cards")
+    losses: Mapped[list[LossReport]] = relationship(back_populates="card", order_by="LossReport.effective_at")
+
+
+class LossReport(Row):
+    __tablename__ = "loss_report"
+
+    card_id: Mapped[str] = mapped_column(ForeignKey("card.id"), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("case.id"), nullable=True)
+    kind: Mapped[LossKind] = mapped_column(enum_column(LossKind))
+    channel: Mapped[LossChannel] = mapped_column(enum_column(LossChannel))
+    functions: Mapped[list[str]]  # "social", "financial"
+    effective_at: Mapped[utc]
+    expires_at: Mapped[utc_opt]  # None for a formal loss: it never lapses
+    lifted_at: Mapped[utc_opt]
+    lifted_case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+    card: Mapped[Card] = relationship(back_populates="losses")

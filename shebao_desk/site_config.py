@@ -1,0 +1,118 @@
+"""The window's own parameters from ``resources/site.toml``, validated on load."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from shebao_desk.errors import ResourceError
+from shebao_desk.resources import load_toml, require, resource_path
+
+
+@dataclass(frozen=True)
+class BankOutlet:
+    name: str
+    address: str
+    phone: str
+    hours: str
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    institution: str
+    window_name: str
+    window_code: str
+    region_code: str
+    level: str
+    site_type: str
+    address: str
+    phone: str
+    hours: str
+    opens: dt.time
+    closes: dt.time
+    initial_pin: str
+    temp_loss_days: int
+    pin_length: int
+    login_max_failures: int
+    lockout_minutes: int
+    idle_lock_minutes: int
+    photo_width: int
+    photo_height: int
+    photo_dpi: int
+    photo_min_kb: int
+    photo_max_kb: int
+    sync_warn_after_days: int
+    bank_outlets: tuple[BankOutlet, ...]
+
+
+def _time(path: Path, text: str, label: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise ResourceError(path, f"{label} 应为 HH:MM 格式的时间，现为 “{text}”") from None
+
+
+def _positive(path: Path, table: dict, key: str, where: str) -> int:
+    value = require(path, table, key, int, where)
+    if value <= 0:
+        raise ResourceError(path, f"{where}.{key} 应为正整数")
+    return value
+
+
+def parse_site_config(path: Path) -> SiteConfig:
+    data = load_toml(path)
+    site = require(path, data, "site", dict)
+    card = require(path, data, "card", dict)
+    security = require(path, data, "security", dict)
+    photo = require(path, data, "photo", dict)
+    sync = data.get("sync", {"warn_after_days": 3})
+    text = {k: require(path, site, k, str, "site") for k in (
+        "institution", "window_name", "window_code", "region_code", "level", "site_type",
+        "address", "phone", "hours", "opens", "closes")}
+    if not re.fullmatch(r"[A-Za-z0-9]{1,8}", text["window_code"]):
+        raise ResourceError(path, "site.window_code 应为 1—8 位字母或数字")
+    if not re.fullmatch(r"\d{6}", text["region_code"]):
+        raise ResourceError(path, "site.region_code 应为 6 位行政区划代码")
+    if text["level"] not in ("city", "county"):
+        raise ResourceError(path, "site.level 只能是 city 或 county")
+    if text["site_type"] not in ("hrss", "bank"):
+        raise ResourceError(path, "site.site_type 只能是 hrss 或 bank")
+    pin_length = _positive(path, card, "pin_length", "card")
+    initial_pin = require(path, card, "initial_pin", str, "card")
+    if not (initial_pin.isdigit() and initial_pin.isascii() and len(initial_pin) == pin_length):
+        raise ResourceError(path, f"card.initial_pin 应为 {pin_length} 位数字")
+    outlets = []
+    for i, entry in enumerate(data.get("bank_outlets", [])):
+        where = f"bank_outlets[{i}]"
+        outlets.append(BankOutlet(*(require(path, entry, k, str, where) for k in ("name", "address", "phone", "hours"))))
+    if not outlets:
+        raise ResourceError(path, "至少要有一个发卡银行网点（[[bank_outlets]]）")
+    opens, closes = _time(path, text.pop("opens"), "site.opens"), _time(path, text.pop("closes"), "site.closes")
+    if closes <= opens:
+        raise ResourceError(path, "site.closes 应晚于 site.opens")
+    min_kb, max_kb = _positive(path, photo, "min_kb", "photo"), _positive(path, photo, "max_kb", "photo")
+    if max_kb < min_kb:
+        raise ResourceError(path, "photo.max_kb 应不小于 photo.min_kb")
+    return SiteConfig(
+        **text, opens=opens, closes=closes,
+        initial_pin=initial_pin,
+        temp_loss_days=_positive(path, card, "temp_loss_days", "card"),
+        pin_length=pin_length,
+        login_max_failures=_positive(path, security, "login_max_failures", "security"),
+        lockout_minutes=_positive(path, security, "lockout_minutes", "security"),
+        idle_lock_minutes=_positive(path, security, "idle_lock_minutes", "security"),
+        photo_width=_positive(path, photo, "width", "photo"),
+        photo_height=_positive(path, photo, "height", "photo"),
+        photo_dpi=_positive(path, photo, "dpi", "photo"),
+        photo_min_kb=min_kb, photo_max_kb=max_kb,
+        sync_warn_after_days=_positive(path, sync, "warn_after_days", "sync"),
+        bank_outlets=tuple(outlets),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_site_config() -> SiteConfig:
+    return parse_site_config(resource_path("site.toml"))

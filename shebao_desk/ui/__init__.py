@@ -1,0 +1,1 @@
+"""The Qt user interface. Only this package imports Qt; the rules stay in the core."""

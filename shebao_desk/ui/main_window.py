@@ -1,0 +1,99 @@
+"""The clerk's main window: who and where is always visible, pages on the left."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget,
+)
+
+from shebao_desk.models import Role
+from shebao_desk.ui.context import AppContext
+
+
+class IdleWatcher(QObject):
+    """Restarts a timer on every key or mouse event; when it fires the screen locks."""
+
+    def __init__(self, minutes: int, on_idle) -> None:
+        super().__init__()
+        self.timer = QTimer(self, singleShot=True, interval=minutes * 60_000)
+        self.timer.timeout.connect(on_idle)
+        self.timer.start()
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt naming)
+        if event.type() in (QEvent.KeyPress, QEvent.MouseButtonPress, QEvent.MouseMove, QEvent.Wheel):
+            self.timer.start()
+        return False
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        site = ctx.policy.site
+        title = f"社会保障卡综合服务窗口工作台 — {site.institution}"
+        self.setWindowTitle(("【培训模式】" if ctx.training else "") + title)
+        self.resize(1280, 800)
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        if ctx.training:
+            banner = QLabel("培训模式 — 使用培训数据库，所有操作不影响真实业务", objectName="training_banner")
+            banner.setAlignment(Qt.AlignCenter)
+            banner.setStyleSheet("background:#d32f2f;color:white;font-weight:bold;padding:6px;font-size:16px")
+            outer.addWidget(banner)
+        self.header = QLabel(objectName="header")
+        self.header.setStyleSheet("padding:6px 10px;background:#1565c0;color:white;font-size:14px")
+        outer.addWidget(self.header)
+        body = QHBoxLayout()
+        self.nav = QListWidget(objectName="nav")
+        self.nav.setFixedWidth(150)
+        self.nav.setStyleSheet("font-size:16px")
+        self.stack = QStackedWidget()
+        body.addWidget(self.nav)
+        body.addWidget(self.stack, 1)
+        outer.addLayout(body, 1)
+        self.setCentralWidget(central)
+        self.pages: dict[str, QWidget] = {}
+        self._build_pages()
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+        self.update_header()
+        self.idle = IdleWatcher(site.idle_lock_minutes, self.lock)
+
+    def _build_pages(self) -> None:
+        from shebao_desk.ui.pages import page_classes
+        supervisor = self.ctx.clerk is not None and self.ctx.clerk.role in (Role.SUPERVISOR, Role.ADMIN)
+        for number, (key, label, cls, needs_supervisor) in enumerate(page_classes(), start=1):
+            if needs_supervisor and not supervisor:
+                continue
+            page = cls(self.ctx)
+            self.pages[key] = page
+            self.nav.addItem(f"{label}")
+            self.stack.addWidget(page)
+            if number <= 9:
+                QShortcut(QKeySequence(f"Ctrl+{number}"), self, activated=lambda i=self.stack.count() - 1: self.nav.setCurrentRow(i))
+
+    def show_page(self, key: str) -> QWidget:
+        page = self.pages[key]
+        self.nav.setCurrentRow(self.stack.indexOf(page))
+        return page
+
+    def update_header(self) -> None:
+        ctx, site = self.ctx, self.ctx.policy.site
+        who = f"{ctx.clerk.display_name}（{ctx.clerk.role.label}）" if ctx.clerk else "未登录"
+        self.header.setText(f"{site.window_name} · 窗口 {site.window_code} · 工作站 {ctx.workstation}"
+                            f"　　经办人：{who}")
+
+    def lock(self) -> None:
+        from shebao_desk.ui.login import LoginDialog
+        if self.ctx.clerk is None or not self.isVisible():
+            return
+        dialog = LoginDialog(self.ctx, "屏幕已锁定", locked_for=self.ctx.clerk.username)
+        if dialog.exec() and dialog.result_clerk is not None:
+            self.ctx.clerk = dialog.result_clerk
+        else:
+            self.close()
+            return
+        self.idle.timer.start()

@@ -1,0 +1,63 @@
+"""Shared fixtures: a fresh migrated store per test, the shipped policy, a clerk and a site."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import pytest
+
+from shebao_desk.auth import create_clerk
+from shebao_desk.catalogue import Mode
+from shebao_desk.clock import CHINA
+from shebao_desk.idnumber import make_id_number
+from shebao_desk.intake import AgentInput, ApplicantInput, CaseRequest, accept_case
+from shebao_desk.models import Role
+from shebao_desk.policy import load_policy
+from shebao_desk.site_identity import ensure_site
+from shebao_desk.store import open_store
+
+# A fixed working Monday inside the calendar the project ships, so no test depends on today.
+MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=CHINA).astimezone(dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def policy():
+    return load_policy()
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "store.sqlite3")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def clerk_and_site(store, policy):
+    with store.unit(None, "A", "test setup") as s:
+        clerk = create_clerk(s, "wang", "王经办", "passw0rd!", Role.CLERK)
+        site = ensure_site(s, policy.site, "A")
+    return clerk, site
+
+
+def applicant(seq: int = 1, birth=dt.date(1980, 5, 17), region="611002", name="李秀英") -> ApplicantInput:
+    return ApplicantInput(id_number=make_id_number(region, birth, seq), name=name, phone="13800000000",
+                          address="商洛市商州区北新街 1 号")
+
+
+def take(store, policy, clerk_and_site, business, who, *, mode=Mode.SELF, materials=None, now=MONDAY, **kw):
+    """Accept one business in its own unit of work, presenting every material unless told otherwise."""
+    clerk, site = clerk_and_site
+    if materials is None:
+        materials = set(policy.catalogue[business].required(mode))
+    if mode is not Mode.SELF and "agent" not in kw:
+        kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
+    with store.unit(clerk.id, site.workstation_id, f"test {business}") as s:
+        outcome = accept_case(s, CaseRequest(business, mode, who, set(materials), **kw),
+                              s.merge(clerk), s.merge(site), policy, now)
+        return outcome
+
+
+def pcsc_available() -> bool:
+    return bool(os.environ.get("SHEBAO_TEST_PCSC"))

@@ -1,0 +1,94 @@
+"""The admin command line, run as a clerk's admin would: a real process, a real store."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import func, select
+
+from shebao_desk.models import Case
+from shebao_desk.store import open_store
+
+
+def cli(*args, db=None, stdin=None, env_extra=None):
+    env = dict(os.environ)
+    env.pop("SHEBAO_DB", None)
+    env.update(env_extra or {})
+    cmd = [sys.executable, "-m", "shebao_desk"] + (["--db", str(db)] if db else []) + list(args)
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_calendar_workdays_2026_lists_every_working_day():
+    result = cli("calendar", "workdays", "2026")
+    days = result.stdout.split()
+    assert result.returncode == 0 and len(days) == 248
+    assert "2026-10-10" in days and "2026-10-01" not in days and days[0] == "2026-01-04"
+
+
+def test_calendar_due_skips_national_day():
+    result = cli("calendar", "due", "2026-09-28", "7")
+    assert result.returncode == 0 and result.stdout.strip() == "2026-10-13"
+
+
+def test_calendar_due_into_an_unknown_year_is_refused():
+    result = cli("calendar", "due", "2026-12-28", "7")
+    assert result.returncode != 0 and "2027" in result.stderr
+
+
+def test_admin_create_user_from_stdin(tmp_path):
+    db = tmp_path / "s.sqlite3"
+    result = cli("admin", "create-user", "--username", "li", "--name", "李主管", "--role", "supervisor",
+                 "--password-stdin", db=db, stdin="abc12345\n")
+    assert result.returncode == 0, result.stderr
+    assert "李主管" in result.stdout
+    dup = cli("admin", "create-user", "--username", "li", "--name", "x", "--password-stdin", db=db, stdin="abc12345\n")
+    assert dup.returncode != 0 and "已存在" in dup.stderr
+
+
+def test_seed_then_check_is_clean_and_covers_every_business(tmp_path):
+    db = tmp_path / "s.sqlite3"
+    assert cli("demo", "seed", "30", db=db).returncode == 0
+    store = open_store(db)
+    with store.read() as s:
+        kinds = set(s.scalars(select(Case.business).distinct()))
+        assert s.scalar(select(func.count()).select_from(Case)) >= 30
+    assert kinds == {"apply", "activate", "temp_loss", "lift_loss", "formal_loss", "reissue", "replace",
+                     "pin_reset", "pin_change", "info_change", "cancel"}
+    result = cli("db", "check", db=db)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_names_a_person_with_two_valid_cards(tmp_path):
+    db = tmp_path / "s.sqlite3"
+    cli("demo", "seed", "10", db=db)
+    with sqlite3.connect(db) as conn:  # break the invariant behind the program's back
+        person_id, = conn.execute("select person_id from card where status='normal' limit 1").fetchone()
+        conn.execute("update card set status='normal' where person_id=? and status!='normal'", (person_id,))
+        if conn.execute("select count(*) from card where person_id=? and status='normal'", (person_id,)).fetchone()[0] < 2:
+            conn.execute("insert into card (id, person_id, card_number, card_id, generation, status, void_reason, created_at, updated_at)"
+                         " values ('00000000-0000-0000-0000-000000000001', ?, 'A00000001', '', 3, 'normal', '', '2026-03-09 00:00:00', '2026-03-09 00:00:00')",
+                         (person_id,))
+    result = cli("db", "check", db=db)
+    assert result.returncode == 1
+    assert "one_valid_card" in result.stdout and "2 张有效卡" in result.stdout
+
+
+def test_backup_and_restore_commands(tmp_path):
+    db = tmp_path / "s.sqlite3"
+    cli("demo", "seed", "3", db=db)
+    out = tmp_path / "backup.sqlite3"
+    assert cli("db", "backup", str(out), db=db).returncode == 0
+    assert out.exists()
+    cli("demo", "seed", "3", db=db)
+    result = cli("db", "restore", str(out), db=db)
+    assert result.returncode == 0 and "原数据库另存为" in result.stdout
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from person").fetchone()[0] == 3
+
+
+def test_db_option_and_env_var_choose_the_store(tmp_path):
+    env_db = tmp_path / "env.sqlite3"
+    result = cli("db", "upgrade", env_extra={"SHEBAO_DB": str(env_db)})
+    assert result.returncode == 0 and env_db.exists()
