@@ -12,7 +12,8 @@ started_pcscd=""
 started_pg=""
 
 cleanup() {
-  if [[ -n $started_pcscd ]]; then kill "$started_pcscd" 2>/dev/null; wait "$started_pcscd" 2>/dev/null; fi
+  # pkill, not the PID: a test restarts pcscd to check that the program survives it.
+  if [[ -n $started_pcscd ]]; then pkill -x pcscd 2>/dev/null; wait "$started_pcscd" 2>/dev/null; fi
   if [[ -n $started_pg ]]; then pg_ctlcluster "$started_pg" stop >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT

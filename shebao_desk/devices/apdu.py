@@ -1,0 +1,79 @@
+"""The APDU layer: builds commands, follows 61xx and 6Cxx, logs traffic with PINs redacted."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from shebao_desk.devices.connection import Connection
+from shebao_desk.devices.errors import BadResponseError
+from shebao_desk.logsetup import TRAFFIC
+
+log = logging.getLogger(__name__)
+
+SW_OK = 0x9000
+INS_VERIFY = 0x20
+INS_CHANGE_PIN = 0x5E
+INS_GET_RESPONSE = 0xC0
+SECRET_INS = {INS_VERIFY, INS_CHANGE_PIN, 0x24, 0x2C}  # VERIFY, CHANGE, CHANGE REFERENCE DATA, RESET RETRY
+MAX_CHAINED_RESPONSES = 16
+
+
+@dataclass(frozen=True)
+class Response:
+    data: bytes
+    sw: int
+
+    @property
+    def ok(self) -> bool:
+        return self.sw == SW_OK
+
+
+def build(cla: int, ins: int, p1: int, p2: int, data: bytes = b"", le: int | None = None) -> bytes:
+    if len(data) > 255:
+        raise ValueError("short APDUs only")
+    apdu = bytes([cla, ins, p1, p2])
+    if data:
+        apdu += bytes([len(data)]) + data
+    if le is not None:
+        apdu += bytes([le & 0xFF])
+    return apdu
+
+
+def with_le(apdu: bytes, le: int) -> bytes:
+    """The same command asking for ``le`` bytes (replacing its Le if it had one)."""
+    has_le = len(apdu) == 5 or (len(apdu) > 5 and len(apdu) == 6 + apdu[4])
+    return (apdu[:-1] if has_le else apdu) + bytes([le & 0xFF])
+
+
+def redacted(apdu: bytes) -> str:
+    """Hex of the APDU for the trace, with the data of PIN commands replaced."""
+    if len(apdu) > 5 and apdu[1] in SECRET_INS:
+        return f"{apdu[:5].hex().upper()} <{apdu[4]} bytes redacted>"
+    return apdu.hex().upper()
+
+
+class ApduProtocol:
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.count = 0  # APDUs actually sent, for tests and benchmarks
+
+    def _raw(self, apdu: bytes) -> Response:
+        log.log(TRAFFIC, "> %s", redacted(apdu))
+        data, sw = self.connection.transmit(apdu)
+        self.count += 1
+        log.log(TRAFFIC, "< %s %04X", "<redacted>" if apdu[1] in SECRET_INS and data else data.hex().upper(), sw)
+        return Response(data, sw)
+
+    def send(self, apdu: bytes) -> Response:
+        """Send, resending on 6Cxx and collecting 61xx with GET RESPONSE."""
+        response = self._raw(apdu)
+        if response.sw >> 8 == 0x6C:
+            response = self._raw(with_le(apdu, response.sw & 0xFF))
+        data = response.data
+        for _ in range(MAX_CHAINED_RESPONSES):
+            if response.sw >> 8 != 0x61:
+                return Response(data, response.sw)
+            response = self._raw(build(0x00, INS_GET_RESPONSE, 0, 0, le=response.sw & 0xFF))
+            data += response.data
+        raise BadResponseError(f"more than {MAX_CHAINED_RESPONSES} chained 61xx responses")

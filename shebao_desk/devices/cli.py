@@ -1,0 +1,135 @@
+"""``shebao-desk devices`` and ``shebao-desk card …``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import threading
+from pathlib import Path
+
+from shebao_desk.cli import command
+from shebao_desk.errors import ShebaoError
+
+MIN_READERS, MIN_PRINTERS = 2, 1  # Article 9, county window
+
+
+@command("devices")
+def _devices(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("devices", help="列出读卡器和打印机，检查是否符合规范第九条")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=devices)
+
+
+def devices(args: argparse.Namespace) -> int:
+    from shebao_desk.devices.errors import DeviceError
+    from shebao_desk.devices.pcsc import PcscContext
+    from shebao_desk.devices.printers import list_printers
+    readers: list[dict] = []
+    problem = None
+    try:
+        context = PcscContext()
+        _, states, _ = context.states(None, 0)
+        readers = [{"name": s.name, "card_present": s.present, "atr": s.atr.hex().upper()} for s in states]
+    except DeviceError as exc:
+        problem = exc.message
+    printers = list_printers()
+    ok = len(readers) >= MIN_READERS and len(printers) >= MIN_PRINTERS
+    if args.json:
+        print(json.dumps({"readers": readers, "printers": printers, "article_9_met": ok, "problem": problem},
+                         ensure_ascii=False, indent=2))
+        return 0
+    print(f"读卡器（{len(readers)} 台）：")
+    for r in readers:
+        print(f"  {r['name']}　{'有卡' if r['card_present'] else '无卡'}")
+    if problem:
+        print(f"  {problem}")
+    print(f"打印机（{len(printers)} 台）：")
+    for name in printers:
+        print(f"  {name}")
+    print(f"规范第九条（读卡器至少 {MIN_READERS} 台、打印机至少 {MIN_PRINTERS} 台）：{'符合' if ok else '不符合'}")
+    return 0
+
+
+@command("card")
+def _card(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("card", help="读卡、改密码、虚拟卡")
+    s = p.add_subparsers(dest="card_cmd", required=True)
+    r = s.add_parser("read", help="读取社会保障卡")
+    r.add_argument("--reader", help="读卡器名称（可只写开头）")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(handler=card_read)
+    c = s.add_parser("change-pin", help="修改社会保障卡密码（不回显）")
+    c.add_argument("--reader")
+    c.set_defaults(handler=card_change_pin)
+    v = s.add_parser("simulate", help="把虚拟社会保障卡插入 vpcd 虚拟读卡器")
+    v.add_argument("--holder", required=True, type=Path, help="持卡人文件（见 resources/holders/）")
+    v.add_argument("--port", type=int, default=35963)
+    v.add_argument("--forever", action="store_true", help="不读标准输入，一直插着直到 Ctrl-C")
+    v.set_defaults(handler=card_simulate)
+
+
+def _opener():
+    from shebao_desk.devices.pcsc import shared_context
+    return lambda reader: shared_context().connect(reader)
+
+
+def card_read(args: argparse.Namespace) -> int:
+    from shebao_desk.devices.operations import read_card
+    try:
+        info = read_card(_opener(), args.reader)
+    except ShebaoError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(info.as_json(), ensure_ascii=False))
+    else:
+        labels = {"reader": "读卡器", "card_number": "卡号", "name": "姓名", "ssn": "社会保障号码", "sex": "性别",
+                  "birth_date": "出生日期", "spec_version": "规范版本", "issue_date": "发卡日期", "expiry_date": "有效期至"}
+        for key, label in labels.items():
+            print(f"{label}：{getattr(info, key)}")
+    return 0
+
+
+def card_change_pin(args: argparse.Namespace) -> int:
+    from shebao_desk.devices.operations import change_pin
+    from shebao_desk.site_config import load_site_config
+    old = getpass.getpass("原密码：")
+    new = getpass.getpass("新密码（6 位数字）：")
+    confirm = getpass.getpass("再输一次新密码：")
+    try:
+        change_pin(_opener(), old, new, confirm, initial=load_site_config().initial_pin, reader=args.reader)
+    except ShebaoError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print("密码已修改")
+    return 0
+
+
+def card_simulate(args: argparse.Namespace) -> int:
+    """Runs until stdin closes (or Ctrl-C with --forever); stdin lines: ``remove``, ``insert``, ``quit``."""
+    from shebao_desk.devices.virtual_card import VirtualCard, load_holder
+    from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+    slot = VpcdSlot(VirtualCard(load_holder(args.holder)), port=args.port)
+    slot.insert()
+    print(f"虚拟卡已插入 {reader_name(args.port)}；输入 remove / insert / quit", flush=True)
+    try:
+        if args.forever:
+            threading.Event().wait()
+        for line in sys.stdin:
+            word = line.strip().lower()
+            if word == "remove":
+                slot.remove()
+                print("removed", flush=True)
+            elif word == "insert":
+                if not slot.inserted:
+                    slot.insert()
+                print("inserted", flush=True)
+            elif word in ("quit", "exit"):
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        slot.remove()
+    return 0

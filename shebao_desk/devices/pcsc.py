@@ -1,0 +1,266 @@
+"""The adapter to PC/SC through pyscard: the only module that imports ``smartcard``.
+
+Uses pyscard's thin ``smartcard.scard`` layer, so every PC/SC result code is
+seen and mapped to a typed error, and a context lost to a pcscd restart is
+established again on the next call. Each blocking call runs with a deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from smartcard import scard
+
+from shebao_desk.devices.errors import (
+    BadResponseError, CardRemovedError, DeviceError, DeviceTimeoutError, NoCardError, NoReaderError, PcscUnavailableError,
+    ReaderBusyError, ReaderGoneError,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PNP_READER = "\\\\?PnP?\\Notification"
+TRANSMIT_TIMEOUT_S = 5.0
+CONNECT_TIMEOUT_S = 5.0
+EMPTY_RESPONSE_GRACE_S = 1.5  # how long the reader may take to notice a pulled card
+
+_CONTEXT_LOST = {scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED, scard.SCARD_E_INVALID_HANDLE,
+                 getattr(scard, "SCARD_E_INVALID_PARAMETER", 0)}
+_CARD_GONE = {scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_RESET_CARD,
+              scard.SCARD_W_UNRESPONSIVE_CARD, scard.SCARD_E_NOT_TRANSACTED, scard.SCARD_F_COMM_ERROR,
+              getattr(scard, "SCARD_E_COMM_DATA_LOST", 0), getattr(scard, "SCARD_W_UNPOWERED_CARD", 0)}
+
+
+def _u32(code: int) -> int:
+    return code & 0xFFFFFFFF
+
+
+def _explain(code: int) -> str:
+    try:
+        return f"{scard.SCardGetErrorMessage(code)} (0x{_u32(code):08X})"
+    except Exception:  # noqa: BLE001 - only for the message
+        return f"0x{_u32(code):08X}"
+
+
+class PcscError(DeviceError):
+    """A PC/SC result with no more specific meaning here."""
+
+    def __init__(self, what: str, code: int) -> None:
+        super().__init__("读卡器操作失败，请重新插卡或重新连接读卡器", f"{what}: {_explain(code)}")
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ReaderState:
+    name: str
+    present: bool
+    atr: bytes
+    in_use_exclusively: bool = False
+
+
+class PcscContext:
+    """One PC/SC context, re-established transparently after pcscd restarts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hcontext: Any = None
+
+    def _context(self) -> Any:
+        with self._lock:
+            if self._hcontext is None:
+                code, hcontext = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+                if code != scard.SCARD_S_SUCCESS:
+                    raise PcscUnavailableError(f"SCardEstablishContext: {_explain(code)}")
+                self._hcontext = hcontext
+            return self._hcontext
+
+    def _lost(self) -> None:
+        with self._lock:
+            if self._hcontext is not None:
+                try:
+                    scard.SCardReleaseContext(self._hcontext)
+                except Exception:  # noqa: BLE001 - the service is gone anyway
+                    pass
+                self._hcontext = None
+
+    def _call(self, what: str, fn: Callable[[Any], tuple], retry: bool = True) -> tuple:
+        result = fn(self._context())
+        code = result[0]
+        if code in _CONTEXT_LOST and retry:
+            log.info("%s: context lost (%s); establishing a new one", what, _explain(code))
+            self._lost()
+            return self._call(what, fn, retry=False)
+        if code in _CONTEXT_LOST:
+            self._lost()
+            raise PcscUnavailableError(f"{what}: {_explain(code)}")
+        return result
+
+    def readers(self) -> list[str]:
+        code, readers = self._call("SCardListReaders", lambda h: scard.SCardListReaders(h, []))
+        if code in (scard.SCARD_E_NO_READERS_AVAILABLE, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+            return []
+        if code != scard.SCARD_S_SUCCESS:
+            raise PcscError("SCardListReaders", code)
+        return list(readers)
+
+    def states(self, known: dict[str, int] | None, timeout_ms: int) -> tuple[bool, list[ReaderState], dict[str, int]]:
+        """Wait up to ``timeout_ms`` for a change in reader or card state.
+
+        ``known`` is the event state of each reader from the previous call (None at
+        first). Returns (changed, the current state of every reader, the new known map).
+        """
+        readers = self.readers()
+        known = known or {}
+        query = [(r, known.get(r, scard.SCARD_STATE_UNAWARE)) for r in readers]
+        query.append((PNP_READER, known.get(PNP_READER, scard.SCARD_STATE_UNAWARE)))
+        code, result = self._call("SCardGetStatusChange", lambda h: scard.SCardGetStatusChange(h, timeout_ms, query))
+        if code == scard.SCARD_E_TIMEOUT:
+            return False, [self._state_of(r, known.get(r, 0), b"") for r in readers], known
+        if code != scard.SCARD_S_SUCCESS:
+            if code in (scard.SCARD_E_UNKNOWN_READER, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+                return True, [], {}
+            raise PcscError("SCardGetStatusChange", code)
+        new_known, out = {}, []
+        for name, event, atr in result:
+            new_known[name] = event & ~scard.SCARD_STATE_CHANGED
+            if name != PNP_READER:
+                out.append(self._state_of(name, event, bytes(atr)))
+        return True, out, new_known
+
+    @staticmethod
+    def _state_of(name: str, event: int, atr: bytes) -> ReaderState:
+        present = bool(event & scard.SCARD_STATE_PRESENT) and not event & scard.SCARD_STATE_MUTE
+        return ReaderState(name, present, atr if present else b"", bool(event & scard.SCARD_STATE_EXCLUSIVE))
+
+    def connect(self, reader: str | None = None, *, exclusive: bool = False) -> PcscConnection:
+        readers = self.readers()
+        if not readers:
+            raise NoReaderError()
+        if reader is None:
+            reader = readers[0]
+        elif reader not in readers:
+            matches = [r for r in readers if r.startswith(reader)]
+            if len(matches) != 1:
+                raise ReaderGoneError(reader, f"reader {reader!r} not among {readers}")
+            reader = matches[0]
+        share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
+        protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+        code, hcard, protocol = _with_deadline(
+            lambda: self._call("SCardConnect", lambda h: scard.SCardConnect(h, reader, share, protocols)),
+            CONNECT_TIMEOUT_S, f"connect {reader}")
+        if code != scard.SCARD_S_SUCCESS:
+            raise _connect_error(reader, code)
+        code, _, _, _, atr = scard.SCardStatus(hcard)
+        if code != scard.SCARD_S_SUCCESS:
+            scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
+            raise _card_error(reader, "SCardStatus", code)
+        return PcscConnection(reader, hcard, protocol, bytes(atr))
+
+
+def _connect_error(reader: str, code: int) -> DeviceError:
+    if code in (scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_REMOVED_CARD):
+        return NoCardError(reader)
+    if code == scard.SCARD_E_SHARING_VIOLATION:
+        return ReaderBusyError(reader)
+    if code in (scard.SCARD_E_UNKNOWN_READER, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+        return ReaderGoneError(reader, _explain(code))
+    if code == scard.SCARD_W_UNRESPONSIVE_CARD:
+        return NoCardError(reader)
+    return PcscError(f"SCardConnect {reader}", code)
+
+
+def _card_error(reader: str, what: str, code: int) -> DeviceError:
+    if code in _CARD_GONE:
+        return CardRemovedError(reader, f"{what}: {_explain(code)}")
+    if code in (scard.SCARD_E_UNKNOWN_READER, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+        return ReaderGoneError(reader, f"{what}: {_explain(code)}")
+    if code in _CONTEXT_LOST:
+        return CardRemovedError(reader, f"{what}: {_explain(code)} (PC/SC service restarted)")
+    return PcscError(what, code)
+
+
+def _absent(state: int) -> bool:
+    """SCardStatus's state: a bit mask in pcsc-lite (SCARD_ABSENT = 0x2), an ordinal on Windows."""
+    if sys.platform == "win32":
+        return state <= 1  # SCARD_UNKNOWN, SCARD_ABSENT
+    return bool(state & 0x0002)
+
+
+_deadline_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pcsc")
+
+
+def _with_deadline(fn: Callable[[], T], seconds: float, what: str) -> T:
+    future = _deadline_pool.submit(fn)
+    try:
+        return future.result(timeout=seconds)
+    except FutureTimeout:
+        raise DeviceTimeoutError(what, seconds) from None
+
+
+class PcscConnection:
+    """A card in a reader, through pcscd. Implements :class:`Connection`."""
+
+    def __init__(self, reader: str, hcard: Any, protocol: int, atr: bytes) -> None:
+        self.reader = reader
+        self.atr = atr
+        self._hcard = hcard
+        self._protocol = protocol
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pcsc-card")
+        self._broken = False
+
+    def transmit(self, apdu: bytes) -> tuple[bytes, int]:
+        if self._broken:
+            raise CardRemovedError(self.reader, "connection already failed")
+        future = self._pool.submit(scard.SCardTransmit, self._hcard, self._protocol, list(apdu))
+        try:
+            code, response = future.result(timeout=TRANSMIT_TIMEOUT_S)
+        except FutureTimeout:
+            self._broken = True
+            raise DeviceTimeoutError(f"transmit on {self.reader}", TRANSMIT_TIMEOUT_S) from None
+        if code != scard.SCARD_S_SUCCESS:
+            self._broken = True
+            raise _card_error(self.reader, "SCardTransmit", code)
+        if len(response) < 2:
+            # Some drivers (vpcd among them) answer "success, no bytes" when the card
+            # went away mid-command: ask the reader which it was.
+            self._broken = True
+            deadline = time.monotonic() + EMPTY_RESPONSE_GRACE_S
+            while time.monotonic() < deadline:
+                status, _, state, _, _ = scard.SCardStatus(self._hcard)
+                if status != scard.SCARD_S_SUCCESS:
+                    raise _card_error(self.reader, "SCardStatus after empty response", status)
+                if _absent(state):
+                    raise CardRemovedError(self.reader, "empty response, card absent")
+                time.sleep(0.05)
+            raise BadResponseError(f"empty response from {self.reader}, card still present")
+        return bytes(response[:-2]), (response[-2] << 8) | response[-1]
+
+    def close(self, reset: bool = False) -> None:
+        disposition = scard.SCARD_RESET_CARD if reset else scard.SCARD_LEAVE_CARD
+        try:
+            if not self._broken:
+                self._pool.submit(scard.SCardDisconnect, self._hcard, disposition).result(timeout=TRANSMIT_TIMEOUT_S)
+            else:
+                scard.SCardDisconnect(self._hcard, scard.SCARD_LEAVE_CARD)
+        except Exception:  # noqa: BLE001 - the card or the service is gone; nothing to release
+            log.debug("disconnect from %s failed", self.reader, exc_info=True)
+        finally:
+            self._pool.shutdown(wait=False)
+
+
+_shared: PcscContext | None = None
+
+
+def shared_context() -> PcscContext:
+    global _shared
+    if _shared is None:
+        _shared = PcscContext()
+    return _shared

@@ -1,0 +1,232 @@
+"""The APDU and card-session layers on in-process connections: every status-word path."""
+
+import datetime as dt
+import logging
+
+import pytest
+
+from shebao_desk.devices.apdu import ApduProtocol, build, redacted
+from shebao_desk.devices.card_data import split_name
+from shebao_desk.devices.errors import (
+    ApduError, ApplicationLockedError, BadResponseError, NeedsPsamError, NotSocialSecurityCardError,
+    PinBlockedError, PinPolicyError, WrongPinError,
+)
+from shebao_desk.devices.inprocess import InProcessConnection
+from shebao_desk.devices.operations import activate, change_pin, read_card
+from shebao_desk.devices.sscard import SocialSecurityCard
+from shebao_desk.devices.virtual_card import Holder, VirtualCard, load_holder
+from shebao_desk.errors import ValidationError
+from shebao_desk.logsetup import TRAFFIC
+from shebao_desk.pin_policy import check_new_pin
+from shebao_desk.resources import resource_path
+
+
+class ScriptedConnection:
+    """Replays fixed answers: for the paths a well-behaved card never takes."""
+
+    reader = "scripted"
+    atr = b"\x3b\x00"
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.sent = []
+
+    def transmit(self, apdu):
+        self.sent.append(apdu)
+        data, sw = self.answers.pop(0)
+        return bytes.fromhex(data), sw
+
+    def close(self, reset=False):
+        pass
+
+
+def holder(**kw):
+    base = dict(spec_version="2.00", ssn="61100219900228123X", name="李秀英", sex="2", ethnicity="01",
+                birthplace="611002", birth_date=dt.date(1990, 2, 28), card_number="A12345678")
+    base.update(kw)
+    return Holder(**base)
+
+
+def session(**kw):
+    card = VirtualCard(holder(**kw))
+    conn = InProcessConnection(card)
+    return SocialSecurityCard(conn), card, conn
+
+
+def test_read_decodes_every_field():
+    s, _, conn = session()
+    info = s.read()
+    assert (info.ssn, info.name, info.sex, info.ethnicity, info.birthplace, info.birth_date) == (
+        "61100219900228123X", "李秀英", "2", "01", "611002", "1990-02-28")
+    assert info.card_number == "A12345678" and info.spec_version == "2.00" and info.generation == 2
+    assert info.issue_date == "2024-03-15" and info.card_id == "611002D156000005A1B2C3D4E5F60718"
+    assert info.atr == conn.atr.hex().upper()
+
+
+def test_read_uses_one_apdu_per_item():
+    s, _, conn = session()
+    s.read()
+    # SELECT + GET RESPONSE (T=0 61xx) + 6 EF05 items + 7 EF06 items; no 6Cxx round trips
+    assert len(conn.sent) == 15
+    assert s.protocol.count == 15
+
+
+def test_long_name_uses_the_extension_and_is_rejoined():
+    name = "阿卜杜热合曼·买买提依明·艾合买提江"
+    head, tail = split_name(name)
+    assert len(head) <= 30 and tail
+    s, _, _ = session(name=name)
+    assert s.read().name == name
+
+
+def test_rare_characters_survive_gb18030():
+    s, _, _ = session(name="王𠮷堃")  # 𠮷 is outside GBK, in GB18030's four-byte range
+    assert s.read().name == "王𠮷堃"
+
+
+def test_first_generation_has_no_name_extension_record():
+    s, _, conn = session(spec_version="1.00")
+    info = s.read()
+    assert info.name == "李秀英" and info.generation == 1
+    assert not any(apdu[1] == 0xB2 and apdu[2] == 0x4E for apdu in conn.sent)
+
+
+def test_third_generation_holder_data_needs_the_psam():
+    s, _, _ = session(spec_version="3.00")
+    with pytest.raises(NeedsPsamError) as exc:
+        s.read()
+    assert "PSAM" in exc.value.message
+
+
+def test_third_generation_card_without_the_requirement_reads():
+    s, _, _ = session(spec_version="3.00", psam_required=False)
+    assert s.read().generation == 3
+
+
+def test_not_a_social_security_card():
+    with pytest.raises(NotSocialSecurityCardError):
+        session(social_security=False)[0].read()
+
+
+def test_locked_application():
+    with pytest.raises(ApplicationLockedError):
+        session(locked=True)[0].read()
+
+
+def test_6cxx_is_resent_with_the_right_length():
+    s, _, conn = session()
+    s.select()
+    response = s.protocol.send(build(0x00, 0xB2, 0x07, 0x2C, le=0))
+    assert response.ok and response.data[:2] == b"\x07\x09"
+    assert conn.sent[-2][-1] == 0 and conn.sent[-1][-1] == 11
+
+
+def test_61xx_chain_is_collected():
+    conn = ScriptedConnection([("", 0x6102), ("AABB", 0x6101), ("CC", 0x9000)])
+    response = ApduProtocol(conn).send(build(0, 0xA4, 4, 0, b"\x01"))
+    assert response.data == bytes.fromhex("AABBCC") and response.ok
+    assert [a[1] for a in conn.sent] == [0xA4, 0xC0, 0xC0]
+
+
+def test_malformed_tlv_is_a_bad_response():
+    conn = ScriptedConnection([("", 0x9000), ("0805313233", 0x9000)])
+    s = SocialSecurityCard(conn)
+    with pytest.raises(BadResponseError):
+        s.read_item(6, 0x09, 30)  # answered tag 08 with a wrong length
+
+
+def test_garbage_date_is_a_bad_response_not_a_crash():
+    _, card, conn = session()
+    card.records[5][0x05] = bytes.fromhex("20241399")
+    with pytest.raises(BadResponseError):
+        SocialSecurityCard(conn).read()
+
+
+def test_unexpected_status_word_is_an_apdu_error():
+    conn = ScriptedConnection([("", 0x9000), ("", 0x6A86)])
+    with pytest.raises(ApduError) as exc:
+        SocialSecurityCard(conn).read_item(5, 0x07, 9)
+    assert exc.value.sw == 0x6A86
+
+
+def test_wrong_pins_count_down_to_the_block():
+    s, card, _ = session(pin_tries=3)
+    with pytest.raises(WrongPinError) as exc:
+        s.verify_pin("111111")
+    assert exc.value.tries_left == 2 and "2 次" in exc.value.message
+    with pytest.raises(WrongPinError):
+        s.verify_pin("111111")
+    with pytest.raises(PinBlockedError):
+        s.verify_pin("111111")
+    with pytest.raises(PinBlockedError):
+        s.verify_pin("666666")  # even the right PIN: blocked is blocked
+    assert card.pin_blocked
+
+
+def test_a_right_pin_restores_the_counter():
+    s, card, _ = session(pin_tries=3)
+    with pytest.raises(WrongPinError):
+        s.verify_pin("111111")
+    s.verify_pin("666666")
+    assert card.tries_left == 3
+
+
+def test_activation_changes_the_initial_pin():
+    card = VirtualCard(holder())
+    activate(lambda reader: InProcessConnection(card), "666666", "258147", "258147")
+    assert card.pin_is("258147")
+
+
+def test_activation_with_wrong_initial_pin_reports_tries():
+    card = VirtualCard(holder(pin="123456"))
+    with pytest.raises(WrongPinError):
+        activate(lambda reader: InProcessConnection(card), "666666", "258147", "258147")
+    assert card.pin_is("123456") and card.tries_left == 2
+
+
+@pytest.mark.parametrize("new, confirm, reason", [
+    ("666666", "666666", "初始密码"), ("111111", "111111", "重复"), ("123456", "123456", "连续"),
+    ("987654", "987654", "连续"), ("12345", "12345", "6 位"), ("258147", "258148", "不一致"),
+    ("25814a", "25814a", "6 位"),
+])
+def test_weak_new_pins_are_refused_before_sending(new, confirm, reason):
+    with pytest.raises(ValidationError) as exc:
+        check_new_pin(new, confirm, "666666")
+    assert reason in exc.value.message
+    card = VirtualCard(holder())
+    conn = InProcessConnection(card)
+    with pytest.raises(PinPolicyError):
+        change_pin(lambda reader: conn, "666666", new, confirm, initial="666666")
+    assert conn.sent == [] and card.tries_left == 3
+
+
+def test_pin_never_appears_in_the_trace(caplog):
+    card = VirtualCard(holder())
+    with caplog.at_level(TRAFFIC):
+        activate(lambda reader: InProcessConnection(card), "666666", "258147", "258147")
+    trace = caplog.text
+    assert "redacted" in trace
+    for secret in ("666666", "258147"):
+        assert secret not in trace and secret.upper() not in trace.upper()
+
+
+def test_redacted_keeps_the_header_only():
+    assert redacted(build(0, 0x20, 0, 0, bytes.fromhex("666666"))) == "0020000003 <3 bytes redacted>"
+
+
+def test_sample_holder_files_load_and_read():
+    for path in sorted(resource_path("holders").glob("*.toml")):
+        h = load_holder(path)
+        if not h.social_security:
+            continue
+        card = VirtualCard(h)
+        card.psam_authenticated = True  # as a PSAM reader would
+        info = read_card(lambda reader: InProcessConnection(card))
+        assert info.name == h.name and info.ssn == h.ssn, path.name
+
+
+def test_read_logs_the_id_number_masked(caplog):
+    card = VirtualCard(holder())
+    with caplog.at_level(logging.INFO):
+        read_card(lambda reader: InProcessConnection(card))
+    assert "61100219900228123X" not in caplog.text and "6110**********123X" in caplog.text

@@ -1,0 +1,270 @@
+"""Cards through the real stack: pyscard → pcscd → vsmartcard vpcd → our virtual card.
+
+Needs pcscd with the vpcd driver (``make test`` starts it and sets SHEBAO_TEST_PCSC).
+"""
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from shebao_desk.devices.errors import (
+    CardRemovedError, DeviceError, NeedsPsamError, NoCardError, NotSocialSecurityCardError, PinBlockedError,
+    ReaderBusyError, WrongPinError,
+)
+from shebao_desk.devices.monitor import EventKind, ReaderMonitor
+from shebao_desk.devices.operations import activate, read_card, verify_pin
+from shebao_desk.devices.pcsc import PcscContext
+from shebao_desk.devices.virtual_card import Holder, VirtualCard, load_holder
+from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+from shebao_desk.resources import resource_path
+
+pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"),
+                                reason="needs pcscd + vpcd (run through make test)")
+
+PORTS = (35963, 35964)
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def card_present(context, reader, present=True):
+    def check():
+        try:
+            _, states, _ = context.states(None, 0)
+        except DeviceError:
+            return False
+        return any(s.name == reader and s.present == present for s in states)
+    return check
+
+
+@pytest.fixture
+def context():
+    return PcscContext()
+
+
+@pytest.fixture
+def slots(context):
+    """A helper that inserts a card into a vpcd port and pulls every card at the end."""
+    made = []
+
+    def insert(h: Holder, port=PORTS[0]):
+        slot = VpcdSlot(VirtualCard(h), port=port)
+        slot.insert()
+        made.append(slot)
+        wait_for(card_present(context, reader_name(port)), what=f"card in {reader_name(port)}")
+        return slot
+
+    yield insert
+    for slot in made:
+        slot.remove()
+    for port in PORTS:
+        wait_for(card_present(context, reader_name(port), present=False), what="readers empty")
+
+
+def opener(context):
+    return lambda reader: context.connect(reader)
+
+
+def sample(name="gen3-wang-qiang"):
+    return load_holder(resource_path("holders", f"{name}.toml"))
+
+
+def test_two_readers_are_listed(context):
+    assert set(map(reader_name, PORTS)) <= set(context.readers())
+
+
+def test_read_on_both_readers_at_once(context, slots):
+    a, b = sample("gen3-wang-qiang"), sample("gen2-long-name")
+    slots(a, PORTS[0])
+    slots(b, PORTS[1])
+    results, errors = {}, []
+
+    def read(port):
+        try:
+            for _ in range(10):
+                results[port] = read_card(opener(PcscContext()), reader_name(port))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read, args=(p,)) for p in PORTS]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert results[PORTS[0]].name == "王强" and results[PORTS[1]].name == b.name
+
+
+def test_no_card_is_a_typed_error(context, slots):
+    with pytest.raises(NoCardError):
+        read_card(opener(context), reader_name(PORTS[1]))
+
+
+def test_card_pulled_at_every_step_of_a_read(context, slots):
+    holder = sample()
+    slot = slots(holder)
+    read_card(opener(context), reader_name(PORTS[0]))
+    steps = slot.apdus
+    assert steps == 15
+    for step in range(steps):
+        seen = {"n": 0}
+
+        def pull_at(apdu, step=step):
+            if seen["n"] == step:
+                slot.remove()
+            seen["n"] += 1
+
+        slot.before_apdu = pull_at
+        started = time.monotonic()
+        with pytest.raises((CardRemovedError, NoCardError)):
+            read_card(opener(context), reader_name(PORTS[0]))
+        assert time.monotonic() - started < 6, f"step {step} hung"
+        slot.before_apdu = None
+        wait_for(card_present(context, reader_name(PORTS[0]), present=False), what="removal seen")
+        slot.insert()
+        wait_for(card_present(context, reader_name(PORTS[0])), what="reinsertion seen")
+        assert read_card(opener(context), reader_name(PORTS[0])).ssn == holder.ssn
+
+
+def test_wrong_pins_down_to_the_block(context, slots):
+    slot = slots(sample())
+    reader = reader_name(PORTS[0])
+    for left in (2, 1):
+        with pytest.raises(WrongPinError) as exc:
+            verify_pin(opener(context), "135790", reader)
+        assert exc.value.tries_left == left
+    with pytest.raises(PinBlockedError):
+        verify_pin(opener(context), "135790", reader)
+    with pytest.raises(PinBlockedError):
+        verify_pin(opener(context), "666666", reader)
+    assert slot.card.pin_blocked
+
+
+def test_activation_end_to_end(context, slots):
+    slot = slots(sample())
+    reader = reader_name(PORTS[0])
+    activate(opener(context), "666666", "258147", "258147", reader)
+    assert slot.card.pin_is("258147")
+    verify_pin(opener(context), "258147", reader)
+    with pytest.raises(WrongPinError):
+        verify_pin(opener(context), "666666", reader)
+
+
+def test_not_a_social_security_card(context, slots):
+    slots(sample("not-a-social-security-card"))
+    with pytest.raises(NotSocialSecurityCardError):
+        read_card(opener(context), reader_name(PORTS[0]))
+
+
+def test_third_generation_card_needs_psam(context, slots):
+    slots(sample("gen3-psam"))
+    with pytest.raises(NeedsPsamError):
+        read_card(opener(context), reader_name(PORTS[0]))
+
+
+def test_reader_in_use_by_another_program(context, slots):
+    slots(sample())
+    other = PcscContext().connect(reader_name(PORTS[0]), exclusive=True)
+    try:
+        with pytest.raises(ReaderBusyError):
+            read_card(opener(context), reader_name(PORTS[0]))
+    finally:
+        other.close()
+    assert read_card(opener(context), reader_name(PORTS[0])).name == "王强"
+
+
+def test_monitor_sees_inserts_and_removals_on_both_readers(context, slots):
+    events = []
+    monitor = ReaderMonitor(events.append, poll_ms=200)
+    monitor.start()
+    try:
+        wait_for(lambda: {e.reader for e in events if e.kind is EventKind.READER_ADDED} >= set(map(reader_name, PORTS)),
+                 what="readers added")
+        first = slots(sample(), PORTS[0])
+        second = slots(sample("gen1-li-xiuying"), PORTS[1])
+        wait_for(lambda: {e.reader for e in events if e.kind is EventKind.CARD_INSERTED} >= set(map(reader_name, PORTS)),
+                 what="both inserts")
+        first.remove()
+        wait_for(lambda: any(e.kind is EventKind.CARD_REMOVED and e.reader == reader_name(PORTS[0]) for e in events),
+                 what="removal")
+        assert not any(e.kind is EventKind.CARD_REMOVED and e.reader == reader_name(PORTS[1]) for e in events)
+        second.remove()
+    finally:
+        monitor.stop()
+
+
+def test_card_read_cli_json(slots):
+    slots(sample("gen2-long-name"))
+    result = subprocess.run([sys.executable, "-m", "shebao_desk", "card", "read", "--reader", reader_name(PORTS[0]),
+                             "--json"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"reader", "atr", "spec_version", "card_type", "card_id", "card_number", "issue_date",
+                         "expiry_date", "ssn", "name", "sex", "ethnicity", "birthplace", "birth_date"}
+    assert data["name"] == "阿卜杜热合曼·买买提依明·艾合买提江" and data["birth_date"] == "1988-11-03"
+    assert data["card_id"] == data["card_id"].upper() and data["sex"] == "1" and data["birthplace"] == "650102"
+
+
+def test_card_read_cli_failure_exits_non_zero():
+    result = subprocess.run([sys.executable, "-m", "shebao_desk", "card", "read", "--reader", reader_name(PORTS[1])],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "没有卡" in result.stderr
+
+
+def test_simulate_cli_insert_remove_scripted(context):
+    proc = subprocess.Popen([sys.executable, "-m", "shebao_desk", "card", "simulate", "--holder",
+                             str(resource_path("holders", "gen1-li-xiuying.toml")), "--port", str(PORTS[1])],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert "已插入" in proc.stdout.readline()
+        wait_for(card_present(context, reader_name(PORTS[1])), what="simulated card")
+        assert read_card(opener(context), reader_name(PORTS[1])).name == "李秀英"
+        proc.stdin.write("remove\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "removed"
+        wait_for(card_present(context, reader_name(PORTS[1]), present=False), what="simulated removal")
+        proc.stdin.write("insert\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "inserted"
+        wait_for(card_present(context, reader_name(PORTS[1])), what="simulated reinsertion")
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+
+
+def test_zz_monitor_survives_a_pcscd_restart(context):
+    """Runs last in this module: it restarts pcscd."""
+    events = []
+    monitor = ReaderMonitor(events.append, poll_ms=200)
+    monitor.start()
+    try:
+        wait_for(lambda: any(e.kind is EventKind.READER_ADDED for e in events), what="readers")
+        subprocess.run(["pkill", "-x", "pcscd"], check=False)
+        wait_for(lambda: any(e.kind is EventKind.SERVICE_DOWN for e in events), timeout=15, what="service down")
+        events.clear()
+        subprocess.Popen(["pcscd", "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+        wait_for(lambda: {e.reader for e in events if e.kind is EventKind.READER_ADDED} >= set(map(reader_name, PORTS)),
+                 timeout=20, what="readers back after restart")
+        slot = VpcdSlot(VirtualCard(sample()), port=PORTS[0])
+        slot.insert()
+        try:
+            wait_for(lambda: any(e.kind is EventKind.CARD_INSERTED for e in events), what="insert after restart")
+            assert read_card(opener(PcscContext()), reader_name(PORTS[0])).name == "王强"
+        finally:
+            slot.remove()
+    finally:
+        monitor.stop()
