@@ -230,3 +230,25 @@ def test_read_logs_the_id_number_masked(caplog):
     with caplog.at_level(logging.INFO):
         read_card(lambda reader: InProcessConnection(card))
     assert "61100219900228123X" not in caplog.text and "6110**********123X" in caplog.text
+
+
+def test_a_silent_reader_times_out_instead_of_hanging():
+    import threading
+    import time
+
+    from shebao_desk.devices.deadline import with_deadline
+    from shebao_desk.devices.errors import DeviceTimeoutError
+
+    release = threading.Event()
+
+    class Silent(ScriptedConnection):
+        def transmit(self, apdu):
+            release.wait(10)
+            return b"", 0x9000
+
+    started = time.monotonic()
+    with pytest.raises(DeviceTimeoutError) as exc:
+        with_deadline(lambda: SocialSecurityCard(Silent([])).read(), "read", seconds=0.3)
+    release.set()
+    assert time.monotonic() - started < 2
+    assert "没有响应" in exc.value.message

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from shebao_desk.devices.card_data import CardInfo
 from shebao_desk.devices.connection import Connection
+from shebao_desk.devices.deadline import with_deadline
 from shebao_desk.devices.errors import PinPolicyError
 from shebao_desk.devices.sscard import SocialSecurityCard
 from shebao_desk.errors import ValidationError
@@ -23,22 +24,34 @@ log = logging.getLogger(__name__)
 Opener = Callable[[str | None], Connection]
 
 
-def read_card(open_card: Opener, reader: str | None = None) -> CardInfo:
+def _read(open_card: Opener, reader: str | None) -> CardInfo:
     connection = open_card(reader)
     try:
-        info = SocialSecurityCard(connection).read()
+        return SocialSecurityCard(connection).read()
     finally:
         connection.close()
+
+
+def read_card(open_card: Opener, reader: str | None = None) -> CardInfo:
+    info = with_deadline(lambda: _read(open_card, reader), f"read card on {reader or 'first reader'}")
     log.info("read card %s of %s on %s", info.card_number, mask_id_number(info.ssn), info.reader)
     return info
 
 
+def _with_card(open_card: Opener, reader: str | None, job: Callable[[SocialSecurityCard], None]) -> str:
+    """Run a PIN job on a fresh connection, reset the card after; returns the reader's name."""
+    def run() -> str:
+        connection = open_card(reader)
+        try:
+            job(SocialSecurityCard(connection))
+        finally:
+            connection.close(reset=True)
+        return connection.reader
+    return with_deadline(run, f"PIN operation on {reader or 'first reader'}")
+
+
 def verify_pin(open_card: Opener, pin: str, reader: str | None = None) -> None:
-    connection = open_card(reader)
-    try:
-        SocialSecurityCard(connection).verify_pin(pin)
-    finally:
-        connection.close(reset=True)
+    _with_card(open_card, reader, lambda card: card.verify_pin(pin))
 
 
 def change_pin(open_card: Opener, old: str, new: str, confirm: str, *, initial: str,
@@ -48,13 +61,8 @@ def change_pin(open_card: Opener, old: str, new: str, confirm: str, *, initial: 
         check_new_pin(new, confirm, initial)
     except ValidationError as exc:
         raise PinPolicyError(exc.message, exc.detail) from None
-    connection = open_card(reader)
-    try:
-        card = SocialSecurityCard(connection)
-        card.change_pin(old, new)
-    finally:
-        connection.close(reset=True)
-    log.info("PIN changed on %s", connection.reader)
+    used = _with_card(open_card, reader, lambda card: card.change_pin(old, new))
+    log.info("PIN changed on %s", used)
 
 
 def activate(open_card: Opener, initial: str, new: str, confirm: str, reader: str | None = None) -> None:

@@ -2,7 +2,8 @@
 
 Uses pyscard's thin ``smartcard.scard`` layer, so every PC/SC result code is
 seen and mapped to a typed error, and a context lost to a pcscd restart is
-established again on the next call. Each blocking call runs with a deadline.
+established again on the next call. Whole operations run under a deadline
+(:mod:`shebao_desk.devices.deadline`), so a silent reader cannot hang the caller.
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from smartcard import scard
 
@@ -26,10 +25,7 @@ from shebao_desk.devices.errors import (
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 PNP_READER = "\\\\?PnP?\\Notification"
-TRANSMIT_TIMEOUT_S = 5.0
-CONNECT_TIMEOUT_S = 5.0
 EMPTY_RESPONSE_GRACE_S = 1.5  # how long the reader may take to notice a pulled card
 
 _CONTEXT_LOST = {scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED, scard.SCARD_E_INVALID_HANDLE,
@@ -153,9 +149,7 @@ class PcscContext:
             reader = matches[0]
         share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
-        code, hcard, protocol = _with_deadline(
-            lambda: self._call("SCardConnect", lambda h: scard.SCardConnect(h, reader, share, protocols)),
-            CONNECT_TIMEOUT_S, f"connect {reader}")
+        code, hcard, protocol = self._call("SCardConnect", lambda h: scard.SCardConnect(h, reader, share, protocols))
         if code != scard.SCARD_S_SUCCESS:
             raise _connect_error(reader, code)
         code, _, _, _, atr = scard.SCardStatus(hcard)
@@ -194,17 +188,6 @@ def _absent(state: int) -> bool:
     return bool(state & 0x0002)
 
 
-_deadline_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pcsc")
-
-
-def _with_deadline(fn: Callable[[], T], seconds: float, what: str) -> T:
-    future = _deadline_pool.submit(fn)
-    try:
-        return future.result(timeout=seconds)
-    except FutureTimeout:
-        raise DeviceTimeoutError(what, seconds) from None
-
-
 class PcscConnection:
     """A card in a reader, through pcscd. Implements :class:`Connection`."""
 
@@ -213,18 +196,13 @@ class PcscConnection:
         self.atr = atr
         self._hcard = hcard
         self._protocol = protocol
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pcsc-card")
         self._broken = False
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         if self._broken:
             raise CardRemovedError(self.reader, "connection already failed")
-        future = self._pool.submit(scard.SCardTransmit, self._hcard, self._protocol, list(apdu))
-        try:
-            code, response = future.result(timeout=TRANSMIT_TIMEOUT_S)
-        except FutureTimeout:
-            self._broken = True
-            raise DeviceTimeoutError(f"transmit on {self.reader}", TRANSMIT_TIMEOUT_S) from None
+        # No thread hop per APDU: the whole operation runs under one deadline (devices.deadline).
+        code, response = scard.SCardTransmit(self._hcard, self._protocol, list(apdu))
         if code != scard.SCARD_S_SUCCESS:
             self._broken = True
             raise _card_error(self.reader, "SCardTransmit", code)
@@ -246,14 +224,9 @@ class PcscConnection:
     def close(self, reset: bool = False) -> None:
         disposition = scard.SCARD_RESET_CARD if reset else scard.SCARD_LEAVE_CARD
         try:
-            if not self._broken:
-                self._pool.submit(scard.SCardDisconnect, self._hcard, disposition).result(timeout=TRANSMIT_TIMEOUT_S)
-            else:
-                scard.SCardDisconnect(self._hcard, scard.SCARD_LEAVE_CARD)
+            scard.SCardDisconnect(self._hcard, scard.SCARD_LEAVE_CARD if self._broken else disposition)
         except Exception:  # noqa: BLE001 - the card or the service is gone; nothing to release
             log.debug("disconnect from %s failed", self.reader, exc_info=True)
-        finally:
-            self._pool.shutdown(wait=False)
 
 
 _shared: PcscContext | None = None

@@ -1,0 +1,50 @@
+"""Card read through pyscard → pcscd → vpcd against a bare pyscard loop of the same APDUs."""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks.common import Figure, median_ms
+from shebao_desk.devices.operations import read_card
+from shebao_desk.devices.pcsc import PcscContext
+from shebao_desk.devices.virtual_card import VirtualCard, load_holder
+from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+from shebao_desk.resources import resource_path
+
+
+def _bare_loop(reader: str, apdus: list[bytes]) -> None:
+    from smartcard import scard
+    code, ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    code, hcard, proto = scard.SCardConnect(ctx, reader, scard.SCARD_SHARE_SHARED,
+                                            scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1)
+    for apdu in apdus:
+        scard.SCardTransmit(hcard, proto, list(apdu))
+    scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
+    scard.SCardReleaseContext(ctx)
+
+
+def run() -> list[Figure]:
+    slot = VpcdSlot(VirtualCard(load_holder(resource_path("holders", "gen3-wang-qiang.toml"))))
+    sent: list[bytes] = []
+    slot.insert()
+    try:
+        reader = reader_name(slot.port)
+        context = PcscContext()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                read_card(lambda r: context.connect(r), reader)
+                break
+            except Exception:  # noqa: BLE001 - waiting for pcscd to see the card
+                time.sleep(0.1)
+        slot.before_apdu = sent.append
+        read_card(lambda r: context.connect(r), reader)
+        slot.before_apdu = None
+        ours = median_ms(lambda: read_card(lambda r: context.connect(r), reader), runs=30)
+        bare = median_ms(lambda: _bare_loop(reader, sent), runs=30)
+        per_apdu = median_ms(lambda: _bare_loop(reader, sent[:1]), runs=30)
+    finally:
+        slot.remove()
+    return [Figure("card_read_full", ours, "ms", f"bare pyscard connect + the same {len(sent)} APDUs + disconnect",
+                   bare, "ratio <= 1.5", ours <= bare * 1.5,
+                   note=f"{len(sent)} APDUs per read; one connect+APDU+disconnect costs {per_apdu} ms")]
