@@ -7,7 +7,7 @@ set -euo pipefail
 what=${1:-run}
 
 run_pkgs=(python3 python3-venv python3-dev build-essential swig libpcsclite-dev pcscd
-          fonts-wqy-zenhei libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
+          fonts-wqy-zenhei fonts-hanazono libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0
           libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libnss3 libcups2)
 test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth poppler-utils)

@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subcommands defined beside the code they drive; each registers itself with @command.
-PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.devices.cli",)
+PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.devices.cli", "shebao_desk.documents.cli")
 
 
 def _load_plugins() -> None:

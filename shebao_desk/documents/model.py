@@ -1,0 +1,118 @@
+"""What goes on the papers, as plain data built from a case (no reportlab, no Qt)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from shebao_desk.catalogue import Mode
+from shebao_desk.clock import local_text
+from shebao_desk.documents.layout import ethnicity_names
+from shebao_desk.models import Case, Clerk, Person, Site
+from shebao_desk.policy import Policy
+from shebao_desk.site_config import BankOutlet
+
+SEX = {"1": "男", "2": "女"}
+
+
+@dataclass(frozen=True)
+class Material:
+    code: str
+    name: str
+    presented: bool
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    id_number: str
+    sex: str = ""
+    ethnicity: str = ""
+    birth_date: str = ""
+    card_number: str = ""
+    phone: str = ""
+    address: str = ""
+    relation: str = ""
+    photo: bytes | None = None
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    institution: str
+    window_name: str
+    window_code: str
+    workstation: str
+    address: str
+    phone: str
+    hours: str
+
+
+@dataclass(frozen=True)
+class CaseDocument:
+    number: str
+    business_code: str
+    business_name: str
+    all_businesses: list[tuple[str, str]]
+    mode: str
+    applicant: Party
+    agent: Party | None
+    reason: str
+    materials: list[Material]
+    accepted_at: str
+    promised_date: dt.date | None
+    promised_days: int
+    clerk_name: str
+    fee: int
+    next_step: str
+    site: SiteInfo
+    outlet: BankOutlet
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[Material]:
+        return [m for m in self.materials if not m.presented and not m.optional]
+
+    @property
+    def all_text(self) -> list[str]:
+        """Every value printed, for checking fonts before rendering."""
+        parts = [self.number, self.business_name, self.mode, self.reason, self.clerk_name, self.next_step,
+                 *(m.name for m in self.materials), *self.notices]
+        for party in (self.applicant, self.agent):
+            if party is not None:
+                parts += [party.name, party.address, party.relation, party.ethnicity]
+        return parts
+
+
+def site_info(policy: Policy, site: Site) -> SiteInfo:
+    cfg = policy.site
+    return SiteInfo(cfg.institution, cfg.window_name, cfg.window_code, site.workstation_id, cfg.address,
+                    cfg.phone, cfg.hours)
+
+
+def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site: Site,
+                  notices: dict[str, str] | None = None) -> CaseDocument:
+    business = policy.catalogue[case.business]
+    mode = Mode(case.mode)
+    presented = set(case.materials)
+    materials = [Material(code, policy.catalogue.material_name(code), code in presented, code in business.optional)
+                 for code in business.required(mode)]
+    card = case.card or (person.cards[-1] if person.cards else None)
+    applicant = Party(
+        name=person.name, id_number=person.id_number, sex=SEX.get(person.sex, person.sex),
+        ethnicity=ethnicity_names().get(person.ethnicity, person.ethnicity),
+        birth_date=person.birth_date.isoformat(), card_number=card.card_number if card else "",
+        phone=person.phone, address=person.address, photo=person.photo)
+    agent = None
+    if case.agent_name:
+        agent = Party(name=case.agent_name, id_number=case.agent_id_number, relation=case.agent_relation,
+                      phone=case.agent_phone)
+    note = (notices or {}).get(case.business)
+    return CaseDocument(
+        number=case.number, business_code=case.business, business_name=business.name,
+        all_businesses=[(b.code, b.name) for b in policy.catalogue], mode=mode.label, applicant=applicant,
+        agent=agent, reason=case.reason, materials=materials, accepted_at=local_text(case.accepted_at),
+        promised_date=case.promised_date, promised_days=business.days, clerk_name=clerk.display_name,
+        fee=case.fee, next_step=business.next_step, site=site_info(policy, site),
+        outlet=policy.site.bank_outlets[0], notices=[note] if note else [],
+    )

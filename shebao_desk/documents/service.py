@@ -1,0 +1,44 @@
+"""The papers for a stored case: which ones, built from the store, written beside the case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session, selectinload
+
+from shebao_desk.documents.layout import load_layout
+from shebao_desk.documents.model import CaseDocument, case_document
+from shebao_desk.documents.render import Renderer
+from shebao_desk.models import Case, CaseStatus, Clerk, Person
+from shebao_desk.policy import Policy
+from shebao_desk.site_identity import get_site
+
+
+def papers_for(case: Case) -> list[str]:
+    """A returned case gets the one-time notice; an accepted one the form and the receipt."""
+    if case.status is CaseStatus.RETURNED:
+        return ["notice"]
+    return ["business_form", "receipt"]
+
+
+def load_case_document(session: Session, case_id: str, policy: Policy) -> tuple[Case, CaseDocument]:
+    case = session.get(Case, case_id, options=[selectinload(Case.person).selectinload(Person.cards)])
+    if case is None:
+        raise LookupError(case_id)
+    clerk = session.get(Clerk, case.accepted_by)
+    document = case_document(case, case.person, clerk, policy, get_site(session),
+                             notices=dict(load_layout().receipt["notices"]))
+    return case, document
+
+
+def render_case(session: Session, case_id: str, policy: Policy, folder: Path, *, large: bool = False,
+                kinds: list[str] | None = None) -> dict[str, Path]:
+    case, document = load_case_document(session, case_id, policy)
+    folder.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer(large=large)
+    out = {}
+    for kind in kinds or papers_for(case):
+        path = folder / f"{case.number}-{kind}{'-large' if large else ''}.pdf"
+        renderer.render(kind, document, path)
+        out[kind] = path
+    return out
