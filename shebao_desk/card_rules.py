@@ -72,6 +72,12 @@ def _number(card: CardLike) -> str:
     return f"（卡号 {card.card_number}）" if card.card_number else ""
 
 
+def check_not_cancelled(person_cancelled: bool) -> None:
+    """After a cancellation (death, household cancelled) no business but the record remains."""
+    if person_cancelled:
+        raise RuleViolation("该人员的社会保障卡已注销，不能办理业务。", "person cancelled")
+
+
 def check_apply(cards: Sequence[CardLike]) -> None:
     card = current_card(cards)
     if card is not None:

@@ -64,6 +64,7 @@ class CaseRequest:
     loss_functions: tuple[str, ...] = ("social", "financial")
     loss_effective_at: dt.datetime | None = None
     changes: dict[str, str] = field(default_factory=dict)  # info change: new name/phone/address
+    card_read: tuple[str, str] | None = None  # (card number, chip id) when the card was in the reader
 
 
 @dataclass
@@ -122,8 +123,8 @@ def _upsert_person(session: Session, req: CaseRequest) -> Person:
                         address=a.address.strip(), photo=a.photo, cards=[])
         session.add(person)
         return person
-    if person.status is PersonStatus.CANCELLED and req.business != "cancel":
-        raise RuleViolation("该人员的社会保障卡已注销，不能办理业务。", "person cancelled")
+    if req.business != "cancel":
+        card_rules.check_not_cancelled(person.status is PersonStatus.CANCELLED)
     # Fill blanks with what was typed now; never silently overwrite a stored name
     # (a name change is an info-change business with proof).
     if a.phone.strip():
@@ -229,6 +230,17 @@ def _apply_effects(session: Session, req: CaseRequest, case: Case, person: Perso
         person.cancelled_at = now
     else:  # the catalogue only admits known codes; this guards a programming error
         raise ValueError(f"unknown business {business}")
+    if req.card_read and case.card is not None and business != "apply":
+        _match_card(case.card, *req.card_read)
+
+
+def _match_card(card: Card, number: str, chip_id: str) -> None:
+    """The card in the reader must be the person's card; a card never read before learns its number."""
+    if not card.card_number:
+        card.card_number, card.card_id = number, chip_id
+    elif card.card_number != number:
+        raise ValidationError(f"读卡器中的卡（卡号 {number}）不是该人员的这张卡（卡号 {card.card_number}），请核对",
+                              "card in reader does not match the person's card")
 
 
 def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, policy: Policy,

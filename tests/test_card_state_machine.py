@@ -37,8 +37,11 @@ class CardLife(RuleBasedStateMachine):
         self.cancelled = False
         self.ever_void: set[int] = set()
 
-    def attempt(self, fn):
+    def attempt(self, fn, business=""):
+        """As the intake service does: a cancelled person can do nothing but be cancelled (refused)."""
         try:
+            if business != "cancel":
+                card_rules.check_not_cancelled(self.cancelled)
             fn()
         except RuleViolation:
             pass
@@ -50,8 +53,6 @@ class CardLife(RuleBasedStateMachine):
     @rule()
     def apply(self):
         def go():
-            if self.cancelled:
-                raise RuleViolation("cancelled")
             card_rules.check_apply(self.cards)
             self.cards.append(FakeCard(CardStatus.PENDING))
         self.attempt(go)
@@ -110,7 +111,7 @@ class CardLife(RuleBasedStateMachine):
             if card is not None:
                 card.status = CardStatus.CANCELLED
             self.cancelled = True
-        self.attempt(go)
+        self.attempt(go, "cancel")
 
     @invariant()
     def at_most_one_valid_card(self):
@@ -143,5 +144,5 @@ class CardLife(RuleBasedStateMachine):
             assert not card_rules.valid_cards(self.cards)
 
 
-CardLife.TestCase.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+CardLife.TestCase.settings = settings(max_examples=400, stateful_step_count=40, deadline=None)
 TestCardLife = CardLife.TestCase
