@@ -42,9 +42,8 @@ def _background_is_white(img: Image.Image) -> bool:
     strip = img.crop((0, 0, w, max(1, h // 12))).convert("RGB")
     corners = [img.crop((0, 0, w // 8, h // 4)), img.crop((w - w // 8, 0, w, h // 4))]
     for region in [strip, *corners]:
-        pixels = list(region.convert("RGB").getdata())
-        means = [sum(p[i] for p in pixels) / len(pixels) for i in range(3)]
-        if min(means) < WHITE_THRESHOLD:
+        mean = region.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+        if min(mean) < WHITE_THRESHOLD:
             return False
     return True
 

@@ -61,3 +61,47 @@ def take(store, policy, clerk_and_site, business, who, *, mode=Mode.SELF, materi
 
 def pcsc_available() -> bool:
     return bool(os.environ.get("SHEBAO_TEST_PCSC"))
+
+
+# --- the GUI -------------------------------------------------------------------------
+
+@pytest.fixture
+def shown_errors(monkeypatch):
+    """What the one error-display place would have shown, instead of a modal box."""
+    import shebao_desk.ui.errors as errors
+    seen = []
+    monkeypatch.setattr(errors, "_sink", lambda title, text: seen.append(text))
+    return seen
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, shown_errors):
+    """Opens the main window on a store in tmp_path, signed in as a supervisor (as after login)."""
+    from shebao_desk.auth import create_clerk as _create
+    from shebao_desk.models import Role as _Role
+    from shebao_desk.ui.app import make_app, open_context
+    from shebao_desk.ui.main_window import MainWindow
+    from sqlalchemy import select as _select
+    from shebao_desk.models import Clerk as _Clerk
+    made = []
+
+    def make(*, training=False, db=None, monitor=None):
+        make_app()
+        ctx = open_context(db or tmp_path / "ui.sqlite3", training, "A",
+                           monitor=pcsc_available() if monitor is None else monitor)
+        ctx.auto_preview = False
+        with ctx.store.unit(None, "A", "test clerk") as s:
+            clerk = s.scalar(_select(_Clerk).where(_Clerk.username == "zhang")) or \
+                _create(s, "zhang", "张主管", "passw0rd!", _Role.SUPERVISOR)
+        ctx.clerk = clerk
+        window = MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.show()
+        made.append((window, ctx))
+        return window, ctx
+
+    yield make
+    for window, ctx in made:
+        window.close()
+        ctx.shutdown()
+        ctx.store.close()

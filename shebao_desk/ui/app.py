@@ -45,12 +45,16 @@ def training_db_path() -> Path:
     return default_db_path().with_name("training.sqlite3")
 
 
-def open_context(db_path: Path, training: bool, workstation: str | None) -> AppContext:
+def open_context(db_path: Path, training: bool, workstation: str | None, *, monitor: bool = True) -> AppContext:
+    from shebao_desk.ui.card_service import CardService
     policy = load_policy()
     store = open_store(db_path)
     with store.unit(None, workstation or "A", "open site") as s:
         site = ensure_site(s, policy.site, workstation or "A", training=training)
-    return AppContext(store=store, policy=policy, site=site, training=training)
+    ctx = AppContext(store=store, policy=policy, site=site, training=training)
+    ctx.cards = CardService(ctx.devices, training=training, monitor=monitor)
+    ctx.cards.start()
+    return ctx
 
 
 def start_session(ctx: AppContext) -> bool:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from shebao_desk.models import Clerk, Site
 from shebao_desk.policy import Policy
 from shebao_desk.store import Store
 from shebao_desk.ui.worker import Worker
+
+if TYPE_CHECKING:
+    from shebao_desk.ui.card_service import CardService
 
 
 @dataclass
@@ -20,11 +24,15 @@ class AppContext:
     db: Worker = field(default_factory=lambda: Worker("db"))
     devices: Worker = field(default_factory=lambda: Worker("devices"))
     printer: Worker = field(default_factory=lambda: Worker("printer"))
+    cards: "CardService | None" = None
+    auto_preview: bool = True  # open the first paper after a case is saved (tests switch it off)
 
     @property
     def workstation(self) -> str:
         return self.site.workstation_id
 
     def shutdown(self) -> None:
+        if self.cards is not None:
+            self.cards.stop()
         for worker in (self.db, self.devices, self.printer):
             worker.shutdown()

@@ -75,6 +75,22 @@ class MainWindow(QMainWindow):
             if number <= 9:
                 QShortcut(QKeySequence(f"Ctrl+{number}"), self, activated=lambda i=self.stack.count() - 1: self.nav.setCurrentRow(i))
 
+    def closeEvent(self, event) -> None:  # noqa: N802
+        """Keep the half-filled form and record the sign-out; the store is left consistent."""
+        from shebao_desk.attendance import sign_out
+        intake = self.pages.get("intake")
+        if intake is not None:
+            intake.save_draft()
+        if self.ctx.clerk is not None:
+            clerk_id = self.ctx.clerk.id
+            try:
+                with self.ctx.store.unit(clerk_id, self.ctx.workstation, "sign out") as s:
+                    sign_out(s, clerk_id)
+            except Exception:  # noqa: BLE001 - closing must never fail
+                import logging
+                logging.getLogger(__name__).exception("sign-out not recorded")
+        super().closeEvent(event)
+
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]
         self.nav.setCurrentRow(self.stack.indexOf(page))

@@ -1,11 +1,274 @@
+"""受理: one form for every business, from the card in the reader to the papers in the applicant's hand."""
+
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+)
+
+from shebao_desk import card_rules
+from shebao_desk.case_files import case_folder, draft_path
+from shebao_desk.clock import now_utc
+from shebao_desk.documents.service import render_case
+from shebao_desk.drafts import DraftFile
+from shebao_desk.errors import ShebaoError
+from shebao_desk.intake import accept_case, find_person
+from shebao_desk.photo import normalise_photo
+from shebao_desk.ui.errors import clerk_message, report_error
+from shebao_desk.ui.intake_form import IntakeForm
+from shebao_desk.ui.widgets import Hint
+
+log = logging.getLogger(__name__)
+
+PIN_BUSINESSES = {"activate", "pin_change"}
+DOC_TITLES = {"business_form": "业务办理表", "receipt": "受理回执", "notice": "一次性告知单"}
 
 
 class IntakePage(QWidget):
+    case_saved = Signal(object)  # dict: number, status, missing, paths
+
     def __init__(self, ctx) -> None:
         super().__init__()
         self.ctx = ctx
+        self.cards = ctx.cards
+        self.form = IntakeForm(ctx.policy)
+        self.last_paths: dict[str, Path] = {}
+        self.previews: list = []
+
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("intake"))
+        reader_row = QHBoxLayout()
+        self.reader = QComboBox(objectName="reader")
+        self.read_button = QPushButton("读卡 (F5)", objectName="read_button")
+        self.card_status = Hint("card_status")
+        reader_row.addWidget(QLabel("读卡器"))
+        reader_row.addWidget(self.reader, 1)
+        reader_row.addWidget(self.read_button)
+        layout.addLayout(reader_row)
+        layout.addWidget(self.card_status)
+        scroll = QScrollArea(widgetResizable=True)
+        scroll.setWidget(self.form)
+        layout.addWidget(scroll, 1)
+        self.result = Hint("result")
+        layout.addWidget(self.result)
+        buttons = QHBoxLayout()
+        self.doc_buttons = QHBoxLayout()
+        buttons.addLayout(self.doc_buttons)
+        buttons.addStretch(1)
+        self.tick_button = QPushButton("材料全选 (Ctrl+M)", objectName="tick_all")
+        self.clear_button = QPushButton("清空 (Ctrl+N)", objectName="clear")
+        self.accept_button = QPushButton("受理 (Ctrl+Enter)", objectName="accept")
+        self.accept_button.setStyleSheet("font-weight:bold;padding:6px 18px")
+        for b in (self.tick_button, self.clear_button, self.accept_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+
+        self.read_button.clicked.connect(self.read_selected)
+        self.tick_button.clicked.connect(self.form.tick_all)
+        self.clear_button.clicked.connect(self.clear)
+        self.accept_button.clicked.connect(self.accept)
+        self.form.photo_button.clicked.connect(self.import_photo)
+        self.form.id_number_valid.connect(self.look_up_person)
+        for keys, slot in (("F5", self.read_selected), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
+                           ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
+            # Ctrl+A stays "select all" in the text fields; M for 材料.
+            QShortcut(QKeySequence(keys), self, activated=slot, context=Qt.WidgetWithChildrenShortcut)
+
+        self.cards.readers_changed.connect(self.show_readers)
+        self.cards.card_read.connect(self.on_card_read)
+        self.cards.card_failed.connect(self.on_card_failed)
+        self.cards.card_inserted.connect(lambda r: self.card_status.info(f"{r}：检测到卡，正在读取…"))
+        self.cards.card_removed.connect(lambda r: self.card_status.info(f"{r}：卡已取出"))
+        self.show_readers(sorted(self.cards.readers.items()))
+
+        self.draft = DraftFile(draft_path(ctx.store.path, f"intake-{ctx.workstation}"))
+        self._draft_timer = QTimer(self, singleShot=True, interval=400)
+        self._draft_timer.timeout.connect(self.save_draft)
+        self.form.changed.connect(self._draft_timer.start)
+        self.restore_draft()
+
+    # -- readers -----------------------------------------------------------------
+
+    def show_readers(self, readers: list) -> None:
+        current = self.reader.currentData()
+        self.reader.blockSignals(True)
+        self.reader.clear()
+        for name, present in readers:
+            self.reader.addItem(f"{name}（{'有卡' if present else '无卡'}）", name)
+        index = self.reader.findData(current)
+        if index < 0:  # prefer a reader holding a card
+            index = next((i for i, (_, present) in enumerate(readers) if present), 0)
+        self.reader.setCurrentIndex(index)
+        self.reader.blockSignals(False)
+
+    def selected_reader(self) -> str | None:
+        return self.reader.currentData()
+
+    def read_selected(self) -> None:
+        reader = self.selected_reader()
+        self.card_status.info(f"正在读卡：{reader or '第一个读卡器'}…")
+        self.cards.read(reader)
+
+    def on_card_read(self, reader: str, info) -> None:
+        typed = self.form.id_number.text().strip().upper()
+        if typed and info.ssn and typed != info.ssn:
+            self.card_status.problem(f"{reader} 中的卡属于另一人（{info.name}），与正在填写的申请人不同；如要换人请先清空 (Ctrl+N)")
+            return
+        index = self.reader.findData(reader)
+        if index >= 0:
+            self.reader.setCurrentIndex(index)
+        self.form.fill_from_card(info)
+        self.card_status.fine(f"已读卡：{info.name}，卡号 {info.card_number}（{reader}）")
+
+    def on_card_failed(self, reader: str, error) -> None:
+        self.card_status.problem(f"{reader}：{clerk_message(error)}" if reader else clerk_message(error))
+
+    # -- person and photo ----------------------------------------------------------
+
+    def look_up_person(self, id_number: str) -> None:
+        def work():
+            with self.ctx.store.read() as s:
+                person = find_person(s, id_number)
+                if person is None:
+                    return None
+                card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
+                label = card_rules.state_label(card, now_utc()) if card else "无卡"
+                number = card.card_number if card else ""
+                return person, label, number
+
+        def done(found) -> None:
+            if self.form.id_number.text().strip().upper() != id_number:
+                return  # the clerk typed on meanwhile
+            if found is None:
+                self.form.person_status.info("新申请人（系统中尚无记录）")
+                return
+            person, label, number = found
+            self.form.fill_from_person(person)
+            self.form.person_status.info(f"系统记录：{person.name}，社会保障卡 {number or '（卡号未登记）'}：{label}")
+
+        self.ctx.db.run(work, done, lambda e: self.form.person_status.problem(clerk_message(e)))
+
+    def import_photo(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "选择照片", "", "图片 (*.jpg *.jpeg *.png *.bmp)")
+        if path:
+            self.load_photo(Path(path))
+
+    def load_photo(self, path: Path) -> None:
+        cfg = self.ctx.policy.site
+        self.form.photo_hint.info("正在处理照片…")
+        self.ctx.db.run(lambda: normalise_photo(path.read_bytes(), cfg),
+                        lambda photo: self.form.set_photo(photo.jpeg, photo.warnings),
+                        lambda e: self.form.photo_hint.problem(clerk_message(e)))
+
+    # -- accepting -----------------------------------------------------------------
+
+    def accept(self) -> None:
+        if not self.accept_button.isEnabled():
+            return
+        request = self.form.request()
+        business = self.ctx.policy.catalogue[request.business]
+        missing = business.missing(request.mode, request.materials)
+        if request.business in PIN_BUSINESSES and not missing:
+            self.run_pin_flow(request)
+            return
+        self.save(request)
+
+    def run_pin_flow(self, request) -> None:
+        from shebao_desk.ui.pin_dialog import PinDialog
+        reader = self.selected_reader()
+        if not reader or not self.cards.readers.get(reader):
+            self.result.problem("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改")
+            return
+        dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
+                           change=request.business == "pin_change", parent=self)
+        dialog.succeeded.connect(lambda: self.save(request))
+        self.pin_dialog = dialog
+        dialog.open()
+
+    def save(self, request) -> None:
+        ctx = self.ctx
+        self.accept_button.setEnabled(False)
+        self.result.info("正在保存…")
+
+        def work():
+            with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
+                outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
+                case = outcome.case
+                saved = {"id": case.id, "number": case.number, "status": case.status, "missing": outcome.missing,
+                         "promised": case.promised_date, "paths": {}, "paper_error": None}
+            try:
+                with ctx.store.read() as s:
+                    saved["paths"] = render_case(s, saved["id"], ctx.policy, case_folder(ctx.store.path, saved["number"]))
+            except ShebaoError as exc:  # the case is saved; only the paper failed
+                log.warning("papers for %s failed: %s", saved["number"], exc.detail)
+                saved["paper_error"] = exc
+            return saved
+
+        self.ctx.db.run(work, self.saved, self.failed)
+
+    def failed(self, error: BaseException) -> None:
+        self.accept_button.setEnabled(True)
+        self.result.problem(clerk_message(error))
+        report_error(self, error, "未能受理")
+
+    def saved(self, saved: dict) -> None:
+        self.accept_button.setEnabled(True)
+        number = saved["number"]
+        if saved["missing"]:
+            names = "、".join(self.ctx.policy.catalogue.material_name(m) for m in saved["missing"])
+            text = f"材料不全，已登记为“退回补材料”（{number}）。尚缺：{names}。请打印一次性告知单交申请人。"
+        elif saved["promised"]:
+            text = f"已受理，受理编号 {number}，承诺 {saved['promised']:%Y年%m月%d日} 办结。"
+        else:
+            text = f"已办结，受理编号 {number}。"
+        if saved["paper_error"] is not None:
+            text += f" 但打印文件未能生成：{clerk_message(saved['paper_error'])}"
+            self.result.problem(text)
+        else:
+            self.result.fine(text)
+        self.last_paths = saved["paths"]
+        self._show_doc_buttons()
+        self.form.clear()
+        self.draft.clear()
+        self.case_saved.emit(saved)
+        if self.last_paths and self.ctx.auto_preview:
+            self.preview(next(iter(self.last_paths)))
+
+    def _show_doc_buttons(self) -> None:
+        while self.doc_buttons.count():
+            item = self.doc_buttons.takeAt(0)
+            item.widget().deleteLater()
+        for kind in self.last_paths:
+            button = QPushButton(f"预览/打印{DOC_TITLES[kind]}", objectName=f"preview_{kind}")
+            button.clicked.connect(lambda _=False, k=kind: self.preview(k))
+            self.doc_buttons.addWidget(button)
+
+    def preview(self, kind: str) -> None:
+        from shebao_desk.ui.printing import PreviewDialog
+        dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind])
+        self.previews.append(dialog)
+        dialog.show()
+
+    # -- drafts --------------------------------------------------------------------
+
+    def save_draft(self) -> None:
+        if self.form.is_blank():
+            self.draft.clear()
+        else:
+            self.draft.save(self.form.state())
+
+    def restore_draft(self) -> None:
+        state = self.draft.load()
+        if state:
+            self.form.restore(state)
+            self.result.info("已恢复上次未完成的填写。")
+
+    def clear(self) -> None:
+        self.form.clear()
+        self.draft.clear()
+        self.result.info("")
+        self.card_status.info("")

@@ -1,6 +1,15 @@
+"""查询: find a person, card or case by ID number, name or card number; ID numbers masked in lists."""
+
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from shebao_desk import card_rules
+from shebao_desk.clock import local_text, now_utc
+from shebao_desk.idnumber import mask_id_number
+from shebao_desk.queries import search
+from shebao_desk.ui.errors import report_error
+from shebao_desk.ui.widgets import Table
 
 
 class SearchPage(QWidget):
@@ -8,4 +17,47 @@ class SearchPage(QWidget):
         super().__init__()
         self.ctx = ctx
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("search"))
+        row = QHBoxLayout()
+        self.query = QLineEdit(objectName="query", placeholderText="身份证号码（可只输前几位）、姓名（可只输姓）、卡号或受理编号")
+        self.button = QPushButton("查询", objectName="search_button")
+        row.addWidget(self.query, 1)
+        row.addWidget(self.button)
+        layout.addLayout(row)
+        layout.addWidget(QLabel("人员"))
+        self.people = Table(["姓名", "身份证号码", "社会保障卡", "卡状态", "电话"], "people")
+        layout.addWidget(self.people, 1)
+        layout.addWidget(QLabel("业务（双击查看详情）"))
+        self.cases = Table(["受理编号", "业务", "申请人", "身份证号码", "状态", "受理时间", "承诺日期"], "cases")
+        layout.addWidget(self.cases, 2)
+        self.query.returnPressed.connect(self.run)
+        self.button.clicked.connect(self.run)
+        self.cases.cellDoubleClicked.connect(self.open_case)
+
+    def run(self) -> None:
+        text = self.query.text()
+        catalogue = self.ctx.policy.catalogue
+
+        def work():
+            now = now_utc()
+            with self.ctx.store.read() as s:
+                result = search(s, text)
+                people = []
+                for p in result.people:
+                    card = card_rules.current_card(p.cards) or (p.cards[-1] if p.cards else None)
+                    people.append([p.name, mask_id_number(p.id_number), card.card_number if card else "",
+                                   card_rules.state_label(card, now) if card else "无卡", p.phone])
+                cases = [[c.number, catalogue[c.business].name, c.person.name, mask_id_number(c.person.id_number),
+                          c.status.label, local_text(c.accepted_at), str(c.promised_date or "")] for c in result.cases]
+                return people, cases, [c.id for c in result.cases]
+
+        def done(found) -> None:
+            people, cases, ids = found
+            self.people.fill(people)
+            self.cases.fill(cases, ids)
+
+        self.ctx.db.run(work, done, lambda e: report_error(self, e))
+
+    def open_case(self, row: int, _col: int) -> None:
+        from shebao_desk.ui.case_detail import CaseDetailDialog
+        self.detail = CaseDetailDialog(self.ctx, self.cases.payloads[row], self)
+        self.detail.show()

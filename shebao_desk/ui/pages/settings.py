@@ -1,11 +1,74 @@
+"""设置 (supervisor/admin): the site, bank outlets, fees and data files as loaded; accounts."""
+
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
+)
+
+from shebao_desk.auth import create_clerk
+from shebao_desk.models import Role
+from shebao_desk.resources import resources_dir
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.widgets import Hint, Table
 
 
 class SettingsPage(QWidget):
     def __init__(self, ctx) -> None:
         super().__init__()
         self.ctx = ctx
+        cfg = ctx.policy.site
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("settings"))
+        site = QGroupBox("本窗口（resources/site.toml）")
+        form = QFormLayout(site)
+        for label, value in (("机构", cfg.institution), ("窗口", f"{cfg.window_name}（{cfg.window_code}）"),
+                             ("工作站", ctx.workstation), ("地址", cfg.address), ("电话", cfg.phone),
+                             ("办公时间", cfg.hours), ("初始密码", "已配置（不显示）"),
+                             ("临时挂失有效期", f"{cfg.temp_loss_days} 天"),
+                             ("数据库", str(ctx.store.path)), ("数据文件夹", str(resources_dir()))):
+            form.addRow(label, QLabel(value))
+        layout.addWidget(site)
+        outlets = Table(["发卡银行网点", "地址", "电话", "营业时间"], "outlets")
+        outlets.fill([[o.name, o.address, o.phone, o.hours] for o in cfg.bank_outlets])
+        layout.addWidget(QLabel("发卡银行网点"))
+        layout.addWidget(outlets)
+        fees = Table(["业务", "承诺时限（工作日）", "收费（元）", "办理方式"], "fees")
+        fees.fill([[b.name, str(b.days), str(b.fee), "、".join(m.label for m in b.modes)] for b in ctx.policy.catalogue])
+        layout.addWidget(QLabel("业务、时限与收费（resources/businesses.toml）"))
+        layout.addWidget(fees, 1)
+        open_folder = QPushButton("打开数据文件夹", objectName="open_resources")
+        open_folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(resources_dir()))))
+        layout.addWidget(open_folder)
+        if ctx.clerk is not None and ctx.clerk.role is Role.ADMIN:
+            layout.addWidget(self._accounts())
+
+    def _accounts(self) -> QGroupBox:
+        box = QGroupBox("新建账号")
+        row = QHBoxLayout(box)
+        self.username = QLineEdit(objectName="new_username", placeholderText="用户名")
+        self.display_name = QLineEdit(objectName="new_display_name", placeholderText="姓名")
+        self.password = QLineEdit(objectName="new_password", placeholderText="初始密码", echoMode=QLineEdit.Password)
+        self.role = QComboBox(objectName="new_role")
+        for role in Role:
+            self.role.addItem(role.label, role.value)
+        create = QPushButton("创建", objectName="create_user")
+        self.account_hint = Hint("account_hint")
+        for w in (self.username, self.display_name, self.password, self.role, create, self.account_hint):
+            row.addWidget(w)
+        create.clicked.connect(self.create_user)
+        return box
+
+    def create_user(self) -> None:
+        ctx = self.ctx
+        username, name, password = self.username.text(), self.display_name.text(), self.password.text()
+        role = Role(self.role.currentData())
+        self.password.clear()
+
+        def work():
+            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "create user") as s:
+                return create_clerk(s, username, name, password, role).display_name
+
+        ctx.db.run(work, lambda n: self.account_hint.fine(f"已创建：{n}"),
+                   lambda e: self.account_hint.problem(clerk_message(e)))

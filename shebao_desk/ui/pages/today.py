@@ -1,6 +1,14 @@
+"""今日: today's cases, open and overdue cases, temporary losses lapsing within 24 hours."""
+
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from shebao_desk.clock import local_text
+from shebao_desk.idnumber import mask_id_number
+from shebao_desk.queries import losses_lapsing, open_cases, todays_cases
+from shebao_desk.ui.errors import report_error
+from shebao_desk.ui.widgets import Table
 
 
 class TodayPage(QWidget):
@@ -8,4 +16,57 @@ class TodayPage(QWidget):
         super().__init__()
         self.ctx = ctx
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("today"))
+        head = QHBoxLayout()
+        self.summary = QLabel(objectName="today_summary")
+        refresh = QPushButton("刷新", objectName="refresh")
+        refresh.clicked.connect(self.refresh)
+        head.addWidget(self.summary, 1)
+        head.addWidget(refresh)
+        layout.addLayout(head)
+        columns = ["受理编号", "业务", "申请人", "身份证号码", "状态", "受理时间", "承诺日期"]
+        self.today = Table(columns, "today_cases")
+        self.open = Table(columns, "open_cases")
+        self.overdue = Table(columns, "overdue_cases")
+        self.lapsing = Table(["持卡人", "身份证号码", "卡号", "挂失时间", "失效时间", "渠道"], "lapsing")
+        for title, table in (("今日受理（双击查看）", self.today), ("在办", self.open), ("已超期", self.overdue),
+                             ("24 小时内失效的临时挂失", self.lapsing)):
+            layout.addWidget(QLabel(title))
+            layout.addWidget(table, 1)
+        for table in (self.today, self.open, self.overdue):
+            table.cellDoubleClicked.connect(lambda row, _c, t=table: self.open_case(t, row))
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        catalogue = self.ctx.policy.catalogue
+
+        def row(c):
+            return [c.number, catalogue[c.business].name, c.person.name, mask_id_number(c.person.id_number),
+                    c.status.label, local_text(c.accepted_at), str(c.promised_date or "")]
+
+        def work():
+            with self.ctx.store.read() as s:
+                today = todays_cases(s)
+                pending, overdue = open_cases(s)
+                lapsing = losses_lapsing(s)
+                return ([row(c) for c in today], [c.id for c in today], [row(c) for c in pending],
+                        [c.id for c in pending], [row(c) for c in overdue], [c.id for c in overdue],
+                        [[x.card.person.name, mask_id_number(x.card.person.id_number), x.card.card_number,
+                          local_text(x.effective_at), local_text(x.expires_at), x.channel.label] for x in lapsing])
+
+        def done(r) -> None:
+            self.today.fill(r[0], r[1])
+            self.open.fill(r[2], r[3])
+            self.overdue.fill(r[4], r[5])
+            self.lapsing.fill(r[6])
+            self.summary.setText(f"今日受理 {len(r[0])} 笔；在办 {len(r[2])} 笔；超期 {len(r[4])} 笔；"
+                                 f"即将失效的临时挂失 {len(r[6])} 笔")
+
+        self.ctx.db.run(work, done, lambda e: report_error(self, e))
+
+    def open_case(self, table, row: int) -> None:
+        from shebao_desk.ui.case_detail import CaseDetailDialog
+        self.detail = CaseDetailDialog(self.ctx, table.payloads[row], self)
+        self.detail.show()

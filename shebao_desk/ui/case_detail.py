@@ -1,0 +1,130 @@
+"""One case: every field, its audit timeline, reprint, and completion with the date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import (
+    QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
+)
+
+from shebao_desk.case_files import case_folder
+from shebao_desk.clock import CHINA, local_text, now_utc
+from shebao_desk.documents.service import papers_for, render_case
+from shebao_desk.idnumber import mask_id_number
+from shebao_desk.intake import complete_case
+from shebao_desk.models import Case, CaseStatus, Clerk
+from shebao_desk.queries import case_history
+from shebao_desk.ui.errors import report_error
+from shebao_desk.ui.widgets import Hint, Table
+
+
+def load_detail(store, case_id: str) -> dict:
+    with store.read() as s:
+        case = s.get(Case, case_id)
+        clerks = {c.id: c.display_name for c in s.query(Clerk).all()}
+        history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation, e.action, e.table_name,
+                    _changes(e.before, e.after)) for e in case_history(s, case)]
+        return {"case": case, "person": case.person, "accepted_by": clerks.get(case.accepted_by, ""),
+                "completed_by": clerks.get(case.completed_by or "", ""), "history": history}
+
+
+def _changes(before: dict | None, after: dict | None) -> str:
+    if before is None:
+        return "新建"
+    if after is None:
+        return "删除"
+    keys = [k for k in after if k not in ("updated_at",)]
+    return "；".join(f"{k}: {before.get(k)} → {after.get(k)}" for k in keys)[:300]
+
+
+class CaseDetailDialog(QDialog):
+    def __init__(self, ctx, case_id: str, parent=None) -> None:
+        super().__init__(parent)
+        self.ctx, self.case_id = ctx, case_id
+        self.setWindowTitle("业务详情")
+        self.resize(900, 640)
+        layout = QVBoxLayout(self)
+        self.fields = QFormLayout()
+        layout.addLayout(self.fields)
+        self.history = Table(["时间", "经办人", "工作站", "操作", "表", "变化"], "history")
+        layout.addWidget(QLabel("操作记录"))
+        layout.addWidget(self.history, 1)
+        row = QHBoxLayout()
+        self.message = Hint("detail_message")
+        row.addWidget(self.message, 1)
+        self.done_date = QDateEdit(QDate.currentDate(), objectName="done_date", calendarPopup=True,
+                                   displayFormat="yyyy-MM-dd")
+        self.complete_button = QPushButton("办结", objectName="complete")
+        self.reprint_button = QPushButton("重新打印", objectName="reprint")
+        for w in (QLabel("办结日期"), self.done_date, self.complete_button, self.reprint_button):
+            row.addWidget(w)
+        layout.addLayout(row)
+        self.complete_button.clicked.connect(self.complete)
+        self.reprint_button.clicked.connect(self.reprint)
+        self.reload()
+
+    def reload(self) -> None:
+        self.ctx.db.run(lambda: load_detail(self.ctx.store, self.case_id), self.show_detail,
+                        lambda e: report_error(self, e))
+
+    def show_detail(self, d: dict) -> None:
+        case, person = d["case"], d["person"]
+        while self.fields.rowCount():
+            self.fields.removeRow(0)
+        catalogue = self.ctx.policy.catalogue
+        business = catalogue[case.business]
+        promised = f"{case.promised_date}" if case.promised_date else "当场办结"
+        actual = local_text(case.completed_at) if case.completed_at else "未办结"
+        late = ""
+        if case.completed_at and case.promised_date:
+            late = "（按期）" if case.completed_at.astimezone(CHINA).date() <= case.promised_date else "（超期）"
+        rows = [("受理编号", case.number), ("业务", business.name), ("状态", case.status.label),
+                ("申请人", f"{person.name}　{mask_id_number(person.id_number)}"),
+                ("代办人", f"{case.agent_name} {case.agent_relation}".strip() or "—"),
+                ("材料", "、".join(catalogue.material_name(m) for m in case.materials) or "—"),
+                ("尚缺", "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
+                ("原因", case.reason or "—"), ("收费", f"{case.fee} 元"),
+                ("受理", f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
+                ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}")]
+        for label, value in rows:
+            self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
+        self.history.fill([list(row) for row in d["history"]])
+        self.complete_button.setEnabled(case.status is CaseStatus.ACCEPTED)
+        self.case = case
+
+    def complete(self) -> None:
+        day = self.done_date.date().toPython()
+        now = now_utc()
+        # Completed today: now. Recorded later for an earlier day: noon of that day.
+        at = now if day == now.astimezone(CHINA).date() else dt.datetime.combine(day, dt.time(12), CHINA).astimezone(dt.UTC)
+        ctx = self.ctx
+
+        def work():
+            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "complete case") as s:
+                complete_case(s, s.get(Case, self.case_id), s.merge(ctx.clerk), at)
+
+        def done(_):
+            self.message.fine("已办结")
+            self.reload()
+
+        ctx.db.run(work, done, lambda e: report_error(self, e))
+
+    def reprint(self) -> None:
+        ctx = self.ctx
+        number = self.case.number
+
+        def work():
+            with ctx.store.read() as s:
+                case = s.get(Case, self.case_id)
+                return render_case(s, self.case_id, ctx.policy, case_folder(ctx.store.path, number),
+                                   kinds=papers_for(case))
+
+        def done(paths):
+            from shebao_desk.ui.printing import PreviewDialog
+            self.previews = [PreviewDialog(p, ctx.printer, self) for p in paths.values()]
+            for dialog in self.previews:
+                dialog.show()
+
+        ctx.db.run(work, done, lambda e: report_error(self, e))

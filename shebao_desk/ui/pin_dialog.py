@@ -1,0 +1,82 @@
+"""The masked PIN dialog: activation (initial PIN → the holder's own) and PIN change.
+
+The PIN fields never leave this dialog except as arguments to the card job; they
+are cleared after every attempt and never logged or stored.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
+
+from shebao_desk.devices.errors import DeviceError, WrongPinError
+from shebao_desk.devices.operations import activate, change_pin
+from shebao_desk.ui.card_service import CardService
+from shebao_desk.ui.errors import clerk_message
+
+
+def _pin_field(name: str) -> QLineEdit:
+    field = QLineEdit(objectName=name, echoMode=QLineEdit.Password, maxLength=6)
+    field.setInputMask("")
+    return field
+
+
+class PinDialog(QDialog):
+    succeeded = Signal()
+
+    def __init__(self, cards: CardService, reader: str, initial_pin: str, *, change: bool = False, parent=None) -> None:
+        super().__init__(parent)
+        self.cards, self.reader, self.initial_pin, self.change = cards, reader, initial_pin, change
+        self.setWindowTitle("修改密码" if change else "启用社会保障卡：设置密码")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"读卡器：{reader}<br>请持卡人自己输入密码，经办人请回避。"))
+        form = QFormLayout()
+        self.old = _pin_field("old_pin") if change else None
+        if self.old is not None:
+            form.addRow("原密码", self.old)
+        self.new = _pin_field("new_pin")
+        self.confirm = _pin_field("confirm_pin")
+        form.addRow("新密码（6 位数字）", self.new)
+        form.addRow("再输一次新密码", self.confirm)
+        layout.addLayout(form)
+        self.message = QLabel(objectName="pin_message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color:#b00020")
+        layout.addWidget(self.message)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        (self.old or self.new).setFocus()
+
+    def submit(self) -> None:
+        old = self.old.text() if self.old is not None else self.initial_pin
+        new, confirm = self.new.text(), self.confirm.text()
+        for field in (self.old, self.new, self.confirm):
+            if field is not None:
+                field.clear()
+        reader, initial = self.reader, self.initial_pin
+        if self.change:
+            job = lambda open_card: change_pin(open_card, old, new, confirm, initial=initial, reader=reader)  # noqa: E731
+        else:
+            job = lambda open_card: activate(open_card, old, new, confirm, reader=reader)  # noqa: E731
+        self.buttons.setEnabled(False)
+        self.setCursor(Qt.WaitCursor)
+        self.cards.run(job, self._done, self._failed)
+
+    def _done(self, _result: object) -> None:
+        self.unsetCursor()
+        self.buttons.setEnabled(True)
+        self.succeeded.emit()
+        self.accept()
+
+    def _failed(self, error: BaseException) -> None:
+        self.unsetCursor()
+        self.buttons.setEnabled(True)
+        text = clerk_message(error)
+        if isinstance(error, WrongPinError) and not self.change:
+            text = f"初始密码校验失败：{text}。如持卡人已改过密码，请改用“密码修改”；忘记密码请办理密码重置。"
+        elif not isinstance(error, DeviceError):
+            text = clerk_message(error)
+        self.message.setText(text)
+        (self.old or self.new).setFocus()

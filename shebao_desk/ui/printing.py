@@ -1,0 +1,92 @@
+"""Preview a document (QtPdf) and print it through Qt's print dialog.
+
+Pages are rendered and sent to the printer on the printer worker, so a slow or
+absent printer never freezes the window. The PDF itself is already kept with
+the case before anything is printed.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QPainter
+from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdfWidgets import QPdfView
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from shebao_desk.errors import ShebaoError
+from shebao_desk.ui.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def print_pdf(path: Path, printer: QPrinter) -> int:
+    """Paint every page of ``path`` onto ``printer``; returns the page count. Runs off the GUI thread."""
+    document = QPdfDocument()
+    if document.load(str(path)) != QPdfDocument.Error.None_:
+        raise ShebaoError("无法打开要打印的文件", f"QPdfDocument.load({path}) failed")
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise ShebaoError("打印机无法开始打印，请检查打印机是否开机、有纸", "QPainter.begin(printer) failed")
+    try:
+        dpi = printer.resolution()
+        for page in range(document.pageCount()):
+            if page:
+                printer.newPage()
+            points = document.pagePointSize(page)
+            size = QSize(int(points.width() / 72 * dpi), int(points.height() / 72 * dpi))
+            painter.drawImage(0, 0, document.render(page, size))
+    finally:
+        painter.end()
+    return document.pageCount()
+
+
+class PreviewDialog(QDialog):
+    def __init__(self, path: Path, printer_worker: Worker, parent=None, title: str = "打印预览") -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(820, 980)
+        self.path = path
+        self.worker = printer_worker
+        self.document = QPdfDocument(self)
+        self.document.load(str(path))
+        view = QPdfView(self)
+        view.setDocument(self.document)
+        view.setPageMode(QPdfView.PageMode.MultiPage)
+        view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        layout = QVBoxLayout(self)
+        layout.addWidget(view, 1)
+        row = QHBoxLayout()
+        self.status = QLabel(f"文件已保存：{path}")
+        row.addWidget(self.status, 1)
+        self.print_button = QPushButton("打印… (Ctrl+P)")
+        self.print_button.setShortcut("Ctrl+P")
+        self.print_button.clicked.connect(self.print_)
+        close = QPushButton("关闭")
+        close.clicked.connect(self.accept)
+        row.addWidget(self.print_button)
+        row.addWidget(close)
+        layout.addLayout(row)
+
+    def print_(self) -> None:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() != QDialog.Accepted:
+            return
+        self.print_button.setEnabled(False)
+        self.status.setText("正在打印…")
+
+        def done(pages: int) -> None:
+            self.print_button.setEnabled(True)
+            self.status.setText(f"已送打印机（{pages} 页）")
+
+        def failed(error: BaseException) -> None:
+            from shebao_desk.ui.errors import report_error
+            self.print_button.setEnabled(True)
+            self.status.setText("打印失败")
+            report_error(self, error)
+
+        self.worker.run(lambda: print_pdf(self.path, printer), done, failed)

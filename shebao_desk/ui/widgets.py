@@ -1,0 +1,55 @@
+"""Small widgets shared by the pages."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
+
+
+class Hint(QLabel):
+    """A one-line message under a field: red for a problem, green when fine."""
+
+    def __init__(self, object_name: str = "") -> None:
+        super().__init__()
+        self.setObjectName(object_name)
+        self.setWordWrap(True)
+
+    def problem(self, text: str) -> None:
+        self.setStyleSheet("color:#b00020")
+        self.setText(text)
+
+    def fine(self, text: str) -> None:
+        self.setStyleSheet("color:#1b5e20")
+        self.setText(text)
+
+    def info(self, text: str) -> None:
+        self.setStyleSheet("color:#333")
+        self.setText(text)
+
+
+class Table(QTableWidget):
+    """A read-only table filled from rows of strings; row data kept for double-click."""
+
+    def __init__(self, headers: list[str], object_name: str = "") -> None:
+        super().__init__(0, len(headers))
+        self.setObjectName(object_name)
+        self.setHorizontalHeaderLabels(headers)
+        self.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.setSelectionBehavior(QTableWidget.SelectRows)
+        self.verticalHeader().setVisible(False)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.horizontalHeader().setStretchLastSection(True)
+        self.payloads: list[object] = []
+
+    def fill(self, rows: list[list[str]], payloads: list[object] | None = None) -> None:
+        self.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                item = QTableWidgetItem(value)
+                item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+                self.setItem(r, c, item)
+        self.payloads = list(payloads or [None] * len(rows))
+
+    def text(self, row: int, col: int) -> str:
+        item = self.item(row, col)
+        return item.text() if item else ""

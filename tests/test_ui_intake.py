@@ -1,0 +1,154 @@
+"""The workbench driven through its real widgets (pytest-qt, offscreen Qt)."""
+
+import datetime as dt
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+from PySide6.QtCore import Qt
+from sqlalchemy import select
+
+from shebao_desk.catalogue import Mode
+from shebao_desk.idnumber import make_id_number
+from shebao_desk.models import Case, CaseStatus
+
+from conftest import applicant, take
+
+
+def fill(form, **fields):
+    for name, value in fields.items():
+        getattr(form, name).setText(value)
+
+
+def choose(combo, data):
+    index = combo.findData(data)
+    assert index >= 0, data
+    combo.setCurrentIndex(index)
+
+
+def pdf_text(path):
+    return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(path).pages))
+
+
+def test_id_number_is_validated_as_typed(make_window, qtbot):
+    window, _ = make_window(monitor=False)
+    form = window.pages["intake"].form
+    qtbot.keyClicks(form.id_number, "61100219900228123")
+    assert "18 位" in form.id_hint.text()
+    qtbot.keyClicks(form.id_number, "4")
+    assert "校验位" in form.id_hint.text() or "有效" in form.id_hint.text()
+    form.id_number.setText(make_id_number("611002", dt.date(1990, 2, 28), 123))
+    assert "号码有效" in form.id_hint.text() and "商州区" in form.id_hint.text()
+    assert form.sex.text() == "男"
+    form.id_number.setText("611099199002281234")
+    assert "地区代码 611099 不存在" in form.id_hint.text()
+
+
+def test_missing_materials_return_the_case_with_the_notice(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    who = applicant(7)
+    fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000", address="商州区北新街 1 号")
+    page.form.material_boxes["id_original"].setChecked(True)
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        qtbot.mouseClick(page.accept_button, Qt.LeftButton)
+    result = saved.args[0]
+    assert result["status"] is CaseStatus.RETURNED and result["missing"] == ["id_copy", "photo"]
+    assert list(result["paths"]) == ["notice"]
+    text = pdf_text(result["paths"]["notice"])
+    assert who.name in text and "申请人身份证A4复印件尚缺" in text
+    assert "退回补材料" in page.result.text()
+    assert page.form.id_number.text() == ""  # the form is ready for the next applicant
+
+
+def test_agent_id_number_is_checked(make_window, qtbot, shown_errors):
+    window, _ = make_window(monitor=False)
+    page = window.pages["intake"]
+    choose(page.form.mode, "agent")
+    who = applicant(8)
+    fill(page.form, id_number=who.id_number, name=who.name, agent_name="张三", agent_id="611002199001011234")
+    assert page.form.agent_hint.text()
+    page.form.tick_all()
+    page.accept()
+    qtbot.waitUntil(lambda: bool(shown_errors), timeout=10000)
+    assert "代办人身份证号码有误" in shown_errors[0]
+    with window.ctx.store.read() as s:
+        assert s.scalar(select(Case)) is None
+
+
+def test_accepted_application_prints_form_and_receipt(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    who = applicant(9)
+    fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000", address="商州区北新街 1 号")
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    page.form.address.setFocus()
+    qtbot.keyClick(page.form.address, Qt.Key_M, Qt.ControlModifier)
+    assert all(box.isChecked() for box in page.form.material_boxes.values())
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        qtbot.keyClick(page.form.address, Qt.Key_Return, Qt.ControlModifier)
+    result = saved.args[0]
+    assert result["status"] is CaseStatus.ACCEPTED and set(result["paths"]) == {"business_form", "receipt"}
+    assert result["number"] in pdf_text(result["paths"]["receipt"])
+    assert who.name in pdf_text(result["paths"]["business_form"])
+    assert result["number"] in page.result.text()
+    page.preview("receipt")
+    assert page.previews[-1].isVisible() and page.previews[-1].document.pageCount() == 1
+
+
+def test_draft_survives_closing_the_window(make_window, qtbot, tmp_path):
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    choose(page.form.business, "replace")
+    who = applicant(10)
+    fill(page.form, id_number=who.id_number, name=who.name, reason="芯片损坏")
+    page.form.material_boxes["old_card"].setChecked(True)
+    window.close()  # closing mid-form
+    again, _ = make_window(monitor=False)
+    form = again.pages["intake"].form
+    assert form.business_code == "replace"
+    assert form.id_number.text() == who.id_number and form.name.text() == who.name
+    assert form.reason.text() == "芯片损坏" and form.material_boxes["old_card"].isChecked()
+    assert "已恢复" in again.pages["intake"].result.text()
+
+
+def test_draft_written_while_typing_survives_a_crash(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    fill(page.form, id_number=applicant(11).id_number, name="王五")
+    qtbot.waitUntil(lambda: page.draft.load() is not None, timeout=3000)  # written without any close
+    assert page.draft.load()["text"]["name"] == "王五"
+
+
+def test_photo_import_is_normalised_and_warns_on_background(make_window, qtbot, tmp_path):
+    from PIL import Image
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    path = tmp_path / "p.png"
+    Image.new("RGB", (900, 1200), (40, 90, 200)).save(path)
+    page.load_photo(path)
+    qtbot.waitUntil(lambda: page.form.photo is not None, timeout=10000)
+    assert "背景不是白色" in page.form.photo_hint.text()
+    assert Image.open(io.BytesIO(page.form.photo)).size == (358, 441)
+
+
+def test_search_masks_id_numbers_and_opens_the_case(make_window, qtbot, policy):
+    window, ctx = make_window(monitor=False)
+    who = applicant(12)
+    clerk_site = (ctx.clerk, ctx.site)
+    outcome = take(ctx.store, policy, clerk_site, "apply", who)
+    page = window.show_page("search")
+    page.query.setText(who.name[:1])
+    page.run()
+    qtbot.waitUntil(lambda: page.people.rowCount() == 1, timeout=10000)
+    assert page.people.text(0, 1) == who.id_number[:4] + "**********" + who.id_number[-4:]
+    assert page.cases.text(0, 0) == outcome.case.number
+    page.open_case(0, 0)
+    qtbot.waitUntil(lambda: page.detail.history.rowCount() > 0, timeout=10000)
+    detail = page.detail
+    detail.complete()
+    qtbot.waitUntil(lambda: "已办结" in detail.message.text(), timeout=10000)
+    with ctx.store.read() as s:
+        assert s.get(Case, outcome.case.id).status is CaseStatus.COMPLETED

@@ -1,0 +1,84 @@
+"""Every page opens, works in training mode, and is photographed for review (artifacts/screenshots/)."""
+
+import datetime as dt
+from pathlib import Path
+
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QApplication
+
+from shebao_desk.errors import CalendarUnknownYear
+from shebao_desk.ui.card_service import TRAINING_READER
+from shebao_desk.ui.login import FirstAdminDialog, LoginDialog
+
+from conftest import applicant, take
+
+SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+
+
+def shoot(widget, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    QApplication.processEvents()
+    assert widget.grab().save(str(SHOTS / f"{name}.png"))
+
+
+def test_chinese_renders_with_a_real_font(make_window):
+    window, _ = make_window(monitor=False)
+    metrics = QFontMetrics(window.font())
+    for ch in "社会保障卡受理查询今日设备设置":
+        assert metrics.inFontUcs4(ord(ch)), ch
+
+
+def test_training_mode_is_marked_and_its_card_fills_the_form(make_window, qtbot, tmp_path):
+    window, ctx = make_window(training=True, monitor=False, db=tmp_path / "training.sqlite3")
+    assert window.findChild(type(window.header), "training_banner").isVisible()
+    assert "培训模式" in window.windowTitle()
+    devices = window.show_page("devices")
+    devices.holder.setCurrentIndex(devices.holder.findText("gen1-li-xiuying"))
+    devices.insert_training_card()
+    intake = window.show_page("intake")
+    qtbot.waitUntil(lambda: intake.form.name.text() == "李秀英", timeout=10000)
+    assert intake.selected_reader() == TRAINING_READER
+    shoot(window, "training-intake-card-read")
+
+
+def test_screenshots_of_every_page(make_window, qtbot, policy):
+    window, ctx = make_window(monitor=False)
+    window.resize(1280, 860)
+    # Today's cases when the calendar can promise a date from today; else a known day.
+    now = dt.datetime.now(dt.UTC)
+    try:
+        policy.calendar.add_workdays(now.date(), 7)
+    except CalendarUnknownYear:
+        now = dt.datetime(2026, 3, 9, 2, tzinfo=dt.UTC)
+    for i in range(3):
+        take(ctx.store, policy, (ctx.clerk, ctx.site), "apply", applicant(20 + i), now=now)
+    intake = window.show_page("intake")
+    who = applicant(30)
+    intake.form.id_number.setText(who.id_number)
+    intake.form.name.setText(who.name)
+    intake.form.material_boxes["id_original"].setChecked(True)
+    shoot(window, "1-intake")
+    search = window.show_page("search")
+    search.query.setText(applicant(20).name[:1])
+    search.run()
+    qtbot.waitUntil(lambda: search.cases.rowCount() >= 1, timeout=10000)
+    shoot(window, "2-search")
+    today = window.show_page("today")
+    today.refresh()
+    qtbot.wait(300)
+    shoot(window, "3-today")
+    shoot(window.show_page("devices"), "4-devices")
+    shoot(window.show_page("settings"), "5-settings")
+    search.open_case(0, 0)
+    qtbot.waitUntil(lambda: search.detail.history.rowCount() > 0, timeout=10000)
+    shoot(search.detail, "6-case-detail")
+    login = LoginDialog(ctx)
+    qtbot.addWidget(login)
+    login.show()
+    shoot(login, "7-login")
+    first = FirstAdminDialog(ctx)
+    qtbot.addWidget(first)
+    first.show()
+    shoot(first, "8-first-admin")
+    for name in ("1-intake", "2-search", "3-today", "4-devices", "5-settings", "6-case-detail", "7-login"):
+        assert (SHOTS / f"{name}.png").stat().st_size > 5000
