@@ -1,29 +1,35 @@
-"""Starting the GUI: fonts, store, first-admin or login, then the main window."""
+"""Starting the GUI: the start dialog at once, the store opened behind it, then the main window.
+
+Only PySide6 is imported before the first window shows; SQLAlchemy, Alembic and
+the rules load on a worker thread while the clerk sees the dialog.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from shebao_desk.attendance import sign_in
-from shebao_desk.auth import needs_first_admin
-from shebao_desk.policy import load_policy
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import default_db_path, open_store, resolve_db_path
 from shebao_desk.ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
 CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
                   "/usr/share/fonts/truetype/arphic/uming.ttc")
+GIL_SWITCH_INTERVAL_S = 0.001
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
+    # Workers (database, reader, printer) share Python's GIL with the GUI thread; handing it
+    # over every 1 ms instead of 5 ms keeps the window answering while they are busy.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("shebao-desk")
     app.setApplicationDisplayName("社会保障卡综合服务窗口工作台")
@@ -42,52 +48,94 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 
 def training_db_path() -> Path:
+    from shebao_desk.store import default_db_path
     return default_db_path().with_name("training.sqlite3")
 
 
-def open_context(db_path: Path, training: bool, workstation: str | None, *, monitor: bool = True) -> AppContext:
-    from shebao_desk.ui.card_service import CardService
+@dataclass
+class Core:
+    """What can be opened on any thread: the rules, the store, this site."""
+
+    store: Any
+    policy: Any
+    site: Any
+    training: bool
+    first_admin: bool
+
+
+def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
+    from shebao_desk.auth import needs_first_admin
+    from shebao_desk.policy import load_policy
+    from shebao_desk.site_identity import ensure_site
+    from shebao_desk.store import open_store
     policy = load_policy()
     store = open_store(db_path)
     with store.unit(None, workstation or "A", "open site") as s:
         site = ensure_site(s, policy.site, workstation or "A", training=training)
-    ctx = AppContext(store=store, policy=policy, site=site, training=training)
-    ctx.cards = CardService(ctx.devices, training=training, monitor=monitor)
+        first_admin = needs_first_admin(s)
+    return Core(store, policy, site, training, first_admin)
+
+
+def build_context(core: Core, *, monitor: bool = True) -> AppContext:
+    """On the GUI thread: the workers and the card service are Qt objects living there."""
+    from shebao_desk.ui.card_service import CardService
+    ctx = AppContext(store=core.store, policy=core.policy, site=core.site, training=core.training)
+    ctx.cards = CardService(ctx.devices, training=core.training, monitor=monitor)
     ctx.cards.start()
     return ctx
 
 
-def start_session(ctx: AppContext) -> bool:
-    """First-admin setup if needed, then login; True when a clerk is signed in."""
-    from shebao_desk.ui.login import FirstAdminDialog, LoginDialog
-    with ctx.store.read() as s:
-        first = needs_first_admin(s)
-    if first:
-        dialog = FirstAdminDialog(ctx)
-        if not dialog.exec():
-            return False
-    dialog = LoginDialog(ctx)
-    if not dialog.exec() or dialog.result_clerk is None:
-        return False
-    ctx.clerk = dialog.result_clerk
+def open_context(db_path: Path, training: bool, workstation: str | None, *, monitor: bool = True) -> AppContext:
+    return build_context(open_core(db_path, training, workstation), monitor=monitor)
+
+
+def sign_in_clerk(ctx: AppContext) -> None:
+    from shebao_desk.attendance import sign_in
     with ctx.store.unit(ctx.clerk.id, ctx.workstation, "sign in") as s:
         sign_in(s, ctx.clerk.id, ctx.workstation)
-    return True
+
+
+def start_dialog(db_path: Path, training: bool, workstation: str | None, loader) -> tuple[Any, dict]:
+    """Show the start dialog now; fill it in when the store is open. Returns (dialog, state)."""
+    from shebao_desk.ui.errors import clerk_message
+    from shebao_desk.ui.login import StartDialog
+    dialog = StartDialog(title="登录")
+    state: dict = {"loader": loader}  # the worker must outlive its job
+
+    def ready(core: Core) -> None:
+        state["ctx"] = build_context(core)
+        dialog.set_context(state["ctx"], first_admin=core.first_admin)
+
+    def failed(error: BaseException) -> None:
+        log.error("start failed", exc_info=(type(error), error, error.__traceback__))
+        dialog.startup_failed(clerk_message(error))
+
+    dialog.show()
+    # Start loading once the event loop has drawn the dialog: the loader's imports would
+    # otherwise compete with the first paint for Python's GIL.
+    QTimer.singleShot(0, lambda: loader.run(lambda: open_core(db_path, training, workstation), ready, failed))
+    return dialog, state
 
 
 def run(args: argparse.Namespace) -> int:
-    from shebao_desk.ui.errors import report_error
-    from shebao_desk.ui.main_window import MainWindow
+    from shebao_desk.ui.worker import Worker
     app = make_app()
-    db_path = training_db_path() if args.training else resolve_db_path(args.db)
-    try:
-        ctx = open_context(db_path, args.training, args.workstation)
-    except Exception as exc:  # noqa: BLE001 - shown once, then the program ends
-        report_error(None, exc, "无法启动")
-        return 2
-    if not start_session(ctx):
-        ctx.shutdown()
+    if args.training:
+        db_path = training_db_path()
+    else:
+        from shebao_desk.store import resolve_db_path
+        db_path = resolve_db_path(args.db)
+    loader = Worker("startup")
+    dialog, state = start_dialog(db_path, args.training, args.workstation, loader)
+    accepted = dialog.exec()
+    ctx = state.get("ctx")
+    if not accepted or ctx is None or dialog.result_clerk is None:
+        if ctx is not None:
+            ctx.shutdown()
         return 0
+    from shebao_desk.ui.main_window import MainWindow
+    ctx.clerk = dialog.result_clerk
+    sign_in_clerk(ctx)
     window = MainWindow(ctx)
     app.installEventFilter(window.idle)
     window.show()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shebao_desk.models import Clerk, Site
-from shebao_desk.policy import Policy
-from shebao_desk.store import Store
 from shebao_desk.ui.worker import Worker
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the start dialog must not wait for SQLAlchemy to import
+    from shebao_desk.models import Clerk, Site
+    from shebao_desk.policy import Policy
+    from shebao_desk.store import Store
     from shebao_desk.ui.card_service import CardService
 
 

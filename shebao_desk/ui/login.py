@@ -1,44 +1,97 @@
-"""The first-admin setup and the login dialog."""
+"""The start dialog: shown at once while the store opens, then first-admin setup or login.
+
+Also the lock screen. It imports nothing heavy itself, so the window appears
+before SQLAlchemy and the rest have loaded (they load on a worker meanwhile).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout,
-)
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from shebao_desk.auth import create_clerk, login
-from shebao_desk.errors import ValidationError
-from shebao_desk.models import Role
-from shebao_desk.ui.context import AppContext
+if TYPE_CHECKING:
+    from shebao_desk.ui.context import AppContext
 
 
-class _Form(QDialog):
-    def __init__(self, ctx: AppContext, title: str, intro: str) -> None:
+class StartDialog(QDialog):
+    def __init__(self, ctx: AppContext | None = None, *, first_admin: bool = False, locked_for: str | None = None,
+                 title: str = "登录") -> None:
         super().__init__()
-        self.ctx = ctx
+        self.ctx: AppContext | None = None
+        self.locked_for = locked_for
+        self.first_admin = False
+        self.result_clerk = None
         self.setWindowTitle(title)
-        self.setMinimumWidth(420)
-        self.layout_ = QVBoxLayout(self)
-        head = QLabel(f"<b>{ctx.policy.site.institution}</b><br>{ctx.policy.site.window_name}"
-                      f" · 工作站 {ctx.workstation}" + (" · <span style='color:#c00'>培训模式</span>" if ctx.training else ""))
-        self.layout_.addWidget(head)
-        self.layout_.addWidget(QLabel(intro))
-        self.form = QFormLayout()
-        self.layout_.addLayout(self.form)
-        self.error = QLabel()
-        self.error.setObjectName("error")
+        self.setMinimumWidth(440)
+        layout = QVBoxLayout(self)
+        self.head = QLabel("<b>社会保障卡综合服务窗口工作台</b>", objectName="head")
+        self.intro = QLabel("正在打开数据库…", objectName="intro")
+        self.intro.setWordWrap(True)
+        layout.addWidget(self.head)
+        layout.addWidget(self.intro)
+
+        self.login_fields = QWidget()
+        form = QFormLayout(self.login_fields)
+        self.username = QLineEdit(objectName="username")
+        self.password = QLineEdit(objectName="password", echoMode=QLineEdit.Password)
+        form.addRow("用户名", self.username)
+        form.addRow("密码", self.password)
+        self.password.returnPressed.connect(self.submit)
+        layout.addWidget(self.login_fields)
+
+        self.admin_fields = QWidget()
+        form = QFormLayout(self.admin_fields)
+        self.new_username = QLineEdit(objectName="new_username")
+        self.display_name = QLineEdit(objectName="display_name")
+        self.new_password = QLineEdit(objectName="new_password", echoMode=QLineEdit.Password)
+        self.new_password2 = QLineEdit(objectName="new_password2", echoMode=QLineEdit.Password)
+        form.addRow("用户名", self.new_username)
+        form.addRow("姓名", self.display_name)
+        form.addRow("密码（至少 8 位，含字母和数字）", self.new_password)
+        form.addRow("再输一次密码", self.new_password2)
+        layout.addWidget(self.admin_fields)
+        self.admin_fields.hide()
+
+        self.error = QLabel(objectName="error")
         self.error.setStyleSheet("color:#b00020")
         self.error.setWordWrap(True)
-        self.layout_.addWidget(self.error)
+        layout.addWidget(self.error)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
-        self.layout_.addWidget(self.buttons)
-        self.result_clerk = None
+        layout.addWidget(self.buttons)
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
+        if ctx is not None:
+            self.set_context(ctx, first_admin=first_admin)
+
+    def set_context(self, ctx: AppContext, *, first_admin: bool) -> None:
+        """The store is open: show who we are and the right form."""
+        self.ctx, self.first_admin = ctx, first_admin
+        site = ctx.policy.site
+        self.head.setText(f"<b>{site.institution}</b><br>{site.window_name} · 工作站 {ctx.workstation}"
+                          + (" · <span style='color:#c00'>培训模式</span>" if ctx.training else ""))
+        self.admin_fields.setVisible(first_admin)
+        self.login_fields.setVisible(not first_admin)
+        if first_admin:
+            self.setWindowTitle("首次使用：创建管理员")
+            self.intro.setText("这是本机第一次使用，请先创建管理员账号。")
+            self.new_username.setFocus()
+        else:
+            self.intro.setText("屏幕已锁定，请重新输入密码。" if self.locked_for else "请输入用户名和密码。")
+            if self.locked_for:
+                self.username.setText(self.locked_for)
+                self.username.setReadOnly(True)
+            (self.password if self.locked_for else self.username).setFocus()
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(True)
+
+    def startup_failed(self, message: str) -> None:
+        self.intro.setText("无法启动。")
+        self.error.setText(message)
 
     def busy(self, on: bool) -> None:
-        self.buttons.setEnabled(not on)
+        self.buttons.button(QDialogButtonBox.Ok).setEnabled(not on)
         self.setCursor(Qt.WaitCursor if on else Qt.ArrowCursor)
 
     def fail(self, error: BaseException) -> None:
@@ -48,62 +101,55 @@ class _Form(QDialog):
 
     def done_with(self, clerk) -> None:
         self.busy(False)
+        if self.first_admin:  # the admin exists now: log in with it
+            self.error.setText("")
+            self.set_context(self.ctx, first_admin=False)
+            self.username.setText(clerk.username)
+            self.password.setFocus()
+            return
         self.result_clerk = clerk
         self.accept()
 
-    def submit(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-
-class FirstAdminDialog(_Form):
-    """Shown once, on a store with no admin yet."""
-
-    def __init__(self, ctx: AppContext) -> None:
-        super().__init__(ctx, "首次使用：创建管理员", "这是本机第一次使用，请先创建管理员账号。")
-        self.username = QLineEdit(objectName="username")
-        self.display_name = QLineEdit(objectName="display_name")
-        self.password = QLineEdit(objectName="password", echoMode=QLineEdit.Password)
-        self.password2 = QLineEdit(objectName="password2", echoMode=QLineEdit.Password)
-        self.form.addRow("用户名", self.username)
-        self.form.addRow("姓名", self.display_name)
-        self.form.addRow("密码（至少 8 位，含字母和数字）", self.password)
-        self.form.addRow("再输一次密码", self.password2)
-
     def submit(self) -> None:
-        if self.password.text() != self.password2.text():
+        if self.ctx is None:
+            return
+        (self._create_admin if self.first_admin else self._login)()
+
+    def _create_admin(self) -> None:
+        from shebao_desk.auth import create_clerk
+        from shebao_desk.errors import ValidationError
+        from shebao_desk.models import Role
+        if self.new_password.text() != self.new_password2.text():
             self.fail(ValidationError("两次输入的密码不一致"))
             return
-        username, name, password = self.username.text(), self.display_name.text(), self.password.text()
+        ctx = self.ctx
+        username, name, password = self.new_username.text(), self.display_name.text(), self.new_password.text()
 
         def work():
-            with self.ctx.store.unit(None, self.ctx.workstation, "first admin") as s:
+            with ctx.store.unit(None, ctx.workstation, "first admin") as s:
                 return create_clerk(s, username, name, password, Role.ADMIN)
 
         self.busy(True)
-        self.ctx.db.run(work, self.done_with, self.fail)
+        ctx.db.run(work, self.done_with, self.fail)
 
-
-class LoginDialog(_Form):
-    def __init__(self, ctx: AppContext, title: str = "登录", locked_for: str | None = None) -> None:
-        super().__init__(ctx, title, "屏幕已锁定，请重新输入密码。" if locked_for else "请输入用户名和密码。")
-        self.username = QLineEdit(objectName="username")
-        self.password = QLineEdit(objectName="password", echoMode=QLineEdit.Password)
-        if locked_for:
-            self.username.setText(locked_for)
-            self.username.setReadOnly(True)
-        self.form.addRow("用户名", self.username)
-        self.form.addRow("密码", self.password)
-        (self.password if locked_for else self.username).setFocus()
-        self.password.returnPressed.connect(self.submit)
-
-    def submit(self) -> None:
-        cfg = self.ctx.policy.site
+    def _login(self) -> None:
+        from shebao_desk.auth import login
+        ctx = self.ctx
+        cfg = ctx.policy.site
         username, password = self.username.text(), self.password.text()
         self.password.clear()
 
         def work():
-            return login(self.ctx.store, username, password, max_failures=cfg.login_max_failures,
-                         lockout_minutes=cfg.lockout_minutes, workstation=self.ctx.workstation)
+            return login(ctx.store, username, password, max_failures=cfg.login_max_failures,
+                         lockout_minutes=cfg.lockout_minutes, workstation=ctx.workstation)
 
         self.busy(True)
-        self.ctx.db.run(work, self.done_with, self.fail)
+        ctx.db.run(work, self.done_with, self.fail)
+
+
+def LoginDialog(ctx: AppContext, title: str = "登录", locked_for: str | None = None) -> StartDialog:  # noqa: N802
+    return StartDialog(ctx, locked_for=locked_for, title=title)
+
+
+def FirstAdminDialog(ctx: AppContext) -> StartDialog:  # noqa: N802
+    return StartDialog(ctx, first_admin=True)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QRect, QRectF, QSize
 from PySide6.QtGui import QPainter
-from PySide6.QtPdf import QPdfDocument
+from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
@@ -21,6 +21,9 @@ from shebao_desk.errors import ShebaoError
 from shebao_desk.ui.worker import Worker
 
 log = logging.getLogger(__name__)
+
+RENDER_DPI = 300
+BAND_PX = 160
 
 
 def print_pdf(path: Path, printer: QPrinter) -> int:
@@ -32,13 +35,24 @@ def print_pdf(path: Path, printer: QPrinter) -> int:
     if not painter.begin(printer):
         raise ShebaoError("打印机无法开始打印，请检查打印机是否开机、有纸", "QPainter.begin(printer) failed")
     try:
-        dpi = printer.resolution()
+        # 300 dpi is plenty for forms; a "high resolution" printer at 1200 dpi would mean a
+        # 140-megapixel image per page, seconds of work that hold Python's GIL.
+        dpi = min(printer.resolution(), RENDER_DPI)
+        scale = printer.resolution() / dpi
         for page in range(document.pageCount()):
             if page:
                 printer.newPage()
             points = document.pagePointSize(page)
             size = QSize(int(points.width() / 72 * dpi), int(points.height() / 72 * dpi))
-            painter.drawImage(0, 0, document.render(page, size))
+            # In bands: each render and draw call holds the GIL, so keep every one short.
+            for top in range(0, size.height(), BAND_PX):
+                height = min(BAND_PX, size.height() - top)
+                options = QPdfDocumentRenderOptions()
+                options.setScaledSize(size)
+                options.setScaledClipRect(QRect(0, top, size.width(), height))
+                band = document.render(page, QSize(size.width(), height), options)
+                target = QRectF(0, top * scale, size.width() * scale, height * scale)
+                painter.drawImage(target, band)
     finally:
         painter.end()
     return document.pageCount()

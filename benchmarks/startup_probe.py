@@ -1,0 +1,46 @@
+"""Run as a child process: print seconds from interpreter start to the first window shown,
+and (program only) to the start dialog ready for the password.
+
+``python -m benchmarks.startup_probe bare|login DB``
+"""
+
+import sys
+import time
+
+START = time.perf_counter()
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    from PySide6.QtCore import QTimer
+    if mode == "bare":
+        from PySide6.QtWidgets import QApplication, QLabel
+        app = QApplication([])
+        window = QLabel("社会保障卡")
+        window.show()
+    else:
+        from pathlib import Path
+
+        from shebao_desk.ui.app import make_app, start_dialog
+        from shebao_desk.ui.worker import Worker
+        app = make_app([])
+        window, state = start_dialog(Path(sys.argv[2]), False, "A", Worker("startup"))
+    marks = {}
+
+    def poll() -> None:
+        if "shown" not in marks:
+            marks["shown"] = time.perf_counter() - START
+        if mode == "bare" or "ctx" in state:
+            marks["ready"] = time.perf_counter() - START
+            print(f"{marks['shown']:.4f} {marks['ready']:.4f}", flush=True)
+            if mode != "bare":
+                state["ctx"].shutdown()
+            app.quit()
+        else:
+            QTimer.singleShot(1, poll)
+
+    QTimer.singleShot(0, poll)
+    app.exec()
+
+
+main()
