@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.models import Attendance
+from shebao_desk.models.base import stable_uuid
 
 
 def sign_in(session: Session, clerk_id: str, workstation: str, now: dt.datetime | None = None) -> Attendance:
@@ -17,7 +18,7 @@ def sign_in(session: Session, clerk_id: str, workstation: str, now: dt.datetime 
     day = local_day(now)
     row = session.scalar(select(Attendance).where(Attendance.clerk_id == clerk_id, Attendance.day == day))
     if row is None:
-        row = Attendance(clerk_id=clerk_id, day=day, sign_in_at=now, workstation=workstation)
+        row = Attendance(id=stable_uuid("attendance", f"{clerk_id}:{day}"), clerk_id=clerk_id, day=day, sign_in_at=now, workstation=workstation)
         session.add(row)
         session.flush()
     return row

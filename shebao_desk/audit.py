@@ -1,9 +1,11 @@
-"""Writes the audit trail in the same flush as every change.
+"""Writes the audit trail in the same transaction as every change.
 
-A ``before_flush`` hook turns each inserted, updated or deleted row into an
-:class:`AuditEntry` with its values before and after, so no service can forget
-to audit and an audit entry never exists without its change (or vice versa).
-Who and why come from ``session.info``: see :func:`act_as`.
+An ``after_flush`` hook turns each inserted, updated or deleted row into an
+audit entry with its values before and after, written with plain SQL on the
+flush's own connection, so no service can forget to audit and an audit entry
+never exists without its change (or vice versa). After the flush the rows carry
+their final values (foreign keys included) while the history still shows what
+changed. Who and why come from ``session.info``: see :func:`act_as`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from shebao_desk.models import AuditEntry, Row, utcnow
+from shebao_desk.models.base import new_uuid
 
 SECRET_COLUMNS = {"password_hash"}
+WRITTEN = "audit_written"  # the audit rows of this flush, for change capture
 
 
 def act_as(session: Session, clerk_id: str | None, workstation: str, action: str) -> None:
@@ -39,7 +43,7 @@ def _json_value(column: str, value: Any) -> Any:
 
 
 def apply_defaults(row: Row) -> None:
-    """Fill Python-side column defaults now, so the audit shows what will be stored."""
+    """Fill Python-side column defaults now (a row's id is needed before its flush)."""
     for column in row.__table__.columns:
         default = column.default
         if default is None or getattr(row, column.key, None) is not None:
@@ -60,7 +64,7 @@ def snapshot(row: Row) -> dict[str, Any]:
     return out
 
 
-def _before_values(row: Row) -> tuple[dict[str, Any], dict[str, Any]]:
+def _changes(row: Row) -> tuple[dict[str, Any], dict[str, Any]]:
     """(before, after) of the columns that changed."""
     state = inspect(row)
     before, after = {}, {}
@@ -68,37 +72,46 @@ def _before_values(row: Row) -> tuple[dict[str, Any], dict[str, Any]]:
         hist = state.attrs[attr.key].history
         if not hist.has_changes():
             continue
-        old = hist.deleted[0] if hist.deleted else None
-        new = hist.added[0] if hist.added else None
-        before[attr.key] = _json_value(attr.key, old)
-        after[attr.key] = _json_value(attr.key, new)
+        before[attr.key] = _json_value(attr.key, hist.deleted[0] if hist.deleted else None)
+        after[attr.key] = _json_value(attr.key, getattr(row, attr.key))
     return before, after
 
 
-def _on_before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+def _audited(rows) -> list[Row]:
+    return [r for r in rows if isinstance(r, Row) and not isinstance(r, AuditEntry)]
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
     clerk_id, workstation = session.info.get("actor", (None, ""))
     action = session.info.get("action", "")
     now = utcnow()
     entries = []
-    for row in session.new:
-        if isinstance(row, Row) and not isinstance(row, AuditEntry):
-            apply_defaults(row)
-            entries.append((row, "insert", None, snapshot(row)))
-    for row in session.dirty:
-        if isinstance(row, Row) and not isinstance(row, AuditEntry) and session.is_modified(row):
-            before, after = _before_values(row)
+
+    def entry(row: Row, verb: str, before, after) -> None:
+        entries.append({"id": new_uuid(), "created_at": now, "updated_at": now, "at": now, "clerk_id": clerk_id,
+                        "workstation": workstation, "action": f"{action}:{verb}" if action else verb,
+                        "table_name": row.__tablename__, "row_id": row.id, "before": before, "after": after})
+
+    for row in _audited(session.new):
+        entry(row, "insert", None, snapshot(row))
+    for row in _audited(session.dirty):
+        if session.is_modified(row):
+            before, after = _changes(row)
             if before:
-                entries.append((row, "update", before, after))
-    for row in session.deleted:
-        if isinstance(row, Row) and not isinstance(row, AuditEntry):
-            entries.append((row, "delete", snapshot(row), None))
-    for row, verb, before, after in entries:
-        session.add(AuditEntry(
-            at=now, clerk_id=clerk_id, workstation=workstation,
-            action=f"{action}:{verb}" if action else verb,
-            table_name=row.__tablename__, row_id=row.id, before=before, after=after,
-        ))
+                entry(row, "update", before, after)
+    for row in _audited(session.deleted):
+        entry(row, "delete", snapshot(row), None)
+    if entries:
+        session.connection().execute(AuditEntry.__table__.insert(), entries)
+        session.info.setdefault(WRITTEN, []).extend(entries)
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    for row in session.new:
+        if isinstance(row, Row):
+            apply_defaults(row)
 
 
 def install_audit(session_factory: Any) -> None:
-    event.listen(session_factory, "before_flush", _on_before_flush)
+    event.listen(session_factory, "before_flush", _before_flush)
+    event.listen(session_factory, "after_flush", _after_flush)

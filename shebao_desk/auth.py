@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shebao_desk.clock import local_text, now_utc
 from shebao_desk.errors import AuthError, ValidationError
 from shebao_desk.models import Clerk, Role
+from shebao_desk.models.base import stable_uuid
 from shebao_desk.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def create_clerk(session: Session, username: str, display_name: str, password: s
     check_password_rules(password)
     if session.scalar(select(Clerk).where(Clerk.username == username)) is not None:
         raise ValidationError(f"用户名 {username} 已存在")
-    clerk = Clerk(username=username, display_name=display_name.strip(), role=role,
+    clerk = Clerk(id=stable_uuid("clerk", username), username=username, display_name=display_name.strip(), role=role,
                   password_hash=hash_password(password))
     session.add(clerk)
     session.flush()

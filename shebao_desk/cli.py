@@ -201,7 +201,8 @@ def _demo(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="demo_cmd", required=True)
     d = s.add_parser("seed", help="生成 N 个虚构但有效的人员、卡和各类业务")
     d.add_argument("n", type=int)
-    d.add_argument("--workstation", default=None, help="工作站编号（默认取本库的站点设置，新库为 A）")
+    d.add_argument("--workstation", dest="seed_workstation", default=None,
+                   help="工作站编号（默认取本库的站点设置或全局 --workstation，新库为 A）")
     d.set_defaults(handler=demo_seed)
 
 
@@ -211,7 +212,7 @@ def demo_seed(args: argparse.Namespace) -> int:
     store = _store(args)
     with store.read() as s:
         site = get_site(s)
-    workstation = args.workstation or (site.workstation_id if site else "A")
+    workstation = site.workstation_id if site else (args.seed_workstation or args.workstation or "A")
     result = seed(store, _policy(), args.n, workstation=workstation)
     print(f"已生成 {result.people} 人、{result.cases} 笔业务（工作站 {workstation}）")
     return 0
@@ -233,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Subcommands defined beside the code they drive; each registers itself with @command.
-PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.devices.cli", "shebao_desk.documents.cli")
+PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.devices.cli", "shebao_desk.documents.cli", "shebao_desk.sync.cli")
 
 
 def _load_plugins() -> None:

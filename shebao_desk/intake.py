@@ -25,6 +25,7 @@ from shebao_desk.models import (
     Card, CardStatus, Case, CaseStatus, Clerk, LossChannel, LossKind, LossReport, Person,
     PersonStatus, Site,
 )
+from shebao_desk.models.base import stable_uuid
 from shebao_desk.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def _upsert_person(session: Session, req: CaseRequest) -> Person:
     person = find_person(session, parsed.number)
     a = req.applicant
     if person is None:
-        person = Person(id_number=parsed.number, name=a.name.strip(), sex=parsed.sex,
+        person = Person(id=stable_uuid("person", parsed.number), id_number=parsed.number, name=a.name.strip(), sex=parsed.sex,
                         ethnicity=a.ethnicity or "01", birth_date=parsed.birth_date,
                         birthplace=a.birthplace or parsed.region_code, phone=a.phone.strip(),
                         address=a.address.strip(), photo=a.photo, cards=[])

@@ -45,6 +45,7 @@ class SiteConfig:
     photo_min_kb: int
     photo_max_kb: int
     sync_warn_after_days: int
+    central_url: str
     bank_outlets: tuple[BankOutlet, ...]
 
 
@@ -109,6 +110,7 @@ def parse_site_config(path: Path) -> SiteConfig:
         photo_dpi=_positive(path, photo, "dpi", "photo"),
         photo_min_kb=min_kb, photo_max_kb=max_kb,
         sync_warn_after_days=_positive(path, sync, "warn_after_days", "sync"),
+        central_url=str(sync.get("central_url", "")),
         bank_outlets=tuple(outlets),
     )
 

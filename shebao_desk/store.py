@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shebao_desk.audit import act_as, install_audit
 from shebao_desk.errors import StoreError
+from shebao_desk.sync.capture import Capture, install_capture
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,9 @@ def open_store(path: Path | str, *, migrate: bool = True) -> Store:
     except OSError as exc:
         raise StoreError(f"无法创建数据目录 {path.parent}", str(exc)) from exc
     engine = make_engine(f"sqlite:///{path}")
-    store = Store(path, engine, sessionmaker(engine, expire_on_commit=False))
+    store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}))
     install_audit(store.sessions)
+    install_capture(store.sessions)  # after the audit hook, so audit entries are captured too
     if migrate:
         try:
             store.upgrade()

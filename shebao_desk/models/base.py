@@ -23,6 +23,15 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+_STABLE_NS = uuid.UUID("0b7f4d2e-8a55-4d7e-9b0e-5b1f2c3d4e5f")
+
+
+def stable_uuid(kind: str, key: str) -> str:
+    """The same UUID on every workstation for the same thing (a person's ID number, a username),
+    so records made apart merge into one row instead of clashing."""
+    return str(uuid.uuid5(_STABLE_NS, f"{kind}:{key}"))
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Stored as naive UTC (SQLite has no time zones), returned aware in UTC."""
 

@@ -27,9 +27,13 @@ class Worker:
         self._bridge = _Bridge()
         self._bridge.finished.connect(self._deliver)
         self.pending = 0
+        self.closed = False
 
     def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-            on_error: Callable[[BaseException], None] | None = None) -> Future:
+            on_error: Callable[[BaseException], None] | None = None) -> Future | None:
+        if self.closed:  # the program is closing: late events (a card read) start nothing new
+            log.debug("worker closed; job dropped")
+            return None
         self.pending += 1
 
         def job() -> Any:
@@ -56,4 +60,5 @@ class Worker:
             callback(result)
 
     def shutdown(self) -> None:
+        self.closed = True
         self._executor.shutdown(wait=True, cancel_futures=False)

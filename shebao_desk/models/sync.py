@@ -1,0 +1,76 @@
+"""Tables of the sync machinery, the same in every local store and in the central database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shebao_desk.models.base import Base, utc, utc_opt
+
+SEQ = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER PRIMARY KEY
+
+
+class SyncChange(Base):
+    """One change to one row: what the row's fields became, when (hybrid logical clock), where.
+
+    ``seq`` orders the log of this database; ``change_id`` identifies the change everywhere.
+    """
+
+    __tablename__ = "sync_change"
+    __table_args__ = (Index("ix_sync_change_row", "table_name", "row_id"),)
+
+    seq: Mapped[int] = mapped_column(SEQ, primary_key=True, autoincrement=True)
+    change_id: Mapped[str] = mapped_column(String(36), unique=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(36))
+    hlc: Mapped[str] = mapped_column(String(40))
+    origin: Mapped[str] = mapped_column(String(16))
+    values: Mapped[dict[str, Any]]
+    pushed: Mapped[bool] = mapped_column(Boolean, default=False)  # local only: already in the central log
+    created_at: Mapped[utc]
+
+
+class SyncClock(Base):
+    """The clock of the change that last set each field of each row (for last-writer-wins)."""
+
+    __tablename__ = "sync_clock"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    field: Mapped[str] = mapped_column(String(40), primary_key=True)
+    hlc: Mapped[str] = mapped_column(String(40))
+
+
+class SyncState(Base):
+    """Small named values: cursors, the last sync, this site's key."""
+
+    __tablename__ = "sync_state"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(400))
+
+
+class SyncPeer(Base):
+    """A site whose bundles this store accepts: its public key and the last bundle number imported."""
+
+    __tablename__ = "sync_peer"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    last_bundle: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[utc]
+
+
+class SyncConflict(Base):
+    """A merge the rules could not settle alone (e.g. two valid cards): kept and flagged for a supervisor."""
+
+    __tablename__ = "sync_conflict"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    person_id: Mapped[str] = mapped_column(String(36))
+    detail: Mapped[dict[str, Any]]
+    detected_at: Mapped[utc]
+    resolved_at: Mapped[utc_opt]

@@ -1,0 +1,42 @@
+"""What the status bar says about sync: last success, changes waiting, conflicts, a warning."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from shebao_desk.clock import local_text, now_utc
+from shebao_desk.models import SyncChange, SyncConflict
+from shebao_desk.store import Store
+from shebao_desk.sync import state
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    last_sync: dt.datetime | None
+    pending: int
+    conflicts: int
+    warn: bool
+
+    def text(self) -> str:
+        last = local_text(self.last_sync) if self.last_sync else "从未同步"
+        parts = [f"上次同步：{last}", f"待同步 {self.pending} 条"]
+        if self.conflicts:
+            parts.append(f"待主管处理的冲突 {self.conflicts} 条")
+        return "　".join(parts)
+
+
+def sync_status(store: Store, warn_after_days: int, now: dt.datetime | None = None) -> SyncStatus:
+    now = now or now_utc()
+    with store.engine.connect() as conn:
+        last = state.last_sync(conn)
+        pending = conn.scalar(select(func.count()).select_from(SyncChange).where(SyncChange.pushed.is_(False)))
+        conflicts = conn.scalar(select(func.count()).select_from(SyncConflict).where(SyncConflict.resolved_at.is_(None)))
+    reference = last
+    if reference is None:
+        with store.engine.connect() as conn:
+            reference = conn.scalar(select(func.min(SyncChange.created_at)).where(SyncChange.pushed.is_(False)))
+    warn = bool(pending) and reference is not None and now - reference > dt.timedelta(days=warn_after_days)
+    return SyncStatus(last, pending, conflicts, warn or bool(conflicts))

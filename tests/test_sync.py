@@ -1,0 +1,436 @@
+"""Sync against a real PostgreSQL: convergence, conflict rules, cuts at random points, bundles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import socket
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from shebao_desk.auth import create_clerk
+from shebao_desk.catalogue import Mode
+from shebao_desk.errors import ShebaoError
+from shebao_desk.intake import complete_case, find_person
+from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
+from shebao_desk.site_identity import ensure_site
+from shebao_desk.store import open_store
+from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle
+from shebao_desk.sync.central import SyncError, sync
+from shebao_desk.sync.status import sync_status
+
+from conftest import MONDAY, applicant, take
+
+PG = os.environ.get("SHEBAO_TEST_PG")
+needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
+SYNCED = [t.name for t in Base.metadata.sorted_tables if not t.name.startswith("sync_") and t.name != "site"]
+
+
+@pytest.fixture
+def central():
+    """A fresh central database for each test."""
+    name = f"shebao_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        conn.execute(text(f'DROP DATABASE "{name}"'))
+    admin.dispose()
+
+
+def workstation(tmp_path, policy, name):
+    store = open_store(tmp_path / f"{name}.sqlite3")
+    with store.unit(None, name, "setup") as s:
+        site = ensure_site(s, policy.site, name)
+        clerk = s.scalar(select(Clerk)) or create_clerk(s, "wang", "王经办", "passw0rd!", Role.CLERK)
+    return store, (clerk, site)
+
+
+def snapshot(engine) -> dict[str, dict[str, tuple]]:
+    """Every synced table's rows by id, without the audit timestamps that differ by machine."""
+    out = {}
+    with engine.connect() as conn:
+        for name in SYNCED:
+            table = Base.metadata.tables[name]
+            cols = [c for c in table.columns if c.key not in ("updated_at",)]
+            rows = conn.execute(select(*cols)).all()
+            out[name] = {r[0] if cols[0].key == "id" else r.id: tuple(_norm(v) for v in r) for r in rows}
+    return out
+
+
+def _norm(value):
+    import enum
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat()
+    return value
+
+
+def issued(store, policy, cs, who, when=MONDAY):
+    outcome = take(store, policy, cs, "apply", who, now=when)
+    with store.unit(cs[0].id, cs[1].workstation_id, "collect") as s:
+        complete_case(s, s.merge(outcome.case), s.merge(cs[0]), when + dt.timedelta(days=10))
+    return outcome
+
+
+@needs_pg
+def test_two_workstations_converge_through_the_central_database(tmp_path, policy, central):
+    a, csa = workstation(tmp_path, policy, "A")
+    b, csb = workstation(tmp_path, policy, "B")
+    for i in range(3):
+        issued(a, policy, csa, applicant(100 + i))
+        issued(b, policy, csb, applicant(200 + i))
+    sync(a, central)
+    sync(b, central)
+    sync(a, central)
+    # Interleaved edits on both, some to the same person.
+    shared = applicant(100)
+    take(a, policy, csa, "info_change", shared, changes={"phone": "13911110000"}, now=MONDAY + dt.timedelta(days=12))
+    take(b, policy, csb, "info_change", shared, changes={"address": "丹凤县龙驹寨街道 9 号"},
+         now=MONDAY + dt.timedelta(days=12, hours=1))
+    take(b, policy, csb, "temp_loss", applicant(101), now=MONDAY + dt.timedelta(days=13))
+    take(a, policy, csa, "formal_loss", applicant(202), now=MONDAY + dt.timedelta(days=13))
+    for _ in range(2):
+        sync(a, central)
+        sync(b, central)
+    central_engine = create_engine(central)
+    try:
+        want = snapshot(central_engine)
+        assert snapshot(a.engine) == want
+        assert snapshot(b.engine) == want
+        with central_engine.connect() as conn:
+            for name in ("person", "card", "case"):
+                total, distinct = conn.execute(text(f'SELECT count(*), count(DISTINCT id) FROM "{name}"')).one()
+                assert total == distinct > 0
+    finally:
+        central_engine.dispose()
+    with a.read() as s:
+        person = find_person(s, shared.id_number)
+        assert person.phone == "13911110000" and person.address == "丹凤县龙驹寨街道 9 号"  # both edits kept
+        assert find_person(s, applicant(202).id_number).cards[0].status is CardStatus.FORMALLY_LOST
+
+
+@needs_pg
+def test_formal_loss_wins_over_a_later_edit_elsewhere(tmp_path, policy, central):
+    a, csa = workstation(tmp_path, policy, "A")
+    b, csb = workstation(tmp_path, policy, "B")
+    who = applicant(300)
+    issued(a, policy, csa, who)
+    sync(a, central)
+    sync(b, central)
+    take(a, policy, csa, "formal_loss", who, now=MONDAY + dt.timedelta(days=12))
+    # B, not yet knowing, replaces the card later (its clock is later): the old card is void either way,
+    # and B's new card is the one valid card.
+    take(b, policy, csb, "replace", who, now=MONDAY + dt.timedelta(days=12, hours=2))
+    for _ in range(2):
+        sync(a, central)
+        sync(b, central)
+    with a.read() as s:
+        statuses = sorted(c.status.value for c in find_person(s, who.id_number).cards)
+    assert statuses == ["formally_lost", "pending"]
+
+
+@needs_pg
+def test_two_valid_cards_after_a_merge_are_kept_and_flagged(tmp_path, policy, central):
+    a, csa = workstation(tmp_path, policy, "A")
+    b, csb = workstation(tmp_path, policy, "B")
+    who = applicant(400)
+    take(a, policy, csa, "apply", who)  # the same person applies at both PCs before either syncs
+    take(b, policy, csb, "apply", who, now=MONDAY + dt.timedelta(minutes=5))
+    sync(a, central)
+    report = sync(b, central)
+    sync(a, central)
+    assert report.conflicts == 1
+    for store in (a, b):
+        with store.read() as s:
+            assert len([c for c in find_person(s, who.id_number).cards if c.status.valid]) == 2  # nothing dropped
+            conflict = s.scalars(select(SyncConflict)).one()
+            assert conflict.kind == "two_valid_cards" and conflict.resolved_at is None
+    status = sync_status(a, warn_after_days=3)
+    assert status.conflicts == 1 and status.warn and "冲突" in status.text()
+
+
+@needs_pg
+def test_a_resent_batch_changes_nothing(tmp_path, policy, central):
+    from sqlalchemy import update
+
+    from shebao_desk.models import SyncChange
+    a, csa = workstation(tmp_path, policy, "A")
+    issued(a, policy, csa, applicant(500))
+    sync(a, central)
+    engine = create_engine(central)
+    before = snapshot(engine)
+    with a.engine.begin() as conn:  # as if the confirmation of every batch had been lost
+        conn.execute(update(SyncChange).values(pushed=False))
+    report = sync(a, central)
+    assert report.pushed > 0
+    assert snapshot(engine) == before
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sync_change")).scalar() == report.pushed
+    engine.dispose()
+
+
+class CuttingProxy:
+    """A TCP proxy to PostgreSQL that cuts each connection after a random number of bytes."""
+
+    def __init__(self, target: tuple[str, int], rng: random.Random) -> None:
+        self.target, self.rng = target, rng
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.cut_after: int | None = None
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            budget = [self.cut_after]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(src, dst, budget, client, upstream), daemon=True).start()
+
+    def _pipe(self, src, dst, budget, *both) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if budget[0] is not None:
+                    budget[0] -= len(data)
+                    if budget[0] <= 0:
+                        self.cuts += 1
+                        break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in both:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@needs_pg
+def test_connection_cut_at_random_points_loses_and_doubles_nothing(tmp_path, policy, central):
+    from sqlalchemy.engine import make_url
+    rng = random.Random(20261130)
+    url = make_url(central)
+    proxy = CuttingProxy((url.host, url.port or 5432), rng)
+    through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    a, csa = workstation(tmp_path, policy, "A")
+    b, csb = workstation(tmp_path, policy, "B")
+    sync(a, central)  # the schema exists before the cutting starts
+    failures = successes = 0
+    for round_ in range(12):
+        store, cs = (a, csa) if round_ % 2 == 0 else (b, csb)
+        issued(store, policy, cs, applicant(600 + round_))
+        for _ in range(20):
+            proxy.cut_after = rng.randint(200, 60_000) if rng.random() < 0.8 else None
+            try:
+                sync(store, through_proxy, batch=7)
+                successes += 1
+                break
+            except SyncError:
+                failures += 1
+        else:
+            pytest.fail("sync never got through")
+    proxy.cut_after = None
+    for store in (a, b, a):
+        sync(store, central)
+    proxy.close()
+    assert failures >= 5 and proxy.cuts >= 5  # the cuts really happened
+    engine = create_engine(central)
+    try:
+        want = snapshot(engine)
+        assert snapshot(a.engine) == want == snapshot(b.engine)
+        with engine.connect() as conn:
+            changes, distinct = conn.execute(text("SELECT count(*), count(DISTINCT change_id) FROM sync_change")).one()
+            assert changes == distinct
+            logged = a.engine.connect().execute(text("SELECT count(*) FROM sync_change")).scalar()
+            assert changes == logged  # the union of all changes, each once
+        assert len(want["person"]) == 12
+    finally:
+        engine.dispose()
+
+
+# --- bundles ------------------------------------------------------------------------
+
+def exchange(a, b, tmp_path, tag):
+    """Carry bundles both ways (whichever side has something new)."""
+    for src, dst, name in ((a, b, "ab"), (b, a, "ba")):
+        result = export_bundle(src, tmp_path / f"{tag}-{name}.bundle")
+        if result is not None:
+            import_bundle(dst, result.path)
+
+
+def test_bundle_round_trip_once_only(tmp_path, policy):
+    a, csa = workstation(tmp_path, policy, "A")
+    b, csb = workstation(tmp_path, policy, "B")
+    issued(a, policy, csa, applicant(700))
+    first = export_bundle(a, tmp_path / "a1.bundle")
+    assert first.number == 1 and first.changes > 0
+    result = import_bundle(b, first.path)
+    assert result.applied == first.changes and result.newly_trusted
+    with b.read() as s:
+        assert find_person(s, applicant(700).id_number).cards[0].status is CardStatus.NORMAL
+    with pytest.raises(BundleError) as exc:
+        import_bundle(b, first.path)
+    assert "已经导入过" in exc.value.message
+    import_bundle(a, export_bundle(b, tmp_path / "b1.bundle").path)  # B's own set-up travels back
+    assert snapshot(a.engine) == snapshot(b.engine)
+    take(a, policy, csa, "temp_loss", applicant(700), now=MONDAY + dt.timedelta(days=12))
+    second = export_bundle(a, tmp_path / "a2.bundle")
+    take(a, policy, csa, "lift_loss", applicant(700), now=MONDAY + dt.timedelta(days=12, hours=1))
+    third = export_bundle(a, tmp_path / "a3.bundle")
+    with pytest.raises(BundleError) as exc:
+        import_bundle(b, third.path)  # number 3 before number 2
+    assert "缺少" in exc.value.message
+    import_bundle(b, second.path)
+    import_bundle(b, third.path)
+    take(b, policy, csb, "info_change", applicant(700), changes={"phone": "13700000000"},
+         now=MONDAY + dt.timedelta(days=14))
+    exchange(a, b, tmp_path, "final")
+    assert snapshot(a.engine) == snapshot(b.engine)
+    with a.read() as s:
+        person = find_person(s, applicant(700).id_number)
+        assert person.phone == "13700000000" and person.cards[0].losses[0].lifted_at is not None
+
+
+def test_a_bundle_with_one_flipped_byte_is_rejected_and_nothing_changes(tmp_path, policy):
+    a, csa = workstation(tmp_path, policy, "A")
+    b, _ = workstation(tmp_path, policy, "B")
+    issued(a, policy, csa, applicant(800))
+    good = export_bundle(a, tmp_path / "a1.bundle").path
+    raw = bytearray(good.read_bytes())
+    before = snapshot(b.engine)
+    rng = random.Random(7)
+    payload_start = raw.index(b'"payload": "') + 12
+    for position in [payload_start + 40, raw.index(b'"number"') + 10, len(raw) - 20] + \
+            [rng.randrange(len(raw)) for _ in range(20)]:
+        bad = bytearray(raw)
+        bad[position] ^= 0x01
+        path = tmp_path / "bad.bundle"
+        path.write_bytes(bytes(bad))
+        with pytest.raises(BundleError):
+            import_bundle(b, path)
+        assert snapshot(b.engine) == before, position
+    assert import_bundle(b, good).applied > 0  # the genuine one still imports
+
+
+def test_a_bundle_signed_by_another_key_is_refused(tmp_path, policy):
+    a, csa = workstation(tmp_path, policy, "A")
+    b, _ = workstation(tmp_path, policy, "B")
+    issued(a, policy, csa, applicant(900))
+    import_bundle(b, export_bundle(a, tmp_path / "a1.bundle").path)
+    impostor, csi = workstation(tmp_path / "x", policy, "A")  # claims to be A with its own key
+    issued(impostor, policy, csi, applicant(901))
+    export_bundle(impostor, tmp_path / "i1.bundle")
+    issued(impostor, policy, csi, applicant(902))
+    fake = export_bundle(impostor, tmp_path / "i2.bundle")  # number 2: the one B expects from "A"
+    with pytest.raises(BundleError) as exc:
+        import_bundle(b, fake.path)
+    assert "密钥" in exc.value.message
+
+
+def test_own_and_malformed_bundles_are_refused(tmp_path, policy):
+    a, csa = workstation(tmp_path, policy, "A")
+    issued(a, policy, csa, applicant(950))
+    own = export_bundle(a, tmp_path / "a1.bundle").path
+    with pytest.raises(BundleError):
+        import_bundle(a, own)
+    junk = tmp_path / "junk.bundle"
+    junk.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(BundleError):
+        import_bundle(a, junk)
+    with pytest.raises(ShebaoError):
+        import_bundle(a, tmp_path / "missing.bundle")
+
+
+def test_status_warns_after_days_unsynced(tmp_path, policy):
+    a, csa = workstation(tmp_path, policy, "A")
+    issued(a, policy, csa, applicant(960))
+    now = dt.datetime.now(dt.UTC)
+    assert not sync_status(a, 3, now=now).warn
+    late = sync_status(a, 3, now=now + dt.timedelta(days=4))
+    assert late.warn and late.pending > 0 and "从未同步" in late.text()
+
+
+def test_nothing_new_means_no_bundle(tmp_path, policy):
+    a, csa = workstation(tmp_path, policy, "A")
+    issued(a, policy, csa, applicant(970))
+    assert export_bundle(a, tmp_path / "1.bundle") is not None
+    assert export_bundle(a, tmp_path / "2.bundle") is None
+    assert not (tmp_path / "2.bundle").exists()
+
+
+@needs_pg
+def test_done_when_two_seeded_stores_synced_twice_are_identical(tmp_path, central):
+    import subprocess
+    import sys
+
+    def cli(db, *args):
+        env = {**os.environ, "SHEBAO_CENTRAL": central}
+        result = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), *args], env=env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    a, b = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
+    cli(a, "--workstation", "A", "demo", "seed", "30")
+    cli(b, "--workstation", "B", "demo", "seed", "30")
+    for _ in range(2):
+        cli(a, "sync")
+        cli(b, "sync")
+    engines = [create_engine(f"sqlite:///{a}"), create_engine(f"sqlite:///{b}"), create_engine(central)]
+    snaps = [snapshot(e) for e in engines]
+    assert snaps[0] == snaps[1] == snaps[2]
+    assert len(snaps[2]["person"]) == 60
+    with engines[2].connect() as conn:
+        for name in ("person", "card", "case"):
+            total, distinct = conn.execute(text(f'SELECT count(*), count(DISTINCT id) FROM "{name}"')).one()
+            assert total == distinct
+    for e in engines:
+        e.dispose()
+
+
+def test_done_when_bundle_cli_once_and_tamper(tmp_path):
+    import subprocess
+    import sys
+
+    def cli(db, *args, ok=True):
+        result = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), *args],
+                                capture_output=True, text=True, timeout=300)
+        assert (result.returncode == 0) == ok, result.stdout + result.stderr
+        return result
+
+    a, b = tmp_path / "a.sqlite3", tmp_path / "b.sqlite3"
+    cli(a, "--workstation", "A", "demo", "seed", "5")
+    cli(b, "--workstation", "B", "demo", "seed", "5")
+    bundle = tmp_path / "a.bundle"
+    assert "第 1 号" in cli(a, "bundle", "export", "--out", str(bundle)).stdout
+    tampered = tmp_path / "tampered.bundle"
+    raw = bytearray(bundle.read_bytes())
+    raw[raw.index(b'"payload": "') + 30] ^= 0x01
+    tampered.write_bytes(bytes(raw))
+    before = snapshot(create_engine(f"sqlite:///{b}"))
+    refused = cli(b, "bundle", "import", str(tampered), ok=False).stderr
+    assert "签名校验失败" in refused or "未导入任何数据" in refused
+    assert snapshot(create_engine(f"sqlite:///{b}")) == before
+    assert "新增" in cli(b, "bundle", "import", str(bundle)).stdout
+    assert "已经导入过" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
