@@ -82,3 +82,17 @@ def test_screenshots_of_every_page(make_window, qtbot, policy):
     shoot(first, "8-first-admin")
     for name in ("1-intake", "2-search", "3-today", "4-devices", "5-settings", "6-case-detail", "7-login"):
         assert (SHOTS / f"{name}.png").stat().st_size > 5000
+
+
+def test_status_bar_shows_sync_state_and_warns(make_window, qtbot, policy, monkeypatch):
+    window, ctx = make_window(monitor=False)
+    take(ctx.store, policy, (ctx.clerk, ctx.site), "apply", applicant(40))
+    window.refresh_sync_status()
+    qtbot.waitUntil(lambda: "待同步" in window.sync_label.text(), timeout=10000)
+    assert "从未同步" in window.sync_label.text()
+    import shebao_desk.sync.status as status_module
+    real = status_module.sync_status
+    monkeypatch.setattr(status_module, "sync_status",
+                        lambda store, days: real(store, days, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=days + 1)))
+    window.refresh_sync_status()
+    qtbot.waitUntil(lambda: "未同步" in window.sync_label.text() and "⚠" in window.sync_label.text(), timeout=10000)

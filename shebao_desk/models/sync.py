@@ -33,14 +33,17 @@ class SyncChange(Base):
 
 
 class SyncClock(Base):
-    """The clock of the change that last set each field of each row (for last-writer-wins)."""
+    """For each row, the clock of the change that last set each field (for last-writer-wins).
+
+    One row per synced row: ``clocks`` maps field → clock, with ``"*"`` standing for every
+    field not named (set by the insert), which keeps it small.
+    """
 
     __tablename__ = "sync_clock"
 
     table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
     row_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    field: Mapped[str] = mapped_column(String(40), primary_key=True)
-    hlc: Mapped[str] = mapped_column(String(40))
+    clocks: Mapped[dict[str, Any]]
 
 
 class SyncState(Base):

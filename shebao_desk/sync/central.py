@@ -24,7 +24,7 @@ from shebao_desk.sync.merge import apply_changes
 
 log = logging.getLogger(__name__)
 
-BATCH = 2000
+BATCH = 10_000
 PUSH_LOCK = 0x5EBA0  # advisory lock key for pushes into the central log
 COLUMNS = ("change_id", "table_name", "row_id", "hlc", "origin", "values")
 
@@ -54,25 +54,24 @@ def prepare_central(engine: Engine) -> None:
         command.upgrade(alembic_config(conn), "head")
 
 
-def _rows(changes) -> list[dict]:
-    return [{c: getattr(ch, c) for c in COLUMNS} for ch in changes]
-
-
 def push(store: Store, engine: Engine, batch: int = BATCH) -> int:
     sent = 0
     while True:
-        with store.read() as s:
-            changes = s.scalars(select(SyncChange).where(SyncChange.pushed.is_(False))
-                                .order_by(SyncChange.seq).limit(batch)).all()
+        with store.engine.connect() as conn:
+            changes = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
+                                   .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq).limit(batch)).all()
         if not changes:
             return sent
-        rows = _rows(changes)
+        rows = [dict(zip(COLUMNS, c[1:], strict=True)) for c in changes]
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
+            # The merge looks rows up by key in tables that may have grown by thousands of rows
+            # since their statistics were taken; a sequential scan per lookup would be quadratic.
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
             apply_changes(conn, rows, pushed=True)
         # Confirmed centrally; a cut before this line only means the batch is sent again.
-        with store.engine.begin() as conn:
-            conn.execute(update(SyncChange).where(SyncChange.change_id.in_([r["change_id"] for r in rows]))
+        with store.engine.begin() as conn:  # the log only grows at its end: the batch is everything up to its last seq
+            conn.execute(update(SyncChange).where(SyncChange.pushed.is_(False), SyncChange.seq <= changes[-1][0])
                          .values(pushed=True))
         sent += len(rows)
 

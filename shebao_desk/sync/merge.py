@@ -13,14 +13,16 @@ caller decides what is one unit.
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, tuple_, update
+from sqlalchemy import JSON, Connection, LargeBinary, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.models import Base, SyncChange, SyncClock, SyncConflict
@@ -47,24 +49,132 @@ def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
         yield items[i:i + size]
 
 
-def upsert_clocks(conn: Connection, clocks: dict[tuple[str, str, str], str]) -> None:
+Clocks = dict[tuple[str, str], dict[str, str]]  # (table, row) -> {field or "*": hlc}
+
+
+def field_clock(clocks: dict[str, str] | None, name: str) -> str | None:
     if not clocks:
-        return
-    rows = [{"table_name": t, "row_id": r, "field": f, "hlc": h} for (t, r, f), h in clocks.items()]
-    stmt = _insert(conn, SyncClock.__table__)
-    stmt = stmt.on_conflict_do_update(index_elements=["table_name", "row_id", "field"], set_={"hlc": stmt.excluded.hlc})
-    for chunk in _chunks(rows, 2000):
-        conn.execute(stmt, chunk)
+        return None
+    return clocks.get(name) or clocks.get("*")
+
+
+def insert_many(conn: Connection, table, rows: list[dict], keys: tuple[str, ...] = (),
+                update_cols: tuple[str, ...] = (), returning: str | None = None) -> list | None:
+    """Insert many rows; with ``keys``, skip (or, with ``update_cols``, update) rows already there.
+
+    On PostgreSQL the rows are COPYed into a temporary table and inserted from it in one
+    statement (the speed of COPY, with ON CONFLICT); elsewhere an executemany.
+    """
+    if not rows:
+        return [] if returning else None
+    if conn.dialect.name == "postgresql":
+        return _copy_insert(conn, table, rows, keys, update_cols, returning)
+    stmt = _insert(conn, table)
+    if keys and update_cols:
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                          set_={c: getattr(stmt.excluded, c) for c in update_cols})
+    elif keys:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    if returning:
+        return [r[0] for r in conn.execute(stmt.returning(table.c[returning]), rows)]
+    conn.execute(stmt, rows)
+    return None
+
+
+def _copy_insert(conn: Connection, table, rows: list[dict], keys: tuple[str, ...], update_cols: tuple[str, ...],
+                 returning: str | None, encoded: bool = False) -> list | None:
+    """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
+    timestamp-without-time-zone column takes as the UTC wall time we store."""
+    import json
+    columns = list(rows[0])
+    json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
+    if encoded:
+        binary = {c.key for c in table.columns if isinstance(c.type, LargeBinary)}
+        processors = {k: (lambda v: base64.b64decode(v["b64"])) for k in binary if k in columns}
+    else:
+        processors = {c.key: c.type.bind_processor(conn.dialect) for c in table.columns if c.key in columns}
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    staging = f"_stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"  # one per column set
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        # Same column types, none of the constraints (seq and defaults are the target's business).
+        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
+                       f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
+        cursor.execute(f'TRUNCATE "{staging}"')
+        with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                out = []
+                for c in columns:
+                    value = row[c]
+                    if c in json_cols:
+                        value = None if value is None else json.dumps(value, ensure_ascii=False)
+                    elif processors.get(c) is not None and value is not None:
+                        value = processors[c](value)
+                    out.append(value)
+                copy.write_row(out)
+        clause = ""
+        if keys:
+            target = ", ".join(f'"{k}"' for k in keys)
+            if update_cols:
+                sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update_cols)
+                clause = f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+            else:
+                clause = f" ON CONFLICT ({target}) DO NOTHING"
+        back = f' RETURNING "{returning}"' if returning else ""
+        cursor.execute(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{staging}"{clause}{back}')
+        return [r[0] for r in cursor.fetchall()] if returning else None
+    finally:
+        cursor.close()
+
+
+def upsert_clocks(conn: Connection, clocks: Clocks) -> None:
+    rows = [{"table_name": t, "row_id": r, "clocks": c} for (t, r), c in clocks.items()]
+    insert_many(conn, SyncClock.__table__, rows, keys=("table_name", "row_id"), update_cols=("clocks",))
+
+
+def _load_clocks(conn: Connection, keys: list[tuple[str, str]]) -> Clocks:
+    """The field clocks of existing rows. A row only ever inserted has no entry: every field
+    then carries the clock of that insert, which is the row's earliest change in the log."""
+    out: Clocks = {}
+    clock, log_table = SyncClock.__table__, SyncChange.__table__
+    by_table: dict[str, list[str]] = defaultdict(list)
+    for t, r in keys:
+        by_table[t].append(r)
+    for table_name, row_ids in by_table.items():
+        for chunk in _chunks(row_ids):
+            rows = conn.execute(select(clock.c.row_id, clock.c.clocks)
+                                .where(clock.c.table_name == table_name, clock.c.row_id.in_(chunk)))
+            for r, c in rows:
+                out[(table_name, r)] = dict(c)
+            bare = [r for r in chunk if (table_name, r) not in out]
+            if bare:
+                rows = conn.execute(select(log_table.c.row_id, func.min(log_table.c.hlc))
+                                    .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare))
+                                    .group_by(log_table.c.row_id))
+                for r, h in rows:
+                    out[(table_name, r)] = {"*": h}
+    return out
+
+
+def _stamp(clocks: dict[str, str], names: Iterable[str], hlc: str, whole_row: bool) -> None:
+    if whole_row:  # an insert sets every field: one entry stands for all
+        clocks.clear()
+        clocks["*"] = hlc
+    else:
+        for name in names:
+            clocks[name] = hlc
 
 
 def record_local(conn: Connection, changes: list[dict[str, Any]]) -> None:
     """Changes made here: the row is already written; log them and advance the field clocks."""
-    conn.execute(SyncChange.__table__.insert(), changes)
-    clocks = {}
-    for change in changes:
-        for name in change["values"]:
-            clocks[(change["table_name"], change["row_id"], name)] = change["hlc"]
-    upsert_clocks(conn, clocks)
+    insert_many(conn, SyncChange.__table__, changes)
+    updates = [c for c in changes if "id" not in c["values"]]  # an insert's clock is read from the log
+    keys = list({(c["table_name"], c["row_id"]) for c in updates})
+    clocks = _load_clocks(conn, keys)
+    for change in updates:
+        _stamp(clocks.setdefault((change["table_name"], change["row_id"]), {}), change["values"], change["hlc"],
+               whole_row=False)
+    upsert_clocks(conn, {k: clocks[k] for k in keys})
 
 
 # --- the rules --------------------------------------------------------------------
@@ -115,48 +225,34 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def _clocks(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str, str], str]:
-    out = {}
-    clock = SyncClock.__table__
-    for chunk in _chunks(keys):
-        rows = conn.execute(select(clock.c.table_name, clock.c.row_id, clock.c.field, clock.c.hlc)
-                            .where(tuple_(clock.c.table_name, clock.c.row_id).in_(chunk)))
-        for t, r, f, h in rows:
-            out[(t, r, f)] = h
-    return out
-
-
 def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bool) -> ApplyResult:
     """Merge changes that came from elsewhere; those already in this log are ignored (idempotent)."""
     result = ApplyResult()
     if not changes:
         return result
     log_table = SyncChange.__table__
-    known = set()
-    ids = [c["change_id"] for c in changes]
-    for chunk in _chunks(ids):
-        known |= set(conn.scalars(select(log_table.c.change_id).where(log_table.c.change_id.in_(chunk))))
-    fresh, seen = [], set()
+    unique, seen = [], set()
     for c in changes:
-        if c["change_id"] in known or c["change_id"] in seen:
-            result.skipped += 1
-            continue
-        seen.add(c["change_id"])
-        fresh.append(c)
+        if c["change_id"] not in seen:
+            seen.add(c["change_id"])
+            unique.append(c)
+    now = utcnow()
+    # The log decides what is new: a change already there is skipped (idempotent resend).
+    inserted = set(insert_many(conn, log_table, [{
+        "change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
+        "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique],
+        keys=("change_id",), returning="change_id"))
+    fresh = [c for c in unique if c["change_id"] in inserted]
+    result.skipped = len(changes) - len(fresh)
+    result.applied = len(fresh)
     if not fresh:
         return result
-    now = utcnow()
-    conn.execute(log_table.insert(), [{
-        "change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
-        "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in fresh])
-    result.applied = len(fresh)
 
     by_row: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for c in fresh:
         if c["table_name"] in Base.metadata.tables:
             by_row[(c["table_name"], c["row_id"])].append(c)
-    clocks = _clocks(conn, list(by_row))
-    new_clocks: dict[tuple[str, str, str], str] = {}
+    changed_clocks: Clocks = {}
     touched_cards: set[str] = set()
     by_table: dict[str, list[str]] = defaultdict(list)
     for table_name, row_id in by_row:
@@ -165,42 +261,57 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
         row_ids = by_table[table_name]
         table = Base.metadata.tables[table_name]
         existing = _existing_ids(conn, table, row_ids)
+        clocks = _load_clocks(conn, [(table_name, r) for r in existing])  # a new row has no clocks yet
         inserts, updates = [], []
         for row_id in row_ids:
+            row_changes = by_row[(table_name, row_id)]
+            if row_id not in existing and len(row_changes) == 1 and "id" in row_changes[0]["values"]:
+                # A new row from its insert alone (the bulk of any first sync): nothing to weigh.
+                change = row_changes[0]  # its clock is in the log, see _load_clocks
+                if table_name == "card":
+                    touched_cards.add(row_id)
+                inserts.append({**change["values"], "id": row_id})
+                continue
             current = dict(existing.get(row_id, {}))
+            row_clocks = clocks.get((table_name, row_id), {})
             winners: dict[str, Any] = {}
-            for change in sorted(by_row[(table_name, row_id)], key=lambda c: c["hlc"]):
+            for change in sorted(row_changes, key=lambda c: c["hlc"]):
+                won = []
                 for name, value in change["values"].items():
-                    key = (table_name, row_id, name)
-                    clock = new_clocks.get(key) or clocks.get(key)
+                    clock = field_clock(row_clocks, name)
                     newer = clock is None or change["hlc"] > clock
                     if _wins(table_name, name, current.get(name), value, newer):
                         winners[name] = value
                         current[name] = value
-                        new_clocks[key] = change["hlc"]  # the clock of the value now held
+                        won.append(name)
+                if won:  # the clock of the value now held
+                    whole = not row_clocks and len(won) == len(change["values"]) and "id" in change["values"]
+                    _stamp(row_clocks, won, change["hlc"], whole_row=whole)
+                    changed_clocks[(table_name, row_id)] = row_clocks
             if not winners:
                 continue
             if table_name == "card":
                 touched_cards.add(row_id)
-            values = decode(table_name, winners)
             if row_id in existing:
-                updates.append((row_id, values))
+                updates.append((row_id, decode(table_name, winners)))
             else:
-                values["id"] = row_id
-                inserts.append(values)
+                inserts.append({**winners, "id": row_id})
         _write(conn, table, inserts, updates)
-    upsert_clocks(conn, new_clocks)
+    upsert_clocks(conn, changed_clocks)
     result.conflicts = flag_two_valid_cards(conn, touched_cards)
     return result
 
 
 def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str, dict]]) -> None:
-    # Rows with the same set of columns go in one executemany.
-    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    """``inserts`` still in their JSON form (PostgreSQL's COPY reads it as it is); ``updates`` decoded."""
+    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)  # same columns, same statement
     for values in inserts:
         groups[tuple(sorted(values))].append(values)
     for rows in groups.values():
-        conn.execute(table.insert(), rows)
+        if conn.dialect.name == "postgresql":
+            _copy_insert(conn, table, rows, (), (), None, encoded=True)
+        else:
+            insert_many(conn, table, [decode(table.name, r) for r in rows])
     from sqlalchemy import bindparam
     ugroups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for row_id, values in updates:

@@ -61,6 +61,12 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
         self.update_header()
         self.idle = IdleWatcher(site.idle_lock_minutes, self.lock)
+        self.sync_label = QLabel(objectName="sync_status")
+        self.statusBar().addPermanentWidget(self.sync_label)
+        self.sync_timer = QTimer(self, interval=60_000)
+        self.sync_timer.timeout.connect(self.refresh_sync_status)
+        self.sync_timer.start()
+        self.refresh_sync_status()
 
     def _build_pages(self) -> None:
         from shebao_desk.ui.pages import page_classes
@@ -90,6 +96,19 @@ class MainWindow(QMainWindow):
                 import logging
                 logging.getLogger(__name__).exception("sign-out not recorded")
         super().closeEvent(event)
+
+    def refresh_sync_status(self) -> None:
+        from shebao_desk.sync.status import sync_status
+        days = self.ctx.policy.site.sync_warn_after_days
+
+        def shown(status) -> None:
+            text = status.text()
+            if status.warn:
+                text = f"⚠ {text}" + (f"（已超过 {days} 天未同步，请尽快同步或导出数据包）" if status.pending else "")
+            self.sync_label.setText(text)
+            self.sync_label.setStyleSheet("color:#b00020;font-weight:bold" if status.warn else "")
+
+        self.ctx.db.run(lambda: sync_status(self.ctx.store, days), shown, lambda e: None)
 
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]

@@ -36,9 +36,8 @@ def upgrade() -> None:
     op.create_table('sync_clock',
     sa.Column('table_name', sa.String(length=40), nullable=False),
     sa.Column('row_id', sa.String(length=36), nullable=False),
-    sa.Column('field', sa.String(length=40), nullable=False),
-    sa.Column('hlc', sa.String(length=40), nullable=False),
-    sa.PrimaryKeyConstraint('table_name', 'row_id', 'field', name=op.f('pk_sync_clock'))
+    sa.Column('clocks', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('table_name', 'row_id', name=op.f('pk_sync_clock'))
     )
     op.create_table('sync_conflict',
     sa.Column('id', sa.String(length=36), nullable=False),
