@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,3 +31,41 @@ def sign_out(session: Session, clerk_id: str, now: dt.datetime | None = None) ->
     if row is not None:
         row.sign_out_at = now
     return row
+
+
+@dataclass(frozen=True)
+class AttendanceDay:
+    clerk: str
+    day: dt.date
+    sign_in: str
+    sign_out: str
+    hours: float | None
+    late: bool
+    left_early: bool
+    absent: bool
+
+
+def attendance_report(session: Session, start: dt.date, end: dt.date, calendar, opens: dt.time,
+                      closes: dt.time) -> list[AttendanceDay]:
+    """Every active clerk on every working day in [start, end): present, late, early, absent."""
+    from shebao_desk.clock import local
+    from shebao_desk.models import Clerk
+    clerks = list(session.scalars(select(Clerk).where(Clerk.active.is_(True)).order_by(Clerk.display_name)))
+    rows = {(a.clerk_id, a.day): a for a in session.scalars(
+        select(Attendance).where(Attendance.day >= start, Attendance.day < end))}
+    out = []
+    day = start
+    while day < end:
+        if calendar.is_workday(day):
+            for clerk in clerks:
+                a = rows.get((clerk.id, day))
+                if a is None or a.sign_in_at is None:
+                    out.append(AttendanceDay(clerk.display_name, day, "", "", None, False, False, True))
+                    continue
+                came = local(a.sign_in_at)
+                went = local(a.sign_out_at) if a.sign_out_at else None
+                hours = round((a.sign_out_at - a.sign_in_at).total_seconds() / 3600, 1) if went else None
+                out.append(AttendanceDay(clerk.display_name, day, f"{came:%H:%M}", f"{went:%H:%M}" if went else "",
+                                         hours, came.time() > opens, bool(went and went.time() < closes), False))
+        day += dt.timedelta(days=1)
+    return out

@@ -218,6 +218,36 @@ def demo_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- report ----------------------------------------------------------------
+
+@command("report")
+def _report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="业务统计（用于考核），导出 XLSX 或 PDF")
+    s = p.add_subparsers(dest="report_cmd", required=True)
+    for kind, label, arg_help in (("month", "月报", "YYYY-MM"), ("week", "周报（含该日所在的周）", "YYYY-MM-DD"),
+                                  ("day", "日报", "YYYY-MM-DD")):
+        r = s.add_parser(kind, help=label)
+        r.add_argument("when", help=arg_help)
+        r.add_argument("--out", type=Path, required=True, help="输出文件（.xlsx 或 .pdf）")
+        r.set_defaults(handler=report_command, report_kind=kind)
+
+
+def report_command(args: argparse.Namespace) -> int:
+    from shebao_desk.report_export import export
+    from shebao_desk.statistics import month, period_of, report_sections
+    try:
+        period = month(args.when) if args.report_kind == "month" else \
+            period_of(args.report_kind, dt.date.fromisoformat(args.when))
+    except ValueError as exc:
+        raise ShebaoError(str(exc)) from None
+    store, policy = _store(args), _policy()
+    with store.read() as s:
+        sections = report_sections(s, period, policy)
+    export(args.out, f"{policy.site.institution} 社会保障卡业务统计", period, sections)
+    print(f"已导出 {period.label} 的统计：{args.out}")
+    return 0
+
+
 # --- entry -----------------------------------------------------------------
 
 def build_parser() -> argparse.ArgumentParser:

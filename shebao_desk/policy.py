@@ -23,4 +23,13 @@ class Policy:
 
 
 def load_policy() -> Policy:
-    return Policy(load_catalogue(), default_calendar(), load_site_config(), load_regions())
+    """Loads (and so validates) every data file the program uses."""
+    from shebao_desk.documents.layout import ethnicity_names, load_layout
+    from shebao_desk.outlets import load_supervision
+    from shebao_desk.service_guide import load_guide
+    policy = Policy(load_catalogue(), default_calendar(), load_site_config(), load_regions())
+    load_layout()
+    ethnicity_names()
+    load_supervision()
+    load_guide()
+    return policy

@@ -21,6 +21,19 @@ class BankOutlet:
 
 
 @dataclass(frozen=True)
+class SiteProfile:
+    """What the window declares about itself for the self-check (Articles 7–9)."""
+
+    windows: int
+    area_m2: float
+    computers: int
+    dedicated_network: bool
+    scanners: int
+    sign: bool
+    guide_on_display: bool
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     institution: str
     window_name: str
@@ -47,6 +60,7 @@ class SiteConfig:
     sync_warn_after_days: int
     central_url: str
     bank_outlets: tuple[BankOutlet, ...]
+    profile: SiteProfile
 
 
 def _time(path: Path, text: str, label: str) -> dt.time:
@@ -112,7 +126,25 @@ def parse_site_config(path: Path) -> SiteConfig:
         sync_warn_after_days=_positive(path, sync, "warn_after_days", "sync"),
         central_url=str(sync.get("central_url", "")),
         bank_outlets=tuple(outlets),
+        profile=_profile(path, data.get("profile", {})),
     )
+
+
+def _profile(path: Path, table: dict) -> SiteProfile:
+    where = "profile"
+    counts = {k: int(table.get(k, 0)) for k in ("windows", "computers", "scanners")}
+    if any(v < 0 for v in counts.values()):
+        raise ResourceError(path, "profile 中的台数不能为负数")
+    area = table.get("area_m2", 0)
+    if not isinstance(area, (int, float)) or isinstance(area, bool) or area < 0:
+        raise ResourceError(path, f"{where}.area_m2 应为面积（平方米）")
+    flags = {}
+    for key in ("dedicated_network", "sign", "guide_on_display"):
+        value = table.get(key, False)
+        if not isinstance(value, bool):
+            raise ResourceError(path, f"{where}.{key} 应为 true 或 false")
+        flags[key] = value
+    return SiteProfile(area_m2=float(area), **counts, **flags)
 
 
 @lru_cache(maxsize=1)

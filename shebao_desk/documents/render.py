@@ -117,6 +117,13 @@ class Renderer:
                                 initialFontName=self.fonts.main)
         doc.build(story)
 
+    def build_story(self, story: list, out: Path | io.BytesIO, title: str) -> None:
+        """Any list of flowables to a PDF, with the same fonts and margins (for other sheets)."""
+        try:
+            self._build(story, out, title)
+        except OSError as exc:
+            raise DocumentError(f"无法写入文件：{exc}", repr(exc)) from exc
+
     def render(self, kind: str, document: CaseDocument, out: Path | io.BytesIO) -> None:
         draw = {"business_form": self.business_form, "notice": self.notice, "receipt": self.receipt}[kind]
         self.fonts.check(document.all_text)

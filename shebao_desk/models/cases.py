@@ -44,7 +44,7 @@ class Case(Row):
     accepted_at: Mapped[utc] = mapped_column(index=True)
     workstation: Mapped[str] = mapped_column(String(8))
     promised_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    completed_at: Mapped[utc_opt]
+    completed_at: Mapped[utc_opt] = mapped_column(index=True)
     completed_by: Mapped[str | None] = mapped_column(ForeignKey("clerk.id"), nullable=True)
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])

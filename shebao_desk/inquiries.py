@@ -1,0 +1,59 @@
+"""Inquiries under first-inquiry responsibility (首问负责制): the first clerk owns it until closed or handed over."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shebao_desk.clock import local_text, now_utc
+from shebao_desk.errors import RuleViolation, ValidationError
+from shebao_desk.models import Clerk, Inquiry
+
+
+def open_inquiry(session: Session, clerk: Clerk, topic: str, person_id: str | None = None, note: str = "",
+                 now: dt.datetime | None = None) -> Inquiry:
+    if not topic.strip():
+        raise ValidationError("请选择或填写咨询主题")
+    inquiry = Inquiry(topic=topic.strip(), note=note.strip(), person_id=person_id, owner_id=clerk.id,
+                      opened_at=now or now_utc())
+    session.add(inquiry)
+    session.flush()
+    return inquiry
+
+
+def _require_owner(inquiry: Inquiry, clerk: Clerk) -> None:
+    if inquiry.closed_at is not None:
+        raise RuleViolation("该咨询已办结", "inquiry closed")
+    if inquiry.owner_id != clerk.id:
+        raise RuleViolation("只有首问责任人可以办结或移交该咨询", "not the owner")
+
+
+def close_inquiry(session: Session, inquiry: Inquiry, clerk: Clerk, note: str = "",
+                  now: dt.datetime | None = None) -> None:
+    _require_owner(inquiry, clerk)
+    inquiry.closed_at = now or now_utc()
+    if note.strip():
+        inquiry.note = (inquiry.note + "\n" if inquiry.note else "") + note.strip()
+
+
+def hand_over(session: Session, inquiry: Inquiry, clerk: Clerk, to: Clerk, note: str,
+              now: dt.datetime | None = None) -> None:
+    """Ownership passes only with a note saying what was done and what is left."""
+    _require_owner(inquiry, clerk)
+    if to.id == clerk.id:
+        raise ValidationError("不能移交给自己")
+    if not note.strip():
+        raise ValidationError("移交时请写明已办情况和待办事项")
+    stamp = local_text(now or now_utc())
+    inquiry.handover_note = (inquiry.handover_note + "\n" if inquiry.handover_note else "") + \
+        f"{stamp} {clerk.display_name} → {to.display_name}：{note.strip()}"
+    inquiry.owner_id = to.id
+
+
+def open_inquiries(session: Session, owner_id: str | None = None) -> list[Inquiry]:
+    query = select(Inquiry).where(Inquiry.closed_at.is_(None)).order_by(Inquiry.opened_at)
+    if owner_id:
+        query = query.where(Inquiry.owner_id == owner_id)
+    return list(session.scalars(query))

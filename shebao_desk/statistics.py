@@ -1,0 +1,144 @@
+"""Statistics for staff assessment (Article 3): cases per period, by business and by clerk.
+
+Definitions (the numbers a supervisor sees, and the tests check against SQL):
+- 受理 accepted: cases accepted in the period and not returned for materials;
+- 退回 returned: cases returned for materials in the period;
+- 办结 completed: cases completed in the period;
+- 按期 / 超期: completed cases with a promised date, on or before it / after it
+  (cases completed on the spot count as on time);
+- 平均办理天数: mean of (completed − accepted) in days over completed cases with a promised date.
+Periods are China calendar days; weeks start on Monday.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Date, case, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+from shebao_desk.clock import CHINA
+from shebao_desk.models import Case, CaseStatus, Clerk
+
+PERIODS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: dt.date
+    end: dt.date  # exclusive
+
+    @property
+    def label(self) -> str:
+        if self.kind == "day":
+            return f"{self.start:%Y-%m-%d}"
+        if self.kind == "week":
+            return f"{self.start:%Y-%m-%d} 至 {self.end - dt.timedelta(days=1):%Y-%m-%d}"
+        return f"{self.start:%Y年%m月}"
+
+    def utc_bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        return tuple(dt.datetime.combine(d, dt.time(), CHINA).astimezone(dt.UTC) for d in (self.start, self.end))
+
+
+def period_of(kind: str, day: dt.date) -> Period:
+    if kind == "day":
+        return Period(kind, day, day + dt.timedelta(days=1))
+    if kind == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        return Period(kind, start, start + dt.timedelta(days=7))
+    if kind == "month":
+        start = day.replace(day=1)
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        return Period(kind, start, end)
+    raise ValueError(kind)
+
+
+def month(text: str) -> Period:
+    """``YYYY-MM`` → that month."""
+    try:
+        year, mon = (int(x) for x in text.split("-"))
+        return period_of("month", dt.date(year, mon, 1))
+    except ValueError:
+        raise ValueError(f"月份应写成 YYYY-MM，如 2026-03（现为 {text}）") from None
+
+
+@dataclass(frozen=True)
+class StatRow:
+    key: str
+    label: str
+    accepted: int
+    returned: int
+    completed: int
+    on_time: int
+    late: int
+    avg_days: float | None
+
+
+def _local_date(session: Session, column):
+    """The China calendar date of a UTC timestamp column, in SQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(column, "+8 hours")
+    return cast(column + literal(dt.timedelta(hours=8)), Date)
+
+
+def _days_between(session: Session, later, earlier):
+    if session.get_bind().dialect.name == "sqlite":
+        return func.julianday(later) - func.julianday(earlier)
+    return func.extract("epoch", later - earlier) / 86400.0
+
+
+def _stats(session: Session, period: Period, group_column) -> dict[str, list]:
+    start, end = period.utc_bounds()
+    intake = session.execute(
+        select(group_column,
+               func.sum(case((Case.status != CaseStatus.RETURNED, 1), else_=0)),
+               func.sum(case((Case.status == CaseStatus.RETURNED, 1), else_=0)))
+        .where(Case.accepted_at >= start, Case.accepted_at < end).group_by(group_column)).all()
+    done_day = _local_date(session, Case.completed_at)
+    on_time = case((Case.promised_date.is_(None), 1), (done_day <= Case.promised_date, 1), else_=0)
+    late = case((Case.promised_date.is_not(None) & (done_day > Case.promised_date), 1), else_=0)
+    span = case((Case.promised_date.is_not(None), _days_between(session, Case.completed_at, Case.accepted_at)))
+    done = session.execute(
+        select(group_column, func.count(), func.sum(on_time), func.sum(late), func.avg(span))
+        .where(Case.completed_at >= start, Case.completed_at < end).group_by(group_column)).all()
+    out: dict[str, list] = {}
+    for key, accepted, returned in intake:
+        out[key] = [int(accepted or 0), int(returned or 0), 0, 0, 0, None]
+    for key, completed, ok, bad, avg in done:
+        row = out.setdefault(key, [0, 0, 0, 0, 0, None])
+        row[2:] = [int(completed), int(ok or 0), int(bad or 0), None if avg is None else round(float(avg), 1)]
+    return out
+
+
+def by_business(session: Session, period: Period, names: dict[str, str]) -> list[StatRow]:
+    stats = _stats(session, period, Case.business)
+    return [StatRow(code, names.get(code, code), *stats[code]) for code in names if code in stats]
+
+
+def by_clerk(session: Session, period: Period) -> list[StatRow]:
+    """By the clerk who accepted the case (first-inquiry ownership of the case)."""
+    stats = _stats(session, period, Case.accepted_by)
+    clerks = {c.id: c.display_name for c in session.scalars(select(Clerk))}
+    return sorted((StatRow(k, clerks.get(k, k), *v) for k, v in stats.items()), key=lambda r: r.label)
+
+
+def overall(session: Session, period: Period) -> StatRow:
+    stats = _stats(session, period, literal("total"))
+    return StatRow("total", "合计", *stats.get("total", [0, 0, 0, 0, 0, None]))
+
+
+HEADERS = ["", "受理", "退回补材料", "办结", "按期办结", "超期办结", "平均办理天数"]
+
+
+def as_table(rows: list[StatRow]) -> list[list]:
+    return [[r.label, r.accepted, r.returned, r.completed, r.on_time, r.late,
+             "" if r.avg_days is None else r.avg_days] for r in rows]
+
+
+def report_sections(session: Session, period: Period, policy) -> list[tuple[str, list[StatRow]]]:
+    """The two tables of every statistics view and export: by business (with the total), by clerk."""
+    names = {b.code: b.name for b in policy.catalogue}
+    return [("按业务", [*by_business(session, period, names), overall(session, period)]),
+            ("按经办人", by_clerk(session, period))]

@@ -1,0 +1,75 @@
+"""考勤 (supervisor): sign-in and sign-out per clerk per working day; late, early and absent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate
+from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from shebao_desk.attendance import attendance_report, sign_out
+from shebao_desk.errors import CalendarUnknownYear
+from shebao_desk.statistics import period_of
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.widgets import Hint, Table
+
+
+class AttendancePage(QWidget):
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.month = QDateEdit(QDate.currentDate(), objectName="attendance_month", displayFormat="yyyy-MM")
+        show = QPushButton("查看", objectName="run_attendance")
+        out = QPushButton("我要签退", objectName="sign_out")
+        for w in (QLabel("月份"), self.month, show, out):
+            row.addWidget(w)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.summary = Hint("attendance_summary")
+        layout.addWidget(self.summary)
+        self.table = Table(["经办人", "日期", "签到", "签退", "工时", "迟到", "早退", "缺勤"], "attendance")
+        layout.addWidget(self.table, 1)
+        show.clicked.connect(self.refresh)
+        out.clicked.connect(self.sign_out)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        ctx, period = self.ctx, period_of("month", self.month.date().toPython())
+        cfg = ctx.policy.site
+        today = dt.date.today()
+        end = min(period.end, today + dt.timedelta(days=1))
+
+        def work():
+            with ctx.store.read() as s:
+                return attendance_report(s, period.start, end, ctx.policy.calendar, cfg.opens, cfg.closes)
+
+        def done(rows) -> None:
+            mark = lambda b: "是" if b else ""  # noqa: E731
+            self.table.fill([[r.clerk, f"{r.day}", r.sign_in, r.sign_out, "" if r.hours is None else f"{r.hours}",
+                              mark(r.late), mark(r.left_early), mark(r.absent)] for r in rows])
+            self.summary.info(f"{period.label}：出勤 {sum(not r.absent for r in rows)} 人次，迟到 "
+                              f"{sum(r.late for r in rows)}，早退 {sum(r.left_early for r in rows)}，"
+                              f"缺勤 {sum(r.absent for r in rows)}（上班 {cfg.opens:%H:%M}，下班 {cfg.closes:%H:%M}）")
+
+        def failed(error) -> None:
+            text = clerk_message(error)
+            if isinstance(error, CalendarUnknownYear):
+                text = error.message
+            self.summary.problem(text)
+
+        ctx.db.run(work, done, failed)
+
+    def sign_out(self) -> None:
+        ctx = self.ctx
+
+        def work():
+            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "sign out") as s:
+                return sign_out(s, ctx.clerk.id)
+
+        ctx.db.run(work, lambda _: (self.summary.fine("已签退"), self.refresh()),
+                   lambda e: self.summary.problem(clerk_message(e)))

@@ -1,0 +1,133 @@
+"""网点 (supervisor): bank outlets with their terminals checked against Article 11; Article 12 visits."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+from sqlalchemy import select
+
+from shebao_desk.clock import local_text, now_utc
+from shebao_desk.errors import ValidationError
+from shebao_desk.models import Clerk, Outlet, SupervisionVisit
+from shebao_desk.outlets import article_11, load_supervision
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.widgets import Hint, Table
+
+
+class OutletsPage(QWidget):
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.rules = load_supervision()
+        layout = QVBoxLayout(self)
+        self.table = Table(["网点", "银行", "所在镇", "镇人口", "服务窗口", "ATM", "自助终端", "第十一条"], "outlets_table")
+        layout.addWidget(self.table, 2)
+        form_box = QGroupBox("登记网点")
+        form = QFormLayout(form_box)
+        self.name = QLineEdit(objectName="outlet_name")
+        self.bank = QLineEdit(objectName="outlet_bank")
+        self.town = QLineEdit(objectName="outlet_town")
+        self.population = QSpinBox(objectName="outlet_population", maximum=10_000_000)
+        self.windows = QSpinBox(objectName="outlet_windows", maximum=100)
+        self.atms = QSpinBox(objectName="outlet_atms", maximum=100)
+        self.terminals = QSpinBox(objectName="outlet_terminals", maximum=100)
+        add = QPushButton("保存网点", objectName="save_outlet")
+        for label, w in (("网点名称", self.name), ("银行", self.bank), ("所在镇", self.town), ("镇人口", self.population),
+                         ("社会保障卡服务窗口", self.windows), ("ATM", self.atms), ("自助查询终端", self.terminals)):
+            form.addRow(label, w)
+        form.addRow("", add)
+        visit_box = QGroupBox("监管检查（第十二条）：先在上表选中网点")
+        visit = QVBoxLayout(visit_box)
+        self.items = {code: QCheckBox(text, objectName=f"check_{code}") for code, text in self.rules.checklist}
+        for box in self.items.values():
+            visit.addWidget(box)
+        self.findings = QLineEdit(objectName="findings", placeholderText="检查发现的问题与整改要求")
+        record = QPushButton("记录检查", objectName="record_visit")
+        visit.addWidget(self.findings)
+        visit.addWidget(record)
+        row = QHBoxLayout()
+        row.addWidget(form_box)
+        row.addWidget(visit_box)
+        layout.addLayout(row)
+        self.visits = Table(["检查时间", "网点", "检查人", "不合格项", "发现"], "visits")
+        layout.addWidget(self.visits, 1)
+        self.hint = Hint("outlet_hint")
+        layout.addWidget(self.hint)
+        add.clicked.connect(self.save_outlet)
+        record.clicked.connect(self.record_visit)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        ctx, rules = self.ctx, self.rules
+        texts = dict(rules.checklist)
+
+        def work():
+            with ctx.store.read() as s:
+                outlets = list(s.scalars(select(Outlet).order_by(Outlet.name)))
+                names = {o.id: o.name for o in outlets}
+                clerks = {c.id: c.display_name for c in s.scalars(select(Clerk))}
+                visits = list(s.scalars(select(SupervisionVisit).order_by(SupervisionVisit.visited_at.desc())))
+                rows = [[o.name, o.bank, o.town, str(o.town_population), str(o.card_windows), str(o.atms),
+                         str(o.terminals), "；".join(article_11(o, rules)) or "符合"] for o in outlets]
+                visit_rows = [[local_text(v.visited_at), names.get(v.outlet_id, ""), clerks.get(v.clerk_id, ""),
+                               "、".join(texts.get(k, k) for k, ok in v.checklist.items() if not ok) or "无",
+                               v.findings] for v in visits]
+                return rows, [o.id for o in outlets], visit_rows
+
+        def done(result) -> None:
+            rows, ids, visit_rows = result
+            self.table.fill(rows, ids)
+            self.visits.fill(visit_rows)
+
+        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+
+    def save_outlet(self) -> None:
+        ctx = self.ctx
+        values = dict(name=self.name.text().strip(), bank=self.bank.text().strip(), town=self.town.text().strip(),
+                      town_population=self.population.value(), card_windows=self.windows.value(),
+                      atms=self.atms.value(), terminals=self.terminals.value())
+
+        def work():
+            if not values["name"]:
+                raise ValidationError("请填写网点名称")
+            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "save outlet") as s:
+                outlet = s.scalar(select(Outlet).where(Outlet.name == values["name"])) or Outlet()
+                for k, v in values.items():
+                    setattr(outlet, k, v)
+                s.add(outlet)
+                s.flush()
+                return article_11(outlet, self.rules)
+
+        def done(problems) -> None:
+            (self.hint.problem if problems else self.hint.fine)(
+                f"已保存：{values['name']}" + (f"（第十一条：{'；'.join(problems)}）" if problems else "，符合第十一条"))
+            self.refresh()
+
+        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+
+    def record_visit(self) -> None:
+        row = self.table.currentRow()
+        if row < 0:
+            self.hint.problem("请先在网点列表中选中要检查的网点")
+            return
+        ctx, outlet_id = self.ctx, self.table.payloads[row]
+        checklist = {code: box.isChecked() for code, box in self.items.items()}
+        findings = self.findings.text().strip()
+
+        def work():
+            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "supervision visit") as s:
+                s.add(SupervisionVisit(outlet_id=outlet_id, clerk_id=ctx.clerk.id, visited_at=now_utc(),
+                                       checklist=checklist, findings=findings))
+
+        def done(_) -> None:
+            self.hint.fine("检查记录已保存")
+            self.findings.clear()
+            for box in self.items.values():
+                box.setChecked(False)
+            self.refresh()
+
+        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))

@@ -1,0 +1,82 @@
+"""自查: the window against Articles 7–10, with live readers and printers; printable."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+from PySide6.QtPrintSupport import QPrinterInfo
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from sqlalchemy import func, select
+
+from shebao_desk.case_files import case_folder
+from shebao_desk.clock import local_text, now_utc
+from shebao_desk.documents.sheets import self_check_pdf
+from shebao_desk.models import Clerk
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.window_check import self_check
+
+
+class SelfCheckPage(QWidget):
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        run = QPushButton("重新检测", objectName="run_check")
+        printable = QPushButton("打印自查表…", objectName="print_check")
+        row.addWidget(QLabel("规范第七至十条自查（读卡器、打印机为实时检测）"))
+        row.addStretch(1)
+        row.addWidget(run)
+        row.addWidget(printable)
+        layout.addLayout(row)
+        self.table = Table(["条款", "检查项目", "要求", "实际", "结果"], "checks")
+        layout.addWidget(self.table, 1)
+        self.hint = Hint("check_hint")
+        layout.addWidget(self.hint)
+        run.clicked.connect(self.refresh)
+        printable.clicked.connect(self.print_sheet)
+        ctx.cards.readers_changed.connect(lambda _: self.isVisible() and self.refresh())
+        self.checks = []
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        ctx = self.ctx
+        readers = len(ctx.cards.readers)
+        printers = len(QPrinterInfo.availablePrinters())
+
+        def work():
+            with ctx.store.read() as s:
+                staff = s.scalar(select(func.count()).select_from(Clerk).where(Clerk.active.is_(True)))
+            return self_check(ctx.policy.site, readers=readers, printers=printers, active_clerks=staff)
+
+        def done(checks) -> None:
+            self.checks = checks
+            self.table.fill([[c.article, c.rule, c.required, c.actual, "符合" if c.passed else "不符合"] for c in checks])
+            for i, c in enumerate(checks):
+                self.table.item(i, 4).setBackground(QColor("#d7f5dd" if c.passed else "#ffd6d6"))
+            failed = sum(not c.passed for c in checks)
+            (self.hint.fine if not failed else self.hint.problem)(
+                f"共 {len(checks)} 项，符合 {len(checks) - failed} 项，不符合 {failed} 项")
+
+        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+
+    def print_sheet(self) -> None:
+        ctx, checks = self.ctx, list(self.checks)
+        path = case_folder(ctx.store.path, "self-check") / f"自查表-{now_utc():%Y%m%d%H%M}.pdf"
+        site = f"{ctx.policy.site.institution} {ctx.policy.site.window_name}"
+
+        def work():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self_check_pdf(checks, site, local_text(now_utc()), path)
+            return path
+
+        def done(p) -> None:
+            from shebao_desk.ui.printing import PreviewDialog
+            self.preview = PreviewDialog(p, ctx.printer, self, "自查表")
+            self.preview.show()
+            self.hint.fine(f"自查表已生成：{p}")
+
+        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))

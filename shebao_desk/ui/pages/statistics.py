@@ -1,0 +1,108 @@
+"""统计 (supervisor): cases per day, week or month, by business and by clerk, with a chart and exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from shebao_desk.report_export import export
+from shebao_desk.statistics import HEADERS, as_table, period_of, report_sections
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.widgets import Hint, Table
+
+
+class StatisticsPage(QWidget):
+    def __init__(self, ctx) -> None:
+        super().__init__()
+        self.ctx = ctx
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.kind = QComboBox(objectName="period_kind")
+        for key, label in (("day", "日"), ("week", "周"), ("month", "月")):
+            self.kind.addItem(label, key)
+        self.kind.setCurrentIndex(2)
+        self.day = QDateEdit(QDate.currentDate(), objectName="period_day", calendarPopup=True, displayFormat="yyyy-MM-dd")
+        show = QPushButton("统计", objectName="run_stats")
+        xlsx = QPushButton("导出 XLSX…", objectName="export_xlsx")
+        pdf = QPushButton("导出 PDF…", objectName="export_pdf")
+        for w in (QLabel("周期"), self.kind, self.day, show, xlsx, pdf):
+            row.addWidget(w)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.title = QLabel(objectName="stats_title")
+        layout.addWidget(self.title)
+        self.by_business = Table(["业务", *HEADERS[1:]], "stats_business")
+        self.by_clerk = Table(["经办人", *HEADERS[1:]], "stats_clerk")
+        layout.addWidget(self.by_business, 2)
+        layout.addWidget(self.by_clerk, 1)
+        self.chart = QChartView(objectName="stats_chart")
+        self.chart.setRenderHint(QPainter.Antialiasing)
+        self.chart.setMinimumHeight(220)
+        layout.addWidget(self.chart, 2)
+        self.hint = Hint("stats_hint")
+        layout.addWidget(self.hint)
+        show.clicked.connect(self.refresh)
+        xlsx.clicked.connect(lambda: self.export_to(".xlsx"))
+        pdf.clicked.connect(lambda: self.export_to(".pdf"))
+        self.sections = []
+
+    def period(self):
+        return period_of(self.kind.currentData(), self.day.date().toPython())
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.refresh()
+
+    def refresh(self) -> None:
+        period, ctx = self.period(), self.ctx
+
+        def work():
+            with ctx.store.read() as s:
+                return report_sections(s, period, ctx.policy)
+
+        def done(sections) -> None:
+            self.sections = sections
+            self.title.setText(f"统计周期：{period.label}")
+            (_, business), (_, clerks) = sections
+            self.by_business.fill([[str(v) for v in row] for row in as_table(business)])
+            self.by_clerk.fill([[str(v) for v in row] for row in as_table(clerks)])
+            self.draw_chart([r for r in business if r.key != "total"])
+
+        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+
+    def draw_chart(self, rows) -> None:
+        chart = QChart()
+        chart.setTitle("各业务受理与办结")
+        series = QBarSeries()
+        for label, attr in (("受理", "accepted"), ("办结", "completed"), ("超期办结", "late")):
+            bar = QBarSet(label)
+            for r in rows:
+                bar.append(getattr(r, attr))
+            series.append(bar)
+        chart.addSeries(series)
+        axis_x = QBarCategoryAxis()
+        axis_x.append([r.label for r in rows])
+        chart.addAxis(axis_x, Qt.AlignBottom)
+        series.attachAxis(axis_x)
+        axis_y = QValueAxis()
+        axis_y.setLabelFormat("%d")
+        axis_y.setRange(0, max([max(r.accepted, r.completed) for r in rows], default=1) or 1)
+        chart.addAxis(axis_y, Qt.AlignLeft)
+        series.attachAxis(axis_y)
+        chart.legend().setAlignment(Qt.AlignBottom)
+        self.chart.setChart(chart)
+
+    def export_to(self, suffix: str, path: Path | None = None) -> None:
+        if path is None:
+            name, _ = QFileDialog.getSaveFileName(self, "导出统计", f"统计{self.period().start:%Y%m%d}{suffix}",
+                                                  f"*{suffix}")
+            if not name:
+                return
+            path = Path(name)
+        period, sections, site = self.period(), self.sections, self.ctx.policy.site
+        self.ctx.db.run(lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
+                        lambda _: self.hint.fine(f"已导出：{path}"), lambda e: self.hint.problem(clerk_message(e)))
