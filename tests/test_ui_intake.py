@@ -152,3 +152,18 @@ def test_search_masks_id_numbers_and_opens_the_case(make_window, qtbot, policy):
     qtbot.waitUntil(lambda: "已办结" in detail.message.text(), timeout=10000)
     with ctx.store.read() as s:
         assert s.get(Case, outcome.case.id).status is CaseStatus.COMPLETED
+
+
+def test_printing_runs_in_a_child_process_and_fails_plainly(tmp_path, policy):
+    from shebao_desk.documents.render import Renderer
+    from shebao_desk.documents.samples import sample_document
+    from shebao_desk.errors import ShebaoError
+    from shebao_desk.ui.print_job import PrintSettings, print_in_child
+    pdf = tmp_path / "receipt.pdf"
+    Renderer().render("receipt", sample_document(policy), pdf)
+    out = tmp_path / "printed.pdf"
+    assert print_in_child(pdf, PrintSettings(output=str(out))) == 1
+    assert len(PdfReader(out).pages) == 1
+    with pytest.raises(ShebaoError) as exc:
+        print_in_child(tmp_path / "missing.pdf", PrintSettings(output=str(out)))
+    assert "打印机" in exc.value.message

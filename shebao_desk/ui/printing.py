@@ -1,8 +1,9 @@
 """Preview a document (QtPdf) and print it through Qt's print dialog.
 
-Pages are rendered and sent to the printer on the printer worker, so a slow or
-absent printer never freezes the window. The PDF itself is already kept with
-the case before anything is printed.
+Pages are rendered and sent to the printer by a child process
+(:mod:`print_job`) that the printer worker waits for, so neither a slow printer
+nor the rasterising holds the window. The PDF itself is already kept with the
+case before anything is printed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from shebao_desk.ui.worker import Worker
 log = logging.getLogger(__name__)
 
 RENDER_DPI = 300
-BAND_PX = 160
+BAND_PX = 96
 
 
 def print_pdf(path: Path, printer: QPrinter) -> int:
@@ -103,4 +104,6 @@ class PreviewDialog(QDialog):
             self.status.setText("打印失败")
             report_error(self, error)
 
-        self.worker.run(lambda: print_pdf(self.path, printer), done, failed)
+        from shebao_desk.ui.print_job import PrintSettings, print_in_child
+        settings = PrintSettings.from_printer(printer)
+        self.worker.run(lambda: print_in_child(self.path, settings), done, failed)
