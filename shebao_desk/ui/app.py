@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -110,10 +110,12 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
         log.error("start failed", exc_info=(type(error), error, error.__traceback__))
         dialog.startup_failed(clerk_message(error))
 
+    # Start loading once the dialog is drawn: the loader's imports would otherwise compete
+    # with the first paint for Python's GIL.
+    dialog.first_painted.connect(
+        lambda: loader.run(lambda: open_core(db_path, training, workstation), ready, failed),
+        Qt.ConnectionType.QueuedConnection)  # after the paint has finished; it fires once
     dialog.show()
-    # Start loading once the event loop has drawn the dialog: the loader's imports would
-    # otherwise compete with the first paint for Python's GIL.
-    QTimer.singleShot(0, lambda: loader.run(lambda: open_core(db_path, training, workstation), ready, failed))
     return dialog, state
 
 

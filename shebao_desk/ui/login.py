@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 
 class StartDialog(QDialog):
+    first_painted = Signal()
+
     def __init__(self, ctx: AppContext | None = None, *, first_admin: bool = False, locked_for: str | None = None,
                  title: str = "登录") -> None:
         super().__init__()
@@ -65,6 +67,12 @@ class StartDialog(QDialog):
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
         if ctx is not None:
             self.set_context(ctx, first_admin=first_admin)
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        if not getattr(self, "_painted", False):
+            self._painted = True
+            self.first_painted.emit()
 
     def set_context(self, ctx: AppContext, *, first_admin: bool) -> None:
         """The store is open: show who we are and the right form."""
