@@ -107,3 +107,15 @@ class PreviewDialog(QDialog):
         from shebao_desk.ui.print_job import PrintSettings, print_in_child
         settings = PrintSettings.from_printer(printer)
         self.worker.run(lambda: print_in_child(self.path, settings), done, failed)
+
+
+def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
+    """Write a PDF on the database worker (``make_pdf() -> Path``), then open its preview."""
+    from shebao_desk.ui.errors import clerk_message
+
+    def shown(path: Path) -> None:
+        parent.preview = PreviewDialog(path, ctx.printer, parent, title)
+        parent.preview.show()
+        hint.fine(f"已生成：{path}")
+
+    ctx.db.run(make_pdf, shown, lambda e: hint.problem(clerk_message(e)))

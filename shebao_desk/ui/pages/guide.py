@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayou
 from shebao_desk.case_files import case_folder
 from shebao_desk.documents.sheets import guide_pdf
 from shebao_desk.service_guide import load_guide
-from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.widgets import Hint
 
 
@@ -36,18 +35,12 @@ class GuidePage(QWidget):
         layout.addLayout(row)
 
     def print_guide(self) -> None:
-        ctx = self.ctx
-        path = case_folder(ctx.store.path, "guide") / "社会保障卡使用指南.pdf"
+        from shebao_desk.ui.printing import generate_and_preview
+        path = case_folder(self.ctx.store.path, "guide") / "社会保障卡使用指南.pdf"
 
-        def work():
+        def make():
             path.parent.mkdir(parents=True, exist_ok=True)
             guide_pdf(load_guide(), path)
             return path
 
-        def done(p) -> None:
-            from shebao_desk.ui.printing import PreviewDialog
-            self.preview = PreviewDialog(p, ctx.printer, self, "使用指南")
-            self.preview.show()
-            self.hint.fine(f"已生成：{p}")
-
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        generate_and_preview(self.ctx, self, make, "使用指南", self.hint)

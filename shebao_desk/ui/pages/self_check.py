@@ -64,19 +64,14 @@ class SelfCheckPage(QWidget):
         ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
 
     def print_sheet(self) -> None:
+        from shebao_desk.ui.printing import generate_and_preview
         ctx, checks = self.ctx, list(self.checks)
         path = case_folder(ctx.store.path, "self-check") / f"自查表-{now_utc():%Y%m%d%H%M}.pdf"
         site = f"{ctx.policy.site.institution} {ctx.policy.site.window_name}"
 
-        def work():
+        def make():
             path.parent.mkdir(parents=True, exist_ok=True)
             self_check_pdf(checks, site, local_text(now_utc()), path)
             return path
 
-        def done(p) -> None:
-            from shebao_desk.ui.printing import PreviewDialog
-            self.preview = PreviewDialog(p, ctx.printer, self, "自查表")
-            self.preview.show()
-            self.hint.fine(f"自查表已生成：{p}")
-
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        generate_and_preview(ctx, self, make, "自查表", self.hint)
