@@ -252,3 +252,45 @@ def test_a_silent_reader_times_out_instead_of_hanging():
     release.set()
     assert time.monotonic() - started < 2
     assert "没有响应" in exc.value.message
+
+
+def test_monitor_reports_readers_plugged_and_unplugged_and_a_lost_service():
+    import threading
+
+    from shebao_desk.devices.errors import PcscUnavailableError
+    from shebao_desk.devices.monitor import EventKind, ReaderMonitor
+    from shebao_desk.devices.pcsc import ReaderState
+
+    script = [
+        [ReaderState("R1", False, b"")],
+        [ReaderState("R1", True, b"\x3b"), ReaderState("R2", False, b"")],  # card in R1, R2 plugged in
+        [ReaderState("R2", False, b"")],  # R1 unplugged with its card
+        PcscUnavailableError("gone"),  # the service stops
+        [ReaderState("R2", True, b"\x3b")],  # back, with a card in R2
+    ]
+    done = threading.Event()
+
+    class FakeContext:
+        def states(self, known, timeout_ms):
+            if not script:
+                done.set()
+                threading.Event().wait(0.05)
+                return False, [], known
+            step = script.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            return True, step, {}
+
+    events = []
+    monitor = ReaderMonitor(events.append, context_factory=FakeContext, poll_ms=10)
+    monitor.start()
+    assert done.wait(10)
+    monitor.stop()
+    seen = [(e.kind, e.reader) for e in events]
+    assert seen == [
+        (EventKind.SERVICE_UP, ""), (EventKind.READER_ADDED, "R1"),
+        (EventKind.CARD_INSERTED, "R1"), (EventKind.READER_ADDED, "R2"),
+        (EventKind.CARD_REMOVED, "R1"), (EventKind.READER_REMOVED, "R1"),
+        (EventKind.READER_REMOVED, "R2"), (EventKind.SERVICE_DOWN, ""),
+        (EventKind.SERVICE_UP, ""), (EventKind.READER_ADDED, "R2"), (EventKind.CARD_INSERTED, "R2"),
+    ]
