@@ -11,7 +11,7 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.test-installed
 	scripts/install-debian-deps.sh test
-	scripts/test-services.sh $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	PYTHON=$(BIN)/python scripts/test-services.sh scripts/run-tests.sh $(PYTEST_ARGS)
 
 bench: $(VENV)/.test-installed
 	scripts/install-debian-deps.sh test

@@ -10,11 +10,13 @@ log_dir=${TMPDIR:-/tmp}/shebao-test-services
 mkdir -p "$log_dir"
 started_pcscd=""
 started_pg=""
+started_xvfb=""
 
 cleanup() {
   # pkill, not the PID: a test restarts pcscd to check that the program survives it.
   if [[ -n $started_pcscd ]]; then pkill -x pcscd 2>/dev/null; wait "$started_pcscd" 2>/dev/null; fi
   if [[ -n $started_pg ]]; then pg_ctlcluster "$started_pg" stop >/dev/null 2>&1 || true; fi
+  if [[ -n $started_xvfb ]]; then kill "$started_xvfb" 2>/dev/null; fi
 }
 trap cleanup EXIT
 
@@ -55,8 +57,25 @@ start_postgres() {
   export SHEBAO_TEST_PG="postgresql+psycopg://shebao:shebao@127.0.0.1:$port/shebao_test"
 }
 
+start_xvfb() {
+  # A real X server for the UI tests that run in real windows (xcb), beside the offscreen run.
+  local n
+  for n in $(seq 90 99); do
+    [[ -e /tmp/.X$n-lock ]] && continue
+    Xvfb ":$n" -screen 0 1400x1000x24 -nolisten tcp >"$log_dir/xvfb.log" 2>&1 &
+    started_xvfb=$!
+    for _ in $(seq 50); do
+      [[ -S /tmp/.X11-unix/X$n ]] && { export SHEBAO_XVFB_DISPLAY=":$n"; return 0; }
+      sleep 0.1
+    done
+  done
+  echo "Xvfb did not start; see $log_dir/xvfb.log" >&2
+  return 1
+}
+
 start_pcscd || exit 1
 start_postgres || exit 1
+start_xvfb || exit 1
 export SHEBAO_TEST_PCSC=1
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
 "$@"

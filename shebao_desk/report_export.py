@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -46,11 +47,17 @@ def write_pdf(out: Path | io.BytesIO, title: str, period: Period, sections: list
 
 
 def _save(write, out) -> None:
-    try:
-        if isinstance(out, Path):
-            out.parent.mkdir(parents=True, exist_ok=True)
+    """Files appear whole or not at all: written beside the target, then renamed."""
+    if not isinstance(out, Path):
         write(out)
+        return
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, out)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise ShebaoError(f"无法写入文件：{exc}", repr(exc)) from exc
 
 

@@ -1,6 +1,7 @@
 """Every page opens, works in training mode, and is photographed for review (artifacts/screenshots/)."""
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from PySide6.QtGui import QFontMetrics
@@ -12,7 +13,7 @@ from shebao_desk.ui.login import FirstAdminDialog, LoginDialog
 
 from conftest import applicant, take
 
-SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "screenshots"
+SHOTS = Path(os.environ.get("SHEBAO_SCREENSHOTS") or Path(__file__).resolve().parent.parent / "artifacts" / "screenshots")
 
 
 def shoot(widget, name):
