@@ -105,3 +105,59 @@ def make_window(qtbot, tmp_path, shown_errors):
         window.close()
         ctx.shutdown()
         ctx.store.close()
+
+
+# --- virtual cards through pcscd + vpcd -----------------------------------------------
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+_probe_context = None
+
+
+def reader_shows(reader: str, present: bool) -> bool:
+    """What pcscd itself reports for ``reader`` now (one context for all the polling:
+    pcscd allows a client a limited number)."""
+    global _probe_context
+    from shebao_desk.devices.errors import DeviceError
+    from shebao_desk.devices.pcsc import PcscContext
+    if _probe_context is None:
+        _probe_context = PcscContext()
+    try:
+        _, states, _ = _probe_context.states(None, 0)
+    except DeviceError:
+        return False
+    return any(s.name == reader and s.present == present for s in states)
+
+
+@pytest.fixture
+def insert_card():
+    """``insert_card(holder, port)`` puts a virtual card in a vpcd reader once pcscd has seen the
+    reader empty (a card pulled just before may still be reported for a moment, and a new one
+    inserted then meets a reader that cannot talk to it); every card is pulled at the end."""
+    from shebao_desk.devices.virtual_card import VirtualCard
+    from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+    made = []
+
+    def insert(holder, port=35963, wait_present=True):
+        reader = reader_name(port)
+        wait_for(lambda: reader_shows(reader, False), what=f"{reader} empty before inserting")
+        slot = VpcdSlot(VirtualCard(holder), port=port)
+        slot.insert()
+        made.append(slot)
+        if wait_present:
+            wait_for(lambda: reader_shows(reader, True), what=f"card in {reader}")
+        return slot
+
+    yield insert
+    for slot in made:
+        slot.remove()
+    for slot in made:
+        wait_for(lambda s=slot: reader_shows(reader_name(s.port), False), what="readers empty after the test")

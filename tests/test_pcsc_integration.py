@@ -25,53 +25,28 @@ from shebao_desk.devices.virtual_card import Holder, VirtualCard, load_holder
 from shebao_desk.devices.vpcd import VpcdSlot, reader_name
 from shebao_desk.resources import resource_path
 
+from conftest import reader_shows, wait_for
+
 pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"),
                                 reason="needs pcscd + vpcd (run through make test)")
 
 PORTS = (35963, 35964)
 
 
-def wait_for(predicate, timeout=10.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def card_present(context, reader, present=True):
-    def check():
-        try:
-            _, states, _ = context.states(None, 0)
-        except DeviceError:
-            return False
-        return any(s.name == reader and s.present == present for s in states)
-    return check
+    return lambda: reader_shows(reader, present)
 
 
 @pytest.fixture
 def context():
-    return PcscContext()
+    context = PcscContext()
+    yield context
+    context.release()
 
 
 @pytest.fixture
-def slots(context):
-    """A helper that inserts a card into a vpcd port and pulls every card at the end."""
-    made = []
-
-    def insert(h: Holder, port=PORTS[0]):
-        slot = VpcdSlot(VirtualCard(h), port=port)
-        slot.insert()
-        made.append(slot)
-        wait_for(card_present(context, reader_name(port)), what=f"card in {reader_name(port)}")
-        return slot
-
-    yield insert
-    for slot in made:
-        slot.remove()
-    for port in PORTS:
-        wait_for(card_present(context, reader_name(port), present=False), what="readers empty")
+def slots(insert_card):
+    return lambda h, port=PORTS[0]: insert_card(h, port)
 
 
 def opener(context):

@@ -10,8 +10,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from shebao_desk.catalogue import Mode
-from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+from shebao_desk.devices.virtual_card import load_holder
+from shebao_desk.devices.vpcd import reader_name
 from shebao_desk.intake import ApplicantInput, complete_case, find_person
 from shebao_desk.models import Case, CardStatus, CaseStatus
 from shebao_desk.resources import resource_path
@@ -29,18 +29,8 @@ def holder(name="gen3-wang-qiang"):
 
 
 @pytest.fixture
-def slot():
-    made = []
-
-    def insert(h):
-        s = VpcdSlot(VirtualCard(h), port=PORT)
-        s.insert()
-        made.append(s)
-        return s
-
-    yield insert
-    for s in made:
-        s.remove()
+def slot(insert_card):
+    return lambda h: insert_card(h, PORT, wait_present=False)
 
 
 def pdf_text(path):

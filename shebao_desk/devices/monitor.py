@@ -99,10 +99,19 @@ class ReaderMonitor:
                     service_up = False
                     self._apply([])
                     self._emit(ReaderEvent(EventKind.SERVICE_DOWN))
+                _release(context)
                 context = self._context_factory()
                 known = None
                 self._stop.wait(1.0)
             except Exception:  # noqa: BLE001 - keep watching whatever happens
                 log.exception("reader monitor failed; restarting")
+                _release(context)
                 context, known = self._context_factory(), None
                 time.sleep(1.0)
+        _release(context)
+
+
+def _release(context) -> None:
+    release = getattr(context, "release", None)
+    if release is not None:
+        release()

@@ -78,6 +78,10 @@ class PcscContext:
                 self._hcontext = hcontext
             return self._hcontext
 
+    def release(self) -> None:
+        """Give the context back to pcscd (it allows a limited number per client)."""
+        self._lost()
+
     def _lost(self) -> None:
         with self._lock:
             if self._hcontext is not None:
