@@ -279,7 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
     try:
-        _policy()  # every data file is validated before anything else happens
+        if args.handler is not run_gui:  # the GUI validates them behind its start dialog
+            _policy()  # every data file is validated before anything else happens
         return args.handler(args)
     except ShebaoError as exc:
         log.error("%s: %s", type(exc).__name__, exc.detail)

@@ -97,3 +97,51 @@ def test_status_bar_shows_sync_state_and_warns(make_window, qtbot, policy, monke
                         lambda store, days: real(store, days, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=days + 1)))
     window.refresh_sync_status()
     qtbot.waitUntil(lambda: "未同步" in window.sync_label.text() and "⚠" in window.sync_label.text(), timeout=10000)
+
+
+def test_first_start_creates_the_admin_then_logs_in(qtbot, tmp_path, shown_errors):
+    from shebao_desk.ui.app import make_app, start_dialog
+    from shebao_desk.ui.worker import Worker
+    make_app()
+    dialog, state = start_dialog(tmp_path / "fresh.sqlite3", False, "A", Worker("startup"))
+    qtbot.addWidget(dialog)
+    assert "正在打开数据库" in dialog.intro.text()  # shown before the store is open
+    qtbot.waitUntil(lambda: "ctx" in state and dialog.first_admin, timeout=20000)
+    dialog.new_username.setText("admin")
+    dialog.display_name.setText("管理员")
+    dialog.new_password.setText("abc12345")
+    dialog.new_password2.setText("abc12345")
+    dialog.submit()
+    qtbot.waitUntil(lambda: not dialog.first_admin, timeout=10000)
+    assert dialog.username.text() == "admin"
+    dialog.password.setText("wrong-pass1")
+    dialog.submit()
+    qtbot.waitUntil(lambda: "还可尝试" in dialog.error.text(), timeout=10000)
+    dialog.password.setText("abc12345")
+    dialog.submit()
+    qtbot.waitUntil(lambda: dialog.result_clerk is not None, timeout=10000)
+    assert dialog.result_clerk.role.value == "admin"
+    state["ctx"].shutdown()
+    state["ctx"].store.close()
+
+
+def test_a_broken_data_file_stops_the_gui_start_with_its_name(qtbot, tmp_path, monkeypatch, shown_errors):
+    import shutil
+
+    from shebao_desk.resources import resources_dir
+    from shebao_desk.ui.app import make_app, start_dialog
+    from shebao_desk.ui.worker import Worker
+    copy = tmp_path / "resources"
+    shutil.copytree(resources_dir(), copy)
+    (copy / "site.toml").write_text("[site\n", encoding="utf-8")
+    monkeypatch.setenv("SHEBAO_RESOURCES", str(copy))
+    from shebao_desk.site_config import load_site_config
+    load_site_config.cache_clear()
+    try:
+        make_app()
+        dialog, state = start_dialog(tmp_path / "x.sqlite3", False, "A", Worker("startup"))
+        qtbot.addWidget(dialog)
+        qtbot.waitUntil(lambda: "site.toml" in dialog.error.text(), timeout=20000)
+        assert "无法启动" in dialog.intro.text() and "ctx" not in state
+    finally:
+        load_site_config.cache_clear()

@@ -6,18 +6,19 @@ the rules load on a worker thread while the clerk sees the dialog.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
 from shebao_desk.ui.context import AppContext
+
+if TYPE_CHECKING:
+    import argparse
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,7 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
 
     # Start loading once the dialog is drawn: the loader's imports would otherwise compete
     # with the first paint for Python's GIL.
-    dialog.first_painted.connect(
-        lambda: loader.run(lambda: open_core(db_path, training, workstation), ready, failed),
-        Qt.ConnectionType.QueuedConnection)  # after the paint has finished; it fires once
+    dialog.first_painted.connect(lambda: loader.run(lambda: open_core(db_path, training, workstation), ready, failed))
     dialog.show()
     return dialog, state
 

