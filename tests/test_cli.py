@@ -5,7 +5,6 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
 from sqlalchemy import func, select
 
 from shebao_desk.models import Case

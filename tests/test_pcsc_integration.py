@@ -3,10 +3,8 @@
 Needs pcscd with the vpcd driver (``make test`` starts it and sets SHEBAO_TEST_PCSC).
 """
 
-import datetime as dt
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -15,13 +13,13 @@ import time
 import pytest
 
 from shebao_desk.devices.errors import (
-    CardRemovedError, DeviceError, NeedsPsamError, NoCardError, NotSocialSecurityCardError, PinBlockedError,
+    CardRemovedError, NeedsPsamError, NoCardError, NotSocialSecurityCardError, PinBlockedError,
     ReaderBusyError, WrongPinError,
 )
 from shebao_desk.devices.monitor import EventKind, ReaderMonitor
 from shebao_desk.devices.operations import activate, read_card, verify_pin
 from shebao_desk.devices.pcsc import PcscContext
-from shebao_desk.devices.virtual_card import Holder, VirtualCard, load_holder
+from shebao_desk.devices.virtual_card import VirtualCard, load_holder
 from shebao_desk.devices.vpcd import VpcdSlot, reader_name
 from shebao_desk.resources import resource_path
 

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from shebao_desk.auth import create_clerk
-from shebao_desk.catalogue import Mode
 from shebao_desk.errors import ShebaoError
 from shebao_desk.intake import complete_case, find_person
 from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict

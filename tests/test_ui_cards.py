@@ -3,13 +3,11 @@
 import datetime as dt
 import os
 import re
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from shebao_desk.catalogue import Mode
 from shebao_desk.devices.virtual_card import load_holder
 from shebao_desk.devices.vpcd import reader_name
 from shebao_desk.intake import ApplicantInput, complete_case, find_person

@@ -9,7 +9,6 @@ from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from shebao_desk.catalogue import Mode
 from shebao_desk.idnumber import make_id_number
 from shebao_desk.models import Case, CaseStatus
 

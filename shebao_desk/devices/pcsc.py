@@ -19,7 +19,7 @@ from typing import Any
 from smartcard import scard
 
 from shebao_desk.devices.errors import (
-    BadResponseError, CardRemovedError, DeviceError, DeviceTimeoutError, NoCardError, NoReaderError, PcscUnavailableError,
+    BadResponseError, CardRemovedError, DeviceError, NoCardError, NoReaderError, PcscUnavailableError,
     ReaderBusyError, ReaderGoneError,
 )
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from shebao_desk.devices.card_data import CardInfo
 from shebao_desk.devices.errors import DeviceError
 from shebao_desk.devices.monitor import EventKind, ReaderEvent, ReaderMonitor
 from shebao_desk.devices.operations import read_card

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -71,15 +73,18 @@ class MainWindow(QMainWindow):
     def _build_pages(self) -> None:
         from shebao_desk.ui.pages import page_classes
         supervisor = self.ctx.clerk is not None and self.ctx.clerk.role in (Role.SUPERVISOR, Role.ADMIN)
-        for number, (key, label, cls, needs_supervisor) in enumerate(page_classes(), start=1):
+        for key, label, cls, needs_supervisor in page_classes():
             if needs_supervisor and not supervisor:
                 continue
             page = cls(self.ctx)
             self.pages[key] = page
-            self.nav.addItem(f"{label}")
             self.stack.addWidget(page)
-            if number <= 9:
-                QShortcut(QKeySequence(f"Ctrl+{number}"), self, activated=lambda i=self.stack.count() - 1: self.nav.setCurrentRow(i))
+            index = self.stack.count() - 1
+            if index < 9:  # Ctrl+1 … Ctrl+9 in the order the clerk sees the pages
+                self.nav.addItem(f"{label}　Ctrl+{index + 1}")
+                QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=partial(self.nav.setCurrentRow, index))
+            else:
+                self.nav.addItem(label)
 
     def closeEvent(self, event) -> None:  # noqa: N802
         """Keep the half-filled form and record the sign-out; the store is left consistent."""
