@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.header)
         body = QHBoxLayout()
         self.nav = QListWidget(objectName="nav")
-        self.nav.setFixedWidth(150)
+        self.nav.setFixedWidth(170)
         self.nav.setStyleSheet("font-size:16px")
         self.stack = QStackedWidget()
         body.addWidget(self.nav)
