@@ -28,11 +28,21 @@ log = logging.getLogger(__name__)
 PNP_READER = "\\\\?PnP?\\Notification"
 EMPTY_RESPONSE_GRACE_S = 1.5  # how long the reader may take to notice a pulled card
 
-_CONTEXT_LOST = {scard.SCARD_E_NO_SERVICE, scard.SCARD_E_SERVICE_STOPPED, scard.SCARD_E_INVALID_HANDLE,
-                 getattr(scard, "SCARD_E_INVALID_PARAMETER", 0)}
-_CARD_GONE = {scard.SCARD_W_REMOVED_CARD, scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_RESET_CARD,
-              scard.SCARD_W_UNRESPONSIVE_CARD, scard.SCARD_E_NOT_TRANSACTED, scard.SCARD_F_COMM_ERROR,
-              getattr(scard, "SCARD_E_COMM_DATA_LOST", 0), getattr(scard, "SCARD_W_UNPOWERED_CARD", 0)}
+
+
+def _codes(*names: str) -> frozenset[int]:
+    """The result codes of this platform's PC/SC among ``names`` (not every one defines them all;
+    a missing one must not stand in as 0, which is SCARD_S_SUCCESS)."""
+    return frozenset(getattr(scard, n) for n in names if hasattr(scard, n))
+
+
+_CONTEXT_LOST = _codes("SCARD_E_NO_SERVICE", "SCARD_E_SERVICE_STOPPED", "SCARD_E_INVALID_HANDLE",
+                       "SCARD_E_INVALID_PARAMETER")
+_CARD_GONE = _codes("SCARD_W_REMOVED_CARD", "SCARD_E_NO_SMARTCARD", "SCARD_W_RESET_CARD",
+                    "SCARD_W_UNRESPONSIVE_CARD", "SCARD_E_NOT_TRANSACTED", "SCARD_F_COMM_ERROR",
+                    "SCARD_E_COMM_DATA_LOST", "SCARD_W_UNPOWERED_CARD")
+_READER_GONE = _codes("SCARD_E_UNKNOWN_READER", "SCARD_E_READER_UNAVAILABLE")
+_NO_READERS = _codes("SCARD_E_NO_READERS_AVAILABLE", "SCARD_E_READER_UNAVAILABLE")
 
 
 def _u32(code: int) -> int:
@@ -105,7 +115,7 @@ class PcscContext:
 
     def readers(self) -> list[str]:
         code, readers = self._call("SCardListReaders", lambda h: scard.SCardListReaders(h, []))
-        if code in (scard.SCARD_E_NO_READERS_AVAILABLE, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+        if code in _NO_READERS:
             return []
         if code != scard.SCARD_S_SUCCESS:
             raise PcscError("SCardListReaders", code)
@@ -125,7 +135,7 @@ class PcscContext:
         if code == scard.SCARD_E_TIMEOUT:
             return False, [self._state_of(r, known.get(r, 0), b"") for r in readers], known
         if code != scard.SCARD_S_SUCCESS:
-            if code in (scard.SCARD_E_UNKNOWN_READER, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+            if code in _READER_GONE:
                 return True, [], {}
             raise PcscError("SCardGetStatusChange", code)
         new_known, out = {}, []
@@ -168,7 +178,7 @@ def _connect_error(reader: str, code: int) -> DeviceError:
         return NoCardError(reader)
     if code == scard.SCARD_E_SHARING_VIOLATION:
         return ReaderBusyError(reader)
-    if code in (scard.SCARD_E_UNKNOWN_READER, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+    if code in _READER_GONE:
         return ReaderGoneError(reader, _explain(code))
     if code == scard.SCARD_W_UNRESPONSIVE_CARD:
         return NoCardError(reader)
@@ -178,7 +188,7 @@ def _connect_error(reader: str, code: int) -> DeviceError:
 def _card_error(reader: str, what: str, code: int) -> DeviceError:
     if code in _CARD_GONE:
         return CardRemovedError(reader, f"{what}: {_explain(code)}")
-    if code in (scard.SCARD_E_UNKNOWN_READER, getattr(scard, "SCARD_E_READER_UNAVAILABLE", -1)):
+    if code in _READER_GONE:
         return ReaderGoneError(reader, f"{what}: {_explain(code)}")
     if code in _CONTEXT_LOST:
         return CardRemovedError(reader, f"{what}: {_explain(code)} (PC/SC service restarted)")
