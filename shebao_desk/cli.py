@@ -18,7 +18,6 @@ from shebao_desk.errors import ShebaoError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
 
 

@@ -29,6 +29,7 @@ from shebao_desk.models import Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
 from shebao_desk.store import Store
 from shebao_desk.sync import state
+from shebao_desk.sync.capture import observe_received
 from shebao_desk.sync.merge import apply_changes
 
 log = logging.getLogger(__name__)
@@ -177,9 +178,7 @@ def import_bundle(store: Store, path: Path) -> ImportResult:
             conn.execute(SyncPeer.__table__.insert().values(**values))
         else:
             conn.execute(SyncPeer.__table__.update().where(SyncPeer.origin == origin).values(**values))
-    capture = store.sessions.kw["info"]["capture"]
-    if capture.clock is not None and changes:
-        capture.clock.observe(max(c["hlc"] for c in changes))
+    observe_received(store, changes)
     log.info("bundle %s#%d imported: %d applied, %d already known", origin, number, result.applied, result.skipped)
     return ImportResult(origin, number, result.applied, result.skipped, len(result.conflicts), newly_trusted)
 

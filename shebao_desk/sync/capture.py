@@ -43,10 +43,12 @@ class Capture:
         return True
 
 
-def origin_of(session: Session) -> str:
-    capture: Capture = session.info["capture"]
-    capture.ready(session)
-    return capture.origin or ""
+def observe_received(store, changes: list[dict[str, Any]]) -> None:
+    """After merging changes from elsewhere, move this store's clock past them, so a later
+    local edit sorts after what it has seen. (A clock not yet started reads them from the log.)"""
+    capture: Capture = store.sessions.kw["info"]["capture"]
+    if capture.clock is not None and changes:
+        capture.clock.observe(max(c["hlc"] for c in changes))
 
 
 def _full(row: Row) -> dict[str, Any]:

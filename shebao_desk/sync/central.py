@@ -20,6 +20,7 @@ from shebao_desk.models import SyncChange
 from shebao_desk.models.base import utcnow
 from shebao_desk.store import Store, alembic_config
 from shebao_desk.sync import state
+from shebao_desk.sync.capture import observe_received
 from shebao_desk.sync.merge import apply_changes
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,7 @@ def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
         with store.engine.begin() as conn:  # the changes and the cursor move together
             result = apply_changes(conn, rows, pushed=True)
             state.put(conn, state.PULLED_SEQ, str(changes[-1][0]))
-        capture = store.sessions.kw["info"]["capture"]
-        if capture.clock is not None:
-            capture.clock.observe(max(r["hlc"] for r in rows))
+        observe_received(store, rows)
         received += result.applied
         conflicts += len(result.conflicts)
 

@@ -14,6 +14,7 @@ caller decides what is one unit.
 from __future__ import annotations
 
 import base64
+import enum
 import logging
 import uuid
 import zlib
@@ -22,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Connection, LargeBinary, func, select, update
+from sqlalchemy import JSON, Connection, LargeBinary, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.models import Base, SyncChange, SyncClock, SyncConflict
@@ -221,7 +222,6 @@ def _existing_ids(conn: Connection, table, ids: list[str]) -> dict[str, dict[str
 
 
 def _plain(value: Any) -> Any:
-    import enum
     return value.value if isinstance(value, enum.Enum) else value
 
 
@@ -312,7 +312,6 @@ def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str
             _copy_insert(conn, table, rows, (), (), None, encoded=True)
         else:
             insert_many(conn, table, [decode(table.name, r) for r in rows])
-    from sqlalchemy import bindparam
     ugroups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     for row_id, values in updates:
         ugroups[tuple(sorted(values))].append({"_id": row_id, **{f"v_{k}": v for k, v in values.items()}})

@@ -53,3 +53,14 @@ class Table(QTableWidget):
     def text(self, row: int, col: int) -> str:
         item = self.item(row, col)
         return item.text() if item else ""
+
+
+CASE_COLUMNS = ["受理编号", "业务", "申请人", "身份证号码", "状态", "受理时间", "承诺日期"]
+
+
+def case_row(case, catalogue) -> list[str]:
+    """A case as one line of a list: the ID number masked, times in China time."""
+    from shebao_desk.clock import local_text
+    from shebao_desk.idnumber import mask_id_number
+    return [case.number, catalogue[case.business].name, case.person.name, mask_id_number(case.person.id_number),
+            case.status.label, local_text(case.accepted_at), str(case.promised_date or "")]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk import card_rules
-from shebao_desk.clock import local_text, now_utc
+from shebao_desk.clock import now_utc
 from shebao_desk.idnumber import mask_id_number
 from shebao_desk.queries import search
 from shebao_desk.ui.errors import report_error
-from shebao_desk.ui.widgets import Table
+from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 
 
 class SearchPage(QWidget):
@@ -27,7 +27,7 @@ class SearchPage(QWidget):
         self.people = Table(["姓名", "身份证号码", "社会保障卡", "卡状态", "电话"], "people")
         layout.addWidget(self.people, 1)
         layout.addWidget(QLabel("业务（双击查看详情）"))
-        self.cases = Table(["受理编号", "业务", "申请人", "身份证号码", "状态", "受理时间", "承诺日期"], "cases")
+        self.cases = Table(CASE_COLUMNS, "cases")
         layout.addWidget(self.cases, 2)
         self.query.returnPressed.connect(self.run)
         self.button.clicked.connect(self.run)
@@ -46,8 +46,7 @@ class SearchPage(QWidget):
                     card = card_rules.current_card(p.cards) or (p.cards[-1] if p.cards else None)
                     people.append([p.name, mask_id_number(p.id_number), card.card_number if card else "",
                                    card_rules.state_label(card, now) if card else "无卡", p.phone])
-                cases = [[c.number, catalogue[c.business].name, c.person.name, mask_id_number(c.person.id_number),
-                          c.status.label, local_text(c.accepted_at), str(c.promised_date or "")] for c in result.cases]
+                cases = [case_row(c, catalogue) for c in result.cases]
                 return people, cases, [c.id for c in result.cases]
 
         def done(found) -> None:

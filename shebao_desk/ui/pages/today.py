@@ -8,7 +8,7 @@ from shebao_desk.clock import local_text
 from shebao_desk.idnumber import mask_id_number
 from shebao_desk.queries import losses_lapsing, open_cases, todays_cases
 from shebao_desk.ui.errors import report_error
-from shebao_desk.ui.widgets import Table
+from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 
 
 class TodayPage(QWidget):
@@ -23,10 +23,9 @@ class TodayPage(QWidget):
         head.addWidget(self.summary, 1)
         head.addWidget(refresh)
         layout.addLayout(head)
-        columns = ["受理编号", "业务", "申请人", "身份证号码", "状态", "受理时间", "承诺日期"]
-        self.today = Table(columns, "today_cases")
-        self.open = Table(columns, "open_cases")
-        self.overdue = Table(columns, "overdue_cases")
+        self.today = Table(CASE_COLUMNS, "today_cases")
+        self.open = Table(CASE_COLUMNS, "open_cases")
+        self.overdue = Table(CASE_COLUMNS, "overdue_cases")
         self.lapsing = Table(["持卡人", "身份证号码", "卡号", "挂失时间", "失效时间", "渠道"], "lapsing")
         for title, table in (("今日受理（双击查看）", self.today), ("在办", self.open), ("已超期", self.overdue),
                              ("24 小时内失效的临时挂失", self.lapsing)):
@@ -43,8 +42,7 @@ class TodayPage(QWidget):
         catalogue = self.ctx.policy.catalogue
 
         def row(c):
-            return [c.number, catalogue[c.business].name, c.person.name, mask_id_number(c.person.id_number),
-                    c.status.label, local_text(c.accepted_at), str(c.promised_date or "")]
+            return case_row(c, catalogue)
 
         def work():
             with self.ctx.store.read() as s:
