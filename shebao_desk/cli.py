@@ -105,11 +105,16 @@ def _calendar(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="calendar_cmd", required=True)
     w = s.add_parser("workdays", help="列出某年的全部工作日")
     w.add_argument("year", type=int)
+    w.add_argument("--provisional", action="store_true", help="按暂定日历（法定假日与惯例连休，不调休上班）列出")
     w.set_defaults(handler=calendar_workdays)
     d = s.add_parser("due", help="某日之后第 N 个工作日")
     d.add_argument("date", type=dt.date.fromisoformat)
     d.add_argument("n", type=int)
     d.set_defaults(handler=calendar_due)
+    n = s.add_parser("import-notice", help="读入国务院办公厅节假日安排通知的文本，写出该年的日历数据文件")
+    n.add_argument("file", type=Path)
+    n.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
+    n.set_defaults(handler=calendar_import_notice)
     i = s.add_parser("import", help="从 chinesecalendar 库生成某年的日历数据文件")
     i.add_argument("year", type=int)
     i.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
@@ -117,8 +122,9 @@ def _calendar(sub: argparse._SubParsersAction) -> None:
 
 
 def calendar_workdays(args: argparse.Namespace) -> int:
-    from shebao_desk.workdays import default_calendar
-    for day in default_calendar().workdays_of(args.year):
+    from shebao_desk.workdays import WorkCalendar, default_calendar
+    calendar = WorkCalendar() if args.provisional else default_calendar()
+    for day in calendar.workdays_of(args.year):
         print(day.isoformat())
     return 0
 
@@ -127,7 +133,8 @@ def calendar_due(args: argparse.Namespace) -> int:
     from shebao_desk.workdays import default_calendar
     if args.n < 0:
         raise ShebaoError("N 不能为负数")
-    print(default_calendar().add_workdays(args.date, args.n).isoformat())
+    promise = default_calendar().promise(args.date, args.n)
+    print(promise.day.isoformat() + (" 预计（按暂定日历：该年节假日安排尚未导入）" if promise.provisional else ""))
     return 0
 
 

@@ -1,8 +1,11 @@
 """Working days on China's official calendar, with make-up working weekends (调休).
 
 The schedule of each year is a data file ``resources/calendar/YYYY.toml`` that an
-admin can add when the State Council publishes the next year's notice. A date in
-a year with no file is refused (:class:`CalendarUnknownYear`), never guessed.
+admin adds (``calendar import-notice``) when the State Council publishes the next
+year's notice. A year with no file gets the conservative provisional schedule of
+:mod:`shebao_desk.calendar_provisional` (never earlier than the official one will be);
+anything computed from it says so (``provisional``), so a promise can be printed 预计.
+Years before the first law we model are refused (:class:`CalendarUnknownYear`).
 """
 
 from __future__ import annotations
@@ -21,17 +24,43 @@ class YearSchedule:
     year: int
     holidays: dict[dt.date, str]  # every day off that is a legal holiday, with its name
     makeup_workdays: frozenset[dt.date]
+    provisional: bool = False  # computed from the law, not from the State Council's notice
+
+
+def provisional_schedule(year: int) -> YearSchedule:
+    from shebao_desk.calendar_provisional import LAWS, provisional_holidays
+    if year < LAWS[0].first_year:
+        raise CalendarUnknownYear(year)
+    return YearSchedule(year, provisional_holidays(year), frozenset(), provisional=True)
+
+
+@dataclass(frozen=True)
+class Promise:
+    day: dt.date
+    provisional: bool  # some day counted lies in a year without the official schedule
 
 
 @dataclass
 class WorkCalendar:
     years: dict[int, YearSchedule] = field(default_factory=dict)
+    provisional_fallback: bool = True  # False: a year without a file is refused
 
     def schedule(self, day: dt.date) -> YearSchedule:
         try:
             return self.years[day.year]
         except KeyError:
-            raise CalendarUnknownYear(day.year) from None
+            if not self.provisional_fallback:
+                raise CalendarUnknownYear(day.year) from None
+        schedule = self.years[day.year] = provisional_schedule(day.year)
+        return schedule
+
+    def is_provisional(self, year: int) -> bool:
+        return self.schedule(dt.date(year, 1, 1)).provisional
+
+    def promise(self, start: dt.date, count: int) -> Promise:
+        """:meth:`add_workdays` and whether provisional data decided it."""
+        end = self.add_workdays(start, count)
+        return Promise(end, any(self.is_provisional(y) for y in range(start.year, end.year + 1)))
 
     def is_workday(self, day: dt.date) -> bool:
         year = self.schedule(day)
@@ -109,9 +138,9 @@ def parse_year_file(path: Path) -> YearSchedule:
     return YearSchedule(year, holidays, frozenset(makeup))
 
 
-def load_calendar(folder: Path | None = None) -> WorkCalendar:
+def load_calendar(folder: Path | None = None, provisional_fallback: bool = True) -> WorkCalendar:
     folder = folder or resource_path("calendar")
-    calendar = WorkCalendar()
+    calendar = WorkCalendar(provisional_fallback=provisional_fallback)
     for path in sorted(folder.glob("*.toml")):
         schedule = parse_year_file(path)
         calendar.years[schedule.year] = schedule
