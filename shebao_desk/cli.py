@@ -138,6 +138,28 @@ def calendar_due(args: argparse.Namespace) -> int:
     return 0
 
 
+def calendar_import_notice(args: argparse.Namespace) -> int:
+    from shebao_desk.calendar_import import render_schedule
+    from shebao_desk.calendar_notice import read_notice
+    from shebao_desk.resources import resource_path
+    from shebao_desk.workdays import default_calendar, parse_year_file
+    notice = read_notice(args.file)
+    print("\n".join(notice.summary()))
+    out = args.out or resource_path("calendar", f"{notice.year}.toml")
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(render_schedule(notice.year, notice.holidays, notice.workdays), encoding="utf-8")
+        parse_year_file(tmp)  # what we wrote must load
+        tmp.replace(out)
+    except OSError as exc:
+        raise ShebaoError(f"无法写入 {out}：{exc.strerror}", f"write {out}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    default_calendar.cache_clear()
+    print(f"已写入 {out}；请用 `shebao-desk calendar workdays {notice.year}` 与通知逐日核对")
+    return 0
+
+
 def calendar_import(args: argparse.Namespace) -> int:
     from shebao_desk.calendar_import import write_year_file
     from shebao_desk.resources import resource_path
