@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -114,7 +115,10 @@ def _calendar(sub: argparse._SubParsersAction) -> None:
     n = s.add_parser("import-notice", help="读入国务院办公厅节假日安排通知的文本，写出该年的日历数据文件")
     n.add_argument("file", type=Path)
     n.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
+    n.add_argument("--store", action="store_true", help="写入数据库（随同步与数据包传到各窗口），不写文件")
     n.set_defaults(handler=calendar_import_notice)
+    st = s.add_parser("status", help="各年日历来源；11 月起提醒次年安排是否已导入")
+    st.set_defaults(handler=calendar_status)
     i = s.add_parser("import", help="从 chinesecalendar 库生成某年的日历数据文件")
     i.add_argument("year", type=int)
     i.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
@@ -145,10 +149,18 @@ def calendar_import_notice(args: argparse.Namespace) -> int:
     from shebao_desk.workdays import default_calendar, parse_year_file
     notice = read_notice(args.file)
     print("\n".join(notice.summary()))
+    text = render_schedule(notice.year, notice.holidays, notice.workdays)
+    if args.store:
+        from shebao_desk.calendar_store import store_year
+        store = _store(args)
+        with store.unit(None, "", f"calendar import-notice {notice.year}") as s:
+            store_year(s, notice.year, text, f"国务院办公厅关于{notice.year}年部分节假日安排的通知")
+        print(f"已写入数据库 {store.path}；各窗口同步后生效")
+        return 0
     out = args.out or resource_path("calendar", f"{notice.year}.toml")
     tmp = out.with_name(f".{out.name}.tmp")
     try:
-        tmp.write_text(render_schedule(notice.year, notice.holidays, notice.workdays), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         parse_year_file(tmp)  # what we wrote must load
         tmp.replace(out)
     except OSError as exc:
@@ -157,6 +169,25 @@ def calendar_import_notice(args: argparse.Namespace) -> int:
         tmp.unlink(missing_ok=True)
     default_calendar.cache_clear()
     print(f"已写入 {out}；请用 `shebao-desk calendar workdays {notice.year}` 与通知逐日核对")
+    return 0
+
+
+def calendar_status(args: argparse.Namespace) -> int:
+    from shebao_desk.calendar_store import next_year_warning
+    from shebao_desk.clock import local_day, now_utc
+    from shebao_desk.workdays import default_calendar
+    calendar = default_calendar()
+    if args.db or os.environ.get("SHEBAO_DB"):
+        with _store(args).read() as s:
+            calendar.refresh(s)
+    today = local_day(now_utc())
+    for year in (today.year, today.year + 1):
+        schedule = calendar.schedule(dt.date(year, 1, 1))
+        origin = "暂定（按法定假日推算）" if schedule.provisional else ("数据库（已同步）" if schedule.stored else "数据文件")
+        print(f"{year} 年：{origin}")
+    warning = next_year_warning(calendar, today)
+    if warning:
+        print(warning)
     return 0
 
 

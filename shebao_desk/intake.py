@@ -271,6 +271,7 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
     case.fee = business.fee
     if business.days:
         case.status = CaseStatus.ACCEPTED
+        policy.calendar.refresh(session)  # an official year that arrived by sync
         promise = policy.calendar.promise(today, business.days)
         case.promised_date, case.promise_provisional = promise.day, promise.provisional
     else:

@@ -10,7 +10,9 @@ Years before the first law we model are refused (:class:`CalendarUnknownYear`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +27,7 @@ class YearSchedule:
     holidays: dict[dt.date, str]  # every day off that is a legal holiday, with its name
     makeup_workdays: frozenset[dt.date]
     provisional: bool = False  # computed from the law, not from the State Council's notice
+    stored: str | None = None  # the text it was read from, when it came from the store
 
 
 def provisional_schedule(year: int) -> YearSchedule:
@@ -53,6 +56,23 @@ class WorkCalendar:
                 raise CalendarUnknownYear(day.year) from None
         schedule = self.years[day.year] = provisional_schedule(day.year)
         return schedule
+
+    def refresh(self, session) -> None:
+        """Take the official years imported anywhere in the city (``calendar_year``, synced).
+
+        Called where working days are counted with a session at hand, so a calendar that
+        arrived by sync replaces the provisional year in this same object."""
+        from sqlalchemy import select
+
+        from shebao_desk.models import CalendarYear
+        for row in session.scalars(select(CalendarYear)):
+            current = self.years.get(row.year)
+            if current is None or current.stored != row.schedule:
+                where = Path(f"calendar_year/{row.year}")
+                schedule = parse_year_text(row.schedule, where)
+                if schedule.year != row.year:
+                    raise ResourceError(where, f"内容却是 {schedule.year} 年")
+                self.years[row.year] = dataclasses.replace(schedule, stored=row.schedule)
 
     def is_provisional(self, year: int) -> bool:
         return self.schedule(dt.date(year, 1, 1)).provisional
@@ -111,7 +131,19 @@ class WorkCalendar:
 
 
 def parse_year_file(path: Path) -> YearSchedule:
-    data = load_toml(path)
+    return parse_year_data(path, load_toml(path))
+
+
+def parse_year_text(text: str, where: Path) -> YearSchedule:
+    """A year file's text kept elsewhere (the store); ``where`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ResourceError(where, f"格式错误：{exc}") from None
+    return parse_year_data(where, data)
+
+
+def parse_year_data(path: Path, data: dict) -> YearSchedule:
     year = require(path, data, "year", int)
     if path.stem.isdigit() and int(path.stem) != year:
         raise ResourceError(path, f"文件名是 {path.stem} 年，内容却是 {year} 年")
