@@ -65,7 +65,9 @@ class WorkCalendar:
         from sqlalchemy import select
 
         from shebao_desk.models import CalendarYear
-        for row in session.scalars(select(CalendarYear)):
+        with session.no_autoflush:  # reading must not write the caller's pending rows early
+            rows = session.scalars(select(CalendarYear)).all()
+        for row in rows:
             current = self.years.get(row.year)
             if current is None or current.stored != row.schedule:
                 where = Path(f"calendar_year/{row.year}")
