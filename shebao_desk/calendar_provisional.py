@@ -18,6 +18,12 @@ The law is national, not county data, so the versions live here with their sourc
 - 2014 version (国务院令第644号, in force 2014–2024): 春节 3 days (初一至初三), 劳动节 1.
 - 2024 version (国务院令第795号, in force from 2025): 春节 4 days (除夕至初三), 劳动节 2 (5/1–5/2).
 Always: 元旦 1 (1/1), 清明 1 (the solar term), 端午 1 (五月初五), 中秋 1 (八月十五), 国庆 3 (10/1–3).
+
+The bridging follows the principles the 2025 notice (国办发明电〔2024〕12号) states: 春节 8 days from
+除夕, 国庆 7 from 10/1 (8 when 中秋 falls in it), 劳动节 5, the others 3 days "放假调休或连休"
+and "如逢周三则只在当日放假". The 2026 schedule started 春节 a day early, on a Sunday; weekends
+next to a break are rest days here anyway, but a break starting on a weekday before 除夕 would not
+be foreseen — the official notice, once imported, replaces this.
 """
 
 from __future__ import annotations
@@ -119,10 +125,13 @@ def festivals(year: int) -> dict[dt.date, str]:
     # Next year's 元旦 on a Tuesday (or, under the 2008 practice, early in the week) takes 31 December.
     put(_one_day(dt.date(year + 1, 1, 1), law_for(year + 1)), "元旦")
     eve = lunar_new_years_eve(year)
+    first = eve if law.spring_festival_from_eve else eve + DAY
+    put(_span(first, first + DAY * (law.spring_festival_days - 1)), "春节")  # the statutory days
     # The schedules make 7–9 day breaks starting at 除夕 or 初一: rest 除夕 to 初七 (8 days).
     put(_span(eve, eve + DAY * 7), "春节")
     put(_one_day(qingming(year), law), "清明节")
     labour = dt.date(year, 5, 1)
+    put(_span(labour, labour + DAY * (law.labour_day_days - 1)), "劳动节")  # the statutory days
     # A 5-day break (5/1–5/5) since 2020, 3–4 days before; a Tuesday 5/1 takes the Monday.
     put(_span(labour, labour + DAY * 4) + _one_day(labour, law), "劳动节")
     put(_one_day(dragon_boat(year), law), "端午节")

@@ -130,6 +130,8 @@ def calendar_workdays(args: argparse.Namespace) -> int:
     calendar = WorkCalendar() if args.provisional else default_calendar()
     for day in calendar.workdays_of(args.year):
         print(day.isoformat())
+    if calendar.is_provisional(args.year) and not args.provisional:
+        print(f"（{args.year} 年的节假日安排尚未导入，以上为暂定日历）", file=sys.stderr)
     return 0
 
 
