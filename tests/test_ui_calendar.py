@@ -43,6 +43,7 @@ def test_application_on_28_december_prints_an_estimated_date(make_window, qtbot,
     search.query.setText(who.name[:1])
     search.run()
     qtbot.waitUntil(lambda: search.cases.rowCount() == 1, timeout=10000)
+    assert search.cases.text(0, 6) == "2027-01-07 预计"  # the case list too
     search.open_case(0, 0)
     qtbot.waitUntil(lambda: search.detail.history.rowCount() > 0, timeout=10000)
     promised = search.detail.findChild(QLabel, "detail_承诺办结")
