@@ -70,10 +70,7 @@ class WorkCalendar:
         for row in rows:
             current = self.years.get(row.year)
             if current is None or current.stored != row.schedule:
-                where = Path(f"calendar_year/{row.year}")
-                schedule = parse_year_text(row.schedule, where)
-                if schedule.year != row.year:
-                    raise ResourceError(where, f"内容却是 {schedule.year} 年")
+                schedule = parse_year_text(row.schedule, Path(f"calendar_year/{row.year}"))  # checks the year
                 self.years[row.year] = dataclasses.replace(schedule, stored=row.schedule)
 
     def is_provisional(self, year: int) -> bool:
