@@ -51,6 +51,7 @@ def attendance_report(session: Session, start: dt.date, end: dt.date, calendar, 
     from shebao_desk.clock import local
     from shebao_desk.models import Clerk
     clerks = list(session.scalars(select(Clerk).where(Clerk.active.is_(True)).order_by(Clerk.display_name)))
+    calendar.refresh(session)  # an official year that arrived by sync
     rows = {(a.clerk_id, a.day): a for a in session.scalars(
         select(Attendance).where(Attendance.day >= start, Attendance.day < end))}
     out = []

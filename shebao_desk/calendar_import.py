@@ -37,7 +37,10 @@ def year_from_library(year: int) -> tuple[list[tuple[str, dt.date, dt.date]], li
 
 
 def render_year_file(year: int) -> str:
-    holidays, makeup = year_from_library(year)
+    return render_schedule(year, *year_from_library(year))
+
+
+def render_schedule(year: int, holidays: list[tuple[str, dt.date, dt.date]], makeup: list[dt.date]) -> str:
     lines = [f"# {year} 年全国年节放假与调休安排（国务院办公厅通知）。",
              "# holidays：放假期间（含相连的周末）；workdays：调休上班的周末。",
              "# 次年安排公布后，管理员复制本文件改年份与日期即可；用 `shebao-desk calendar workdays 年份` 逐日核对。",

@@ -10,6 +10,7 @@ import argparse
 import datetime as dt
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -105,11 +106,19 @@ def _calendar(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="calendar_cmd", required=True)
     w = s.add_parser("workdays", help="列出某年的全部工作日")
     w.add_argument("year", type=int)
+    w.add_argument("--provisional", action="store_true", help="按暂定日历（法定假日与惯例连休，不调休上班）列出")
     w.set_defaults(handler=calendar_workdays)
     d = s.add_parser("due", help="某日之后第 N 个工作日")
     d.add_argument("date", type=dt.date.fromisoformat)
     d.add_argument("n", type=int)
     d.set_defaults(handler=calendar_due)
+    n = s.add_parser("import-notice", help="读入国务院办公厅节假日安排通知的文本，写出该年的日历数据文件")
+    n.add_argument("file", type=Path)
+    n.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
+    n.add_argument("--store", action="store_true", help="写入数据库（随同步与数据包传到各窗口），不写文件")
+    n.set_defaults(handler=calendar_import_notice)
+    st = s.add_parser("status", help="各年日历来源；11 月起提醒次年安排是否已导入")
+    st.set_defaults(handler=calendar_status)
     i = s.add_parser("import", help="从 chinesecalendar 库生成某年的日历数据文件")
     i.add_argument("year", type=int)
     i.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
@@ -117,9 +126,12 @@ def _calendar(sub: argparse._SubParsersAction) -> None:
 
 
 def calendar_workdays(args: argparse.Namespace) -> int:
-    from shebao_desk.workdays import default_calendar
-    for day in default_calendar().workdays_of(args.year):
+    from shebao_desk.workdays import WorkCalendar, default_calendar
+    calendar = WorkCalendar() if args.provisional else default_calendar()
+    for day in calendar.workdays_of(args.year):
         print(day.isoformat())
+    if calendar.is_provisional(args.year) and not args.provisional:
+        print(f"（{args.year} 年的节假日安排尚未导入，以上为暂定日历）", file=sys.stderr)
     return 0
 
 
@@ -127,7 +139,57 @@ def calendar_due(args: argparse.Namespace) -> int:
     from shebao_desk.workdays import default_calendar
     if args.n < 0:
         raise ShebaoError("N 不能为负数")
-    print(default_calendar().add_workdays(args.date, args.n).isoformat())
+    promise = default_calendar().promise(args.date, args.n)
+    print(promise.day.isoformat() + (" 预计（按暂定日历：该年节假日安排尚未导入）" if promise.provisional else ""))
+    return 0
+
+
+def calendar_import_notice(args: argparse.Namespace) -> int:
+    from shebao_desk.calendar_import import render_schedule
+    from shebao_desk.calendar_notice import read_notice
+    from shebao_desk.resources import resource_path
+    from shebao_desk.workdays import default_calendar, parse_year_file
+    notice = read_notice(args.file)
+    print("\n".join(notice.summary()))
+    text = render_schedule(notice.year, notice.holidays, notice.workdays)
+    if args.store:
+        from shebao_desk.calendar_store import store_year
+        store = _store(args)
+        with store.unit(None, "", f"calendar import-notice {notice.year}") as s:
+            store_year(s, notice.year, text, f"国务院办公厅关于{notice.year}年部分节假日安排的通知")
+        print(f"已写入数据库 {store.path}；各窗口同步后生效")
+        return 0
+    out = args.out or resource_path("calendar", f"{notice.year}.toml")
+    tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        parse_year_file(tmp)  # what we wrote must load
+        tmp.replace(out)
+    except OSError as exc:
+        raise ShebaoError(f"无法写入 {out}：{exc.strerror}", f"write {out}: {exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    default_calendar.cache_clear()
+    print(f"已写入 {out}；请用 `shebao-desk calendar workdays {notice.year}` 与通知逐日核对")
+    return 0
+
+
+def calendar_status(args: argparse.Namespace) -> int:
+    from shebao_desk.calendar_store import next_year_warning
+    from shebao_desk.clock import local_day, now_utc
+    from shebao_desk.workdays import default_calendar
+    calendar = default_calendar()
+    if args.db or os.environ.get("SHEBAO_DB"):
+        with _store(args).read() as s:
+            calendar.refresh(s)
+    today = local_day(now_utc())
+    for year in (today.year, today.year + 1):
+        schedule = calendar.schedule(dt.date(year, 1, 1))
+        origin = "暂定（按法定假日推算）" if schedule.provisional else ("数据库（已同步）" if schedule.stored else "数据文件")
+        print(f"{year} 年：{origin}")
+    warning = next_year_warning(calendar, today)
+    if warning:
+        print(warning)
     return 0
 
 

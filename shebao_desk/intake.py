@@ -271,7 +271,9 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
     case.fee = business.fee
     if business.days:
         case.status = CaseStatus.ACCEPTED
-        case.promised_date = policy.calendar.add_workdays(today, business.days)
+        policy.calendar.refresh(session)  # an official year that arrived by sync
+        promise = policy.calendar.promise(today, business.days)
+        case.promised_date, case.promise_provisional = promise.day, promise.provisional
     else:
         case.status = CaseStatus.COMPLETED
         case.completed_at = now

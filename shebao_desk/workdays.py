@@ -1,13 +1,18 @@
 """Working days on China's official calendar, with make-up working weekends (调休).
 
 The schedule of each year is a data file ``resources/calendar/YYYY.toml`` that an
-admin can add when the State Council publishes the next year's notice. A date in
-a year with no file is refused (:class:`CalendarUnknownYear`), never guessed.
+admin adds (``calendar import-notice``) when the State Council publishes the next
+year's notice. A year with no file gets the conservative provisional schedule of
+:mod:`shebao_desk.calendar_provisional` (never earlier than the official one will be);
+anything computed from it says so (``provisional``), so a promise can be printed 预计.
+Years before the first law we model are refused (:class:`CalendarUnknownYear`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,17 +26,60 @@ class YearSchedule:
     year: int
     holidays: dict[dt.date, str]  # every day off that is a legal holiday, with its name
     makeup_workdays: frozenset[dt.date]
+    provisional: bool = False  # computed from the law, not from the State Council's notice
+    stored: str | None = None  # the text it was read from, when it came from the store
+
+
+def provisional_schedule(year: int) -> YearSchedule:
+    from shebao_desk.calendar_provisional import LAWS, provisional_holidays
+    if year < LAWS[0].first_year:
+        raise CalendarUnknownYear(year)
+    return YearSchedule(year, provisional_holidays(year), frozenset(), provisional=True)
+
+
+@dataclass(frozen=True)
+class Promise:
+    day: dt.date
+    provisional: bool  # some day counted lies in a year without the official schedule
 
 
 @dataclass
 class WorkCalendar:
     years: dict[int, YearSchedule] = field(default_factory=dict)
+    provisional_fallback: bool = True  # False: a year without a file is refused
 
     def schedule(self, day: dt.date) -> YearSchedule:
         try:
             return self.years[day.year]
         except KeyError:
-            raise CalendarUnknownYear(day.year) from None
+            if not self.provisional_fallback:
+                raise CalendarUnknownYear(day.year) from None
+        schedule = self.years[day.year] = provisional_schedule(day.year)
+        return schedule
+
+    def refresh(self, session) -> None:
+        """Take the official years imported anywhere in the city (``calendar_year``, synced).
+
+        Called where working days are counted with a session at hand, so a calendar that
+        arrived by sync replaces the provisional year in this same object."""
+        from sqlalchemy import select
+
+        from shebao_desk.models import CalendarYear
+        with session.no_autoflush:  # reading must not write the caller's pending rows early
+            rows = session.scalars(select(CalendarYear)).all()
+        for row in rows:
+            current = self.years.get(row.year)
+            if current is None or current.stored != row.schedule:
+                schedule = parse_year_text(row.schedule, Path(f"calendar_year/{row.year}"))  # checks the year
+                self.years[row.year] = dataclasses.replace(schedule, stored=row.schedule)
+
+    def is_provisional(self, year: int) -> bool:
+        return self.schedule(dt.date(year, 1, 1)).provisional
+
+    def promise(self, start: dt.date, count: int) -> Promise:
+        """:meth:`add_workdays` and whether provisional data decided it."""
+        end = self.add_workdays(start, count)
+        return Promise(end, any(self.is_provisional(y) for y in range(start.year, end.year + 1)))
 
     def is_workday(self, day: dt.date) -> bool:
         year = self.schedule(day)
@@ -82,7 +130,19 @@ class WorkCalendar:
 
 
 def parse_year_file(path: Path) -> YearSchedule:
-    data = load_toml(path)
+    return parse_year_data(path, load_toml(path))
+
+
+def parse_year_text(text: str, where: Path) -> YearSchedule:
+    """A year file's text kept elsewhere (the store); ``where`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ResourceError(where, f"格式错误：{exc}") from None
+    return parse_year_data(where, data)
+
+
+def parse_year_data(path: Path, data: dict) -> YearSchedule:
     year = require(path, data, "year", int)
     if path.stem.isdigit() and int(path.stem) != year:
         raise ResourceError(path, f"文件名是 {path.stem} 年，内容却是 {year} 年")
@@ -109,9 +169,9 @@ def parse_year_file(path: Path) -> YearSchedule:
     return YearSchedule(year, holidays, frozenset(makeup))
 
 
-def load_calendar(folder: Path | None = None) -> WorkCalendar:
+def load_calendar(folder: Path | None = None, provisional_fallback: bool = True) -> WorkCalendar:
     folder = folder or resource_path("calendar")
-    calendar = WorkCalendar()
+    calendar = WorkCalendar(provisional_fallback=provisional_fallback)
     for path in sorted(folder.glob("*.toml")):
         schedule = parse_year_file(path)
         calendar.years[schedule.year] = schedule

@@ -31,9 +31,12 @@ def test_calendar_due_skips_national_day():
     assert result.returncode == 0 and result.stdout.strip() == "2026-10-13"
 
 
-def test_calendar_due_into_an_unknown_year_is_refused():
-    result = cli("calendar", "due", "2026-12-28", "7")
-    assert result.returncode != 0 and "2027" in result.stderr
+def test_calendar_due_into_an_unpublished_year_is_provisional():
+    result = cli("calendar", "due", "2026-12-23", "7")
+    words = result.stdout.split()
+    assert result.returncode == 0 and words[0] == "2027-01-04" and words[1].startswith("预计")
+    before = cli("calendar", "due", "2007-12-20", "7")  # before the laws the provisional calendar knows
+    assert before.returncode == 2 and "2007" in before.stderr
 
 
 def test_admin_create_user_from_stdin(tmp_path):

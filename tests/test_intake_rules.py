@@ -1,14 +1,17 @@
 """The card's state machine through the intake service, on a real store."""
 
+import dataclasses
 import datetime as dt
 
 import pytest
 from sqlalchemy import select
 
 from shebao_desk.catalogue import Mode
-from shebao_desk.errors import CalendarUnknownYear, RuleViolation, ValidationError
+from shebao_desk.errors import RuleViolation, ValidationError
 from shebao_desk.intake import complete_case, find_person
-from shebao_desk.models import Card, CardStatus, CaseStatus, PersonStatus
+from shebao_desk.models import Card, CardStatus, Case, CaseStatus, PersonStatus
+from shebao_desk.resources import resource_path
+from shebao_desk.workdays import load_calendar
 
 from conftest import MONDAY, applicant, take
 
@@ -167,9 +170,22 @@ def test_invalid_applicant_id_is_refused_before_anything_is_written(store, polic
         assert find_person(s, bad.id_number) is None
 
 
-def test_promised_date_in_an_unknown_year_is_refused(store, policy, clerk_and_site):
+def test_promise_into_an_unpublished_year_is_provisional_and_kept(store, policy, clerk_and_site, tmp_path):
     late = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)
-    with pytest.raises(CalendarUnknownYear):
-        take(store, policy, clerk_and_site, "apply", applicant(), now=late)
+    case = take(store, policy, clerk_and_site, "apply", applicant(), now=late).case
+    # 12-29, 30, 31, (元旦 Friday + weekend), 2027-01-04, 05, 06, 07
+    assert case.promised_date == dt.date(2027, 1, 7) and case.promise_provisional
     with store.read() as s:
-        assert find_person(s, applicant().id_number) is None  # the unit of work rolled back
+        saved = s.get(Case, case.id)
+        assert (saved.promised_date, saved.promise_provisional) == (dt.date(2027, 1, 7), True)
+    # The official schedule arrives: new promises use it, the printed one is not changed.
+    (tmp_path / "2026.toml").write_bytes(resource_path("calendar", "2026.toml").read_bytes())
+    (tmp_path / "2027.toml").write_text(
+        'year = 2027\nholidays = [ { name = "元旦", from = 2027-01-01, to = 2027-01-01 } ]\n'
+        "workdays = [2027-01-02]\n", encoding="utf-8")  # a made-up make-up Saturday: official is earlier
+    official = dataclasses.replace(policy, calendar=load_calendar(tmp_path))
+    later = take(store, official, clerk_and_site, "apply", applicant(2), now=late).case
+    assert (later.promised_date, later.promise_provisional) == (dt.date(2027, 1, 6), False)
+    with store.read() as s:
+        kept = s.get(Case, case.id)
+        assert (kept.promised_date, kept.promise_provisional) == (dt.date(2027, 1, 7), True)

@@ -4,7 +4,7 @@ import chinese_calendar
 import pytest
 
 from shebao_desk.errors import CalendarUnknownYear, ResourceError
-from shebao_desk.workdays import default_calendar, load_calendar, parse_year_file
+from shebao_desk.workdays import Promise, default_calendar, load_calendar, parse_year_file
 
 D = dt.date
 
@@ -50,11 +50,29 @@ def test_zero_days_is_today_or_next_working_day(cal):
     assert cal.add_workdays(D(2026, 3, 7), 0) == D(2026, 3, 9)
 
 
-def test_unknown_year_is_refused_with_the_year(cal):
+def test_a_year_without_a_file_is_provisional_and_says_so(cal):
+    promise = cal.promise(D(2026, 12, 23), 7)
+    # 12-24, 25, 28, 29, 30, 31, then 2027-01-01 (元旦, a Friday) and the weekend: 01-04
+    assert promise == Promise(D(2027, 1, 4), provisional=True)
+    assert cal.promise(D(2026, 3, 9), 7) == Promise(D(2026, 3, 18), provisional=False)
+    assert cal.is_provisional(2027) and not cal.is_provisional(2026)
+
+
+def test_without_fallback_an_unknown_year_is_refused_with_the_year(tmp_path):
+    cal = load_calendar(tmp_path, provisional_fallback=False)
     with pytest.raises(CalendarUnknownYear) as exc:
         cal.add_workdays(D(2026, 12, 28), 7)
-    assert exc.value.year == 2027
-    assert "2027" in exc.value.message
+    assert exc.value.year == 2026
+    assert "2026" in exc.value.message
+    with pytest.raises(CalendarUnknownYear):
+        default_calendar().is_workday(D(2007, 5, 1))  # before the laws we model
+
+
+def test_official_file_replaces_the_provisional_year(tmp_path):
+    (tmp_path / "2027.toml").write_text(
+        'year = 2027\nholidays = [ { name = "元旦", from = 2027-01-01, to = 2027-01-03 } ]\n'
+        "workdays = []\n", encoding="utf-8")
+    assert load_calendar(tmp_path).promise(D(2027, 1, 4), 1) == Promise(D(2027, 1, 5), provisional=False)
 
 
 def test_next_year_loads_from_a_data_file(tmp_path):

@@ -54,7 +54,7 @@ def parse_layout(path: Path) -> Layout:
                           "next", "missing_next", "window", "phone", "hours", "owner", "outlet"), "notice")
     receipt = require(path, data, "receipt", dict)
     _texts(path, receipt, ("title", "case_number", "business", "applicant", "accepted_at", "promised",
-                           "promised_days", "done_now", "pickup", "clerk", "fee", "notices_title", "keep"), "receipt")
+                           "promised_days", "done_now", "provisional", "provisional_note", "pickup", "clerk", "fee", "notices_title", "keep"), "receipt")
     require(path, receipt, "notices", dict, "receipt")
     return Layout(path, fonts, {k: float(v) for k, v in page.items()}, form, notice, receipt)
 

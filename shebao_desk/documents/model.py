@@ -62,6 +62,7 @@ class CaseDocument:
     accepted_at: str
     promised_date: dt.date | None
     promised_days: int
+    promise_provisional: bool
     clerk_name: str
     fee: int
     next_step: str
@@ -112,7 +113,8 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
         number=case.number, business_code=case.business, business_name=business.name,
         all_businesses=[(b.code, b.name) for b in policy.catalogue], mode=mode.label, applicant=applicant,
         agent=agent, reason=case.reason, materials=materials, accepted_at=local_text(case.accepted_at),
-        promised_date=case.promised_date, promised_days=business.days, clerk_name=clerk.display_name,
+        promised_date=case.promised_date, promised_days=business.days,
+        promise_provisional=bool(case.promise_provisional), clerk_name=clerk.display_name,
         fee=case.fee, next_step=business.next_step, site=site_info(policy, site),
         outlet=policy.site.bank_outlets[0], notices=[note] if note else [],
     )

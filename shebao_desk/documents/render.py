@@ -240,14 +240,16 @@ class Renderer:
 
     def receipt(self, d: CaseDocument) -> tuple[list, str]:
         r = self.layout.receipt
-        promised = (f"{d.promised_date:%Y-%m-%d}" + r["promised_days"].format(days=d.promised_days)
+        estimate = f" {r['provisional']}" if d.promise_provisional else ""
+        promised = (f"{d.promised_date:%Y-%m-%d}{estimate}" + r["promised_days"].format(days=d.promised_days)
                     if d.promised_date else r["done_now"])
         pickup = f"{d.outlet.name}（{d.outlet.address}，{d.outlet.phone}）" if d.promised_date else d.site.window_name
         rows = [(r["case_number"], d.number), (r["business"], d.business_name),
                 (r["applicant"], d.applicant.name), (r["accepted_at"], d.accepted_at), (r["promised"], promised),
                 (r["pickup"], pickup), (r["fee"], f"{d.fee} 元"), (r["clerk"], d.clerk_name)]
         table = self.grid([[self.p(k, "label"), self.p(v)] for k, v in rows], [0.22, 0.78])
-        notices = [n for n in (*d.notices, d.next_step, r["keep"]) if n]
+        provisional_note = r["provisional_note"] if d.promise_provisional and d.promised_date else ""
+        notices = [n for n in (*d.notices, provisional_note, d.next_step, r["keep"]) if n]
         return [self.p(r["title"], "title"), self.p(f"{d.site.institution} {d.site.window_name}", "small"),
                 Spacer(1, 2 * mm), table, self.p(r["notices_title"], "heading"),
                 *(self.p(f"{i}. {text}") for i, text in enumerate(notices, 1)),

@@ -28,7 +28,7 @@ def sample_document(policy: Policy, *, presented: set[str] | None = None) -> Cas
         agent=Party(name="张建国", id_number="611021197501020331", relation="儿子", phone="13900000000"),
         reason="首次申领", materials=[Material(c, cat.material_name(c), c in presented) for c in required],
         accepted_at="2026-03-09 09:30", promised_date=policy.calendar.add_workdays(dt.date(2026, 3, 9), business.days),
-        promised_days=business.days, clerk_name="王经办", fee=business.fee, next_step=business.next_step,
+        promised_days=business.days, promise_provisional=False, clerk_name="王经办", fee=business.fee, next_step=business.next_step,
         site=SiteInfo(cfg.institution, cfg.window_name, cfg.window_code, "A", cfg.address, cfg.phone, cfg.hours),
         outlet=cfg.bank_outlets[0],
         notices=["制卡期间如需查询进度，请拨打窗口电话。"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, ForeignKey, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shebao_desk.models.base import Row, enum_column, utc, utc_opt
@@ -44,6 +44,9 @@ class Case(Row):
     accepted_at: Mapped[utc] = mapped_column(index=True)
     workstation: Mapped[str] = mapped_column(String(8))
     promised_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The promise was counted on the provisional calendar (printed 预计); it is kept as printed
+    # when the official schedule arrives.
+    promise_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     completed_at: Mapped[utc_opt] = mapped_column(index=True)
     completed_by: Mapped[str | None] = mapped_column(ForeignKey("clerk.id"), nullable=True)
 

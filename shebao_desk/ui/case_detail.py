@@ -76,6 +76,8 @@ class CaseDetailDialog(QDialog):
         catalogue = self.ctx.policy.catalogue
         business = catalogue[case.business]
         promised = f"{case.promised_date}" if case.promised_date else "当场办结"
+        if case.promised_date and case.promise_provisional:
+            promised += " 预计（按暂定日历计算，正式节假日安排公布后不改）"
         actual = local_text(case.completed_at) if case.completed_at else "未办结"
         late = ""
         if case.completed_at and case.promised_date:

@@ -65,10 +65,16 @@ class MainWindow(QMainWindow):
         self.idle = IdleWatcher(site.idle_lock_minutes, self.lock)
         self.sync_label = QLabel(objectName="sync_status")
         self.statusBar().addPermanentWidget(self.sync_label)
+        self.calendar_label = QLabel(objectName="calendar_status", wordWrap=True)
+        self.calendar_label.setStyleSheet("color:#b00020")
+        self.calendar_label.hide()
+        self.statusBar().addWidget(self.calendar_label, 1)
         self.sync_timer = QTimer(self, interval=60_000)
         self.sync_timer.timeout.connect(self.refresh_sync_status)
+        self.sync_timer.timeout.connect(self.refresh_calendar_status)
         self.sync_timer.start()
         self.refresh_sync_status()
+        self.refresh_calendar_status()
 
     def _build_pages(self) -> None:
         from shebao_desk.ui.pages import page_classes
@@ -114,6 +120,25 @@ class MainWindow(QMainWindow):
             self.sync_label.setStyleSheet("color:#b00020;font-weight:bold" if status.warn else "")
 
         self.ctx.db.run(lambda: sync_status(self.ctx.store, days), shown, lambda e: None)
+
+    def refresh_calendar_status(self) -> None:
+        """From 1 November, tell a supervisor or admin that next year's schedule is still provisional."""
+        from shebao_desk.calendar_store import next_year_warning
+        from shebao_desk.clock import local_day, now_utc
+        if self.ctx.clerk is None or self.ctx.clerk.role not in (Role.SUPERVISOR, Role.ADMIN):
+            return
+        calendar = self.ctx.policy.calendar
+
+        def work():
+            with self.ctx.store.read() as s:
+                calendar.refresh(s)
+            return next_year_warning(calendar, local_day(now_utc()))
+
+        def shown(warning) -> None:
+            self.calendar_label.setText(f"⚠ {warning}" if warning else "")
+            self.calendar_label.setVisible(bool(warning))
+
+        self.ctx.db.run(work, shown, lambda e: None)
 
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]

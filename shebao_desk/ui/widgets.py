@@ -63,4 +63,5 @@ def case_row(case, catalogue) -> list[str]:
     from shebao_desk.clock import local_text
     from shebao_desk.idnumber import mask_id_number
     return [case.number, catalogue[case.business].name, case.person.name, mask_id_number(case.person.id_number),
-            case.status.label, local_text(case.accepted_at), str(case.promised_date or "")]
+            case.status.label, local_text(case.accepted_at),
+            str(case.promised_date or "") + (" 预计" if case.promised_date and case.promise_provisional else "")]

@@ -199,7 +199,8 @@ class IntakePage(QWidget):
                 outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
                 case = outcome.case
                 saved = {"id": case.id, "number": case.number, "status": case.status, "missing": outcome.missing,
-                         "promised": case.promised_date, "paths": {}, "paper_error": None}
+                         "promised": case.promised_date,
+                         "provisional": case.promise_provisional, "paths": {}, "paper_error": None}
             try:
                 with ctx.store.read() as s:
                     saved["paths"] = render_case(s, saved["id"], ctx.policy, case_folder(ctx.store.path, saved["number"]))
@@ -223,6 +224,8 @@ class IntakePage(QWidget):
             text = f"材料不全，已登记为“退回补材料”（{number}）。尚缺：{names}。请打印一次性告知单交申请人。"
         elif saved["promised"]:
             text = f"已受理，受理编号 {number}，承诺 {saved['promised']:%Y年%m月%d日} 办结。"
+            if saved["provisional"]:
+                text += "（预计：该日期所在年份的法定节假日安排尚未公布，按暂定日历计算，回执上已注明“预计”。）"
         else:
             text = f"已办结，受理编号 {number}。"
         if saved["paper_error"] is not None:
