@@ -163,4 +163,9 @@ def decode_holder(ef06: dict[int, bytes | None], today: dt.date | None = None) -
     birth = bcd_date(need(0x0D, "出生日期"), "出生日期")
     if birth > (today or dt.date.today()):
         raise _damaged("出生日期", f"birth date {birth} in the future")
+    # The SSN repeats the birth date and the sex (GB 11643): a disagreement means one of them is damaged.
+    if ssn[6:14] != f"{birth:%Y%m%d}":
+        raise _damaged("出生日期", "birth date disagrees with the SSN")
+    if int(ssn[16]) % 2 != (1 if sex == "1" else 0):
+        raise _damaged("性别", "sex disagrees with the SSN")
     return dict(ssn=ssn, name=name, sex=sex, ethnicity=ethnicity, birthplace=birthplace, birth_date=birth.isoformat())
