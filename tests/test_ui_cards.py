@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from shebao_desk.devices.virtual_card import load_holder
-from shebao_desk.devices.vpcd import reader_name
+from shebao_desk.devices.vpcd import DEFAULT_PORT, reader_name
 from shebao_desk.intake import ApplicantInput, complete_case, find_person
 from shebao_desk.models import Case, CardStatus, CaseStatus
 from shebao_desk.resources import resource_path
@@ -18,7 +18,7 @@ from conftest import take
 
 pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"), reason="needs pcscd + vpcd (make test)")
 
-PORT = 35963
+PORT = DEFAULT_PORT
 READER = reader_name(PORT)
 
 
