@@ -251,6 +251,50 @@ def test_a_silent_reader_times_out_instead_of_hanging():
     release.set()
     assert time.monotonic() - started < 2
     assert "没有响应" in exc.value.message
+    from conftest import wait_for
+    from shebao_desk.devices.deadline import stuck_operations
+    wait_for(lambda: stuck_operations() == 0, what="the released operation to finish")
+
+
+def test_a_hung_reader_costs_only_its_own_operations():
+    """Operations hang past their deadline on five readers (a 4-thread pool used to be exhausted by
+    four): later ones on a hung reader are refused at once, every other reader still works."""
+    import threading
+    import time
+
+    from conftest import wait_for
+    from shebao_desk.devices.deadline import stuck_operations, with_deadline
+    from shebao_desk.devices.errors import DeviceTimeoutError
+
+    release = threading.Event()
+    hung = VirtualCard(holder())
+
+    class Hanging(InProcessConnection):
+        def transmit(self, apdu):
+            release.wait(30)
+            return super().transmit(apdu)
+
+    healthy = VirtualCard(holder())
+
+    def opener(reader):
+        return Hanging(hung, reader) if reader.startswith("bad") else InProcessConnection(healthy, reader)
+
+    try:
+        started = time.monotonic()
+        for bad in ("bad", "bad1", "bad2", "bad3", "bad4"):
+            with pytest.raises(DeviceTimeoutError):
+                with_deadline(lambda b=bad: SocialSecurityCard(opener(b)).read(), "read", seconds=0.2, key=bad)
+        assert stuck_operations() == 5
+        for _ in range(5):  # the bad reader: refused at once while it is stuck, no pile of threads
+            with pytest.raises(DeviceTimeoutError):
+                read_card(opener, "bad")
+        assert stuck_operations("bad") == 1 and time.monotonic() - started < 2.5
+        for _ in range(10):  # every other reader: unaffected
+            assert read_card(opener, "good").name == "李秀英"
+    finally:
+        release.set()
+    wait_for(lambda: stuck_operations() == 0, what="the hung operation to finish")
+    assert read_card(opener, "bad").name == "李秀英"  # the reader answers again: usable again
 
 
 def test_monitor_reports_readers_plugged_and_unplugged_and_a_lost_service():

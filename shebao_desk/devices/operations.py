@@ -33,7 +33,7 @@ def _read(open_card: Opener, reader: str | None) -> CardInfo:
 
 
 def read_card(open_card: Opener, reader: str | None = None) -> CardInfo:
-    info = with_deadline(lambda: _read(open_card, reader), f"read card on {reader or 'first reader'}")
+    info = with_deadline(lambda: _read(open_card, reader), f"read card on {reader or 'first reader'}", key=reader)
     log.info("read card %s of %s on %s", info.card_number, mask_id_number(info.ssn), info.reader)
     return info
 
@@ -47,7 +47,7 @@ def _with_card(open_card: Opener, reader: str | None, job: Callable[[SocialSecur
         finally:
             connection.close(reset=True)
         return connection.reader
-    return with_deadline(run, f"PIN operation on {reader or 'first reader'}")
+    return with_deadline(run, f"PIN operation on {reader or 'first reader'}", key=reader)
 
 
 def verify_pin(open_card: Opener, pin: str, reader: str | None = None) -> None:
