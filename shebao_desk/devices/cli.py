@@ -88,7 +88,8 @@ def card_read(args: argparse.Namespace) -> int:
         labels = {"reader": "读卡器", "card_number": "卡号", "name": "姓名", "ssn": "社会保障号码", "sex": "性别",
                   "birth_date": "出生日期", "spec_version": "规范版本", "issue_date": "发卡日期", "expiry_date": "有效期至"}
         for key, label in labels.items():
-            print(f"{label}：{getattr(info, key)}")
+            value = getattr(info, key)
+            print(f"{label}：{'无' if value is None else value}")
     return 0
 
 

@@ -54,6 +54,7 @@ class IntakePage(QWidget):
         scroll.setWidget(self.form)
         layout.addWidget(scroll, 1)
         self.result = Hint("result")
+        self.pin_dialog = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
         self.doc_buttons = QHBoxLayout()
@@ -185,6 +186,7 @@ class IntakePage(QWidget):
             self.result.problem("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改")
             return
         ctx = self.ctx
+        self.pin_dialog = None
         self.accept_button.setEnabled(False)
         self.result.info("正在核对业务…")
 
