@@ -24,7 +24,9 @@ EF06_ITEMS = {0x08: 18, 0x09: 30, 0x4E: 20, 0x0A: 1, 0x0B: 1, 0x0C: 3, 0x0D: 4}
 TAG_EXPIRY, TAG_NAME_EXT = 0x06, 0x4E
 
 CARD_NUMBER = re.compile(r"[A-Z][0-9]{8}")
-SPEC_VERSION = re.compile(r"[1-9]\.[0-9]{2}")
+SPEC_VERSION = re.compile(r"[1-3]\.[0-9]{2}")  # generations 1–3
+ETHNICITIES = {f"{n:02d}" for n in range(1, 57)} | {"97", "98"}  # GB 3304, BCD
+FIRST_ISSUE = dt.date(1990, 1, 1)
 _BAD_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
@@ -123,15 +125,20 @@ def decode_card(ef05: dict[int, bytes | None]) -> dict[str, str | None]:
     if not CARD_NUMBER.fullmatch(card_number):
         raise _damaged("卡号", f"card number of wrong form ({len(card_number)} characters)")
     card_type = ascii_text(need(0x02, "卡类别"), "卡类别")
-    if not card_type:
-        raise _damaged("卡类别", "empty card type")
+    if len(card_type) != 1 or not card_type.isdigit():
+        raise _damaged("卡类别", f"card type {card_type!r}")
     issue = bcd_date(need(0x05, "发卡日期"), "发卡日期")
+    if not FIRST_ISSUE <= issue <= dt.date.today():
+        raise _damaged("发卡日期", f"issue date {issue}")
     expiry_raw = ef05.get(TAG_EXPIRY)
     generation = int(spec_version[0])
     if generation >= 3 and (expiry_raw is None or is_blank(expiry_raw)):
         expiry = None  # 3rd-generation cards may be issued without an expiry
     else:
-        expiry = bcd_date(need(TAG_EXPIRY, "卡有效期"), "卡有效期").isoformat()
+        expires = bcd_date(need(TAG_EXPIRY, "卡有效期"), "卡有效期")
+        if expires <= issue:
+            raise _damaged("卡有效期", f"expiry {expires} not after issue {issue}")
+        expiry = expires.isoformat()
     return dict(spec_version=spec_version, card_type=card_type, card_id=need(0x01, "卡识别码").hex().upper(),
                 card_number=card_number, issue_date=issue.isoformat(), expiry_date=expiry)
 
@@ -155,7 +162,7 @@ def decode_holder(ef06: dict[int, bytes | None], today: dt.date | None = None) -
     if sex not in ("1", "2"):
         raise _damaged("性别", f"sex code {need(0x0A, '性别').hex()}")
     ethnicity = need(0x0B, "民族").hex().upper()
-    if not ethnicity.isdigit():
+    if ethnicity not in ETHNICITIES:
         raise _damaged("民族", f"ethnicity byte {ethnicity}")
     birthplace = bcd(need(0x0C, "出生地"))
     if len(birthplace) != 6 or not birthplace.isdigit():
