@@ -82,6 +82,34 @@ def test_read_on_both_readers_at_once(context, slots):
     assert results[PORTS[0]].name == "王强" and results[PORTS[1]].name == b.name
 
 
+def test_a_hung_reader_never_wedges_the_other(slots):
+    """One shared context, as the program has: a card that stops answering in one reader costs
+    only that reader's operations (pcsc-lite holds a context's lock for a whole SCardTransmit)."""
+    from shebao_desk.devices.deadline import stuck_operations
+    from shebao_desk.devices.errors import DeviceTimeoutError
+    shared = PcscContext()
+    hung = slots(sample("gen3-wang-qiang"), PORTS[0])
+    slots(sample("gen1-li-xiuying"), PORTS[1])
+    release = threading.Event()
+    hung.before_apdu = lambda apdu: release.wait(60)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeviceTimeoutError):
+            read_card(opener(shared), reader_name(PORTS[0]), seconds=1)
+        for _ in range(4):
+            with pytest.raises(DeviceTimeoutError):
+                read_card(opener(shared), reader_name(PORTS[0]), seconds=1)
+        assert time.monotonic() - started < 3
+        for _ in range(5):
+            assert read_card(opener(shared), reader_name(PORTS[1]), seconds=5).name == "李秀英"
+    finally:
+        release.set()
+        hung.before_apdu = None
+    wait_for(lambda: stuck_operations() == 0, what="the hung read to end")
+    assert read_card(opener(shared), reader_name(PORTS[0])).name == "王强"
+    shared.release()
+
+
 def test_no_card_is_a_typed_error(context, slots):
     with pytest.raises(NoCardError):
         read_card(opener(context), reader_name(PORTS[1]))
