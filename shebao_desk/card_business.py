@@ -54,6 +54,19 @@ def prepare(store: Store, req: CaseRequest, clerk: Clerk, site: Site, policy: Po
     return entry.id
 
 
+def resumable(store: Store, req: CaseRequest) -> str | None:
+    """A chip change of this very business already made but whose case was not saved: record it
+    without touching the chip again (asking for the initial PIN again would burn a try)."""
+    card_number = req.chip.card_number if req.chip else (req.card_read or ("",))[0]
+    if not card_number:
+        return None
+    with store.read() as s:
+        return s.scalar(select(ChipWrite.id).where(
+            ChipWrite.state == ChipWriteState.CHIP_CHANGED, ChipWrite.business == req.business,
+            ChipWrite.card_number == card_number, ChipWrite.id_number == normalise(req.applicant.id_number),
+        ).order_by(ChipWrite.started_at.desc()).limit(1))
+
+
 def _finish(store: Store, journal_id: str, clerk: Clerk, site: Site, state: ChipWriteState, detail: str) -> None:
     with store.unit(clerk.id, site.workstation_id, f"journal {state.value}") as s:
         entry = s.get(ChipWrite, journal_id)

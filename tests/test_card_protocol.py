@@ -209,6 +209,16 @@ def test_pin_never_appears_in_the_trace(caplog):
         assert secret not in trace and secret.upper() not in trace.upper()
 
 
+def test_trace_has_no_id_number_or_name(caplog):
+    card = VirtualCard(holder(name="王𠮷堃"))
+    with caplog.at_level(TRAFFIC):
+        read_card(lambda reader: InProcessConnection(card))
+    trace = caplog.text.upper()
+    assert "> 00B2080014" in trace and "< 0812 <18 BYTES> 9000" in trace
+    for secret in (b"611002199002281220".hex(), "王𠮷堃".encode("gb18030").hex(), "611002199002281220"):
+        assert secret.upper() not in trace
+
+
 def test_redacted_keeps_the_header_only():
     assert redacted(build(0, 0x20, 0, 0, bytes.fromhex("666666"))) == "0020000003 <3 bytes redacted>"
 

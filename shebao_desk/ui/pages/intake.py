@@ -190,10 +190,20 @@ class IntakePage(QWidget):
         self.accept_button.setEnabled(False)
         self.result.info("正在核对业务…")
 
-        def work() -> str:
-            return card_business.prepare(ctx.store, request, ctx.clerk, ctx.site, ctx.policy, reader)
+        def work() -> tuple[bool, str]:
+            done_before = card_business.resumable(ctx.store, request)
+            if done_before is not None:
+                return True, done_before
+            return False, card_business.prepare(ctx.store, request, ctx.clerk, ctx.site, ctx.policy, reader)
 
-        self.ctx.db.run(work, lambda journal_id: self._open_pin_dialog(request, reader, journal_id), self.failed)
+        def checked(result: tuple[bool, str]) -> None:
+            already_on_chip, journal_id = result
+            if already_on_chip:  # the chip was changed last time; only the case is missing
+                self.save(request, journal_id)
+            else:
+                self._open_pin_dialog(request, reader, journal_id)
+
+        self.ctx.db.run(work, checked, self.failed)
 
     def _open_pin_dialog(self, request, reader: str, journal_id: str) -> None:
         from shebao_desk.ui.pin_dialog import PinDialog
