@@ -67,7 +67,7 @@ class PinDialog(QDialog):
             job = lambda open_card: activate(open_card, old, new, confirm, reader=reader)  # noqa: E731
         self.buttons.setEnabled(False)
         self.setCursor(Qt.WaitCursor)
-        self.cards.run(job, self._done, self._failed)
+        self.cards.run(job, self._done, self._failed, reader)
 
     def _done(self, _result: object) -> None:
         self.unsetCursor()
