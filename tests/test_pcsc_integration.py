@@ -110,6 +110,16 @@ def test_a_hung_reader_never_wedges_the_other(slots):
     shared.release()
 
 
+@pytest.mark.parametrize("name, protocol", [("gen2-t1-rare-name", "T=1"), ("gen3-wang-qiang", "T=0")])
+def test_the_protocol_follows_the_atr(context, slots, name, protocol):
+    slots(sample(name))
+    connection = context.connect(reader_name(PORTS[0]))
+    try:
+        assert connection.protocol == protocol
+    finally:
+        connection.close()
+
+
 def test_no_card_is_a_typed_error(context, slots):
     with pytest.raises(NoCardError):
         read_card(opener(context), reader_name(PORTS[1]))

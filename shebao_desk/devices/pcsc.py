@@ -230,6 +230,11 @@ class PcscConnection:
         self._protocol = protocol
         self._broken = False
 
+    @property
+    def protocol(self) -> str:
+        """The transmission protocol pcscd negotiated from the ATR: "T=0" or "T=1"."""
+        return {scard.SCARD_PROTOCOL_T0: "T=0", scard.SCARD_PROTOCOL_T1: "T=1"}.get(self._protocol, str(self._protocol))
+
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         if self._broken:
             raise CardRemovedError(self.reader, "connection already failed")
