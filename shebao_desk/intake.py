@@ -188,7 +188,8 @@ def _register_chip_card(session: Session, req: CaseRequest, person: Person) -> N
     owner = session.scalar(select(Card).where(Card.card_number == chip.card_number))
     if owner is not None:
         if owner.person_id != person.id:
-            raise ValidationError(f"卡号 {chip.card_number} 已登记在另一人名下，请核对", "chip card belongs to another person")
+            raise ValidationError(f"卡号 {chip.card_number} 已登记在另一人名下，请核对",
+                                  "chip card belongs to another person")
         return  # known, but not valid: the state machine says why
     if not req.register_card:
         raise UnknownCardError(chip.card_number)

@@ -12,7 +12,8 @@ from shebao_desk.models.site import Attendance, Clerk, Role, Site
 from shebao_desk.models.sync import SyncChange, SyncClock, SyncConflict, SyncPeer, SyncState
 
 __all__ = [
-    "AuditEntry", "Attendance", "Base", "Card", "CardStatus", "Case", "CaseStatus", "ChipWrite", "ChipWriteState", "Clerk",
+    "AuditEntry", "Attendance", "Base", "Card", "CardStatus", "Case", "CaseStatus", "Clerk",
+    "ChipWrite", "ChipWriteState",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
     "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncState", "VALID_CARD_STATUSES", "utcnow",
 ]
