@@ -121,9 +121,14 @@ def test_a_chip_change_whose_case_cannot_be_saved_stays_on_record(store, policy,
     # and a late "unchanged" can never hide it
     card_business.chip_unchanged(store, journal_id, clerk, site, refused=False, detail="closed")
     assert card_business.unrecorded(store)[0].state is ChipWriteState.CHIP_CHANGED
+    from shebao_desk.invariants import check_store
+    with store.read() as s:
+        assert [f.rule for f in check_store(s)] == ["chip_write"]  # db check says so
     # the clerk accepts again: the change is recorded without asking the chip for the initial PIN again
     monkeypatch.undo()
     assert card_business.resumable(store, req) == journal_id
     card_business.record(store, journal_id, req, clerk, site, policy, MONDAY)
     assert card_business.unrecorded(store) == [] and card.pin_commands == 1 and card.tries_left == 3
     assert card_business.resumable(store, req) is None
+    with store.read() as s:
+        assert check_store(s) == []
