@@ -248,4 +248,4 @@ def test_3000_fuzzed_answers_give_typed_errors_or_the_right_data():
     print(f"fuzz 3000 answers: {outcomes}, slowest read {slowest * 1000:.1f} ms")
     assert outcomes["wrong_data"] == 0
     assert outcomes["typed_error"] > 1000 and outcomes["correct"] > 100
-    assert slowest < 1.0
+    assert slowest < 5.0  # a hang, not a speed limit: speed is for the benchmarks
