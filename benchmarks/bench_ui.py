@@ -93,7 +93,7 @@ def card_figures() -> list[Figure]:
     from shebao_desk.devices.operations import read_card
     from shebao_desk.devices.pcsc import PcscContext
     from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-    from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+    from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
     from shebao_desk.models import Clerk, Role
     from shebao_desk.resources import resource_path
     from shebao_desk.ui.app import make_app, open_context
@@ -115,7 +115,7 @@ def card_figures() -> list[Figure]:
     _issue_card(ctx, holder)
     import shebao_desk.ui.errors as ui_errors
     ui_errors._sink = lambda title, text: (_ for _ in ()).throw(RuntimeError(text))  # never a modal box here
-    reader = reader_name(35963)
+    reader = reader_name(DEFAULT_PORT)
     context = PcscContext()
     meter = StallMeter()
     fills, reads, stalls = [], [], []

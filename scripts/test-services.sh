@@ -1,37 +1,39 @@
 #!/usr/bin/env bash
 # Starts what the test suite needs, runs the given command, stops them after.
-#   - pcscd in the foreground with the vsmartcard vpcd driver: two readers,
-#     "Virtual PCD 00 00" and "Virtual PCD 00 01", whose cards connect on 35963/35964;
+#   - a private pcscd (scripts/private-pcscd.sh) with the vsmartcard vpcd driver: two readers,
+#     "Virtual PCD 00 00" and "Virtual PCD 00 01", whose cards connect on SHEBAO_VPCD_PORT and
+#     the port after it; a pcscd someone else runs is never stopped or restarted;
 #   - a local PostgreSQL cluster (as the postgres user: it refuses root) with a test database.
 # Usage: test-services.sh COMMAND [ARGS...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 log_dir=${TMPDIR:-/tmp}/shebao-test-services
 mkdir -p "$log_dir"
-started_pcscd=""
+pcscd_dir=""
 started_pg=""
 started_xvfb=""
 
 cleanup() {
-  # pkill, not the PID: a test restarts pcscd to check that the program survives it.
-  if [[ -n $started_pcscd ]]; then pkill -x pcscd 2>/dev/null; wait "$started_pcscd" 2>/dev/null; fi
+  # Only the pcscd we started (a test may have restarted it: private-pcscd.sh knows its pid).
+  if [[ -n $pcscd_dir ]]; then "$here/private-pcscd.sh" stop "$pcscd_dir"; rm -rf "$pcscd_dir"; fi
   if [[ -n $started_pg ]]; then pg_ctlcluster "$started_pg" stop >/dev/null 2>&1 || true; fi
   if [[ -n $started_xvfb ]]; then kill "$started_xvfb" 2>/dev/null; fi
 }
 trap cleanup EXIT
 
 start_pcscd() {
-  if pgrep -x pcscd >/dev/null; then
-    # A system pcscd may not have the vpcd driver loaded yet: restart ours for a known state.
-    pkill -x pcscd; sleep 0.5
+  pcscd_dir=$(mktemp -d "${TMPDIR:-/tmp}/shebao-pcscd.XXXXXX")
+  if "$here/private-pcscd.sh" start "$pcscd_dir"; then
+    set -a; . "$pcscd_dir/env"; set +a
+    export SHEBAO_TEST_PCSCD_DIR=$pcscd_dir  # the restart test may restart this one, and only this one
+    return 0
   fi
-  pcscd --foreground --error >"$log_dir/pcscd.log" 2>&1 &
-  started_pcscd=$!
-  for _ in $(seq 50); do
-    [[ -S /run/pcscd/pcscd.comm ]] && return 0
-    sleep 0.1
-  done
-  echo "pcscd did not start; see $log_dir/pcscd.log" >&2
+  rm -rf "$pcscd_dir"; pcscd_dir=""
+  if pgrep -x pcscd >/dev/null; then
+    echo "using the running pcscd (vpcd on 35963/35964); the pcscd-restart test will be skipped" >&2
+    return 0
+  fi
+  echo "pcscd did not start" >&2
   return 1
 }
 

@@ -31,6 +31,7 @@ from shebao_desk.policy import Policy
 log = logging.getLogger(__name__)
 
 LOSS_FUNCTIONS = {"social": "社会保障功能", "financial": "金融功能"}
+CHIP_BUSINESSES = frozenset({"activate", "pin_change"})  # businesses that write to the card's chip
 ADULT_AGE = 18
 
 
@@ -53,6 +54,26 @@ class AgentInput:
     phone: str = ""
 
 
+@dataclass(frozen=True)
+class ChipCard:
+    """What the chip of the card in the reader says about the card itself (EF05)."""
+
+    card_number: str
+    card_id: str
+    generation: int
+    issue_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+
+
+class UnknownCardError(RuleViolation):
+    """A genuine card the store does not know: the clerk may register it from its chip data."""
+
+    def __init__(self, card_number: str) -> None:
+        super().__init__(f"读卡器中的卡（卡号 {card_number}）在本系统中没有登记。请核对持卡人身份证件与卡片信息一致后，"
+                         "勾选“核对身份证件后按卡片信息登记此卡”，再受理", f"card {card_number} unknown to the store")
+        self.card_number = card_number
+
+
 @dataclass
 class CaseRequest:
     business: str
@@ -66,6 +87,8 @@ class CaseRequest:
     loss_effective_at: dt.datetime | None = None
     changes: dict[str, str] = field(default_factory=dict)  # info change: new name/phone/address
     card_read: tuple[str, str] | None = None  # (card number, chip id) when the card was in the reader
+    chip: ChipCard | None = None  # the card in the reader, as its chip says
+    register_card: bool = False  # the clerk checked the holder's ID: register the chip's card if unknown
 
 
 @dataclass
@@ -156,8 +179,30 @@ def _void(card: Card, status: CardStatus, reason: str, now: dt.datetime) -> None
     card.void_reason = reason
 
 
+def _register_chip_card(session: Session, req: CaseRequest, person: Person) -> None:
+    """A genuine card issued before this program (or at another window), unknown here: when the
+    person has no valid card in the store, the clerk may register it from its chip data."""
+    chip = req.chip
+    if chip is None or req.business in ("apply", "cancel") or card_rules.current_card(person.cards) is not None:
+        return
+    owner = session.scalar(select(Card).where(Card.card_number == chip.card_number))
+    if owner is not None:
+        if owner.person_id != person.id:
+            raise ValidationError(f"卡号 {chip.card_number} 已登记在另一人名下，请核对",
+                                  "chip card belongs to another person")
+        return  # known, but not valid: the state machine says why
+    if not req.register_card:
+        raise UnknownCardError(chip.card_number)
+    card = Card(person=person, card_number=chip.card_number, card_id=chip.card_id, generation=chip.generation,
+                status=CardStatus.NORMAL, issue_date=chip.issue_date, expiry_date=chip.expiry_date, losses=[])
+    session.add(card)
+    session.flush()
+    log.info("card %s of %s registered from its chip", chip.card_number, mask_id_number(person.id_number))
+
+
 def _apply_effects(session: Session, req: CaseRequest, case: Case, person: Person,
                    policy: Policy, now: dt.datetime) -> None:
+    _register_chip_card(session, req, person)
     cards = person.cards
     business = req.business
     if business == "apply":

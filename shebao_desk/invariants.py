@@ -6,6 +6,7 @@ ID numbers in findings are masked: the output may end up in a log or a ticket.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, text
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from shebao_desk.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
 from shebao_desk.models import (
-    AuditEntry, Card, CardStatus, Case, LossKind, LossReport, Person, Site, VALID_CARD_STATUSES,
+    AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person, Site,
+    VALID_CARD_STATUSES,
 )
 
 VOID_VALUES = {s.value for s in CardStatus if not s.valid}
@@ -104,8 +106,20 @@ def _site(session: Session) -> list[Finding]:
     return [] if n <= 1 else [Finding("site", f"site 表应只有一行，现有 {n} 行")]
 
 
+def _chip_writes(session: Session) -> list[Finding]:
+    """A chip changed without its case saved, or a chip command whose outcome nobody learnt."""
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    rows = session.scalars(select(ChipWrite).where(
+        (ChipWrite.state == ChipWriteState.CHIP_CHANGED)
+        | ((ChipWrite.state == ChipWriteState.PENDING) & (ChipWrite.started_at < stale)))).all()
+    return [Finding("chip_write", f"卡号 {w.card_number}（{mask_id_number(w.id_number)}）的 {w.business} "
+                    + ("已写入芯片，但业务没有登记" if w.state is ChipWriteState.CHIP_CHANGED else "芯片操作结果不明")
+                    + f"（{w.started_at:%Y-%m-%d %H:%M} UTC，读卡器 {w.reader}）") for w in rows]
+
+
 def check_store(session: Session) -> list[Finding]:
     findings = integrity_check(session)
-    for check in (_two_valid_cards, _void_came_back, _loss_rules, _reissue_after_formal_loss, _people, _site):
+    for check in (_two_valid_cards, _void_came_back, _loss_rules, _reissue_after_formal_loss, _people, _site,
+                  _chip_writes):
         findings += check(session)
     return findings

@@ -143,10 +143,10 @@ def insert_card():
     reader empty (a card pulled just before may still be reported for a moment, and a new one
     inserted then meets a reader that cannot talk to it); every card is pulled at the end."""
     from shebao_desk.devices.virtual_card import VirtualCard
-    from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+    from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
     made = []
 
-    def insert(holder, port=35963, wait_present=True):
+    def insert(holder, port=DEFAULT_PORT, wait_present=True):
         reader = reader_name(port)
         wait_for(lambda: reader_shows(reader, False), what=f"{reader} empty before inserting")
         slot = VpcdSlot(VirtualCard(holder), port=port)

@@ -6,7 +6,6 @@ import logging
 import pytest
 
 from shebao_desk.devices.apdu import ApduProtocol, build, redacted
-from shebao_desk.devices.card_data import split_name
 from shebao_desk.devices.errors import (
     ApduError, ApplicationLockedError, BadResponseError, NeedsPsamError, NotSocialSecurityCardError,
     PinBlockedError, PinPolicyError, WrongPinError,
@@ -14,7 +13,7 @@ from shebao_desk.devices.errors import (
 from shebao_desk.devices.inprocess import InProcessConnection
 from shebao_desk.devices.operations import activate, change_pin, read_card
 from shebao_desk.devices.sscard import SocialSecurityCard
-from shebao_desk.devices.virtual_card import Holder, VirtualCard, load_holder
+from shebao_desk.devices.virtual_card import Holder, VirtualCard, load_holder, split_name
 from shebao_desk.errors import ValidationError
 from shebao_desk.logsetup import TRAFFIC
 from shebao_desk.pin_policy import check_new_pin
@@ -41,7 +40,7 @@ class ScriptedConnection:
 
 
 def holder(**kw):
-    base = dict(spec_version="2.00", ssn="61100219900228123X", name="李秀英", sex="2", ethnicity="01",
+    base = dict(spec_version="2.00", ssn="611002199002281220", name="李秀英", sex="2", ethnicity="01",
                 birthplace="611002", birth_date=dt.date(1990, 2, 28), card_number="A12345678")
     base.update(kw)
     return Holder(**base)
@@ -57,7 +56,7 @@ def test_read_decodes_every_field():
     s, _, conn = session()
     info = s.read()
     assert (info.ssn, info.name, info.sex, info.ethnicity, info.birthplace, info.birth_date) == (
-        "61100219900228123X", "李秀英", "2", "01", "611002", "1990-02-28")
+        "611002199002281220", "李秀英", "2", "01", "611002", "1990-02-28")
     assert info.card_number == "A12345678" and info.spec_version == "2.00" and info.generation == 2
     assert info.issue_date == "2024-03-15" and info.card_id == "611002D156000005A1B2C3D4E5F60718"
     assert info.atr == conn.atr.hex().upper()
@@ -66,9 +65,9 @@ def test_read_decodes_every_field():
 def test_read_uses_one_apdu_per_item():
     s, _, conn = session()
     s.read()
-    # SELECT + GET RESPONSE (T=0 61xx) + 6 EF05 items + 7 EF06 items; no 6Cxx round trips
-    assert len(conn.sent) == 15
-    assert s.protocol.count == 15
+    # SELECT + GET RESPONSE (T=0 61xx) + SELECT EF05 + 6 items + SELECT EF06 + 7 items; no 6Cxx round trips
+    assert len(conn.sent) == 17
+    assert s.protocol.count == 17
 
 
 def test_long_name_uses_the_extension_and_is_rejoined():
@@ -129,23 +128,23 @@ def test_61xx_chain_is_collected():
 
 
 def test_malformed_tlv_is_a_bad_response():
-    conn = ScriptedConnection([("", 0x9000), ("0805313233", 0x9000)])
+    conn = ScriptedConnection([("0805313233", 0x9000)])
     s = SocialSecurityCard(conn)
     with pytest.raises(BadResponseError):
-        s.read_item(6, 0x09, 30)  # answered tag 08 with a wrong length
+        s.read_item(0x09, 30)  # answered tag 08 with a wrong length
 
 
 def test_garbage_date_is_a_bad_response_not_a_crash():
     _, card, conn = session()
-    card.records[5][0x05] = bytes.fromhex("20241399")
+    card.set_record(5, 0x05, bytes.fromhex("20241399"))
     with pytest.raises(BadResponseError):
         SocialSecurityCard(conn).read()
 
 
 def test_unexpected_status_word_is_an_apdu_error():
-    conn = ScriptedConnection([("", 0x9000), ("", 0x6A86)])
+    conn = ScriptedConnection([("", 0x6A86)])
     with pytest.raises(ApduError) as exc:
-        SocialSecurityCard(conn).read_item(5, 0x07, 9)
+        SocialSecurityCard(conn).read_item(0x07, 9)
     assert exc.value.sw == 0x6A86
 
 
@@ -210,6 +209,16 @@ def test_pin_never_appears_in_the_trace(caplog):
         assert secret not in trace and secret.upper() not in trace.upper()
 
 
+def test_trace_has_no_id_number_or_name(caplog):
+    card = VirtualCard(holder(name="王𠮷堃"))
+    with caplog.at_level(TRAFFIC):
+        read_card(lambda reader: InProcessConnection(card))
+    trace = caplog.text.upper()
+    assert "> 00B2080014" in trace and "< 0812 <18 BYTES> 9000" in trace
+    for secret in (b"611002199002281220".hex(), "王𠮷堃".encode("gb18030").hex(), "611002199002281220"):
+        assert secret.upper() not in trace
+
+
 def test_redacted_keeps_the_header_only():
     assert redacted(build(0, 0x20, 0, 0, bytes.fromhex("666666"))) == "0020000003 <3 bytes redacted>"
 
@@ -229,7 +238,7 @@ def test_read_logs_the_id_number_masked(caplog):
     card = VirtualCard(holder())
     with caplog.at_level(logging.INFO):
         read_card(lambda reader: InProcessConnection(card))
-    assert "61100219900228123X" not in caplog.text and "6110**********123X" in caplog.text
+    assert "611002199002281220" not in caplog.text and "6110**********1220" in caplog.text
 
 
 def test_a_silent_reader_times_out_instead_of_hanging():
@@ -252,6 +261,50 @@ def test_a_silent_reader_times_out_instead_of_hanging():
     release.set()
     assert time.monotonic() - started < 2
     assert "没有响应" in exc.value.message
+    from conftest import wait_for
+    from shebao_desk.devices.deadline import stuck_operations
+    wait_for(lambda: stuck_operations() == 0, what="the released operation to finish")
+
+
+def test_a_hung_reader_costs_only_its_own_operations():
+    """Operations hang past their deadline on five readers (a 4-thread pool used to be exhausted by
+    four): later ones on a hung reader are refused at once, every other reader still works."""
+    import threading
+    import time
+
+    from conftest import wait_for
+    from shebao_desk.devices.deadline import stuck_operations, with_deadline
+    from shebao_desk.devices.errors import DeviceTimeoutError
+
+    release = threading.Event()
+    hung = VirtualCard(holder())
+
+    class Hanging(InProcessConnection):
+        def transmit(self, apdu):
+            release.wait(30)
+            return super().transmit(apdu)
+
+    healthy = VirtualCard(holder())
+
+    def opener(reader):
+        return Hanging(hung, reader) if reader.startswith("bad") else InProcessConnection(healthy, reader)
+
+    try:
+        started = time.monotonic()
+        for bad in ("bad", "bad1", "bad2", "bad3", "bad4"):
+            with pytest.raises(DeviceTimeoutError):
+                with_deadline(lambda b=bad: SocialSecurityCard(opener(b)).read(), "read", seconds=0.2, key=bad)
+        assert stuck_operations() == 5
+        for _ in range(5):  # the bad reader: refused at once while it is stuck, no pile of threads
+            with pytest.raises(DeviceTimeoutError):
+                read_card(opener, "bad")
+        assert stuck_operations("bad") == 1 and time.monotonic() - started < 2.5
+        for _ in range(10):  # every other reader: unaffected
+            assert read_card(opener, "good").name == "李秀英"
+    finally:
+        release.set()
+    wait_for(lambda: stuck_operations() == 0, what="the hung operation to finish")
+    assert read_card(opener, "bad").name == "李秀英"  # the reader answers again: usable again
 
 
 def test_monitor_reports_readers_plugged_and_unplugged_and_a_lost_service():

@@ -1,6 +1,7 @@
 """Cards through the real stack: pyscard → pcscd → vsmartcard vpcd → our virtual card.
 
-Needs pcscd with the vpcd driver (``make test`` starts it and sets SHEBAO_TEST_PCSC).
+Needs pcscd with the vpcd driver (``make test`` starts a private one through
+scripts/test-services.sh and sets SHEBAO_TEST_PCSC, SHEBAO_VPCD_PORT and PCSCLITE_CSOCK_NAME).
 """
 
 import json
@@ -20,7 +21,7 @@ from shebao_desk.devices.monitor import EventKind, ReaderMonitor
 from shebao_desk.devices.operations import activate, read_card, verify_pin
 from shebao_desk.devices.pcsc import PcscContext
 from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
 from shebao_desk.resources import resource_path
 
 from conftest import reader_shows, wait_for
@@ -28,7 +29,7 @@ from conftest import reader_shows, wait_for
 pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"),
                                 reason="needs pcscd + vpcd (run through make test)")
 
-PORTS = (35963, 35964)
+PORTS = (DEFAULT_PORT, DEFAULT_PORT + 1)
 
 
 def card_present(context, reader, present=True):
@@ -81,6 +82,44 @@ def test_read_on_both_readers_at_once(context, slots):
     assert results[PORTS[0]].name == "王强" and results[PORTS[1]].name == b.name
 
 
+def test_a_hung_reader_never_wedges_the_other(slots):
+    """One shared context, as the program has: a card that stops answering in one reader costs
+    only that reader's operations (pcsc-lite holds a context's lock for a whole SCardTransmit)."""
+    from shebao_desk.devices.deadline import stuck_operations
+    from shebao_desk.devices.errors import DeviceTimeoutError
+    shared = PcscContext()
+    hung = slots(sample("gen3-wang-qiang"), PORTS[0])
+    slots(sample("gen1-li-xiuying"), PORTS[1])
+    release = threading.Event()
+    hung.before_apdu = lambda apdu: release.wait(60)
+    try:
+        started = time.monotonic()
+        with pytest.raises(DeviceTimeoutError):
+            read_card(opener(shared), reader_name(PORTS[0]), seconds=1)
+        for _ in range(4):
+            with pytest.raises(DeviceTimeoutError):
+                read_card(opener(shared), reader_name(PORTS[0]), seconds=1)
+        assert time.monotonic() - started < 3
+        for _ in range(5):
+            assert read_card(opener(shared), reader_name(PORTS[1]), seconds=5).name == "李秀英"
+    finally:
+        release.set()
+        hung.before_apdu = None
+    wait_for(lambda: stuck_operations() == 0, what="the hung read to end")
+    assert read_card(opener(shared), reader_name(PORTS[0])).name == "王强"
+    shared.release()
+
+
+@pytest.mark.parametrize("name, protocol", [("gen2-t1-rare-name", "T=1"), ("gen3-wang-qiang", "T=0")])
+def test_the_protocol_follows_the_atr(context, slots, name, protocol):
+    slots(sample(name))
+    connection = context.connect(reader_name(PORTS[0]))
+    try:
+        assert connection.protocol == protocol
+    finally:
+        connection.close()
+
+
 def test_no_card_is_a_typed_error(context, slots):
     with pytest.raises(NoCardError):
         read_card(opener(context), reader_name(PORTS[1]))
@@ -91,7 +130,7 @@ def test_card_pulled_at_every_step_of_a_read(context, slots):
     slot = slots(holder)
     read_card(opener(context), reader_name(PORTS[0]))
     steps = slot.apdus
-    assert steps == 15
+    assert steps == 17  # SELECT + GET RESPONSE, SELECT EF05 + 6 items, SELECT EF06 + 7 items
     for step in range(steps):
         seen = {"n": 0}
 
@@ -179,10 +218,14 @@ def test_monitor_sees_inserts_and_removals_on_both_readers(context, slots):
         monitor.stop()
 
 
+def card_read_cli(*args):
+    return subprocess.run([sys.executable, "-m", "shebao_desk", "card", "read", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_card_read_cli_json(slots):
     slots(sample("gen2-long-name"))
-    result = subprocess.run([sys.executable, "-m", "shebao_desk", "card", "read", "--reader", reader_name(PORTS[0]),
-                             "--json"], capture_output=True, text=True, timeout=60)
+    result = card_read_cli("--reader", reader_name(PORTS[0]), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) == {"reader", "atr", "spec_version", "card_type", "card_id", "card_number", "issue_date",
@@ -191,10 +234,40 @@ def test_card_read_cli_json(slots):
     assert data["card_id"] == data["card_id"].upper() and data["sex"] == "1" and data["birthplace"] == "650102"
 
 
+# Written from the holder files' text, not from the loader: what the CLI must print for each.
+CLI_CARDS = [
+    ("gen1-li-xiuying", {"spec_version": "1.00", "ssn": "61100219560412008X", "name": "李秀英"}),
+    ("gen2-t1-rare-name", {"spec_version": "2.00", "ssn": "611002199506180423", "name": "王𠮷堃",
+                           "birth_date": "1995-06-18", "sex": "2"}),
+    ("gen3-wang-qiang", {"spec_version": "3.00", "ssn": "611021199207300551", "name": "王强",
+                         "expiry_date": "2034-03-15"}),
+    ("gen3-no-expiry-15-char", {"spec_version": "3.00", "name": "古丽米拉·阿卜杜热合曼·买买𠮷",
+                                "expiry_date": None, "ethnicity": "05", "card_number": "C30000606"}),
+]
+
+
+@pytest.mark.parametrize("name, expected", CLI_CARDS, ids=[c[0] for c in CLI_CARDS])
+def test_card_read_cli_every_generation_and_protocol(slots, name, expected):
+    slot = slots(sample(name))
+    result = card_read_cli("--reader", reader_name(PORTS[0]), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {k: data[k] for k in expected} == expected
+    assert slot.card.atr.hex().upper() == data["atr"]
+
+
+@pytest.mark.parametrize("name, words", [("not-a-social-security-card", "不是社会保障卡"), ("gen3-psam", "PSAM")])
+def test_card_read_cli_refusals_are_one_chinese_line_exit_2(slots, name, words):
+    slots(sample(name))
+    result = card_read_cli("--reader", reader_name(PORTS[0]), "--json")
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
+
+
 def test_card_read_cli_failure_exits_non_zero():
-    result = subprocess.run([sys.executable, "-m", "shebao_desk", "card", "read", "--reader", reader_name(PORTS[1])],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "没有卡" in result.stderr
+    result = card_read_cli("--reader", reader_name(PORTS[1]))
+    assert result.returncode == 2 and "没有卡" in result.stderr
 
 
 def test_simulate_cli_insert_remove_scripted(context):
@@ -218,18 +291,22 @@ def test_simulate_cli_insert_remove_scripted(context):
         proc.wait(10)
 
 
+OWN_PCSCD = os.environ.get("SHEBAO_TEST_PCSCD_DIR")  # set only when the tests started pcscd themselves
+
+
+@pytest.mark.skipif(not OWN_PCSCD, reason="restarts only a pcscd the tests started (scripts/test-services.sh)")
 def test_zz_monitor_survives_a_pcscd_restart(context):
-    """Runs last in this module: it restarts pcscd."""
+    """Runs last in this module: it restarts the private pcscd (and no other)."""
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "private-pcscd.sh")
     events = []
     monitor = ReaderMonitor(events.append, poll_ms=200)
     monitor.start()
     try:
         wait_for(lambda: any(e.kind is EventKind.READER_ADDED for e in events), what="readers")
-        subprocess.run(["pkill", "-x", "pcscd"], check=False)
+        subprocess.run([script, "stop", OWN_PCSCD], check=True)
         wait_for(lambda: any(e.kind is EventKind.SERVICE_DOWN for e in events), timeout=15, what="service down")
         events.clear()
-        subprocess.Popen(["pcscd", "--foreground", "--error"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+        subprocess.run([script, "start", OWN_PCSCD], check=True)
         wait_for(lambda: {e.reader for e in events if e.kind is EventKind.READER_ADDED} >= set(map(reader_name, PORTS)),
                  timeout=20, what="readers back after restart")
         slot = VpcdSlot(VirtualCard(sample()), port=PORTS[0])

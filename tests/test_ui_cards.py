@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from shebao_desk.devices.virtual_card import load_holder
-from shebao_desk.devices.vpcd import reader_name
+from shebao_desk.devices.vpcd import DEFAULT_PORT, reader_name
 from shebao_desk.intake import ApplicantInput, complete_case, find_person
 from shebao_desk.models import Case, CardStatus, CaseStatus
 from shebao_desk.resources import resource_path
@@ -18,7 +18,7 @@ from conftest import take
 
 pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"), reason="needs pcscd + vpcd (make test)")
 
-PORT = 35963
+PORT = DEFAULT_PORT
 READER = reader_name(PORT)
 
 
@@ -57,6 +57,19 @@ def accept(qtbot, page):
 
 def choose(combo, data):
     combo.setCurrentIndex(combo.findData(data))
+
+
+def open_pin_dialog(qtbot, page):
+    """Accept a PIN business: the PIN dialog opens once the record side has agreed."""
+    page.accept()
+    qtbot.waitUntil(lambda: page.pin_dialog is not None, timeout=15000)
+    return page.pin_dialog
+
+
+def chip_journal(ctx):
+    from shebao_desk.models import ChipWrite
+    with ctx.store.read() as s:
+        return [(e.business, e.state.value, e.card_number) for e in s.scalars(select(ChipWrite)).all()]
 
 
 # The business, whether the person must already hold a card, and what else the clerk types.
@@ -136,8 +149,7 @@ def test_activation_refuses_a_weak_pin_then_succeeds(make_window, qtbot, slot):
     wait_filled(qtbot, page, h)
     choose(page.form.business, "activate")
     page.form.tick_all()
-    page.accept()
-    dialog = page.pin_dialog
+    dialog = open_pin_dialog(qtbot, page)
     dialog.new.setText("123456")
     dialog.confirm.setText("123456")
     dialog.submit()
@@ -164,8 +176,7 @@ def test_pin_change_with_a_wrong_then_the_right_old_pin(make_window, qtbot, slot
     wait_filled(qtbot, page, h)
     choose(page.form.business, "pin_change")
     page.form.tick_all()
-    page.accept()
-    dialog = page.pin_dialog
+    dialog = open_pin_dialog(qtbot, page)
     dialog.old.setText("111111")
     dialog.new.setText("369258")
     dialog.confirm.setText("369258")
@@ -203,3 +214,55 @@ def test_devices_page_lists_both_readers_live(make_window, qtbot, slot):
     slot(holder())
     qtbot.waitUntil(lambda: any(page.readers.text(r, 0) == READER and page.readers.text(r, 1) == "有卡"
                                 for r in range(page.readers.rowCount())), timeout=15000)
+
+
+def test_activation_of_a_genuine_card_unknown_to_the_store(make_window, qtbot, slot):
+    """Refused first (the chip untouched), then registered from the chip once the clerk ticks that
+    the holder's ID was checked: one case, the PIN changed exactly once."""
+    window, ctx = make_window()
+    page = window.pages["intake"]
+    h = holder()
+    card = slot(h).card
+    wait_filled(qtbot, page, h)
+    choose(page.form.business, "activate")
+    page.form.tick_all()
+    page.accept()
+    qtbot.waitUntil(lambda: "没有登记" in page.result.text(), timeout=15000)
+    assert page.pin_dialog is None
+    assert card.pin_is("666666") and card.tries_left == 3 and card.pin_commands == 0  # the chip untouched
+    assert chip_journal(ctx) == []
+    page.form.register_card.setChecked(True)
+    dialog = open_pin_dialog(qtbot, page)
+    assert chip_journal(ctx) == [("activate", "pending", h.card_number)]
+    dialog.new.setText("258147")
+    dialog.confirm.setText("258147")
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        dialog.submit()
+    assert card.pin_is("258147") and card.pin_commands == 1
+    with ctx.store.read() as s:
+        cases = s.scalars(select(Case)).all()
+        assert [(c.number, c.business, c.status) for c in cases] == [
+            (saved.args[0]["number"], "activate", CaseStatus.COMPLETED)]
+        person = find_person(s, h.ssn)
+        assert [(c.card_number, c.status) for c in person.cards] == [(h.card_number, CardStatus.NORMAL)]
+        assert person.cards[0].activated_at is not None and person.name == h.name
+    assert chip_journal(ctx) == [("activate", "recorded", h.card_number)]
+
+
+def test_refused_activation_leaves_the_chip_untouched(make_window, qtbot, slot):
+    """A card still being made in the store: 启用 is refused before any PIN is asked for."""
+    window, ctx = make_window()
+    page = window.pages["intake"]
+    h = holder()
+    take(ctx.store, ctx.policy, (ctx.clerk, ctx.site), "apply",
+         ApplicantInput(h.ssn, h.name, phone="13800000000", address="商州区北新街 1 号"))
+    card = slot(h).card
+    wait_filled(qtbot, page, h)
+    choose(page.form.business, "activate")
+    page.form.tick_all()
+    page.form.register_card.setChecked(True)  # even so: the person's card is known and not yet issued
+    page.accept()
+    qtbot.waitUntil(lambda: "制卡中" in page.result.text(), timeout=15000)
+    assert page.pin_dialog is None
+    assert card.pin_is("666666") and card.tries_left == 3 and card.pin_commands == 0
+    assert chip_journal(ctx) == []

@@ -15,6 +15,7 @@ SW_OK = 0x9000
 INS_VERIFY = 0x20
 INS_CHANGE_PIN = 0x5E
 INS_GET_RESPONSE = 0xC0
+INS_READ_RECORD = 0xB2
 SECRET_INS = {INS_VERIFY, INS_CHANGE_PIN, 0x24, 0x2C}  # VERIFY, CHANGE, CHANGE REFERENCE DATA, RESET RETRY
 MAX_CHAINED_RESPONSES = 16
 
@@ -53,6 +54,20 @@ def redacted(apdu: bytes) -> str:
     return apdu.hex().upper()
 
 
+def response_for_trace(apdu: bytes, data: bytes) -> str:
+    """Response data for the trace: never a PIN; of records (the holder's ID number, name) only
+    the tag and length, so the trace can be sent to support without personal data."""
+    if not data:
+        return ""
+    if apdu[1] in SECRET_INS:
+        return "<redacted>"
+    if apdu[1] == INS_READ_RECORD:
+        return f"{data[:2].hex().upper()} <{len(data) - 2} bytes>" if len(data) >= 2 else f"<{len(data)} bytes>"
+    if apdu[1] == INS_GET_RESPONSE:
+        return f"<{len(data)} bytes>"
+    return data.hex().upper()
+
+
 class ApduProtocol:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
@@ -62,7 +77,7 @@ class ApduProtocol:
         log.log(TRAFFIC, "> %s", redacted(apdu))
         data, sw = self.connection.transmit(apdu)
         self.count += 1
-        log.log(TRAFFIC, "< %s %04X", "<redacted>" if apdu[1] in SECRET_INS and data else data.hex().upper(), sw)
+        log.log(TRAFFIC, "< %s %04X", response_for_trace(apdu, data), sw)
         return Response(data, sw)
 
     def send(self, apdu: bytes) -> Response:

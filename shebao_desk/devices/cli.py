@@ -65,7 +65,7 @@ def _card(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(handler=card_change_pin)
     v = s.add_parser("simulate", help="把虚拟社会保障卡插入 vpcd 虚拟读卡器")
     v.add_argument("--holder", required=True, type=Path, help="持卡人文件（见 resources/holders/）")
-    v.add_argument("--port", type=int, default=35963)
+    v.add_argument("--port", type=int, default=None, help="vpcd 端口（默认 35963 或 SHEBAO_VPCD_PORT）")
     v.add_argument("--forever", action="store_true", help="不读标准输入，一直插着直到 Ctrl-C")
     v.set_defaults(handler=card_simulate)
 
@@ -81,14 +81,15 @@ def card_read(args: argparse.Namespace) -> int:
         info = read_card(_opener(), args.reader)
     except ShebaoError as exc:
         print(exc.message, file=sys.stderr)
-        return 1
+        return 2
     if args.json:
         print(json.dumps(info.as_json(), ensure_ascii=False))
     else:
         labels = {"reader": "读卡器", "card_number": "卡号", "name": "姓名", "ssn": "社会保障号码", "sex": "性别",
                   "birth_date": "出生日期", "spec_version": "规范版本", "issue_date": "发卡日期", "expiry_date": "有效期至"}
         for key, label in labels.items():
-            print(f"{label}：{getattr(info, key)}")
+            value = getattr(info, key)
+            print(f"{label}：{'无' if value is None else value}")
     return 0
 
 
@@ -102,7 +103,7 @@ def card_change_pin(args: argparse.Namespace) -> int:
         change_pin(_opener(), old, new, confirm, initial=load_site_config().initial_pin, reader=args.reader)
     except ShebaoError as exc:
         print(exc.message, file=sys.stderr)
-        return 1
+        return 2
     print("密码已修改")
     return 0
 
@@ -110,7 +111,8 @@ def card_change_pin(args: argparse.Namespace) -> int:
 def card_simulate(args: argparse.Namespace) -> int:
     """Runs until stdin closes (or Ctrl-C with --forever); stdin lines: ``remove``, ``insert``, ``quit``."""
     from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-    from shebao_desk.devices.vpcd import VpcdSlot, reader_name
+    from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
+    args.port = args.port or DEFAULT_PORT
     slot = VpcdSlot(VirtualCard(load_holder(args.holder)), port=args.port)
     slot.insert()
     print(f"虚拟卡已插入 {reader_name(args.port)}；输入 remove / insert / quit", flush=True)

@@ -77,6 +77,15 @@ class BadResponseError(DeviceError):
         super().__init__("卡片返回的数据有误，请重新插卡再试；如反复出现，卡片可能已损坏，请办理换卡", detail)
 
 
+class CardDataDamagedError(BadResponseError):
+    """The card answered, but an item fails its check (GB 11643, a real date, …): never shown as valid."""
+
+    def __init__(self, item: str, detail: str) -> None:
+        DeviceError.__init__(self, f"卡片中的“{item}”数据已损坏，不能使用；请核对持卡人身份证件，如重插后仍如此请办理换卡",
+                             f"card data damaged: {detail}")
+        self.item = item
+
+
 class ApduError(DeviceError):
     """A status word the session has no better name for."""
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from shebao_desk.devices.card_data import CardInfo
 from shebao_desk.devices.connection import Connection
+from shebao_desk.devices import deadline
 from shebao_desk.devices.deadline import with_deadline
 from shebao_desk.devices.errors import PinPolicyError
 from shebao_desk.devices.sscard import SocialSecurityCard
@@ -32,8 +33,9 @@ def _read(open_card: Opener, reader: str | None) -> CardInfo:
         connection.close()
 
 
-def read_card(open_card: Opener, reader: str | None = None) -> CardInfo:
-    info = with_deadline(lambda: _read(open_card, reader), f"read card on {reader or 'first reader'}")
+def read_card(open_card: Opener, reader: str | None = None, *, seconds: float | None = None) -> CardInfo:
+    info = with_deadline(lambda: _read(open_card, reader), f"read card on {reader or 'first reader'}",
+                         seconds or deadline.OPERATION_TIMEOUT_S, key=reader)
     log.info("read card %s of %s on %s", info.card_number, mask_id_number(info.ssn), info.reader)
     return info
 
@@ -47,7 +49,7 @@ def _with_card(open_card: Opener, reader: str | None, job: Callable[[SocialSecur
         finally:
             connection.close(reset=True)
         return connection.reader
-    return with_deadline(run, f"PIN operation on {reader or 'first reader'}")
+    return with_deadline(run, f"PIN operation on {reader or 'first reader'}", key=reader)
 
 
 def verify_pin(open_card: Opener, pin: str, reader: str | None = None) -> None:

@@ -73,11 +73,17 @@ class ReaderState:
 
 
 class PcscContext:
-    """One PC/SC context, re-established transparently after pcscd restarts."""
+    """One PC/SC context, re-established transparently after pcscd restarts.
+
+    Cards are connected through a context of their reader's own (``connect``): pcsc-lite's
+    client holds a context's lock for the whole of an SCardTransmit, so with one context a
+    card that stops answering in one reader would block every call on every other reader.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._hcontext: Any = None
+        self._per_reader: dict[str, PcscContext] = {}
 
     def _context(self) -> Any:
         with self._lock:
@@ -89,8 +95,19 @@ class PcscContext:
             return self._hcontext
 
     def release(self) -> None:
-        """Give the context back to pcscd (it allows a limited number per client)."""
+        """Give the contexts back to pcscd (it allows a limited number per client)."""
+        with self._lock:
+            children, self._per_reader = list(self._per_reader.values()), {}
+        for child in children:
+            child._lost()
         self._lost()
+
+    def _reader_context(self, reader: str) -> PcscContext:
+        with self._lock:
+            child = self._per_reader.get(reader)
+            if child is None:
+                child = self._per_reader[reader] = PcscContext()
+            return child
 
     def _lost(self) -> None:
         with self._lock:
@@ -163,7 +180,8 @@ class PcscContext:
             reader = matches[0]
         share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
         protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
-        code, hcard, protocol = self._call("SCardConnect", lambda h: scard.SCardConnect(h, reader, share, protocols))
+        code, hcard, protocol = self._reader_context(reader)._call(
+            "SCardConnect", lambda h: scard.SCardConnect(h, reader, share, protocols))
         if code != scard.SCARD_S_SUCCESS:
             raise _connect_error(reader, code)
         code, _, _, _, atr = scard.SCardStatus(hcard)
@@ -211,6 +229,11 @@ class PcscConnection:
         self._hcard = hcard
         self._protocol = protocol
         self._broken = False
+
+    @property
+    def protocol(self) -> str:
+        """The transmission protocol pcscd negotiated from the ATR: "T=0" or "T=1"."""
+        return {scard.SCARD_PROTOCOL_T0: "T=0", scard.SCARD_PROTOCOL_T1: "T=1"}.get(self._protocol, str(self._protocol))
 
     def transmit(self, apdu: bytes) -> tuple[bytes, int]:
         if self._broken:

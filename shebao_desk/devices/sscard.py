@@ -3,6 +3,13 @@
 Speaks in domain terms and maps status words to typed errors; knows nothing of
 pyscard. Each item is read with its exact length as Le, so a T=0 card answers
 at once instead of with 6Cxx — one APDU per item.
+
+Addressing (DOMAIN.md §2): select EF05/EF06 by file id (``00 A4 00 00 02 EF 0x``),
+then READ RECORD by *identifier* in the current EF (P1 = tag, P2 = ``00``). Chosen
+over identifier mode by SFI (P2 = SFI<<3) because it is what the public vendor
+readers for deployed cards send, so it is the form real cards are known to
+answer; it costs one SELECT per file (2 APDUs per full read). Record *numbers*
+are positions, not tags, and are never used.
 """
 
 from __future__ import annotations
@@ -11,7 +18,8 @@ import logging
 
 from shebao_desk.devices.apdu import ApduProtocol, Response, build
 from shebao_desk.devices.card_data import (
-    AID, EF05_ITEMS, EF06_ITEMS, SFI_EF05, SFI_EF06, CardInfo, ascii_text, bcd, bcd_date, gb_text,
+    AID, EF05_ITEMS, EF06_ITEMS, FID_EF05, FID_EF06, TAG_NAME_EXT, CardInfo, decode_card,
+    decode_holder,
 )
 from shebao_desk.devices.connection import Connection
 from shebao_desk.devices.errors import (
@@ -22,10 +30,12 @@ from shebao_desk.pin_policy import check_pin_format
 
 log = logging.getLogger(__name__)
 
+SW_FILE_NOT_FOUND = 0x6A82
 SW_RECORD_NOT_FOUND = 0x6A83
 SW_SECURITY = 0x6982
 SW_PIN_BLOCKED = (0x6983, 0x6984)
 SW_APP_LOCKED = 0x9303
+P2_CURRENT_EF_FIRST_ID = 0x00  # READ RECORD: current EF, first record whose identifier is P1
 
 
 def pin_bcd(pin: str) -> bytes:
@@ -47,60 +57,48 @@ class SocialSecurityCard:
             raise NotSocialSecurityCardError(f"SELECT SSSE returned {response.sw:04X}")
         self.selected = True
 
-    def read_item(self, sfi: int, tag: int, length: int) -> bytes | None:
-        """The value of one record, or None if the card has no such record."""
+    def select_file(self, fid: bytes) -> None:
+        """Make EF05 or EF06 the current EF (by file id, as deployed readers do)."""
         if not self.selected:
             self.select()
-        response = self.protocol.send(build(0x00, 0xB2, tag, (sfi << 3) | 4, le=length + 2))
+        response = self.protocol.send(build(0x00, 0xA4, 0x00, 0x00, fid))
+        if response.sw == SW_SECURITY:
+            raise NeedsPsamError()
+        if response.sw == SW_FILE_NOT_FOUND:
+            raise NotSocialSecurityCardError(f"SELECT {fid.hex().upper()} returned 6A82")
+        if not response.ok:
+            raise ApduError(response.sw, f"SELECT {fid.hex().upper()}")
+
+    def read_item(self, tag: int, length: int) -> bytes | None:
+        """The value of the record with identifier ``tag`` in the current EF, or None if there is none."""
+        response = self.protocol.send(build(0x00, 0xB2, tag, P2_CURRENT_EF_FIRST_ID, le=length + 2))
         if response.sw == SW_RECORD_NOT_FOUND:
             return None
         if response.sw == SW_SECURITY:
             raise NeedsPsamError()
         if not response.ok:
-            raise ApduError(response.sw, f"READ RECORD {sfi:02X}/{tag:02X}")
-        return self._tlv_value(response, tag)
+            raise ApduError(response.sw, f"READ RECORD {tag:02X}")
+        return self._tlv_value(response, tag, length)
 
     @staticmethod
-    def _tlv_value(response: Response, tag: int) -> bytes:
+    def _tlv_value(response: Response, tag: int, length: int) -> bytes:
         data = response.data
-        if len(data) < 2 or data[0] != tag or data[1] != len(data) - 2:
-            raise BadResponseError(f"record {tag:02X}: malformed TLV {data.hex()}")
+        if len(data) < 2 or data[0] != tag or data[1] != len(data) - 2 or data[1] > length:
+            raise BadResponseError(f"record {tag:02X}: malformed TLV of {len(data)} bytes")
         return data[2:]
 
-    def _required(self, sfi: int, tag: int, length: int) -> bytes:
-        value = self.read_item(sfi, tag, length)
-        if value is None:
-            raise BadResponseError(f"record {tag:02X} missing from EF{sfi:02X}")
-        return value
+    def _read_file(self, fid: bytes, items: dict[int, int]) -> dict[int, bytes | None]:
+        self.select_file(fid)
+        return {tag: self.read_item(tag, n) for tag, n in items.items()}
 
     def read(self) -> CardInfo:
         self.select()
-        try:
-            card = {tag: self._required(SFI_EF05, tag, n) for tag, n in EF05_ITEMS.items() if tag != 0x04}
-            spec_version = ascii_text(card[0x03])
-            info = dict(
-                spec_version=spec_version, card_type=ascii_text(card[0x02]), card_id=card[0x01].hex().upper(),
-                card_number=ascii_text(card[0x07]), issue_date=bcd_date(card[0x05]),
-                expiry_date=bcd_date(card[0x06]),
-            )
-            info.update(self._read_holder(generation=int(spec_version[:1]) if spec_version[:1].isdigit() else 1))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BadResponseError(f"undecodable card data: {exc}") from exc
-        return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **info)
-
-    def _read_holder(self, generation: int) -> dict[str, str | None]:
+        card = decode_card(self._read_file(FID_EF05, EF05_ITEMS))
         items = dict(EF06_ITEMS)
-        if generation < 2:
-            items.pop(0x4E)  # the name extension came with the second generation
-        values = {}
-        for tag, n in items.items():
-            values[tag] = self._required(SFI_EF06, tag, n) if tag != 0x4E else self.read_item(SFI_EF06, tag, n)
-        name = gb_text(values[0x09]) + (gb_text(values[0x4E]) if values.get(0x4E) else "")
-        return dict(
-            ssn=ascii_text(values[0x08]), name=name, sex=ascii_text(values[0x0A]),
-            ethnicity=values[0x0B].hex().upper(), birthplace=bcd(values[0x0C]),
-            birth_date=bcd_date(values[0x0D]),
-        )
+        if card["spec_version"][:1] == "1":  # type: ignore[index]
+            items.pop(TAG_NAME_EXT)  # the name extension came with the second generation
+        holder = decode_holder(self._read_file(FID_EF06, items))
+        return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)
 
     def verify_pin(self, pin: str) -> None:
         if not self.selected:

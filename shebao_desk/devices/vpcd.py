@@ -1,6 +1,7 @@
 """Puts a :class:`VirtualCard` into a vsmartcard ``vpcd`` reader of pcscd.
 
-vpcd listens on 127.0.0.1:35963 (reader "Virtual PCD 00 00") and :35964 ("… 00 01").
+vpcd listens on 127.0.0.1:35963 (reader "Virtual PCD 00 00") and :35964 ("… 00 01"), or on the
+port ``SHEBAO_VPCD_PORT`` names and the one after it (a private pcscd, as the tests start).
 The card side connects; each message is a 2-byte big-endian length and either a
 control byte (0 power off, 1 power on, 2 reset, 4 get ATR) or an APDU; the card
 answers with length + ATR or length + response APDU. Connecting is inserting the
@@ -10,6 +11,7 @@ card, closing is pulling it out.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import struct
 import threading
@@ -21,13 +23,13 @@ from shebao_desk.devices.virtual_card import VirtualCard
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 35963
+DEFAULT_PORT = int(os.environ.get("SHEBAO_VPCD_PORT") or 35963)
 POWER_OFF, POWER_ON, RESET, GET_ATR = 0, 1, 2, 4
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 
 
 def reader_name(port: int) -> str:
-    """The pcscd reader a vpcd port belongs to (Debian's default reader.conf)."""
+    """The pcscd reader a vpcd port belongs to (vpcd's slots are the base port and the next)."""
     return f"Virtual PCD 00 {port - DEFAULT_PORT:02d}"
 
 

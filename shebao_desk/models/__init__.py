@@ -4,6 +4,7 @@ from shebao_desk.models.audit import AuditEntry
 from shebao_desk.models.base import Base, Row, utcnow
 from shebao_desk.models.calendar import CalendarYear
 from shebao_desk.models.cases import Case, CaseStatus, Inquiry
+from shebao_desk.models.chip import ChipWrite, ChipWriteState
 from shebao_desk.models.outlets import Outlet, SupervisionVisit
 from shebao_desk.models.people import (
     VALID_CARD_STATUSES, Card, CardStatus, LossChannel, LossKind, LossReport, Person, PersonStatus,
@@ -13,6 +14,7 @@ from shebao_desk.models.sync import SyncChange, SyncClock, SyncConflict, SyncPee
 
 __all__ = [
     "AuditEntry", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseStatus", "Clerk",
+    "ChipWrite", "ChipWriteState",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
     "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncState", "VALID_CARD_STATUSES", "utcnow",
 ]

@@ -56,6 +56,7 @@ class CardService(QObject):
             self.readers[TRAINING_READER] = False
         self._event.connect(self._on_event)
         self._monitor = ReaderMonitor(self._event.emit) if monitor else None
+        self._workers: dict[str, Worker] = {}  # one per reader: a hung reader delays no other
         self.auto_read = True
 
     def start(self) -> None:
@@ -65,6 +66,8 @@ class CardService(QObject):
     def stop(self) -> None:
         if self._monitor is not None:
             self._monitor.stop()
+        for worker in self._workers.values():
+            worker.shutdown()
 
     # -- opening cards ---------------------------------------------------------
 
@@ -74,9 +77,17 @@ class CardService(QObject):
         from shebao_desk.devices.pcsc import shared_context
         return shared_context().connect(reader)
 
-    def run(self, job: Callable[[Callable], object], on_done, on_error) -> None:
-        """Run ``job(open_card)`` on the devices worker."""
-        self.worker.run(lambda: job(self.open_card), on_done, on_error)
+    def worker_for(self, reader: str | None) -> Worker:
+        """The reader's own worker (its operations run in order; other readers' never wait on it)."""
+        if not reader:
+            return self.worker
+        if reader not in self._workers:
+            self._workers[reader] = Worker(f"reader-{len(self._workers) + 1}")
+        return self._workers[reader]
+
+    def run(self, job: Callable[[Callable], object], on_done, on_error, reader: str | None = None) -> None:
+        """Run ``job(open_card)`` on the worker of ``reader`` (the devices worker if none is named)."""
+        self.worker_for(reader).run(lambda: job(self.open_card), on_done, on_error)
 
     def read(self, reader: str | None) -> None:
         name = reader or ""
@@ -88,7 +99,7 @@ class CardService(QObject):
                 self.card_failed.emit(name, DeviceError("读卡失败，请重试", repr(error)))
 
         self.run(lambda open_card: read_card(open_card, reader),
-                 lambda info: self.card_read.emit(info.reader, info), failed)
+                 lambda info: self.card_read.emit(info.reader, info), failed, reader)
 
     # -- training reader -------------------------------------------------------
 

@@ -20,7 +20,7 @@ from shebao_desk.catalogue import Mode
 from shebao_desk.clock import CHINA
 from shebao_desk.documents.layout import ethnicity_names
 from shebao_desk.idnumber import id_problem, parse_id_number
-from shebao_desk.intake import LOSS_FUNCTIONS, AgentInput, ApplicantInput, CaseRequest
+from shebao_desk.intake import LOSS_FUNCTIONS, AgentInput, ApplicantInput, CaseRequest, ChipCard
 from shebao_desk.models import LossChannel
 from shebao_desk.policy import Policy
 from shebao_desk.ui.widgets import Hint
@@ -37,6 +37,7 @@ class IntakeForm(QWidget):
         self.policy = policy
         self.photo: bytes | None = None
         self.card_read: tuple[str, str] | None = None
+        self.chip: ChipCard | None = None  # the card last read, for registering a card unknown to the store
         self.material_boxes: dict[str, QCheckBox] = {}
         outer = QVBoxLayout(self)
 
@@ -77,6 +78,10 @@ class IntakeForm(QWidget):
         grid.addWidget(QLabel("联系地址"), 6, 0)
         grid.addWidget(self.address, 6, 1)
         grid.addWidget(self.person_status, 7, 0, 1, 2)
+        self.register_card = QCheckBox("核对身份证件后按卡片信息登记此卡", objectName="register_card")
+        self.register_card.setToolTip("持卡人的卡不在本系统中（以前或在别处发的卡）：核对身份证件与卡片一致后勾选")
+        self.register_card.setVisible(False)
+        grid.addWidget(self.register_card, 8, 0, 1, 2)
         self.photo_view = QLabel("无照片", objectName="photo_view", alignment=Qt.AlignCenter)
         self.photo_view.setFixedSize(110, 135)
         self.photo_view.setStyleSheet("border:1px solid #999")
@@ -232,6 +237,11 @@ class IntakeForm(QWidget):
 
     def fill_from_card(self, info) -> None:
         self.card_read = (info.card_number, info.card_id)
+        self.chip = ChipCard(info.card_number, info.card_id, info.generation,
+                             dt.date.fromisoformat(info.issue_date) if info.issue_date else None,
+                             dt.date.fromisoformat(info.expiry_date) if info.expiry_date else None)
+        self.register_card.setChecked(False)
+        self.register_card.setVisible(True)
         if info.ssn:
             self.id_number.setText(info.ssn)
         if info.name:
@@ -284,6 +294,7 @@ class IntakeForm(QWidget):
             loss_functions=tuple(k for k, box in self.loss_functions.items() if box.isChecked()),
             loss_effective_at=effective if self.business_code == "temp_loss" else None,
             changes=changes, card_read=self.card_read,
+            chip=self.chip, register_card=self.chip is not None and self.register_card.isChecked(),
         )
 
     # -- drafts ----------------------------------------------------------------
@@ -331,6 +342,9 @@ class IntakeForm(QWidget):
         for box in self.material_boxes.values():
             box.setChecked(False)
         self.card_read = None
+        self.chip = None
+        self.register_card.setChecked(False)
+        self.register_card.setVisible(False)
         self.set_photo(None)
         self.person_status.info("")
         self.ethnicity.setCurrentIndex(0)

@@ -9,7 +9,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
 
-from shebao_desk.devices.errors import DeviceError, WrongPinError
+from shebao_desk.devices.errors import (
+    CardRemovedError, DeviceError, DeviceTimeoutError, PinBlockedError, WrongPinError,
+)
 from shebao_desk.devices.operations import activate, change_pin
 from shebao_desk.ui.card_service import CardService
 from shebao_desk.ui.errors import clerk_message
@@ -27,6 +29,9 @@ class PinDialog(QDialog):
     def __init__(self, cards: CardService, reader: str, initial_pin: str, *, change: bool = False, parent=None) -> None:
         super().__init__(parent)
         self.cards, self.reader, self.initial_pin, self.change = cards, reader, initial_pin, change
+        self.refusals = 0  # the card said no (wrong or blocked PIN): the chip is unchanged
+        self.outcome_unknown = False  # a command may have reached the card without an answer
+        self.last_detail = ""
         self.setWindowTitle("修改密码" if change else "启用社会保障卡：设置密码")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"读卡器：{reader}<br>请持卡人自己输入密码，经办人请回避。"))
@@ -62,7 +67,7 @@ class PinDialog(QDialog):
             job = lambda open_card: activate(open_card, old, new, confirm, reader=reader)  # noqa: E731
         self.buttons.setEnabled(False)
         self.setCursor(Qt.WaitCursor)
-        self.cards.run(job, self._done, self._failed)
+        self.cards.run(job, self._done, self._failed, reader)
 
     def _done(self, _result: object) -> None:
         self.unsetCursor()
@@ -73,6 +78,11 @@ class PinDialog(QDialog):
     def _failed(self, error: BaseException) -> None:
         self.unsetCursor()
         self.buttons.setEnabled(True)
+        self.last_detail = getattr(error, "detail", repr(error))
+        if isinstance(error, (WrongPinError, PinBlockedError)):
+            self.refusals += 1
+        elif isinstance(error, (DeviceTimeoutError, CardRemovedError)):
+            self.outcome_unknown = True
         text = clerk_message(error)
         if isinstance(error, WrongPinError) and not self.change:
             text = f"初始密码校验失败：{text}。如持卡人已改过密码，请改用“密码修改”；忘记密码请办理密码重置。"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
-from shebao_desk import card_rules
+from shebao_desk import card_business, card_rules
 from shebao_desk.case_files import case_folder, draft_path
 from shebao_desk.clock import now_utc
 from shebao_desk.documents.service import render_case
@@ -54,6 +54,7 @@ class IntakePage(QWidget):
         scroll.setWidget(self.form)
         layout.addWidget(scroll, 1)
         self.result = Hint("result")
+        self.pin_dialog = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
         self.doc_buttons = QHBoxLayout()
@@ -178,29 +179,72 @@ class IntakePage(QWidget):
         self.save(request)
 
     def run_pin_flow(self, request) -> None:
-        from shebao_desk.ui.pin_dialog import PinDialog
+        """启用 / 密码修改: check the whole business on the record side and journal it as pending
+        first; only then may the holder type a PIN that goes to the chip (card_business)."""
         reader = self.selected_reader()
         if not reader or not self.cards.readers.get(reader):
             self.result.problem("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改")
             return
+        ctx = self.ctx
+        self.pin_dialog = None
+        self.accept_button.setEnabled(False)
+        self.result.info("正在核对业务…")
+
+        def work() -> tuple[bool, str]:
+            done_before = card_business.resumable(ctx.store, request)
+            if done_before is not None:
+                return True, done_before
+            return False, card_business.prepare(ctx.store, request, ctx.clerk, ctx.site, ctx.policy, reader)
+
+        def checked(result: tuple[bool, str]) -> None:
+            already_on_chip, journal_id = result
+            if already_on_chip:  # the chip was changed last time; only the case is missing
+                self.save(request, journal_id)
+            else:
+                self._open_pin_dialog(request, reader, journal_id)
+
+        self.ctx.db.run(work, checked, self.failed)
+
+    def _open_pin_dialog(self, request, reader: str, journal_id: str) -> None:
+        from shebao_desk.ui.pin_dialog import PinDialog
+        self.accept_button.setEnabled(True)
+        self.result.info("请持卡人输入密码")
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
                            change=request.business == "pin_change", parent=self)
-        dialog.succeeded.connect(lambda: self.save(request))
+        dialog.succeeded.connect(lambda: self.save(request, journal_id))
+        dialog.rejected.connect(lambda: self._pin_dialog_closed(dialog, journal_id))
         self.pin_dialog = dialog
         dialog.open()
 
-    def save(self, request) -> None:
+    def _pin_dialog_closed(self, dialog, journal_id: str) -> None:
+        """Closed without success: the chip is unchanged, unless a command's outcome is unknown."""
+        if dialog.outcome_unknown:
+            self.result.problem("密码操作结果不确定（读卡器无响应或卡被拔出），已记入待核对记录；请重新读卡核对")
+            return
+        ctx = self.ctx
+        self.ctx.db.run(lambda: card_business.chip_unchanged(ctx.store, journal_id, ctx.clerk, ctx.site,
+                                                             refused=dialog.refusals > 0, detail=dialog.last_detail),
+                        lambda _: None, self.failed)
+
+    def save(self, request, journal_id: str | None = None) -> None:
         ctx = self.ctx
         self.accept_button.setEnabled(False)
         self.result.info("正在保存…")
 
         def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
-                outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
-                case = outcome.case
-                saved = {"id": case.id, "number": case.number, "status": case.status, "missing": outcome.missing,
-                         "promised": case.promised_date,
-                         "provisional": case.promise_provisional, "paths": {}, "paper_error": None}
+            if journal_id is not None:  # the chip was changed: say so first, then save the case with it
+                card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
+                case = card_business.record(ctx.store, journal_id, request, ctx.clerk, ctx.site, ctx.policy).case
+                saved = {"id": case.id, "number": case.number, "status": case.status, "missing": [],
+                         "promised": case.promised_date, "provisional": case.promise_provisional,
+                         "paths": {}, "paper_error": None}
+            else:
+                with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
+                    outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
+                    case = outcome.case
+                    saved = {"id": case.id, "number": case.number, "status": case.status, "missing": outcome.missing,
+                             "promised": case.promised_date, "provisional": case.promise_provisional,
+                             "paths": {}, "paper_error": None}
             try:
                 with ctx.store.read() as s:
                     saved["paths"] = render_case(s, saved["id"], ctx.policy, case_folder(ctx.store.path, saved["number"]))
