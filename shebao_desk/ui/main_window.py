@@ -7,7 +7,7 @@ from functools import partial
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QListWidget, QMainWindow, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from shebao_desk.models import Role
@@ -65,6 +65,9 @@ class MainWindow(QMainWindow):
         self.idle = IdleWatcher(site.idle_lock_minutes, self.lock)
         self.sync_label = QLabel(objectName="sync_status")
         self.statusBar().addPermanentWidget(self.sync_label)
+        about = QPushButton("关于", objectName="about_button", flat=True)
+        about.clicked.connect(self.show_about)
+        self.statusBar().addPermanentWidget(about)
         self.sync_timer = QTimer(self, interval=60_000)
         self.sync_timer.timeout.connect(self.refresh_sync_status)
         self.sync_timer.start()
@@ -114,6 +117,10 @@ class MainWindow(QMainWindow):
             self.sync_label.setStyleSheet("color:#b00020;font-weight:bold" if status.warn else "")
 
         self.ctx.db.run(lambda: sync_status(self.ctx.store, days), shown, lambda e: None)
+
+    def show_about(self) -> None:
+        from shebao_desk.ui.about_dialog import AboutDialog
+        AboutDialog(str(self.ctx.store.path), self).exec()
 
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]
