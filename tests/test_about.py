@@ -54,3 +54,13 @@ def test_about_dialog_from_the_status_bar(make_window, qtbot, monkeypatch, tmp_p
     assert dialog.windowTitle() == "关于" and shebao_desk.__version__ in dialog.info.lines()[0]
     assert f"数据库结构版本：{schema_a_new_store_gets(tmp_path)}" in text
     assert f"数据库：{ctx.store.path}" in text and "数据文件夹：" in text
+
+
+def test_qt_own_buttons_speak_chinese(qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from shebao_desk.ui.app import make_app
+    make_app()
+    box = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+    qtbot.addWidget(box)
+    assert sorted(b.text() for b in box.buttons()) == sorted(["确定", "取消"])
