@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian package end to end on this machine, as root (slow, so not in the default suite):
 # build; apt-get install ./dist/…deb; --version; menu entry and icon; the window appears under Xvfb;
-# a store is made; apt-get remove; reinstall; the store and the county's edits are still there.
+# a store is made; apt-get remove; reinstall; the store and the county's edits are still there;
+# an upgrade to a newer package, then the store (put back one schema revision) migrates at next start.
 # Leaves the system as found: the package is purged at the end unless it was installed before.
 # Usage: scripts/test-deb.sh [DEB]   (without DEB, builds one with ./shebao deb)
 set -euo pipefail
@@ -37,7 +38,7 @@ echo "package: $deb ($(du -h "$deb" | cut -f1))"
 install_deb() {
   local start
   start=$(date +%s)
-  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "./$deb" >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "$(realpath "$deb")" >/dev/null
   echo "install time: $(($(date +%s) - start)) s; /opt/shebao-desk: $(du -sh /opt/shebao-desk | cut -f1)"
 }
 
@@ -97,4 +98,28 @@ user_files | diff "$work/before" - || fail "the user's files changed across remo
 shebao-desk db check
 grep -q "测试窗口（保留）" /etc/shebao-desk/site.toml || fail "reinstall overwrote the county's edit"
 echo "ok: the store and keys are still there, byte for byte, and open; the county's edit kept"
+
+step "upgrade: a newer package, a store left at the previous schema, migrated at the next start"
+venv_py=/opt/shebao-desk/venv/bin/python
+revision() { SHEBAO_RESOURCES=/etc/shebao-desk "$venv_py" -c \
+  "import sys; from shebao_desk.store import open_store; print(open_store(sys.argv[1], migrate=False).current_revision())" "$store"; }
+head=$(revision)
+SHEBAO_RESOURCES=/etc/shebao-desk "$venv_py" -c "
+import sys
+from alembic import command
+from shebao_desk.store import alembic_config, open_store
+with open_store(sys.argv[1], migrate=False).engine.begin() as conn:
+    command.downgrade(alembic_config(conn), '-1')" "$store"
+older=$(revision)
+[[ $older != "$head" ]] || fail "could not put the store back one revision"
+dpkg-deb -R "$deb" "$work/pkg"
+sed -i 's/^Version: .*/&+upgradetest/' "$work/pkg/DEBIAN/control"
+newer=$work/shebao-desk_upgradetest.deb
+dpkg-deb --root-owner-group -Zgzip --build "$work/pkg" "$newer" >/dev/null
+DEBIAN_FRONTEND=noninteractive "${apt[@]}" install "$newer" >/dev/null
+dpkg-query -W -f='${Version}\n' shebao-desk | grep -q upgradetest || fail "upgrade not installed"
+[[ $(revision) == "$older" ]] || fail "the upgrade itself touched the store"
+shebao-desk db check >/dev/null
+[[ $(revision) == "$head" ]] || fail "the store was not migrated at the next start: $(revision)"
+echo "ok: upgraded to $(dpkg-query -W -f='${Version}' shebao-desk); store $older → $head at the next start"
 echo; echo "PASS scripts/test-deb.sh"
