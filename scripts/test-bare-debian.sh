@@ -41,7 +41,7 @@ umount "$R/proc"; trap - EXIT
 
 echo "== in private namespaces: ./shebao test, ./shebao run, scripts/test-app.sh"
 export R SHEBAO_BARE_TEST_ARGS
-unshare --pid --net --ipc --mount --fork bash -s "${E[@]}" <<'INNER'
+if unshare --pid --net --ipc --mount --fork bash -s "${E[@]}" <<'INNER'
 set -u
 mount -t proc proc "$R/proc"
 mount --bind /dev "$R/dev"
@@ -49,16 +49,20 @@ mount -t tmpfs tmpfs "$R/dev/shm"
 ip link set lo up
 rc=0
 start=$(date +%s)
-chroot "$R" "$@" sh -c "cd /src && ./shebao test ${SHEBAO_BARE_TEST_ARGS:-}" || rc=1
-echo "./shebao test: $([[ $rc == 0 ]] && echo PASS || echo FAIL) in $(($(date +%s) - start)) s"
+chroot "$R" "$@" sh -c "cd /src && ./shebao test ${SHEBAO_BARE_TEST_ARGS:-}"
+tested=$?
+[[ $tested == 0 ]] || rc=1
+echo "./shebao test: $([[ $tested == 0 ]] && echo PASS || echo FAIL) in $(($(date +%s) - start)) s"
 chroot "$R" "$@" sh -c '
   Xvfb :119 -screen 0 1366x768x24 -nolisten tcp >/tmp/xvfb119.log 2>&1 & x=$!
   sleep 2; cd /src
   DISPLAY=:119 ./shebao run >/tmp/run.log 2>&1 & gui=$!
   shown=1
   for _ in $(seq 60); do DISPLAY=:119 xwininfo -root -tree | grep "(\"shebao-desk\" " && { shown=0; break; }; sleep 0.5; done
-  kill $gui $x; exit $shown' || rc=1
-echo "./shebao run: window $([[ $rc == 0 ]] && echo appeared || echo MISSING)"
+  kill $gui $x; exit $shown'
+shown=$?
+[[ $shown == 0 ]] || rc=1
+echo "./shebao run: window $([[ $shown == 0 ]] && echo appeared || echo MISSING)"
 if [[ -x $R/src/dist/shebao-desk/shebao-desk ]]; then
   chroot "$R" "$@" sh -c '
     pcscd --foreground --error >/tmp/pcscd-app.log 2>&1 & p=$!
@@ -66,4 +70,4 @@ if [[ -x $R/src/dist/shebao-desk/shebao-desk ]]; then
 fi
 exit $rc
 INNER
-echo "PASS scripts/test-bare-debian.sh"
+then echo "PASS scripts/test-bare-debian.sh"; else echo "FAIL scripts/test-bare-debian.sh"; exit 1; fi
