@@ -1,6 +1,7 @@
 # The Windows build, run by a maintainer on a Windows 10/11 x64 machine (PowerShell, from the
 # project folder):   powershell -ExecutionPolicy Bypass -File packaging\windows\build.ps1
-# Needs: Python 3.11 x64 from python.org (the `py` launcher), Inno Setup 6 (iscc.exe).
+# Needs: Python 3.11 x64 from python.org (the `py` launcher), Inno Setup 6 (iscc.exe) with its
+# Simplified Chinese messages (Languages\ChineseSimplified.isl).
 # Makes: dist\shebao-desk\ (one folder: shebao-desk.exe, shebao-desk-cli.exe) and
 #        dist\shebao-desk-VERSION-setup.exe (Start-menu entry 社会保障卡综合服务窗口工作台).
 $ErrorActionPreference = "Stop"
@@ -32,6 +33,10 @@ if ($LASTEXITCODE -ne 0) { throw "frozen program check failed" }
 
 $version = (& $vpy -c "import shebao_desk; print(shebao_desk.__version__)").Trim()
 $iscc = "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe"
+$chinese = Join-Path (Split-Path $iscc) "Languages\ChineseSimplified.isl"
+if (-not (Test-Path $chinese)) {
+  throw "Inno Setup has no $chinese : newer versions ship it; else copy it from https://jrsoftware.org/files/istrans/"
+}
 & $iscc "/DAppVersion=$version" packaging\windows\shebao-desk.iss
 if ($LASTEXITCODE -ne 0) { throw "Inno Setup failed" }
 Get-Item "dist\shebao-desk-$version-setup.exe"
