@@ -1,32 +1,23 @@
-# shebao-desk — two set-up commands: `make run` and `make test` (see README.md).
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Conveniences over ./shebao, the project's entry point (a bare Debian has no make; see README.md).
+.PHONY: run test bench deb app clean
 
-.PHONY: run test bench clean
+run:
+	./shebao run $(ARGS)
 
-run: $(VENV)/.run-installed
-	$(BIN)/shebao-desk $(ARGS)
+test:
+	./shebao test $(PYTEST_ARGS)
 
-test: $(VENV)/.test-installed
-	scripts/install-debian-deps.sh test
-	PYTHON=$(BIN)/python scripts/test-services.sh scripts/run-tests.sh $(PYTEST_ARGS)
+bench:
+	./shebao bench
 
-bench: $(VENV)/.test-installed
-	scripts/install-debian-deps.sh test
-	scripts/test-services.sh $(BIN)/python -m benchmarks
+deb:
+	./shebao deb
 
-$(VENV)/.run-installed: pyproject.toml
-	scripts/install-debian-deps.sh run
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e .
-	touch $@
+app:
+	./shebao app
 
-$(VENV)/.test-installed: $(VENV)/.run-installed
-	$(BIN)/pip install -q -e '.[test]'
-	touch $@
+.venv/.run-installed .venv/.test-installed: pyproject.toml
+	./shebao setup $(if $(findstring test,$@),test,run)
 
 clean:
-	rm -rf $(VENV) bench-results artifacts *.egg-info
+	rm -rf .venv bench-results artifacts dist build *.egg-info

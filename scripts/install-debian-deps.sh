@@ -11,9 +11,12 @@ run_pkgs=(python3 python3-venv python3-dev build-essential swig libpcsclite-dev 
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0
           libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libnss3 libcups2)
 test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth poppler-utils)
+# What a bare Debian 12 (no desktop task) lacks besides: Qt's GLib and X11 libraries, pgrep/pkill, flock.
+bare_run_pkgs=(libglib2.0-0 libx11-xcb1 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxcb-render0 libxcb-util1)
+bare_test_pkgs=(procps util-linux)
 
-pkgs=("${run_pkgs[@]}")
-[[ $what == test ]] && pkgs+=("${test_pkgs[@]}")
+pkgs=("${run_pkgs[@]}" "${bare_run_pkgs[@]}")
+[[ $what == test ]] && pkgs+=("${test_pkgs[@]}" "${bare_test_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -28,9 +31,11 @@ fi
 sudo=""
 if [[ $(id -u) != 0 ]]; then
   command -v sudo >/dev/null || { echo "需要 root 权限安装：${missing[*]}" >&2; exit 1; }
-  sudo="sudo"
+  sudo="sudo DEBIAN_FRONTEND=noninteractive"
 fi
 echo "installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Wait for another apt (e.g. unattended-upgrades on a fresh machine) instead of failing at once.
+lock=(-o DPkg::Lock::Timeout=600)
+$sudo apt-get "${lock[@]}" update -qq
+$sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -311,12 +311,25 @@ def report_command(args: argparse.Namespace) -> int:
 
 # --- entry -----------------------------------------------------------------
 
+class _ShowVersion(argparse.Action):
+    """``--version``: computed only when asked (it reads the migrations), then exit 0."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from shebao_desk.about import about
+        print("\n".join(about(getattr(namespace, "db", None)).lines()))
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
     parser.add_argument("--db", help="数据库文件（默认在用户数据目录；也可用环境变量 SHEBAO_DB）")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--training", action="store_true", help="培训模式：使用独立的培训数据库")
     parser.add_argument("--workstation", default=None, help="新库的工作站编号（A、B…）")
+    parser.add_argument("--version", action=_ShowVersion, help="显示版本、数据库结构版本和数据文件夹")
     sub = parser.add_subparsers(dest="cmd")
     for register in COMMANDS.values():
         register(sub)

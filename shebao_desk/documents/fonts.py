@@ -20,6 +20,7 @@ from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont, TTFError
 
 from shebao_desk.errors import ShebaoError
+from shebao_desk.resources import resources_dir
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ class FontSet:
 
 def _load(path: str, name: str) -> TTFont | None:
     p = Path(path)
+    if not p.is_absolute():  # e.g. "fonts/x.ttc": a font shipped in resources/ (the Windows build's)
+        p = resources_dir() / p
     if not p.is_file():
         return None
     try:

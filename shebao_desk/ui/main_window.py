@@ -7,7 +7,7 @@ from functools import partial
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout, QLabel, QListWidget, QMainWindow, QStackedWidget, QVBoxLayout, QWidget,
+    QHBoxLayout, QLabel, QListWidget, QMainWindow, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from shebao_desk.models import Role
@@ -69,6 +69,9 @@ class MainWindow(QMainWindow):
         self.calendar_label.setStyleSheet("color:#b00020")
         self.calendar_label.hide()
         self.statusBar().addWidget(self.calendar_label, 1)
+        about = QPushButton("关于", objectName="about_button", flat=True)
+        about.clicked.connect(self.show_about)
+        self.statusBar().addPermanentWidget(about)
         self.sync_timer = QTimer(self, interval=60_000)
         self.sync_timer.timeout.connect(self.refresh_sync_status)
         self.sync_timer.timeout.connect(self.refresh_calendar_status)
@@ -139,6 +142,9 @@ class MainWindow(QMainWindow):
             self.calendar_label.setVisible(bool(warning))
 
         self.ctx.db.run(work, shown, lambda e: None)
+    def show_about(self) -> None:
+        from shebao_desk.ui.about_dialog import AboutDialog
+        AboutDialog(str(self.ctx.store.path), self).exec()
 
     def show_page(self, key: str) -> QWidget:
         page = self.pages[key]

@@ -1,0 +1,27 @@
+"""关于: version, schema version, data folder, store and log folder, selectable for support calls."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout
+
+from shebao_desk.about import about
+
+
+class AboutDialog(QDialog):
+    def __init__(self, store_path: str | None = None, parent=None) -> None:
+        super().__init__(parent, objectName="about_dialog")
+        self.setWindowTitle("关于")
+        layout = QVBoxLayout(self)
+        self.info = about(store_path)
+        title, *rest = self.info.lines()
+        heading = QLabel(title, objectName="about_title")
+        heading.setStyleSheet("font-size:16px;font-weight:bold")
+        layout.addWidget(heading)
+        self.details = QLabel("\n".join(rest), objectName="about_details")
+        self.details.setTextInteractionFlags(Qt.TextSelectableByMouse)  # IT staff copy the folder path
+        layout.addWidget(self.details)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.button(QDialogButtonBox.Close).setText("关闭")
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
