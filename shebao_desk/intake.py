@@ -66,6 +66,7 @@ class CaseRequest:
     loss_effective_at: dt.datetime | None = None
     changes: dict[str, str] = field(default_factory=dict)  # info change: new name/phone/address
     card_read: tuple[str, str] | None = None  # (card number, chip id) when the card was in the reader
+    origins: dict[str, str] = field(default_factory=dict)  # applicant field -> id_card / ss_card / typed
 
 
 @dataclass
@@ -259,7 +260,7 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
         agent_relation=agent.relation.strip(), agent_phone=agent.phone.strip(),
         materials=sorted(req.materials), missing=missing, reason=req.reason.strip(),
         fee=0, accepted_by=clerk.id, accepted_at=now, workstation=site.workstation_id,
-        status=CaseStatus.RETURNED,
+        status=CaseStatus.RETURNED, field_origins=dict(req.origins) or None,
     )
     session.add(case)
     if missing:

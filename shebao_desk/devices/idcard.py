@@ -232,6 +232,16 @@ def read_id_card(port: str, timeout: float = ANSWER_TIMEOUT_S) -> IdCardInfo:
     return info
 
 
+def find_idcard_port() -> str:
+    """SHEBAO_IDCARD_PORT, else the only USB serial port there is; "" when unsure."""
+    import glob
+    import os
+    if os.environ.get("SHEBAO_IDCARD_PORT"):
+        return os.environ["SHEBAO_IDCARD_PORT"]
+    ports = sorted(glob.glob("/dev/ttyUSB*") + glob.glob("/dev/ttyACM*"))
+    return ports[0] if len(ports) == 1 else ""
+
+
 def mask(id_number: str) -> str:
     return id_number[:6] + "*" * max(len(id_number) - 10, 0) + id_number[-4:] if len(id_number) > 10 else "***"
 

@@ -39,6 +39,13 @@ def _changes(before: dict | None, after: dict | None) -> str:
     return "；".join(f"{k}: {before.get(k)} → {after.get(k)}" for k in keys)[:300]
 
 
+def origins_text(origins: dict | None) -> str:
+    from shebao_desk.ui.intake_form import ORIGIN_FIELDS, ORIGIN_LABELS
+    if not origins:
+        return "手工录入"
+    return "；".join(f"{ORIGIN_FIELDS.get(k, k)}：{ORIGIN_LABELS.get(v, v)}" for k, v in origins.items())
+
+
 class CaseDetailDialog(QDialog):
     def __init__(self, ctx, case_id: str, parent=None) -> None:
         super().__init__(parent)
@@ -87,7 +94,8 @@ class CaseDetailDialog(QDialog):
                 ("尚缺", "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
                 ("原因", case.reason or "—"), ("收费", f"{case.fee} 元"),
                 ("受理", f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
-                ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}")]
+                ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}"),
+                ("信息来源", origins_text(case.field_origins))]
         for label, value in rows:
             self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
         self.history.fill([list(row) for row in d["history"]])

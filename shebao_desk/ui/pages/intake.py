@@ -48,6 +48,8 @@ class IntakePage(QWidget):
         reader_row.addWidget(QLabel("读卡器"))
         reader_row.addWidget(self.reader, 1)
         reader_row.addWidget(self.read_button)
+        self.idcard_button = QPushButton("读身份证 (F6)", objectName="idcard_button")
+        reader_row.addWidget(self.idcard_button)
         layout.addLayout(reader_row)
         layout.addWidget(self.card_status)
         scroll = QScrollArea(widgetResizable=True)
@@ -68,12 +70,13 @@ class IntakePage(QWidget):
         layout.addLayout(buttons)
 
         self.read_button.clicked.connect(self.read_selected)
+        self.idcard_button.clicked.connect(self.read_idcard)
         self.tick_button.clicked.connect(self.form.tick_all)
         self.clear_button.clicked.connect(self.clear)
         self.accept_button.clicked.connect(self.accept)
         self.form.photo_button.clicked.connect(self.import_photo)
         self.form.id_number_valid.connect(self.look_up_person)
-        for keys, slot in (("F5", self.read_selected), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
+        for keys, slot in (("F5", self.read_selected), ("F6", self.read_idcard), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
                            ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
             # Ctrl+A stays "select all" in the text fields; M for 材料.
             QShortcut(QKeySequence(keys), self, activated=slot, context=Qt.WidgetWithChildrenShortcut)
@@ -126,6 +129,35 @@ class IntakePage(QWidget):
 
     def on_card_failed(self, reader: str, error) -> None:
         self.card_status.problem(f"{reader}：{clerk_message(error)}" if reader else clerk_message(error))
+
+    # -- the resident ID card reader (F6) ---------------------------------------------
+
+    def read_idcard(self) -> None:
+        from shebao_desk.devices.idcard import find_idcard_port, read_id_card
+        port = self.ctx.idcard_port or find_idcard_port()
+        if not port:
+            self.card_status.problem("没有找到身份证阅读器：请连接阅读器，或在设置中填写它的串口")
+            return
+        self.card_status.info(f"正在读身份证（{port}）…")
+        self.ctx.devices.run(lambda: read_id_card(port), self.on_idcard_read,
+                             lambda e: self.card_status.problem(clerk_message(e)))
+
+    def on_idcard_read(self, info) -> None:
+        import datetime as dt
+
+        from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN
+        current = self.form.id_number.text().strip().upper()
+        if current and current != info.id_number:
+            source = "社会保障卡" if self.form.origins.get("id_number") == "ss_card" else "正在填写的"
+            self.card_status.problem(f"身份证（{info.name}）与{source}申请人不是同一人，请核对；如要换人请先清空 (Ctrl+N)")
+            return
+        self.form.fill_from_idcard(info)
+        problem = info.validity_problem(dt.date.today())
+        until = info.valid_to.isoformat() if info.valid_to else "长期"
+        if problem:
+            self.card_status.problem(f"已读身份证：{info.name}。{problem}")
+        else:
+            self.card_status.fine(f"已读身份证：{info.name}，有效期至 {until}。{PHOTO_NOT_SHOWN}")
 
     # -- person and photo ----------------------------------------------------------
 
