@@ -161,3 +161,20 @@ def insert_card():
         slot.remove()
     for slot in made:
         wait_for(lambda s=slot: reader_shows(reader_name(s.port), False), what="readers empty after the test")
+
+
+# --- the desk's devices: a private CUPS with a cups-pdf queue, SANE's test scanner ----------
+
+@pytest.fixture(scope="session")
+def cups_queue():
+    import shutil as _shutil
+    import tempfile as _tempfile
+    from desk_services import start_cups, stop_cups
+    # Not under pytest's 0700 tmp tree: cupsd's filters run as user lp and must reach the spool.
+    from pathlib import Path as _Path
+    root = _Path(_tempfile.mkdtemp(prefix="shebao-cups-"))
+    queue = start_cups(root)
+    before = queue.spooled()
+    yield queue
+    stop_cups(queue, queue.spooled() - before)
+    _shutil.rmtree(root, ignore_errors=True)

@@ -74,3 +74,102 @@ def test_f6_without_a_card_says_so(make_window, qtbot):
         ctx.idcard_port = sim.path
         page.read_idcard()
         qtbot.waitUntil(lambda: "没有身份证" in page.card_status.text(), timeout=10000)
+
+
+# -- printing through a private CUPS to a cups-pdf queue ------------------------------------------
+
+def page_difference(a, b) -> float:
+    """Mean grey-level difference (0–255) of the first pages rendered at 40 dpi."""
+    import io
+    import subprocess
+
+    from PIL import Image, ImageChops, ImageStat
+
+    def render(path):
+        png = subprocess.run(["pdftoppm", "-r", "40", "-gray", "-png", "-f", "1", "-l", "1", str(path)],
+                             capture_output=True, check=True, timeout=60).stdout
+        return Image.open(io.BytesIO(png)).convert("L")
+    first, second = render(a), render(b)
+    return ImageStat.Stat(ImageChops.difference(first, second.resize(first.size))).mean[0]
+
+
+def accept_application(page, qtbot, who_seq=31, name="赵建国"):
+    from conftest import applicant
+    who = applicant(who_seq, name=name)
+    page.form.id_number.setText(who.id_number)
+    page.form.name.setText(who.name)
+    page.form.phone.setText("13800000000")
+    page.form.tick_all()
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    return saved.args[0]
+
+
+def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_window, qtbot, cups_queue,
+                                                                     shown_errors):
+    from PySide6.QtPrintSupport import QPrinter
+
+    from shebao_desk.devices import printers
+    from shebao_desk.ui.print_job import PrintSettings
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    saved = accept_application(page, qtbot)
+    page.preview("business_form")
+    dialog = page.previews[-1]
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setPrinterName(cups_queue.name)  # what the print dialog hands back when the clerk picks it
+    settings = PrintSettings.from_printer(printer)
+    assert settings.printer == cups_queue.name and not settings.output
+
+    before = cups_queue.spooled()
+    dialog.send(settings)
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("已打印"), timeout=90000)
+    new = cups_queue.spooled() - before
+    assert len(new) == 1
+    spooled = new.pop()
+    from pypdf import PdfReader
+    assert len(PdfReader(spooled).pages) == len(PdfReader(saved["paths"]["business_form"]).pages)
+    # cups-pdf goes PDF → PostScript → PDF, which drops the fonts' ToUnicode maps, so CJK text cannot be
+    # extracted from what the queue printed. The page is compared as an image instead: the same as the
+    # form we sent, unlike the receipt of the same case.
+    assert page_difference(spooled, saved["paths"]["business_form"]) < 6
+    assert page_difference(spooled, saved["paths"]["receipt"]) > 15
+    qtbot.waitUntil(lambda: _case(ctx).papers_printed_at is not None, timeout=10000)
+
+    # The queue is stopped: the clerk is told, nothing waits on the queue, the case says so.
+    cups_queue.admin("cupsdisable", cups_queue.name)
+    before = cups_queue.spooled()
+    dialog.send(settings)
+    qtbot.waitUntil(lambda: bool(shown_errors), timeout=30000)
+    assert "已暂停" in shown_errors[-1] and "重新打印" in shown_errors[-1]
+    assert dialog.retry_button.isVisible() and "打印失败" in dialog.status.text()
+    assert printers.job_ids(cups_queue.name) == set()
+    qtbot.waitUntil(lambda: "已暂停" in _case(ctx).print_problem, timeout=10000)
+
+    # Fixed: 重新打印 prints once, and the problem is cleared.
+    cups_queue.admin("cupsenable", cups_queue.name)
+    qtbot.mouseClick(dialog.retry_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("已打印"), timeout=90000)
+    again = cups_queue.spooled() - before
+    assert len(again) == 1 and page_difference(again.pop(), saved["paths"]["business_form"]) < 6
+    assert not dialog.retry_button.isVisible()
+    qtbot.waitUntil(lambda: _case(ctx).print_problem == "", timeout=10000)
+
+
+def test_a_rejecting_queue_is_refused_with_a_message(cups_queue):
+    from shebao_desk.devices import printers
+    cups_queue.admin("cupsreject", cups_queue.name)
+    try:
+        assert "拒绝接收" in printers.queue_problem(cups_queue.name)
+    finally:
+        cups_queue.admin("cupsaccept", cups_queue.name)
+    assert printers.queue_problem(cups_queue.name) is None
+    assert "找不到打印机" in printers.queue_problem("no-such-queue")
+    assert cups_queue.name in printers.list_printers()
+
+
+def _case(ctx):
+    with ctx.store.read() as s:
+        case = s.scalar(select(Case))
+        s.expunge(case)
+        return case

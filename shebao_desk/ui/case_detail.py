@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from shebao_desk.case_files import case_folder
+from shebao_desk.case_papers import print_state
 from shebao_desk.clock import CHINA, local_text, now_utc
 from shebao_desk.documents.service import papers_for, render_case
 from shebao_desk.idnumber import mask_id_number
@@ -95,7 +96,7 @@ class CaseDetailDialog(QDialog):
                 ("原因", case.reason or "—"), ("收费", f"{case.fee} 元"),
                 ("受理", f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
                 ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}"),
-                ("信息来源", origins_text(case.field_origins))]
+                ("信息来源", origins_text(case.field_origins)), ("打印", print_state(case))]
         for label, value in rows:
             self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
         self.history.fill([list(row) for row in d["history"]])
@@ -130,8 +131,10 @@ class CaseDetailDialog(QDialog):
                                    kinds=papers_for(case))
 
         def done(paths):
-            from shebao_desk.ui.printing import PreviewDialog
-            self.previews = [PreviewDialog(p, ctx.printer, self) for p in paths.values()]
+            from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
+            self.previews = [PreviewDialog(p, ctx.printer, self, on_result=case_print_recorder(ctx, self.case_id,
+                                                                                              self.reload))
+                             for p in paths.values()]
             for dialog in self.previews:
                 dialog.show()
 

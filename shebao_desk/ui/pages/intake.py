@@ -38,6 +38,7 @@ class IntakePage(QWidget):
         self.cards = ctx.cards
         self.form = IntakeForm(ctx.policy)
         self.last_paths: dict[str, Path] = {}
+        self.last_case_id: str | None = None
         self.previews: list = []
 
         layout = QVBoxLayout(self)
@@ -263,6 +264,7 @@ class IntakePage(QWidget):
         else:
             self.result.fine(text)
         self.last_paths = saved["paths"]
+        self.last_case_id = saved["id"]
         self._show_doc_buttons()
         self.form.clear()
         self.draft.clear()
@@ -280,8 +282,9 @@ class IntakePage(QWidget):
             self.doc_buttons.addWidget(button)
 
     def preview(self, kind: str) -> None:
-        from shebao_desk.ui.printing import PreviewDialog
-        dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind])
+        from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
+        dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind],
+                               on_result=case_print_recorder(self.ctx, self.last_case_id))
         self.previews.append(dialog)
         dialog.show()
 
