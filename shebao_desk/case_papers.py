@@ -57,3 +57,17 @@ def attachments_of(session: Session, case_id: str) -> list[CaseAttachment]:
 
 def attachment_label(kind: str) -> str:
     return ATTACHMENT_LABELS.get(kind, kind)
+
+
+def scan_lines(session: Session, case_id: str) -> list[str]:
+    """One line per scanned copy, as the business form lists it."""
+    return [f"{attachment_label(a.kind)}：{a.file_name}，{a.dpi} dpi" for a in attachments_of(session, case_id)]
+
+
+def attach_id_copy(session: Session, case_id: str, folder: Path, number: str, front, back, *, dpi: int,
+                   device: str) -> CaseAttachment:
+    """Both faces on one A4 page, saved in the case folder and recorded with the case."""
+    from shebao_desk.devices.scanner import id_copy_page, save_jpeg
+    existing = len(attachments_of(session, case_id))
+    path = save_jpeg(id_copy_page(front, back, dpi), folder / f"{number}-id_copy-{existing + 1}.jpg", dpi)
+    return attach_scan(session, case_id, path, "id_copy", dpi=dpi, device=device)

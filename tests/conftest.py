@@ -178,3 +178,20 @@ def cups_queue():
     yield queue
     stop_cups(queue, queue.spooled() - before)
     _shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sane_test_scanner(tmp_path_factory):
+    """SANE's own ``test`` backend, enabled only for this session through SANE_CONFIG_DIR."""
+    import shutil as _shutil
+    if not _shutil.which("scanimage"):
+        pytest.skip("sane-utils not installed (scripts/install-debian-deps.sh test)")
+    config = tmp_path_factory.mktemp("sane")
+    (config / "dll.conf").write_text("test\n")
+    old = os.environ.get("SANE_CONFIG_DIR")
+    os.environ["SANE_CONFIG_DIR"] = str(config)  # no trailing colon: the system's backends stay out
+    yield "test:0"
+    if old is None:
+        os.environ.pop("SANE_CONFIG_DIR", None)
+    else:
+        os.environ["SANE_CONFIG_DIR"] = old

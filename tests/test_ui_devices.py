@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from PySide6.QtTest import QTest
 from sqlalchemy import select
 
@@ -173,3 +174,48 @@ def _case(ctx):
         case = s.scalar(select(Case))
         s.expunge(case)
         return case
+
+
+# -- the whole desk: F6, accept, scan the ID copy in the case window, the form lists it -----------
+
+def test_f6_application_with_a_scanned_id_copy_listed_on_the_form(make_window, qtbot, sane_test_scanner):
+    import re
+
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from shebao_desk.ui.case_detail import CaseDetailDialog
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    with IdCardSimulator(load_card(CARDS / "long-term-long-address.toml")) as sim:
+        ctx.idcard_port = sim.path
+        press_f6(window, qtbot)
+        qtbot.waitUntil(lambda: page.form.name.text() == "李德厚", timeout=10000)
+    assert "长期" in page.card_status.text()
+    page.form.phone.setText("13900000002")
+    page.form.tick_all()
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    case_id = saved.args[0]["id"]
+
+    dialog = CaseDetailDialog(ctx, case_id, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: hasattr(dialog, "case"), timeout=10000)
+    assert "身份证" in dialog.findChild(QLabel, "detail_信息来源").text()
+    qtbot.mouseClick(dialog.scan_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.scan_button.text() == "扫描身份证反面", timeout=30000)
+    qtbot.mouseClick(dialog.scan_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: dialog.scans.rowCount() == 1, timeout=30000)
+    assert dialog.scans.text(0, 0).startswith("身份证复印件") and dialog.scans.text(0, 2) == "300 dpi"
+    assert not dialog.scan_preview.pixmap().isNull()
+    scan_path = dialog.scans.payloads[0]
+    with Image.open(scan_path) as image:
+        assert image.format == "JPEG" and image.size == (2480, 3508)
+        assert round(image.info["dpi"][0]) == 300
+
+    qtbot.mouseClick(dialog.reprint_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(getattr(dialog, "previews", None)), timeout=20000)
+    form_pdf = next(p.path for p in dialog.previews if p.path.name.endswith("business_form.pdf"))
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(form_pdf).pages))
+    assert "身份证复印件（正反面A4扫描件）" in text and scan_path.name in text
