@@ -219,3 +219,13 @@ def test_f6_application_with_a_scanned_id_copy_listed_on_the_form(make_window, q
     form_pdf = next(p.path for p in dialog.previews if p.path.name.endswith("business_form.pdf"))
     text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(form_pdf).pages))
     assert "身份证复印件（正反面A4扫描件）" in text and scan_path.name in text
+
+
+def test_self_check_page_counts_live_scanners_and_queues(make_window, qtbot, sane_test_scanner, cups_queue):
+    window, ctx = make_window(monitor=False)
+    page = window.show_page("self_check")
+    qtbot.waitUntil(lambda: page.table.rowCount() > 0 and any(
+        page.table.text(r, 1) == "扫描仪（实时检测）" for r in range(page.table.rowCount())), timeout=30000)
+    rows = {page.table.text(r, 1): (page.table.text(r, 3), page.table.text(r, 4)) for r in range(page.table.rowCount())}
+    assert rows["扫描仪（实时检测）"] == ("2 台", "符合")
+    assert rows["打印机（实时检测）"] == ("1 台", "符合")

@@ -120,3 +120,16 @@ def submit(name: str, pdf: str, *, title: str, copies: int = 1, gray: bool = Fal
     if result.returncode != 0 or not match:
         raise RuntimeError(f"lp exit {result.returncode}: {(result.stderr or result.stdout).strip()[-300:]}")
     return int(match.group(1))
+
+
+def live_queues() -> list[str]:
+    """Queues that would print now: enabled and accepting jobs (CUPS); elsewhere every printer listed."""
+    if not cups_available():
+        return list_printers()
+    try:
+        enabled = {m.group(1) for m in re.finditer(r"^printer (\S+) (?:is idle|now printing)", _lpstat("-p"), re.M)}
+        accepting = {m.group(1) for m in re.finditer(r"^(\S+) accepting requests", _lpstat("-a"), re.M)}
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.info("cannot list queues: %s", exc)
+        return []
+    return sorted(enabled & accepting)

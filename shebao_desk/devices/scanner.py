@@ -70,6 +70,11 @@ def list_scanners(timeout: float = 30) -> list[Scanner]:
     return scanners
 
 
+def count_scanners() -> int | None:
+    """Live count for the Article 9 self-check; None where SANE is not installed (then site.toml counts)."""
+    return len(list_scanners()) if sane_available() else None
+
+
 def scan(device: str, *, dpi: int, area_mm: tuple[float, float] | None = None, color: bool = True,
          extra: tuple[str, ...] = ()):
     """One pass of the scanner → a Pillow image (RGB or L) whose ``info['dpi']`` is set."""
