@@ -36,6 +36,21 @@ class CupsQueue:
         subprocess.run(list(args), check=True, capture_output=True, timeout=30, env=env)
 
 
+def _point_libcups_at(server: str | None) -> None:
+    """libcups reads CUPS_SERVER once per thread and keeps it; Qt's print support in this test process
+    may have asked it already (an earlier test). Tell it again, for the main thread where Qt asks."""
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("cups")
+    if name:
+        lib = ctypes.CDLL(name)
+        lib.cupsSetServer.argtypes = [ctypes.c_char_p]
+        lib.cupsSetServer(server.encode() if server else None)
+        if server:
+            lib.cupsSetUser.argtypes = [ctypes.c_char_p]
+            lib.cupsSetUser(os.environ["CUPS_USER"].encode())
+
+
 def start_cups(root: Path) -> CupsQueue:
     if not (shutil.which("cupsd") and shutil.which("lpadmin") and CUPS_PDF_PPD.exists()
             and Path("/usr/lib/cups/backend/cups-pdf").exists()):
@@ -74,10 +89,11 @@ DataDir /usr/share/cups
 """)
     process = subprocess.Popen(["cupsd", "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.environ["CUPS_SERVER"] = str(socket)
     # cups-pdf writes a job of a user without a home into its ANONYMOUS folder; jobs of root
     # would land in /root/PDF. libcups (lp, Qt) takes the job's user name from CUPS_USER.
     os.environ["CUPS_USER"] = "shebao-test-anonymous"
+    os.environ["CUPS_SERVER"] = str(socket)
+    _point_libcups_at(str(socket))
     deadline = time.monotonic() + 15
     env = {**os.environ, "LANG": "C", "LC_ALL": "C"}
     while "is running" not in subprocess.run(["lpstat", "-r"], capture_output=True, text=True, timeout=10,
@@ -101,5 +117,6 @@ def stop_cups(queue: CupsQueue, made: set[Path]) -> None:
         queue.process.kill()
     os.environ.pop("CUPS_SERVER", None)
     os.environ.pop("CUPS_USER", None)
+    _point_libcups_at(None)
     for path in made:
         path.unlink(missing_ok=True)

@@ -229,3 +229,19 @@ def test_self_check_page_counts_live_scanners_and_queues(make_window, qtbot, san
     rows = {page.table.text(r, 1): (page.table.text(r, 3), page.table.text(r, 4)) for r in range(page.table.rowCount())}
     assert rows["扫描仪（实时检测）"] == ("2 台", "符合")
     assert rows["打印机（实时检测）"] == ("1 台", "符合")
+
+
+def test_f6_warns_when_the_chip_name_differs_from_the_id_card(make_window, qtbot):
+    from types import SimpleNamespace
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    chip = SimpleNamespace(card_number="A12345678", card_id="611002D15600000500A1B2C3D4", ssn="611002198503122311",
+                           name="张卫", ethnicity="01")
+    page.form.fill_from_card(chip)
+    assert "社会保障卡" in page.form.origin_hint.text()
+    with IdCardSimulator(load_card(CARDS / "zhang-wei.toml")) as sim:
+        ctx.idcard_port = sim.path
+        page.read_idcard()
+        qtbot.waitUntil(lambda: "不一致" in page.card_status.text(), timeout=10000)
+    assert page.form.name.text() == "张伟" and page.form.origins["name"] == "id_card"
+    assert page.form.request().card_read == ("A12345678", "611002D15600000500A1B2C3D4")

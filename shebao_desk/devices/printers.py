@@ -61,8 +61,9 @@ def queue_problem(name: str) -> str | None:
         return None
     if not state.strip():
         return f"找不到打印机“{name}”，请检查打印机是否已安装"
+    alerts = " ".join(line for line in state.splitlines() if line.strip().startswith("Alerts:"))
     for key, text in QUEUE_REASONS.items():
-        if key in state:
+        if key in alerts:
             return f"打印机“{name}”：{text}，然后点“重新打印”"
     if re.search(rf"^printer {re.escape(name)} disabled", state, re.M):
         return f"打印机“{name}”已暂停，请检查打印机（开机、有纸）并恢复打印后点“重新打印”"
