@@ -169,9 +169,10 @@ def insert_card():
 def cups_queue():
     import shutil as _shutil
     import tempfile as _tempfile
+    from pathlib import Path as _Path
+
     from desk_services import start_cups, stop_cups
     # Not under pytest's 0700 tmp tree: cupsd's filters run as user lp and must reach the spool.
-    from pathlib import Path as _Path
     root = _Path(_tempfile.mkdtemp(prefix="shebao-cups-"))
     queue = start_cups(root)
     before = queue.spooled()

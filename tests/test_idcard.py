@@ -116,7 +116,8 @@ def test_idcard_read_json_prints_every_field():
     data = json.loads(result.stdout)
     assert {k: data[k] for k in ("name", "sex", "ethnicity", "birth_date", "address", "id_number", "valid_from",
                                  "valid_to")} == {
-        "name": "张伟", "sex": "1", "ethnicity": "01", "birth_date": "1985-03-12", "address": "陕西省商洛市商州区北新街22号",
+        "name": "张伟", "sex": "1", "ethnicity": "01", "birth_date": "1985-03-12",
+        "address": "陕西省商洛市商州区北新街22号",
         "id_number": "611002198503122311", "valid_from": "2015-06-01", "valid_to": "2035-06-01"}
 
 

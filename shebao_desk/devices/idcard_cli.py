@@ -37,7 +37,7 @@ def idcard_read(args: argparse.Namespace) -> int:
         labels = (("姓名", info.name), ("性别", info.sex_label), ("民族", info.ethnicity),
                   ("出生日期", info.birth_date.isoformat()), ("住址", info.address), ("公民身份号码", info.id_number),
                   ("签发机关", info.authority),
-                  ("有效期限", f"{info.valid_from.isoformat()} 至 {info.valid_to.isoformat() if info.valid_to else '长期'}"))
+                  ("有效期限", f"{info.valid_from.isoformat()} 至 {info.as_json()['valid_to']}"))
         for label, value in labels:
             print(f"{label}：{value}")
     if problem:

@@ -150,13 +150,15 @@ class IntakePage(QWidget):
         current = self.form.id_number.text().strip().upper()
         if current and current != info.id_number:
             source = "社会保障卡" if self.form.origins.get("id_number") == "ss_card" else "正在填写的"
-            self.card_status.problem(f"身份证（{info.name}）与{source}申请人不是同一人，请核对；如要换人请先清空 (Ctrl+N)")
+            self.card_status.problem(
+                f"身份证（{info.name}）与{source}申请人不是同一人，请核对；如要换人请先清空 (Ctrl+N)")
             return
         chip_name = self.form.name.text().strip() if self.form.origins.get("name") == "ss_card" else ""
         self.form.fill_from_idcard(info)
         problem = info.validity_problem(dt.date.today())
         if chip_name and chip_name != info.name:
-            problem = f"身份证上的姓名“{info.name}”与社会保障卡芯片中的“{chip_name}”不一致，请核对（可能需办理信息变更）"
+            problem = (f"身份证上的姓名“{info.name}”与社会保障卡芯片中的“{chip_name}”不一致，"
+                       "请核对（可能需办理信息变更）")
         until = info.valid_to.isoformat() if info.valid_to else "长期"
         if problem:
             self.card_status.problem(f"已读身份证：{info.name}。{problem}")
