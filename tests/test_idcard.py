@@ -135,3 +135,27 @@ def test_idcard_read_failures_exit_2_with_one_chinese_line(fault, words):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_idcard_simulate_serves_a_card_until_told_to_quit():
+    env = dict(os.environ)
+    env.pop("SHEBAO_DB", None)
+    sim = subprocess.Popen([sys.executable, "-m", "shebao_desk", "idcard", "simulate", "--card",
+                            str(CARDS / "long-term-long-address.toml")], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        path = sim.stdout.readline().strip()
+        assert path.startswith("/dev/")
+        result = cli("idcard", "read", "--port", path)
+        assert result.returncode == 0, result.stderr
+        assert "有效期限：2010-03-15 至 长期" in result.stdout and "住址：陕西省商洛市丹凤县" in result.stdout
+        sim.stdin.write("remove\n")
+        sim.stdin.flush()
+        assert sim.stdout.readline().strip() == "ok"
+        assert cli("idcard", "read", "--port", path).returncode == 2
+        sim.stdin.write("quit\n")
+        sim.stdin.flush()
+        assert sim.wait(10) == 0
+    finally:
+        if sim.poll() is None:
+            sim.kill()
