@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -134,16 +135,22 @@ class IntakePage(QWidget):
     # -- the resident ID card reader (F6) ---------------------------------------------
 
     def read_idcard(self) -> None:
-        from shebao_desk.devices.idcard import find_idcard_port, read_id_card
+        from shebao_desk.devices.idcard import decode_photo, find_idcard_port, read_id_card
         port = self.ctx.idcard_port or find_idcard_port()
         if not port:
             self.card_status.problem("没有找到身份证阅读器：请连接阅读器，或在设置中填写它的串口")
             return
         self.card_status.info(f"正在读身份证（{port}）…")
-        self.ctx.devices.run(lambda: read_id_card(port), self.on_idcard_read,
+        decoder = os.environ.get("SHEBAO_WLT_DECODER", "")  # a vendor's licensed WLT decoder, if installed
+
+        def work():
+            info = read_id_card(port)
+            return info, decode_photo(info.photo_wlt, decoder)
+
+        self.ctx.devices.run(work, lambda result: self.on_idcard_read(*result),
                              lambda e: self.card_status.problem(clerk_message(e)))
 
-    def on_idcard_read(self, info) -> None:
+    def on_idcard_read(self, info, id_photo: bytes | None = None) -> None:
         import datetime as dt
 
         from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN
@@ -163,7 +170,9 @@ class IntakePage(QWidget):
         if problem:
             self.card_status.problem(f"已读身份证：{info.name}。{problem}")
         else:
-            self.card_status.fine(f"已读身份证：{info.name}，有效期至 {until}。{PHOTO_NOT_SHOWN}")
+            photo = "身份证照片已由厂商解码库解码，可与申请人本人核对。" if id_photo else PHOTO_NOT_SHOWN
+            self.card_status.fine(f"已读身份证：{info.name}，有效期至 {until}。{photo}")
+        self.id_photo = id_photo  # for comparison with the applicant only; never stored as the card photo
 
     # -- person and photo ----------------------------------------------------------
 
