@@ -36,6 +36,13 @@ class CupsQueue:
         subprocess.run(list(args), check=True, capture_output=True, timeout=30, env=env)
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, even if it aborts before its teardown."""
+    import ctypes
+    import signal
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _point_libcups_at(server: str | None) -> None:
     """libcups reads CUPS_SERVER once per thread and keeps it; Qt's print support in this test process
     may have asked it already (an earlier test). Tell it again, for the main thread where Qt asks."""
@@ -88,7 +95,7 @@ ServerBin /usr/lib/cups
 DataDir /usr/share/cups
 """)
     process = subprocess.Popen(["cupsd", "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     # cups-pdf writes a job of a user without a home into its ANONYMOUS folder; jobs of root
     # would land in /root/PDF. libcups (lp, Qt) takes the job's user name from CUPS_USER.
     os.environ["CUPS_USER"] = "shebao-test-anonymous"
