@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages shebao-desk needs, only those missing.
 #   install-debian-deps.sh run   — to run the program (Qt libraries, CJK font, PC/SC, build tools for pyscard)
-#   install-debian-deps.sh test  — the above plus the test services (vpcd, PostgreSQL, Xvfb, poppler)
+#   install-debian-deps.sh test  — the above plus the test services (vpcd, PostgreSQL, Xvfb, poppler,
+#                                  a private CUPS with a cups-pdf queue, SANE's test scanner)
 # On a machine without apt-get (Windows, other distributions) it only reports what to install.
 set -euo pipefail
 what=${1:-run}
@@ -10,7 +11,8 @@ run_pkgs=(python3 python3-venv python3-dev build-essential swig libpcsclite-dev 
           fonts-wqy-zenhei fonts-hanazono libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0
           libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libnss3 libcups2)
-test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth poppler-utils)
+test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth poppler-utils
+           cups cups-client cups-bsd printer-driver-cups-pdf sane-utils libsane1)
 # What a bare Debian 12 (no desktop task) lacks besides: Qt's GLib and X11 libraries, pgrep/pkill, flock.
 bare_run_pkgs=(libglib2.0-0 libx11-xcb1 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxcb-render0 libxcb-util1)
 bare_test_pkgs=(procps util-linux)

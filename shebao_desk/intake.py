@@ -89,6 +89,7 @@ class CaseRequest:
     card_read: tuple[str, str] | None = None  # (card number, chip id) when the card was in the reader
     chip: ChipCard | None = None  # the card in the reader, as its chip says
     register_card: bool = False  # the clerk checked the holder's ID: register the chip's card if unknown
+    origins: dict[str, str] = field(default_factory=dict)  # applicant field -> id_card / ss_card / typed
 
 
 @dataclass
@@ -304,7 +305,7 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
         agent_relation=agent.relation.strip(), agent_phone=agent.phone.strip(),
         materials=sorted(req.materials), missing=missing, reason=req.reason.strip(),
         fee=0, accepted_by=clerk.id, accepted_at=now, workstation=site.workstation_id,
-        status=CaseStatus.RETURNED,
+        status=CaseStatus.RETURNED, field_origins=dict(req.origins) or None,
     )
     session.add(case)
     if missing:

@@ -20,8 +20,11 @@ class Check:
     passed: bool
 
 
-def self_check(cfg: SiteConfig, *, readers: int, printers: int, active_clerks: int) -> list[Check]:
+def self_check(cfg: SiteConfig, *, readers: int, printers: int, active_clerks: int,
+               scanners: int | None = None) -> list[Check]:
+    """``scanners``: counted live through SANE; None where it cannot be (no SANE): site.toml's number."""
     p = cfg.profile
+    scanner_rule, scanner_count = ("扫描仪", p.scanners) if scanners is None else ("扫描仪（实时检测）", scanners)
     county = cfg.level == "county"
     min_staff = 3 if county else 2
     min_computers = 2 if county else max(active_clerks, 1)  # city: one per clerk
@@ -35,7 +38,7 @@ def self_check(cfg: SiteConfig, *, readers: int, printers: int, active_clerks: i
               p.computers >= min_computers),
         Check("第九条", "专网", "开通", "已开通" if p.dedicated_network else "未开通", p.dedicated_network),
         Check("第九条", "打印机（实时检测）", "至少 1 台", f"{printers} 台", printers >= 1),
-        Check("第九条", "扫描仪", "至少 1 台", f"{p.scanners} 台", p.scanners >= 1),
+        Check("第九条", scanner_rule, "至少 1 台", f"{scanner_count} 台", scanner_count >= 1),
         Check("第九条", "读卡器（实时检测）", "至少 2 台", f"{readers} 台", readers >= 2),
         Check("第十条", "工作人员（在用账号）", f"{'县级' if county else '市级'}至少 {min_staff} 人",
               f"{active_clerks} 人", active_clerks >= min_staff),

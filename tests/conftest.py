@@ -161,3 +161,38 @@ def insert_card():
         slot.remove()
     for slot in made:
         wait_for(lambda s=slot: reader_shows(reader_name(s.port), False), what="readers empty after the test")
+
+
+# --- the desk's devices: a private CUPS with a cups-pdf queue, SANE's test scanner ----------
+
+@pytest.fixture(scope="session")
+def cups_queue():
+    import shutil as _shutil
+    import tempfile as _tempfile
+    from pathlib import Path as _Path
+
+    from desk_services import start_cups, stop_cups
+    # Not under pytest's 0700 tmp tree: cupsd's filters run as user lp and must reach the spool.
+    root = _Path(_tempfile.mkdtemp(prefix="shebao-cups-"))
+    queue = start_cups(root)
+    before = queue.spooled()
+    yield queue
+    stop_cups(queue, queue.spooled() - before)
+    _shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sane_test_scanner(tmp_path_factory):
+    """SANE's own ``test`` backend, enabled only for this session through SANE_CONFIG_DIR."""
+    import shutil as _shutil
+    if not _shutil.which("scanimage"):
+        pytest.skip("sane-utils not installed (scripts/install-debian-deps.sh test)")
+    config = tmp_path_factory.mktemp("sane")
+    (config / "dll.conf").write_text("test\n")
+    old = os.environ.get("SANE_CONFIG_DIR")
+    os.environ["SANE_CONFIG_DIR"] = str(config)  # no trailing colon: the system's backends stay out
+    yield "test:0"
+    if old is None:
+        os.environ.pop("SANE_CONFIG_DIR", None)
+    else:
+        os.environ["SANE_CONFIG_DIR"] = old

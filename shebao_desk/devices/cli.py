@@ -12,12 +12,12 @@ from pathlib import Path
 from shebao_desk.cli import command
 from shebao_desk.errors import ShebaoError
 
-MIN_READERS, MIN_PRINTERS = 2, 1  # Article 9, county window
+MIN_READERS, MIN_PRINTERS, MIN_SCANNERS = 2, 1, 1  # Article 9, county window
 
 
 @command("devices")
 def _devices(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("devices", help="列出读卡器和打印机，检查是否符合规范第九条")
+    p = sub.add_parser("devices", help="列出读卡器、打印机和扫描仪，检查是否符合规范第九条")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=devices)
 
@@ -25,7 +25,8 @@ def _devices(sub: argparse._SubParsersAction) -> None:
 def devices(args: argparse.Namespace) -> int:
     from shebao_desk.devices.errors import DeviceError
     from shebao_desk.devices.pcsc import PcscContext
-    from shebao_desk.devices.printers import list_printers
+    from shebao_desk.devices.printers import list_printers, live_queues
+    from shebao_desk.devices.scanner import list_scanners, sane_available
     readers: list[dict] = []
     problem = None
     try:
@@ -35,20 +36,29 @@ def devices(args: argparse.Namespace) -> int:
     except DeviceError as exc:
         problem = exc.message
     printers = list_printers()
-    ok = len(readers) >= MIN_READERS and len(printers) >= MIN_PRINTERS
+    live = set(live_queues())
+    scanners = [{"device": s.device, "vendor": s.vendor, "model": s.model, "type": s.kind} for s in list_scanners()]
+    ok = len(readers) >= MIN_READERS and len(live) >= MIN_PRINTERS and len(scanners) >= MIN_SCANNERS
     if args.json:
-        print(json.dumps({"readers": readers, "printers": printers, "article_9_met": ok, "problem": problem},
-                         ensure_ascii=False, indent=2))
+        print(json.dumps({"readers": readers, "printers": printers, "live_printers": sorted(live),
+                          "scanners": scanners, "sane_installed": sane_available(), "article_9_met": ok,
+                          "problem": problem}, ensure_ascii=False, indent=2))
         return 0
     print(f"读卡器（{len(readers)} 台）：")
     for r in readers:
         print(f"  {r['name']}　{'有卡' if r['card_present'] else '无卡'}")
     if problem:
         print(f"  {problem}")
-    print(f"打印机（{len(printers)} 台）：")
+    print(f"打印机（{len(printers)} 台，可打印 {len(live)} 台）：")
     for name in printers:
-        print(f"  {name}")
-    print(f"规范第九条（读卡器至少 {MIN_READERS} 台、打印机至少 {MIN_PRINTERS} 台）：{'符合' if ok else '不符合'}")
+        print(f"  {name}　{'可打印' if name in live else '已暂停或拒绝任务'}")
+    print(f"扫描仪（{len(scanners)} 台）：")
+    for s in scanners:
+        print(f"  {s['vendor']} {s['model']}（{s['device']}）")
+    if not sane_available():
+        print("  本机未安装 SANE（sane-utils），无法检测扫描仪")
+    print(f"规范第九条（读卡器至少 {MIN_READERS} 台、打印机至少 {MIN_PRINTERS} 台、扫描仪至少 {MIN_SCANNERS} 台）："
+          f"读卡器 {len(readers)}、打印机 {len(live)}、扫描仪 {len(scanners)}，{'符合' if ok else '不符合'}")
     return 0
 
 

@@ -69,6 +69,7 @@ class CaseDocument:
     site: SiteInfo
     outlet: BankOutlet
     notices: list[str] = field(default_factory=list)
+    scans: list[str] = field(default_factory=list)  # "身份证复印件（…扫描件）：file, 300 dpi"
 
     @property
     def missing(self) -> list[Material]:
@@ -78,7 +79,7 @@ class CaseDocument:
     def all_text(self) -> list[str]:
         """Every value printed, for checking fonts before rendering."""
         parts = [self.number, self.business_name, self.mode, self.reason, self.clerk_name, self.next_step,
-                 *(m.name for m in self.materials), *self.notices]
+                 *(m.name for m in self.materials), *self.notices, *self.scans]
         for party in (self.applicant, self.agent):
             if party is not None:
                 parts += [party.name, party.address, party.relation, party.ethnicity]
@@ -92,7 +93,7 @@ def site_info(policy: Policy, site: Site) -> SiteInfo:
 
 
 def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site: Site,
-                  notices: dict[str, str] | None = None) -> CaseDocument:
+                  notices: dict[str, str] | None = None, scans: list[str] | None = None) -> CaseDocument:
     business = policy.catalogue[case.business]
     mode = Mode(case.mode)
     presented = set(case.materials)
@@ -116,5 +117,5 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
         promised_date=case.promised_date, promised_days=business.days,
         promise_provisional=bool(case.promise_provisional), clerk_name=clerk.display_name,
         fee=case.fee, next_step=business.next_step, site=site_info(policy, site),
-        outlet=policy.site.bank_outlets[0], notices=[note] if note else [],
+        outlet=policy.site.bank_outlets[0], notices=[note] if note else [], scans=list(scans or []),
     )

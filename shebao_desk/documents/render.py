@@ -195,6 +195,7 @@ class Renderer:
 
     def _draw_materials(self, d: CaseDocument, form: dict) -> list:
         rows = [[self.p(f"{TICK if m.presented else BOX} {m.name}")] for m in d.materials]
+        rows += [[self.p(f"{TICK} {scan}")] for scan in d.scans]  # copies supplied as scans (issue 17)
         return [self.p(form["section_materials"], "heading"), self.grid(rows, [1.0])]
 
     def _draw_signatures(self, d: CaseDocument, form: dict) -> list:

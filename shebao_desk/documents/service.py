@@ -26,8 +26,9 @@ def load_case_document(session: Session, case_id: str, policy: Policy) -> tuple[
     if case is None:
         raise LookupError(case_id)
     clerk = session.get(Clerk, case.accepted_by)
+    from shebao_desk.case_papers import scan_lines
     document = case_document(case, case.person, clerk, policy, get_site(session),
-                             notices=dict(load_layout().receipt["notices"]))
+                             notices=dict(load_layout().receipt["notices"]), scans=scan_lines(session, case.id))
     return case, document
 
 

@@ -3,7 +3,7 @@
 from shebao_desk.models.audit import AuditEntry
 from shebao_desk.models.base import Base, Row, utcnow
 from shebao_desk.models.calendar import CalendarYear
-from shebao_desk.models.cases import Case, CaseStatus, Inquiry
+from shebao_desk.models.cases import Case, CaseAttachment, CaseStatus, Inquiry
 from shebao_desk.models.chip import ChipWrite, ChipWriteState
 from shebao_desk.models.outlets import Outlet, SupervisionVisit
 from shebao_desk.models.people import (
@@ -13,7 +13,7 @@ from shebao_desk.models.site import Attendance, Clerk, Role, Site
 from shebao_desk.models.sync import SyncChange, SyncClock, SyncConflict, SyncPeer, SyncState
 
 __all__ = [
-    "AuditEntry", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseStatus", "Clerk",
+    "AuditEntry", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseAttachment", "CaseStatus", "Clerk",
     "ChipWrite", "ChipWriteState",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
     "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncState", "VALID_CARD_STATUSES", "utcnow",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import Boolean, Date, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -49,6 +50,10 @@ class Case(Row):
     promise_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     completed_at: Mapped[utc_opt] = mapped_column(index=True)
     completed_by: Mapped[str | None] = mapped_column(ForeignKey("clerk.id"), nullable=True)
+    # Where each applicant field came from: "id_card", "ss_card" (the chip) or "typed".
+    field_origins: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    papers_printed_at: Mapped[utc_opt]  # None: the papers have not (yet) come out of a printer
+    print_problem: Mapped[str] = mapped_column(Text, default="")  # the last failed print, for 重新打印
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     card: Mapped[Card | None] = relationship(foreign_keys=[card_id])
@@ -67,3 +72,18 @@ class Inquiry(Row):
     opened_at: Mapped[utc]
     closed_at: Mapped[utc_opt]
     handover_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseAttachment(Row):
+    """A scanned page kept with a case (the A4 ID copy, the signed form); the file lives in the case folder."""
+
+    __tablename__ = "case_attachment"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # a material code, e.g. id_copy, or signed_form
+    file_name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    dpi: Mapped[int] = mapped_column(default=0)
+    device: Mapped[str] = mapped_column(String(200), default="")
+    scanned_at: Mapped[utc]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
 )
 
 from shebao_desk.case_files import case_folder
+from shebao_desk.case_papers import attach_id_copy, attachment_label, attachments_of, print_state
 from shebao_desk.clock import CHINA, local_text, now_utc
 from shebao_desk.documents.service import papers_for, render_case
 from shebao_desk.idnumber import mask_id_number
@@ -26,8 +28,11 @@ def load_detail(store, case_id: str) -> dict:
         clerks = {c.id: c.display_name for c in s.query(Clerk).all()}
         history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation, e.action, e.table_name,
                     _changes(e.before, e.after)) for e in case_history(s, case)]
+        folder = case_folder(store.path, case.number)
+        scans = [(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at), folder / a.file_name)
+                 for a in attachments_of(s, case.id)]
         return {"case": case, "person": case.person, "accepted_by": clerks.get(case.accepted_by, ""),
-                "completed_by": clerks.get(case.completed_by or "", ""), "history": history}
+                "completed_by": clerks.get(case.completed_by or "", ""), "history": history, "scans": scans}
 
 
 def _changes(before: dict | None, after: dict | None) -> str:
@@ -37,6 +42,13 @@ def _changes(before: dict | None, after: dict | None) -> str:
         return "删除"
     keys = [k for k in after if k not in ("updated_at",)]
     return "；".join(f"{k}: {before.get(k)} → {after.get(k)}" for k in keys)[:300]
+
+
+def origins_text(origins: dict | None) -> str:
+    from shebao_desk.ui.intake_form import ORIGIN_FIELDS, ORIGIN_LABELS
+    if not origins:
+        return "手工录入"
+    return "；".join(f"{ORIGIN_FIELDS.get(k, k)}：{ORIGIN_LABELS.get(v, v)}" for k, v in origins.items())
 
 
 class CaseDetailDialog(QDialog):
@@ -51,6 +63,15 @@ class CaseDetailDialog(QDialog):
         self.history = Table(["时间", "经办人", "工作站", "操作", "表", "变化"], "history")
         layout.addWidget(QLabel("操作记录"))
         layout.addWidget(self.history, 1)
+        scans_row = QHBoxLayout()
+        self.scans = Table(["扫描件", "文件", "分辨率", "扫描时间"], "attachments")
+        self.scan_preview = QLabel("无扫描件", objectName="attachment_preview", alignment=Qt.AlignCenter)
+        self.scan_preview.setFixedSize(150, 212)  # A4 proportions
+        self.scan_preview.setStyleSheet("border:1px solid #999")
+        scans_row.addWidget(self.scans, 1)
+        scans_row.addWidget(self.scan_preview)
+        layout.addWidget(QLabel("扫描件（身份证复印件等）"))
+        layout.addLayout(scans_row)
         row = QHBoxLayout()
         self.message = Hint("detail_message")
         row.addWidget(self.message, 1)
@@ -58,11 +79,14 @@ class CaseDetailDialog(QDialog):
                                    displayFormat="yyyy-MM-dd")
         self.complete_button = QPushButton("办结", objectName="complete")
         self.reprint_button = QPushButton("重新打印", objectName="reprint")
-        for w in (QLabel("办结日期"), self.done_date, self.complete_button, self.reprint_button):
+        self.scan_button = QPushButton("扫描身份证正面", objectName="scan_id")
+        self.front = None  # the front face, while the clerk turns the card over
+        for w in (QLabel("办结日期"), self.done_date, self.complete_button, self.reprint_button, self.scan_button):
             row.addWidget(w)
         layout.addLayout(row)
         self.complete_button.clicked.connect(self.complete)
         self.reprint_button.clicked.connect(self.reprint)
+        self.scan_button.clicked.connect(self.scan_id)
         self.reload()
 
     def reload(self) -> None:
@@ -89,10 +113,16 @@ class CaseDetailDialog(QDialog):
                 ("尚缺", "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
                 ("原因", case.reason or "—"), ("收费", f"{case.fee} 元"),
                 ("受理", f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
-                ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}")]
+                ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}"),
+                ("信息来源", origins_text(case.field_origins)), ("打印", print_state(case))]
         for label, value in rows:
             self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
         self.history.fill([list(row) for row in d["history"]])
+        self.scans.fill([list(row[:4]) for row in d["scans"]], [row[4] for row in d["scans"]])
+        if d["scans"]:
+            pixmap = QPixmap(str(d["scans"][-1][4]))
+            self.scan_preview.setPixmap(pixmap.scaled(self.scan_preview.size(), Qt.KeepAspectRatio,
+                                                      Qt.SmoothTransformation))
         self.complete_button.setEnabled(case.status is CaseStatus.ACCEPTED)
         self.case = case
 
@@ -124,9 +154,54 @@ class CaseDetailDialog(QDialog):
                                    kinds=papers_for(case))
 
         def done(paths):
-            from shebao_desk.ui.printing import PreviewDialog
-            self.previews = [PreviewDialog(p, ctx.printer, self) for p in paths.values()]
+            from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
+            self.previews = [PreviewDialog(p, ctx.printer, self, on_result=case_print_recorder(ctx, self.case_id,
+                                                                                              self.reload))
+                             for p in paths.values()]
             for dialog in self.previews:
                 dialog.show()
 
         ctx.db.run(work, done, lambda e: report_error(self, e))
+
+    # -- the A4 copy of the ID card, from the scanner ---------------------------------
+
+    def scan_id(self) -> None:
+        """First press: the front face; second press (after turning the card over): the back, then saved."""
+        import os
+
+        from shebao_desk.devices.scanner import ID_AREA_MM, ID_DPI, ScannerError, list_scanners, scan
+        ctx = self.ctx
+        number, case_id, front = self.case.number, self.case_id, self.front
+        chosen = ctx.scanner or os.environ.get("SHEBAO_SCANNER", "")
+
+        def work():
+            device = chosen or next((s.device for s in list_scanners()), "")
+            if not device:
+                raise ScannerError("没有找到扫描仪，请检查扫描仪是否已连接、已开机", "no SANE device")
+            face = scan(device, dpi=ID_DPI, area_mm=ID_AREA_MM)
+            if front is None:
+                return face
+            with ctx.store.unit(ctx.clerk.id if ctx.clerk else None, ctx.workstation, "scan id copy") as s:
+                row = attach_id_copy(s, case_id, case_folder(ctx.store.path, number), number, front, face,
+                                     dpi=ID_DPI, device=device)
+                return row.file_name
+
+        def done(result) -> None:
+            self.scan_button.setEnabled(True)
+            if front is None:
+                self.front = result
+                self.scan_button.setText("扫描身份证反面")
+                self.message.info("正面已扫描。请把身份证翻面放在扫描仪的同一角，再点“扫描身份证反面”")
+                return
+            self.front = None
+            self.scan_button.setText("扫描身份证正面")
+            self.message.fine(f"身份证复印件已保存：{result}（重新打印业务办理表即列出此扫描件）")
+            self.reload()
+
+        def failed(error: BaseException) -> None:
+            self.scan_button.setEnabled(True)
+            report_error(self, error, "未能扫描")
+
+        self.scan_button.setEnabled(False)
+        self.message.info("正在扫描…")
+        ctx.devices.run(work, done, failed)

@@ -25,6 +25,8 @@ class AppContext:
     devices: Worker = field(default_factory=lambda: Worker("devices"))
     printer: Worker = field(default_factory=lambda: Worker("printer"))
     cards: "CardService | None" = None
+    idcard_port: str = ""  # serial port of the resident ID card reader; "" = SHEBAO_IDCARD_PORT or detect
+    scanner: str = ""  # SANE device for the ID copy; "" = SHEBAO_SCANNER or the first scanner found
     auto_preview: bool = True  # open the first paper after a case is saved (tests switch it off)
 
     @property

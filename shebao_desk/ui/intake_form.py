@@ -25,6 +25,8 @@ from shebao_desk.models import LossChannel
 from shebao_desk.policy import Policy
 from shebao_desk.ui.widgets import Hint
 
+ORIGIN_LABELS = {"id_card": "身份证", "ss_card": "社会保障卡", "typed": "手工录入"}
+ORIGIN_FIELDS = {"id_number": "身份证号码", "name": "姓名", "ethnicity": "民族", "address": "住址"}
 REASON_BUSINESSES = {"apply", "replace", "cancel", "formal_loss", "reissue", "pin_reset", "info_change"}
 
 
@@ -38,6 +40,8 @@ class IntakeForm(QWidget):
         self.photo: bytes | None = None
         self.card_read: tuple[str, str] | None = None
         self.chip: ChipCard | None = None  # the card last read, for registering a card unknown to the store
+        self.origins: dict[str, str] = {}  # field -> id_card / ss_card; anything else the clerk typed
+        self._filling = False
         self.material_boxes: dict[str, QCheckBox] = {}
         outer = QVBoxLayout(self)
 
@@ -82,6 +86,8 @@ class IntakeForm(QWidget):
         self.register_card.setToolTip("持卡人的卡不在本系统中（以前或在别处发的卡）：核对身份证件与卡片一致后勾选")
         self.register_card.setVisible(False)
         grid.addWidget(self.register_card, 8, 0, 1, 2)
+        self.origin_hint = Hint("origin_hint")
+        grid.addWidget(self.origin_hint, 9, 0, 1, 2)
         self.photo_view = QLabel("无照片", objectName="photo_view", alignment=Qt.AlignCenter)
         self.photo_view.setFixedSize(110, 135)
         self.photo_view.setStyleSheet("border:1px solid #999")
@@ -150,6 +156,10 @@ class IntakeForm(QWidget):
             widget.currentIndexChanged.connect(self.changed)
         for box in self.loss_functions.values():
             box.toggled.connect(self.changed)
+        for name in ORIGIN_FIELDS:
+            widget = getattr(self, name)
+            signal = widget.currentIndexChanged if isinstance(widget, QComboBox) else widget.textChanged
+            signal.connect(lambda *_, n=name: self._typed(n))
         self._business_changed()
 
     # -- reacting to the clerk --------------------------------------------------
@@ -235,6 +245,43 @@ class IntakeForm(QWidget):
 
     # -- filling from elsewhere ------------------------------------------------
 
+    def _typed(self, name: str) -> None:
+        if not self._filling and name in self.origins:
+            del self.origins[name]  # the clerk changed what a card gave: it is typed now
+            self.show_origins()
+
+    def field_origins(self) -> dict[str, str]:
+        """Origin of every applicant field that has a value."""
+        filled = {name for name in ORIGIN_FIELDS if name == "ethnicity" or getattr(self, name).text().strip()}
+        return {name: self.origins.get(name, "typed") for name in ORIGIN_FIELDS if name in filled}
+
+    def show_origins(self) -> None:
+        by_origin: dict[str, list[str]] = {}
+        for name, origin in self.field_origins().items():
+            by_origin.setdefault(origin, []).append(ORIGIN_FIELDS[name])
+            getattr(self, name).setToolTip(f"来源：{ORIGIN_LABELS[origin]}")
+        parts = [f"{'、'.join(names)}：{ORIGIN_LABELS[o]}" for o, names in by_origin.items() if o != "typed"]
+        self.origin_hint.info(f"信息来源　{'；'.join(parts)}；其余手工录入" if parts else "")
+
+    def _fill(self, origin: str, values: dict[str, str]) -> None:
+        self._filling = True
+        try:
+            for name, value in values.items():
+                if not value:
+                    continue
+                widget = getattr(self, name)
+                if isinstance(widget, QComboBox):
+                    index = widget.findData(value)
+                    if index < 0:
+                        continue
+                    widget.setCurrentIndex(index)
+                else:
+                    widget.setText(value)
+                self.origins[name] = origin
+        finally:
+            self._filling = False
+        self.show_origins()
+
     def fill_from_card(self, info) -> None:
         self.card_read = (info.card_number, info.card_id)
         self.chip = ChipCard(info.card_number, info.card_id, info.generation,
@@ -242,13 +289,12 @@ class IntakeForm(QWidget):
                              dt.date.fromisoformat(info.expiry_date) if info.expiry_date else None)
         self.register_card.setChecked(False)
         self.register_card.setVisible(True)
-        if info.ssn:
-            self.id_number.setText(info.ssn)
-        if info.name:
-            self.name.setText(info.name)
-        index = self.ethnicity.findData(info.ethnicity)
-        if index >= 0:
-            self.ethnicity.setCurrentIndex(index)
+        self._fill("ss_card", {"id_number": info.ssn, "name": info.name, "ethnicity": info.ethnicity})
+
+    def fill_from_idcard(self, info) -> None:
+        """From the resident ID card (GA 467 reader): the card's own text wins over what was there."""
+        self._fill("id_card", {"id_number": info.id_number, "name": info.name, "ethnicity": info.ethnicity,
+                               "address": info.address})
 
     def fill_from_person(self, person) -> None:
         for field, value in ((self.name, person.name), (self.phone, person.phone), (self.address, person.address)):
@@ -293,7 +339,7 @@ class IntakeForm(QWidget):
             loss_channel=LossChannel(self.loss_channel.currentData()),
             loss_functions=tuple(k for k, box in self.loss_functions.items() if box.isChecked()),
             loss_effective_at=effective if self.business_code == "temp_loss" else None,
-            changes=changes, card_read=self.card_read,
+            changes=changes, card_read=self.card_read, origins=self.field_origins(),
             chip=self.chip, register_card=self.chip is not None and self.register_card.isChecked(),
         )
 
@@ -309,6 +355,7 @@ class IntakeForm(QWidget):
             "text": {name: getattr(self, name).text() for name in self.TEXT_FIELDS},
             "materials": sorted(code for code, box in self.material_boxes.items() if box.isChecked()),
             "photo": base64.b64encode(self.photo).decode() if self.photo else None,
+            "origins": dict(self.origins),
         }
 
     def is_blank(self) -> bool:
@@ -330,6 +377,10 @@ class IntakeForm(QWidget):
         for code in state.get("materials") or []:
             if code in self.material_boxes:
                 self.material_boxes[code].setChecked(True)
+        origins = state.get("origins")
+        if isinstance(origins, dict):
+            self.origins = {k: v for k, v in origins.items() if k in ORIGIN_FIELDS and v in ORIGIN_LABELS}
+            self.show_origins()
         if state.get("photo"):
             try:
                 self.set_photo(base64.b64decode(state["photo"]))
@@ -345,6 +396,8 @@ class IntakeForm(QWidget):
         self.chip = None
         self.register_card.setChecked(False)
         self.register_card.setVisible(False)
+        self.origins = {}
+        self.origin_hint.info("")
         self.set_photo(None)
         self.person_status.info("")
         self.ethnicity.setCurrentIndex(0)

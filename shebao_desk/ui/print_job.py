@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,11 @@ from pathlib import Path
 from shebao_desk.errors import ShebaoError
 
 PRINT_TIMEOUT_S = 300
+SPOOL_WAIT_S = 120  # how long the queue may take to print our job before the clerk is told
+
+
+class PrintError(ShebaoError):
+    """The papers did not come out; ``message`` tells the clerk what to fix before 重新打印."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,40 @@ class PrintSettings:
 
 
 def print_in_child(pdf: Path, settings: PrintSettings) -> int:
-    """Runs the child and waits (on a worker thread; waiting releases the GIL). Returns the page count."""
+    """Prints and waits (on a worker thread; waiting releases the GIL). Returns the page count.
+
+    To a CUPS queue (Linux, UOS, Kylin) the PDF itself goes to the spooler through ``lp`` in
+    a child process, and the papers count as printed only once the job has left the queue. A
+    stopped or rejecting queue is refused before anything is sent, so a later 重新打印 cannot
+    print twice, and a job stuck on a queue that stops is cancelled. Elsewhere (Windows' spooler,
+    a PDF file) a child process paints the pages through Qt.
+    """
+    from shebao_desk.devices import printers
+    if not (settings.printer and not settings.output and printers.cups_available()):
+        return _run_child(pdf, settings)
+    name = settings.printer
+    problem = printers.queue_problem(name)
+    if problem:
+        raise PrintError(problem, f"queue {name} not ready: {problem}")
+    try:
+        job = printers.submit(name, str(pdf), title=pdf.stem, copies=settings.copies, gray=settings.gray,
+                              duplex=settings.duplex)
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        raise PrintError(printers.queue_problem(name) or f"打印机“{name}”没有接收打印任务，请检查后点“重新打印”",
+                         f"lp to {name}: {exc}") from None
+    problem = printers.wait_until_printed(name, {job}, SPOOL_WAIT_S)
+    if problem:
+        printers.cancel_jobs(name, {job})
+        raise PrintError(problem, f"job {name}-{job}: {problem}")
+    return _page_count(pdf)
+
+
+def _page_count(pdf: Path) -> int:
+    """Pages of a PDF we wrote ourselves (reportlab, uncompressed page objects); for the status line only."""
+    return max(len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes())), 1)
+
+
+def _run_child(pdf: Path, settings: PrintSettings) -> int:
     env = dict(os.environ)
     if settings.output:
         env["QT_QPA_PLATFORM"] = "offscreen"  # printing to a file needs no screen
@@ -58,9 +97,9 @@ def print_in_child(pdf: Path, settings: PrintSettings) -> int:
         result = subprocess.run([sys.executable, "-m", "shebao_desk.ui.print_job", str(pdf), *settings.args()],
                                 capture_output=True, text=True, timeout=PRINT_TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:
-        raise ShebaoError("打印超时，请检查打印机", f"print job for {pdf} timed out") from None
+        raise PrintError("打印超时，请检查打印机", f"print job for {pdf} timed out") from None
     if result.returncode != 0:
-        raise ShebaoError("打印机无法打印，请检查打印机是否开机、有纸", f"print job failed: {result.stderr.strip()[-500:]}")
+        raise PrintError("打印机无法打印，请检查打印机是否开机、有纸", f"print job failed: {result.stderr.strip()[-500:]}")
     return int(result.stdout.strip() or 0)
 
 
@@ -84,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         printer.setOutputFileName(args.output)
     elif args.printer:
         printer.setPrinterName(args.printer)
+    printer.setDocName(args.pdf.stem)  # the job title on the queue
     printer.setCopyCount(max(1, args.copies))
     if args.gray:
         printer.setColorMode(QPrinter.ColorMode.GrayScale)

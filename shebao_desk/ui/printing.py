@@ -60,8 +60,11 @@ def print_pdf(path: Path, printer: QPrinter) -> int:
 
 
 class PreviewDialog(QDialog):
-    def __init__(self, path: Path, printer_worker: Worker, parent=None, title: str = "打印预览") -> None:
+    def __init__(self, path: Path, printer_worker: Worker, parent=None, title: str = "打印预览",
+                 on_result=None) -> None:
         super().__init__(parent)
+        self.on_result = on_result  # (printed: bool, problem: str) -> None, to record it with the case
+        self.last_settings = None
         self.setWindowTitle(title)
         self.resize(820, 980)
         self.path = path
@@ -82,7 +85,12 @@ class PreviewDialog(QDialog):
         self.print_button.clicked.connect(self.print_)
         close = QPushButton("关闭")
         close.clicked.connect(self.accept)
+        # After a failure: print again to the same printer, once the clerk has fixed it.
+        self.retry_button = QPushButton("重新打印", objectName="retry_print")
+        self.retry_button.clicked.connect(lambda: self.send(self.last_settings))
+        self.retry_button.hide()
         row.addWidget(self.print_button)
+        row.addWidget(self.retry_button)
         row.addWidget(close)
         layout.addLayout(row)
 
@@ -91,21 +99,35 @@ class PreviewDialog(QDialog):
         dialog = QPrintDialog(printer, self)
         if dialog.exec() != QDialog.Accepted:
             return
+        from shebao_desk.ui.print_job import PrintSettings
+        self.send(PrintSettings.from_printer(printer))
+
+    def send(self, settings) -> None:
+        """Print with the settings chosen in the print dialog (or those of the failed attempt)."""
+        from shebao_desk.ui.print_job import print_in_child
+        self.last_settings = settings
         self.print_button.setEnabled(False)
+        self.retry_button.setEnabled(False)
         self.status.setText("正在打印…")
 
         def done(pages: int) -> None:
             self.print_button.setEnabled(True)
-            self.status.setText(f"已送打印机（{pages} 页）")
+            self.retry_button.hide()
+            self.status.setText(f"已打印（{pages} 页）" if settings.printer and not settings.output
+                                else f"已送打印机（{pages} 页）")
+            if self.on_result:
+                self.on_result(True, "")
 
         def failed(error: BaseException) -> None:
-            from shebao_desk.ui.errors import report_error
+            from shebao_desk.ui.errors import clerk_message, report_error
             self.print_button.setEnabled(True)
-            self.status.setText("打印失败")
-            report_error(self, error)
+            self.retry_button.setEnabled(True)
+            self.retry_button.show()
+            self.status.setText(f"打印失败：{clerk_message(error)}")
+            if self.on_result:
+                self.on_result(False, clerk_message(error))
+            report_error(self, error, "未能打印")
 
-        from shebao_desk.ui.print_job import PrintSettings, print_in_child
-        settings = PrintSettings.from_printer(printer)
         self.worker.run(lambda: print_in_child(self.path, settings), done, failed)
 
 
@@ -119,3 +141,15 @@ def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
         hint.fine(f"已生成：{path}")
 
     ctx.db.run(make_pdf, shown, lambda e: hint.problem(clerk_message(e)))
+
+
+def case_print_recorder(ctx, case_id: str, after=None):
+    """An ``on_result`` for :class:`PreviewDialog` that records on the case whether its papers came out."""
+    from shebao_desk.case_papers import record_print
+
+    def record(printed: bool, problem: str) -> None:
+        def work():
+            with ctx.store.unit(ctx.clerk.id if ctx.clerk else None, ctx.workstation, "print papers") as s:
+                record_print(s, case_id, printed, problem)
+        ctx.db.run(work, lambda _: after() if after else None)
+    return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -38,6 +39,7 @@ class IntakePage(QWidget):
         self.cards = ctx.cards
         self.form = IntakeForm(ctx.policy)
         self.last_paths: dict[str, Path] = {}
+        self.last_case_id: str | None = None
         self.previews: list = []
 
         layout = QVBoxLayout(self)
@@ -48,6 +50,8 @@ class IntakePage(QWidget):
         reader_row.addWidget(QLabel("读卡器"))
         reader_row.addWidget(self.reader, 1)
         reader_row.addWidget(self.read_button)
+        self.idcard_button = QPushButton("读身份证 (F6)", objectName="idcard_button")
+        reader_row.addWidget(self.idcard_button)
         layout.addLayout(reader_row)
         layout.addWidget(self.card_status)
         scroll = QScrollArea(widgetResizable=True)
@@ -69,12 +73,13 @@ class IntakePage(QWidget):
         layout.addLayout(buttons)
 
         self.read_button.clicked.connect(self.read_selected)
+        self.idcard_button.clicked.connect(self.read_idcard)
         self.tick_button.clicked.connect(self.form.tick_all)
         self.clear_button.clicked.connect(self.clear)
         self.accept_button.clicked.connect(self.accept)
         self.form.photo_button.clicked.connect(self.import_photo)
         self.form.id_number_valid.connect(self.look_up_person)
-        for keys, slot in (("F5", self.read_selected), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
+        for keys, slot in (("F5", self.read_selected), ("F6", self.read_idcard), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
                            ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
             # Ctrl+A stays "select all" in the text fields; M for 材料.
             QShortcut(QKeySequence(keys), self, activated=slot, context=Qt.WidgetWithChildrenShortcut)
@@ -127,6 +132,48 @@ class IntakePage(QWidget):
 
     def on_card_failed(self, reader: str, error) -> None:
         self.card_status.problem(f"{reader}：{clerk_message(error)}" if reader else clerk_message(error))
+
+    # -- the resident ID card reader (F6) ---------------------------------------------
+
+    def read_idcard(self) -> None:
+        from shebao_desk.devices.idcard import decode_photo, find_idcard_port, read_id_card
+        port = self.ctx.idcard_port or find_idcard_port()
+        if not port:
+            self.card_status.problem("没有找到身份证阅读器：请连接阅读器，或在设置中填写它的串口")
+            return
+        self.card_status.info(f"正在读身份证（{port}）…")
+        decoder = os.environ.get("SHEBAO_WLT_DECODER", "")  # a vendor's licensed WLT decoder, if installed
+
+        def work():
+            info = read_id_card(port)
+            return info, decode_photo(info.photo_wlt, decoder)
+
+        self.ctx.devices.run(work, lambda result: self.on_idcard_read(*result),
+                             lambda e: self.card_status.problem(clerk_message(e)))
+
+    def on_idcard_read(self, info, id_photo: bytes | None = None) -> None:
+        import datetime as dt
+
+        from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN
+        current = self.form.id_number.text().strip().upper()
+        if current and current != info.id_number:
+            source = "社会保障卡" if self.form.origins.get("id_number") == "ss_card" else "正在填写的"
+            self.card_status.problem(
+                f"身份证（{info.name}）与{source}申请人不是同一人，请核对；如要换人请先清空 (Ctrl+N)")
+            return
+        chip_name = self.form.name.text().strip() if self.form.origins.get("name") == "ss_card" else ""
+        self.form.fill_from_idcard(info)
+        problem = info.validity_problem(dt.date.today())
+        if chip_name and chip_name != info.name:
+            problem = (f"身份证上的姓名“{info.name}”与社会保障卡芯片中的“{chip_name}”不一致，"
+                       "请核对（可能需办理信息变更）")
+        until = info.valid_to.isoformat() if info.valid_to else "长期"
+        if problem:
+            self.card_status.problem(f"已读身份证：{info.name}。{problem}")
+        else:
+            photo = "身份证照片已由厂商解码库解码，可与申请人本人核对。" if id_photo else PHOTO_NOT_SHOWN
+            self.card_status.fine(f"已读身份证：{info.name}，有效期至 {until}。{photo}")
+        self.id_photo = id_photo  # for comparison with the applicant only; never stored as the card photo
 
     # -- person and photo ----------------------------------------------------------
 
@@ -278,6 +325,7 @@ class IntakePage(QWidget):
         else:
             self.result.fine(text)
         self.last_paths = saved["paths"]
+        self.last_case_id = saved["id"]
         self._show_doc_buttons()
         self.form.clear()
         self.draft.clear()
@@ -295,8 +343,9 @@ class IntakePage(QWidget):
             self.doc_buttons.addWidget(button)
 
     def preview(self, kind: str) -> None:
-        from shebao_desk.ui.printing import PreviewDialog
-        dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind])
+        from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
+        dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind],
+                               on_result=case_print_recorder(self.ctx, self.last_case_id))
         self.previews.append(dialog)
         dialog.show()
 

@@ -47,10 +47,17 @@ class SelfCheckPage(QWidget):
         readers = len(ctx.cards.readers)
         printers = len(QPrinterInfo.availablePrinters())
 
-        def work():
+        def count_devices():  # scanners and queues on the devices worker: probing USB can take seconds
+            from shebao_desk.devices.printers import cups_available, live_queues
+            from shebao_desk.devices.scanner import count_scanners
+            return count_scanners(), len(live_queues()) if cups_available() else printers
+
+        def work(counts):
+            scanners, queues = counts
             with ctx.store.read() as s:
                 staff = s.scalar(select(func.count()).select_from(Clerk).where(Clerk.active.is_(True)))
-            return self_check(ctx.policy.site, readers=readers, printers=printers, active_clerks=staff)
+            return self_check(ctx.policy.site, readers=readers, printers=queues, active_clerks=staff,
+                              scanners=scanners)
 
         def done(checks) -> None:
             self.checks = checks
@@ -61,7 +68,9 @@ class SelfCheckPage(QWidget):
             (self.hint.fine if not failed else self.hint.problem)(
                 f"共 {len(checks)} 项，符合 {len(checks) - failed} 项，不符合 {failed} 项")
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        ctx.devices.run(count_devices, lambda counts: ctx.db.run(lambda: work(counts), done,
+                                                                 lambda e: self.hint.problem(clerk_message(e))),
+                        lambda e: self.hint.problem(clerk_message(e)))
 
     def print_sheet(self) -> None:
         from shebao_desk.ui.printing import generate_and_preview

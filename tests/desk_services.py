@@ -1,0 +1,129 @@
+"""Private desk services for tests: a CUPS scheduler with a cups-pdf queue, SANE's test scanner.
+
+Each is started by the test session that needs it, in its own directories, and stopped by it;
+nothing here touches a system cupsd or the system SANE configuration. Skips when the Debian
+packages (cups, printer-driver-cups-pdf, sane-utils) are not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CUPS_PDF_PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
+CUPS_PDF_ANON = Path("/var/spool/cups-pdf/ANONYMOUS")  # where cups-pdf writes jobs of unknown users
+
+
+@dataclass
+class CupsQueue:
+    name: str
+    root: Path
+    process: subprocess.Popen
+
+    def spooled(self) -> set[Path]:
+        return set(CUPS_PDF_ANON.glob("*.pdf")) if CUPS_PDF_ANON.is_dir() else set()
+
+    def admin(self, *args: str) -> None:
+        """cupsdisable, cupsenable…: as root (not as the anonymous job user the jobs are sent as)."""
+        env = {k: v for k, v in os.environ.items() if k != "CUPS_USER"}
+        subprocess.run(list(args), check=True, capture_output=True, timeout=30, env=env)
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, even if it aborts before its teardown."""
+    import ctypes
+    import signal
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _point_libcups_at(server: str | None) -> None:
+    """libcups reads CUPS_SERVER once per thread and keeps it; Qt's print support in this test process
+    may have asked it already (an earlier test). Tell it again, for the main thread where Qt asks."""
+    import ctypes
+    import ctypes.util
+    name = ctypes.util.find_library("cups")
+    if name:
+        lib = ctypes.CDLL(name)
+        lib.cupsSetServer.argtypes = [ctypes.c_char_p]
+        lib.cupsSetServer(server.encode() if server else None)
+        if server:
+            lib.cupsSetUser.argtypes = [ctypes.c_char_p]
+            lib.cupsSetUser(os.environ["CUPS_USER"].encode())
+
+
+def start_cups(root: Path) -> CupsQueue:
+    if not (shutil.which("cupsd") and shutil.which("lpadmin") and CUPS_PDF_PPD.exists()
+            and Path("/usr/lib/cups/backend/cups-pdf").exists()):
+        pytest.skip("CUPS / printer-driver-cups-pdf not installed (scripts/install-debian-deps.sh test)")
+    for sub in ("spool/tmp", "cache", "state", "log", "run", "ppd"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    socket = root / "run" / "cups.sock"
+    (root / "cupsd.conf").write_text(f"""Listen {socket}
+LogLevel warn
+WebInterface No
+Browsing No
+<Location />
+  Order allow,deny
+  Allow all
+</Location>
+<Location /admin>
+  Order allow,deny
+  Allow all
+</Location>
+<Policy default>
+  <Limit All>
+    Order deny,allow
+  </Limit>
+</Policy>
+""")
+    (root / "cups-files.conf").write_text(f"""ServerRoot {root}
+RequestRoot {root}/spool
+CacheDir {root}/cache
+StateDir {root}/state
+TempDir {root}/spool/tmp
+ErrorLog {root}/log/error_log
+AccessLog {root}/log/access_log
+PageLog {root}/log/page_log
+ServerBin /usr/lib/cups
+DataDir /usr/share/cups
+""")
+    process = subprocess.Popen(["cupsd", "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    # cups-pdf writes a job of a user without a home into its ANONYMOUS folder; jobs of root
+    # would land in /root/PDF. libcups (lp, Qt) takes the job's user name from CUPS_USER.
+    os.environ["CUPS_USER"] = "shebao-test-anonymous"
+    os.environ["CUPS_SERVER"] = str(socket)
+    _point_libcups_at(str(socket))
+    deadline = time.monotonic() + 15
+    env = {**os.environ, "LANG": "C", "LC_ALL": "C"}
+    while "is running" not in subprocess.run(["lpstat", "-r"], capture_output=True, text=True, timeout=10,
+                                             env=env).stdout:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"private cupsd did not start: {(root / 'log' / 'error_log').read_text()[-500:]}")
+        time.sleep(0.1)
+    name = f"shebao-pdf-{uuid.uuid4().hex[:6]}"
+    made = subprocess.run(["lpadmin", "-p", name, "-E", "-v", "cups-pdf:/", "-P", str(CUPS_PDF_PPD)],
+                          capture_output=True, text=True, timeout=30)
+    if made.returncode != 0:
+        raise RuntimeError(f"lpadmin: {made.stderr}")
+    return CupsQueue(name, root, process)
+
+
+def stop_cups(queue: CupsQueue, made: set[Path]) -> None:
+    queue.process.terminate()
+    try:
+        queue.process.wait(10)
+    except subprocess.TimeoutExpired:
+        queue.process.kill()
+    os.environ.pop("CUPS_SERVER", None)
+    os.environ.pop("CUPS_USER", None)
+    _point_libcups_at(None)
+    for path in made:
+        path.unlink(missing_ok=True)
