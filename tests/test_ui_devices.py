@@ -236,7 +236,7 @@ def test_f6_warns_when_the_chip_name_differs_from_the_id_card(make_window, qtbot
     window, ctx = make_window(monitor=False)
     page = window.pages["intake"]
     chip = SimpleNamespace(card_number="A12345678", card_id="611002D15600000500A1B2C3D4", ssn="611002198503122311",
-                           name="张卫", ethnicity="01")
+                           name="张卫", ethnicity="01", generation=2, issue_date="2020-01-01", expiry_date=None)
     page.form.fill_from_card(chip)
     assert "社会保障卡" in page.form.origin_hint.text()
     with IdCardSimulator(load_card(CARDS / "zhang-wei.toml")) as sim:
