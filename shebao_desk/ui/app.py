@@ -34,6 +34,10 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("shebao-desk")
     app.setApplicationDisplayName("社会保障卡综合服务窗口工作台")
+    app.setOrganizationName("shebao-desk")
+    # Standard dialogs and buttons in Chinese (确定/取消, the print and file dialogs).
+    from shebao_desk.ui.i18n import install_translators
+    install_translators(app)
     # Offscreen and minimal platforms do not consult fontconfig's CJK fallbacks: load one
     # explicitly so Chinese never renders as boxes.
     families = set(QFontDatabase.families())

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import (
 )
 
 from shebao_desk.models import Role
+from shebao_desk.ui.confirm import confirm
 from shebao_desk.ui.context import AppContext
+from shebao_desk.ui.geometry import desk_settings, fit_to_screen, remember_geometry, restore_geometry
 
 
 class IdleWatcher(QObject):
@@ -36,7 +38,9 @@ class MainWindow(QMainWindow):
         site = ctx.policy.site
         title = f"社会保障卡综合服务窗口工作台 — {site.institution}"
         self.setWindowTitle(("【培训模式】" if ctx.training else "") + title)
-        self.resize(1280, 800)
+        self.settings = desk_settings(ctx.store.path.parent if getattr(ctx.store, "path", None) else None)
+        if not restore_geometry(self, self.settings, f"main-{ctx.workstation}"):
+            fit_to_screen(self, 1280, 800)
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -87,11 +91,18 @@ class MainWindow(QMainWindow):
                 self.nav.addItem(label)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        """Keep the half-filled form and record the sign-out; the store is left consistent."""
+        """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
         from shebao_desk.attendance import sign_out
         intake = self.pages.get("intake")
+        if intake is not None and self.isVisible() and not intake.form.is_blank():
+            if not confirm(self, self.tr("尚未受理"),
+                           self.tr("受理页上还有未受理的填写。退出后填写内容保存为草稿，下次打开时恢复；"
+                                   "该业务尚未受理、没有受理编号。确定退出吗？"), self.tr("退出")):
+                event.ignore()
+                return
         if intake is not None:
             intake.save_draft()
+        remember_geometry(self, self.settings, f"main-{self.ctx.workstation}")
         if self.ctx.clerk is not None:
             clerk_id = self.ctx.clerk.id
             try:

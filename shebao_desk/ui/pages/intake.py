@@ -19,6 +19,7 @@ from shebao_desk.drafts import DraftFile
 from shebao_desk.errors import ShebaoError
 from shebao_desk.intake import accept_case, find_person
 from shebao_desk.photo import normalise_photo
+from shebao_desk.ui.confirm import confirm_business
 from shebao_desk.ui.errors import clerk_message, report_error
 from shebao_desk.ui.intake_form import IntakeForm
 from shebao_desk.ui.widgets import Hint
@@ -38,6 +39,8 @@ class IntakePage(QWidget):
         self.cards = ctx.cards
         self.form = IntakeForm(ctx.policy)
         self.last_paths: dict[str, Path] = {}
+        self.last_case = ""
+        self.last_id = ""
         self.previews: list = []
 
         layout = QVBoxLayout(self)
@@ -56,7 +59,9 @@ class IntakePage(QWidget):
         self.result = Hint("result")
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
+        self.doc_case = QLabel(objectName="doc_case")
         self.doc_buttons = QHBoxLayout()
+        buttons.addWidget(self.doc_case)
         buttons.addLayout(self.doc_buttons)
         buttons.addStretch(1)
         self.tick_button = QPushButton("材料全选 (Ctrl+M)", objectName="tick_all")
@@ -73,6 +78,7 @@ class IntakePage(QWidget):
         self.accept_button.clicked.connect(self.accept)
         self.form.photo_button.clicked.connect(self.import_photo)
         self.form.id_number_valid.connect(self.look_up_person)
+        self.form.id_number_valid.connect(self._other_applicant)
         for keys, slot in (("F5", self.read_selected), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
                            ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
             # Ctrl+A stays "select all" in the text fields; M for 材料.
@@ -172,6 +178,10 @@ class IntakePage(QWidget):
         request = self.form.request()
         business = self.ctx.policy.catalogue[request.business]
         missing = business.missing(request.mode, request.materials)
+        card = self.form.card_read[0] if self.form.card_read else ""
+        if not missing and not confirm_business(self, request.business, request.applicant.name.strip(), card):
+            self.result.info(self.tr("未办理：经办人取消了确认，卡片状态没有改变。"))
+            return
         if request.business in PIN_BUSINESSES and not missing:
             self.run_pin_flow(request)
             return
@@ -198,7 +208,7 @@ class IntakePage(QWidget):
             with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
                 outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
                 case = outcome.case
-                saved = {"id": case.id, "number": case.number, "status": case.status, "missing": outcome.missing,
+                saved = {"id": case.id, "number": case.number, "id_number": case.person.id_number, "status": case.status, "missing": outcome.missing,
                          "promised": case.promised_date, "paths": {}, "paper_error": None}
             try:
                 with ctx.store.read() as s:
@@ -231,6 +241,8 @@ class IntakePage(QWidget):
         else:
             self.result.fine(text)
         self.last_paths = saved["paths"]
+        self.last_case = number
+        self.last_id = saved.get("id_number", "")
         self._show_doc_buttons()
         self.form.clear()
         self.draft.clear()
@@ -238,17 +250,39 @@ class IntakePage(QWidget):
         if self.last_paths and self.ctx.auto_preview:
             self.preview(next(iter(self.last_paths)))
 
+    def doc_button_list(self) -> list[QPushButton]:
+        return [self.doc_buttons.itemAt(i).widget() for i in range(self.doc_buttons.count())]
+
     def _show_doc_buttons(self) -> None:
         while self.doc_buttons.count():
             item = self.doc_buttons.takeAt(0)
             item.widget().deleteLater()
+        # The papers belong to one case: say which, so no one hands over the previous person's.
+        self.doc_case.setText(self.tr("受理编号 {0} 的文件：").format(self.last_case) if self.last_paths else "")
         for kind in self.last_paths:
             button = QPushButton(f"预览/打印{DOC_TITLES[kind]}", objectName=f"preview_{kind}")
             button.clicked.connect(lambda _=False, k=kind: self.preview(k))
             self.doc_buttons.addWidget(button)
 
+    def _other_applicant(self, id_number: str) -> None:
+        if self.last_paths and id_number != self.last_id:
+            self.forget_documents()
+
+    def forget_documents(self) -> None:
+        """清空 or a new applicant: the previous case's papers leave the screen."""
+        self.last_paths = {}
+        self.last_case = ""
+        for button in self.doc_button_list():
+            button.setEnabled(False)
+        self.doc_case.setText("")
+        for dialog in self.previews:
+            dialog.close()
+        self.previews = []
+
     def preview(self, kind: str) -> None:
         from shebao_desk.ui.printing import PreviewDialog
+        if kind not in self.last_paths:
+            return
         dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind])
         self.previews.append(dialog)
         dialog.show()
@@ -270,5 +304,7 @@ class IntakePage(QWidget):
     def clear(self) -> None:
         self.form.clear()
         self.draft.clear()
+        self.forget_documents()
         self.result.info("")
         self.card_status.info("")
+        self.form.id_number.setFocus(Qt.ShortcutFocusReason)
