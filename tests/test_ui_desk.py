@@ -44,3 +44,68 @@ def test_standard_dialog_buttons_are_chinese(make_window, qtbot):
     buttons = QDialogButtonBox(QDialogButtonBox.Save | QDialogButtonBox.Close)
     qtbot.addWidget(buttons)
     assert buttons.button(QDialogButtonBox.Save).text().replace("&", "").startswith("保存")
+
+
+# -- windows that fit ---------------------------------------------------------------
+
+def outside_scroll(widget, page) -> bool:
+    from PySide6.QtWidgets import QScrollArea
+    parent = widget.parentWidget()
+    while parent is not None and parent is not page:
+        if isinstance(parent, QScrollArea):
+            return False
+        parent = parent.parentWidget()
+    return True
+
+
+def test_every_page_action_lies_inside_the_screen(make_window, qtbot):
+    window, _ = make_window(monitor=False)
+    qtbot.waitExposed(window)
+    screen = window.screen().availableGeometry()
+    assert window.frameGeometry().height() <= screen.height() and window.frameGeometry().width() <= screen.width()
+    # Also a 1280×720 laptop: what the window needs at least leaves room for a title bar.
+    need = window.minimumSizeHint()
+    assert need.width() <= 1280 - 16 and need.height() <= 720 - 60, need
+    outside = []
+    for key, page in window.pages.items():
+        window.show_page(key)
+        qtbot.wait(20)
+        buttons = [b for b in page.findChildren(QPushButton) if b.isVisible() and outside_scroll(b, page)]
+        assert buttons or key in ("guide", "devices", "today", "search"), key
+        outside += [(key, b.text()) for b in buttons if not on_screen(b)]
+    assert not outside
+    window.show_page("intake")
+    page = window.pages["intake"]
+    for button in (page.accept_button, page.clear_button, page.tick_button):
+        assert on_screen(button), button.text()
+
+
+def test_geometry_and_maximised_state_are_remembered(make_window, qtbot, tmp_path):
+    window, ctx = make_window(monitor=False, db=tmp_path / "geo.sqlite3")
+    qtbot.waitExposed(window)
+    window.showMaximized()
+    qtbot.waitUntil(window.isMaximized, timeout=3000)
+    window.close()
+    again, _ = make_window(monitor=False, db=tmp_path / "geo.sqlite3")
+    assert again.isMaximized()
+    again.showNormal()
+    qtbot.waitUntil(lambda: not again.isMaximized(), timeout=3000)
+    again.resize(1000, 600)
+    qtbot.waitUntil(lambda: again.width() == 1000, timeout=3000)
+    again.close()
+    third, _ = make_window(monitor=False, db=tmp_path / "geo.sqlite3")
+    assert not third.isMaximized() and third.size().width() == 1000
+
+
+def test_print_preview_and_case_window_fit_with_their_buttons(make_window, qtbot, tmp_path, policy):
+    from shebao_desk.documents.samples import write_samples
+    from shebao_desk.ui.printing import PreviewDialog
+    window, ctx = make_window(monitor=False)
+    path = write_samples(policy, tmp_path / "samples")[0]
+    dialog = PreviewDialog(path, ctx.printer, window, "预览")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    assert dialog.frameGeometry().height() <= dialog.screen().availableGeometry().height()
+    assert on_screen(dialog.print_button)
+    assert all(on_screen(b) for b in dialog.findChildren(QPushButton))

@@ -44,7 +44,8 @@ class CaseDetailDialog(QDialog):
         super().__init__(parent)
         self.ctx, self.case_id = ctx, case_id
         self.setWindowTitle("业务详情")
-        self.resize(900, 640)
+        from shebao_desk.ui.geometry import fit_to_screen
+        fit_to_screen(self, 900, 640)
         layout = QVBoxLayout(self)
         self.fields = QFormLayout()
         layout.addLayout(self.fields)

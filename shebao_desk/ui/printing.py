@@ -63,7 +63,8 @@ class PreviewDialog(QDialog):
     def __init__(self, path: Path, printer_worker: Worker, parent=None, title: str = "打印预览") -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(820, 980)
+        from shebao_desk.ui.geometry import fit_to_screen
+        fit_to_screen(self, 820, 980)  # an A4 page's height is more than a 768-line screen has
         self.path = path
         self.worker = printer_worker
         self.document = QPdfDocument(self)
