@@ -27,6 +27,13 @@ def choose(combo, data):
     combo.setCurrentIndex(index)
 
 
+def needs_real_screen(window):
+    room = window.screen().availableGeometry()
+    if room.width() < 1280 or room.height() < 720:
+        pytest.skip(f"needs a screen of at least 1280×720 (this one {room.width()}×{room.height()}): "
+                    "run under Xvfb -screen 0 1366x768x24 with QT_QPA_PLATFORM=xcb")
+
+
 def on_screen(widget) -> bool:
     """The whole widget lies inside the screen's available area."""
     screen = widget.screen().availableGeometry()
@@ -60,6 +67,7 @@ def outside_scroll(widget, page) -> bool:
 
 def test_every_page_action_lies_inside_the_screen(make_window, qtbot):
     window, _ = make_window(monitor=False)
+    needs_real_screen(window)
     qtbot.waitExposed(window)
     screen = window.screen().availableGeometry()
     assert window.frameGeometry().height() <= screen.height() and window.frameGeometry().width() <= screen.width()
@@ -82,6 +90,7 @@ def test_every_page_action_lies_inside_the_screen(make_window, qtbot):
 
 def test_geometry_and_maximised_state_are_remembered(make_window, qtbot, tmp_path):
     window, ctx = make_window(monitor=False, db=tmp_path / "geo.sqlite3")
+    needs_real_screen(window)
     qtbot.waitExposed(window)
     window.showMaximized()
     qtbot.waitUntil(window.isMaximized, timeout=3000)
@@ -101,6 +110,7 @@ def test_print_preview_and_case_window_fit_with_their_buttons(make_window, qtbot
     from shebao_desk.documents.samples import write_samples
     from shebao_desk.ui.printing import PreviewDialog
     window, ctx = make_window(monitor=False)
+    needs_real_screen(window)
     path = write_samples(policy, tmp_path / "samples")[0]
     dialog = PreviewDialog(path, ctx.printer, window, "预览")
     qtbot.addWidget(dialog)
