@@ -119,3 +119,103 @@ def test_print_preview_and_case_window_fit_with_their_buttons(make_window, qtbot
     assert dialog.frameGeometry().height() <= dialog.screen().availableGeometry().height()
     assert on_screen(dialog.print_button)
     assert all(on_screen(b) for b in dialog.findChildren(QPushButton))
+
+
+# -- no one-key accidents ---------------------------------------------------------------
+
+def holder_with_card(ctx, seq=41, birth=dt.date(1970, 3, 1)):
+    """A person whose card was applied for and collected (normal), made through the core rules."""
+    from shebao_desk.catalogue import Mode
+    from shebao_desk.intake import CaseRequest, accept_case, complete_case
+    who = applicant(seq, birth=birth)
+    with ctx.store.unit(ctx.clerk.id, "A", "test holder") as s:
+        materials = set(ctx.policy.catalogue["apply"].required(Mode.SELF))
+        case = accept_case(s, CaseRequest("apply", Mode.SELF, who, materials), s.merge(ctx.clerk),
+                           s.merge(ctx.site), ctx.policy).case
+        complete_case(s, case, s.merge(ctx.clerk))
+    return who
+
+
+def card_statuses(ctx, id_number):
+    from shebao_desk.models import Person
+    from sqlalchemy import select
+    with ctx.store.read() as s:
+        person = s.scalar(select(Person).where(Person.id_number == id_number))
+        return [c.status for c in person.cards]
+
+
+def test_formal_loss_without_confirming_leaves_the_card_valid(make_window, qtbot, confirmations):
+    window, ctx = make_window(monitor=False)
+    who = holder_with_card(ctx)
+    page = window.pages["intake"]
+    choose(page.form.business, "formal_loss")
+    fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000")
+    page.form.tick_all()
+    confirmations.answer = False
+    qtbot.keyClick(page.accept_button, Qt.Key_Return, Qt.ControlModifier)  # the Ctrl+Enter shortcut
+    page.accept()
+    assert confirmations and "正式挂失" in confirmations[0][0] and "不可撤销" in confirmations[0][1]
+    assert who.name in confirmations[0][1]
+    qtbot.wait(200)
+    assert card_statuses(ctx, who.id_number) == [CardStatus.NORMAL]
+    assert "取消" in page.result.text()
+    confirmations.answer = True
+    with qtbot.waitSignal(page.case_saved, timeout=20000):
+        page.accept()
+    assert card_statuses(ctx, who.id_number) == [CardStatus.FORMALLY_LOST]
+
+
+def test_clear_takes_the_previous_cases_documents_away(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    who = applicant(42)
+    fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000", address="商州区")
+    page.form.material_boxes["id_original"].setChecked(True)
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    qtbot.wait(50)
+    buttons = page.doc_button_list()
+    assert buttons and all(b.isEnabled() for b in buttons)
+    assert saved.args[0]["number"] in page.doc_case.text()
+    page.form.id_number.setText("x")
+    window.activateWindow()
+    page.form.name.setFocus()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    qtbot.keyClick(page.form.id_number, Qt.Key_N, Qt.ControlModifier)  # 清空
+    assert page.form.id_number.text() == ""
+    assert all(not b.isEnabled() for b in page.doc_button_list())
+    assert page.last_paths == {} and page.doc_case.text() == ""
+    assert QApplication.focusWidget() is page.form.id_number  # ready for the next ID number
+
+
+def test_closing_with_an_unsaved_form_asks(make_window, qtbot, confirmations):
+    window, _ = make_window(monitor=False)
+    window.pages["intake"].form.name.setText("王小明")
+    confirmations.answer = False
+    window.close()
+    assert window.isVisible() and "未受理" in confirmations[0][1]
+    confirmations.answer = True
+    window.close()
+    assert not window.isVisible()
+
+
+def test_completion_asks_and_names_the_case(make_window, qtbot, confirmations):
+    from shebao_desk.catalogue import Mode
+    from shebao_desk.intake import CaseRequest, accept_case
+    from shebao_desk.models import CaseStatus
+    from shebao_desk.ui.case_detail import CaseDetailDialog
+    window, ctx = make_window(monitor=False)
+    who = applicant(43)
+    with ctx.store.unit(ctx.clerk.id, "A", "t") as s:
+        case = accept_case(s, CaseRequest("apply", Mode.SELF, who, set(ctx.policy.catalogue["apply"].required(Mode.SELF))),
+                           s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy).case
+        case_id, number = case.id, case.number
+    dialog = CaseDetailDialog(ctx, case_id, window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: hasattr(dialog, "case"), timeout=10000)
+    confirmations.answer = False
+    dialog.complete_button.click()
+    assert number in confirmations[0][1]
+    qtbot.wait(200)
+    with ctx.store.read() as s:
+        assert s.get(Case, case_id).status is CaseStatus.ACCEPTED

@@ -96,7 +96,13 @@ class CaseDetailDialog(QDialog):
         self.case = case
 
     def complete(self) -> None:
+        from shebao_desk.ui.confirm import confirm
         day = self.done_date.date().toPython()
+        if not confirm(self, self.tr("确认办结"),
+                       self.tr("办结 {0}（{1}）：记为申请人已于 {2:%Y年%m月%d日} 领到新卡，新卡转为正常使用。"
+                               "办结后不能撤销。").format(self.case.number, self.case.person.name, day),
+                       self.tr("办结")):
+            return
         now = now_utc()
         # Completed today: now. Recorded later for an earlier day: noon of that day.
         at = now if day == now.astimezone(CHINA).date() else dt.datetime.combine(day, dt.time(12), CHINA).astimezone(dt.UTC)
