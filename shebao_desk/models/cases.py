@@ -46,6 +46,7 @@ class Case(Row):
     promised_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     completed_at: Mapped[utc_opt] = mapped_column(index=True)
     completed_by: Mapped[str | None] = mapped_column(ForeignKey("clerk.id"), nullable=True)
+    outlet: Mapped[str] = mapped_column(String(100), default="", server_default="")  # pick-up bank outlet
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     card: Mapped[Card | None] = relationship(foreign_keys=[card_id])
