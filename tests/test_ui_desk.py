@@ -219,3 +219,37 @@ def test_completion_asks_and_names_the_case(make_window, qtbot, confirmations):
     qtbot.wait(200)
     with ctx.store.read() as s:
         assert s.get(Case, case_id).status is CaseStatus.ACCEPTED
+
+
+def test_temporary_loss_default_time_is_china_time_on_a_pc_set_to_utc(make_window, qtbot, monkeypatch):
+    import time
+    from shebao_desk.clock import CHINA, now_utc
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    try:
+        window, _ = make_window(monitor=False)
+        form = window.pages["intake"].form
+        choose(form.business, "temp_loss")
+        shown = form.loss_effective.dateTime().toPython()
+        china = now_utc().astimezone(CHINA).replace(tzinfo=None)
+        assert abs((china - shown).total_seconds()) < 120, (shown, china)
+        effective = form.request().loss_effective_at
+        assert abs((effective - now_utc()).total_seconds()) < 120
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_large_print_and_outlet_are_chosen_at_intake(make_window, qtbot, policy):
+    window, ctx = make_window(monitor=False)
+    form = window.pages["intake"].form
+    choose(form.business, "replace")
+    assert form.outlet.isVisibleTo(window) and form.outlet.count() == len(policy.site.bank_outlets)
+    form.reason_choice.activated.emit(1)
+    assert form.reason.text() == "卡面损坏"
+    choose(form.outlet, policy.site.bank_outlets[1].name)
+    form.large_print.setChecked(True)
+    request = form.request()
+    assert request.outlet == policy.site.bank_outlets[1].name and request.large_print
+    choose(form.business, "temp_loss")
+    assert not form.outlet.isVisibleTo(window)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, QTime, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateTimeEdit, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from shebao_desk.catalogue import Mode
-from shebao_desk.clock import CHINA
+from shebao_desk.clock import CHINA, now_utc
 from shebao_desk.documents.layout import ethnicity_names
 from shebao_desk.idnumber import id_problem, parse_id_number
 from shebao_desk.intake import LOSS_FUNCTIONS, AgentInput, ApplicantInput, CaseRequest
@@ -49,6 +49,9 @@ class IntakeForm(QWidget):
         top.addWidget(self.business, 1)
         top.addWidget(QLabel("办理方式"))
         top.addWidget(self.mode, 1)
+        # What the applicant reads (PIN dialog, receipt, notice) in large type; remembered for the person.
+        self.large_print = QCheckBox("大字版（老年人、视力不好）", objectName="large_print")
+        top.addWidget(self.large_print)
         outer.addLayout(top)
 
         person = QGroupBox("申请人（持卡人）")
@@ -104,8 +107,18 @@ class IntakeForm(QWidget):
         self.detail_box = QGroupBox("业务信息")
         form = QFormLayout(self.detail_box)
         self.reason = QLineEdit(objectName="reason")
+        self.reason_choice = QComboBox(objectName="reason_choice")
+        self.reason_choice.activated.connect(lambda i: self.reason.setText(self.reason_choice.itemData(i) or ""))
+        reason_row = QHBoxLayout()
+        reason_row.addWidget(self.reason_choice)
+        reason_row.addWidget(self.reason, 1)
         self.reason_label = QLabel("办理原因")
-        form.addRow(self.reason_label, self.reason)
+        form.addRow(self.reason_label, reason_row)
+        self.outlet = QComboBox(objectName="outlet")
+        for outlet in policy.site.bank_outlets:
+            self.outlet.addItem(f"{outlet.name}（{outlet.address}）", outlet.name)
+        self.outlet_label = QLabel("领卡银行网点")
+        form.addRow(self.outlet_label, self.outlet)
         self.loss_channel = QComboBox(objectName="loss_channel")
         for channel in LossChannel:
             self.loss_channel.addItem(channel.label, channel.value)
@@ -139,6 +152,10 @@ class IntakeForm(QWidget):
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.id_number.textChanged.connect(self._check_id)
         self.agent_id.textChanged.connect(self._check_agent_id)
+        self.phone_hint = Hint("phone_hint")
+        grid.addWidget(self.phone_hint, 8, 0, 1, 2)
+        for field in (self.phone, self.agent_phone, self.new_phone):
+            field.textChanged.connect(self._check_phone)
         for widget in self.findChildren(QLineEdit):
             widget.textChanged.connect(self.changed)
         for widget in (self.ethnicity, self.loss_channel):
@@ -171,14 +188,25 @@ class IntakeForm(QWidget):
         loss = code == "temp_loss"
         for w in [*self.loss_widgets, *self.loss_rows]:
             w.setVisible(loss)
-        self.loss_effective.setDateTime(QDateTime.currentDateTime())
+        # China time from the UTC clock, whatever zone the PC is set to (a PC on UTC was 8 h off).
+        china = now_utc().astimezone(CHINA)
+        self.loss_effective.setDateTime(QDateTime(QDate(china.year, china.month, china.day),
+                                                  QTime(china.hour, china.minute)))
         info = code == "info_change"
         for w in [*self.change_widgets, *self.change_rows]:
             w.setVisible(info)
         reason = code in REASON_BUSINESSES
         self.reason.setVisible(reason)
         self.reason_label.setVisible(reason)
-        self.detail_box.setVisible(loss or info or reason)
+        self.reason_choice.clear()
+        self.reason_choice.addItem("常用原因…", "")
+        for r in business.reasons:
+            fee = f"（{business.fee_text(r.fee)}）" if business.fee or r.fee else ""
+            self.reason_choice.addItem(r.text + fee, r.text)
+        self.reason_choice.setVisible(reason and bool(business.reasons))
+        self.outlet.setVisible(business.pickup)
+        self.outlet_label.setVisible(business.pickup)
+        self.detail_box.setVisible(loss or info or reason or business.pickup)
         self._mode_changed()
 
     def _mode_changed(self) -> None:
@@ -221,6 +249,15 @@ class IntakeForm(QWidget):
         self.sex.setText("男" if parsed.sex == "1" else "女")
         self.id_number_valid.emit(parsed.number)
 
+    def _check_phone(self, _text: str = "") -> None:
+        from shebao_desk.intake import phone_problem
+        problem = next((p for p in (phone_problem(f.text()) for f in (self.phone, self.agent_phone, self.new_phone)) if p),
+                       None)
+        if problem:
+            self.phone_hint.problem(problem)
+        else:
+            self.phone_hint.info("")
+
     def _check_agent_id(self, text: str) -> None:
         problem = id_problem(text) if text.strip() else None
         if problem:
@@ -247,6 +284,8 @@ class IntakeForm(QWidget):
         index = self.ethnicity.findData(person.ethnicity)
         if index >= 0 and self.ethnicity.currentIndex() == 0:
             self.ethnicity.setCurrentIndex(index)
+        if getattr(person, "large_print", False):
+            self.large_print.setChecked(True)
 
     def set_photo(self, jpeg: bytes | None, warnings: list[str] | None = None) -> None:
         self.photo = jpeg
@@ -284,6 +323,7 @@ class IntakeForm(QWidget):
             loss_functions=tuple(k for k, box in self.loss_functions.items() if box.isChecked()),
             loss_effective_at=effective if self.business_code == "temp_loss" else None,
             changes=changes, card_read=self.card_read,
+            outlet=self.outlet.currentData() or "", large_print=self.large_print.isChecked(),
         )
 
     # -- drafts ----------------------------------------------------------------
@@ -297,6 +337,7 @@ class IntakeForm(QWidget):
             "ethnicity": self.ethnicity.currentData(),
             "text": {name: getattr(self, name).text() for name in self.TEXT_FIELDS},
             "materials": sorted(code for code, box in self.material_boxes.items() if box.isChecked()),
+            "outlet": self.outlet.currentData(), "large_print": self.large_print.isChecked(),
             "photo": base64.b64encode(self.photo).decode() if self.photo else None,
         }
 
@@ -313,6 +354,10 @@ class IntakeForm(QWidget):
         index = self.ethnicity.findData(state.get("ethnicity"))
         if index >= 0:
             self.ethnicity.setCurrentIndex(index)
+        index = self.outlet.findData(state.get("outlet"))
+        if index >= 0:
+            self.outlet.setCurrentIndex(index)
+        self.large_print.setChecked(bool(state.get("large_print")))
         for name, value in (state.get("text") or {}).items():
             if name in self.TEXT_FIELDS and isinstance(value, str):
                 getattr(self, name).setText(value)
@@ -334,3 +379,5 @@ class IntakeForm(QWidget):
         self.set_photo(None)
         self.person_status.info("")
         self.ethnicity.setCurrentIndex(0)
+        self.outlet.setCurrentIndex(0)
+        self.large_print.setChecked(False)

@@ -41,6 +41,7 @@ class IntakePage(QWidget):
         self.last_paths: dict[str, Path] = {}
         self.last_case = ""
         self.last_id = ""
+        self.stored_photo: tuple[str, bool] = ("", False)  # (ID number, a photo is on file)
         self.previews: list = []
 
         layout = QVBoxLayout(self)
@@ -144,6 +145,7 @@ class IntakePage(QWidget):
                 card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
                 label = card_rules.state_label(card, now_utc()) if card else "无卡"
                 number = card.card_number if card else ""
+                self.stored_photo = (id_number, person.photo is not None)
                 return person, label, number
 
         def done(found) -> None:
@@ -177,6 +179,12 @@ class IntakePage(QWidget):
             return
         request = self.form.request()
         business = self.ctx.policy.catalogue[request.business]
+        number = request.applicant.id_number.strip().upper()
+        has_stored = self.stored_photo == (number, True)
+        if "photo" in request.materials and request.applicant.photo is None and not has_stored:
+            self.result.problem(self.tr("已勾选“电子照片”，但还没有导入照片：请点“导入照片…”，或取消勾选（材料不全将退回补材料）。"))
+            self.form.photo_button.setFocus()
+            return
         missing = business.missing(request.mode, request.materials)
         card = self.form.card_read[0] if self.form.card_read else ""
         if not missing and not confirm_business(self, request.business, request.applicant.name.strip(), card):
