@@ -253,3 +253,28 @@ def test_large_print_and_outlet_are_chosen_at_intake(make_window, qtbot, policy)
     assert request.outlet == policy.site.bank_outlets[1].name and request.large_print
     choose(form.business, "temp_loss")
     assert not form.outlet.isVisibleTo(window)
+
+
+# -- what the applicant reads ------------------------------------------------------------
+
+@pytest.mark.parametrize("large", [False, True])
+def test_pin_dialog_shows_its_whole_error_text_in_large_type(make_window, qtbot, large):
+    from shebao_desk.devices.errors import WrongPinError
+    from shebao_desk.ui.pin_dialog import PinDialog
+    window, ctx = make_window(monitor=False)
+    dialog = PinDialog(ctx.cards, "Virtual PCD 00 00", "123456", large=large, parent=window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog._failed(WrongPinError(2))
+    qtbot.wait(50)
+    text = dialog.message.text()
+    assert "还可以尝试 2 次" in text and "密码重置" in text  # tries left and what to do
+    label = dialog.message
+    assert label.font().pixelSize() >= (26 if large else 18) or label.fontInfo().pixelSize() >= (26 if large else 18)
+    # The label is tall enough for all its wrapped lines and lies inside the dialog, the dialog on the screen.
+    assert label.height() >= label.heightForWidth(label.width())
+    assert dialog.rect().contains(label.geometry())
+    room = dialog.screen().availableGeometry()
+    assert dialog.frameGeometry().height() <= room.height()
+    assert all(b.isVisible() for b in dialog.buttons.buttons())

@@ -202,7 +202,7 @@ class IntakePage(QWidget):
             self.result.problem("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改")
             return
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
-                           change=request.business == "pin_change", parent=self)
+                           change=request.business == "pin_change", large=request.large_print, parent=self)
         dialog.succeeded.connect(lambda: self.save(request))
         self.pin_dialog = dialog
         dialog.open()
