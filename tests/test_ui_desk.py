@@ -5,6 +5,7 @@ measure real geometry; offscreen Qt reports its own virtual screen and the same 
 """
 
 import datetime as dt
+import re
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -278,3 +279,23 @@ def test_pin_dialog_shows_its_whole_error_text_in_large_type(make_window, qtbot,
     room = dialog.screen().availableGeometry()
     assert dialog.frameGeometry().height() <= room.height()
     assert all(b.isVisible() for b in dialog.buttons.buttons())
+
+
+def test_case_history_reads_as_plain_chinese(make_window, qtbot, confirmations):
+    from shebao_desk.ui.case_detail import CaseDetailDialog
+    window, ctx = make_window(monitor=False)
+    who = holder_with_card(ctx, seq=44)
+    page = window.pages["intake"]
+    choose(page.form.business, "formal_loss")
+    fill(page.form, id_number=who.id_number, name=who.name)
+    page.form.tick_all()
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    dialog = CaseDetailDialog(ctx, saved.args[0]["id"], window)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.history.rowCount() > 0, timeout=10000)
+    sentences = [dialog.history.text(r, 3) for r in range(dialog.history.rowCount())]
+    joined = "".join(sentences)
+    assert "受理正式挂失业务" in joined and "登记正式挂失" in joined
+    assert "卡片：状态由“正常”改为“已正式挂失”" in joined
+    assert not any(re.search(r"[a-z_]{3,}|→|insert|update", s) for s in sentences), sentences

@@ -20,23 +20,17 @@ from shebao_desk.ui.errors import report_error
 from shebao_desk.ui.widgets import Hint, Table
 
 
-def load_detail(store, case_id: str) -> dict:
+def load_detail(store, case_id: str, catalogue=None) -> dict:
+    from shebao_desk.history_text import describe
+    from shebao_desk.policy import load_policy
+    catalogue = catalogue or load_policy().catalogue
     with store.read() as s:
         case = s.get(Case, case_id)
         clerks = {c.id: c.display_name for c in s.query(Clerk).all()}
-        history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation, e.action, e.table_name,
-                    _changes(e.before, e.after)) for e in case_history(s, case)]
+        history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation,
+                    describe(e.table_name, e.action, e.before, e.after, catalogue)) for e in case_history(s, case)]
         return {"case": case, "person": case.person, "accepted_by": clerks.get(case.accepted_by, ""),
                 "completed_by": clerks.get(case.completed_by or "", ""), "history": history}
-
-
-def _changes(before: dict | None, after: dict | None) -> str:
-    if before is None:
-        return "新建"
-    if after is None:
-        return "删除"
-    keys = [k for k in after if k not in ("updated_at",)]
-    return "；".join(f"{k}: {before.get(k)} → {after.get(k)}" for k in keys)[:300]
 
 
 class CaseDetailDialog(QDialog):
@@ -49,7 +43,7 @@ class CaseDetailDialog(QDialog):
         layout = QVBoxLayout(self)
         self.fields = QFormLayout()
         layout.addLayout(self.fields)
-        self.history = Table(["时间", "经办人", "工作站", "操作", "表", "变化"], "history")
+        self.history = Table(["时间", "经办人", "工作站", "操作记录"], "history")
         layout.addWidget(QLabel("操作记录"))
         layout.addWidget(self.history, 1)
         row = QHBoxLayout()
@@ -67,7 +61,7 @@ class CaseDetailDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        self.ctx.db.run(lambda: load_detail(self.ctx.store, self.case_id), self.show_detail,
+        self.ctx.db.run(lambda: load_detail(self.ctx.store, self.case_id, self.ctx.policy.catalogue), self.show_detail,
                         lambda e: report_error(self, e))
 
     def show_detail(self, d: dict) -> None:
@@ -76,7 +70,10 @@ class CaseDetailDialog(QDialog):
             self.fields.removeRow(0)
         catalogue = self.ctx.policy.catalogue
         business = catalogue[case.business]
-        promised = f"{case.promised_date}" if case.promised_date else "当场办结"
+        if case.status is CaseStatus.RETURNED:
+            promised = "—（退回补材料，补齐后再受理）"
+        else:
+            promised = f"{case.promised_date}" if case.promised_date else "当场办结"
         actual = local_text(case.completed_at) if case.completed_at else "未办结"
         late = ""
         if case.completed_at and case.promised_date:
@@ -86,7 +83,8 @@ class CaseDetailDialog(QDialog):
                 ("代办人", f"{case.agent_name} {case.agent_relation}".strip() or "—"),
                 ("材料", "、".join(catalogue.material_name(m) for m in case.materials) or "—"),
                 ("尚缺", "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
-                ("原因", case.reason or "—"), ("收费", f"{case.fee} 元"),
+                ("原因", case.reason or "—"), ("收费", business.fee_text(case.fee)),
+                ("领卡网点", case.outlet or "—"),
                 ("受理", f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
                 ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}")]
         for label, value in rows:
