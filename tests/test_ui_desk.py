@@ -299,3 +299,49 @@ def test_case_history_reads_as_plain_chinese(make_window, qtbot, confirmations):
     assert "受理正式挂失业务" in joined and "登记正式挂失" in joined
     assert "卡片：状态由“正常”改为“已正式挂失”" in joined
     assert not any(re.search(r"[a-z_]{3,}|→|insert|update", s) for s in sentences), sentences
+
+
+# -- small things a clerk trips over ---------------------------------------------------
+
+def test_attendance_does_not_mark_days_before_the_account_existed(store, policy):
+    from shebao_desk.attendance import attendance_report
+    from shebao_desk.auth import create_clerk
+    from shebao_desk.models import Clerk, Role
+    with store.unit(None, "A", "new clerk") as s:
+        clerk = create_clerk(s, "li", "李新人", "passw0rd!", Role.CLERK)
+        clerk.created_at = dt.datetime(2026, 3, 11, 1, 0, tzinfo=dt.UTC)  # joined Wednesday 2026-03-11
+    with store.read() as s:
+        rows = attendance_report(s, dt.date(2026, 3, 9), dt.date(2026, 3, 14), policy.calendar,
+                                 policy.site.opens, policy.site.closes)
+    days = [r.day for r in rows if r.clerk == "李新人"]
+    assert days == [dt.date(2026, 3, 11), dt.date(2026, 3, 12), dt.date(2026, 3, 13)]
+    assert all(r.absent for r in rows if r.clerk == "李新人")  # no sign-in on the days the account did exist
+
+
+@pytest.mark.parametrize("top, step", [(1, 1), (3, 1), (6, 1), (7, 2), (13, 5), (40, 10)])
+def test_statistics_axis_has_whole_number_ticks(top, step):
+    from shebao_desk.ui.pages.statistics import integer_step
+    assert integer_step(top) == step
+
+
+def test_statistics_chart_axis_ticks_are_integers(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.show_page("statistics")
+    page.refresh()
+    qtbot.waitUntil(lambda: bool(page.chart.chart().axes()), timeout=10000)
+    from PySide6.QtCharts import QValueAxis
+    axis = next(a for a in page.chart.chart().axes() if isinstance(a, QValueAxis))
+    assert axis.tickType() == QValueAxis.TickType.TicksDynamic and axis.tickInterval() >= 1
+    assert axis.tickInterval() == int(axis.tickInterval()) and axis.max() % axis.tickInterval() == 0
+
+
+def test_settings_and_training_picker_show_names_not_files(make_window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel
+    window, ctx = make_window(training=True, monitor=False, db=tmp_path / "training.sqlite3")
+    settings = window.pages["settings"]
+    shown = [w.text() for w in settings.findChildren(QLabel)] + [g.title() for g in settings.findChildren(QGroupBox)]
+    assert not any(".toml" in t or ".sqlite3" in t or "/" in t for t in shown), [t for t in shown if "/" in t]
+    picker = window.pages["devices"].findChild(QComboBox, "training_holder")
+    labels = [picker.itemText(i) for i in range(picker.count())]
+    assert any(label.startswith("李秀英（第 1 代卡）") for label in labels)
+    assert not any(".toml" in label or label.startswith("gen") for label in labels)

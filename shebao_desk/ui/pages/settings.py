@@ -21,24 +21,26 @@ class SettingsPage(QWidget):
         self.ctx = ctx
         cfg = ctx.policy.site
         layout = QVBoxLayout(self)
-        site = QGroupBox("本窗口（resources/site.toml）")
+        site = QGroupBox("本窗口")
         form = QFormLayout(site)
         for label, value in (("机构", cfg.institution), ("窗口", f"{cfg.window_name}（{cfg.window_code}）"),
                              ("工作站", ctx.workstation), ("地址", cfg.address), ("电话", cfg.phone),
                              ("办公时间", cfg.hours), ("初始密码", "已配置（不显示）"),
                              ("临时挂失有效期", f"{cfg.temp_loss_days} 天"),
-                             ("数据库", str(ctx.store.path)), ("数据文件夹", str(resources_dir()))):
+                             ("监护人代办年龄", f"未满 {ctx.policy.catalogue.minors.guardian_age} 周岁"),
+                             ("数据", "本机数据库（培训模式使用单独的培训数据库）" if ctx.training else "本机数据库")):
             form.addRow(label, QLabel(value))
         layout.addWidget(site)
         outlets = Table(["发卡银行网点", "地址", "电话", "营业时间"], "outlets")
         outlets.fill([[o.name, o.address, o.phone, o.hours] for o in cfg.bank_outlets])
         layout.addWidget(QLabel("发卡银行网点"))
         layout.addWidget(outlets)
-        fees = Table(["业务", "承诺时限（工作日）", "收费（元）", "办理方式"], "fees")
-        fees.fill([[b.name, str(b.days), str(b.fee), "、".join(m.label for m in b.modes)] for b in ctx.policy.catalogue])
-        layout.addWidget(QLabel("业务、时限与收费（resources/businesses.toml）"))
+        fees = Table(["业务", "承诺时限（工作日）", "收费", "办理方式"], "fees")
+        fees.fill([[b.name, f"{b.days}" if b.days else "当场办结", b.fee_text(b.fee),
+                    "、".join(m.label for m in b.modes)] for b in ctx.policy.catalogue])
+        layout.addWidget(QLabel("业务、时限与收费"))
         layout.addWidget(fees, 1)
-        open_folder = QPushButton("打开数据文件夹", objectName="open_resources")
+        open_folder = QPushButton("打开业务参数文件夹（县区可修改）", objectName="open_resources")
         open_folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(resources_dir()))))
         layout.addWidget(open_folder)
         if ctx.clerk is not None and ctx.clerk.role is Role.ADMIN:

@@ -90,7 +90,13 @@ class StatisticsPage(QWidget):
         series.attachAxis(axis_x)
         axis_y = QValueAxis()
         axis_y.setLabelFormat("%d")
-        axis_y.setRange(0, max([max(r.accepted, r.completed) for r in rows], default=1) or 1)
+        top = max([max(r.accepted, r.completed) for r in rows], default=1) or 1
+        step = integer_step(top)
+        # Whole numbers only (cases are counted): ticks every ``step`` from 0, the top a multiple of it.
+        axis_y.setTickType(QValueAxis.TickType.TicksDynamic)
+        axis_y.setTickAnchor(0)
+        axis_y.setTickInterval(step)
+        axis_y.setRange(0, step * -(-top // step))
         chart.addAxis(axis_y, Qt.AlignLeft)
         series.attachAxis(axis_y)
         chart.legend().setAlignment(Qt.AlignBottom)
@@ -106,3 +112,13 @@ class StatisticsPage(QWidget):
         period, sections, site = self.period(), self.sections, self.ctx.policy.site
         self.ctx.db.run(lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
                         lambda _: self.hint.fine(f"已导出：{path}"), lambda e: self.hint.problem(clerk_message(e)))
+
+
+def integer_step(top: int, most_ticks: int = 6) -> int:
+    """A whole-number tick step (1, 2, 5, 10, 20, 50 …) giving at most ``most_ticks`` intervals up to ``top``."""
+    base = 1
+    while True:
+        for factor in (1, 2, 5):
+            if top / (base * factor) <= most_ticks:
+                return base * factor
+        base *= 10
