@@ -11,10 +11,9 @@ import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QPushButton
 
-from shebao_desk.idnumber import make_id_number
-from shebao_desk.models import Card, CardStatus, Case
+from shebao_desk.models import CardStatus, Case
 
-from conftest import applicant, take
+from conftest import applicant
 
 
 def fill(form, **fields):
@@ -306,7 +305,7 @@ def test_case_history_reads_as_plain_chinese(make_window, qtbot, confirmations):
 def test_attendance_does_not_mark_days_before_the_account_existed(store, policy):
     from shebao_desk.attendance import attendance_report
     from shebao_desk.auth import create_clerk
-    from shebao_desk.models import Clerk, Role
+    from shebao_desk.models import Role
     with store.unit(None, "A", "new clerk") as s:
         clerk = create_clerk(s, "li", "李新人", "passw0rd!", Role.CLERK)
         clerk.created_at = dt.datetime(2026, 3, 11, 1, 0, tzinfo=dt.UTC)  # joined Wednesday 2026-03-11

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
 )
@@ -17,7 +16,7 @@ from shebao_desk.intake import complete_case
 from shebao_desk.models import Case, CaseStatus, Clerk
 from shebao_desk.queries import case_history
 from shebao_desk.ui.errors import report_error
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
 def load_detail(store, case_id: str, catalogue=None) -> dict:
@@ -49,7 +48,7 @@ class CaseDetailDialog(QDialog):
         row = QHBoxLayout()
         self.message = Hint("detail_message")
         row.addWidget(self.message, 1)
-        self.done_date = QDateEdit(QDate.currentDate(), objectName="done_date", calendarPopup=True,
+        self.done_date = QDateEdit(china_today(), objectName="done_date", calendarPopup=True,
                                    displayFormat="yyyy-MM-dd")
         self.complete_button = QPushButton("办结", objectName="complete")
         self.reprint_button = QPushButton("重新打印", objectName="reprint")

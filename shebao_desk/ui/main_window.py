@@ -94,12 +94,12 @@ class MainWindow(QMainWindow):
         """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
         from shebao_desk.attendance import sign_out
         intake = self.pages.get("intake")
-        if intake is not None and self.isVisible() and not intake.form.is_blank():
-            if not confirm(self, self.tr("尚未受理"),
-                           self.tr("受理页上还有未受理的填写。退出后填写内容保存为草稿，下次打开时恢复；"
-                                   "该业务尚未受理、没有受理编号。确定退出吗？"), self.tr("退出")):
-                event.ignore()
-                return
+        unsaved = intake is not None and self.isVisible() and not intake.form.is_blank()
+        if unsaved and not confirm(self, self.tr("尚未受理"),
+                                   self.tr("受理页上还有未受理的填写。退出后填写内容保存为草稿，下次打开时恢复；"
+                                           "该业务尚未受理、没有受理编号。确定退出吗？"), self.tr("退出")):
+            event.ignore()
+            return
         if intake is not None:
             intake.save_draft()
         remember_geometry(self, self.settings, f"main-{self.ctx.workstation}")

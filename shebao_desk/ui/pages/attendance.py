@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.attendance import attendance_report, sign_out
 from shebao_desk.errors import CalendarUnknownYear
 from shebao_desk.statistics import period_of
 from shebao_desk.ui.errors import clerk_message
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.clock import today as today_in_china
+from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
 class AttendancePage(QWidget):
@@ -20,7 +20,7 @@ class AttendancePage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.month = QDateEdit(QDate.currentDate(), objectName="attendance_month", displayFormat="yyyy-MM")
+        self.month = QDateEdit(china_today(), objectName="attendance_month", displayFormat="yyyy-MM")
         show = QPushButton("查看", objectName="run_attendance")
         out = QPushButton("我要签退", objectName="sign_out")
         for w in (QLabel("月份"), self.month, show, out):
@@ -41,7 +41,7 @@ class AttendancePage(QWidget):
     def refresh(self) -> None:
         ctx, period = self.ctx, period_of("month", self.month.date().toPython())
         cfg = ctx.policy.site
-        today = dt.date.today()
+        today = today_in_china()
         end = min(period.end, today + dt.timedelta(days=1))
 
         def work():

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.report_export import export
 from shebao_desk.statistics import HEADERS, as_table, period_of, report_sections
 from shebao_desk.ui.errors import clerk_message
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
 class StatisticsPage(QWidget):
@@ -25,7 +25,7 @@ class StatisticsPage(QWidget):
         for key, label in (("day", "日"), ("week", "周"), ("month", "月")):
             self.kind.addItem(label, key)
         self.kind.setCurrentIndex(2)
-        self.day = QDateEdit(QDate.currentDate(), objectName="period_day", calendarPopup=True, displayFormat="yyyy-MM-dd")
+        self.day = QDateEdit(china_today(), objectName="period_day", calendarPopup=True, displayFormat="yyyy-MM-dd")
         show = QPushButton("统计", objectName="run_stats")
         xlsx = QPushButton("导出 XLSX…", objectName="export_xlsx")
         pdf = QPushButton("导出 PDF…", objectName="export_pdf")
