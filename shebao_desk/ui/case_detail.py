@@ -36,23 +36,23 @@ class CaseDetailDialog(QDialog):
     def __init__(self, ctx, case_id: str, parent=None) -> None:
         super().__init__(parent)
         self.ctx, self.case_id = ctx, case_id
-        self.setWindowTitle("业务详情")
+        self.setWindowTitle(self.tr("业务详情"))
         from shebao_desk.ui.geometry import fit_to_screen
         fit_to_screen(self, 900, 640)
         layout = QVBoxLayout(self)
         self.fields = QFormLayout()
         layout.addLayout(self.fields)
-        self.history = Table(["时间", "经办人", "工作站", "操作记录"], "history")
-        layout.addWidget(QLabel("操作记录"))
+        self.history = Table([self.tr("时间"), self.tr("经办人"), self.tr("工作站"), self.tr("操作记录")], "history")
+        layout.addWidget(QLabel(self.tr("操作记录")))
         layout.addWidget(self.history, 1)
         row = QHBoxLayout()
         self.message = Hint("detail_message")
         row.addWidget(self.message, 1)
         self.done_date = QDateEdit(china_today(), objectName="done_date", calendarPopup=True,
                                    displayFormat="yyyy-MM-dd")
-        self.complete_button = QPushButton("办结", objectName="complete")
-        self.reprint_button = QPushButton("重新打印", objectName="reprint")
-        for w in (QLabel("办结日期"), self.done_date, self.complete_button, self.reprint_button):
+        self.complete_button = QPushButton(self.tr("办结"), objectName="complete")
+        self.reprint_button = QPushButton(self.tr("重新打印"), objectName="reprint")
+        for w in (QLabel(self.tr("办结日期")), self.done_date, self.complete_button, self.reprint_button):
             row.addWidget(w)
         layout.addLayout(row)
         self.complete_button.clicked.connect(self.complete)
@@ -70,22 +70,22 @@ class CaseDetailDialog(QDialog):
         catalogue = self.ctx.policy.catalogue
         business = catalogue[case.business]
         if case.status is CaseStatus.RETURNED:
-            promised = "—（退回补材料，补齐后再受理）"
+            promised = self.tr("—（退回补材料，补齐后再受理）")
         else:
             promised = f"{case.promised_date}" if case.promised_date else "当场办结"
-        actual = local_text(case.completed_at) if case.completed_at else "未办结"
+        actual = local_text(case.completed_at) if case.completed_at else self.tr("未办结")
         late = ""
         if case.completed_at and case.promised_date:
-            late = "（按期）" if case.completed_at.astimezone(CHINA).date() <= case.promised_date else "（超期）"
-        rows = [("受理编号", case.number), ("业务", business.name), ("状态", case.status.label),
-                ("申请人", f"{person.name}　{mask_id_number(person.id_number)}"),
-                ("代办人", f"{case.agent_name} {case.agent_relation}".strip() or "—"),
-                ("材料", "、".join(catalogue.material_name(m) for m in case.materials) or "—"),
-                ("尚缺", "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
-                ("原因", case.reason or "—"), ("收费", business.fee_text(case.fee)),
-                ("领卡网点", case.outlet or "—"),
-                ("受理", f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
-                ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}")]
+            late = self.tr("（按期）") if case.completed_at.astimezone(CHINA).date() <= case.promised_date else self.tr("（超期）")
+        rows = [(self.tr("受理编号"), case.number), (self.tr("业务"), business.name), (self.tr("状态"), case.status.label),
+                (self.tr("申请人"), f"{person.name}　{mask_id_number(person.id_number)}"),
+                (self.tr("代办人"), f"{case.agent_name} {case.agent_relation}".strip() or "—"),
+                (self.tr("材料"), "、".join(catalogue.material_name(m) for m in case.materials) or "—"),
+                (self.tr("尚缺"), "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
+                (self.tr("原因"), case.reason or "—"), (self.tr("收费"), business.fee_text(case.fee)),
+                (self.tr("领卡网点"), case.outlet or "—"),
+                (self.tr("受理"), f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
+                (self.tr("承诺办结"), promised), (self.tr("实际办结"), f"{actual}{late}　{d['completed_by']}")]
         for label, value in rows:
             self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
         self.history.fill([list(row) for row in d["history"]])
@@ -110,7 +110,7 @@ class CaseDetailDialog(QDialog):
                 complete_case(s, s.get(Case, self.case_id), s.merge(ctx.clerk), at)
 
         def done(_):
-            self.message.fine("已办结")
+            self.message.fine(self.tr("已办结"))
             self.reload()
 
         ctx.db.run(work, done, lambda e: report_error(self, e))

@@ -37,7 +37,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         site = ctx.policy.site
         title = f"社会保障卡综合服务窗口工作台 — {site.institution}"
-        self.setWindowTitle(("【培训模式】" if ctx.training else "") + title)
+        self.setWindowTitle((self.tr("【培训模式】") if ctx.training else "") + title)
         self.settings = desk_settings(ctx.store.path.parent if getattr(ctx.store, "path", None) else None)
         if not restore_geometry(self, self.settings, f"main-{ctx.workstation}"):
             fit_to_screen(self, 1280, 800)
@@ -45,7 +45,7 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         if ctx.training:
-            banner = QLabel("培训模式 — 使用培训数据库，所有操作不影响真实业务", objectName="training_banner")
+            banner = QLabel(self.tr("培训模式 — 使用培训数据库，所有操作不影响真实业务"), objectName="training_banner")
             banner.setAlignment(Qt.AlignCenter)
             banner.setStyleSheet("background:#d32f2f;color:white;font-weight:bold;padding:6px;font-size:16px")
             outer.addWidget(banner)
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         from shebao_desk.ui.login import LoginDialog
         if self.ctx.clerk is None or not self.isVisible():
             return
-        dialog = LoginDialog(self.ctx, "屏幕已锁定", locked_for=self.ctx.clerk.username)
+        dialog = LoginDialog(self.ctx, self.tr("屏幕已锁定"), locked_for=self.ctx.clerk.username)
         if dialog.exec() and dialog.result_clerk is not None:
             self.ctx.clerk = dialog.result_clerk
         else:

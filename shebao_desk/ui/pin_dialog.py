@@ -25,7 +25,7 @@ class PinDialog(QDialog):
     succeeded = Signal()
 
     # The holder types here, often elderly: large type always, larger still in large-print mode.
-    FONT_PX = {False: 18, True: 26}
+    FONT_PX = (18, 26)  # normal, large print
 
     def __init__(self, cards: CardService, reader: str, initial_pin: str, *, change: bool = False,
                  large: bool = False, parent=None) -> None:

@@ -47,9 +47,9 @@ class IntakePage(QWidget):
         layout = QVBoxLayout(self)
         reader_row = QHBoxLayout()
         self.reader = QComboBox(objectName="reader")
-        self.read_button = QPushButton("读卡 (F5)", objectName="read_button")
+        self.read_button = QPushButton(self.tr("读卡 (F5)"), objectName="read_button")
         self.card_status = Hint("card_status")
-        reader_row.addWidget(QLabel("读卡器"))
+        reader_row.addWidget(QLabel(self.tr("读卡器")))
         reader_row.addWidget(self.reader, 1)
         reader_row.addWidget(self.read_button)
         layout.addLayout(reader_row)
@@ -65,9 +65,9 @@ class IntakePage(QWidget):
         buttons.addWidget(self.doc_case)
         buttons.addLayout(self.doc_buttons)
         buttons.addStretch(1)
-        self.tick_button = QPushButton("材料全选 (Ctrl+M)", objectName="tick_all")
-        self.clear_button = QPushButton("清空 (Ctrl+N)", objectName="clear")
-        self.accept_button = QPushButton("受理 (Ctrl+Enter)", objectName="accept")
+        self.tick_button = QPushButton(self.tr("材料全选 (Ctrl+M)"), objectName="tick_all")
+        self.clear_button = QPushButton(self.tr("清空 (Ctrl+N)"), objectName="clear")
+        self.accept_button = QPushButton(self.tr("受理 (Ctrl+Enter)"), objectName="accept")
         self.accept_button.setStyleSheet("font-weight:bold;padding:6px 18px")
         for b in (self.tick_button, self.clear_button, self.accept_button):
             buttons.addWidget(b)
@@ -143,7 +143,7 @@ class IntakePage(QWidget):
                 if person is None:
                     return None
                 card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
-                label = card_rules.state_label(card, now_utc()) if card else "无卡"
+                label = card_rules.state_label(card, now_utc()) if card else self.tr("无卡")
                 number = card.card_number if card else ""
                 self.stored_photo = (id_number, person.photo is not None)
                 return person, label, number
@@ -152,7 +152,7 @@ class IntakePage(QWidget):
             if self.form.id_number.text().strip().upper() != id_number:
                 return  # the clerk typed on meanwhile
             if found is None:
-                self.form.person_status.info("新申请人（系统中尚无记录）")
+                self.form.person_status.info(self.tr("新申请人（系统中尚无记录）"))
                 return
             person, label, number = found
             self.form.fill_from_person(person)
@@ -167,7 +167,7 @@ class IntakePage(QWidget):
 
     def load_photo(self, path: Path) -> None:
         cfg = self.ctx.policy.site
-        self.form.photo_hint.info("正在处理照片…")
+        self.form.photo_hint.info(self.tr("正在处理照片…"))
         self.ctx.db.run(lambda: normalise_photo(path.read_bytes(), cfg),
                         lambda photo: self.form.set_photo(photo.jpeg, photo.warnings),
                         lambda e: self.form.photo_hint.problem(clerk_message(e)))
@@ -199,7 +199,7 @@ class IntakePage(QWidget):
         from shebao_desk.ui.pin_dialog import PinDialog
         reader = self.selected_reader()
         if not reader or not self.cards.readers.get(reader):
-            self.result.problem("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改")
+            self.result.problem(self.tr("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改"))
             return
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
                            change=request.business == "pin_change", large=request.large_print, parent=self)
@@ -210,7 +210,7 @@ class IntakePage(QWidget):
     def save(self, request) -> None:
         ctx = self.ctx
         self.accept_button.setEnabled(False)
-        self.result.info("正在保存…")
+        self.result.info(self.tr("正在保存…"))
 
         def work():
             with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
@@ -231,7 +231,7 @@ class IntakePage(QWidget):
     def failed(self, error: BaseException) -> None:
         self.accept_button.setEnabled(True)
         self.result.problem(clerk_message(error))
-        report_error(self, error, "未能受理")
+        report_error(self, error, self.tr("未能受理"))
 
     def saved(self, saved: dict) -> None:
         self.accept_button.setEnabled(True)
@@ -307,7 +307,7 @@ class IntakePage(QWidget):
         state = self.draft.load()
         if state:
             self.form.restore(state)
-            self.result.info("已恢复上次未完成的填写。")
+            self.result.info(self.tr("已恢复上次未完成的填写。"))
 
     def clear(self) -> None:
         self.form.clear()
