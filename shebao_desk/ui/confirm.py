@@ -7,6 +7,7 @@ never voids a card.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 # Tests replace this with a callable (title, text) -> bool instead of a modal box.
@@ -27,13 +28,22 @@ def confirm(parent: QWidget | None, title: str, text: str, action: str) -> bool:
 
 
 # What each irreversible business does, in the words the applicant hears.
+_T = "confirm"  # the Linguist context of these texts
 CONSEQUENCES = {
-    "formal_loss": ("确认正式挂失", "正式挂失后，{name}的社会保障卡（{card}）立即作废，不可撤销，找回也不能再用；之后只能办理补卡。",
-                    "正式挂失"),
-    "cancel": ("确认注销", "注销后，{name}的社会保障卡（{card}）和人员状态将永久注销，不可恢复。", "注销"),
-    "pin_reset": ("确认密码重置", "密码重置后，{name}的社会保障卡密码恢复为初始密码，原密码失效；持卡人须重新启用并修改密码。",
-                  "重置密码"),
-    "replace": ("确认换卡", "换卡后，{name}的原社会保障卡（{card}）立即作废并收回销毁，不可恢复。", "换卡"),
+    "formal_loss": (QT_TRANSLATE_NOOP(_T, "确认正式挂失"),
+                    QT_TRANSLATE_NOOP(_T, "正式挂失后，{name}的社会保障卡（{card}）立即作废，不可撤销，"
+                                          "找回也不能再用；之后只能办理补卡。"),
+                    QT_TRANSLATE_NOOP(_T, "正式挂失")),
+    "cancel": (QT_TRANSLATE_NOOP(_T, "确认注销"),
+               QT_TRANSLATE_NOOP(_T, "注销后，{name}的社会保障卡（{card}）和人员状态将永久注销，不可恢复。"),
+               QT_TRANSLATE_NOOP(_T, "注销")),
+    "pin_reset": (QT_TRANSLATE_NOOP(_T, "确认密码重置"),
+                  QT_TRANSLATE_NOOP(_T, "密码重置后，{name}的社会保障卡密码恢复为初始密码，原密码失效；"
+                                        "持卡人须重新启用并修改密码。"),
+                  QT_TRANSLATE_NOOP(_T, "重置密码")),
+    "replace": (QT_TRANSLATE_NOOP(_T, "确认换卡"),
+                QT_TRANSLATE_NOOP(_T, "换卡后，{name}的原社会保障卡（{card}）立即作废并收回销毁，不可恢复。"),
+                QT_TRANSLATE_NOOP(_T, "换卡")),
 }
 
 
@@ -41,5 +51,5 @@ def confirm_business(parent: QWidget | None, business: str, name: str, card: str
     """True when ``business`` needs no confirmation or the clerk confirmed it."""
     if business not in CONSEQUENCES:
         return True
-    title, text, action = CONSEQUENCES[business]
+    title, text, action = (QCoreApplication.translate(_T, t) for t in CONSEQUENCES[business])
     return confirm(parent, title, text.format(name=name or "申请人", card=card or "卡号未登记"), action)
