@@ -30,20 +30,20 @@ def confirm(parent: QWidget | None, title: str, text: str, action: str) -> bool:
 # What each irreversible business does, in the words the applicant hears.
 _T = "confirm"  # the Linguist context of these texts
 CONSEQUENCES = {
-    "formal_loss": (QT_TRANSLATE_NOOP(_T, "确认正式挂失"),
-                    QT_TRANSLATE_NOOP(_T, "正式挂失后，{name}的社会保障卡（{card}）立即作废，不可撤销，"
+    "formal_loss": (QT_TRANSLATE_NOOP("confirm", "确认正式挂失"),
+                    QT_TRANSLATE_NOOP("confirm", "正式挂失后，{name}的社会保障卡（{card}）立即作废，不可撤销，"
                                           "找回也不能再用；之后只能办理补卡。"),
-                    QT_TRANSLATE_NOOP(_T, "正式挂失")),
-    "cancel": (QT_TRANSLATE_NOOP(_T, "确认注销"),
-               QT_TRANSLATE_NOOP(_T, "注销后，{name}的社会保障卡（{card}）和人员状态将永久注销，不可恢复。"),
-               QT_TRANSLATE_NOOP(_T, "注销")),
-    "pin_reset": (QT_TRANSLATE_NOOP(_T, "确认密码重置"),
-                  QT_TRANSLATE_NOOP(_T, "密码重置后，{name}的社会保障卡密码恢复为初始密码，原密码失效；"
+                    QT_TRANSLATE_NOOP("confirm", "正式挂失")),
+    "cancel": (QT_TRANSLATE_NOOP("confirm", "确认注销"),
+               QT_TRANSLATE_NOOP("confirm", "注销后，{name}的社会保障卡（{card}）和人员状态将永久注销，不可恢复。"),
+               QT_TRANSLATE_NOOP("confirm", "注销")),
+    "pin_reset": (QT_TRANSLATE_NOOP("confirm", "确认密码重置"),
+                  QT_TRANSLATE_NOOP("confirm", "密码重置后，{name}的社会保障卡密码恢复为初始密码，原密码失效；"
                                         "持卡人须重新启用并修改密码。"),
-                  QT_TRANSLATE_NOOP(_T, "重置密码")),
-    "replace": (QT_TRANSLATE_NOOP(_T, "确认换卡"),
-                QT_TRANSLATE_NOOP(_T, "换卡后，{name}的原社会保障卡（{card}）立即作废并收回销毁，不可恢复。"),
-                QT_TRANSLATE_NOOP(_T, "换卡")),
+                  QT_TRANSLATE_NOOP("confirm", "重置密码")),
+    "replace": (QT_TRANSLATE_NOOP("confirm", "确认换卡"),
+                QT_TRANSLATE_NOOP("confirm", "换卡后，{name}的原社会保障卡（{card}）立即作废并收回销毁，不可恢复。"),
+                QT_TRANSLATE_NOOP("confirm", "换卡")),
 }
 
 
