@@ -344,3 +344,32 @@ def test_settings_and_training_picker_show_names_not_files(make_window, qtbot, t
     labels = [picker.itemText(i) for i in range(picker.count())]
     assert any(label.startswith("李秀英（第 1 代卡）") for label in labels)
     assert not any(".toml" in label or label.startswith("gen") for label in labels)
+
+
+def test_form_says_when_a_business_is_done_at_the_bank(make_window, qtbot, monkeypatch):
+    import dataclasses
+    window, ctx = make_window(monitor=False)
+    form = window.pages["intake"].form
+    at_bank = dataclasses.replace(ctx.policy.site, done_at={"formal_loss": "bank", "reissue": "bank",
+                                                            "replace": "window"})
+    monkeypatch.setattr(form, "policy", dataclasses.replace(ctx.policy, site=at_bank))
+    choose(form.business, "reissue")
+    assert "补卡在发卡银行网点办理" in form.where_hint.text()
+    choose(form.business, "replace")
+    assert form.where_hint.text() == ""
+
+
+def test_case_window_fits_the_screen(make_window, qtbot):
+    from shebao_desk.ui.case_detail import CaseDetailDialog
+    window, ctx = make_window(monitor=False)
+    needs_real_screen(window)
+    holder_with_card(ctx, seq=45)
+    from shebao_desk.models import Case as _Case
+    with ctx.store.read() as s:
+        case_id = s.query(_Case).first().id
+    dialog = CaseDetailDialog(ctx, case_id, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.history.rowCount() > 0, timeout=10000)
+    assert dialog.minimumSizeHint().height() <= 720 - 60
+    assert on_screen(dialog.complete_button) and on_screen(dialog.reprint_button)

@@ -53,6 +53,8 @@ class IntakeForm(QWidget):
         self.large_print = QCheckBox(self.tr("大字版（老年人、视力不好）"), objectName="large_print")
         top.addWidget(self.large_print)
         outer.addLayout(top)
+        self.where_hint = Hint("where_hint")
+        outer.addWidget(self.where_hint)
 
         person = QGroupBox(self.tr("申请人（持卡人）"))
         grid = QGridLayout(person)
@@ -207,6 +209,11 @@ class IntakeForm(QWidget):
         self.outlet.setVisible(business.pickup)
         self.outlet_label.setVisible(business.pickup)
         self.detail_box.setVisible(loss or info or reason or business.pickup)
+        if self.policy.site.done_at_bank(code):  # site.toml [where]
+            self.where_hint.problem(self.tr("本地{0}在发卡银行网点办理（见设置中的网点）；"
+                                            "如在本窗口受理，请确认本窗口有此权限。").format(business.name))
+        else:
+            self.where_hint.info("")
         self._mode_changed()
 
     def _mode_changed(self) -> None:
