@@ -36,12 +36,12 @@ class PinDialog(QDialog):
         self.setObjectName("pin_dialog")
         self.setStyleSheet(f"#pin_dialog, #pin_dialog QLabel, #pin_dialog QLineEdit, #pin_dialog QPushButton"
                            f" {{font-size:{self.FONT_PX[large]}px}}")
-        self.setMinimumWidth(560 if large else 460)
         layout = QVBoxLayout(self)
         # The dialog grows with its message: the whole error (tries left, what to do) is always shown.
         layout.setSizeConstraint(QLayout.SetMinimumSize)
         intro = QLabel(self.tr("读卡器：{0}<br>请持卡人自己输入密码，经办人请回避。").format(reader))
         intro.setWordWrap(True)
+        intro.setMinimumWidth(600 if large else 460)  # the layout's minimum decides the dialog's width
         layout.addWidget(intro)
         form = QFormLayout()
         self.old = _pin_field("old_pin") if change else None
