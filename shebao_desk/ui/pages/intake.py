@@ -216,7 +216,8 @@ class IntakePage(QWidget):
             with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
                 outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
                 case = outcome.case
-                saved = {"id": case.id, "number": case.number, "id_number": case.person.id_number, "status": case.status, "missing": outcome.missing,
+                saved = {"id": case.id, "number": case.number, "id_number": case.person.id_number,
+                         "status": case.status, "missing": outcome.missing,
                          "promised": case.promised_date, "paths": {}, "paper_error": None}
             try:
                 with ctx.store.read() as s:

@@ -22,21 +22,21 @@ class StatisticsPage(QWidget):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.kind = QComboBox(objectName="period_kind")
-        for key, label in (("day", "日"), ("week", "周"), ("month", "月")):
+        for key, label in (("day", self.tr("日")), ("week", self.tr("周")), ("month", self.tr("月"))):
             self.kind.addItem(label, key)
         self.kind.setCurrentIndex(2)
         self.day = QDateEdit(china_today(), objectName="period_day", calendarPopup=True, displayFormat="yyyy-MM-dd")
-        show = QPushButton("统计", objectName="run_stats")
-        xlsx = QPushButton("导出 XLSX…", objectName="export_xlsx")
-        pdf = QPushButton("导出 PDF…", objectName="export_pdf")
-        for w in (QLabel("周期"), self.kind, self.day, show, xlsx, pdf):
+        show = QPushButton(self.tr("统计"), objectName="run_stats")
+        xlsx = QPushButton(self.tr("导出 XLSX…"), objectName="export_xlsx")
+        pdf = QPushButton(self.tr("导出 PDF…"), objectName="export_pdf")
+        for w in (QLabel(self.tr("周期")), self.kind, self.day, show, xlsx, pdf):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
         self.title = QLabel(objectName="stats_title")
         layout.addWidget(self.title)
-        self.by_business = Table(["业务", *HEADERS[1:]], "stats_business")
-        self.by_clerk = Table(["经办人", *HEADERS[1:]], "stats_clerk")
+        self.by_business = Table([self.tr("业务"), *HEADERS[1:]], "stats_business")
+        self.by_clerk = Table([self.tr("经办人"), *HEADERS[1:]], "stats_clerk")
         layout.addWidget(self.by_business, 2)
         layout.addWidget(self.by_clerk, 1)
         self.chart = QChartView(objectName="stats_chart")
@@ -76,9 +76,9 @@ class StatisticsPage(QWidget):
 
     def draw_chart(self, rows) -> None:
         chart = QChart()
-        chart.setTitle("各业务受理与办结")
+        chart.setTitle(self.tr("各业务受理与办结"))
         series = QBarSeries()
-        for label, attr in (("受理", "accepted"), ("办结", "completed"), ("超期办结", "late")):
+        for label, attr in ((self.tr("受理"), "accepted"), (self.tr("办结"), "completed"), (self.tr("超期办结"), "late")):
             bar = QBarSet(label)
             for r in rows:
                 bar.append(getattr(r, attr))
