@@ -373,3 +373,70 @@ def test_case_window_fits_the_screen(make_window, qtbot):
     qtbot.waitUntil(lambda: dialog.history.rowCount() > 0, timeout=10000)
     assert dialog.minimumSizeHint().height() <= 720 - 60
     assert on_screen(dialog.complete_button) and on_screen(dialog.reprint_button)
+
+
+# -- Shaanxi's minors and fees, through the form ---------------------------------------
+
+def a_photo() -> bytes:
+    import io
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
+    return out.getvalue()
+
+
+def pdf_text(path):
+    from pypdf import PdfReader
+    return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(path).pages))
+
+
+def test_an_eight_year_old_with_household_register_and_guardian_is_accepted_at_the_form(make_window, qtbot):
+    from shebao_desk.models import CaseStatus
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    form = page.form
+    choose(form.business, "apply")
+    choose(form.mode, "guardian")
+    child = applicant(46, birth=dt.date.today().replace(year=dt.date.today().year - 8) - dt.timedelta(days=30))
+    fill(form, id_number=child.id_number, name="王小明", agent_name="王建国", agent_id="611021197501020332",
+         agent_relation="父亲", agent_phone="13900000000")
+    for code in ("guardian_id_original", "guardian_id_copy", "household_register", "photo"):
+        form.material_boxes[code].setChecked(True)
+    assert not form.material_boxes["id_copy"].isChecked()  # the child has no ID card
+    form.set_photo(a_photo())
+    choose(form.outlet, ctx.policy.site.bank_outlets[1].name)
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    result = saved.args[0]
+    assert result["status"] is CaseStatus.ACCEPTED and result["missing"] == []
+    receipt = pdf_text(result["paths"]["receipt"])
+    assert re.sub(r"\s+", "", ctx.policy.site.bank_outlets[1].name) in receipt
+
+
+def test_a_damaged_card_replacement_at_the_form_prints_twenty_yuan_and_who_collects(make_window, qtbot,
+                                                                                      confirmations):
+    window, ctx = make_window(monitor=False)
+    who = holder_with_card(ctx, seq=47)
+    page = window.pages["intake"]
+    form = page.form
+    choose(form.business, "replace")
+    fill(form, id_number=who.id_number, name=who.name, phone="0914-2312333")
+    form.reason_choice.activated.emit(form.reason_choice.findData("卡面损坏"))
+    form.tick_all()
+    form.set_photo(a_photo())
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    assert "换卡" in confirmations[-1][0]
+    receipt = pdf_text(saved.args[0]["paths"]["receipt"])
+    assert "20元（工本费，由发卡银行收取）" in receipt
+
+
+def test_closing_from_the_lock_screen_does_not_ask(make_window, qtbot, confirmations, monkeypatch):
+    import shebao_desk.ui.login as login
+    window, _ = make_window(monitor=False)
+    window.pages["intake"].form.name.setText("王小明")
+    monkeypatch.setattr(login.StartDialog, "exec", lambda self: 0)  # nobody signs back in
+    confirmations.answer = False
+    window.lock()
+    assert not window.isVisible() and confirmations == []
+    assert window.pages["intake"].draft.load()["text"]["name"] == "王小明"

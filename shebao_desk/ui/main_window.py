@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         outer.addLayout(body, 1)
         self.setCentralWidget(central)
         self.pages: dict[str, QWidget] = {}
+        self.locked_out = False
         self._build_pages()
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.nav.setCurrentRow(0)
@@ -94,7 +95,8 @@ class MainWindow(QMainWindow):
         """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
         from shebao_desk.attendance import sign_out
         intake = self.pages.get("intake")
-        unsaved = intake is not None and self.isVisible() and not intake.form.is_blank()
+        # Closing from the lock screen never asks: a question there would leave the desk unlocked.
+        unsaved = intake is not None and self.isVisible() and not intake.form.is_blank() and not self.locked_out
         if unsaved and not confirm(self, self.tr("尚未受理"),
                                    self.tr("受理页上还有未受理的填写。退出后填写内容保存为草稿，下次打开时恢复；"
                                            "该业务尚未受理、没有受理编号。确定退出吗？"), self.tr("退出")):
@@ -145,6 +147,7 @@ class MainWindow(QMainWindow):
         if dialog.exec() and dialog.result_clerk is not None:
             self.ctx.clerk = dialog.result_clerk
         else:
+            self.locked_out = True  # the draft is still saved on close
             self.close()
             return
         self.idle.timer.start()
