@@ -14,13 +14,13 @@ from shebao_desk.models import CardStatus, CaseStatus, LossKind, PersonStatus
 
 FIELDS = {
     "name": "姓名", "phone": "联系电话", "address": "联系地址", "ethnicity": "民族", "photo": "照片",
-    "status": "状态", "card_number": "卡号", "card_id": "芯片号", "activated_at": "启用时间",
+    "status": "状态", "card_number": "卡号", "activated_at": "启用时间",
     "pin_reset_at": "密码重置时间", "issue_date": "发卡日期", "void_at": "作废时间", "void_reason": "作废原因",
     "materials": "已交材料", "missing": "尚缺材料", "reason": "办理原因", "fee": "收费", "promised_date": "承诺日期",
     "completed_at": "办结时间", "completed_by": "办结人", "accepted_at": "受理时间", "accepted_by": "受理人",
     "lifted_at": "解除挂失时间", "expires_at": "有效期至", "effective_at": "生效时间", "outlet": "领卡网点",
     "mode": "办理方式", "agent_name": "代办人", "agent_relation": "与申请人关系", "agent_phone": "代办人电话",
-    "large_print": "大字版", "cancelled_at": "注销时间", "card_id_fk": "卡片", "new_card_id": "新卡",
+    "large_print": "大字版", "cancelled_at": "注销时间",
 }
 HIDDEN = {"id", "created_at", "updated_at", "person_id", "card_id", "new_card_id", "case_id", "lifted_case_id",
           "accepted_by", "completed_by", "workstation", "number", "business", "person", "version"}

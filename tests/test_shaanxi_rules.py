@@ -101,3 +101,18 @@ def test_a_returned_case_and_its_resubmission_are_one_case(store, policy, clerk_
 def test_an_unknown_outlet_is_refused(store, policy, clerk_and_site):
     with pytest.raises(ValidationError):
         take(store, policy, clerk_and_site, "apply", applicant(19), outlet="不存在的银行")
+
+
+def test_the_resubmission_reads_as_one_history(store, policy, clerk_and_site):
+    from shebao_desk.history_text import describe
+    from shebao_desk.queries import case_history
+    who = applicant(20)
+    first = take(store, policy, clerk_and_site, "apply", who, materials={"id_original"})
+    take(store, policy, clerk_and_site, "apply", who, now=MONDAY + dt.timedelta(days=2))
+    with store.read() as s:
+        case = s.get(Case, first.case.id)
+        sentences = [describe(e.table_name, e.action, e.before, e.after, policy.catalogue)
+                     for e in case_history(s, case)]
+    text = "".join(sentences)
+    assert "受理申领业务" in text and "退回补材料" in text
+    assert "申请人补齐材料后再次办理" in text and "状态由“退回补材料”改为“已受理”" in text
