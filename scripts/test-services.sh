@@ -64,7 +64,7 @@ start_xvfb() {
   local n
   for n in $(seq 90 99); do
     [[ -e /tmp/.X$n-lock ]] && continue
-    Xvfb ":$n" -screen 0 1400x1000x24 -nolisten tcp >"$log_dir/xvfb.log" 2>&1 &
+    Xvfb ":$n" -screen 0 1366x768x24 -nolisten tcp >"$log_dir/xvfb.log" 2>&1 &
     started_xvfb=$!
     for _ in $(seq 50); do
       [[ -S /tmp/.X11-unix/X$n ]] && { export SHEBAO_XVFB_DISPLAY=":$n"; return 0; }

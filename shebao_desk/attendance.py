@@ -54,12 +54,16 @@ def attendance_report(session: Session, start: dt.date, end: dt.date, calendar, 
     calendar.refresh(session)  # an official year that arrived by sync
     rows = {(a.clerk_id, a.day): a for a in session.scalars(
         select(Attendance).where(Attendance.day >= start, Attendance.day < end))}
+    # A day before the clerk's account existed is no absence: the clerk was not yet on the roll.
+    first_day = {clerk.id: local(clerk.created_at).date() for clerk in clerks}
     out = []
     day = start
     while day < end:
         if calendar.is_workday(day):
             for clerk in clerks:
                 a = rows.get((clerk.id, day))
+                if a is None and day < first_day[clerk.id]:
+                    continue
                 if a is None or a.sign_in_at is None:
                     out.append(AttendanceDay(clerk.display_name, day, "", "", None, False, False, True))
                     continue

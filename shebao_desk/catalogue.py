@@ -33,6 +33,24 @@ BUSINESS_CODES = (
 )
 
 
+FEE_COLLECTORS = {"bank": "由发卡银行收取", "window": "由本窗口收取"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    text: str
+    fee: int
+
+
+@dataclass(frozen=True)
+class Minors:
+    """Children apply through a guardian; many have no ID card yet (DOMAIN.md §3)."""
+
+    guardian_age: int = 16
+    child_id_documents: tuple[str, ...] = ("household_register",)
+    photo_exempt_age: int = 0
+
+
 @dataclass(frozen=True)
 class Business:
     code: str
@@ -43,21 +61,39 @@ class Business:
     materials: dict[Mode, tuple[str, ...]]
     optional: frozenset[str]
     next_step: str
+    fee_collector: str = "window"
+    reasons: tuple[Reason, ...] = ()
+    pickup: bool = False
+
+    def fee_for(self, reason: str) -> int:
+        """The fee for this reason (the reason's own, else the business's)."""
+        for r in self.reasons:
+            if r.text == reason.strip():
+                return r.fee
+        return self.fee
+
+    def fee_text(self, fee: int) -> str:
+        """“20 元（工本费，由发卡银行收取）” — who collects, so the window never seems to."""
+        if fee == 0:
+            return "免费"
+        return f"{fee} 元（工本费，{FEE_COLLECTORS[self.fee_collector]}）"
 
     def required(self, mode: Mode) -> tuple[str, ...]:
         if mode not in self.materials:
             raise KeyError(mode)
         return self.materials[mode]
 
-    def missing(self, mode: Mode, presented: set[str] | frozenset[str]) -> list[str]:
-        """Required materials not presented, in the catalogue's order."""
-        return [m for m in self.required(mode) if m not in presented and m not in self.optional]
+    def missing(self, mode: Mode, presented: set[str] | frozenset[str],
+                waived: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Required materials not presented, in the catalogue's order (``waived``: not needed for this person)."""
+        return [m for m in self.required(mode) if m not in presented and m not in self.optional and m not in waived]
 
 
 @dataclass(frozen=True)
 class Catalogue:
     materials: dict[str, str]
     businesses: dict[str, Business]
+    minors: Minors = Minors()
 
     def __getitem__(self, code: str) -> Business:
         return self.businesses[code]
@@ -67,6 +103,18 @@ class Catalogue:
 
     def material_name(self, code: str) -> str:
         return self.materials[code]
+
+    def waived(self, age: int | None, presented: set[str] | frozenset[str]) -> frozenset[str]:
+        """Materials a child need not bring: the ID card when the 户口簿 stands in, a young child's photo."""
+        if age is None:
+            return frozenset()
+        out = set()
+        m = self.minors
+        if age < m.guardian_age and all(d in presented for d in m.child_id_documents):
+            out |= {"id_original", "id_copy"}
+        if age <= m.photo_exempt_age:
+            out.add("photo")
+        return frozenset(out)
 
 
 def parse_catalogue(path: Path) -> Catalogue:
@@ -107,6 +155,18 @@ def parse_catalogue(path: Path) -> Catalogue:
         optional = entry.get("optional", [])
         if any(m not in materials for m in optional):
             raise ResourceError(path, f"{where} 的 optional 引用了未定义的材料")
+        collector = entry.get("fee_collector", "window")
+        if collector not in FEE_COLLECTORS:
+            raise ResourceError(path, f"{where} 的 fee_collector 只能是 bank（发卡银行）或 window（本窗口）")
+        reasons = []
+        for j, r in enumerate(entry.get("reasons", [])):
+            text = r.get("text") if isinstance(r, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                raise ResourceError(path, f"{where} 的 reasons[{j}] 缺少 text")
+            r_fee = r.get("fee", fee)
+            if not isinstance(r_fee, int) or isinstance(r_fee, bool) or r_fee < 0:
+                raise ResourceError(path, f"{where} 的原因“{text}”收费应为非负整数")
+            reasons.append(Reason(text.strip(), r_fee))
         businesses[code] = Business(
             code=code,
             name=require(path, entry, "name", str, where),
@@ -116,11 +176,27 @@ def parse_catalogue(path: Path) -> Catalogue:
             materials=by_mode,
             optional=frozenset(optional),
             next_step=str(entry.get("next_step", "")),
+            fee_collector=collector,
+            reasons=tuple(reasons),
+            pickup=bool(entry.get("pickup", False)),
         )
     absent = [c for c in BUSINESS_CODES if c not in businesses]
     if absent:
         raise ResourceError(path, f"缺少业务：{', '.join(absent)}")
-    return Catalogue(dict(materials), businesses)
+    return Catalogue(dict(materials), businesses, _minors(path, data.get("minors", {}), materials))
+
+
+def _minors(path: Path, table: dict, materials: dict) -> Minors:
+    ages = {}
+    for key, default in (("guardian_age", 16), ("photo_exempt_age", 0)):
+        value = table.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 18:
+            raise ResourceError(path, f"minors.{key} 应为 0—18 的整数（周岁）")
+        ages[key] = value
+    documents = table.get("child_id_documents", ["household_register"])
+    if not isinstance(documents, list) or any(d not in materials for d in documents):
+        raise ResourceError(path, "minors.child_id_documents 应为 [materials] 中定义的材料代码列表")
+    return Minors(ages["guardian_age"], tuple(documents), ages["photo_exempt_age"])
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,11 @@ def local_text(at: dt.datetime | None) -> str:
     return "" if at is None else f"{local(at):%Y-%m-%d %H:%M}"
 
 
+def today() -> dt.date:
+    """Today in China, whatever time zone the PC is set to."""
+    return local_day(now_utc())
+
+
 def local_day(at: dt.datetime) -> dt.date:
     """The calendar day in China (a case accepted at 01:00 CST belongs to that day)."""
     return local(at).date()

@@ -12,6 +12,7 @@ import enum
 import unicodedata
 from dataclasses import dataclass
 
+from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import ValidationError
 from shebao_desk.regions import Regions, load_regions
 
@@ -79,7 +80,7 @@ def parse_id_number(text: str, *, today: dt.date | None = None, regions: Regions
         birth = dt.date(int(birth_text[:4]), int(birth_text[4:6]), int(birth_text[6:8]))
     except ValueError:
         raise InvalidIdNumber(IdProblem.BIRTH_DATE, text=birth_text) from None
-    today = today or dt.date.today()
+    today = today or local_day(now_utc())  # China's date, not the PC's zone
     if birth > today:
         raise InvalidIdNumber(IdProblem.BIRTH_FUTURE, text=birth.isoformat())
     if birth.year < today.year - MAX_AGE_YEARS:

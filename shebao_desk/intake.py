@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -32,7 +33,16 @@ log = logging.getLogger(__name__)
 
 LOSS_FUNCTIONS = {"social": "社会保障功能", "financial": "金融功能"}
 CHIP_BUSINESSES = frozenset({"activate", "pin_change"})  # businesses that write to the card's chip
-ADULT_AGE = 18
+# A mobile number, or a landline with its area code (0914-2312333, 09142312333, 029-88886666-123).
+PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?")
+
+
+def phone_problem(text: str) -> str | None:
+    """None when ``text`` is empty or a plausible Chinese phone number, else what is wrong."""
+    number = text.strip().replace(" ", "")
+    if not number or PHONE.fullmatch(number):
+        return None
+    return "电话号码应为 11 位手机号（1 开头），或带区号的固定电话（如 0914-2312333）"
 
 
 @dataclass
@@ -90,6 +100,8 @@ class CaseRequest:
     chip: ChipCard | None = None  # the card in the reader, as its chip says
     register_card: bool = False  # the clerk checked the holder's ID: register the chip's card if unknown
     origins: dict[str, str] = field(default_factory=dict)  # applicant field -> id_card / ss_card / typed
+    outlet: str = ""  # the bank outlet chosen for pick-up (申领/补卡/换卡), by name from site.toml
+    large_print: bool = False  # the applicant reads large type: PIN dialog, receipt, notice
 
 
 @dataclass
@@ -120,8 +132,17 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
     if not req.applicant.name.strip():
         raise ValidationError("请填写申请人姓名")
     parsed = parse_id_number(req.applicant.id_number, today=today, regions=policy.regions)
-    if req.mode is Mode.GUARDIAN and _age(parsed.birth_date, today) >= ADULT_AGE:
-        raise ValidationError("申请人已成年，不能由监护人代办；请选择本人办理或他人代办")
+    guardian_age = policy.catalogue.minors.guardian_age
+    age = _age(parsed.birth_date, today)
+    if req.mode is Mode.GUARDIAN and age >= guardian_age:
+        raise ValidationError(f"申请人已满 {guardian_age} 周岁，不能由监护人代办；请选择本人办理或他人代办")
+    if req.mode is Mode.SELF and age < guardian_age and Mode.GUARDIAN in business.modes:
+        raise ValidationError(f"申请人未满 {guardian_age} 周岁，须由监护人代办（请选择“监护人代办”并填写监护人）")
+    for who, phone in (("申请人", req.applicant.phone), ("代办人/监护人", req.agent.phone if req.agent else ""),
+                       ("变更后的", req.changes.get("phone", ""))):
+        problem = phone_problem(phone)
+        if problem:
+            raise ValidationError(f"{who}联系电话有误：{problem}", f"phone {phone!r}")
     if req.mode in (Mode.AGENT, Mode.GUARDIAN):
         who = "监护人" if req.mode is Mode.GUARDIAN else "代办人"
         if req.agent is None or not req.agent.name.strip():
@@ -290,6 +311,15 @@ def _match_card(card: Card, number: str, chip_id: str) -> None:
                               "card in reader does not match the person's card")
 
 
+def returned_case(session: Session, person: Person, business: str) -> Case | None:
+    """The person's latest case of this business still waiting for materials, if any."""
+    if person.id is None:
+        return None
+    return session.scalar(select(Case).where(Case.person_id == person.id, Case.business == business,
+                                             Case.status == CaseStatus.RETURNED)
+                          .order_by(Case.accepted_at.desc()).limit(1))
+
+
 def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, policy: Policy,
                 now: dt.datetime | None = None) -> Outcome:
     now = now or now_utc()
@@ -297,24 +327,37 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
     _validate(req, policy, today)
     business = policy.catalogue[req.business]
     person = _upsert_person(session, req)
-    missing = business.missing(req.mode, req.materials)
+    waived = policy.catalogue.waived(_age(person.birth_date, today), req.materials)
+    missing = business.missing(req.mode, req.materials, waived)
     agent = req.agent or AgentInput("", "")
-    case = Case(
-        number=next_case_number(session, site, today), business=req.business, mode=req.mode.value,
-        person=person, agent_name=agent.name.strip(), agent_id_number=agent.id_number and parse_id_number(agent.id_number).number,
+    outlet = req.outlet.strip() if business.pickup else ""
+    if outlet and outlet not in {o.name for o in policy.site.bank_outlets}:
+        raise ValidationError(f"领卡网点“{outlet}”不在本窗口的发卡银行网点名单中", f"outlet {outlet!r}")
+    person.large_print = req.large_print
+    fields = dict(
+        business=req.business, mode=req.mode.value, person=person, agent_name=agent.name.strip(),
+        agent_id_number=agent.id_number and parse_id_number(agent.id_number).number,
         agent_relation=agent.relation.strip(), agent_phone=agent.phone.strip(),
         materials=sorted(req.materials), missing=missing, reason=req.reason.strip(),
         fee=0, accepted_by=clerk.id, accepted_at=now, workstation=site.workstation_id,
-        status=CaseStatus.RETURNED, field_origins=dict(req.origins) or None,
+        status=CaseStatus.RETURNED, field_origins=dict(req.origins) or None, outlet=outlet,
     )
-    session.add(case)
+    # The applicant came back with what was missing: the same case goes on (same number,
+    # its earlier state kept in the audit history), not a second unlinked one.
+    case = returned_case(session, person, req.business)
+    if case is None:
+        case = Case(number=next_case_number(session, site, today), **fields)
+        session.add(case)
+    else:
+        for key, value in fields.items():
+            setattr(case, key, value)
     if missing:
         log.info("case %s %s for %s returned: missing %s", case.number, req.business,
                  mask_id_number(person.id_number), ",".join(missing))
         session.flush()
         return Outcome(case, missing)
     _apply_effects(session, req, case, person, policy, now)
-    case.fee = business.fee
+    case.fee = business.fee_for(req.reason)
     if business.days:
         case.status = CaseStatus.ACCEPTED
         policy.calendar.refresh(session)  # an official year that arrived by sync

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,6 +61,14 @@ class SiteConfig:
     central_url: str
     bank_outlets: tuple[BankOutlet, ...]
     profile: SiteProfile
+    # Where formal loss / reissue / replacement are done: "window" (here) or "bank" (the issuing bank).
+    done_at: dict[str, str] = field(default_factory=lambda: dict.fromkeys(WHERE_BUSINESSES, "window"))
+
+    def done_at_bank(self, business: str) -> bool:
+        return self.done_at.get(business) == "bank"
+
+
+WHERE_BUSINESSES = ("formal_loss", "reissue", "replace")
 
 
 def _time(path: Path, text: str, label: str) -> dt.time:
@@ -127,7 +135,21 @@ def parse_site_config(path: Path) -> SiteConfig:
         central_url=str(sync.get("central_url", "")),
         bank_outlets=tuple(outlets),
         profile=_profile(path, data.get("profile", {})),
+        done_at=_where(path, data.get("where", {})),
     )
+
+
+def _where(path: Path, table: dict) -> dict[str, str]:
+    out = {}
+    for business in WHERE_BUSINESSES:
+        value = table.get(business, "window")
+        if value not in ("window", "bank"):
+            raise ResourceError(path, f"where.{business} 只能是 window（本窗口）或 bank（发卡银行网点）")
+        out[business] = value
+    unknown = set(table) - set(WHERE_BUSINESSES)
+    if unknown:
+        raise ResourceError(path, f"[where] 中未知的业务：{', '.join(sorted(unknown))}")
+    return out
 
 
 def _profile(path: Path, table: dict) -> SiteProfile:

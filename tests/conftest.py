@@ -74,6 +74,25 @@ def shown_errors(monkeypatch):
     return seen
 
 
+@pytest.fixture(autouse=True)
+def confirmations(monkeypatch):
+    """Questions the clerk would be asked (title, text); answered yes unless a test sets ``answer``."""
+    import shebao_desk.ui.confirm as confirm
+    asked = []
+
+    class Asked(list):
+        answer = True
+
+    asked = Asked()
+
+    def answer(title, text):
+        asked.append((title, text))
+        return asked.answer
+
+    monkeypatch.setattr(confirm, "_answer", answer)
+    return asked
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path, shown_errors):
     """Opens the main window on a store in tmp_path, signed in as a supervisor (as after login)."""

@@ -152,7 +152,7 @@ def test_guardian_mode_only_for_minors(store, policy, clerk_and_site):
     assert outcome.case.status is CaseStatus.ACCEPTED
     with pytest.raises(ValidationError) as exc:
         take(store, policy, clerk_and_site, "apply", applicant(6), mode=Mode.GUARDIAN)
-    assert "成年" in exc.value.message
+    assert "已满 16 周岁" in exc.value.message
 
 
 def test_mode_not_offered_is_refused(store, policy, clerk_and_site):

@@ -128,6 +128,8 @@ def test_attendance_late_early_absent(store, policy):
     with store.unit(None, "A", "setup") as s:
         li = create_clerk(s, "li", "李", "passw0rd!", Role.CLERK)
         wang = create_clerk(s, "wang", "王", "passw0rd!", Role.CLERK)
+        for clerk in (li, wang):  # accounts that existed before the week in question
+            clerk.created_at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     monday, tuesday = dt.date(2026, 3, 9), dt.date(2026, 3, 10)
     with store.unit(li.id, "A", "day") as s:
         sign_in(s, li.id, "A", at(monday, 8, 20))

@@ -26,6 +26,14 @@ def choose(combo, data):
     combo.setCurrentIndex(index)
 
 
+def a_photo() -> bytes:
+    """A white 358×441 JPEG, as an imported and normalised photo would be."""
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
+    return out.getvalue()
+
+
 def pdf_text(path):
     return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(path).pages))
 
@@ -69,6 +77,7 @@ def test_agent_id_number_is_checked(make_window, qtbot, shown_errors):
     fill(page.form, id_number=who.id_number, name=who.name, agent_name="张三", agent_id="611002199001011234")
     assert page.form.agent_hint.text()
     page.form.tick_all()
+    page.form.set_photo(a_photo())
     page.accept()
     qtbot.waitUntil(lambda: bool(shown_errors), timeout=10000)
     assert "代办人身份证号码有误" in shown_errors[0]
@@ -81,6 +90,7 @@ def test_accepted_application_prints_form_and_receipt(make_window, qtbot):
     page = window.pages["intake"]
     who = applicant(9)
     fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000", address="商州区北新街 1 号")
+    page.form.set_photo(a_photo())
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     page.form.address.setFocus()
@@ -95,6 +105,19 @@ def test_accepted_application_prints_form_and_receipt(make_window, qtbot):
     assert result["number"] in page.result.text()
     page.preview("receipt")
     assert page.previews[-1].isVisible() and page.previews[-1].document.pageCount() == 1
+
+
+def test_photo_ticked_but_not_imported_is_refused(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    who = applicant(19)
+    fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000")
+    page.form.tick_all()
+    page.accept()
+    assert "还没有导入照片" in page.result.text()
+    qtbot.wait(200)
+    with ctx.store.read() as s:
+        assert s.scalar(select(Case)) is None
 
 
 def test_draft_survives_closing_the_window(make_window, qtbot, tmp_path):

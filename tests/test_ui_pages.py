@@ -8,6 +8,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
 from shebao_desk.errors import CalendarUnknownYear
+from shebao_desk.resources import resource_path
 from shebao_desk.ui.card_service import TRAINING_READER
 from shebao_desk.ui.login import FirstAdminDialog, LoginDialog
 
@@ -34,7 +35,7 @@ def test_training_mode_is_marked_and_its_card_fills_the_form(make_window, qtbot,
     assert window.findChild(type(window.header), "training_banner").isVisible()
     assert "培训模式" in window.windowTitle()
     devices = window.show_page("devices")
-    devices.holder.setCurrentIndex(devices.holder.findText("gen1-li-xiuying"))
+    devices.holder.setCurrentIndex(devices.holder.findData(str(resource_path("holders", "gen1-li-xiuying.toml"))))
     devices.insert_training_card()
     intake = window.show_page("intake")
     qtbot.waitUntil(lambda: intake.form.name.text() == "李秀英", timeout=10000)

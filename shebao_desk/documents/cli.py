@@ -12,7 +12,7 @@ from shebao_desk.cli import command
 def _documents(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("documents", help="打印文书")
     s = p.add_subparsers(dest="documents_cmd", required=True)
-    d = s.add_parser("sample", help="用样例数据生成业务办理表、一次性告知单（含大字版）和受理回执")
+    d = s.add_parser("sample", help="用样例数据生成业务办理表、一次性告知单（含大字版）、受理回执和临时挂失回执")
     d.add_argument("--out", type=Path, required=True)
     d.set_defaults(handler=documents_sample)
 

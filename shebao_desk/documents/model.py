@@ -70,16 +70,26 @@ class CaseDocument:
     outlet: BankOutlet
     notices: list[str] = field(default_factory=list)
     scans: list[str] = field(default_factory=list)  # "身份证复印件（…扫描件）：file, 300 dpi"
+    fee_text: str = ""              # “20 元（工本费，由发卡银行收取）”
+    pickup: bool = False            # a new card is collected at ``outlet``
+    loss_effective: str = ""        # a loss: when it took effect
+    loss_expires: str = ""          # a temporary loss: when it lapses by itself
+    where: str = ""                 # where the next step is done, when not at this window
 
     @property
     def missing(self) -> list[Material]:
         return [m for m in self.materials if not m.presented and not m.optional]
 
     @property
+    def fee_line(self) -> str:
+        return self.fee_text or ("免费" if self.fee == 0 else f"{self.fee} 元")
+
+    @property
     def all_text(self) -> list[str]:
         """Every value printed, for checking fonts before rendering."""
         parts = [self.number, self.business_name, self.mode, self.reason, self.clerk_name, self.next_step,
-                 *(m.name for m in self.materials), *self.notices, *self.scans]
+                 *(m.name for m in self.materials), *self.notices, *self.scans, self.fee_line, self.where, self.outlet.name,
+                 self.outlet.address]
         for party in (self.applicant, self.agent):
             if party is not None:
                 parts += [party.name, party.address, party.relation, party.ethnicity]
@@ -97,7 +107,11 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
     business = policy.catalogue[case.business]
     mode = Mode(case.mode)
     presented = set(case.materials)
-    materials = [Material(code, policy.catalogue.material_name(code), code in presented, code in business.optional)
+    # Only what the case recorded as missing is 尚缺: optional materials and those waived for
+    # this person (a child's ID card when the 户口簿 stands in, a young child's photo) never are.
+    missing = set(case.missing)
+    materials = [Material(code, policy.catalogue.material_name(code), code in presented,
+                          code in business.optional or (code not in presented and code not in missing))
                  for code in business.required(mode)]
     card = case.card or (person.cards[-1] if person.cards else None)
     applicant = Party(
@@ -110,6 +124,8 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
         agent = Party(name=case.agent_name, id_number=case.agent_id_number, relation=case.agent_relation,
                       phone=case.agent_phone)
     note = (notices or {}).get(case.business)
+    outlets = {o.name: o for o in policy.site.bank_outlets}
+    loss = next((x for x in (case.card.losses if case.card else []) if x.case_id == case.id), None)
     return CaseDocument(
         number=case.number, business_code=case.business, business_name=business.name,
         all_businesses=[(b.code, b.name) for b in policy.catalogue], mode=mode.label, applicant=applicant,
@@ -117,5 +133,22 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
         promised_date=case.promised_date, promised_days=business.days,
         promise_provisional=bool(case.promise_provisional), clerk_name=clerk.display_name,
         fee=case.fee, next_step=business.next_step, site=site_info(policy, site),
-        outlet=policy.site.bank_outlets[0], notices=[note] if note else [], scans=list(scans or []),
+        outlet=outlets.get(case.outlet, policy.site.bank_outlets[0]), notices=[note] if note else [], scans=list(scans or []),
+        fee_text=business.fee_text(case.fee), pickup=business.pickup,
+        loss_effective=local_text(loss.effective_at) if loss else "",
+        loss_expires=local_text(loss.expires_at) if loss and loss.expires_at else "",
+        where=where_next(case.business, policy),
     )
+
+
+# The step that follows a business, and so where the applicant goes next.
+FOLLOWS = {"temp_loss": "formal_loss", "formal_loss": "reissue"}
+
+
+def where_next(business: str, policy: Policy) -> str:
+    """“正式挂失请到发卡银行网点办理” when the site's data says that step is done at the bank."""
+    step = FOLLOWS.get(business)
+    if step is None or not policy.site.done_at_bank(step):
+        return ""
+    name = policy.catalogue[step].name
+    return f"{name}请到发卡银行网点办理（见下方网点地址），不在本窗口办理。"

@@ -64,6 +64,7 @@ class Styles:
     title: ParagraphStyle
     small: ParagraphStyle
     heading: ParagraphStyle
+    header: ParagraphStyle
 
 
 class Renderer:
@@ -85,6 +86,9 @@ class Renderer:
                                  leading=page["small_size"] * (2.2 if large else 1.5), wordWrap="CJK"),
             heading=ParagraphStyle("heading", fontName=name, fontSize=size * 1.1, leading=size * 1.7, wordWrap="CJK",
                                    spaceBefore=size * 0.6),
+            header=ParagraphStyle("header", fontName=name, alignment=TA_CENTER, wordWrap="CJK",
+                                  fontSize=max(page["receipt_header_size"], size),
+                                  leading=max(page["receipt_header_size"], size) * 1.5),
         )
         self.width = A4[0] - 2 * page["margin_mm"] * mm
 
@@ -199,13 +203,29 @@ class Renderer:
         return [self.p(form["section_materials"], "heading"), self.grid(rows, [1.0])]
 
     def _draw_signatures(self, d: CaseDocument, form: dict) -> list:
-        lab = form["labels"]
-        rows = [[self.p(form["declaration"])],
-                [self.p(f"{form['applicant_signature']}　　　　　　　　　{form['date']}")],
-                [self.p(f"{form['clerk_signature']}{d.clerk_name}　　{lab['accepted_at']}：{d.accepted_at}"
-                        f"　　{lab['fee']}：{d.fee} 元")]]
-        return [Spacer(1, 3 * mm), self.grid(rows, [1.0], [("TOPPADDING", (0, 1), (-1, 1), 14),
-                                                            ("BOTTOMPADDING", (0, 1), (-1, 1), 14)])]
+        """Declaration, then real room to sign: a ruled blank after every 签字： and 日期：, and the seal box."""
+        lab, page = form["labels"], self.layout.page
+        blank, size = page["signature_blank_pt"], self.styles.label.fontSize
+        label_w = max(len(form[k]) for k in ("applicant_signature", "clerk_signature", "reviewer_signature")) * size + 8
+        date_w = len(form["date"]) * size + 8
+        rows = [[self.p(form[key], "label"), "", self.p(form["date"], "label"), ""]
+                for key in ("applicant_signature", "clerk_signature", "reviewer_signature")]
+        seal_size = page["seal_mm"] * mm
+        inner = self.width - 12 - seal_size - 6
+        lines = Table(rows, colWidths=[label_w, blank, date_w, inner - label_w - blank - date_w],
+                      rowHeights=[size * 2.9] * len(rows))
+        lines.setStyle(TableStyle([
+            ("FONTNAME", (0, 0), (-1, -1), self.fonts.main), ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+            ("LINEBELOW", (1, 0), (1, -1), 0.6, colors.black), ("LINEBELOW", (3, 0), (3, -1), 0.6, colors.black),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (1, 0), (1, -1), 12)]))
+        seal = Table([[self.p(form["seal"], "small")]], colWidths=[seal_size], rowHeights=[seal_size])
+        seal.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), self.fonts.main), ("BOX", (0, 0), (-1, -1), 0.6, colors.grey, None, (2, 2)),
+                                  ("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("ALIGN", (0, 0), (-1, -1), "CENTER")]))
+        facts = self.p(f"{form['clerk_line']}：{d.clerk_name}　　{lab['accepted_at']}：{d.accepted_at}"
+                       f"　　{lab['fee']}：{d.fee_line}")
+        bottom = Table([[lines, seal]], colWidths=[inner, seal_size + 6])
+        bottom.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), self.fonts.main), ("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+        return [Spacer(1, 3 * mm), self.grid([[self.p(form["declaration"])], [facts], [bottom]], [1.0])]
 
     # -- the one-time notice ---------------------------------------------------
 
@@ -216,7 +236,8 @@ class Renderer:
                          [0.16, 0.34, 0.16, 0.34], [("SPAN", (1, 1), (3, 1))])
         rows = [[self.p(n["materials"], "label"), self.p(f"{n['presented']} / {n['missing']}", "label")]]
         for m in d.materials:
-            rows.append([self.p(m.name), self.p(n["presented"] if m.presented else n["missing"])])
+            state = n["presented"] if m.presented else (n["optional"] if m.optional else n["missing"])
+            rows.append([self.p(m.name), self.p(state)])
         materials = self.grid(rows, [0.78, 0.22], [("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))])
         return [self.p(n["title"], "title"), self.p(n["intro"]), Spacer(1, 2 * mm), head, Spacer(1, 2 * mm),
                 materials, *self._draw_next_steps(d, n), *self._draw_contact(d, n)], n["title"]
@@ -226,9 +247,12 @@ class Renderer:
             lines = [n["missing_next"], "、".join(m.name for m in d.missing)]
         else:
             lines = [d.next_step]
-            if d.promised_date:
+            if d.promised_date and d.pickup:
                 lines.append(f"{n['outlet']}：{d.outlet.name}，{d.outlet.address}，{d.outlet.hours}，"
                              f"{d.promised_date:%Y年%m月%d日}后")
+        if d.where:
+            lines.append(d.where)
+            lines.append(f"{d.outlet.name}，{d.outlet.address}，电话 {d.outlet.phone}，{d.outlet.hours}")
         return [self.p(n["next"], "heading"), *(self.p(line) for line in lines)]
 
     def _draw_contact(self, d: CaseDocument, n: dict) -> list:
@@ -244,14 +268,23 @@ class Renderer:
         estimate = f" {r['provisional']}" if d.promise_provisional else ""
         promised = (f"{d.promised_date:%Y-%m-%d}{estimate}" + r["promised_days"].format(days=d.promised_days)
                     if d.promised_date else r["done_now"])
-        pickup = f"{d.outlet.name}（{d.outlet.address}，{d.outlet.phone}）" if d.promised_date else d.site.window_name
         rows = [(r["case_number"], d.number), (r["business"], d.business_name),
-                (r["applicant"], d.applicant.name), (r["accepted_at"], d.accepted_at), (r["promised"], promised),
-                (r["pickup"], pickup), (r["fee"], f"{d.fee} 元"), (r["clerk"], d.clerk_name)]
+                (r["applicant"], d.applicant.name), (r["accepted_at"], d.accepted_at)]
+        # Rows that mean something for this business: a loss has its times, a new card its bank.
+        if d.loss_effective:
+            rows.append((r["loss_effective"], d.loss_effective))
+        if d.loss_expires:
+            rows.append((r["loss_expires"], d.loss_expires))
+        rows.append((r["promised"], promised))
+        if d.pickup and d.promised_date:
+            rows.append((r["pickup"], f"{d.outlet.name}（{d.outlet.address}，{d.outlet.phone}，{d.outlet.hours}）"))
+        if d.where:
+            rows.append((r["where"], d.where))
+        rows += [(r["fee"], d.fee_line), (r["clerk"], d.clerk_name), (r["window_phone"], d.site.phone)]
         table = self.grid([[self.p(k, "label"), self.p(v)] for k, v in rows], [0.22, 0.78])
         provisional_note = r["provisional_note"] if d.promise_provisional and d.promised_date else ""
         notices = [n for n in (*d.notices, provisional_note, d.next_step, r["keep"]) if n]
-        return [self.p(r["title"], "title"), self.p(f"{d.site.institution} {d.site.window_name}", "small"),
+        return [self.p(r["title"], "title"), self.p(f"{d.site.institution} {d.site.window_name}", "header"),
                 Spacer(1, 2 * mm), table, self.p(r["notices_title"], "heading"),
                 *(self.p(f"{i}. {text}") for i, text in enumerate(notices, 1)),
                 Spacer(1, 2 * mm), self._qr(d.number, 20 * mm)], r["title"]

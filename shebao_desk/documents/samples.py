@@ -10,7 +10,7 @@ from shebao_desk.documents.model import CaseDocument, Material, Party, SiteInfo
 from shebao_desk.documents.render import Renderer
 from shebao_desk.policy import Policy
 
-SAMPLE_FILES = ("business_form.pdf", "notice.pdf", "notice_large.pdf", "receipt.pdf")
+SAMPLE_FILES = ("business_form.pdf", "notice.pdf", "notice_large.pdf", "receipt.pdf", "receipt_loss.pdf")
 
 
 def sample_document(policy: Policy, *, presented: set[str] | None = None) -> CaseDocument:
@@ -32,17 +32,40 @@ def sample_document(policy: Policy, *, presented: set[str] | None = None) -> Cas
         site=SiteInfo(cfg.institution, cfg.window_name, cfg.window_code, "A", cfg.address, cfg.phone, cfg.hours),
         outlet=cfg.bank_outlets[0],
         notices=["制卡期间如需查询进度，请拨打窗口电话。"],
+        fee_text=business.fee_text(business.fee), pickup=business.pickup,
+    )
+
+
+def sample_loss_document(policy: Policy) -> CaseDocument:
+    """A temporary loss reported at the window: its receipt shows when it took effect and lapses."""
+    from dataclasses import replace
+
+    from shebao_desk.documents.model import where_next
+    from shebao_desk.documents.layout import load_layout
+    business = policy.catalogue["temp_loss"]
+    base = sample_document(policy)
+    effective = dt.datetime(2026, 3, 9, 9, 30)
+    expires = effective + dt.timedelta(days=policy.site.temp_loss_days)
+    return replace(
+        base, number=base.number[:-4] + "0002", business_code="temp_loss", business_name=business.name,
+        mode=Mode.SELF.label, agent=None, reason="", promised_date=None, promised_days=0,
+        materials=[Material(c, policy.catalogue.material_name(c), True) for c in business.required(Mode.SELF)],
+        fee=0, fee_text=business.fee_text(0), pickup=False, next_step=business.next_step,
+        notices=[load_layout().receipt["notices"]["temp_loss"]],
+        loss_effective=f"{effective:%Y-%m-%d %H:%M}", loss_expires=f"{expires:%Y-%m-%d %H:%M}",
+        where=where_next("temp_loss", policy),
     )
 
 
 def write_samples(policy: Policy, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    document = sample_document(policy)
+    document, loss = sample_document(policy), sample_loss_document(policy)
     normal, large = Renderer(), Renderer(large=True)
-    jobs = [("business_form", normal), ("notice", normal), ("notice", large), ("receipt", normal)]
+    jobs = [("business_form", normal, document), ("notice", normal, document), ("notice", large, document),
+            ("receipt", normal, document), ("receipt", normal, loss)]
     paths = []
-    for (kind, renderer), name in zip(jobs, SAMPLE_FILES, strict=True):
+    for (kind, renderer, doc), name in zip(jobs, SAMPLE_FILES, strict=True):
         path = out / name
-        renderer.render(kind, document, path)
+        renderer.render(kind, doc, path)
         paths.append(path)
     return paths

@@ -14,6 +14,9 @@ from shebao_desk.policy import Policy
 from shebao_desk.site_identity import get_site
 
 
+APPLICANT_READS = ("receipt", "notice")
+
+
 def papers_for(case: Case) -> list[str]:
     """A returned case gets the one-time notice; an accepted one the form and the receipt."""
     if case.status is CaseStatus.RETURNED:
@@ -36,10 +39,14 @@ def render_case(session: Session, case_id: str, policy: Policy, folder: Path, *,
                 kinds: list[str] | None = None) -> dict[str, Path]:
     case, document = load_case_document(session, case_id, policy)
     folder.mkdir(parents=True, exist_ok=True)
-    renderer = Renderer(large=large)
+    # What the applicant reads (receipt, notice) in large type when chosen for this person;
+    # the form the window keeps stays at its normal size.
+    large = large or bool(case.person.large_print)
+    renderers = {False: Renderer(), True: Renderer(large=True) if large else None}
     out = {}
     for kind in kinds or papers_for(case):
-        path = folder / f"{case.number}-{kind}{'-large' if large else ''}.pdf"
-        renderer.render(kind, document, path)
+        big = large and kind in APPLICANT_READS
+        path = folder / f"{case.number}-{kind}{'-large' if big else ''}.pdf"
+        renderers[big].render(kind, document, path)
         out[kind] = path
     return out

@@ -54,6 +54,7 @@ class Case(Row):
     field_origins: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     papers_printed_at: Mapped[utc_opt]  # None: the papers have not (yet) come out of a printer
     print_problem: Mapped[str] = mapped_column(Text, default="")  # the last failed print, for 重新打印
+    outlet: Mapped[str] = mapped_column(String(100), default="", server_default="")  # pick-up bank outlet
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     card: Mapped[Card | None] = relationship(foreign_keys=[card_id])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String
+from sqlalchemy import Date, ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shebao_desk.models.base import Row, enum_column, utc, utc_opt
@@ -67,6 +67,7 @@ class Person(Row):
     photo: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     status: Mapped[PersonStatus] = mapped_column(enum_column(PersonStatus), default=PersonStatus.ACTIVE)
     cancelled_at: Mapped[utc_opt]
+    large_print: Mapped[bool] = mapped_column(default=False, server_default=false())  # reads large type
 
     cards: Mapped[list[Card]] = relationship(back_populates="person", order_by="Card.created_at")
 

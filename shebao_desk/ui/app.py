@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -35,7 +34,10 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("shebao-desk")
     app.setApplicationDisplayName("社会保障卡综合服务窗口工作台")
-    install_qt_chinese(app)
+    app.setOrganizationName("shebao-desk")
+    # Standard dialogs and buttons in Chinese (确定/取消, the print and file dialogs).
+    from shebao_desk.ui.i18n import install_translators
+    install_translators(app)
     # Offscreen and minimal platforms do not consult fontconfig's CJK fallbacks: load one
     # explicitly so Chinese never renders as boxes.
     families = set(QFontDatabase.families())
@@ -48,19 +50,6 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     font.setPointSize(11)
     app.setFont(font)
     return app
-
-
-def install_qt_chinese(app: QApplication) -> None:
-    """Qt's own texts (standard buttons, file dialogs) in Chinese, from the translations Qt ships."""
-    if app.property("shebao_translator") is not None:
-        return
-    translator = QTranslator(app)
-    folder = QLibraryInfo.path(QLibraryInfo.TranslationsPath)
-    if translator.load(QLocale(QLocale.Chinese, QLocale.China), "qtbase", "_", folder):
-        app.installTranslator(translator)
-        app.setProperty("shebao_translator", translator)
-    else:
-        log.warning("Qt Chinese translations not found in %s", folder)
 
 
 def training_db_path() -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
@@ -19,29 +19,23 @@ from shebao_desk.intake import complete_case
 from shebao_desk.models import Case, CaseStatus, Clerk
 from shebao_desk.queries import case_history
 from shebao_desk.ui.errors import report_error
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
-def load_detail(store, case_id: str) -> dict:
+def load_detail(store, case_id: str, catalogue=None) -> dict:
+    from shebao_desk.history_text import describe
+    from shebao_desk.policy import load_policy
+    catalogue = catalogue or load_policy().catalogue
     with store.read() as s:
         case = s.get(Case, case_id)
         clerks = {c.id: c.display_name for c in s.query(Clerk).all()}
-        history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation, e.action, e.table_name,
-                    _changes(e.before, e.after)) for e in case_history(s, case)]
+        history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation,
+                    describe(e.table_name, e.action, e.before, e.after, catalogue)) for e in case_history(s, case)]
         folder = case_folder(store.path, case.number)
         scans = [(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at), folder / a.file_name)
                  for a in attachments_of(s, case.id)]
         return {"case": case, "person": case.person, "accepted_by": clerks.get(case.accepted_by, ""),
                 "completed_by": clerks.get(case.completed_by or "", ""), "history": history, "scans": scans}
-
-
-def _changes(before: dict | None, after: dict | None) -> str:
-    if before is None:
-        return "新建"
-    if after is None:
-        return "删除"
-    keys = [k for k in after if k not in ("updated_at",)]
-    return "；".join(f"{k}: {before.get(k)} → {after.get(k)}" for k in keys)[:300]
 
 
 def origins_text(origins: dict | None) -> str:
@@ -55,13 +49,14 @@ class CaseDetailDialog(QDialog):
     def __init__(self, ctx, case_id: str, parent=None) -> None:
         super().__init__(parent)
         self.ctx, self.case_id = ctx, case_id
-        self.setWindowTitle("业务详情")
-        self.resize(900, 640)
+        self.setWindowTitle(self.tr("业务详情"))
+        from shebao_desk.ui.geometry import fit_to_screen
+        fit_to_screen(self, 900, 640)
         layout = QVBoxLayout(self)
         self.fields = QFormLayout()
         layout.addLayout(self.fields)
-        self.history = Table(["时间", "经办人", "工作站", "操作", "表", "变化"], "history")
-        layout.addWidget(QLabel("操作记录"))
+        self.history = Table([self.tr("时间"), self.tr("经办人"), self.tr("工作站"), self.tr("操作记录")], "history")
+        layout.addWidget(QLabel(self.tr("操作记录")))
         layout.addWidget(self.history, 1)
         scans_row = QHBoxLayout()
         self.scans = Table(["扫描件", "文件", "分辨率", "扫描时间"], "attachments")
@@ -75,13 +70,14 @@ class CaseDetailDialog(QDialog):
         row = QHBoxLayout()
         self.message = Hint("detail_message")
         row.addWidget(self.message, 1)
-        self.done_date = QDateEdit(QDate.currentDate(), objectName="done_date", calendarPopup=True,
+        self.done_date = QDateEdit(china_today(), objectName="done_date", calendarPopup=True,
                                    displayFormat="yyyy-MM-dd")
-        self.complete_button = QPushButton("办结", objectName="complete")
-        self.reprint_button = QPushButton("重新打印", objectName="reprint")
-        self.scan_button = QPushButton("扫描身份证正面", objectName="scan_id")
+        self.complete_button = QPushButton(self.tr("办结"), objectName="complete")
+        self.reprint_button = QPushButton(self.tr("重新打印"), objectName="reprint")
+        self.scan_button = QPushButton(self.tr("扫描身份证正面"), objectName="scan_id")
         self.front = None  # the front face, while the clerk turns the card over
-        for w in (QLabel("办结日期"), self.done_date, self.complete_button, self.reprint_button, self.scan_button):
+        for w in (QLabel(self.tr("办结日期")), self.done_date, self.complete_button, self.reprint_button,
+                  self.scan_button):
             row.addWidget(w)
         layout.addLayout(row)
         self.complete_button.clicked.connect(self.complete)
@@ -90,7 +86,7 @@ class CaseDetailDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        self.ctx.db.run(lambda: load_detail(self.ctx.store, self.case_id), self.show_detail,
+        self.ctx.db.run(lambda: load_detail(self.ctx.store, self.case_id, self.ctx.policy.catalogue), self.show_detail,
                         lambda e: report_error(self, e))
 
     def show_detail(self, d: dict) -> None:
@@ -99,22 +95,26 @@ class CaseDetailDialog(QDialog):
             self.fields.removeRow(0)
         catalogue = self.ctx.policy.catalogue
         business = catalogue[case.business]
-        promised = f"{case.promised_date}" if case.promised_date else "当场办结"
-        if case.promised_date and case.promise_provisional:
-            promised += " 预计（按暂定日历计算，正式节假日安排公布后不改）"
-        actual = local_text(case.completed_at) if case.completed_at else "未办结"
+        if case.status is CaseStatus.RETURNED:
+            promised = self.tr("—（退回补材料，补齐后再受理）")
+        else:
+            promised = f"{case.promised_date}" if case.promised_date else "当场办结"
+            if case.promised_date and case.promise_provisional:
+                promised += self.tr(" 预计（按暂定日历计算，正式节假日安排公布后不改）")
+        actual = local_text(case.completed_at) if case.completed_at else self.tr("未办结")
         late = ""
         if case.completed_at and case.promised_date:
-            late = "（按期）" if case.completed_at.astimezone(CHINA).date() <= case.promised_date else "（超期）"
-        rows = [("受理编号", case.number), ("业务", business.name), ("状态", case.status.label),
-                ("申请人", f"{person.name}　{mask_id_number(person.id_number)}"),
-                ("代办人", f"{case.agent_name} {case.agent_relation}".strip() or "—"),
-                ("材料", "、".join(catalogue.material_name(m) for m in case.materials) or "—"),
-                ("尚缺", "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
-                ("原因", case.reason or "—"), ("收费", f"{case.fee} 元"),
-                ("受理", f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
-                ("承诺办结", promised), ("实际办结", f"{actual}{late}　{d['completed_by']}"),
-                ("信息来源", origins_text(case.field_origins)), ("打印", print_state(case))]
+            late = self.tr("（按期）") if case.completed_at.astimezone(CHINA).date() <= case.promised_date else self.tr("（超期）")
+        rows = [(self.tr("受理编号"), case.number), (self.tr("业务"), business.name), (self.tr("状态"), case.status.label),
+                (self.tr("申请人"), f"{person.name}　{mask_id_number(person.id_number)}"),
+                (self.tr("代办人"), f"{case.agent_name} {case.agent_relation}".strip() or "—"),
+                (self.tr("材料"), "、".join(catalogue.material_name(m) for m in case.materials) or "—"),
+                (self.tr("尚缺"), "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
+                (self.tr("原因"), case.reason or "—"), (self.tr("收费"), business.fee_text(case.fee)),
+                (self.tr("领卡网点"), case.outlet or "—"),
+                (self.tr("受理"), f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
+                (self.tr("承诺办结"), promised), (self.tr("实际办结"), f"{actual}{late}　{d['completed_by']}"),
+                (self.tr("信息来源"), origins_text(case.field_origins)), (self.tr("打印"), print_state(case))]
         for label, value in rows:
             self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
         self.history.fill([list(row) for row in d["history"]])
@@ -127,7 +127,13 @@ class CaseDetailDialog(QDialog):
         self.case = case
 
     def complete(self) -> None:
+        from shebao_desk.ui.confirm import confirm
         day = self.done_date.date().toPython()
+        if not confirm(self, self.tr("确认办结"),
+                       self.tr("办结 {0}（{1}）：记为申请人已于 {2:%Y年%m月%d日} 领到新卡，新卡转为正常使用。"
+                               "办结后不能撤销。").format(self.case.number, self.case.person.name, day),
+                       self.tr("办结")):
+            return
         now = now_utc()
         # Completed today: now. Recorded later for an earlier day: noon of that day.
         at = now if day == now.astimezone(CHINA).date() else dt.datetime.combine(day, dt.time(12), CHINA).astimezone(dt.UTC)
@@ -138,7 +144,7 @@ class CaseDetailDialog(QDialog):
                 complete_case(s, s.get(Case, self.case_id), s.merge(ctx.clerk), at)
 
         def done(_):
-            self.message.fine("已办结")
+            self.message.fine(self.tr("已办结"))
             self.reload()
 
         ctx.db.run(work, done, lambda e: report_error(self, e))

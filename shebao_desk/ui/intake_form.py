@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from PySide6.QtCore import QDateTime, Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, QTime, Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateTimeEdit, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from shebao_desk.catalogue import Mode
-from shebao_desk.clock import CHINA
+from shebao_desk.clock import CHINA, now_utc
 from shebao_desk.documents.layout import ethnicity_names
 from shebao_desk.idnumber import id_problem, parse_id_number
 from shebao_desk.intake import LOSS_FUNCTIONS, AgentInput, ApplicantInput, CaseRequest, ChipCard
@@ -50,15 +50,20 @@ class IntakeForm(QWidget):
         for b in policy.catalogue:
             self.business.addItem(b.name, b.code)
         self.mode = QComboBox(objectName="mode")
-        top.addWidget(QLabel("业务类型"))
+        top.addWidget(QLabel(self.tr("业务类型")))
         top.addWidget(self.business, 1)
-        top.addWidget(QLabel("办理方式"))
+        top.addWidget(QLabel(self.tr("办理方式")))
         top.addWidget(self.mode, 1)
+        # What the applicant reads (PIN dialog, receipt, notice) in large type; remembered for the person.
+        self.large_print = QCheckBox(self.tr("大字版（老年人、视力不好）"), objectName="large_print")
+        top.addWidget(self.large_print)
         outer.addLayout(top)
+        self.where_hint = Hint("where_hint")
+        outer.addWidget(self.where_hint)
 
-        person = QGroupBox("申请人（持卡人）")
+        person = QGroupBox(self.tr("申请人（持卡人）"))
         grid = QGridLayout(person)
-        self.id_number = QLineEdit(objectName="id_number", maxLength=20, placeholderText="18 位身份证号码，或插卡自动读取")
+        self.id_number = QLineEdit(objectName="id_number", maxLength=20, placeholderText=self.tr("18 位身份证号码，或插卡自动读取"))
         self.id_hint = Hint("id_hint")
         self.name = QLineEdit(objectName="name")
         self.sex = QLabel(objectName="sex")
@@ -68,55 +73,65 @@ class IntakeForm(QWidget):
         self.phone = QLineEdit(objectName="phone", maxLength=20)
         self.address = QLineEdit(objectName="address", maxLength=200)
         self.person_status = Hint("person_status")
-        grid.addWidget(QLabel("身份证号码"), 0, 0)
+        grid.addWidget(QLabel(self.tr("身份证号码")), 0, 0)
         grid.addWidget(self.id_number, 0, 1)
         grid.addWidget(self.id_hint, 1, 1)
-        grid.addWidget(QLabel("姓名"), 2, 0)
+        grid.addWidget(QLabel(self.tr("姓名")), 2, 0)
         grid.addWidget(self.name, 2, 1)
-        grid.addWidget(QLabel("性别"), 3, 0)
+        grid.addWidget(QLabel(self.tr("性别")), 3, 0)
         grid.addWidget(self.sex, 3, 1)
-        grid.addWidget(QLabel("民族"), 4, 0)
+        grid.addWidget(QLabel(self.tr("民族")), 4, 0)
         grid.addWidget(self.ethnicity, 4, 1)
-        grid.addWidget(QLabel("联系电话"), 5, 0)
+        grid.addWidget(QLabel(self.tr("联系电话")), 5, 0)
         grid.addWidget(self.phone, 5, 1)
-        grid.addWidget(QLabel("联系地址"), 6, 0)
+        grid.addWidget(QLabel(self.tr("联系地址")), 6, 0)
         grid.addWidget(self.address, 6, 1)
         grid.addWidget(self.person_status, 7, 0, 1, 2)
-        self.register_card = QCheckBox("核对身份证件后按卡片信息登记此卡", objectName="register_card")
+        self.register_card = QCheckBox(self.tr("核对身份证件后按卡片信息登记此卡"), objectName="register_card")
         self.register_card.setToolTip("持卡人的卡不在本系统中（以前或在别处发的卡）：核对身份证件与卡片一致后勾选")
         self.register_card.setVisible(False)
         grid.addWidget(self.register_card, 8, 0, 1, 2)
         self.origin_hint = Hint("origin_hint")
         grid.addWidget(self.origin_hint, 9, 0, 1, 2)
-        self.photo_view = QLabel("无照片", objectName="photo_view", alignment=Qt.AlignCenter)
+        self.photo_view = QLabel(self.tr("无照片"), objectName="photo_view", alignment=Qt.AlignCenter)
         self.photo_view.setFixedSize(110, 135)
         self.photo_view.setStyleSheet("border:1px solid #999")
-        self.photo_button = QPushButton("导入照片…", objectName="photo_button")
+        self.photo_button = QPushButton(self.tr("导入照片…"), objectName="photo_button")
         self.photo_hint = Hint("photo_hint")
         grid.addWidget(self.photo_view, 0, 2, 5, 1)
         grid.addWidget(self.photo_button, 5, 2)
         grid.addWidget(self.photo_hint, 6, 2, 2, 1)
         outer.addWidget(person)
 
-        self.agent_box = QGroupBox("代办人 / 监护人")
+        self.agent_box = QGroupBox(self.tr("代办人 / 监护人"))
         form = QFormLayout(self.agent_box)
         self.agent_name = QLineEdit(objectName="agent_name")
         self.agent_id = QLineEdit(objectName="agent_id", maxLength=20)
         self.agent_hint = Hint("agent_hint")
-        self.agent_relation = QLineEdit(objectName="agent_relation", placeholderText="如：子女、配偶、父母")
+        self.agent_relation = QLineEdit(objectName="agent_relation", placeholderText=self.tr("如：子女、配偶、父母"))
         self.agent_phone = QLineEdit(objectName="agent_phone", maxLength=20)
-        form.addRow("姓名", self.agent_name)
-        form.addRow("身份证号码", self.agent_id)
+        form.addRow(self.tr("姓名"), self.agent_name)
+        form.addRow(self.tr("身份证号码"), self.agent_id)
         form.addRow("", self.agent_hint)
-        form.addRow("与申请人关系", self.agent_relation)
-        form.addRow("联系电话", self.agent_phone)
+        form.addRow(self.tr("与申请人关系"), self.agent_relation)
+        form.addRow(self.tr("联系电话"), self.agent_phone)
         outer.addWidget(self.agent_box)
 
-        self.detail_box = QGroupBox("业务信息")
+        self.detail_box = QGroupBox(self.tr("业务信息"))
         form = QFormLayout(self.detail_box)
         self.reason = QLineEdit(objectName="reason")
-        self.reason_label = QLabel("办理原因")
-        form.addRow(self.reason_label, self.reason)
+        self.reason_choice = QComboBox(objectName="reason_choice")
+        self.reason_choice.activated.connect(lambda i: self.reason.setText(self.reason_choice.itemData(i) or ""))
+        reason_row = QHBoxLayout()
+        reason_row.addWidget(self.reason_choice)
+        reason_row.addWidget(self.reason, 1)
+        self.reason_label = QLabel(self.tr("办理原因"))
+        form.addRow(self.reason_label, reason_row)
+        self.outlet = QComboBox(objectName="outlet")
+        for outlet in policy.site.bank_outlets:
+            self.outlet.addItem(f"{outlet.name}（{outlet.address}）", outlet.name)
+        self.outlet_label = QLabel(self.tr("领卡银行网点"))
+        form.addRow(self.outlet_label, self.outlet)
         self.loss_channel = QComboBox(objectName="loss_channel")
         for channel in LossChannel:
             self.loss_channel.addItem(channel.label, channel.value)
@@ -127,21 +142,21 @@ class IntakeForm(QWidget):
             functions.addWidget(box)
         self.loss_effective = QDateTimeEdit(objectName="loss_effective", displayFormat="yyyy-MM-dd HH:mm",
                                             calendarPopup=True)
-        self.loss_rows = [QLabel("挂失渠道"), QLabel("挂失功能"), QLabel("生效时间")]
+        self.loss_rows = [QLabel(self.tr("挂失渠道")), QLabel(self.tr("挂失功能")), QLabel(self.tr("生效时间"))]
         form.addRow(self.loss_rows[0], self.loss_channel)
         form.addRow(self.loss_rows[1], functions)
         form.addRow(self.loss_rows[2], self.loss_effective)
         self.loss_widgets = [self.loss_channel, *self.loss_functions.values(), self.loss_effective]
-        self.new_name = QLineEdit(objectName="new_name", placeholderText="不变则留空")
-        self.new_phone = QLineEdit(objectName="new_phone", placeholderText="不变则留空")
-        self.new_address = QLineEdit(objectName="new_address", placeholderText="不变则留空")
-        self.change_rows = [QLabel("新姓名"), QLabel("新电话"), QLabel("新地址")]
+        self.new_name = QLineEdit(objectName="new_name", placeholderText=self.tr("不变则留空"))
+        self.new_phone = QLineEdit(objectName="new_phone", placeholderText=self.tr("不变则留空"))
+        self.new_address = QLineEdit(objectName="new_address", placeholderText=self.tr("不变则留空"))
+        self.change_rows = [QLabel(self.tr("新姓名")), QLabel(self.tr("新电话")), QLabel(self.tr("新地址"))]
         for label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
             form.addRow(label, field)
         self.change_widgets = [self.new_name, self.new_phone, self.new_address]
         outer.addWidget(self.detail_box)
 
-        self.materials_box = QGroupBox("已提交材料（勾选）")
+        self.materials_box = QGroupBox(self.tr("已提交材料（勾选）"))
         self.materials_layout = QVBoxLayout(self.materials_box)
         outer.addWidget(self.materials_box)
         outer.addStretch(1)
@@ -150,6 +165,10 @@ class IntakeForm(QWidget):
         self.mode.currentIndexChanged.connect(self._mode_changed)
         self.id_number.textChanged.connect(self._check_id)
         self.agent_id.textChanged.connect(self._check_agent_id)
+        self.phone_hint = Hint("phone_hint")
+        grid.addWidget(self.phone_hint, 8, 0, 1, 2)
+        for field in (self.phone, self.agent_phone, self.new_phone):
+            field.textChanged.connect(self._check_phone)
         for widget in self.findChildren(QLineEdit):
             widget.textChanged.connect(self.changed)
         for widget in (self.ethnicity, self.loss_channel):
@@ -186,20 +205,36 @@ class IntakeForm(QWidget):
         loss = code == "temp_loss"
         for w in [*self.loss_widgets, *self.loss_rows]:
             w.setVisible(loss)
-        self.loss_effective.setDateTime(QDateTime.currentDateTime())
+        # China time from the UTC clock, whatever zone the PC is set to (a PC on UTC was 8 h off).
+        china = now_utc().astimezone(CHINA)
+        self.loss_effective.setDateTime(QDateTime(QDate(china.year, china.month, china.day),
+                                                  QTime(china.hour, china.minute)))
         info = code == "info_change"
         for w in [*self.change_widgets, *self.change_rows]:
             w.setVisible(info)
         reason = code in REASON_BUSINESSES
         self.reason.setVisible(reason)
         self.reason_label.setVisible(reason)
-        self.detail_box.setVisible(loss or info or reason)
+        self.reason_choice.clear()
+        self.reason_choice.addItem(self.tr("常用原因…"), "")
+        for r in business.reasons:
+            fee = f"（{business.fee_text(r.fee)}）" if business.fee or r.fee else ""
+            self.reason_choice.addItem(r.text + fee, r.text)
+        self.reason_choice.setVisible(reason and bool(business.reasons))
+        self.outlet.setVisible(business.pickup)
+        self.outlet_label.setVisible(business.pickup)
+        self.detail_box.setVisible(loss or info or reason or business.pickup)
+        if self.policy.site.done_at_bank(code):  # site.toml [where]
+            self.where_hint.problem(self.tr("本地{0}在发卡银行网点办理（见设置中的网点）；"
+                                            "如在本窗口受理，请确认本窗口有此权限。").format(business.name))
+        else:
+            self.where_hint.info("")
         self._mode_changed()
 
     def _mode_changed(self) -> None:
         mode = self.mode_value
         self.agent_box.setVisible(mode is not Mode.SELF)
-        self.agent_box.setTitle("监护人" if mode is Mode.GUARDIAN else "代办人")
+        self.agent_box.setTitle(self.tr("监护人") if mode is Mode.GUARDIAN else self.tr("代办人"))
         self._rebuild_materials()
         self.changed.emit()
 
@@ -211,7 +246,7 @@ class IntakeForm(QWidget):
         self.material_boxes = {}
         business = self.policy.catalogue[self.business_code]
         for code in business.required(self.mode_value):
-            label = self.policy.catalogue.material_name(code) + ("（有则提交）" if code in business.optional else "")
+            label = self.policy.catalogue.material_name(code) + (self.tr("（有则提交）") if code in business.optional else "")
             box = QCheckBox(label, objectName=f"material_{code}", checked=code in ticked)
             box.toggled.connect(self.changed)
             self.materials_layout.addWidget(box)
@@ -233,8 +268,17 @@ class IntakeForm(QWidget):
             return
         parsed = parse_id_number(text)
         self.id_hint.fine(f"号码有效：{parsed.region_name}，{parsed.birth_date:%Y年%m月%d日}出生")
-        self.sex.setText("男" if parsed.sex == "1" else "女")
+        self.sex.setText(self.tr("男") if parsed.sex == "1" else self.tr("女"))
         self.id_number_valid.emit(parsed.number)
+
+    def _check_phone(self, _text: str = "") -> None:
+        from shebao_desk.intake import phone_problem
+        problem = next((p for p in (phone_problem(f.text()) for f in (self.phone, self.agent_phone, self.new_phone)) if p),
+                       None)
+        if problem:
+            self.phone_hint.problem(problem)
+        else:
+            self.phone_hint.info("")
 
     def _check_agent_id(self, text: str) -> None:
         problem = id_problem(text) if text.strip() else None
@@ -303,6 +347,8 @@ class IntakeForm(QWidget):
         index = self.ethnicity.findData(person.ethnicity)
         if index >= 0 and self.ethnicity.currentIndex() == 0:
             self.ethnicity.setCurrentIndex(index)
+        if getattr(person, "large_print", False):
+            self.large_print.setChecked(True)
 
     def set_photo(self, jpeg: bytes | None, warnings: list[str] | None = None) -> None:
         self.photo = jpeg
@@ -312,11 +358,11 @@ class IntakeForm(QWidget):
             self.photo_view.setPixmap(pixmap.scaled(self.photo_view.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
         else:
             self.photo_view.setPixmap(QPixmap())
-            self.photo_view.setText("无照片")
+            self.photo_view.setText(self.tr("无照片"))
         if warnings:
             self.photo_hint.problem("；".join(warnings))
         else:
-            self.photo_hint.fine("照片符合标准" if jpeg else "")
+            self.photo_hint.fine(self.tr("照片符合标准") if jpeg else "")
         self.changed.emit()
 
     # -- the request -----------------------------------------------------------
@@ -341,6 +387,7 @@ class IntakeForm(QWidget):
             loss_effective_at=effective if self.business_code == "temp_loss" else None,
             changes=changes, card_read=self.card_read, origins=self.field_origins(),
             chip=self.chip, register_card=self.chip is not None and self.register_card.isChecked(),
+            outlet=self.outlet.currentData() or "", large_print=self.large_print.isChecked(),
         )
 
     # -- drafts ----------------------------------------------------------------
@@ -354,6 +401,7 @@ class IntakeForm(QWidget):
             "ethnicity": self.ethnicity.currentData(),
             "text": {name: getattr(self, name).text() for name in self.TEXT_FIELDS},
             "materials": sorted(code for code, box in self.material_boxes.items() if box.isChecked()),
+            "outlet": self.outlet.currentData(), "large_print": self.large_print.isChecked(),
             "photo": base64.b64encode(self.photo).decode() if self.photo else None,
             "origins": dict(self.origins),
         }
@@ -371,6 +419,10 @@ class IntakeForm(QWidget):
         index = self.ethnicity.findData(state.get("ethnicity"))
         if index >= 0:
             self.ethnicity.setCurrentIndex(index)
+        index = self.outlet.findData(state.get("outlet"))
+        if index >= 0:
+            self.outlet.setCurrentIndex(index)
+        self.large_print.setChecked(bool(state.get("large_print")))
         for name, value in (state.get("text") or {}).items():
             if name in self.TEXT_FIELDS and isinstance(value, str):
                 getattr(self, name).setText(value)
@@ -401,3 +453,5 @@ class IntakeForm(QWidget):
         self.set_photo(None)
         self.person_status.info("")
         self.ethnicity.setCurrentIndex(0)
+        self.outlet.setCurrentIndex(0)
+        self.large_print.setChecked(False)

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import (
 )
 
 from shebao_desk.models import Role
+from shebao_desk.ui.confirm import confirm
 from shebao_desk.ui.context import AppContext
+from shebao_desk.ui.geometry import desk_settings, fit_to_screen, remember_geometry, restore_geometry
 
 
 class IdleWatcher(QObject):
@@ -35,13 +37,15 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         site = ctx.policy.site
         title = f"社会保障卡综合服务窗口工作台 — {site.institution}"
-        self.setWindowTitle(("【培训模式】" if ctx.training else "") + title)
-        self.resize(1280, 800)
+        self.setWindowTitle((self.tr("【培训模式】") if ctx.training else "") + title)
+        self.settings = desk_settings(ctx.store.path.parent if getattr(ctx.store, "path", None) else None)
+        if not restore_geometry(self, self.settings, f"main-{ctx.workstation}"):
+            fit_to_screen(self, 1280, 800)
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         if ctx.training:
-            banner = QLabel("培训模式 — 使用培训数据库，所有操作不影响真实业务", objectName="training_banner")
+            banner = QLabel(self.tr("培训模式 — 使用培训数据库，所有操作不影响真实业务"), objectName="training_banner")
             banner.setAlignment(Qt.AlignCenter)
             banner.setStyleSheet("background:#d32f2f;color:white;font-weight:bold;padding:6px;font-size:16px")
             outer.addWidget(banner)
@@ -58,6 +62,7 @@ class MainWindow(QMainWindow):
         outer.addLayout(body, 1)
         self.setCentralWidget(central)
         self.pages: dict[str, QWidget] = {}
+        self.locked_out = False
         self._build_pages()
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.nav.setCurrentRow(0)
@@ -96,11 +101,19 @@ class MainWindow(QMainWindow):
                 self.nav.addItem(label)
 
     def closeEvent(self, event) -> None:  # noqa: N802
-        """Keep the half-filled form and record the sign-out; the store is left consistent."""
+        """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
         from shebao_desk.attendance import sign_out
         intake = self.pages.get("intake")
+        # Closing from the lock screen never asks: a question there would leave the desk unlocked.
+        unsaved = intake is not None and self.isVisible() and not intake.form.is_blank() and not self.locked_out
+        if unsaved and not confirm(self, self.tr("尚未受理"),
+                                   self.tr("受理页上还有未受理的填写。退出后填写内容保存为草稿，下次打开时恢复；"
+                                           "该业务尚未受理、没有受理编号。确定退出吗？"), self.tr("退出")):
+            event.ignore()
+            return
         if intake is not None:
             intake.save_draft()
+        remember_geometry(self, self.settings, f"main-{self.ctx.workstation}")
         if self.ctx.clerk is not None:
             clerk_id = self.ctx.clerk.id
             try:
@@ -161,10 +174,11 @@ class MainWindow(QMainWindow):
         from shebao_desk.ui.login import LoginDialog
         if self.ctx.clerk is None or not self.isVisible():
             return
-        dialog = LoginDialog(self.ctx, "屏幕已锁定", locked_for=self.ctx.clerk.username)
+        dialog = LoginDialog(self.ctx, self.tr("屏幕已锁定"), locked_for=self.ctx.clerk.username)
         if dialog.exec() and dialog.result_clerk is not None:
             self.ctx.clerk = dialog.result_clerk
         else:
+            self.locked_out = True  # the draft is still saved on close
             self.close()
             return
         self.idle.timer.start()

@@ -7,7 +7,7 @@ are cleared after every attempt and never logged or stored.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLayout, QLineEdit, QVBoxLayout
 
 from shebao_desk.devices.errors import (
     CardRemovedError, DeviceError, DeviceTimeoutError, PinBlockedError, WrongPinError,
@@ -26,15 +26,28 @@ def _pin_field(name: str) -> QLineEdit:
 class PinDialog(QDialog):
     succeeded = Signal()
 
-    def __init__(self, cards: CardService, reader: str, initial_pin: str, *, change: bool = False, parent=None) -> None:
+    # The holder types here, often elderly: large type always, larger still in large-print mode.
+    FONT_PX = (18, 26)  # normal, large print
+
+    def __init__(self, cards: CardService, reader: str, initial_pin: str, *, change: bool = False,
+                 large: bool = False, parent=None) -> None:
         super().__init__(parent)
         self.cards, self.reader, self.initial_pin, self.change = cards, reader, initial_pin, change
         self.refusals = 0  # the card said no (wrong or blocked PIN): the chip is unchanged
         self.outcome_unknown = False  # a command may have reached the card without an answer
         self.last_detail = ""
-        self.setWindowTitle("修改密码" if change else "启用社会保障卡：设置密码")
+        self.large = large
+        self.setWindowTitle(self.tr("修改密码") if change else self.tr("启用社会保障卡：设置密码"))
+        self.setObjectName("pin_dialog")
+        self.setStyleSheet(f"#pin_dialog, #pin_dialog QLabel, #pin_dialog QLineEdit, #pin_dialog QPushButton"
+                           f" {{font-size:{self.FONT_PX[large]}px}}")
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"读卡器：{reader}<br>请持卡人自己输入密码，经办人请回避。"))
+        # The dialog grows with its message: the whole error (tries left, what to do) is always shown.
+        layout.setSizeConstraint(QLayout.SetMinimumSize)
+        intro = QLabel(self.tr("读卡器：{0}<br>请持卡人自己输入密码，经办人请回避。").format(reader))
+        intro.setWordWrap(True)
+        intro.setMinimumWidth(600 if large else 460)  # the layout's minimum decides the dialog's width
+        layout.addWidget(intro)
         form = QFormLayout()
         self.old = _pin_field("old_pin") if change else None
         if self.old is not None:
@@ -46,7 +59,7 @@ class PinDialog(QDialog):
         layout.addLayout(form)
         self.message = QLabel(objectName="pin_message")
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("color:#b00020")
+        self.message.setStyleSheet("color:#b00020;font-weight:bold")
         layout.addWidget(self.message)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
         self.buttons.accepted.connect(self.submit)
@@ -88,5 +101,10 @@ class PinDialog(QDialog):
             text = f"初始密码校验失败：{text}。如持卡人已改过密码，请改用“密码修改”；忘记密码请办理密码重置。"
         elif not isinstance(error, DeviceError):
             text = clerk_message(error)
-        self.message.setText(text)
+        self.show_message(text)
         (self.old or self.new).setFocus()
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.layout().activate()
+        self.adjustSize()

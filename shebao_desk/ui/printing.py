@@ -66,7 +66,8 @@ class PreviewDialog(QDialog):
         self.on_result = on_result  # (printed: bool, problem: str) -> None, to record it with the case
         self.last_settings = None
         self.setWindowTitle(title)
-        self.resize(820, 980)
+        from shebao_desk.ui.geometry import fit_to_screen
+        fit_to_screen(self, 820, 980)  # an A4 page's height is more than a 768-line screen has
         self.path = path
         self.worker = printer_worker
         self.document = QPdfDocument(self)

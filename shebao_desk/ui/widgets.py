@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
+
+
+def china_today() -> QDate:
+    """Today's date in China for a date field (QDate.currentDate() is the PC's zone, maybe UTC)."""
+    from shebao_desk.clock import today
+    day = today()
+    return QDate(day.year, day.month, day.day)
 
 
 class Hint(QLabel):

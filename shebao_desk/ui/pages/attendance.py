@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.attendance import attendance_report, sign_out
 from shebao_desk.errors import CalendarUnknownYear
 from shebao_desk.statistics import period_of
 from shebao_desk.ui.errors import clerk_message
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.clock import today as today_in_china
+from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
 class AttendancePage(QWidget):
@@ -20,16 +20,17 @@ class AttendancePage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.month = QDateEdit(QDate.currentDate(), objectName="attendance_month", displayFormat="yyyy-MM")
-        show = QPushButton("查看", objectName="run_attendance")
-        out = QPushButton("我要签退", objectName="sign_out")
-        for w in (QLabel("月份"), self.month, show, out):
+        self.month = QDateEdit(china_today(), objectName="attendance_month", displayFormat="yyyy-MM")
+        show = QPushButton(self.tr("查看"), objectName="run_attendance")
+        out = QPushButton(self.tr("我要签退"), objectName="sign_out")
+        for w in (QLabel(self.tr("月份")), self.month, show, out):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
         self.summary = Hint("attendance_summary")
         layout.addWidget(self.summary)
-        self.table = Table(["经办人", "日期", "签到", "签退", "工时", "迟到", "早退", "缺勤"], "attendance")
+        self.table = Table([self.tr("经办人"), self.tr("日期"), self.tr("签到"), self.tr("签退"), self.tr("工时"),
+                            self.tr("迟到"), self.tr("早退"), self.tr("缺勤")], "attendance")
         layout.addWidget(self.table, 1)
         show.clicked.connect(self.refresh)
         out.clicked.connect(self.sign_out)
@@ -41,7 +42,7 @@ class AttendancePage(QWidget):
     def refresh(self) -> None:
         ctx, period = self.ctx, period_of("month", self.month.date().toPython())
         cfg = ctx.policy.site
-        today = dt.date.today()
+        today = today_in_china()
         end = min(period.end, today + dt.timedelta(days=1))
 
         def work():
@@ -49,7 +50,7 @@ class AttendancePage(QWidget):
                 return attendance_report(s, period.start, end, ctx.policy.calendar, cfg.opens, cfg.closes)
 
         def done(rows) -> None:
-            mark = lambda b: "是" if b else ""  # noqa: E731
+            mark = lambda b: self.tr("是") if b else ""  # noqa: E731
             self.table.fill([[r.clerk, f"{r.day}", r.sign_in, r.sign_out, "" if r.hours is None else f"{r.hours}",
                               mark(r.late), mark(r.left_early), mark(r.absent)] for r in rows])
             self.summary.info(f"{period.label}：出勤 {sum(not r.absent for r in rows)} 人次，迟到 "
@@ -71,5 +72,5 @@ class AttendancePage(QWidget):
             with ctx.store.unit(ctx.clerk.id, ctx.workstation, "sign out") as s:
                 return sign_out(s, ctx.clerk.id)
 
-        ctx.db.run(work, lambda _: (self.summary.fine("已签退"), self.refresh()),
+        ctx.db.run(work, lambda _: (self.summary.fine(self.tr("已签退")), self.refresh()),
                    lambda e: self.summary.problem(clerk_message(e)))

@@ -29,7 +29,7 @@ class DevicesPage(QWidget):
             row = QHBoxLayout()
             self.holder = QComboBox(objectName="training_holder")
             for path in sorted(resource_path("holders").glob("*.toml")):
-                self.holder.addItem(path.stem, str(path))
+                self.holder.addItem(holder_label(path), str(path))
             insert = QPushButton("插入培训卡", objectName="insert_training_card")
             remove = QPushButton("取出培训卡", objectName="remove_training_card")
             insert.clicked.connect(self.insert_training_card)
@@ -70,3 +70,18 @@ class DevicesPage(QWidget):
         text = (f"规范第九条：读卡器 {readers} 台（至少 {MIN_READERS}），打印机 {printers} 台（至少 {MIN_PRINTERS}）"
                 f" — {'符合' if ok else '不符合'}")
         (self.article9.fine if ok else self.article9.problem)(text)
+
+
+def holder_label(path) -> str:
+    """“李秀英（第 1 代卡）　A10000101” instead of a file name, from the sample's own description line."""
+    import tomllib
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, ValueError):
+        return path.stem
+    first = text.splitlines()[0] if text else ""
+    title = first.lstrip("# ").split("：", 1)[-1].split("。", 1)[0].strip() if first.startswith("#") else ""
+    title = title or (data.get("holder") or {}).get("name") or path.stem
+    number = (data.get("card") or {}).get("card_number", "")
+    return f"{title}　{number}".strip()

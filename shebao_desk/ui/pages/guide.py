@@ -21,14 +21,14 @@ class GuidePage(QWidget):
         self.view = QTextBrowser(objectName="guide_view")
         html = [f"<h2>{escape(guide.title)}</h2>"]
         html += [f"<h3>{escape(h)}</h3><p>{escape(t)}</p>" for h, t in guide.sections]
-        html.append("<h2>服务流程</h2>")
+        html.append(self.tr("<h2>服务流程</h2>"))
         for title, steps in guide.flows:
             html.append(f"<h3>{escape(title)}</h3><ol>" + "".join(f"<li>{escape(s)}</li>" for s in steps) + "</ol>")
         self.view.setHtml("".join(html))
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.hint = Hint("guide_hint")
-        printable = QPushButton("打印（大字版）…", objectName="print_guide")
+        printable = QPushButton(self.tr("打印（大字版）…"), objectName="print_guide")
         printable.clicked.connect(self.print_guide)
         row.addWidget(self.hint, 1)
         row.addWidget(printable)
@@ -43,4 +43,4 @@ class GuidePage(QWidget):
             guide_pdf(load_guide(), path)
             return path
 
-        generate_and_preview(self.ctx, self, make, "使用指南", self.hint)
+        generate_and_preview(self.ctx, self, make, self.tr("使用指南"), self.hint)

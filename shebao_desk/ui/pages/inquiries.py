@@ -22,11 +22,11 @@ class InquiriesPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.person = QLineEdit(objectName="inquiry_person", placeholderText="咨询人身份证号码（可不填）")
-        row.addWidget(QLabel("咨询人"))
+        self.person = QLineEdit(objectName="inquiry_person", placeholderText=self.tr("咨询人身份证号码（可不填）"))
+        row.addWidget(QLabel(self.tr("咨询人")))
         row.addWidget(self.person, 1)
         layout.addLayout(row)
-        layout.addWidget(QLabel("点击咨询主题即登记（首问责任人为您本人）："))
+        layout.addWidget(QLabel(self.tr("点击咨询主题即登记（首问责任人为您本人）：")))
         grid = QGridLayout()
         self.topic_buttons = []
         for i, topic in enumerate(load_guide().topics):
@@ -37,17 +37,17 @@ class InquiriesPage(QWidget):
         layout.addLayout(grid)
         self.hint = Hint("inquiry_hint")
         layout.addWidget(self.hint)
-        layout.addWidget(QLabel("我负责的未办结咨询"))
-        self.table = Table(["登记时间", "主题", "说明", "移交记录"], "my_inquiries")
+        layout.addWidget(QLabel(self.tr("我负责的未办结咨询")))
+        self.table = Table([self.tr("登记时间"), self.tr("主题"), self.tr("说明"), self.tr("移交记录")], "my_inquiries")
         layout.addWidget(self.table, 1)
         actions = QHBoxLayout()
-        self.note = QLineEdit(objectName="inquiry_note", placeholderText="办理情况 / 移交说明")
+        self.note = QLineEdit(objectName="inquiry_note", placeholderText=self.tr("办理情况 / 移交说明"))
         self.handover_to = QComboBox(objectName="handover_to")
-        close = QPushButton("办结", objectName="close_inquiry")
-        give = QPushButton("移交", objectName="hand_over")
+        close = QPushButton(self.tr("办结"), objectName="close_inquiry")
+        give = QPushButton(self.tr("移交"), objectName="hand_over")
         close.clicked.connect(self.close_selected)
         give.clicked.connect(self.hand_over_selected)
-        for w in (self.note, QLabel("移交给"), self.handover_to, give, close):
+        for w in (self.note, QLabel(self.tr("移交给")), self.handover_to, give, close):
             actions.addWidget(w)
         layout.addLayout(actions)
 
@@ -96,7 +96,7 @@ class InquiriesPage(QWidget):
     def _selected(self) -> str | None:
         row = self.table.currentRow()
         if row < 0:
-            self.hint.problem("请先在列表中选择一条咨询")
+            self.hint.problem(self.tr("请先在列表中选择一条咨询"))
             return None
         return self.table.payloads[row]
 
@@ -109,18 +109,18 @@ class InquiriesPage(QWidget):
             with ctx.store.unit(ctx.clerk.id, ctx.workstation, "close inquiry") as s:
                 close_inquiry(s, s.get(Inquiry, inquiry_id), s.merge(ctx.clerk), note)
 
-        self._run(work, "已办结")
+        self._run(work, self.tr("已办结"))
 
     def hand_over_selected(self) -> None:
         inquiry_id, ctx, note, to = self._selected(), self.ctx, self.note.text(), self.handover_to.currentData()
         if inquiry_id is None:
             return
         if to is None:
-            self.hint.problem("没有可移交的其他经办人")
+            self.hint.problem(self.tr("没有可移交的其他经办人"))
             return
 
         def work():
             with ctx.store.unit(ctx.clerk.id, ctx.workstation, "hand over inquiry") as s:
                 hand_over(s, s.get(Inquiry, inquiry_id), s.merge(ctx.clerk), s.get(Clerk, to), note)
 
-        self._run(work, "已移交")
+        self._run(work, self.tr("已移交"))

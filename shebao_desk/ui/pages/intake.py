@@ -18,8 +18,10 @@ from shebao_desk.clock import now_utc
 from shebao_desk.documents.service import render_case
 from shebao_desk.drafts import DraftFile
 from shebao_desk.errors import ShebaoError
+from shebao_desk.idnumber import parse_id_number
 from shebao_desk.intake import accept_case, find_person
 from shebao_desk.photo import normalise_photo
+from shebao_desk.ui.confirm import confirm_business
 from shebao_desk.ui.errors import clerk_message, report_error
 from shebao_desk.ui.intake_form import IntakeForm
 from shebao_desk.ui.widgets import Hint
@@ -40,14 +42,17 @@ class IntakePage(QWidget):
         self.form = IntakeForm(ctx.policy)
         self.last_paths: dict[str, Path] = {}
         self.last_case_id: str | None = None
+        self.last_case = ""
+        self.last_id = ""
+        self.stored_photo: tuple[str, bool] = ("", False)  # (ID number, a photo is on file)
         self.previews: list = []
 
         layout = QVBoxLayout(self)
         reader_row = QHBoxLayout()
         self.reader = QComboBox(objectName="reader")
-        self.read_button = QPushButton("读卡 (F5)", objectName="read_button")
+        self.read_button = QPushButton(self.tr("读卡 (F5)"), objectName="read_button")
         self.card_status = Hint("card_status")
-        reader_row.addWidget(QLabel("读卡器"))
+        reader_row.addWidget(QLabel(self.tr("读卡器")))
         reader_row.addWidget(self.reader, 1)
         reader_row.addWidget(self.read_button)
         self.idcard_button = QPushButton("读身份证 (F6)", objectName="idcard_button")
@@ -61,12 +66,14 @@ class IntakePage(QWidget):
         self.pin_dialog = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
+        self.doc_case = QLabel(objectName="doc_case")
         self.doc_buttons = QHBoxLayout()
+        buttons.addWidget(self.doc_case)
         buttons.addLayout(self.doc_buttons)
         buttons.addStretch(1)
-        self.tick_button = QPushButton("材料全选 (Ctrl+M)", objectName="tick_all")
-        self.clear_button = QPushButton("清空 (Ctrl+N)", objectName="clear")
-        self.accept_button = QPushButton("受理 (Ctrl+Enter)", objectName="accept")
+        self.tick_button = QPushButton(self.tr("材料全选 (Ctrl+M)"), objectName="tick_all")
+        self.clear_button = QPushButton(self.tr("清空 (Ctrl+N)"), objectName="clear")
+        self.accept_button = QPushButton(self.tr("受理 (Ctrl+Enter)"), objectName="accept")
         self.accept_button.setStyleSheet("font-weight:bold;padding:6px 18px")
         for b in (self.tick_button, self.clear_button, self.accept_button):
             buttons.addWidget(b)
@@ -79,6 +86,7 @@ class IntakePage(QWidget):
         self.accept_button.clicked.connect(self.accept)
         self.form.photo_button.clicked.connect(self.import_photo)
         self.form.id_number_valid.connect(self.look_up_person)
+        self.form.id_number_valid.connect(self._other_applicant)
         for keys, slot in (("F5", self.read_selected), ("F6", self.read_idcard), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
                            ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
             # Ctrl+A stays "select all" in the text fields; M for 材料.
@@ -184,15 +192,16 @@ class IntakePage(QWidget):
                 if person is None:
                     return None
                 card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
-                label = card_rules.state_label(card, now_utc()) if card else "无卡"
+                label = card_rules.state_label(card, now_utc()) if card else self.tr("无卡")
                 number = card.card_number if card else ""
+                self.stored_photo = (id_number, person.photo is not None)
                 return person, label, number
 
         def done(found) -> None:
             if self.form.id_number.text().strip().upper() != id_number:
                 return  # the clerk typed on meanwhile
             if found is None:
-                self.form.person_status.info("新申请人（系统中尚无记录）")
+                self.form.person_status.info(self.tr("新申请人（系统中尚无记录）"))
                 return
             person, label, number = found
             self.form.fill_from_person(person)
@@ -207,7 +216,7 @@ class IntakePage(QWidget):
 
     def load_photo(self, path: Path) -> None:
         cfg = self.ctx.policy.site
-        self.form.photo_hint.info("正在处理照片…")
+        self.form.photo_hint.info(self.tr("正在处理照片…"))
         self.ctx.db.run(lambda: normalise_photo(path.read_bytes(), cfg),
                         lambda photo: self.form.set_photo(photo.jpeg, photo.warnings),
                         lambda e: self.form.photo_hint.problem(clerk_message(e)))
@@ -219,7 +228,17 @@ class IntakePage(QWidget):
             return
         request = self.form.request()
         business = self.ctx.policy.catalogue[request.business]
+        number = request.applicant.id_number.strip().upper()
+        has_stored = self.stored_photo == (number, True)
+        if "photo" in request.materials and request.applicant.photo is None and not has_stored:
+            self.result.problem(self.tr("已勾选“电子照片”，但还没有导入照片：请点“导入照片…”，或取消勾选（材料不全将退回补材料）。"))
+            self.form.photo_button.setFocus()
+            return
         missing = business.missing(request.mode, request.materials)
+        card = self.form.card_read[0] if self.form.card_read else ""
+        if not missing and not confirm_business(self, request.business, request.applicant.name.strip(), card):
+            self.result.info(self.tr("未办理：经办人取消了确认，卡片状态没有改变。"))
+            return
         if request.business in PIN_BUSINESSES and not missing:
             self.run_pin_flow(request)
             return
@@ -230,7 +249,7 @@ class IntakePage(QWidget):
         first; only then may the holder type a PIN that goes to the chip (card_business)."""
         reader = self.selected_reader()
         if not reader or not self.cards.readers.get(reader):
-            self.result.problem("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改")
+            self.result.problem(self.tr("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改"))
             return
         ctx = self.ctx
         self.pin_dialog = None
@@ -257,7 +276,7 @@ class IntakePage(QWidget):
         self.accept_button.setEnabled(True)
         self.result.info("请持卡人输入密码")
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
-                           change=request.business == "pin_change", parent=self)
+                           change=request.business == "pin_change", large=request.large_print, parent=self)
         dialog.succeeded.connect(lambda: self.save(request, journal_id))
         dialog.rejected.connect(lambda: self._pin_dialog_closed(dialog, journal_id))
         self.pin_dialog = dialog
@@ -276,20 +295,22 @@ class IntakePage(QWidget):
     def save(self, request, journal_id: str | None = None) -> None:
         ctx = self.ctx
         self.accept_button.setEnabled(False)
-        self.result.info("正在保存…")
+        self.result.info(self.tr("正在保存…"))
 
         def work():
             if journal_id is not None:  # the chip was changed: say so first, then save the case with it
                 card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
                 case = card_business.record(ctx.store, journal_id, request, ctx.clerk, ctx.site, ctx.policy).case
-                saved = {"id": case.id, "number": case.number, "status": case.status, "missing": [],
+                saved = {"id": case.id, "number": case.number, "id_number": parse_id_number(
+                             request.applicant.id_number).number, "status": case.status, "missing": [],
                          "promised": case.promised_date, "provisional": case.promise_provisional,
                          "paths": {}, "paper_error": None}
             else:
                 with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
                     outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
                     case = outcome.case
-                    saved = {"id": case.id, "number": case.number, "status": case.status, "missing": outcome.missing,
+                    saved = {"id": case.id, "number": case.number, "id_number": case.person.id_number,
+                             "status": case.status, "missing": outcome.missing,
                              "promised": case.promised_date, "provisional": case.promise_provisional,
                              "paths": {}, "paper_error": None}
             try:
@@ -305,7 +326,7 @@ class IntakePage(QWidget):
     def failed(self, error: BaseException) -> None:
         self.accept_button.setEnabled(True)
         self.result.problem(clerk_message(error))
-        report_error(self, error, "未能受理")
+        report_error(self, error, self.tr("未能受理"))
 
     def saved(self, saved: dict) -> None:
         self.accept_button.setEnabled(True)
@@ -326,6 +347,8 @@ class IntakePage(QWidget):
             self.result.fine(text)
         self.last_paths = saved["paths"]
         self.last_case_id = saved["id"]
+        self.last_case = number
+        self.last_id = saved.get("id_number", "")
         self._show_doc_buttons()
         self.form.clear()
         self.draft.clear()
@@ -333,17 +356,39 @@ class IntakePage(QWidget):
         if self.last_paths and self.ctx.auto_preview:
             self.preview(next(iter(self.last_paths)))
 
+    def doc_button_list(self) -> list[QPushButton]:
+        return [self.doc_buttons.itemAt(i).widget() for i in range(self.doc_buttons.count())]
+
     def _show_doc_buttons(self) -> None:
         while self.doc_buttons.count():
             item = self.doc_buttons.takeAt(0)
             item.widget().deleteLater()
+        # The papers belong to one case: say which, so no one hands over the previous person's.
+        self.doc_case.setText(self.tr("受理编号 {0} 的文件：").format(self.last_case) if self.last_paths else "")
         for kind in self.last_paths:
             button = QPushButton(f"预览/打印{DOC_TITLES[kind]}", objectName=f"preview_{kind}")
             button.clicked.connect(lambda _=False, k=kind: self.preview(k))
             self.doc_buttons.addWidget(button)
 
+    def _other_applicant(self, id_number: str) -> None:
+        if self.last_paths and id_number != self.last_id:
+            self.forget_documents()
+
+    def forget_documents(self) -> None:
+        """清空 or a new applicant: the previous case's papers leave the screen."""
+        self.last_paths = {}
+        self.last_case = ""
+        for button in self.doc_button_list():
+            button.setEnabled(False)
+        self.doc_case.setText("")
+        for dialog in self.previews:
+            dialog.close()
+        self.previews = []
+
     def preview(self, kind: str) -> None:
         from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
+        if kind not in self.last_paths:
+            return
         dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind],
                                on_result=case_print_recorder(self.ctx, self.last_case_id))
         self.previews.append(dialog)
@@ -361,10 +406,12 @@ class IntakePage(QWidget):
         state = self.draft.load()
         if state:
             self.form.restore(state)
-            self.result.info("已恢复上次未完成的填写。")
+            self.result.info(self.tr("已恢复上次未完成的填写。"))
 
     def clear(self) -> None:
         self.form.clear()
         self.draft.clear()
+        self.forget_documents()
         self.result.info("")
         self.card_status.info("")
+        self.form.id_number.setFocus(Qt.ShortcutFocusReason)

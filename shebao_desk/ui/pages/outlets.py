@@ -21,9 +21,10 @@ class OutletsPage(QWidget):
         self.ctx = ctx
         self.rules = load_supervision()
         layout = QVBoxLayout(self)
-        self.table = Table(["网点", "银行", "所在镇", "镇人口", "服务窗口", "ATM", "自助终端", "第十一条"], "outlets_table")
+        self.table = Table([self.tr("网点"), self.tr("银行"), self.tr("所在镇"), self.tr("镇人口"), self.tr("服务窗口"),
+                            "ATM", self.tr("自助终端"), self.tr("第十一条")], "outlets_table")
         layout.addWidget(self.table, 2)
-        form_box = QGroupBox("登记网点")
+        form_box = QGroupBox(self.tr("登记网点"))
         form = QFormLayout(form_box)
         self.name = QLineEdit(objectName="outlet_name")
         self.bank = QLineEdit(objectName="outlet_bank")
@@ -32,25 +33,26 @@ class OutletsPage(QWidget):
         self.windows = QSpinBox(objectName="outlet_windows", maximum=100)
         self.atms = QSpinBox(objectName="outlet_atms", maximum=100)
         self.terminals = QSpinBox(objectName="outlet_terminals", maximum=100)
-        add = QPushButton("保存网点", objectName="save_outlet")
-        for label, w in (("网点名称", self.name), ("银行", self.bank), ("所在镇", self.town), ("镇人口", self.population),
-                         ("社会保障卡服务窗口", self.windows), ("ATM", self.atms), ("自助查询终端", self.terminals)):
+        add = QPushButton(self.tr("保存网点"), objectName="save_outlet")
+        for label, w in ((self.tr("网点名称"), self.name), (self.tr("银行"), self.bank), (self.tr("所在镇"), self.town),
+                         (self.tr("镇人口"), self.population),
+                         (self.tr("社会保障卡服务窗口"), self.windows), ("ATM", self.atms), (self.tr("自助查询终端"), self.terminals)):
             form.addRow(label, w)
         form.addRow("", add)
-        visit_box = QGroupBox("监管检查（第十二条）：先在上表选中网点")
+        visit_box = QGroupBox(self.tr("监管检查（第十二条）：先在上表选中网点"))
         visit = QVBoxLayout(visit_box)
         self.items = {code: QCheckBox(text, objectName=f"check_{code}") for code, text in self.rules.checklist}
         for box in self.items.values():
             visit.addWidget(box)
-        self.findings = QLineEdit(objectName="findings", placeholderText="检查发现的问题与整改要求")
-        record = QPushButton("记录检查", objectName="record_visit")
+        self.findings = QLineEdit(objectName="findings", placeholderText=self.tr("检查发现的问题与整改要求"))
+        record = QPushButton(self.tr("记录检查"), objectName="record_visit")
         visit.addWidget(self.findings)
         visit.addWidget(record)
         row = QHBoxLayout()
         row.addWidget(form_box)
         row.addWidget(visit_box)
         layout.addLayout(row)
-        self.visits = Table(["检查时间", "网点", "检查人", "不合格项", "发现"], "visits")
+        self.visits = Table([self.tr("检查时间"), self.tr("网点"), self.tr("检查人"), self.tr("不合格项"), self.tr("发现")], "visits")
         layout.addWidget(self.visits, 1)
         self.hint = Hint("outlet_hint")
         layout.addWidget(self.hint)
@@ -72,9 +74,9 @@ class OutletsPage(QWidget):
                 clerks = {c.id: c.display_name for c in s.scalars(select(Clerk))}
                 visits = list(s.scalars(select(SupervisionVisit).order_by(SupervisionVisit.visited_at.desc())))
                 rows = [[o.name, o.bank, o.town, str(o.town_population), str(o.card_windows), str(o.atms),
-                         str(o.terminals), "；".join(article_11(o, rules)) or "符合"] for o in outlets]
+                         str(o.terminals), "；".join(article_11(o, rules)) or self.tr("符合")] for o in outlets]
                 visit_rows = [[local_text(v.visited_at), names.get(v.outlet_id, ""), clerks.get(v.clerk_id, ""),
-                               "、".join(texts.get(k, k) for k, ok in v.checklist.items() if not ok) or "无",
+                               "、".join(texts.get(k, k) for k, ok in v.checklist.items() if not ok) or self.tr("无"),
                                v.findings] for v in visits]
                 return rows, [o.id for o in outlets], visit_rows
 
@@ -112,7 +114,7 @@ class OutletsPage(QWidget):
     def record_visit(self) -> None:
         row = self.table.currentRow()
         if row < 0:
-            self.hint.problem("请先在网点列表中选中要检查的网点")
+            self.hint.problem(self.tr("请先在网点列表中选中要检查的网点"))
             return
         ctx, outlet_id = self.ctx, self.table.payloads[row]
         checklist = {code: box.isChecked() for code, box in self.items.items()}
@@ -124,7 +126,7 @@ class OutletsPage(QWidget):
                                        checklist=checklist, findings=findings))
 
         def done(_) -> None:
-            self.hint.fine("检查记录已保存")
+            self.hint.fine(self.tr("检查记录已保存"))
             self.findings.clear()
             for box in self.items.values():
                 box.setChecked(False)

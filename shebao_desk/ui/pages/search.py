@@ -18,15 +18,15 @@ class SearchPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.query = QLineEdit(objectName="query", placeholderText="身份证号码（可只输前几位）、姓名（可只输姓）、卡号或受理编号")
-        self.button = QPushButton("查询", objectName="search_button")
+        self.query = QLineEdit(objectName="query", placeholderText=self.tr("身份证号码（可只输前几位）、姓名（可只输姓）、卡号或受理编号"))
+        self.button = QPushButton(self.tr("查询"), objectName="search_button")
         row.addWidget(self.query, 1)
         row.addWidget(self.button)
         layout.addLayout(row)
-        layout.addWidget(QLabel("人员"))
-        self.people = Table(["姓名", "身份证号码", "社会保障卡", "卡状态", "电话"], "people")
+        layout.addWidget(QLabel(self.tr("人员")))
+        self.people = Table([self.tr("姓名"), self.tr("身份证号码"), self.tr("社会保障卡"), self.tr("卡状态"), self.tr("电话")], "people")
         layout.addWidget(self.people, 1)
-        layout.addWidget(QLabel("业务（双击查看详情）"))
+        layout.addWidget(QLabel(self.tr("业务（双击查看详情）")))
         self.cases = Table(CASE_COLUMNS, "cases")
         layout.addWidget(self.cases, 2)
         self.query.returnPressed.connect(self.run)
@@ -45,7 +45,7 @@ class SearchPage(QWidget):
                 for p in result.people:
                     card = card_rules.current_card(p.cards) or (p.cards[-1] if p.cards else None)
                     people.append([p.name, mask_id_number(p.id_number), card.card_number if card else "",
-                                   card_rules.state_label(card, now) if card else "无卡", p.phone])
+                                   card_rules.state_label(card, now) if card else self.tr("无卡"), p.phone])
                 cases = [case_row(c, catalogue) for c in result.cases]
                 return people, cases, [c.id for c in result.cases]
 

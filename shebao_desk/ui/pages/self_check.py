@@ -22,14 +22,14 @@ class SelfCheckPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        run = QPushButton("重新检测", objectName="run_check")
-        printable = QPushButton("打印自查表…", objectName="print_check")
-        row.addWidget(QLabel("规范第七至十条自查（读卡器、打印机为实时检测）"))
+        run = QPushButton(self.tr("重新检测"), objectName="run_check")
+        printable = QPushButton(self.tr("打印自查表…"), objectName="print_check")
+        row.addWidget(QLabel(self.tr("规范第七至十条自查（读卡器、打印机为实时检测）")))
         row.addStretch(1)
         row.addWidget(run)
         row.addWidget(printable)
         layout.addLayout(row)
-        self.table = Table(["条款", "检查项目", "要求", "实际", "结果"], "checks")
+        self.table = Table([self.tr("条款"), self.tr("检查项目"), self.tr("要求"), self.tr("实际"), self.tr("结果")], "checks")
         layout.addWidget(self.table, 1)
         self.hint = Hint("check_hint")
         layout.addWidget(self.hint)
@@ -61,7 +61,8 @@ class SelfCheckPage(QWidget):
 
         def done(checks) -> None:
             self.checks = checks
-            self.table.fill([[c.article, c.rule, c.required, c.actual, "符合" if c.passed else "不符合"] for c in checks])
+            verdict = {True: self.tr("符合"), False: self.tr("不符合")}
+            self.table.fill([[c.article, c.rule, c.required, c.actual, verdict[bool(c.passed)]] for c in checks])
             for i, c in enumerate(checks):
                 self.table.item(i, 4).setBackground(QColor("#d7f5dd" if c.passed else "#ffd6d6"))
             failed = sum(not c.passed for c in checks)
@@ -83,4 +84,4 @@ class SelfCheckPage(QWidget):
             self_check_pdf(checks, site, local_text(now_utc()), path)
             return path
 
-        generate_and_preview(ctx, self, make, "自查表", self.hint)
+        generate_and_preview(ctx, self, make, self.tr("自查表"), self.hint)

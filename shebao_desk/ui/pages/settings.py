@@ -21,39 +21,41 @@ class SettingsPage(QWidget):
         self.ctx = ctx
         cfg = ctx.policy.site
         layout = QVBoxLayout(self)
-        site = QGroupBox("本窗口（resources/site.toml）")
+        site = QGroupBox(self.tr("本窗口"))
         form = QFormLayout(site)
-        for label, value in (("机构", cfg.institution), ("窗口", f"{cfg.window_name}（{cfg.window_code}）"),
-                             ("工作站", ctx.workstation), ("地址", cfg.address), ("电话", cfg.phone),
-                             ("办公时间", cfg.hours), ("初始密码", "已配置（不显示）"),
-                             ("临时挂失有效期", f"{cfg.temp_loss_days} 天"),
-                             ("数据库", str(ctx.store.path)), ("数据文件夹", str(resources_dir()))):
+        for label, value in ((self.tr("机构"), cfg.institution), (self.tr("窗口"), f"{cfg.window_name}（{cfg.window_code}）"),
+                             (self.tr("工作站"), ctx.workstation), (self.tr("地址"), cfg.address), (self.tr("电话"), cfg.phone),
+                             (self.tr("办公时间"), cfg.hours), (self.tr("初始密码"), self.tr("已配置（不显示）")),
+                             (self.tr("临时挂失有效期"), f"{cfg.temp_loss_days} 天"),
+                             (self.tr("监护人代办年龄"), f"未满 {ctx.policy.catalogue.minors.guardian_age} 周岁"),
+                             (self.tr("数据"), self.tr("本机数据库（培训模式使用单独的培训数据库）") if ctx.training else self.tr("本机数据库"))):
             form.addRow(label, QLabel(value))
         layout.addWidget(site)
-        outlets = Table(["发卡银行网点", "地址", "电话", "营业时间"], "outlets")
+        outlets = Table([self.tr("发卡银行网点"), self.tr("地址"), self.tr("电话"), self.tr("营业时间")], "outlets")
         outlets.fill([[o.name, o.address, o.phone, o.hours] for o in cfg.bank_outlets])
-        layout.addWidget(QLabel("发卡银行网点"))
+        layout.addWidget(QLabel(self.tr("发卡银行网点")))
         layout.addWidget(outlets)
-        fees = Table(["业务", "承诺时限（工作日）", "收费（元）", "办理方式"], "fees")
-        fees.fill([[b.name, str(b.days), str(b.fee), "、".join(m.label for m in b.modes)] for b in ctx.policy.catalogue])
-        layout.addWidget(QLabel("业务、时限与收费（resources/businesses.toml）"))
+        fees = Table([self.tr("业务"), self.tr("承诺时限（工作日）"), self.tr("收费"), self.tr("办理方式")], "fees")
+        fees.fill([[b.name, f"{b.days}" if b.days else "当场办结", b.fee_text(b.fee),
+                    "、".join(m.label for m in b.modes)] for b in ctx.policy.catalogue])
+        layout.addWidget(QLabel(self.tr("业务、时限与收费")))
         layout.addWidget(fees, 1)
-        open_folder = QPushButton("打开数据文件夹", objectName="open_resources")
+        open_folder = QPushButton(self.tr("打开业务参数文件夹（县区可修改）"), objectName="open_resources")
         open_folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(resources_dir()))))
         layout.addWidget(open_folder)
         if ctx.clerk is not None and ctx.clerk.role is Role.ADMIN:
             layout.addWidget(self._accounts())
 
     def _accounts(self) -> QGroupBox:
-        box = QGroupBox("新建账号")
+        box = QGroupBox(self.tr("新建账号"))
         row = QHBoxLayout(box)
-        self.username = QLineEdit(objectName="new_username", placeholderText="用户名")
-        self.display_name = QLineEdit(objectName="new_display_name", placeholderText="姓名")
-        self.password = QLineEdit(objectName="new_password", placeholderText="初始密码", echoMode=QLineEdit.Password)
+        self.username = QLineEdit(objectName="new_username", placeholderText=self.tr("用户名"))
+        self.display_name = QLineEdit(objectName="new_display_name", placeholderText=self.tr("姓名"))
+        self.password = QLineEdit(objectName="new_password", placeholderText=self.tr("初始密码"), echoMode=QLineEdit.Password)
         self.role = QComboBox(objectName="new_role")
         for role in Role:
             self.role.addItem(role.label, role.value)
-        create = QPushButton("创建", objectName="create_user")
+        create = QPushButton(self.tr("创建"), objectName="create_user")
         self.account_hint = Hint("account_hint")
         for w in (self.username, self.display_name, self.password, self.role, create, self.account_hint):
             row.addWidget(w)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.report_export import export
 from shebao_desk.statistics import HEADERS, as_table, period_of, report_sections
 from shebao_desk.ui.errors import clerk_message
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
 class StatisticsPage(QWidget):
@@ -22,21 +22,21 @@ class StatisticsPage(QWidget):
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.kind = QComboBox(objectName="period_kind")
-        for key, label in (("day", "日"), ("week", "周"), ("month", "月")):
+        for key, label in (("day", self.tr("日")), ("week", self.tr("周")), ("month", self.tr("月"))):
             self.kind.addItem(label, key)
         self.kind.setCurrentIndex(2)
-        self.day = QDateEdit(QDate.currentDate(), objectName="period_day", calendarPopup=True, displayFormat="yyyy-MM-dd")
-        show = QPushButton("统计", objectName="run_stats")
-        xlsx = QPushButton("导出 XLSX…", objectName="export_xlsx")
-        pdf = QPushButton("导出 PDF…", objectName="export_pdf")
-        for w in (QLabel("周期"), self.kind, self.day, show, xlsx, pdf):
+        self.day = QDateEdit(china_today(), objectName="period_day", calendarPopup=True, displayFormat="yyyy-MM-dd")
+        show = QPushButton(self.tr("统计"), objectName="run_stats")
+        xlsx = QPushButton(self.tr("导出 XLSX…"), objectName="export_xlsx")
+        pdf = QPushButton(self.tr("导出 PDF…"), objectName="export_pdf")
+        for w in (QLabel(self.tr("周期")), self.kind, self.day, show, xlsx, pdf):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
         self.title = QLabel(objectName="stats_title")
         layout.addWidget(self.title)
-        self.by_business = Table(["业务", *HEADERS[1:]], "stats_business")
-        self.by_clerk = Table(["经办人", *HEADERS[1:]], "stats_clerk")
+        self.by_business = Table([self.tr("业务"), *HEADERS[1:]], "stats_business")
+        self.by_clerk = Table([self.tr("经办人"), *HEADERS[1:]], "stats_clerk")
         layout.addWidget(self.by_business, 2)
         layout.addWidget(self.by_clerk, 1)
         self.chart = QChartView(objectName="stats_chart")
@@ -76,9 +76,9 @@ class StatisticsPage(QWidget):
 
     def draw_chart(self, rows) -> None:
         chart = QChart()
-        chart.setTitle("各业务受理与办结")
+        chart.setTitle(self.tr("各业务受理与办结"))
         series = QBarSeries()
-        for label, attr in (("受理", "accepted"), ("办结", "completed"), ("超期办结", "late")):
+        for label, attr in ((self.tr("受理"), "accepted"), (self.tr("办结"), "completed"), (self.tr("超期办结"), "late")):
             bar = QBarSet(label)
             for r in rows:
                 bar.append(getattr(r, attr))
@@ -90,7 +90,13 @@ class StatisticsPage(QWidget):
         series.attachAxis(axis_x)
         axis_y = QValueAxis()
         axis_y.setLabelFormat("%d")
-        axis_y.setRange(0, max([max(r.accepted, r.completed) for r in rows], default=1) or 1)
+        top = max([max(r.accepted, r.completed) for r in rows], default=1) or 1
+        step = integer_step(top)
+        # Whole numbers only (cases are counted): ticks every ``step`` from 0, the top a multiple of it.
+        axis_y.setTickType(QValueAxis.TickType.TicksDynamic)
+        axis_y.setTickAnchor(0)
+        axis_y.setTickInterval(step)
+        axis_y.setRange(0, step * -(-top // step))
         chart.addAxis(axis_y, Qt.AlignLeft)
         series.attachAxis(axis_y)
         chart.legend().setAlignment(Qt.AlignBottom)
@@ -106,3 +112,13 @@ class StatisticsPage(QWidget):
         period, sections, site = self.period(), self.sections, self.ctx.policy.site
         self.ctx.db.run(lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
                         lambda _: self.hint.fine(f"已导出：{path}"), lambda e: self.hint.problem(clerk_message(e)))
+
+
+def integer_step(top: int, most_ticks: int = 6) -> int:
+    """A whole-number tick step (1, 2, 5, 10, 20, 50 …) giving at most ``most_ticks`` intervals up to ``top``."""
+    base = 1
+    while True:
+        for factor in (1, 2, 5):
+            if top / (base * factor) <= most_ticks:
+                return base * factor
+        base *= 10

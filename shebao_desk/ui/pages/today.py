@@ -18,7 +18,7 @@ class TodayPage(QWidget):
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
         self.summary = QLabel(objectName="today_summary")
-        refresh = QPushButton("刷新", objectName="refresh")
+        refresh = QPushButton(self.tr("刷新"), objectName="refresh")
         refresh.clicked.connect(self.refresh)
         head.addWidget(self.summary, 1)
         head.addWidget(refresh)
@@ -26,9 +26,10 @@ class TodayPage(QWidget):
         self.today = Table(CASE_COLUMNS, "today_cases")
         self.open = Table(CASE_COLUMNS, "open_cases")
         self.overdue = Table(CASE_COLUMNS, "overdue_cases")
-        self.lapsing = Table(["持卡人", "身份证号码", "卡号", "挂失时间", "失效时间", "渠道"], "lapsing")
-        for title, table in (("今日受理（双击查看）", self.today), ("在办", self.open), ("已超期", self.overdue),
-                             ("24 小时内失效的临时挂失", self.lapsing)):
+        self.lapsing = Table([self.tr("持卡人"), self.tr("身份证号码"), self.tr("卡号"), self.tr("挂失时间"),
+                              self.tr("失效时间"), self.tr("渠道")], "lapsing")
+        for title, table in ((self.tr("今日受理（双击查看）"), self.today), (self.tr("在办"), self.open), (self.tr("已超期"), self.overdue),
+                             (self.tr("24 小时内失效的临时挂失"), self.lapsing)):
             layout.addWidget(QLabel(title))
             layout.addWidget(table, 1)
         for table in (self.today, self.open, self.overdue):

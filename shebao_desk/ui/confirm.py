@@ -1,0 +1,55 @@
+"""The one place where the clerk confirms an irreversible step, told its consequence.
+
+The question names what happens (“原卡立即作废，不可撤销”), the confirming button says
+the action itself, and the default button is the harmless one: Enter or a stray key
+never voids a card.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+# Tests replace this with a callable (title, text) -> bool instead of a modal box.
+_answer = None
+
+
+def confirm(parent: QWidget | None, title: str, text: str, action: str) -> bool:
+    """Ask before an irreversible step; True only when the clerk chose ``action``."""
+    if _answer is not None:
+        return bool(_answer(title, text))
+    box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.NoButton, parent)
+    go = box.addButton(action, QMessageBox.AcceptRole)
+    back = box.addButton(QMessageBox.Cancel)  # Qt's own “取消” (translated)
+    box.setDefaultButton(back)
+    box.setEscapeButton(back)
+    box.exec()
+    return box.clickedButton() is go
+
+
+# What each irreversible business does, in the words the applicant hears.
+_T = "confirm"  # the Linguist context of these texts
+CONSEQUENCES = {
+    "formal_loss": (QT_TRANSLATE_NOOP("confirm", "确认正式挂失"),
+                    QT_TRANSLATE_NOOP("confirm", "正式挂失后，{name}的社会保障卡（{card}）立即作废，不可撤销，"
+                                          "找回也不能再用；之后只能办理补卡。"),
+                    QT_TRANSLATE_NOOP("confirm", "正式挂失")),
+    "cancel": (QT_TRANSLATE_NOOP("confirm", "确认注销"),
+               QT_TRANSLATE_NOOP("confirm", "注销后，{name}的社会保障卡（{card}）和人员状态将永久注销，不可恢复。"),
+               QT_TRANSLATE_NOOP("confirm", "注销")),
+    "pin_reset": (QT_TRANSLATE_NOOP("confirm", "确认密码重置"),
+                  QT_TRANSLATE_NOOP("confirm", "密码重置后，{name}的社会保障卡密码恢复为初始密码，原密码失效；"
+                                        "持卡人须重新启用并修改密码。"),
+                  QT_TRANSLATE_NOOP("confirm", "重置密码")),
+    "replace": (QT_TRANSLATE_NOOP("confirm", "确认换卡"),
+                QT_TRANSLATE_NOOP("confirm", "换卡后，{name}的原社会保障卡（{card}）立即作废并收回销毁，不可恢复。"),
+                QT_TRANSLATE_NOOP("confirm", "换卡")),
+}
+
+
+def confirm_business(parent: QWidget | None, business: str, name: str, card: str = "") -> bool:
+    """True when ``business`` needs no confirmation or the clerk confirmed it."""
+    if business not in CONSEQUENCES:
+        return True
+    title, text, action = (QCoreApplication.translate(_T, t) for t in CONSEQUENCES[business])
+    return confirm(parent, title, text.format(name=name or "申请人", card=card or "卡号未登记"), action)
