@@ -215,3 +215,13 @@ def sane_test_scanner(tmp_path_factory):
         os.environ.pop("SANE_CONFIG_DIR", None)
     else:
         os.environ["SANE_CONFIG_DIR"] = old
+
+
+def a_photo() -> bytes:
+    """A white 358×441 JPEG, as an imported and normalised photo would be (申领/补卡/换卡 need one)."""
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
+    return out.getvalue()
