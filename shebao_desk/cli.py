@@ -1,7 +1,8 @@
 """The ``shebao-desk`` command: the GUI by default, admin and maintenance subcommands.
 
-Each subcommand lives in a small function; errors the program expects
-(:class:`ShebaoError`) print their Chinese message and exit non-zero.
+Each subcommand lives in a small function. Every failure ends the same way:
+one plain Chinese line on stderr and exit code 2 (1 only for ``db check``
+finding violations); the traceback, masked, goes to the log.
 """
 
 from __future__ import annotations
@@ -249,10 +250,18 @@ def report_command(args: argparse.Namespace) -> int:
 
 # --- entry -----------------------------------------------------------------
 
+class _Parser(argparse.ArgumentParser):
+    """Wrong arguments are an error like any other: one Chinese line, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"错误：命令参数有误（{message}）；用 {self.prog} --help 查看用法\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
+    parser = _Parser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
     parser.add_argument("--db", help="数据库文件（默认在用户数据目录；也可用环境变量 SHEBAO_DB）")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=["TRAFFIC", "DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--training", action="store_true", help="培训模式：使用独立的培训数据库")
     parser.add_argument("--workstation", default=None, help="新库的工作站编号（A、B…）")
     sub = parser.add_subparsers(dest="cmd")
@@ -276,8 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from shebao_desk.logsetup import setup_logging
     _load_plugins()
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
     try:
+        setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
         if args.handler is not run_gui:  # the GUI validates them behind its start dialog
             _policy()  # every data file is validated before anything else happens
         return args.handler(args)
@@ -287,3 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
+        from shebao_desk.failure import explain, trace_text
+        log.error("command %s failed:\n%s", args.cmd or "gui", trace_text(exc))
+        print(f"错误：{explain(exc)}", file=sys.stderr)
+        return 2

@@ -108,7 +108,8 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
         dialog.set_context(state["ctx"], first_admin=core.first_admin)
 
     def failed(error: BaseException) -> None:
-        log.error("start failed", exc_info=(type(error), error, error.__traceback__))
+        from shebao_desk.failure import trace_text
+        log.error("start failed:\n%s", trace_text(error))
         dialog.startup_failed(clerk_message(error))
 
     # Start loading once the dialog is drawn: the loader's imports would otherwise compete
