@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk import card_rules
@@ -139,9 +139,12 @@ def _upsert_person(session: Session, req: CaseRequest) -> Person:
 
 def next_case_number(session: Session, site: Site, day: dt.date) -> str:
     """``<window><workstation>-<YYYYMMDD>-<seq>``: unique across workstations by construction."""
+    from shebao_desk.site_identity import case_sequence_floor
     prefix = f"{site.window_code}{site.workstation_id}-{day:%Y%m%d}-"
-    last = session.scalar(select(func.max(Case.number)).where(Case.number.like(prefix + "%")))
-    seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    numbers = session.scalars(select(Case.number).where(Case.number.like(prefix + "%")))
+    last = max((int(n.rsplit("-", 1)[1]) for n in numbers if n.rsplit("-", 1)[1].isdigit()), default=0)
+    # After a restore from backup the day's numbering resumes above what the lost copy may have issued.
+    seq = max(last, case_sequence_floor(session, day)) + 1
     return f"{prefix}{seq:04d}"
 
 

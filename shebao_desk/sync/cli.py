@@ -53,9 +53,9 @@ def _bundle(sub: argparse._SubParsersAction) -> None:
     i.set_defaults(handler=bundle_import)
     k = s.add_parser("key", help="显示本站的签名公钥（供对方预先登记）")
     k.set_defaults(handler=bundle_key)
-    t = s.add_parser("trust", help="预先登记对方站点的公钥")
-    t.add_argument("origin")
-    t.add_argument("public_key")
+    t = s.add_parser("trust", help="预先登记对方站点的公钥指纹（电话核对后）；未登记的站点的数据包一律拒收")
+    t.add_argument("origin", help="对方站点编号（窗口编号加工作站编号，如 SZ01B）")
+    t.add_argument("fingerprint", nargs="+", help="对方 `bundle key` 显示的指纹（32 位，可带空格），或 64 位完整公钥")
     t.set_defaults(handler=bundle_trust)
 
 
@@ -70,14 +70,12 @@ def bundle_export(args: argparse.Namespace) -> int:
 
 
 def bundle_import(args: argparse.Namespace) -> int:
-    from shebao_desk.sync.bundle import fingerprint, import_bundle, read_bundle
+    from shebao_desk.sync.bundle import import_bundle
     result = import_bundle(_store(args), args.file)
     print(f"已导入 {result.origin} 的第 {result.number} 号数据包：新增 {result.applied} 条变更，"
           f"已有 {result.skipped} 条" + (f"，发现 {result.conflicts} 处冲突待主管处理" if result.conflicts else ""))
     if result.newly_trusted:
-        header, _ = read_bundle(args.file)
-        print(f"首次收到 {result.origin} 的数据包，已登记其公钥（指纹 {fingerprint(header['public_key'])}），"
-              "请与对方核对")
+        print(f"{result.origin} 的公钥与预先登记的指纹（{result.fingerprint}）相符，已登记")
     return 0
 
 
@@ -91,6 +89,6 @@ def bundle_key(args: argparse.Namespace) -> int:
 
 def bundle_trust(args: argparse.Namespace) -> int:
     from shebao_desk.sync.bundle import trust
-    trust(_store(args), args.origin, args.public_key)
-    print(f"已登记 {args.origin} 的公钥")
+    trust(_store(args), args.origin, "".join(args.fingerprint))
+    print(f"已登记 {args.origin}；此后只接受签名与之相符的数据包")
     return 0
