@@ -98,6 +98,47 @@ def admin_unlock(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- setup -----------------------------------------------------------------
+
+@command("setup")
+def _setup(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("setup", help="首次设置本机的窗口编号和工作站编号（可同时在中心数据库登记，防止编号重复）")
+    p.add_argument("--window", required=True, help="窗口编号（全市唯一，如 SZ01）")
+    p.add_argument("--workstation", dest="setup_workstation", required=True,
+                   help="本窗口内的工作站编号（如 A、B），每台电脑不同")
+    p.add_argument("--central", help="中心数据库地址：设置时即登记，编号已被其他电脑占用则拒绝")
+    p.set_defaults(handler=setup_command)
+
+
+def setup_command(args: argparse.Namespace) -> int:
+    from shebao_desk.site_identity import check_codes, ensure_site, get_site, store_id
+    window, workstation = check_codes(args.window, args.setup_workstation)
+    store, policy = _store(args), _policy()
+    with store.read() as s:
+        site = get_site(s)
+    if site is not None and (site.window_code, site.workstation_id) != (window, workstation):
+        raise ShebaoError(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}，不能改为 "
+                          f"{window}{workstation}；如需更换，请新建数据库")
+    engine = None
+    if args.central:
+        from shebao_desk.sync.central import central_engine, prepare_central
+        engine = central_engine(args.central)
+    try:
+        with store.unit(None, workstation, "setup") as s:
+            site = ensure_site(s, policy.site, workstation, window_code=window)
+            if engine is not None:  # claimed centrally before the local set-up commits: a clash leaves both as they were
+                from shebao_desk.sync.central import register
+                from shebao_desk.sync.state import INCARNATION, get
+                prepare_central(engine)
+                conn = s.connection()
+                register(engine, f"{window}{workstation}", store_id(conn), int(get(conn, INCARNATION, "0")))
+    finally:
+        if engine is not None:
+            engine.dispose()
+    print(f"本机已设置为窗口 {window}、工作站 {workstation}" + ("，并已在中心数据库登记" if engine is not None else ""))
+    return 0
+
+
 # --- calendar --------------------------------------------------------------
 
 @command("calendar")

@@ -91,6 +91,7 @@ class SyncWorkstation(Base):
     store_id: Mapped[str] = mapped_column(String(36))
     host: Mapped[str] = mapped_column(String(100), default="")
     incarnation: Mapped[int] = mapped_column(Integer, default=0)
+    last_hlc: Mapped[str] = mapped_column(String(40), default="")  # the newest own change this store has pushed
     registered_at: Mapped[utc]
     last_seen_at: Mapped[utc]
 

@@ -333,9 +333,15 @@ def _settle_rows(conn: Connection, changes: list[dict]) -> tuple[list[dict], int
     Returns the changes left for the merge (clerk changes are taken care of here), and
     how many clerk changes made a name card or were already known.
     """
-    audits = [c["row_id"] for c in changes if c["table_name"] == "audit_entry"]
-    if _existing(conn, "audit_entry", audits):
-        raise BundleError(f"数据包试图改写已有的审计记录{REFUSED}", "audit rewrite")
+    audits = [c for c in changes if c["table_name"] == "audit_entry"]
+    present = _existing(conn, "audit_entry", [c["row_id"] for c in audits])
+    if present:  # only the very change that wrote the entry may come again (a resent bundle): it is skipped
+        again = [c["change_id"] for c in audits if c["row_id"] in present]
+        known = set()
+        for i in range(0, len(again), 500):
+            known |= set(conn.scalars(select(SyncChange.change_id).where(SyncChange.change_id.in_(again[i:i + 500]))))
+        if set(again) - known:
+            raise BundleError(f"数据包试图改写已有的审计记录{REFUSED}", f"audit rewrite {sorted(set(again) - known)[:3]}")
     clerk_changes = [c for c in changes if c["table_name"] == "clerk"]
     known = _existing(conn, "clerk", [c["row_id"] for c in clerk_changes])
     now = utcnow()

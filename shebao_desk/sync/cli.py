@@ -36,6 +36,11 @@ def sync_command(args: argparse.Namespace) -> int:
         report = sync(store, central_url(args))
         print(f"同步完成：推送 {report.pushed} 条，拉取 {report.pulled} 条" +
               (f"，发现 {report.conflicts} 处冲突待主管处理" if report.conflicts else ""))
+        if report.new_incarnation:
+            print("本机数据库比它曾同步到中心的内容旧（可能是从备份恢复的），已启用新的编号段，受理编号不会重复")
+        if report.quarantined:
+            print(f"有 {report.quarantined} 条变更被中心拒收，已单独隔离（原因：{'；'.join(report.reasons)}），"
+                  "其余变更已同步；修正后下次同步会重试")
     status = sync_status(store, load_site_config().sync_warn_after_days)
     print(status.text())
     return 0

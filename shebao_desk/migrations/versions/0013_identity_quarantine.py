@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('store_id', sa.String(length=36), nullable=False),
     sa.Column('host', sa.String(length=100), nullable=False),
     sa.Column('incarnation', sa.Integer(), nullable=False),
+    sa.Column('last_hlc', sa.String(length=40), nullable=False),
     sa.Column('registered_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
     sa.Column('last_seen_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('origin', name=op.f('pk_sync_workstation'))
