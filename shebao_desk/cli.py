@@ -111,31 +111,12 @@ def _setup(sub: argparse._SubParsersAction) -> None:
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    from shebao_desk.site_identity import check_codes, ensure_site, get_site, store_id
-    window, workstation = check_codes(args.window, args.setup_workstation)
+    from shebao_desk.site_identity import set_up_site
     store, policy = _store(args), _policy()
-    with store.read() as s:
-        site = get_site(s)
-    if site is not None and (site.window_code, site.workstation_id) != (window, workstation):
-        raise ShebaoError(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}，不能改为 "
-                          f"{window}{workstation}；如需更换，请新建数据库")
-    engine = None
-    if args.central:
-        from shebao_desk.sync.central import central_engine, prepare_central
-        engine = central_engine(args.central)
-    try:
-        with store.unit(None, workstation, "setup") as s:
-            site = ensure_site(s, policy.site, workstation, window_code=window)
-            if engine is not None:  # claimed centrally before the local set-up commits: a clash leaves both as they were
-                from shebao_desk.sync.central import register
-                from shebao_desk.sync.state import INCARNATION, get
-                prepare_central(engine)
-                conn = s.connection()
-                register(engine, f"{window}{workstation}", store_id(conn), int(get(conn, INCARNATION, "0")))
-    finally:
-        if engine is not None:
-            engine.dispose()
-    print(f"本机已设置为窗口 {window}、工作站 {workstation}" + ("，并已在中心数据库登记" if engine is not None else ""))
+    site = set_up_site(store, policy.site, args.window, args.setup_workstation, central_url=args.central or "",
+                       central_required=bool(args.central))
+    print(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}"
+          + ("，并已在中心数据库登记" if args.central else ""))
     return 0
 
 

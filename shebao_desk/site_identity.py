@@ -117,3 +117,43 @@ def current_incarnation(db: Path) -> int:
             return int(state.get(conn, state.INCARNATION, "0"))
     finally:
         store.close()
+
+
+def set_up_site(store, config: SiteConfig, window_code: str, workstation_id: str, *, central_url: str | None = None,
+                central_required: bool = False, training: bool = False) -> Site:
+    """First set-up: the site row, claimed in the central register of workstations when it can be reached.
+
+    The claim happens before the local set-up commits, so a clash (another PC holds these codes)
+    leaves both databases as they were. Unreachable and not required (the GUI's first start): the
+    claim is made at the first sync instead."""
+    window, workstation = check_codes(window_code, workstation_id)
+    url = central_url if central_url is not None else ("" if training else config.central_url)
+    with store.unit(None, workstation, "setup") as s:
+        site = get_site(s)
+        if site is not None and (site.window_code, site.workstation_id) != (window, workstation):
+            raise ShebaoError(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}，不能改为 "
+                              f"{window}{workstation}；如需更换，请新建数据库")
+        site = ensure_site(s, config, workstation, window_code=window, training=training)
+        if url:
+            _claim(s.connection(), url, f"{window}{workstation}", required=central_required)
+    return site
+
+
+def _claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
+    import logging
+
+    from shebao_desk.sync import state
+    from shebao_desk.sync.central import IdentityClash, central_engine, prepare_central, register
+    engine = central_engine(url)
+    try:
+        prepare_central(engine)
+        register(engine, origin, store_id(conn), int(state.get(conn, state.INCARNATION, "0")))
+    except IdentityClash:
+        raise
+    except Exception as exc:
+        if required:
+            raise
+        logging.getLogger(__name__).warning("central register not reachable at set-up (%s); will register at first sync",
+                                            type(exc).__name__)
+    finally:
+        engine.dispose()
