@@ -95,6 +95,7 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
         raise ValidationError(f"{business.name}业务只能{allowed}", f"mode {req.mode} not allowed for {req.business}")
     if not req.applicant.name.strip():
         raise ValidationError("请填写申请人姓名")
+    _check_lengths_and_characters(req)
     parsed = parse_id_number(req.applicant.id_number, today=today, regions=policy.regions)
     if req.mode is Mode.GUARDIAN and _age(parsed.birth_date, today) >= ADULT_AGE:
         raise ValidationError("申请人已成年，不能由监护人代办；请选择本人办理或他人代办")
@@ -111,6 +112,22 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
     if req.business in ("temp_loss",):
         if not req.loss_functions or any(f not in LOSS_FUNCTIONS for f in req.loss_functions):
             raise ValidationError("请选择挂失的功能（社会保障功能、金融功能）")
+
+
+def _check_lengths_and_characters(req: CaseRequest) -> None:
+    """What the central database could not take is refused here, with the field named (see limits)."""
+    from shebao_desk.limits import LABELS, check_field
+    a = req.applicant
+    fields = [("person", "name", a.name.strip(), None), ("person", "phone", a.phone.strip(), None),
+              ("person", "address", a.address.strip(), None), ("case", "reason", req.reason, None)]
+    if req.agent is not None:
+        fields += [("case", "agent_name", req.agent.name.strip(), None),
+                   ("case", "agent_relation", req.agent.relation.strip(), None),
+                   ("case", "agent_phone", req.agent.phone.strip(), None)]
+    fields += [("person", k, v.strip(), "变更后的" + LABELS[("person", k)])
+               for k, v in req.changes.items() if k in ("name", "phone", "address") and isinstance(v, str)]
+    for table, column, value, label in fields:
+        check_field(table, column, value, label)
 
 
 def _upsert_person(session: Session, req: CaseRequest) -> Person:

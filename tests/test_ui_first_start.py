@@ -35,3 +35,16 @@ def test_first_start_asks_for_the_codes_then_creates_the_admin(qtbot, tmp_path, 
         assert (site.window_code, site.workstation_id) == ("SZ02", "C")
     ctx.shutdown()
     ctx.store.close()
+
+
+def test_status_bar_says_sync_is_blocked_and_why(make_window, qtbot):
+    from shebao_desk.models import SyncQuarantine
+    from shebao_desk.models.base import utcnow
+    window, ctx = make_window(monitor=False)
+    with ctx.store.engine.begin() as conn:
+        conn.execute(SyncQuarantine.__table__.insert(), [
+            {"change_id": f"q{i}", "table_name": "person", "row_id": f"r{i}", "reason": "受理编号与中心已有的记录重复",
+             "detail": "", "attempts": 1, "quarantined_at": utcnow()} for i in range(3)])
+    window.refresh_sync_status()
+    qtbot.waitUntil(lambda: "同步受阻：3 条，原因 受理编号与中心已有的记录重复" in window.sync_label.text(), timeout=10000)
+    assert "bold" in window.sync_label.styleSheet()
