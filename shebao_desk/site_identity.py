@@ -46,7 +46,7 @@ def check_codes(window_code: str, workstation_id: str) -> tuple[str, str]:
     return window_code, workstation_id
 
 
-def ensure_site(session: Session, config: SiteConfig, workstation_id: str | None, *, training: bool = False,
+def ensure_site(session: Session, config: SiteConfig, workstation_id: str | None = None, *, training: bool = False,
                 window_code: str | None = None) -> Site:
     """The site row; made from the codes given when there is none yet (no code given: SetupNeeded)."""
     site = get_site(session)

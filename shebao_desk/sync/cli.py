@@ -43,7 +43,22 @@ def sync_command(args: argparse.Namespace) -> int:
                   "其余变更已同步；修正后下次同步会重试")
     status = sync_status(store, load_site_config().sync_warn_after_days)
     print(status.text())
+    if status.blocked:
+        _list_quarantine(store)
     return 0
+
+
+def _list_quarantine(store, limit: int = 20) -> None:
+    """For the admin: which changes central refused, and why (retried at every sync)."""
+    from sqlalchemy import select
+
+    from shebao_desk.clock import local_text
+    from shebao_desk.models import SyncQuarantine
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(SyncQuarantine).order_by(SyncQuarantine.quarantined_at).limit(limit)).all()
+    print("被中心拒收、已隔离的变更（每次同步都会重试）：")
+    for r in rows:
+        print(f"  {local_text(r.quarantined_at)}  {r.table_name} {r.row_id[:8]}…  {r.reason}（已试 {r.attempts} 次）")
 
 
 @command("bundle")
