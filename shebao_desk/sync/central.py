@@ -45,10 +45,11 @@ class SyncError(ShebaoError):
 
 
 class IdentityClash(SyncError):
-    def __init__(self, origin: str, host: str, since) -> None:
+    def __init__(self, origin: str, host: str, since, *, during: str = "setup") -> None:
+        what = ("请为本机另选一个工作站编号" if during == "setup" else
+                "本机的变更未发送，数据不会丢失；请管理员核对两台电脑的工作站编号，把本机的数据迁到新设置（shebao-desk setup）的库中")
         super().__init__(
-            f"窗口/工作站编号 {origin} 已由电脑 {host or '（未知）'} 使用（{since:%Y-%m-%d} 登记），中心数据库未作任何改动；"
-            "请为本机另选一个工作站编号（shebao-desk setup），或确认那台电脑已停用后请管理员在中心注销该编号",
+            f"窗口/工作站编号 {origin} 已由电脑 {host or '（未知）'} 使用（{since:%Y-%m-%d} 登记），中心数据库未作任何改动；{what}",
             f"identity {origin} registered to another store on {host!r} since {since}")
 
 
@@ -92,7 +93,7 @@ def _own_pushed_hlc(conn: Connection, origin: str) -> str:
 
 
 def register(engine: Engine, origin: str, store: str, incarnation: int, *, host: str | None = None,
-             pushed_hlc: str = "") -> SyncWorkstation | None:
+             pushed_hlc: str = "", during: str = "setup") -> SyncWorkstation | None:
     """Claim ``origin`` for this store; refuse (writing nothing) when another store holds it.
 
     Returns the registration as it was before this call (None for a first registration)."""
@@ -102,7 +103,7 @@ def register(engine: Engine, origin: str, store: str, incarnation: int, *, host:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REGISTER_LOCK})
         row = conn.execute(select(SyncWorkstation).where(SyncWorkstation.origin == origin)).first()
         if row is not None and row.store_id != store:
-            raise IdentityClash(origin, row.host, row.registered_at)
+            raise IdentityClash(origin, row.host, row.registered_at, during=during)
         now = utcnow()
         if row is None:
             conn.execute(insert(table).values(origin=origin, store_id=store, host=host[:100], incarnation=incarnation,
@@ -120,7 +121,7 @@ def _check_in(store: Store, engine: Engine) -> bool:
     with store.engine.begin() as conn:
         origin, sid, incarnation = _identity(conn)
         pushed_hlc = _own_pushed_hlc(conn, origin)
-    before = register(engine, origin, sid, incarnation, pushed_hlc=pushed_hlc)
+    before = register(engine, origin, sid, incarnation, pushed_hlc=pushed_hlc, during="sync")
     if before is None:
         return False
     behind = before.incarnation > incarnation or (before.last_hlc and pushed_hlc < before.last_hlc)
