@@ -79,18 +79,22 @@ def check_field(table: str, column: str, value: str, label: str | None = None) -
         raise ValidationError(f"{name}{problem}", f"{table}.{column}: {problem}")
 
 
+@lru_cache(maxsize=None)
+def _table_limits(table: str) -> dict[str, tuple[int | None, bool]]:
+    from shebao_desk.models import Base
+    return {c.key: column_limit(table, c.key) for c in Base.metadata.tables[table].columns}
+
+
 def value_problems(table: str, values: dict[str, Any]) -> list[str]:
     """Problems of one synced change's values against the central schema (checked before a push or merge)."""
-    from shebao_desk.models import Base
-    columns = Base.metadata.tables[table].columns
+    limits = _table_limits(table)
     out = []
     for name, value in values.items():
-        if name not in columns:
+        limit = limits.get(name)
+        if limit is None:
             out.append(f"{table}.{name}: 没有这个字段")
-            continue
-        if isinstance(value, str):
-            max_len, multiline = column_limit(table, name)
-            problem = text_problem(value, max_len, multiline=multiline)
+        elif value.__class__ is str and ((limit[0] is not None and len(value) > limit[0]) or _ANY_BAD.search(value)):
+            problem = text_problem(value, limit[0], multiline=limit[1])
             if problem:
                 out.append(f"{LABELS.get((table, name), f'{table}.{name}')}{problem}")
     return out

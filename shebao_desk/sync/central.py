@@ -212,8 +212,12 @@ def _precheck(rows: list[dict]) -> tuple[list[dict], list[tuple[dict, str, str]]
     return good, bad
 
 
-def _settle(store: Store, accepted: list[dict], refused: list[tuple[dict, str, str]]) -> None:
-    """Locally, in one transaction: refused changes into quarantine, accepted ones marked as pushed."""
+def _settle(store: Store, accepted: list[dict], refused: list[tuple[dict, str, str]],
+            span: tuple[int, int] | None = None) -> None:
+    """Locally, in one transaction: refused changes into quarantine, accepted ones marked as pushed.
+
+    ``span``: the batch was every unpushed, unquarantined change with ``seq`` in (low, high]: then one
+    statement marks them (the log only grows at its end)."""
     q = SyncQuarantine.__table__
     now = utcnow()
     with store.engine.begin() as conn:
@@ -229,6 +233,11 @@ def _settle(store: Store, accepted: list[dict], refused: list[tuple[dict, str, s
                                                   row_id=row["row_id"], reason=reason[:400], detail=detail,
                                                   attempts=1, quarantined_at=now))
                 log.warning("change %s (%s) quarantined: %s (%s)", row["change_id"], row["table_name"], reason, detail)
+        if span is not None:
+            conn.execute(update(SyncChange).where(SyncChange.pushed.is_(False), SyncChange.seq > span[0],
+                                                  SyncChange.seq <= span[1], ~SyncChange.change_id.in_(select(q.c.change_id)))
+                         .values(pushed=True))
+            return
         ids = [r["change_id"] for r in accepted]
         for i in range(0, len(ids), 500):
             chunk = ids[i:i + 500]
@@ -248,7 +257,7 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[tu
     with store.engine.connect() as conn:  # last time's refusals first: a fix may have come since
         waiting = _rows(conn, select(*cols).join(q, q.c.change_id == SyncChange.change_id)
                         .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq))
-    batches = [waiting] if waiting else []
+    batches: list[tuple[list[dict], tuple[int, int] | None]] = [(waiting, None)] if waiting else []
     after = 0
     while True:
         if not batches:
@@ -259,13 +268,13 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[tu
                                      .order_by(SyncChange.seq).limit(batch)).all()
             if not found:
                 return sent, refused_all
+            batches.append(([dict(zip(COLUMNS, c[1:], strict=True)) for c in found], (after, found[-1][0])))
             after = found[-1][0]
-            batches.append([dict(zip(COLUMNS, c[1:], strict=True)) for c in found])
-        rows = batches.pop()
+        rows, span = batches.pop()
         good, refused = _precheck(rows)
         accepted, refused_central = _send(engine, good)
         # Confirmed centrally; a cut before this line only means the batch is sent again.
-        _settle(store, accepted, refused + refused_central)
+        _settle(store, accepted, refused + refused_central, span)
         sent += len(accepted)
         refused_all += refused + refused_central
 
