@@ -186,6 +186,26 @@ def test_gzip_bomb_is_refused_with_little_memory(pinned):
     print(f"gzip bomb ({len(payload) / 1e6:.1f} MB → 1 GiB): refused in {elapsed:.1f} s, peak {peak_mb:.0f} MB")
 
 
+def _person_change(sites):
+    return next(c for c in sites["changes"] if c["table_name"] == "person" and "id" in c["values"])
+
+
+@pytest.mark.parametrize("poison", ["birth_date_as_int", "unknown_status", "existing_id_number"])
+def test_values_the_store_cannot_take_are_refused_cleanly(pinned, poison):
+    person = _person_change(pinned)
+    values = dict(person["values"])
+    if poison == "birth_date_as_int":
+        values["birth_date"] = 19800517
+    elif poison == "unknown_status":
+        values["status"] = "bogus"
+    else:  # a second person with an ID number R already holds
+        with sqlite3.connect(pinned["r"]) as conn:
+            values["id_number"] = conn.execute("SELECT id_number FROM person LIMIT 1").fetchone()[0]
+        conn.close()
+    poisoned = [dict(c, values=values) if c is person else c for c in pinned["changes"]]
+    refused(pinned, craft(pinned, poisoned), "已拒绝导入")
+
+
 def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
     assert all(not (B.CREDENTIALS & set(c["values"])) for c in pinned["changes"] if c["table_name"] == "clerk")
 
