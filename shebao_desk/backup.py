@@ -65,6 +65,7 @@ def restore(db: Path, source: Path) -> Path | None:
     """Replace the store at ``db`` with ``source``; returns where the old store was kept."""
     verify_backup(source)
     kept = None
+    previous = _incarnation_of(db)
     if db.exists():
         kept = db.with_name(f"{db.stem}.before-restore-{now_utc():%Y%m%dT%H%M%S}{db.suffix}")
         _copy(db, kept)
@@ -82,5 +83,22 @@ def restore(db: Path, source: Path) -> Path | None:
         if kept:
             shutil.copyfile(kept, db)
         raise StoreError(f"恢复失败，原数据库未改变：{exc}", repr(exc)) from exc
-    log.info("store %s restored from %s (previous kept at %s)", db, source, kept)
+    from shebao_desk.site_identity import start_new_incarnation
+    number = start_new_incarnation(db, previous)  # numbers issued from now on never repeat the lost copy's
+    log.info("store %s restored from %s (previous kept at %s); incarnation %d", db, source, kept, number)
     return kept
+
+
+def _incarnation_of(db: Path) -> int:
+    """The incarnation of the store about to be replaced (0 when it cannot be read: it may be why we restore)."""
+    if not db.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM sync_state WHERE key = 'incarnation'").fetchone()
+        finally:
+            conn.close()
+        return int(row[0]) if row else 0
+    except (sqlite3.Error, ValueError):
+        return 0

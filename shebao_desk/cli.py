@@ -1,7 +1,8 @@
 """The ``shebao-desk`` command: the GUI by default, admin and maintenance subcommands.
 
-Each subcommand lives in a small function; errors the program expects
-(:class:`ShebaoError`) print their Chinese message and exit non-zero.
+Each subcommand lives in a small function. Every failure ends the same way:
+one plain Chinese line on stderr and exit code 2 (1 only for ``db check``
+finding violations); the traceback, masked, goes to the log.
 """
 
 from __future__ import annotations
@@ -95,6 +96,28 @@ def admin_unlock(args: argparse.Namespace) -> int:
             raise ShebaoError(f"没有用户 {args.username}")
         unlock(clerk)
     print(f"已解除 {args.username} 的锁定")
+    return 0
+
+
+# --- setup -----------------------------------------------------------------
+
+@command("setup")
+def _setup(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("setup", help="首次设置本机的窗口编号和工作站编号（可同时在中心数据库登记，防止编号重复）")
+    p.add_argument("--window", required=True, help="窗口编号（全市唯一，如 SZ01）")
+    p.add_argument("--workstation", dest="setup_workstation", required=True,
+                   help="本窗口内的工作站编号（如 A、B），每台电脑不同")
+    p.add_argument("--central", help="中心数据库地址：设置时即登记，编号已被其他电脑占用则拒绝")
+    p.set_defaults(handler=setup_command)
+
+
+def setup_command(args: argparse.Namespace) -> int:
+    from shebao_desk.site_identity import set_up_site
+    store, policy = _store(args), _policy()
+    site = set_up_site(store, policy.site, args.window, args.setup_workstation, central_url=args.central or "",
+                       central_required=bool(args.central))
+    print(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}"
+          + ("，并已在中心数据库登记" if args.central else ""))
     return 0
 
 
@@ -323,10 +346,18 @@ class _ShowVersion(argparse.Action):
         parser.exit(0)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Wrong arguments are an error like any other: one Chinese line, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"错误：命令参数有误（{message}）；用 {self.prog} --help 查看用法\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
+    parser = _Parser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
     parser.add_argument("--db", help="数据库文件（默认在用户数据目录；也可用环境变量 SHEBAO_DB）")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=["TRAFFIC", "DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--training", action="store_true", help="培训模式：使用独立的培训数据库")
     parser.add_argument("--workstation", default=None, help="新库的工作站编号（A、B…）")
     parser.add_argument("--version", action=_ShowVersion, help="显示版本、数据库结构版本和数据文件夹")
@@ -352,8 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from shebao_desk.logsetup import setup_logging
     _load_plugins()
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
     try:
+        setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
         if args.handler is not run_gui:  # the GUI validates them behind its start dialog
             _policy()  # every data file is validated before anything else happens
         return args.handler(args)
@@ -363,3 +394,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
+        from shebao_desk.failure import explain, trace_text
+        log.error("command %s failed:\n%s", args.cmd or "gui", trace_text(exc))
+        print(f"错误：{explain(exc)}", file=sys.stderr)
+        return 2

@@ -61,6 +61,9 @@ class SiteConfig:
     central_url: str
     bank_outlets: tuple[BankOutlet, ...]
     profile: SiteProfile
+    clock_skew_minutes: int = 10  # a received change stamped later than now + this is refused
+    bundle_max_mb: int = 256  # largest bundle file, and largest content once decompressed
+    bundle_max_ratio: int = 50  # decompressed / compressed: beyond it a bundle is a bomb, not data
     # Where formal loss / reissue / replacement are done: "window" (here) or "bank" (the issuing bank).
     done_at: dict[str, str] = field(default_factory=lambda: dict.fromkeys(WHERE_BUSINESSES, "window"))
 
@@ -136,6 +139,8 @@ def parse_site_config(path: Path) -> SiteConfig:
         bank_outlets=tuple(outlets),
         profile=_profile(path, data.get("profile", {})),
         done_at=_where(path, data.get("where", {})),
+        **{key: _positive(path, sync, key, "sync") for key in ("clock_skew_minutes", "bundle_max_mb", "bundle_max_ratio")
+           if key in sync},
     )
 
 

@@ -15,9 +15,9 @@ _sink = None
 
 
 def clerk_message(error: BaseException) -> str:
-    if isinstance(error, ShebaoError):
-        return error.message
-    return "发生了意外错误，操作未完成，数据未改变。请重试；如反复出现，请联系管理员并提供日志。"
+    """The same line the command line prints for this error."""
+    from shebao_desk.failure import explain
+    return explain(error)
 
 
 def report_error(parent: QWidget | None, error: BaseException, title: str = "无法完成") -> str:
@@ -25,7 +25,8 @@ def report_error(parent: QWidget | None, error: BaseException, title: str = "无
     if isinstance(error, ShebaoError):
         log.warning("%s: %s", type(error).__name__, error.detail)
     else:
-        log.error("unexpected error", exc_info=(type(error), error, error.__traceback__))
+        from shebao_desk.failure import trace_text
+        log.error("unexpected error:\n%s", trace_text(error))
     if _sink is not None:
         _sink(title, text)
     else:
