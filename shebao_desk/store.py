@@ -2,6 +2,8 @@
 
 The store lives in the user's data folder unless ``--db PATH`` or ``SHEBAO_DB``
 says otherwise. Migrations run at open, so an older store is upgraded in place.
+The file says whose it is (SQLite ``application_id``), so another program's SQLite
+file is refused rather than migrated; it and its WAL/SHM are readable by the owner only.
 """
 
 from __future__ import annotations
@@ -20,16 +22,18 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shebao_desk.audit import act_as, install_audit
 from shebao_desk.errors import StoreError
+from shebao_desk.logsetup import restrict
 from shebao_desk.sync.capture import Capture, install_capture
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "shebao-desk"
+APPLICATION_ID = 0x53484244  # "SHBD" in the SQLite header: this file is a shebao-desk store
 BUSY_TIMEOUT_MS = 5000
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -45,6 +49,85 @@ def resolve_db_path(cli_value: str | None = None) -> Path:
     if os.environ.get("SHEBAO_DB"):
         return Path(os.environ["SHEBAO_DB"]).expanduser()
     return default_db_path()
+
+
+def store_files(path: Path) -> list[Path]:
+    """The store and the files SQLite keeps beside it."""
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the folder (owner-only) and the file (0600) before SQLite does; tighten an old store.
+
+    SQLite gives the WAL and SHM files the mode of the database file."""
+    from shebao_desk.logsetup import private_dir
+    try:
+        if not path.parent.exists() or path.parent == default_db_path().parent:
+            private_dir(path.parent)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise StoreError(f"无法创建数据目录 {path.parent}", str(exc)) from exc
+    for file in store_files(path):
+        restrict(file)
+
+
+def _claim(path: Path) -> None:
+    """Refuse a file that is not ours; mark a new (or pre-application-id) store as ours."""
+    foreign = StoreError(f"{path} 不是社保卡工作台的数据库，未做任何改动；请检查 --db 参数或 SHEBAO_DB",
+                         f"{path}: not a shebao-desk store")
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if app_id == APPLICATION_ID:
+                return
+            if app_id != 0 or (tables and "alembic_version" not in tables):
+                raise foreign
+            if tables:  # a store from before the id: ours only if its schema history is
+                version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+                if version is None:
+                    raise foreign
+                if version[0] not in _known_revisions():
+                    raise StoreError(f"{path} 由更新版本的工作台创建（结构 {version[0]}），请升级本程序后再打开",
+                                     f"{path}: unknown revision {version[0]}")
+            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            conn.commit()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path} 不是有效的数据库文件或已损坏；{restore_hint()}", f"{path}: {exc!r}") from exc
+
+
+def _known_revisions() -> set[str]:
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def restore_hint() -> str:
+    from shebao_desk.backup import default_backup_dir
+    return f"请用 shebao-desk db restore 从备份恢复（备份文件夹：{default_backup_dir()}）"
+
+
+def quick_check(path: Path) -> list[str]:
+    """SQLite's quick_check of the file: an empty list when it is healthy."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+    return [] if rows == ["ok"] else rows
+
+
+def require_healthy(path: Path) -> None:
+    problems = quick_check(path)
+    if problems:
+        log.error("quick_check of %s failed: %s", path, "; ".join(problems[:20]))
+        raise StoreError(f"数据库 {path} 已损坏，继续使用可能丢失数据；{restore_hint()}",
+                         f"quick_check {path}: {problems[:5]}")
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -105,13 +188,15 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(path: Path | str, *, migrate: bool = True) -> Store:
-    """Open (creating if needed) the SQLite store at ``path`` and bring it to the head schema."""
+def open_store(path: Path | str, *, migrate: bool = True, check: bool = False) -> Store:
+    """Open (creating if needed) the SQLite store at ``path`` and bring it to the head schema.
+
+    ``check`` runs ``PRAGMA quick_check`` first (the GUI does, at start)."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreError(f"无法创建数据目录 {path.parent}", str(exc)) from exc
+    _prepare_file(path)
+    if check:
+        require_healthy(path)
+    _claim(path)
     engine = make_engine(f"sqlite:///{path}")
     store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}))
     install_audit(store.sessions)
@@ -119,8 +204,18 @@ def open_store(path: Path | str, *, migrate: bool = True) -> Store:
     if migrate:
         try:
             store.upgrade()
-        except OperationalError as exc:
+        except (OperationalError, DatabaseError) as exc:
             engine.dispose()
             raise StoreError(f"无法打开或升级数据库 {path}", str(exc)) from exc
+        for file in store_files(path):  # the WAL and SHM now exist
+            restrict(file)
         log.info("store open at %s (schema %s)", path, store.current_revision())
     return store
+
+
+def table_counts(store: Store) -> dict[str, int]:
+    """Rows per table (alembic's bookkeeping left out): comparable between stores without reading them."""
+    from sqlalchemy import inspect, text
+    with store.engine.connect() as conn:
+        names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
+        return {n: conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}

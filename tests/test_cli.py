@@ -38,11 +38,15 @@ def test_calendar_due_into_an_unknown_year_is_refused():
 
 def test_admin_create_user_from_stdin(tmp_path):
     db = tmp_path / "s.sqlite3"
+    first = cli("admin", "create-user", "--username", "boss", "--name", "管理员", "--role", "admin",
+                "--password-stdin", db=db, stdin="adm1nPass\n")
+    assert first.returncode == 0, first.stderr  # the first admin of an empty store needs nobody's word
     result = cli("admin", "create-user", "--username", "li", "--name", "李主管", "--role", "supervisor",
-                 "--password-stdin", db=db, stdin="abc12345\n")
+                 "--password-stdin", "--admin", "boss", "--admin-password-stdin", db=db, stdin="adm1nPass\nabc12345\n")
     assert result.returncode == 0, result.stderr
     assert "李主管" in result.stdout
-    dup = cli("admin", "create-user", "--username", "li", "--name", "x", "--password-stdin", db=db, stdin="abc12345\n")
+    dup = cli("admin", "create-user", "--username", "li", "--name", "x", "--password-stdin", "--admin", "boss",
+              "--admin-password-stdin", db=db, stdin="adm1nPass\nabc12345\n")
     assert dup.returncode != 0 and "已存在" in dup.stderr
 
 

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, func, select
 
 from shebao_desk.errors import ShebaoError
+from shebao_desk.logsetup import restrict
 from shebao_desk.models import Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
 from shebao_desk.store import Store
@@ -114,6 +115,7 @@ def export_bundle(store: Store, out: Path) -> ExportResult | None:
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+            restrict(tmp)  # owner-only, as every file with personal data
             os.replace(tmp, out)
         except OSError as exc:
             tmp.unlink(missing_ok=True)

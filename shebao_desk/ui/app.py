@@ -70,7 +70,7 @@ def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
     from shebao_desk.site_identity import ensure_site
     from shebao_desk.store import open_store
     policy = load_policy()
-    store = open_store(db_path)
+    store = open_store(db_path, check=True)  # quick_check: a damaged store is named before any write
     with store.unit(None, workstation or "A", "open site") as s:
         site = ensure_site(s, policy.site, workstation or "A", training=training)
         first_admin = needs_first_admin(s)
