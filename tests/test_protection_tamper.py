@@ -200,3 +200,20 @@ def test_a_value_no_enum_knows_is_reported_not_a_crash(db):
         found = compare(conn)
     store.close()
     assert any(pid in detail and "'alive'" in detail for _, detail in found)
+
+
+def test_a_store_that_received_a_bundle_passes_and_seals_what_it_received(tmp_path):
+    from shebao_desk.invariants import check_store
+    from shebao_desk.site_identity import ensure_site
+    from shebao_desk.sync.bundle import export_bundle, import_bundle
+    policy = load_policy()
+    a, b = open_store(tmp_path / "a.sqlite3"), open_store(tmp_path / "b.sqlite3")
+    seed(a, policy, 8, workstation="A")
+    with b.unit(None, "B", "setup") as s:
+        ensure_site(s, policy.site, "B")
+    import_bundle(b, export_bundle(a, tmp_path / "a.json").path)
+    with b.read() as s:
+        assert [str(f) for f in check_store(s)] == []
+    a.close(), b.close()
+    assert one(tmp_path / "b.sqlite3", "select count(*) from audit_seal")[0] == \
+        one(tmp_path / "b.sqlite3", "select count(*) from audit_entry")[0] > 50

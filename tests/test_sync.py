@@ -19,6 +19,7 @@ from shebao_desk.intake import complete_case, find_person
 from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
 from shebao_desk.site_identity import ensure_site
 from shebao_desk.store import open_store
+from shebao_desk.sync import LOCAL_TABLES
 from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle
 from shebao_desk.sync.central import SyncError, sync
 from shebao_desk.sync.status import sync_status
@@ -27,7 +28,7 @@ from conftest import MONDAY, applicant, take
 
 PG = os.environ.get("SHEBAO_TEST_PG")
 needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
-SYNCED = [t.name for t in Base.metadata.sorted_tables if not t.name.startswith("sync_") and t.name != "site"]
+SYNCED = [t.name for t in Base.metadata.sorted_tables if t.name not in LOCAL_TABLES]
 
 
 @pytest.fixture
