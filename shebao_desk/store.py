@@ -209,8 +209,22 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False) -
             raise StoreError(f"无法打开或升级数据库 {path}", str(exc)) from exc
         for file in store_files(path):  # the WAL and SHM now exist
             restrict(file)
+        _signing_key_out_of_the_store(store)
         log.info("store open at %s (schema %s)", path, store.current_revision())
     return store
+
+
+def _signing_key_out_of_the_store(store: Store) -> None:
+    """A store from before #14 kept the site's private key in sync_state: move it to the keystore."""
+    from sqlalchemy import select
+
+    from shebao_desk.models import SyncState
+    from shebao_desk.sync import state
+    with store.engine.begin() as conn:
+        if conn.scalar(select(SyncState.value).where(SyncState.key == state.SIGNING_KEY)):
+            from shebao_desk.keystore import site_signing_key
+            site_signing_key(conn)
+            log.info("site signing key moved from the store to the keystore")
 
 
 def table_counts(store: Store) -> dict[str, int]:

@@ -21,6 +21,13 @@ from shebao_desk.store import open_store
 MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=CHINA).astimezone(dt.UTC)
 
 
+@pytest.fixture(autouse=True)
+def _keys_of_this_test(tmp_path, monkeypatch):
+    """Each test's store keys in its own folder (inherited by the CLI processes it runs), never the user's."""
+    monkeypatch.setenv("SHEBAO_KEYS", str(tmp_path / "keys"))
+    monkeypatch.setenv("SHEBAO_KEYRING", "0")
+
+
 @pytest.fixture(scope="session")
 def policy():
     return load_policy()

@@ -68,14 +68,9 @@ def _origin(conn: Connection) -> str:
 
 
 def signing_key(conn: Connection) -> Ed25519PrivateKey:
-    """This site's key, made on first use and kept in the store."""
-    stored = state.get(conn, state.SIGNING_KEY)
-    if stored:
-        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(stored))
-    key = Ed25519PrivateKey.generate()
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    state.put(conn, state.SIGNING_KEY, raw.hex())
-    return key
+    """This site's key, made on first use and kept in the keystore, never in the store (#14)."""
+    from shebao_desk.keystore import site_signing_key
+    return site_signing_key(conn)
 
 
 def public_hex(key: Ed25519PrivateKey) -> str:
