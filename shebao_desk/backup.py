@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sqlite3
 from pathlib import Path
+
+from shebao_desk import cipherfile
 
 from shebao_desk.clock import now_utc
 from shebao_desk.errors import StoreError
@@ -38,11 +39,16 @@ def _owner_only_file(path: Path) -> None:
     restrict(path)
 
 
-def _copy(src: Path, dst: Path) -> None:
+def _copy(src: Path, dst: Path, key: bytes | None, *, remember: bool = True) -> None:
+    """Page-by-page online copy; an encrypted store gives an encrypted copy under the same key,
+    which the keystore also files under the copy's name (so this PC can open its own backups)."""
+    from shebao_desk.keystore import DB_KEY, Keystore
     _owner_only_file(dst)
-    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    if key is not None and remember:
+        Keystore(dst).put(DB_KEY, key.hex())
+    source = cipherfile.connect(src, key, readonly=True)
     try:
-        target = sqlite3.connect(dst)
+        target = cipherfile.connect(dst, key)
         try:
             source.backup(target)
         finally:
@@ -52,59 +58,108 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def backup(db: Path, out: Path | None = None) -> Path:
-    from shebao_desk.store import require_healthy
+    from shebao_desk.store import file_key, require_healthy
     if not db.exists():
         raise StoreError(f"数据库 {db} 不存在", f"no store at {db}")
     out = out or default_backup_name(db)
     if out.exists():
         raise StoreError(f"备份文件 {out} 已存在，请换一个文件名", f"{out} exists")
-    require_healthy(db)
+    key = file_key(db)
+    require_healthy(db, key)
     try:
         if not out.parent.exists() or out.parent == default_backup_dir():
             private_dir(out.parent)
-        _copy(db, out)
-    except (sqlite3.Error, OSError) as exc:
+        _copy(db, out, key)
+    except (*cipherfile.ERRORS, OSError) as exc:
         out.unlink(missing_ok=True)
         raise StoreError(f"备份失败：{exc}", f"backup {db} -> {out}: {exc!r}") from exc
-    log.info("store %s backed up to %s", db, out)
+    log.info("store %s backed up to %s%s", db, out, " (encrypted)" if key else "")
     return out
 
 
-def verify_backup(path: Path) -> None:
+def backup_key(db: Path, source: Path, recovery: bytes | None = None) -> bytes | None:
+    """The key that opens a backup: none for a plain one; the recovery key, or else the store's own key."""
+    from shebao_desk.keystore import Keystore
+    if cipherfile.is_plain(source):
+        return None
+    key = recovery or Keystore(db).db_key(create=False)
+    if key is None:
+        raise StoreError(f"备份 {source} 已加密，本机没有它的密钥；请加 --recovery-key 输入管理员保存的恢复密钥",
+                         f"no key for backup {source}")
+    return key
+
+
+def verify_backup(path: Path, key: bytes | None = None) -> None:
     if not path.exists():
         raise StoreError(f"备份文件 {path} 不存在", f"no file {path}")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = cipherfile.connect(path, key, readonly=True)
         try:
             result = conn.execute("PRAGMA integrity_check").fetchone()[0]
             version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         finally:
             conn.close()
-    except sqlite3.Error as exc:
-        raise StoreError(f"{path} 不是有效的工作台数据库备份", f"{path}: {exc!r}") from exc
+    except cipherfile.ERRORS as exc:
+        hint = "（或恢复密钥不对）" if key else ""
+        raise StoreError(f"{path} 不是有效的工作台数据库备份{hint}", f"{path}: {exc!r}") from exc
     if result != "ok" or version is None:
         raise StoreError(f"备份文件 {path} 已损坏", f"{path}: integrity {result}, version {version}")
 
 
-def restore(db: Path, source: Path) -> Path | None:
-    """Replace the store at ``db`` with ``source``; returns where the old store was kept."""
-    verify_backup(source)
-    kept = None
-    if db.exists():
-        kept = db.with_name(f"{db.stem}.before-restore-{now_utc():%Y%m%dT%H%M%S}{db.suffix}")
-        _copy(db, kept)
+def restore(db: Path, source: Path, recovery: bytes | None = None) -> Path | None:
+    """Replace the store at ``db`` with ``source``; returns where the old store was kept.
+
+    A backup under the store's own key is copied page by page into the live file; one under
+    another key (a recovery key: another PC) or a plain one replaces the file, and the
+    keystore then holds the key that opens it."""
+    from shebao_desk.keystore import DB_KEY, Keystore
+    from shebao_desk.store import default_encrypt, file_key
+    skey = backup_key(db, source, recovery)
+    verify_backup(source, skey)
     try:
-        _owner_only_file(db)
-        target = sqlite3.connect(db)
+        dkey = file_key(db) if db.exists() and not cipherfile.is_empty(db) else None
+    except StoreError:
+        dkey = b"unknown"  # the current store's key is lost: keep its bytes as they are
+    kept = None
+    if db.exists() and not cipherfile.is_empty(db):
+        kept = db.with_name(f"{db.stem}.before-restore-{now_utc():%Y%m%dT%H%M%S}{db.suffix}")
         try:
-            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            if dkey == b"unknown":
+                raise OSError("no key for the current store")
+            _copy(db, kept, dkey)
+        except (*cipherfile.ERRORS, OSError):
+            shutil.copyfile(db, kept)  # damaged or unreadable: keep the bytes as they are
+            restrict(kept)
+    try:
+        if db.exists() and dkey == skey and not cipherfile.is_empty(db):
+            _owner_only_file(db)
+            target = cipherfile.connect(db, skey)
             try:
-                src.backup(target)
+                src = cipherfile.connect(source, skey, readonly=True)
+                try:
+                    src.backup(target)
+                finally:
+                    src.close()
             finally:
-                src.close()
-        finally:
-            target.close()
-    except (sqlite3.Error, OSError) as exc:
+                target.close()
+        else:
+            fresh = db.with_name(db.name + ".restoring")
+            fresh.unlink(missing_ok=True)
+            _copy(source, fresh, skey, remember=False)
+            new_key = skey
+            if skey is None and default_encrypt():
+                new_key = Keystore(db).db_key(create=False) or __import__("secrets").token_bytes(32)
+                enc = db.with_name(db.name + ".restoring-enc")
+                from shebao_desk.store import APPLICATION_ID
+                cipherfile.encrypt_into(fresh, enc, new_key, APPLICATION_ID)
+                fresh.unlink()
+                fresh = enc
+            if new_key is not None:
+                Keystore(db).put(DB_KEY, new_key.hex())
+            for side in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+                side.unlink(missing_ok=True)
+            os.replace(fresh, db)
+    except (*cipherfile.ERRORS, OSError) as exc:
         if kept:
             shutil.copyfile(kept, db)
         raise StoreError(f"恢复失败，原数据库未改变：{exc}", repr(exc)) from exc
@@ -121,22 +176,29 @@ def restore_as_admin(db: Path, source: Path, args) -> Path | None:
 
     from shebao_desk.admin_auth import require_admin
     from shebao_desk.audit import record_event
+    from shebao_desk.keystore import parse_recovery
     from shebao_desk.store import open_store, quick_check
 
-    verify_backup(source)
-    usable = db.exists() and not quick_check(db)
+    recovery = getattr(args, "recovery_key", None)
+    recovery = parse_recovery(recovery) if recovery else None
+    skey = backup_key(db, source, recovery)
+    verify_backup(source, skey)
+    try:
+        usable = db.exists() and not quick_check(db)
+    except StoreError:
+        usable = False
     with tempfile.TemporaryDirectory() as tmp:
         if usable:
             judge = open_store(db)
         else:
             copy = Path(tmp) / "judge.sqlite3"
-            _copy(source, copy)
-            judge = open_store(copy)
+            _copy(source, copy, skey, remember=False)
+            judge = open_store(copy, key=skey, encrypt=False)
         try:
             admin = require_admin(judge, args, first_admin_ok=True)  # a store with no admin has no one to ask
         finally:
             judge.close()
-    kept = restore(db, source)
+    kept = restore(db, source, recovery)
     store = open_store(db)
     try:
         with store.unit(admin.id if admin else None, getattr(args, "workstation", None) or "", "db restore") as s:

@@ -162,8 +162,12 @@ def _db(sub: argparse._SubParsersAction) -> None:
     b.set_defaults(handler=db_backup)
     r = s.add_parser("restore", help="从备份恢复（原库另存；需管理员）")
     r.add_argument("path", type=Path)
+    r.add_argument("--recovery-key", help="备份来自别的电脑或本机密钥已丢失时：管理员保存的恢复密钥")
     add_admin_options(r)
     r.set_defaults(handler=db_restore)
+    k = s.add_parser("recovery-key", help="显示本数据库的恢复密钥，供管理员打印后妥善保管（需管理员）")
+    add_admin_options(k)
+    k.set_defaults(handler=db_recovery_key)
     st = s.add_parser("stats", help="各表行数（不读内容，供技术支持比对两个数据库）")
     st.add_argument("--json", action="store_true", help="输出 JSON 对象：表名 → 行数")
     st.set_defaults(handler=db_stats)
@@ -202,6 +206,22 @@ def db_restore(args: argparse.Namespace) -> int:
     from shebao_desk.store import resolve_db_path
     kept = restore_as_admin(resolve_db_path(args.db), args.path, args)
     print(f"已从 {args.path} 恢复" + (f"；原数据库另存为 {kept}" if kept else ""))
+    return 0
+
+
+def db_recovery_key(args: argparse.Namespace) -> int:
+    from shebao_desk.admin_auth import require_admin
+    from shebao_desk.audit import record_event
+    from shebao_desk.keystore import Keystore, recovery_text
+    store = _store(args)
+    admin = require_admin(store, args)
+    key = Keystore(store.path).db_key(create=False)
+    if key is None:
+        raise ShebaoError(f"数据库 {store.path} 未加密，没有恢复密钥")
+    with store.unit(admin.id, args.workstation or "", "db recovery-key") as s:
+        record_event(s, "store", "recovery-key", {"shown_to": admin.username})
+    print(f"数据库 {store.path} 的恢复密钥（请打印后锁入保险柜，勿存于本机）：")
+    print(recovery_text(key))
     return 0
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from shebao_desk import cipherfile
 from shebao_desk.audit import act_as, install_audit
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import restrict
@@ -72,12 +73,12 @@ def _prepare_file(path: Path) -> None:
         restrict(file)
 
 
-def _claim(path: Path) -> None:
+def _claim(path: Path, key: bytes | None) -> None:
     """Refuse a file that is not ours; mark a new (or pre-application-id) store as ours."""
     foreign = StoreError(f"{path} 不是社保卡工作台的数据库，未做任何改动；请检查 --db 参数或 SHEBAO_DB",
                          f"{path}: not a shebao-desk store")
     try:
-        conn = sqlite3.connect(path)
+        conn = cipherfile.connect(path, key)
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -96,8 +97,9 @@ def _claim(path: Path) -> None:
             conn.commit()
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} 不是有效的数据库文件或已损坏；{restore_hint()}", f"{path}: {exc!r}") from exc
+    except cipherfile.DATABASE_ERRORS as exc:
+        what = "无法用本机保存的密钥解密，或文件已损坏" if key else "不是有效的数据库文件或已损坏"
+        raise StoreError(f"{path} {what}；{restore_hint()}", f"{path}: {exc!r}") from exc
 
 
 def _known_revisions() -> set[str]:
@@ -109,21 +111,40 @@ def restore_hint() -> str:
     return f"请用 shebao-desk db restore 从备份恢复（备份文件夹：{default_backup_dir()}）"
 
 
-def quick_check(path: Path) -> list[str]:
+def file_key(path: Path, *, create: bool = False) -> bytes | None:
+    """The key that opens the file: None for a plain file; from the keystore for an encrypted one."""
+    from shebao_desk.keystore import Keystore
+    if cipherfile.is_plain(path):
+        return None
+    key = Keystore(path).db_key(create=create)
+    if key is None and not cipherfile.is_empty(path):
+        raise StoreError(f"无法打开数据库 {path}：本机没有它的密钥，或文件已损坏。如是从别的电脑拷来的备份，请管理员用 "
+                         f"shebao-desk db restore 该文件 --recovery-key 恢复密钥；{restore_hint()}", f"no key for {path}")
+    return key
+
+
+def connect_file(path: Path | str, *, readonly: bool = False):
+    """A plain DB-API connection to a store file, decrypted with its key (maintenance and tests)."""
+    path = Path(path)
+    return cipherfile.connect(path, file_key(path), readonly=readonly)
+
+
+def quick_check(path: Path, key: bytes | None = None) -> list[str]:
     """SQLite's quick_check of the file: an empty list when it is healthy."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        key = key if key is not None else file_key(path)
+        conn = cipherfile.connect(path, key, readonly=True)
         try:
             rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except cipherfile.DATABASE_ERRORS as exc:
         return [str(exc)]
     return [] if rows == ["ok"] else rows
 
 
-def require_healthy(path: Path) -> None:
-    problems = quick_check(path)
+def require_healthy(path: Path, key: bytes | None = None) -> None:
+    problems = quick_check(path, key)
     if problems:
         log.error("quick_check of %s failed: %s", path, "; ".join(problems[:20]))
         raise StoreError(f"数据库 {path} 已损坏，继续使用可能丢失数据；{restore_hint()}",
@@ -144,6 +165,37 @@ def alembic_config(connection: object | None = None) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
     return cfg
+
+
+def sqlite_engine(path: Path, key: bytes | None) -> Engine:
+    """The engine of a store file; with a key, every connection is SQLCipher's, keyed first."""
+    if key is None:
+        return make_engine(f"sqlite:///{path}")
+    engine = create_engine(f"sqlite:///{path}", module=cipherfile.sqlcipher,
+                           creator=lambda: cipherfile.connect(path, key, check_same_thread=False))
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def default_encrypt() -> bool:
+    return cipherfile.available() and os.environ.get("SHEBAO_PLAIN_STORE", "") != "1"
+
+
+def _encrypt_in_place(path: Path) -> None:
+    """A plain store of ours becomes an encrypted one (same data, same schema), key first in the keystore."""
+    from shebao_desk.keystore import Keystore
+    key = Keystore(path).db_key(create=True)
+    cipherfile.checkpoint(path, None)
+    tmp = path.with_name(path.name + ".encrypting")
+    try:
+        cipherfile.encrypt_into(path, tmp, key, APPLICATION_ID)
+        for side in store_files(path)[1:]:
+            side.unlink(missing_ok=True)
+        os.replace(tmp, path)
+    except (*cipherfile.ERRORS, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"无法加密数据库 {path}：{exc}", repr(exc)) from exc
+    log.info("store %s encrypted in place", path)
 
 
 def make_engine(url: str) -> Engine:
@@ -188,16 +240,28 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(path: Path | str, *, migrate: bool = True, check: bool = False) -> Store:
+def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, encrypt: bool | None = None,
+               key: bytes | None = None) -> Store:
     """Open (creating if needed) the SQLite store at ``path`` and bring it to the head schema.
 
-    ``check`` runs ``PRAGMA quick_check`` first (the GUI does, at start)."""
+    A new store is encrypted (unless ``encrypt=False``), with a key made for it in the
+    keystore; ``key`` overrides the keystore (a recovery key). ``check`` runs
+    ``PRAGMA quick_check`` first (the GUI does, at start)."""
     path = Path(path)
+    encrypt = default_encrypt() if encrypt is None else encrypt
     _prepare_file(path)
-    if check:
-        require_healthy(path)
-    _claim(path)
-    engine = make_engine(f"sqlite:///{path}")
+    if cipherfile.is_plain(path):
+        if check:
+            require_healthy(path, None)
+        _claim(path, None)  # a foreign plain file is refused here, untouched
+        if encrypt:
+            _encrypt_in_place(path)
+    if key is None:
+        key = file_key(path, create=encrypt and cipherfile.is_empty(path))
+    if check and not cipherfile.is_empty(path):
+        require_healthy(path, key)
+    _claim(path, key)
+    engine = sqlite_engine(path, key)
     store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}))
     install_audit(store.sessions)
     install_capture(store.sessions)  # after the audit hook, so audit entries are captured too

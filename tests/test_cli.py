@@ -8,7 +8,7 @@ import sys
 from sqlalchemy import func, select
 
 from shebao_desk.models import Case
-from shebao_desk.store import open_store
+from shebao_desk.store import open_store, connect_file
 
 
 def cli(*args, db=None, stdin=None, env_extra=None):
@@ -66,7 +66,7 @@ def test_seed_then_check_is_clean_and_covers_every_business(tmp_path):
 def test_check_names_a_person_with_two_valid_cards(tmp_path):
     db = tmp_path / "s.sqlite3"
     cli("demo", "seed", "10", db=db)
-    with sqlite3.connect(db) as conn:  # break the invariant behind the program's back
+    with connect_file(db) as conn:  # break the invariant behind the program's back
         person_id, = conn.execute("select person_id from card where status='normal' limit 1").fetchone()
         conn.execute("update card set status='normal' where person_id=? and status!='normal'", (person_id,))
         if conn.execute("select count(*) from card where person_id=? and status='normal'", (person_id,)).fetchone()[0] < 2:
@@ -87,7 +87,7 @@ def test_backup_and_restore_commands(tmp_path):
     cli("demo", "seed", "3", db=db)
     result = cli("db", "restore", str(out), db=db)
     assert result.returncode == 0 and "原数据库另存为" in result.stdout
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         assert conn.execute("select count(*) from person").fetchone()[0] == 3
 
 

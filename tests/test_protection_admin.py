@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+
+from shebao_desk.store import connect_file
 import subprocess
 import sys
 
@@ -32,7 +34,7 @@ def test_create_user_without_admin_credentials_exits_2(tmp_path):
     wrong = cli("admin", "create-user", "--username", "evil", "--name", "x", "--role", "admin", "--password-stdin",
                 "--admin", "boss", "--admin-password-stdin", db=db, stdin="guess1234\nabc12345\n")
     assert wrong.returncode == 2 and "身份验证失败" in wrong.stderr
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         assert conn.execute("select count(*) from clerk where username='evil'").fetchone()[0] == 0
 
 
@@ -51,12 +53,12 @@ def test_unlock_needs_an_admin_and_is_audited_with_them(tmp_path):
     _first_admin(db)
     cli("admin", "create-user", "--username", "wang", "--name", "王", "--password-stdin", "--admin", "boss",
         "--admin-password-stdin", db=db, stdin="adm1nPass\nclerk1234\n")
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         conn.execute("update clerk set failed_logins=2 where username='wang'")
     assert cli("admin", "unlock", "wang", db=db).returncode == 2
     done = cli("admin", "unlock", "wang", "--admin", "boss", "--admin-password-stdin", db=db, stdin="adm1nPass\n")
     assert done.returncode == 0, done.stderr
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         who = conn.execute("select c.username from audit_entry a join clerk c on c.id = a.clerk_id "
                            "where a.action like 'admin unlock%'").fetchall()
         made = conn.execute("select c.username from audit_entry a join clerk c on c.id = a.clerk_id "
@@ -72,7 +74,7 @@ def test_restore_needs_an_admin_of_the_store(tmp_path):
     assert cli("db", "restore", str(out), db=db).returncode == 2
     done = cli("db", "restore", str(out), "--admin", "boss", "--admin-password-stdin", db=db, stdin="adm1nPass\n")
     assert done.returncode == 0, done.stderr
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         rows = conn.execute("select c.username, a.after from audit_entry a join clerk c on c.id = a.clerk_id "
                             "where a.action = 'db restore'").fetchall()
     assert rows and rows[0][0] == "boss" and json.loads(rows[0][1])["from"] == str(out)
@@ -84,7 +86,7 @@ def test_db_stats_json_counts_rows_per_table(tmp_path):
     done = cli("db", "stats", "--json", db=db)
     assert done.returncode == 0, done.stderr
     counts = json.loads(done.stdout)
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         assert counts["person"] == conn.execute("select count(*) from person").fetchone()[0] >= 4
         assert counts["audit_entry"] == conn.execute("select count(*) from audit_entry").fetchone()[0]
     assert "alembic_version" not in counts

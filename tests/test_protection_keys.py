@@ -8,7 +8,7 @@ import stat
 
 from shebao_desk.backup import backup
 from shebao_desk.keystore import Keystore, keys_dir, parse_recovery, recovery_text
-from shebao_desk.store import open_store
+from shebao_desk.store import open_store, connect_file
 from shebao_desk.sync.bundle import export_bundle, own_key
 
 
@@ -16,7 +16,7 @@ def test_signing_key_lives_in_an_owner_only_key_file_not_in_the_store(store, cle
     _, public = own_key(store)
     held = Keystore(store.path).get("signing_key")
     assert held and len(held) == 64
-    with sqlite3.connect(store.path) as conn:
+    with connect_file(store.path) as conn:
         assert conn.execute("select count(*) from sync_state where key='signing_key'").fetchone()[0] == 0
     files = list(keys_dir().iterdir())
     assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
@@ -31,11 +31,11 @@ def test_signing_key_lives_in_an_owner_only_key_file_not_in_the_store(store, cle
 
 def test_a_key_left_in_an_old_store_moves_out_at_open(store, clerk_and_site):
     legacy = "11" * 32
-    with sqlite3.connect(store.path) as conn:
+    with connect_file(store.path) as conn:
         conn.execute("insert into sync_state (key, value) values ('signing_key', ?)", (legacy,))
     store.close()
     open_store(store.path).close()
-    with sqlite3.connect(store.path) as conn:
+    with connect_file(store.path) as conn:
         assert conn.execute("select count(*) from sync_state where key='signing_key'").fetchone()[0] == 0
     assert Keystore(store.path).get("signing_key") == legacy
 

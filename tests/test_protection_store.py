@@ -9,18 +9,20 @@ import pytest
 
 from shebao_desk.backup import backup, default_backup_dir
 from shebao_desk.errors import StoreError
-from shebao_desk.store import APPLICATION_ID, open_store
+from shebao_desk.store import APPLICATION_ID, open_store, connect_file
 
 
 def test_a_new_store_carries_the_application_id(store):
-    with sqlite3.connect(store.path) as conn:
+    with connect_file(store.path) as conn:
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID == 0x53484244
-    assert store.path.read_bytes()[68:72] == b"SHBD"  # the header field, as any tool reads it
+    plain = open_store(store.path.with_name("plain.sqlite3"), encrypt=False)
+    assert plain.path.read_bytes()[68:72] == b"SHBD"  # the header field, as any tool reads it
+    plain.close()
 
 
 def test_another_programs_sqlite_file_is_refused_and_left_untouched(tmp_path):
     foreign = tmp_path / "contacts.db"
-    with sqlite3.connect(foreign) as conn:
+    with connect_file(foreign) as conn:
         conn.execute("create table contact (name text)")
         conn.execute("insert into contact values ('x')")
     before = hashlib.sha256(foreign.read_bytes()).hexdigest()
@@ -31,18 +33,18 @@ def test_another_programs_sqlite_file_is_refused_and_left_untouched(tmp_path):
 
 def test_a_file_with_another_application_id_is_refused(tmp_path):
     other = tmp_path / "other.db"
-    with sqlite3.connect(other) as conn:
+    with connect_file(other) as conn:
         conn.execute("PRAGMA application_id=1234")
     with pytest.raises(StoreError, match="不是社保卡工作台的数据库"):
         open_store(other)
 
 
 def test_a_store_from_before_the_id_is_adopted(tmp_path, store):
-    with sqlite3.connect(store.path) as conn:
+    with connect_file(store.path) as conn:
         conn.execute("PRAGMA application_id=0")
     store.close()
     open_store(store.path).close()
-    with sqlite3.connect(store.path) as conn:
+    with connect_file(store.path) as conn:
         assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
 
 
@@ -56,10 +58,10 @@ def test_not_a_database_is_a_clear_error_naming_the_backup_folder(tmp_path):
 
 def _corrupt(path):
     """Overwrite the middle of a table's page, as a failing disk would."""
-    with sqlite3.connect(path) as conn:
+    with connect_file(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page = conn.execute("select rootpage from sqlite_master where name='audit_entry'").fetchone()[0]
-        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        size = int(conn.execute("PRAGMA page_size").fetchone()[0])
     data = bytearray(path.read_bytes())
     start = (page - 1) * size + 8
     data[start:start + 200] = b"\xff" * 200

@@ -15,7 +15,7 @@ import pytest
 
 from shebao_desk.demo import seed
 from shebao_desk.policy import load_policy
-from shebao_desk.store import open_store
+from shebao_desk.store import open_store, connect_file
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +24,7 @@ def seeded(tmp_path_factory):
     store = open_store(path)
     seed(store, load_policy(), 30, workstation="A")
     store.close()
-    with sqlite3.connect(path) as conn:
+    with connect_file(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
@@ -44,13 +44,13 @@ def check(db) -> subprocess.CompletedProcess:
 
 def edit(db, *sql, params=()):
     """As an intruder would: the sqlite3 module, no program code."""
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         for statement in sql:
             conn.execute(statement, params) if params else conn.execute(statement)
 
 
 def one(db, sql):
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         return conn.execute(sql).fetchone()
 
 
@@ -173,7 +173,7 @@ def test_audit_entry_forged(db):
 def test_audit_edit_covered_by_rewriting_the_seal(db):
     """An intruder who rewrites an entry and recomputes its seal still breaks the next link."""
     from shebao_desk.audit_chain import FIELDS, link
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         conn.row_factory = sqlite3.Row
         seq, aid = conn.execute("select seq, audit_id from audit_seal order by seq limit 1 offset 5").fetchone()
         conn.execute(f"update audit_entry set workstation='Z' where id='{aid}'")
