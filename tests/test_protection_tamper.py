@@ -14,25 +14,36 @@ import uuid
 import pytest
 
 from shebao_desk.demo import seed
+from shebao_desk.keystore import DB_KEY, Keystore
 from shebao_desk.policy import load_policy
 from shebao_desk.store import open_store, connect_file
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("seeded") / "s.sqlite3"
-    store = open_store(path)
-    seed(store, load_policy(), 30, workstation="A")
-    store.close()
-    with connect_file(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path
+    """One encrypted seeded store for the module, and its key."""
+    folder = tmp_path_factory.mktemp("seeded")
+    path = folder / "s.sqlite3"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SHEBAO_KEYS", str(folder / "keys"))
+        mp.setenv("SHEBAO_KEYRING", "0")
+        store = open_store(path)
+        seed(store, load_policy(), 30, workstation="A")
+        store.close()
+        with connect_file(path) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        key = Keystore(path).db_key(create=False)
+    assert key is not None
+    return path, key
 
 
 @pytest.fixture
 def db(seeded, tmp_path):
+    """A copy of it, its key filed in this test's keystore (the intruder here has the key)."""
+    source, key = seeded
     path = tmp_path / "s.sqlite3"
-    shutil.copyfile(seeded, path)
+    shutil.copyfile(source, path)
+    Keystore(path).put(DB_KEY, key.hex())
     return path
 
 
@@ -174,11 +185,10 @@ def test_audit_edit_covered_by_rewriting_the_seal(db):
     """An intruder who rewrites an entry and recomputes its seal still breaks the next link."""
     from shebao_desk.audit_chain import FIELDS, link
     with connect_file(db) as conn:
-        conn.row_factory = sqlite3.Row
         seq, aid = conn.execute("select seq, audit_id from audit_seal order by seq limit 1 offset 5").fetchone()
         conn.execute(f"update audit_entry set workstation='Z' where id='{aid}'")
         prev = conn.execute(f"select hash from audit_seal where seq={seq - 1}").fetchone()[0]
-        entry = dict(conn.execute(f"select {', '.join(FIELDS)} from audit_entry where id='{aid}'").fetchone())
+        entry = dict(zip(FIELDS, conn.execute(f"select {', '.join(FIELDS)} from audit_entry where id='{aid}'").fetchone()))
         entry["before"] = json.loads(entry["before"]) if entry["before"] else None
         entry["after"] = json.loads(entry["after"]) if entry["after"] else None
         conn.execute(f"update audit_seal set hash='{link(prev, entry)}' where seq={seq}")
