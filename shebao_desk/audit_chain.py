@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from shebao_desk.models import AuditEntry, AuditSeal
+from shebao_desk.models import AuditEntry, AuditHead, AuditSeal, Site, SyncState
+from shebao_desk.models.base import utcnow
 
 GENESIS = "0" * 64
 FIELDS = ("id", "at", "clerk_id", "workstation", "action", "table_name", "row_id", "before", "after")
@@ -99,3 +100,32 @@ def verify_chain(conn: Connection) -> list[tuple[str, str]]:
         if audit_id not in sealed:
             out.append(("audit_chain", f"审计记录 {audit_id}（{entry['action']}）不在审计链中（非本程序写入）"))
     return out
+
+
+RESTORED = "audit_chain_restored"  # sync_state flag: a restore cut the chain back on purpose (audited)
+
+
+def exchange_head(local: Connection, central: Connection) -> tuple[str, str] | None:
+    """At sync: the head central kept for this store must still be in the local chain; then
+    central keeps the new head. Returns the problem (for the clerk) when the trail was cut or rewritten."""
+    site = local.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
+    if site is None:
+        return None
+    origin = f"{site[0]}{site[1]}"
+    held = central.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.origin == origin)).first()
+    restored = local.scalar(select(SyncState.value).where(SyncState.key == RESTORED))
+    if held is not None and not restored:
+        mine = local.scalar(select(AuditSeal.hash).where(AuditSeal.seq == held.seq))
+        if mine != held.hash:
+            what = "被截断" if mine is None else "被改写"
+            return (f"本机审计记录{what}：中心保存的第 {held.seq} 号审计链与本机不符，已停止同步；请联系管理员核查",
+                    f"audit chain of {origin}: central head #{held.seq} {held.hash[:12]}, local {mine and mine[:12]}")
+    seq, digest = head(local)
+    values = {"seq": seq, "hash": digest, "updated_at": utcnow()}
+    if held is None:
+        central.execute(AuditHead.__table__.insert().values(origin=origin, **values))
+    else:
+        central.execute(AuditHead.__table__.update().where(AuditHead.origin == origin).values(**values))
+    if restored:
+        local.execute(SyncState.__table__.delete().where(SyncState.key == RESTORED))
+    return None

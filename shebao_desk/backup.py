@@ -203,6 +203,9 @@ def restore_as_admin(db: Path, source: Path, args) -> Path | None:
     try:
         with store.unit(admin.id if admin else None, getattr(args, "workstation", None) or "", "db restore") as s:
             record_event(s, "store", "restore", {"from": str(source), "kept": str(kept) if kept else None})
+            from shebao_desk.audit_chain import RESTORED
+            from shebao_desk.sync import state
+            state.put(s.connection(), RESTORED, "1")  # the chain is shorter on purpose: central is told at next sync
     finally:
         store.close()
     return kept

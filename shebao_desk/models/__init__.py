@@ -1,6 +1,6 @@
 """The tables of the local store (SQLAlchemy 2 typed ORM)."""
 
-from shebao_desk.models.audit import AuditEntry, AuditSeal
+from shebao_desk.models.audit import AuditEntry, AuditHead, AuditSeal
 from shebao_desk.models.base import Base, Row, utcnow
 from shebao_desk.models.cases import Case, CaseStatus, Inquiry
 from shebao_desk.models.outlets import Outlet, SupervisionVisit
@@ -11,7 +11,7 @@ from shebao_desk.models.site import Attendance, Clerk, Role, Site
 from shebao_desk.models.sync import SyncChange, SyncClock, SyncConflict, SyncPeer, SyncState
 
 __all__ = [
-    "AuditEntry", "AuditSeal", "Attendance", "Base", "Card", "CardStatus", "Case", "CaseStatus", "Clerk",
+    "AuditEntry", "AuditHead", "AuditSeal", "Attendance", "Base", "Card", "CardStatus", "Case", "CaseStatus", "Clerk",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
     "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncState", "VALID_CARD_STATUSES", "utcnow",
 ]

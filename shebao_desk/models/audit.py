@@ -35,3 +35,15 @@ class AuditSeal(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     audit_id: Mapped[str] = mapped_column(String(36), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """Central only: the last audit-chain head each store sent, so a store whose trail was cut off
+    or rewritten afterwards is caught at its next sync (a chain alone cannot show a cut end)."""
+
+    __tablename__ = "audit_head"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[utc]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from shebao_desk.audit_chain import exchange_head
 from shebao_desk.errors import ShebaoError
 from shebao_desk.models import SyncChange
 from shebao_desk.models.base import utcnow
@@ -101,6 +102,10 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
     try:
         prepare_central(engine)
         report = SyncReport()
+        with store.engine.begin() as local, engine.begin() as central:  # a cut or rewritten audit trail stops here (#14)
+            problem = exchange_head(local, central)
+        if problem:
+            raise SyncError(*problem)
         report.pushed = push(store, engine, batch)
         report.pulled, report.conflicts = pull(store, engine, batch)
         with store.engine.begin() as conn:

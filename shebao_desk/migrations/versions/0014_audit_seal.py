@@ -1,4 +1,4 @@
-"""audit hash chain (audit_seal); existing entries sealed in the order they were written
+"""audit hash chain (audit_seal, and audit_head centrally); existing entries sealed in the order they were written
 
 Revision ID: 0014
 Revises: 0003
@@ -7,6 +7,7 @@ import json
 
 from alembic import op
 import sqlalchemy as sa
+import shebao_desk.models.base
 
 
 revision = '0014'
@@ -23,6 +24,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_seal')),
     sa.UniqueConstraint('audit_id', name=op.f('uq_audit_seal_audit_id'))
     )
+    op.create_table('audit_head',
+    sa.Column('origin', sa.String(length=16), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('origin', name=op.f('pk_audit_head'))
+    )
     from shebao_desk.audit_chain import FIELDS, seal
     conn = op.get_bind()
     table = sa.table('audit_entry', *(sa.column(f) for f in FIELDS))
@@ -35,4 +43,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('audit_head')
     op.drop_table('audit_seal')
