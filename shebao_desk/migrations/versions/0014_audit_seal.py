@@ -33,6 +33,8 @@ def upgrade() -> None:
     )
     from shebao_desk.audit_chain import FIELDS, seal
     conn = op.get_bind()
+    if conn.dialect.name != "sqlite":
+        return  # the central database keeps heads (audit_head), not a chain of its own
     table = sa.table('audit_entry', *(sa.column(f) for f in FIELDS))
     rows = [dict(r._mapping) for r in conn.execute(sa.select(table).order_by(sa.text('at'), sa.text('id')))]
     for row in rows:  # JSON columns come back as text through this bare table
