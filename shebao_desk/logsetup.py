@@ -48,9 +48,13 @@ def _mask_hex(match: re.Match[str]) -> str:
     return f"<{len(data)} bytes personal data>" if _personal_bytes(data) else match.group(0)
 
 
-def mask_text(text: str) -> str:
-    """Every whole ID number masked; hex dumps holding personal data replaced."""
-    text = _HEX_RUN.sub(_mask_hex, text)
+def mask_text(text: str, *, hex_dumps: bool = True) -> str:
+    """Every whole ID number masked; hex dumps holding personal data replaced.
+
+    Hex dumps are looked into only in trace records (DEBUG and below): elsewhere a hash or a
+    key fingerprint could decode to Chinese by chance and be hidden for nothing."""
+    if hex_dumps:
+        text = _HEX_RUN.sub(_mask_hex, text)
     return _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
 
 
@@ -59,7 +63,7 @@ class MaskIdNumbers(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = mask_text(message)
+        masked = mask_text(message, hex_dumps=record.levelno <= logging.DEBUG)
         if masked != message:
             record.msg, record.args = masked, None
         return True
@@ -69,7 +73,7 @@ class MaskingFormatter(logging.Formatter):
     """Masks the whole formatted record: message, traceback and stack alike."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask_text(super().format(record))
+        return mask_text(super().format(record), hex_dumps=record.levelno <= logging.DEBUG)
 
 
 class OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):
