@@ -54,6 +54,14 @@ def workstation(tmp_path, policy, name):
     return store, (clerk, site)
 
 
+def store_engine(path):
+    """An engine on a store file that the CLI made (encrypted: its key from the keystore)."""
+    from pathlib import Path
+
+    from shebao_desk.store import file_key, sqlite_engine
+    return sqlite_engine(Path(path), file_key(Path(path)))
+
+
 def snapshot(engine) -> dict[str, dict[str, tuple]]:
     """Every synced table's rows by id, without the audit timestamps that differ by machine."""
     out = {}
@@ -397,7 +405,7 @@ def test_done_when_two_seeded_stores_synced_twice_are_identical(tmp_path, centra
     for _ in range(2):
         cli(a, "sync")
         cli(b, "sync")
-    engines = [create_engine(f"sqlite:///{a}"), create_engine(f"sqlite:///{b}"), create_engine(central)]
+    engines = [store_engine(a), store_engine(b), create_engine(central)]
     snaps = [snapshot(e) for e in engines]
     assert snaps[0] == snaps[1] == snaps[2]
     assert len(snaps[2]["person"]) == 60
@@ -428,9 +436,9 @@ def test_done_when_bundle_cli_once_and_tamper(tmp_path):
     raw = bytearray(bundle.read_bytes())
     raw[raw.index(b'"payload": "') + 30] ^= 0x01
     tampered.write_bytes(bytes(raw))
-    before = snapshot(create_engine(f"sqlite:///{b}"))
+    before = snapshot(store_engine(b))
     refused = cli(b, "bundle", "import", str(tampered), ok=False).stderr
     assert "签名校验失败" in refused or "未导入任何数据" in refused
-    assert snapshot(create_engine(f"sqlite:///{b}")) == before
+    assert snapshot(store_engine(b)) == before
     assert "新增" in cli(b, "bundle", "import", str(bundle)).stdout
     assert "已经导入过" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
