@@ -82,19 +82,17 @@ def _claim(path: Path, key: bytes | None) -> None:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if app_id == APPLICATION_ID:
-                return
-            if app_id != 0 or (tables and "alembic_version" not in tables):
+            if app_id not in (0, APPLICATION_ID) or (tables and "alembic_version" not in tables):
                 raise foreign
-            if tables:  # a store from before the id: ours only if its schema history is
-                version = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-                if version is None:
-                    raise foreign
-                if version[0] not in _known_revisions():
-                    raise StoreError(f"{path} 由更新版本的工作台创建（结构 {version[0]}），请升级本程序后再打开",
-                                     f"{path}: unknown revision {version[0]}")
-            conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            conn.commit()
+            version = conn.execute("SELECT version_num FROM alembic_version").fetchone() if tables else None
+            if tables and version is None and app_id != APPLICATION_ID:
+                raise foreign  # a store from before the id is ours only if its schema history is
+            if version is not None and version[0] not in _known_revisions():
+                raise StoreError(f"{path} 由更新版本的工作台创建（结构 {version[0]}），请升级本程序后再打开",
+                                 f"{path}: unknown revision {version[0]}")
+            if app_id != APPLICATION_ID:
+                conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                conn.commit()
         finally:
             conn.close()
     except cipherfile.DATABASE_ERRORS as exc:

@@ -77,3 +77,11 @@ def test_quick_check_at_gui_start_and_before_backup(tmp_path, store, clerk_and_s
     with pytest.raises(StoreError, match="已损坏"):
         backup(store.path, tmp_path / "b.sqlite3")
     assert not (tmp_path / "b.sqlite3").exists()
+
+
+def test_a_store_from_a_newer_program_is_refused_with_a_plain_message(store):
+    with connect_file(store.path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num='9999'")
+    store.close()
+    with pytest.raises(StoreError, match="更新版本"):
+        open_store(store.path)
