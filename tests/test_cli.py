@@ -1,14 +1,13 @@
 """The admin command line, run as a clerk's admin would: a real process, a real store."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 
 from sqlalchemy import func, select
 
 from shebao_desk.models import Case
-from shebao_desk.store import open_store, connect_file
+from shebao_desk.store import connect_file, open_store
 
 
 def cli(*args, db=None, stdin=None, env_extra=None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 
 from shebao_desk.store import connect_file
 import subprocess

@@ -1,5 +1,3 @@
-import sqlite3
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -8,7 +6,7 @@ from sqlalchemy import func, select, text
 from shebao_desk.backup import backup, restore
 from shebao_desk.errors import StoreError
 from shebao_desk.models import AuditEntry, Base, Person
-from shebao_desk.store import open_store, resolve_db_path, connect_file
+from shebao_desk.store import connect_file, open_store, resolve_db_path
 
 from conftest import applicant, take
 
