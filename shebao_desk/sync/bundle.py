@@ -88,8 +88,11 @@ def _signed_bytes(header: dict, payload: bytes) -> bytes:
     return ("\n".join(fields) + "\n").encode() + payload
 
 
-def export_bundle(store: Store, out: Path) -> ExportResult | None:
-    """Write the changes since the last export; None when there are none."""
+def export_bundle(store: Store, out: Path, to: str | None = None) -> ExportResult | None:
+    """Write the changes since the last export; None when there are none.
+
+    The file is sealed for every site whose key this store has pinned (or only ``to``),
+    so a lost stick leaks nothing; with no site pinned yet it is signed only."""
     with store.engine.begin() as conn:
         origin = _origin(conn)
         key = signing_key(conn)
@@ -106,10 +109,11 @@ def export_bundle(store: Store, out: Path) -> ExportResult | None:
         signature = key.sign(_signed_bytes(header, payload))
         document = {**header, "changes": len(changes), "payload": base64.b64encode(payload).decode(),
                     "signature": signature.hex()}
+        data = _seal_for_peers(conn, json.dumps(document, ensure_ascii=False, indent=1).encode(), to)
         tmp = out.with_name(out.name + ".tmp")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.write_bytes(data)
             restrict(tmp)  # owner-only, as every file with personal data
             os.replace(tmp, out)
         except OSError as exc:
@@ -122,10 +126,42 @@ def export_bundle(store: Store, out: Path) -> ExportResult | None:
     return ExportResult(out, number, len(changes))
 
 
-def read_bundle(path: Path) -> tuple[dict, list[dict]]:
-    """Parse and verify the signature; raises BundleError on anything amiss."""
+def _seal_for_peers(conn: Connection, data: bytes, to: str | None) -> bytes:
+    from shebao_desk.sync.envelope import seal, x25519_public
+    peers = {origin: bytes(key) for origin, key in conn.execute(select(SyncPeer.origin, SyncPeer.public_key))}
+    if to is not None:
+        if to not in peers:
+            raise BundleError(f"尚未登记站点 {to} 的公钥，无法为其加密；请先 bundle trust", f"no pinned key for {to}")
+        peers = {to: peers[to]}
+    if not peers:
+        log.warning("bundle not sealed: no site's key is pinned yet")
+        return data
+    return seal(data, {origin: x25519_public(key) for origin, key in peers.items()})
+
+
+def opener_for(store: Store):
+    """Opens a bundle sealed for this site, with the X25519 twin of its signing key."""
+    from shebao_desk.sync.envelope import open_envelope, x25519_private
+
+    def open_sealed(data: bytes) -> bytes:
+        with store.engine.begin() as conn:
+            origin, key = _origin(conn), signing_key(conn)
+        seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                 serialization.NoEncryption())
+        return open_envelope(data, origin, x25519_private(seed))
+    return open_sealed
+
+
+def read_bundle(path: Path, opener=None) -> tuple[dict, list[dict]]:
+    """Parse (opening a sealed file with ``opener``) and verify the signature; BundleError on anything amiss."""
+    from shebao_desk.sync.envelope import is_envelope
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        if is_envelope(raw):
+            if opener is None:
+                raise BundleError("此数据包已加密，只能由接收站点导入", f"{path}: sealed")
+            raw = opener(raw)
+        document = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise BundleError(f"找不到数据包文件 {path}") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -152,7 +188,7 @@ def read_bundle(path: Path) -> tuple[dict, list[dict]]:
 
 
 def import_bundle(store: Store, path: Path) -> ImportResult:
-    header, changes = read_bundle(path)
+    header, changes = read_bundle(path, opener_for(store))
     origin, number, public = header["origin"], header["number"], header["public_key"]
     with store.engine.begin() as conn:
         if origin == _origin(conn):

@@ -47,6 +47,7 @@ def _bundle(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="bundle_cmd", required=True)
     e = s.add_parser("export", help="导出上次导出以来的变更")
     e.add_argument("--out", type=Path, required=True)
+    e.add_argument("--to", metavar="ORIGIN", help="只为这一个已登记的站点加密（默认：为所有已登记公钥的站点加密）")
     e.set_defaults(handler=bundle_export)
     i = s.add_parser("import", help="导入其他工作站的数据包")
     i.add_argument("file", type=Path)
@@ -61,7 +62,7 @@ def _bundle(sub: argparse._SubParsersAction) -> None:
 
 def bundle_export(args: argparse.Namespace) -> int:
     from shebao_desk.sync.bundle import export_bundle
-    result = export_bundle(_store(args), args.out)
+    result = export_bundle(_store(args), args.out, getattr(args, "to", None))
     if result is None:
         print("上次导出以来没有新的变更，未生成数据包")
         return 0
@@ -70,12 +71,13 @@ def bundle_export(args: argparse.Namespace) -> int:
 
 
 def bundle_import(args: argparse.Namespace) -> int:
-    from shebao_desk.sync.bundle import fingerprint, import_bundle, read_bundle
-    result = import_bundle(_store(args), args.file)
+    from shebao_desk.sync.bundle import fingerprint, import_bundle, opener_for, read_bundle
+    store = _store(args)
+    result = import_bundle(store, args.file)
     print(f"已导入 {result.origin} 的第 {result.number} 号数据包：新增 {result.applied} 条变更，"
           f"已有 {result.skipped} 条" + (f"，发现 {result.conflicts} 处冲突待主管处理" if result.conflicts else ""))
     if result.newly_trusted:
-        header, _ = read_bundle(args.file)
+        header, _ = read_bundle(args.file, opener_for(store))
         print(f"首次收到 {result.origin} 的数据包，已登记其公钥（指纹 {fingerprint(header['public_key'])}），"
               "请与对方核对")
     return 0

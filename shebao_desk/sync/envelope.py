@@ -89,15 +89,23 @@ def open_envelope(data: bytes, origin: str, private: X25519PrivateKey) -> bytes:
         raise EnvelopeError("数据包已损坏或被改动，无法解密", f"envelope: {exc!r}") from exc
 
 
-def box_key(keystore) -> X25519PrivateKey:
-    """This site's X25519 key pair for receiving sealed bundles, from the keystore (made on first use)."""
-    held = keystore.get("box_key")
-    if held:
-        return X25519PrivateKey.from_private_bytes(bytes.fromhex(held))
-    key = X25519PrivateKey.generate()
-    keystore.put("box_key", key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                              serialization.NoEncryption()).hex())
-    return key
+_P = 2**255 - 19
+
+
+def x25519_public(ed25519_public: bytes) -> bytes:
+    """The Montgomery u = (1 + y) / (1 - y) of an Ed25519 public key (y little-endian, sign bit dropped)."""
+    if len(ed25519_public) != 32:
+        raise EnvelopeError("公钥格式不对", "ed25519 public key must be 32 bytes")
+    y = int.from_bytes(ed25519_public, "little") & ((1 << 255) - 1)
+    if y >= _P or (1 - y) % _P == 0:
+        raise EnvelopeError("公钥格式不对", "not a usable ed25519 point")
+    u = (1 + y) * pow((1 - y) % _P, _P - 2, _P) % _P
+    return u.to_bytes(32, "little")
+
+
+def x25519_private(ed25519_seed: bytes) -> X25519PrivateKey:
+    """The X25519 key of an Ed25519 private key: the clamped first half of SHA-512(seed), as Ed25519 signs with."""
+    return X25519PrivateKey.from_private_bytes(hashlib.sha512(ed25519_seed).digest()[:32])
 
 
 def box_public(key: X25519PrivateKey) -> bytes:
