@@ -21,6 +21,19 @@ from shebao_desk.store import open_store
 MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=CHINA).astimezone(dt.UTC)
 
 
+def pytest_configure(config):
+    """Store keys of the whole run in a folder of its own (inherited by the CLI processes the tests
+    start), never the user's keyring or config folder; keys are filed by the store's path."""
+    import tempfile
+    os.environ["SHEBAO_KEYS"] = tempfile.mkdtemp(prefix="shebao-test-keys-")
+    os.environ["SHEBAO_KEYRING"] = "0"
+
+
+def pytest_unconfigure(config):
+    import shutil
+    shutil.rmtree(os.environ.get("SHEBAO_KEYS", "/nonexistent"), ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def policy():
     return load_policy()

@@ -20,6 +20,7 @@ from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
 from shebao_desk.site_identity import ensure_site
 from shebao_desk.store import open_store
 from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle, own_key, trust
+from shebao_desk.sync import LOCAL_TABLES
 from shebao_desk.sync.central import SyncError, sync
 from shebao_desk.sync.status import sync_status
 
@@ -27,7 +28,7 @@ from conftest import MONDAY, applicant, take
 
 PG = os.environ.get("SHEBAO_TEST_PG")
 needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
-SYNCED = [t.name for t in Base.metadata.sorted_tables if not t.name.startswith("sync_") and t.name != "site"]
+SYNCED = [t.name for t in Base.metadata.sorted_tables if t.name not in LOCAL_TABLES]
 
 
 @pytest.fixture
@@ -51,6 +52,14 @@ def workstation(tmp_path, policy, name):
         site = ensure_site(s, policy.site, name)
         clerk = s.scalar(select(Clerk)) or create_clerk(s, "wang", "王经办", "passw0rd!", Role.CLERK)
     return store, (clerk, site)
+
+
+def store_engine(path):
+    """An engine on a store file that the CLI made (encrypted: its key from the keystore)."""
+    from pathlib import Path
+
+    from shebao_desk.store import file_key, sqlite_engine
+    return sqlite_engine(Path(path), file_key(Path(path)))
 
 
 def snapshot(engine, *, credentials=True) -> dict[str, dict[str, tuple]]:
@@ -407,7 +416,7 @@ def test_done_when_two_seeded_stores_synced_twice_are_identical(tmp_path, centra
     for _ in range(2):
         cli(a, "sync")
         cli(b, "sync")
-    engines = [create_engine(f"sqlite:///{a}"), create_engine(f"sqlite:///{b}"), create_engine(central)]
+    engines = [store_engine(a), store_engine(b), create_engine(central)]
     snaps = [snapshot(e) for e in engines]
     assert snaps[0] == snaps[1] == snaps[2]
     assert len(snaps[2]["person"]) == 60
@@ -442,9 +451,9 @@ def test_done_when_bundle_cli_once_and_tamper(tmp_path):
     raw = bytearray(bundle.read_bytes())
     raw[raw.index(b'"payload": "') + 30] ^= 0x01
     tampered.write_bytes(bytes(raw))
-    before = snapshot(create_engine(f"sqlite:///{b}"))
+    before = snapshot(store_engine(b))
     refused = cli(b, "bundle", "import", str(tampered), ok=False).stderr
     assert "签名校验失败" in refused or "未导入任何数据" in refused
-    assert snapshot(create_engine(f"sqlite:///{b}")) == before
+    assert snapshot(store_engine(b)) == before
     assert "新增" in cli(b, "bundle", "import", str(bundle)).stdout
     assert "已经导入过" in cli(b, "bundle", "import", str(bundle), ok=False).stderr

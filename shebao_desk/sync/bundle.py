@@ -37,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shebao_desk.errors import ShebaoError
 from shebao_desk.limits import value_problems
+from shebao_desk.logsetup import restrict
 from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
 from shebao_desk.store import Store
@@ -102,14 +103,9 @@ def _origin(conn: Connection) -> str:
 
 
 def signing_key(conn: Connection) -> Ed25519PrivateKey:
-    """This site's key, made on first use and kept in the store."""
-    stored = state.get(conn, state.SIGNING_KEY)
-    if stored:
-        return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(stored))
-    key = Ed25519PrivateKey.generate()
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
-    state.put(conn, state.SIGNING_KEY, raw.hex())
-    return key
+    """This site's key, made on first use and kept in the keystore, never in the store (#14)."""
+    from shebao_desk.keystore import site_signing_key
+    return site_signing_key(conn)
 
 
 def public_hex(key: Ed25519PrivateKey) -> str:
@@ -141,8 +137,11 @@ def _exportable(change: dict) -> dict | None:
     return {**change, "values": values}
 
 
-def export_bundle(store: Store, out: Path) -> ExportResult | None:
-    """Write this site's own changes since the last export; None when there are none."""
+def export_bundle(store: Store, out: Path, to: str | None = None) -> ExportResult | None:
+    """Write this site's own changes since the last export; None when there are none.
+
+    The file is sealed for every site whose key this store has pinned (or only ``to``),
+    so a lost stick leaks nothing; with no site's key known yet it is signed only."""
     with store.engine.begin() as conn:
         origin = _origin(conn)
         key = signing_key(conn)
@@ -161,10 +160,12 @@ def export_bundle(store: Store, out: Path) -> ExportResult | None:
         signature = key.sign(_signed_bytes(header, payload))
         document = {**header, "changes": len(changes), "payload": base64.b64encode(payload).decode(),
                     "signature": signature.hex()}
+        data = _seal_for_peers(conn, json.dumps(document, ensure_ascii=False, indent=1).encode(), to)
         tmp = out.with_name(out.name + ".tmp")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+            tmp.write_bytes(data)
+            restrict(tmp)  # owner-only, as every file with personal data
             os.replace(tmp, out)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -176,14 +177,43 @@ def export_bundle(store: Store, out: Path) -> ExportResult | None:
     return ExportResult(out, number, len(changes))
 
 
+def _seal_for_peers(conn: Connection, data: bytes, to: str | None) -> bytes:
+    from shebao_desk.sync.envelope import seal, x25519_public
+    peers = {origin: bytes(key) for origin, key in conn.execute(select(SyncPeer.origin, SyncPeer.public_key))
+             if key}  # a site pinned by fingerprint only: its key is learnt with its first bundle
+    if to is not None:
+        if to not in peers:
+            raise BundleError(f"尚未得到站点 {to} 的公钥，无法为其加密；请先 bundle trust 其公钥", f"no pinned key for {to}")
+        peers = {to: peers[to]}
+    if not peers:
+        log.warning("bundle not sealed: no site's key is known yet")
+        return data
+    return seal(data, {origin: x25519_public(key) for origin, key in peers.items()})
+
+
+def opener_for(store: Store):
+    """Opens a bundle sealed for this site, with the X25519 twin of its signing key."""
+    from shebao_desk.sync.envelope import open_envelope, x25519_private
+
+    def open_sealed(data: bytes) -> bytes:
+        with store.engine.begin() as conn:
+            origin, key = _origin(conn), signing_key(conn)
+        seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                 serialization.NoEncryption())
+        return open_envelope(data, origin, x25519_private(seed))
+    return open_sealed
+
+
 # --- reading: form and signature, before anything else --------------------------------
 
 def _damaged(path: Path, why: object) -> BundleError:
     return BundleError("数据包文件已损坏或不是工作台数据包，未导入任何数据", f"{path}: {why!r}")
 
 
-def read_signed(path: Path, caps: Caps) -> tuple[dict, bytes]:
-    """The header and the still-compressed payload, signature verified against the key in the header."""
+def read_signed(path: Path, caps: Caps, opener=None) -> tuple[dict, bytes]:
+    """The header and the still-compressed payload, signature verified against the key in the header
+    (a file sealed for this site is first opened with ``opener``)."""
+    from shebao_desk.sync.envelope import is_envelope
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -194,7 +224,12 @@ def read_signed(path: Path, caps: Caps) -> tuple[dict, bytes]:
         raise BundleError(f"数据包文件过大（{size // 1048576} MB，上限 {caps.max_bytes // 1048576} MB）{REFUSED}",
                           f"{path}: {size} bytes")
     try:
-        document = json.loads(path.read_bytes().decode("utf-8"))
+        raw = path.read_bytes()
+        if is_envelope(raw):
+            if opener is None:
+                raise BundleError("此数据包已加密，只能由接收站点导入", f"{path}: sealed")
+            raw = opener(raw)
+        document = json.loads(raw.decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _damaged(path, exc) from None
     try:
@@ -252,10 +287,10 @@ def _changes(raw: bytes) -> list[dict]:
     return changes
 
 
-def read_bundle(path: Path, caps: Caps | None = None) -> tuple[dict, list[dict]]:
+def read_bundle(path: Path, caps: Caps | None = None, opener=None) -> tuple[dict, list[dict]]:
     """Parse and verify the signature (not the signer: see :func:`import_bundle`)."""
     caps = caps or Caps.from_site()
-    header, payload = read_signed(path, caps)
+    header, payload = read_signed(path, caps, opener)
     return header, _changes(inflate(payload, caps))
 
 
@@ -362,7 +397,7 @@ def _settle_rows(conn: Connection, changes: list[dict]) -> tuple[list[dict], int
 
 def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportResult:
     caps = caps or Caps.from_site()
-    header, payload = read_signed(path, caps)
+    header, payload = read_signed(path, caps, opener_for(store))
     origin, number, public = header["origin"], header["number"], header["public_key"]
     with store.engine.connect() as conn:  # the signer first: an unknown one never gets its payload inflated
         _check_signer(conn, header)

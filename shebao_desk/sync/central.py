@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from shebao_desk.audit_chain import exchange_head
 from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import masked
 from shebao_desk.limits import value_problems
@@ -307,6 +308,10 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
         report = SyncReport()
         stage = "register"
         report.new_incarnation = _check_in(store, engine)  # an identity clash stops here, before any write
+        with store.engine.begin() as local, engine.begin() as central:  # a cut or rewritten audit trail stops here (#14)
+            problem = exchange_head(local, central)
+        if problem:
+            raise SyncError(*problem)
         stage = "push"
         report.pushed, refused = push(store, engine, batch)
         report.quarantined = len(refused)

@@ -67,6 +67,7 @@ def _bundle(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="bundle_cmd", required=True)
     e = s.add_parser("export", help="导出上次导出以来的变更")
     e.add_argument("--out", type=Path, required=True)
+    e.add_argument("--to", metavar="ORIGIN", help="只为这一个已登记的站点加密（默认：为所有已登记公钥的站点加密）")
     e.set_defaults(handler=bundle_export)
     i = s.add_parser("import", help="导入其他工作站的数据包")
     i.add_argument("file", type=Path)
@@ -81,7 +82,7 @@ def _bundle(sub: argparse._SubParsersAction) -> None:
 
 def bundle_export(args: argparse.Namespace) -> int:
     from shebao_desk.sync.bundle import export_bundle
-    result = export_bundle(_store(args), args.out)
+    result = export_bundle(_store(args), args.out, getattr(args, "to", None))
     if result is None:
         print("上次导出以来没有新的变更，未生成数据包")
         return 0

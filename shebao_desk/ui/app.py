@@ -75,7 +75,7 @@ def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
     from shebao_desk.store import open_store
     from shebao_desk.site_identity import get_site
     policy = load_policy()
-    store = open_store(db_path)
+    store = open_store(db_path, check=True)  # quick_check: a damaged store is named before any write
     # No silent default: a new store gets its codes from --workstation, or the first-start form asks.
     code = workstation or ("T" if training else None)
     with store.unit(None, code or "", "open site") as s:
