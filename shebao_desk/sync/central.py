@@ -134,6 +134,9 @@ def _check_in(store: Store, engine: Engine) -> bool:
         state.put(conn, state.INCARNATION, str(number))
         state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
         state.put(conn, state.BUNDLE_NUMBER, "0")
+        # Its audit trail is shorter than the head central keeps, knowingly: the new incarnation says why.
+        from shebao_desk.audit_chain import RESTORED
+        state.put(conn, RESTORED, "1")
     register(engine, origin, sid, number)
     log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)
     return True
