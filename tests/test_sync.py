@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from shebao_desk.auth import create_clerk
+from shebao_desk.catalogue import Mode
 from shebao_desk.errors import ShebaoError
 from shebao_desk.intake import complete_case, find_person
 from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
@@ -433,3 +434,132 @@ def test_done_when_bundle_cli_once_and_tamper(tmp_path):
     assert snapshot(create_engine(f"sqlite:///{b}")) == before
     assert "新增" in cli(b, "bundle", "import", str(bundle)).stdout
     assert "已经导入过" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
+
+
+# --- the same row first written at several places (issue #12) ------------------------
+
+def window_store(tmp_path, policy, window, workstation, role=Role.CLERK):
+    """A workstation of the given window (window code + workstation id = the sync origin)."""
+    import dataclasses
+    store = open_store(tmp_path / f"{window}{workstation}.sqlite3")
+    with store.unit(None, workstation, "setup") as s:
+        site = ensure_site(s, dataclasses.replace(policy.site, window_code=window), workstation)
+        clerk = create_clerk(s, f"u{window}{workstation}".lower(), "经办", "passw0rd!", role)
+    return store, (clerk, site)
+
+
+def three_stores(tmp_path, policy):
+    """Two PCs of one window and a PC of another window."""
+    return [window_store(tmp_path, policy, w, n, Role.SUPERVISOR) for w, n in (("SZ01", "1"), ("SZ01", "2"),
+                                                                               ("SZ02", "1"))]
+
+
+def assert_identical(central_url, *stores):
+    """Every synced column of every row, on every copy and centrally (through db digest)."""
+    from shebao_desk.sync.digest import canonical_rows, digest, SYNCED_TABLES
+    engines = [s.engine for s in stores]
+    engine = create_engine(central_url) if central_url else None
+    try:
+        copies = []
+        for e in engines + ([engine] if engine else []):
+            with e.connect() as conn:
+                copies.append(({t.name: canonical_rows(conn, t) for t in SYNCED_TABLES}, digest(conn)))
+        for rows, dig in copies[1:]:
+            for t in SYNCED_TABLES:
+                assert rows[t.name] == copies[0][0][t.name], t.name
+            assert dig == copies[0][1]
+    finally:
+        if engine:
+            engine.dispose()
+
+
+def sync_rounds(central_url, stores, rounds=2):
+    for _ in range(rounds):
+        for store in stores:
+            sync(store, central_url)
+
+
+def blank_phone(seq):
+    import dataclasses
+    return dataclasses.replace(applicant(seq), phone="", address="")
+
+
+@needs_pg
+def test_phone_typed_at_one_window_survives_a_later_registration_elsewhere(tmp_path, policy, central):
+    (a1, _), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = blank_phone(120)
+    # A2 does not know the person: inserted with a blank phone, then the phone set.
+    take(a2, policy, cs2, "info_change", who, changes={"phone": "13912345678"})
+    take(c1, policy, cs3, "apply", who, now=MONDAY + dt.timedelta(hours=1))  # later, no phone
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    with c1.read() as s:
+        assert find_person(s, who.id_number).phone == "13912345678"
+
+
+@needs_pg
+def test_an_older_incoming_insert_does_not_take_over_a_newer_local_one(tmp_path, policy, central):
+    """The clock of a row first inserted here is its own insert's, not an older one just received."""
+    (a1, cs1), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = applicant(121)
+    take(a2, policy, cs2, "info_change", who, changes={"name": "李秀兰"})
+    sync(a2, central)
+    take(c1, policy, cs3, "apply", who, now=MONDAY + dt.timedelta(hours=1))  # C1's insert is the newer write
+    sync_rounds(central, [c1, a1, a2])
+    assert_identical(central, a1, a2, c1)
+    with a1.read() as s:
+        assert find_person(s, who.id_number).name == who.name  # C1's later insert set the name last
+
+
+@needs_pg
+def test_cancellation_time_travels_with_a_person_new_to_both_windows(tmp_path, policy, central):
+    (a1, _), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = applicant(122)
+    take(a2, policy, cs2, "cancel", who, mode=Mode.AGENT, reason="死亡")
+    take(c1, policy, cs3, "info_change", who, changes={"address": "商洛市商州区工农路 3 号"},
+         now=MONDAY + dt.timedelta(hours=1))
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    for store in (a1, a2, c1):
+        with store.read() as s:
+            person = find_person(s, who.id_number)
+            assert person.status.value == "cancelled" and person.cancelled_at is not None
+
+
+def test_an_insert_carries_every_column(tmp_path, policy):
+    from shebao_desk.models import Person, SyncChange
+    (a1, cs1), = [window_store(tmp_path, policy, "SZ01", "1")]
+    who = applicant(123)
+    take(a1, policy, cs1, "apply", who)
+    with a1.read() as s:
+        person_id = find_person(s, who.id_number).id
+        inserts = [c.values for c in s.scalars(select(SyncChange).where(SyncChange.row_id == person_id))
+                   if "id" in c.values]
+    assert set(inserts[0]) == {c.key for c in Person.__table__.columns}
+    assert inserts[0]["cancelled_at"] is None and inserts[0]["photo"] is None
+
+
+@needs_pg
+def test_cancelled_person_with_a_card_made_elsewhere_is_flagged_and_resolved_everywhere(tmp_path, policy, central):
+    from shebao_desk.conflicts import list_conflicts, resolve_conflict
+    from shebao_desk.invariants import check_store
+    (a1, cs1), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = applicant(124)
+    take(a2, policy, cs2, "cancel", who, mode=Mode.AGENT, reason="死亡")
+    take(c1, policy, cs3, "apply", who, now=MONDAY + dt.timedelta(hours=1))
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    for store in (a1, a2, c1):
+        with store.read() as s:
+            findings = check_store(s)
+            assert findings and all(f.open_conflict for f in findings), findings
+            assert [c.kind for c in list_conflicts(s)] == ["cancelled_person_valid_card"]
+    with a1.unit(cs1[0].id, "1", "resolve") as s:
+        conflict = list_conflicts(s)[0]
+        assert len(resolve_conflict(s, conflict.id, s.merge(cs1[0]))) == 1
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    for store in (a1, a2, c1):
+        with store.read() as s:
+            assert check_store(s) == [] and list_conflicts(s) == []
+            assert all(not c.status.valid for c in find_person(s, who.id_number).cards)

@@ -52,8 +52,16 @@ def observe_received(store, changes: list[dict[str, Any]]) -> None:
 
 
 def _full(row: Row) -> dict[str, Any]:
+    """Every column of a new row: the merge takes an insert as setting every field, so one left
+    out (not given, hence not loaded after the flush) must travel as the NULL it was written as."""
     state = inspect(row)
-    return {a.key: encode(getattr(row, a.key)) for a in state.mapper.column_attrs if a.key not in state.unloaded}
+    out = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in state.unloaded and all(c.server_default is None for c in attr.columns):
+            out[attr.key] = None
+        else:
+            out[attr.key] = encode(getattr(row, attr.key))
+    return out
 
 
 def _changed(row: Row) -> dict[str, Any]:
