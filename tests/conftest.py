@@ -21,6 +21,11 @@ from shebao_desk.store import open_store
 MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=CHINA).astimezone(dt.UTC)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--soak", type=int, default=0, help="random sync schedules to run (test_convergence)")
+    parser.addoption("--soak-seed", type=int, default=1, help="first seed of the random sync schedules")
+
+
 @pytest.fixture(scope="session")
 def policy():
     return load_policy()

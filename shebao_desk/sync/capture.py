@@ -103,5 +103,15 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     record_local(session.connection(), rows)
 
 
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """Stamp ``updated_at`` on changed rows ourselves, so the value logged is the value written
+    (left to the column's onupdate, the row can get a later time than the change carries)."""
+    now = utcnow()
+    for row in _synced(session.dirty):
+        if session.is_modified(row, include_collections=False) and "updated_at" in row.__table__.c:
+            row.updated_at = now
+
+
 def install_capture(session_factory: Any) -> None:
+    event.listen(session_factory, "before_flush", _before_flush)
     event.listen(session_factory, "after_flush", _after_flush)

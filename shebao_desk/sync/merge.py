@@ -38,6 +38,7 @@ VALID_CARD = {s.value for s in CardStatus if s.valid}
 CARD_RANK = {CardStatus.REPLACED.value: 1, CardStatus.FORMALLY_LOST.value: 2, CardStatus.CANCELLED.value: 3}
 CONFLICT_NS = uuid.UUID("6f1c7c5e-3b8a-4c43-9f8e-2f6f4a1d9b21")
 CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
+COPY_MIN = 100  # fewer rows than this go in one executemany: a staging table costs more than it saves
 TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
@@ -68,7 +69,7 @@ def insert_many(conn: Connection, table, rows: list[dict], keys: tuple[str, ...]
     """
     if not rows:
         return [] if returning else None
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
         return _copy_insert(conn, table, rows, keys, update_cols, returning)
     stmt = _insert(conn, table)
     if keys and update_cols:
@@ -324,7 +325,7 @@ def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str
     for values in inserts:
         groups[tuple(sorted(values))].append(values)
     for rows in groups.values():
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
             _copy_insert(conn, table, rows, (), (), None, encoded=True)
         else:
             insert_many(conn, table, [decode(table.name, r) for r in rows])
@@ -342,12 +343,13 @@ def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str
 CANCELLED_PERSON = PersonStatus.CANCELLED.value
 
 
-def _flag(conn: Connection, kind: str, person_id: str, detail: dict, key: str) -> None:
+def _flag(conn: Connection, kind: str, person_id: str, detail: dict, key: str) -> bool:
+    """Record a conflict once (its id derives from what it is about); whether it is new."""
     conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{kind}:{person_id}:{key}"))
     stmt = _insert(conn, SyncConflict.__table__).values(
         id=conflict_id, kind=kind, person_id=person_id, detail=detail, detected_at=utcnow(), resolved_at=None,
     ).on_conflict_do_nothing(index_elements=["id"])
-    conn.execute(stmt)
+    return conn.execute(stmt).rowcount == 1
 
 
 def review_conflicts(conn: Connection, card_ids: set[str], person_ids: set[str] = frozenset()) -> list[str]:
@@ -355,7 +357,7 @@ def review_conflicts(conn: Connection, card_ids: set[str], person_ids: set[str] 
     more than one valid card, or a valid card held by a cancelled person (a card made at one
     window while another cancelled the person). Nothing is dropped or changed: a supervisor
     decides. Conflicts whose cause is gone (mended here or elsewhere) are closed. Returns the
-    persons flagged."""
+    persons newly flagged."""
     card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
     persons = set(person_ids)
     for chunk in _chunks(sorted(card_ids)):
@@ -368,14 +370,16 @@ def review_conflicts(conn: Connection, card_ids: set[str], person_ids: set[str] 
                             .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD))
                             .group_by(card.c.person_id).having(func.count() > 1))
         for person_id, count, low, high in rows:
-            _flag(conn, "two_valid_cards", person_id, {"valid_cards": count, "card_ids": [low, high]}, f"{low}:{high}")
-            flagged.append(person_id)
-            log.warning("sync conflict: person %s has %d valid cards; flagged for a supervisor", person_id, count)
+            if _flag(conn, "two_valid_cards", person_id, {"valid_cards": count, "card_ids": [low, high]},
+                     f"{low}:{high}"):
+                flagged.append(person_id)
+                log.warning("sync conflict: person %s has %d valid cards; flagged for a supervisor", person_id, count)
         rows = conn.execute(select(card.c.person_id, card.c.id).join(person, person.c.id == card.c.person_id)
                             .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD),
                                    person.c.status == CANCELLED_PERSON))
         for person_id, card_id in rows:
-            _flag(conn, "cancelled_person_valid_card", person_id, {"card_ids": [card_id]}, card_id)
+            if not _flag(conn, "cancelled_person_valid_card", person_id, {"card_ids": [card_id]}, card_id):
+                continue
             flagged.append(person_id)
             log.warning("sync conflict: cancelled person %s holds valid card %s; flagged for a supervisor",
                         person_id, card_id)
