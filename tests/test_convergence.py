@@ -277,6 +277,8 @@ def test_random_schedules_converge(request, tmp_path, templates, central_db, pol
         results.append(result)
         if soak and (result["diverged"] or result["broken"] or result["open_left"]):
             print(f"seed {seed}: {result['diverged'][:5]} {result['broken'][:5]} open {result['open_left']}")
+        if soak and len(results) % 50 == 0:
+            print(_report(results, time.monotonic() - started), flush=True)
     summary = _report(results, time.monotonic() - started)
     print("\n" + summary)
     bad = [(r["seed"], r["diverged"][:3], r["broken"][:3], r["open_left"]) for r in results

@@ -563,3 +563,106 @@ def test_cancelled_person_with_a_card_made_elsewhere_is_flagged_and_resolved_eve
         with store.read() as s:
             assert check_store(s) == [] and list_conflicts(s) == []
             assert all(not c.status.valid for c in find_person(s, who.id_number).cards)
+
+
+# --- through the CLI: db digest, db check, conflicts ------------------------------------
+
+def run_cli(db, *args, central=None, ok=True, stdin=None):
+    import subprocess
+    import sys
+    env = {**os.environ, **({"SHEBAO_CENTRAL": central} if central else {})}
+    result = subprocess.run([sys.executable, "-m", "shebao_desk", *(["--db", str(db)] if db else []), *args],
+                            env=env, capture_output=True, text=True, timeout=300, input=stdin)
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    return result
+
+
+def cli_digest(db=None, central=None):
+    args = ["db", "digest", "--json"] + (["--central", central] if central else [])
+    return json.loads(run_cli(db, *args).stdout)["tables"]
+
+
+@needs_pg
+def test_demo_clerk_made_at_three_workstations_is_one_row_everywhere(tmp_path, central):
+    dbs = [tmp_path / f"{w}.sqlite3" for w in "ABC"]
+    for db, w in zip(dbs, "ABC", strict=True):
+        run_cli(db, "--workstation", w, "demo", "seed", "0")
+    for _ in range(2):
+        for db in dbs:
+            run_cli(db, "sync", central=central)
+    digests = [cli_digest(db) for db in dbs] + [cli_digest(central=central)]
+    assert digests[0] == digests[1] == digests[2] == digests[3]
+    assert digests[3]["clerk"]["rows"] == 1 and digests[3]["person"]["rows"] == 0
+
+
+@needs_pg
+@pytest.mark.parametrize("first", ["A", "B"])
+def test_same_person_registered_at_two_stores_ends_identical_whichever_syncs_first(tmp_path, policy, central,
+                                                                                   first):
+    import dataclasses
+    stores = {name: window_store(tmp_path, policy, window, "1", Role.SUPERVISOR)
+              for name, window in (("A", "SZ01"), ("B", "SZ02"))}
+    who = applicant(130)
+    (a, csa), (b, csb) = stores["A"], stores["B"]
+    take(a, policy, csa, "apply", dataclasses.replace(who, phone="13900000001"))
+    take(b, policy, csb, "apply", dataclasses.replace(who, phone="", address="丹凤县 2 号"),
+         now=MONDAY + dt.timedelta(minutes=20))
+    paths = {name: store.path for name, (store, _) in stores.items()}
+    for store, _ in stores.values():
+        store.close()
+    order = [first, "B" if first == "A" else "A"]
+    for _ in range(2):
+        for name in order:
+            run_cli(paths[name], "sync", central=central)
+    digests = [cli_digest(paths["A"]), cli_digest(paths["B"]), cli_digest(central=central)]
+    assert digests[0] == digests[1] == digests[2]
+    assert digests[2]["person"]["rows"] == 1 and digests[2]["card"]["rows"] == 2
+    engines = [create_engine(f"sqlite:///{paths[n]}") for n in "AB"] + [create_engine(central)]
+    try:
+        from shebao_desk.sync.digest import SYNCED_TABLES, canonical_rows
+        rows = []
+        for e in engines:
+            with e.connect() as conn:
+                rows.append({t.name: canonical_rows(conn, t) for t in SYNCED_TABLES})
+        assert rows[0] == rows[1] == rows[2]
+        with engines[0].connect() as conn:
+            phone, address = conn.execute(text("SELECT phone, address FROM person")).one()
+        assert (phone, address) == ("13900000001", "丹凤县 2 号")  # nothing typed at either PC was lost
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+@needs_pg
+def test_two_valid_cards_conflict_is_open_in_db_check_and_resolved_from_the_cli(tmp_path, policy, central):
+    stores = {name: window_store(tmp_path, policy, window, "1", Role.SUPERVISOR)
+              for name, window in (("A", "SZ01"), ("B", "SZ02"))}
+    who = applicant(140)
+    for i, (store, cs) in enumerate(stores.values()):
+        take(store, policy, cs, "apply", who, now=MONDAY + dt.timedelta(minutes=i))
+    paths = {name: store.path for name, (store, _) in stores.items()}
+    for store, _ in stores.values():
+        store.close()
+    for _ in range(2):
+        for name in "AB":
+            run_cli(paths[name], "sync", central=central)
+    for name in "AB":
+        out = run_cli(paths[name], "db", "check").stdout  # exit 0: an open conflict is not a broken rule
+        assert "待处理冲突" in out and "1 处同步冲突待主管处理" in out
+    listing = run_cli(paths["A"], "conflicts", "list").stdout
+    assert "一人有两张有效卡" in listing
+    conflict_id = listing.split()[0]
+    keep = [line.split()[1] for line in listing.splitlines() if line.strip().startswith("卡 ")][0]
+    refused = run_cli(paths["A"], "conflicts", "resolve", conflict_id, "--keep", keep, "--user", "usz011",
+                      "--password-stdin", stdin="wrong\n", ok=False)
+    assert "密码" in refused.stderr
+    done = run_cli(paths["A"], "conflicts", "resolve", conflict_id, "--keep", keep, "--user", "usz011",
+                   "--password-stdin", stdin="passw0rd!\n")
+    assert "作废 1 张卡" in done.stdout
+    for _ in range(2):
+        for name in "AB":
+            run_cli(paths[name], "sync", central=central)
+    for name in "AB":
+        assert "检查通过" in run_cli(paths[name], "db", "check").stdout
+        assert "没有待处理的同步冲突" in run_cli(paths[name], "conflicts", "list").stdout
+    assert cli_digest(paths["A"]) == cli_digest(paths["B"]) == cli_digest(central=central)
