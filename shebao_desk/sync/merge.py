@@ -181,6 +181,12 @@ def record_local(conn: Connection, changes: list[dict[str, Any]]) -> None:
         _stamp(clocks.setdefault((change["table_name"], change["row_id"]), {}), change["values"], change["hlc"],
                whole_row=False)
     upsert_clocks(conn, {k: clocks[k] for k in keys})
+    # A local business can settle a flagged conflict (a card voided) or turn it into another
+    # (cancelling a person who holds two valid cards leaves one): look again, as a merge does.
+    cards = {c["row_id"] for c in changes if c["table_name"] == "card"}
+    persons = {c["row_id"] for c in changes if c["table_name"] == "person"}
+    if cards or persons:
+        review_conflicts(conn, cards, persons)
 
 
 # --- the rules --------------------------------------------------------------------
