@@ -661,3 +661,20 @@ def test_two_valid_cards_conflict_is_open_in_db_check_and_resolved_from_the_cli(
         assert "检查通过" in run_cli(paths[name], "db", "check").stdout
         assert "没有待处理的同步冲突" in run_cli(paths[name], "conflicts", "list").stdout
     assert cli_digest(paths["A"]) == cli_digest(paths["B"]) == cli_digest(central=central)
+
+
+def test_a_local_cancel_of_a_person_with_two_valid_cards_is_flagged_not_hidden(tmp_path, policy):
+    from shebao_desk.conflicts import list_conflicts
+    from shebao_desk.invariants import check_store
+    (a, csa), (b, csb) = [window_store(tmp_path, policy, w, "1") for w in ("SZ01", "SZ02")]
+    who = applicant(160)
+    take(a, policy, csa, "apply", who)
+    take(b, policy, csb, "apply", who, now=MONDAY + dt.timedelta(minutes=3))
+    import_bundle(a, export_bundle(b, tmp_path / "b1.bundle").path)
+    with a.read() as s:
+        assert [c.kind for c in list_conflicts(s)] == ["two_valid_cards"]
+    take(a, policy, csa, "cancel", who, mode=Mode.AGENT, reason="死亡", now=MONDAY + dt.timedelta(days=1))
+    with a.read() as s:  # one card voided by the cancel, one still valid: the open conflict says so
+        assert [c.kind for c in list_conflicts(s)] == ["cancelled_person_valid_card"]
+        findings = check_store(s)
+        assert findings and all(f.open_conflict for f in findings)
