@@ -27,8 +27,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from shebao_desk.attendance import sign_in
-from shebao_desk.auth import create_clerk
+from shebao_desk.attendance import sign_in, sign_out
+from shebao_desk.auth import attempt_login, create_clerk
 from shebao_desk.catalogue import Mode
 from shebao_desk.conflicts import list_conflicts, resolve_conflict
 from shebao_desk.errors import ShebaoError
@@ -48,9 +48,11 @@ PG = os.environ.get("SHEBAO_TEST_PG")
 needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
 STATIONS = (("SZ01", "1"), ("SZ01", "2"), ("SZ02", "1"))  # two PCs of one window, one of another
 SUITE_SCHEDULES = 20
-BUSINESSES = ["apply"] * 4 + ["collect"] * 4 + ["info_change"] * 3 + ["temp_loss", "lift_loss", "formal_loss",
-                                                                      "reissue", "replace", "pin_reset",
-                                                                      "activate", "cancel", "sign_in"]
+# Rows with derived ids (person, the shared clerk, its attendance day) are first written at several
+# stores and then updated there: the case where a row's clock matters most.
+BUSINESSES = ["apply"] * 4 + ["collect"] * 4 + ["info_change"] * 4 + [
+    "temp_loss", "lift_loss", "formal_loss", "reissue", "replace", "pin_reset", "activate", "cancel",
+    "sign_in", "sign_out", "login"]
 SKEWS_MS = (0, -7 * 60_000, 3 * 3600_000, -2 * 3600_000, 45_000)
 
 
@@ -115,7 +117,8 @@ def _request(rng: random.Random, business: str, who, policy) -> CaseRequest:
         kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
     if business == "info_change":
         field, value = rng.choice([("phone", f"139{rng.randrange(10**8):08d}"), ("address", f"商州区{rng.randrange(99)}号"),
-                                   ("name", rng.choice(["李秀兰", "李秀英", "李秀云"]))])
+                                   ("name", rng.choice(["李秀兰", "李秀英", "李秀云"])), ("name", "李秀芳"),
+                                   ("ethnicity", rng.choice(["01", "02", "03"]))])
         kw["changes"] = {field: value}
     materials = set(policy.catalogue[business].required(mode))
     return CaseRequest(business, mode, who, materials, reason="死亡" if business == "cancel" else "", **kw)
@@ -129,6 +132,12 @@ def business(station: Station, rng: random.Random, policy, people, now: dt.datet
             clerk, site = s.get(Clerk, station.shared), s.scalar(select(Site))
             if kind == "sign_in":
                 sign_in(s, clerk.id, station.number, now)
+            elif kind == "sign_out":
+                sign_in(s, clerk.id, station.number, now - dt.timedelta(hours=1))
+                sign_out(s, clerk.id, now)
+            elif kind == "login":  # updates the shared clerk's row (last login, failure count)
+                attempt_login(s, "shared", rng.choice(["passw0rd!", "wrong"]), max_failures=5, lockout_minutes=1,
+                              now=now)
             elif kind == "collect":
                 cases = s.scalars(select(Case).where(Case.status == CaseStatus.ACCEPTED).order_by(Case.number)).all()
                 if not cases:
