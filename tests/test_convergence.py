@@ -37,7 +37,6 @@ from shebao_desk.invariants import check_store
 from shebao_desk.models import Base, Case, CaseStatus, Clerk, Role, Site
 from shebao_desk.site_identity import ensure_site
 from shebao_desk.store import open_store
-from shebao_desk.sync import LOCAL_TABLES
 from shebao_desk.sync.bundle import export_bundle, import_bundle
 from shebao_desk.sync.central import prepare_central, pull, push
 from shebao_desk.sync.digest import SYNCED_TABLES, canonical_rows, digest
@@ -93,7 +92,7 @@ def templates(tmp_path_factory, policy):
 
 
 class Station:
-    def __init__(self, path, skew_ms: int, rng: random.Random) -> None:
+    def __init__(self, path, skew_ms: int) -> None:
         self.store = open_store(path)
         self.skew = dt.timedelta(milliseconds=skew_ms)
         with self.store.read() as s:
@@ -216,7 +215,7 @@ def run_schedule(seed: int, tmp_path, templates, central_engine, policy, steps: 
     for path, skew in zip(templates, skews, strict=True):
         copy = folder / path.name
         shutil.copyfile(path, copy)
-        stations.append(Station(copy, skew, rng))
+        stations.append(Station(copy, skew))
     people = [dataclasses.replace(applicant(10 + i), phone=rng.choice(["", "13800000000", "13700000000"]),
                                   address=rng.choice(["", "商洛市商州区北新街 1 号"]))
               for i in range(rng.choice((1, 2, 3)))]

@@ -678,3 +678,20 @@ def test_a_local_cancel_of_a_person_with_two_valid_cards_is_flagged_not_hidden(t
         assert [c.kind for c in list_conflicts(s)] == ["cancelled_person_valid_card"]
         findings = check_store(s)
         assert findings and all(f.open_conflict for f in findings)
+
+
+def test_db_digest_of_an_unreachable_central_is_one_plain_line(tmp_path):
+    result = run_cli(tmp_path / "a.sqlite3", "db", "digest", "--central",
+                     "postgresql+psycopg://nobody:x@127.0.0.1:1/none", ok=False)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == ["错误：无法读取中心数据库"]
+
+
+def test_db_digest_names_every_synced_table_and_changes_with_the_content(tmp_path, policy):
+    (a, csa), = [window_store(tmp_path, policy, "SZ01", "1")]
+    before = cli_digest(a.path)
+    take(a, policy, csa, "info_change", applicant(170), changes={"phone": "13911112222"})
+    after = cli_digest(a.path)
+    assert set(after) == {t.name for t in Base.metadata.sorted_tables if not t.name.startswith("sync_")
+                          and t.name not in ("site", "alembic_version")}
+    assert after["person"]["rows"] == before["person"]["rows"] + 1 and after["clerk"] == before["clerk"]
+    assert after["person"]["sha256"] != before["person"]["sha256"]
