@@ -16,10 +16,10 @@ from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shebao_desk.errors import ShebaoError
-from shebao_desk.models import SyncChange
+from shebao_desk.models import Site, SyncChange
 from shebao_desk.models.base import utcnow
 from shebao_desk.store import Store, alembic_config
-from shebao_desk.sync import state
+from shebao_desk.sync import scope, state
 from shebao_desk.sync.capture import observe_received
 from shebao_desk.sync.merge import apply_changes
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 BATCH = 10_000
 PUSH_LOCK = 0x5EBA0  # advisory lock key for pushes into the central log
 COLUMNS = ("change_id", "table_name", "row_id", "hlc", "origin", "values")
+SCOPE_POS = "central_scope_pos"  # how far this workstation has read its window's stream (see scope.py)
+LOOKUP_TIMEOUT_S = 2  # the clerk is waiting at the counter
 
 
 class SyncError(ShebaoError):
@@ -55,8 +57,20 @@ def prepare_central(engine: Engine) -> None:
         command.upgrade(alembic_config(conn), "head")
 
 
+def identity(store: Store) -> tuple[str, str]:
+    """(window code, origin) of this workstation."""
+    with store.read() as s:
+        site = s.scalar(select(Site).limit(1))
+    if site is None:
+        raise SyncError("本机尚未完成站点设置，不能同步")
+    return site.window_code, f"{site.window_code}{site.workstation_id}"
+
+
 def push(store: Store, engine: Engine, batch: int = BATCH) -> int:
     sent = 0
+    window, origin = identity(store)
+    with engine.begin() as conn:
+        scope.register_origin(conn, origin, window)
     while True:
         with store.engine.connect() as conn:
             changes = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
@@ -70,6 +84,7 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> int:
             # since their statistics were taken; a sequential scan per lookup would be quadratic.
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             apply_changes(conn, rows, pushed=True)
+            scope.assign(conn, rows, window)
         # Confirmed centrally; a cut before this line only means the batch is sent again.
         with store.engine.begin() as conn:  # the log only grows at its end: the batch is everything up to its last seq
             conn.execute(update(SyncChange).where(SyncChange.pushed.is_(False), SyncChange.seq <= changes[-1][0])
@@ -78,6 +93,28 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> int:
 
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
+    """This window's changes, its people's and the shared ones (see :mod:`scope`)."""
+    window, origin = identity(store)
+    received, conflicts = 0, 0
+    while True:
+        with store.engine.connect() as conn:
+            cursor = int(state.get(conn, SCOPE_POS, "0"))
+        with engine.connect() as conn:
+            got = scope.pull_batch(conn, window, origin, cursor, batch)
+        if not got:
+            return received, conflicts
+        rows = [r for _, r in got]
+        with store.engine.begin() as conn:  # the changes and the cursor move together
+            result = apply_changes(conn, rows, pushed=True)
+            state.put(conn, SCOPE_POS, str(got[-1][0]))
+        observe_received(store, rows)
+        received += result.applied
+        conflicts += len(result.conflicts)
+
+
+def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
+    """Every change in the central log, whoever it concerns (the way before scoped replication;
+    kept for the benchmark that compares the two)."""
     received, conflicts = 0, 0
     while True:
         with store.engine.connect() as conn:
@@ -113,3 +150,58 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
                         f"sync with {engine.url.host}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from exc
     finally:
         engine.dispose()
+
+
+class CentralUnavailable(SyncError):
+    pass
+
+
+@dataclass
+class Lookup:
+    person_id: str | None  # None: central knows no one with this ID number
+    received: int = 0
+    conflicts: int = 0
+
+
+def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
+    """Ask central for a person this store does not hold: the person, their cards, cases and
+    the clerks those name are merged here, and from now on the person is in this window's scope.
+    Also how a card business checks a card against central first (see :func:`check_card_with_central`)."""
+    window, _ = identity(store)
+    engine = create_engine(url, connect_args={"connect_timeout": LOOKUP_TIMEOUT_S})
+    try:
+        with engine.begin() as conn:
+            person_id = conn.scalar(text("SELECT id FROM person WHERE id_number = :n"), {"n": id_number})
+            if person_id is None:
+                return Lookup(None)
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})  # the streams' order
+            rows = scope.adopt(conn, window, person_id)
+    except (OperationalError, DBAPIError) as exc:
+        raise CentralUnavailable("暂时无法连接中心数据库，未能查询该人员在其他窗口的记录；可按申请人提供的证件和材料继续办理",
+                                 f"lookup at {engine.url.host}: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}") from exc
+    finally:
+        engine.dispose()
+    with store.engine.begin() as conn:
+        result = apply_changes(conn, rows, pushed=True)
+    observe_received(store, rows)
+    log.info("looked up a person at central: %d changes received", result.applied)
+    return Lookup(person_id, result.applied, len(result.conflicts))
+
+
+def check_card_with_central(store: Store, url: str, card_id: str) -> bool:
+    """Before a loss, lift or reissue: bring the card's person up to central's state, so the card
+    rules decide on what every window knows (a card formally lost elsewhere cannot be lifted here).
+    Returns False when central cannot be reached: the business goes on, and the merge rules
+    settle it at the next sync (a conflict is flagged for a supervisor)."""
+    from shebao_desk.models import Card, Person
+    with store.read() as s:
+        id_number = s.scalar(select(Person.id_number).join(Card, Card.person_id == Person.id)
+                             .where(Card.id == card_id))
+    if id_number is None:
+        return False
+    try:
+        lookup_person(store, url, id_number)
+    except CentralUnavailable as exc:
+        log.warning("card check at central not made: %s", exc.detail)
+        return False
+    return True
