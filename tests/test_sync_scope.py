@@ -175,3 +175,29 @@ def test_city_report_from_central_adds_up_the_windows_own_reports(tmp_path, poli
 
     _cli("report", "month", "2026-03", "--central", "postgresql+psycopg://x:y@127.0.0.1:9/none",
          "--out", str(tmp_path / "x.xlsx"), ok=False)
+
+
+@needs_pg
+def test_the_intake_form_finds_a_person_of_another_window_at_central(tmp_path, policy, central, make_window,
+                                                                       qtbot, monkeypatch):
+    b1, pb, csb = window_station(tmp_path, policy, B, "1", "li")
+    who = applicant(900, name="赵丹凤")
+    issued(b1, pb, csb, who)
+    sync(b1, central)
+    monkeypatch.setenv("SHEBAO_CENTRAL", central)
+    window, ctx = make_window(monitor=False)
+    form = window.pages["intake"].form
+    form.id_number.setText(who.id_number)
+    qtbot.waitUntil(lambda: "系统记录" in form.person_status.text(), timeout=10_000)
+    assert "赵丹凤" in form.person_status.text() and form.name.text() == "赵丹凤"
+    assert knows(ctx.store, who)
+
+
+def test_the_intake_form_says_when_central_cannot_be_asked(make_window, qtbot, monkeypatch):
+    monkeypatch.setenv("SHEBAO_CENTRAL", "postgresql+psycopg://x:y@127.0.0.1:9/none")
+    window, ctx = make_window(monitor=False)
+    form = window.pages["intake"].form
+    form.id_number.setText(applicant(901).id_number)
+    qtbot.waitUntil(lambda: "无法连接中心数据库" in form.person_status.text(), timeout=10_000)
+    assert "继续办理" in form.person_status.text()
+    assert form.name.isEnabled() and not knows(ctx.store, applicant(901))

@@ -188,20 +188,29 @@ def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
     return Lookup(person_id, result.applied, len(result.conflicts))
 
 
-def check_card_with_central(store: Store, url: str, card_id: str) -> bool:
-    """Before a loss, lift or reissue: bring the card's person up to central's state, so the card
-    rules decide on what every window knows (a card formally lost elsewhere cannot be lifted here).
-    Returns False when central cannot be reached: the business goes on, and the merge rules
-    settle it at the next sync (a conflict is flagged for a supervisor)."""
-    from shebao_desk.models import Card, Person
-    with store.read() as s:
-        id_number = s.scalar(select(Person.id_number).join(Card, Card.person_id == Person.id)
-                             .where(Card.id == card_id))
-    if id_number is None:
-        return False
+def central_url(policy) -> str:
+    """The central database this workstation is configured for ("" when it works alone)."""
+    import os
+    return os.environ.get("SHEBAO_CENTRAL") or policy.site.central_url
+
+
+def check_person_with_central(store: Store, url: str, id_number: str) -> bool:
+    """Before a loss, lift or reissue: bring the person and their cards up to central's state, so
+    the card rules decide on what every window knows (a card formally lost elsewhere cannot be
+    lifted here). Returns False when central cannot be reached: the business goes on, and the
+    merge rules settle it at the next sync (a conflict is flagged for a supervisor)."""
     try:
         lookup_person(store, url, id_number)
     except CentralUnavailable as exc:
         log.warning("card check at central not made: %s", exc.detail)
         return False
     return True
+
+
+def check_card_with_central(store: Store, url: str, card_id: str) -> bool:
+    """:func:`check_person_with_central` for the holder of this card."""
+    from shebao_desk.models import Card, Person
+    with store.read() as s:
+        id_number = s.scalar(select(Person.id_number).join(Card, Card.person_id == Person.id)
+                             .where(Card.id == card_id))
+    return id_number is not None and check_person_with_central(store, url, id_number)

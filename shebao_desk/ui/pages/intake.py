@@ -26,6 +26,7 @@ from shebao_desk.ui.widgets import Hint
 log = logging.getLogger(__name__)
 
 PIN_BUSINESSES = {"activate", "pin_change"}
+CARD_BUSINESSES = {"temp_loss", "formal_loss", "lift_loss", "reissue", "replace"}  # checked with central first
 DOC_TITLES = {"business_form": "业务办理表", "receipt": "受理回执", "notice": "一次性告知单"}
 
 
@@ -130,7 +131,7 @@ class IntakePage(QWidget):
     # -- person and photo ----------------------------------------------------------
 
     def look_up_person(self, id_number: str) -> None:
-        def work():
+        def local():
             with self.ctx.store.read() as s:
                 person = find_person(s, id_number)
                 if person is None:
@@ -140,9 +141,25 @@ class IntakePage(QWidget):
                 number = card.card_number if card else ""
                 return person, label, number
 
+        def work():
+            from shebao_desk.sync.central import CentralUnavailable, central_url, lookup_person
+            found = local()
+            url = central_url(self.ctx.policy)
+            if found is None and url:  # perhaps a person of another window: ask central
+                try:
+                    lookup_person(self.ctx.store, url, id_number)
+                except CentralUnavailable as exc:
+                    log.warning("%s", exc.detail)
+                    return exc.message
+                found = local()
+            return found
+
         def done(found) -> None:
             if self.form.id_number.text().strip().upper() != id_number:
                 return  # the clerk typed on meanwhile
+            if isinstance(found, str):  # central could not be asked; the clerk goes on with the papers
+                self.form.person_status.info(found)
+                return
             if found is None:
                 self.form.person_status.info("新申请人（系统中尚无记录）")
                 return
@@ -195,6 +212,10 @@ class IntakePage(QWidget):
         self.result.info("正在保存…")
 
         def work():
+            from shebao_desk.sync.central import central_url, check_person_with_central
+            url = central_url(ctx.policy)
+            if url and request.business in CARD_BUSINESSES:  # the card as every window knows it
+                check_person_with_central(ctx.store, url, request.applicant.id_number)
             with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
                 outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
                 case = outcome.case
