@@ -95,6 +95,22 @@ def test_a_window_receives_a_person_of_another_window_only_after_looking_them_up
 
 
 @needs_pg
+def test_a_person_entered_offline_who_was_known_elsewhere_brings_their_history(tmp_path, policy, central):
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    b1, pb, csb = window_station(tmp_path, policy, B, "1", "li")
+    who = applicant(750)
+    issued(a1, pa, csa, who)
+    sync(a1, central)
+    take(b1, pb, csb, "apply", who, now=MONDAY + dt.timedelta(days=12))  # B1 could not ask central
+    report = sync(b1, central)
+    with b1.read() as s:
+        cards = find_person(s, who.id_number).cards
+        assert sorted(c.status.value for c in cards) == ["normal", "pending"]  # A's card arrived too
+        assert s.get(Clerk, csa[0].id) is not None
+    assert report.conflicts == 1  # two valid cards: flagged for a supervisor, as everywhere
+
+
+@needs_pg
 def test_a_card_formally_lost_elsewhere_cannot_be_lifted_here(tmp_path, policy, central):
     a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
     b1, pb, csb = window_station(tmp_path, policy, B, "1", "li")

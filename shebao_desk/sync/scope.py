@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 SHARED = "*"
+PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
 PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry"}
 WINDOW_TABLES = {"attendance", "supervision_visit"}
 CLERK_REFS = {"case": ("accepted_by", "completed_by"), "inquiry": ("owner_id",)}
@@ -51,13 +52,13 @@ def register_origin(conn: Connection, origin: str, window: str) -> None:
                  {"o": origin, "w": window})
 
 
-def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str) -> dict[str, str]:
+def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str | None) -> dict[str, str]:
     """A change relayed by bundle may come from an origin that never pushed itself: it is
-    counted to the window that pushed it."""
+    counted to the window that pushed it (or, with no pusher, to a window named as the origin)."""
     origins = list(set(origins))
     known = dict(conn.execute(text("SELECT origin, window_code FROM scope_origin WHERE origin = ANY(:o)"),
                               {"o": origins}).all())
-    return {o: known.get(o, fallback) for o in origins}
+    return {o: known.get(o, fallback or o) for o in origins}
 
 
 def _lookup(conn: Connection, sql: str, ids: set[str]) -> list[tuple]:
@@ -100,9 +101,12 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
     return out
 
 
-def assign(conn: Connection, changes: list[dict[str, Any]], window: str) -> int:
+def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) -> int:
     """After a pushed batch is merged (same transaction, under the push lock): scope the new
-    changes, record which windows now hold whom, and append them to those windows' streams."""
+    changes, record which windows now hold whom, and append them to those windows' streams.
+    ``window``: the pushing workstation's (None when scoping an existing log, see :func:`backfill`).
+    A window that meets a person for the first time (a person it created offline who was already
+    known elsewhere) gets the person's earlier history first, as after a lookup."""
     if not changes:
         return 0
     window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
@@ -120,8 +124,14 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str) -> int:
         if scope == SHARED or scope.startswith("w:"):
             continue
         members.add((window_of[by_id[change_id]["origin"]], scope))
-        members.add((window, scope))  # the pushing window holds it too (a change relayed by bundle)
-    _add_members(conn, members)
+        if window:
+            members.add((window, scope))  # the pushing window holds it too (a change relayed by bundle)
+    first = min(s for s, _, _ in fresh)
+    by_window: dict[str, list[str]] = defaultdict(list)
+    for w, key in _add_members(conn, members):
+        by_window[w].append(key)
+    for w, keys in sorted(by_window.items()):
+        _bring(conn, w, keys, before=first)
     persons = {scope for _, _, scope in fresh if scope != SHARED and ":" not in scope}
     _follow_clerks(conn, [by_id[cid] for _, cid, scope in fresh if scope in persons], scopes)
     seqs = [s for s, _, _ in fresh]
@@ -149,10 +159,28 @@ def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[t
         "RETURNING window_code, key"), {"w": [m[0] for m in members], "k": [m[1] for m in members]}).all()]
 
 
-def _append_history(conn: Connection, window: str, keys: list[str]) -> None:
+def _append_history(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
     if keys:
         conn.execute(text("INSERT INTO sync_scope (window_code, change_seq) SELECT :w, seq FROM sync_change "
-                          "WHERE scope = ANY(:keys) ORDER BY seq"), {"w": window, "keys": keys})
+                          "WHERE scope = ANY(:keys) AND seq < :before ORDER BY seq"),
+                     {"w": window, "keys": keys, "before": before or 2**62})
+
+
+def _clerks_named(conn: Connection, persons: list[str]) -> set[str]:
+    """The clerks the cases and inquiries of these persons name."""
+    if not persons:
+        return set()
+    return {k for (k,) in conn.execute(text(
+        'SELECT accepted_by FROM "case" WHERE person_id = ANY(:p) UNION SELECT completed_by FROM "case" '
+        'WHERE person_id = ANY(:p) UNION SELECT owner_id FROM inquiry WHERE person_id = ANY(:p)'), {"p": persons}) if k}
+
+
+def _bring(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
+    """Keys (persons, clerks) new to a window: append their history before ``before`` to its
+    stream, with the accounts of the clerks their cases name (before them, by log order)."""
+    clerks = _clerks_named(conn, [k for k in keys if ":" not in k])
+    new_clerks = [k for _, k in _add_members(conn, {(window, "c:" + c) for c in clerks})]
+    _append_history(conn, window, sorted(set(new_clerks) | set(keys)), before)
 
 
 def _follow_clerks(conn: Connection, changes: list[dict[str, Any]], scopes: dict[str, str]) -> None:
@@ -185,13 +213,9 @@ def _follow_clerks(conn: Connection, changes: list[dict[str, Any]], scopes: dict
 def adopt(conn: Connection, window: str, person_id: str) -> list[dict[str, Any]]:
     """A window takes on a person (an on-demand lookup): from now on the person's changes reach
     the window; returns the person's history (and the clerks it names) to merge at once."""
-    clerks = {k for (k,) in conn.execute(text(
-        'SELECT accepted_by FROM "case" WHERE person_id = :p UNION SELECT completed_by FROM "case" '
-        'WHERE person_id = :p UNION SELECT owner_id FROM inquiry WHERE person_id = :p'), {"p": person_id}) if k}
+    clerks = _clerks_named(conn, [person_id])
     if _add_members(conn, [(window, person_id)]):
-        new_clerks = [k for _, k in _add_members(conn, {(window, "c:" + c) for c in clerks})]
-        _append_history(conn, window, new_clerks)
-        _append_history(conn, window, [person_id])
+        _bring(conn, window, [person_id])
     rows = conn.execute(text(f"SELECT {_COLUMNS} FROM sync_change c WHERE c.scope = ANY(:keys) ORDER BY c.seq"),
                         {"keys": [person_id, *("c:" + c for c in sorted(clerks))]}).all()
     return [dict(r._mapping) for r in rows]
@@ -211,3 +235,17 @@ def pull_batch(conn: Connection, window: str, origin: str, cursor: int, batch: i
 def stream_end(conn: Connection, window: str) -> int:
     return conn.scalar(text("SELECT coalesce(max(pos), 0) FROM sync_scope WHERE window_code IN (:w, '*')"),
                        {"w": window})
+
+
+def backfill(engine, batch: int = 20_000) -> int:
+    """Scope the changes of a central log written before scoped replication (or by a bulk load),
+    in log order, batch by batch, with the same rules as a push. Returns how many were scoped."""
+    done = 0
+    while True:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
+            rows = conn.execute(text(f"SELECT {_COLUMNS} FROM sync_change c WHERE c.scope IS NULL "
+                                     "ORDER BY c.seq LIMIT :n"), {"n": batch}).all()
+            if not rows:
+                return done
+            done += assign(conn, [dict(r._mapping) for r in rows], None)
