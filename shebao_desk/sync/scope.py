@@ -127,9 +127,12 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
         if window:
             members.add((window, scope))  # the pushing window holds it too (a change relayed by bundle)
     first = min(s for s, _, _ in fresh)
+    new = _add_members(conn, members)
+    known = _with_history(conn, {key for _, key in new}, first)  # most are new people: nothing to bring
     by_window: dict[str, list[str]] = defaultdict(list)
-    for w, key in _add_members(conn, members):
-        by_window[w].append(key)
+    for w, key in new:
+        if key in known:
+            by_window[w].append(key)
     for w, keys in sorted(by_window.items()):
         _bring(conn, w, keys, before=first)
     persons = {scope for _, _, scope in fresh if scope != SHARED and ":" not in scope}
@@ -164,6 +167,14 @@ def _append_history(conn: Connection, window: str, keys: list[str], before: int 
         conn.execute(text("INSERT INTO sync_scope (window_code, change_seq) SELECT :w, seq FROM sync_change "
                           "WHERE scope = ANY(:keys) AND seq < :before ORDER BY seq"),
                      {"w": window, "keys": keys, "before": before or 2**62})
+
+
+def _with_history(conn: Connection, keys: set[str], before: int) -> set[str]:
+    if not keys:
+        return set()
+    return set(conn.scalars(text(
+        "SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE EXISTS "
+        "(SELECT 1 FROM sync_change WHERE scope = k AND seq < :before)"), {"keys": sorted(keys), "before": before}))
 
 
 def _clerks_named(conn: Connection, persons: list[str]) -> set[str]:
