@@ -8,7 +8,8 @@ card and an application case at their home window; one in twenty also did busine
 window (cross-county service), as the city's data would look.
 
 Sizes: SHEBAO_BENCH_CITY_M (people, default 200,000), SHEBAO_BENCH_CITY_WINDOWS (20),
-SHEBAO_BENCH_PUSH_PER_WS (people per workstation in the push test, 1,000).
+SHEBAO_BENCH_PUSH_PER_WS (people per workstation in the push test, 1,000); SHEBAO_BENCH_CITY_PARTS
+("city,push") picks the parts.
 """
 
 from __future__ import annotations
@@ -302,8 +303,10 @@ def run() -> list[Figure]:
     admin_url = os.environ.get("SHEBAO_TEST_PG")
     if not admin_url:
         return []
+    parts = os.environ.get("SHEBAO_BENCH_CITY_PARTS", "city,push").split(",")
     rng_state = random.getstate()
     try:
-        return city_figures(admin_url) + push_figures(admin_url)
+        return (city_figures(admin_url) if "city" in parts else []) + \
+            (push_figures(admin_url) if "push" in parts else [])
     finally:
         random.setstate(rng_state)
