@@ -94,13 +94,13 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> int:
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
     """This window's changes, its people's and the shared ones (see :mod:`scope`)."""
-    window, origin = identity(store)
+    window, _ = identity(store)
     received, conflicts = 0, 0
     while True:
         with store.engine.connect() as conn:
             cursor = int(state.get(conn, SCOPE_POS, "0"))
         with engine.connect() as conn:
-            got = scope.pull_batch(conn, window, origin, cursor, batch)
+            got = scope.pull_batch(conn, window, cursor, batch)
         if not got:
             return received, conflicts
         rows = [r for _, r in got]

@@ -232,14 +232,14 @@ def adopt(conn: Connection, window: str, person_id: str) -> list[dict[str, Any]]
     return [dict(r._mapping) for r in rows]
 
 
-def pull_batch(conn: Connection, window: str, origin: str, cursor: int, batch: int) -> list[tuple[int, dict]]:
-    """The next changes of this window's stream and the shared one, in stream order; a change this
-    workstation made itself is not sent back."""
+def pull_batch(conn: Connection, window: str, cursor: int, batch: int) -> list[tuple[int, dict]]:
+    """The next changes of this window's stream and the shared one, in stream order. A workstation's
+    own changes come back too (skipped as already there), as before: a store restored from a backup
+    gets back what it pushed after that backup."""
     part = (f"(SELECT s.pos, {_COLUMNS} FROM sync_scope s JOIN sync_change c ON c.seq = s.change_seq "
-            "WHERE s.window_code = {w} AND s.pos > :cursor AND c.origin <> :origin ORDER BY s.pos LIMIT :n)")
+            "WHERE s.window_code = {w} AND s.pos > :cursor ORDER BY s.pos LIMIT :n)")
     rows = conn.execute(text(f"{part.format(w=':window')} UNION ALL {part.format(w=repr(SHARED))} "
-                             "ORDER BY pos LIMIT :n"),
-                        {"window": window, "cursor": cursor, "origin": origin, "n": batch}).all()
+                             "ORDER BY pos LIMIT :n"), {"window": window, "cursor": cursor, "n": batch}).all()
     return [(r[0], dict(r._mapping)) for r in rows]
 
 
