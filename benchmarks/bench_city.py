@@ -37,7 +37,13 @@ from shebao_desk.models.base import stable_uuid
 from shebao_desk.site_identity import ensure_site
 from shebao_desk.store import open_store
 from shebao_desk.sync import scope
-from shebao_desk.sync.central import lookup_person, prepare_central, pull, pull_all, push
+from shebao_desk.sync.central import (
+    lookup_person,
+    prepare_central,
+    pull,
+    pull_all,
+    push,
+)
 
 M = int(os.environ.get("SHEBAO_BENCH_CITY_M", "200000"))
 WINDOWS = int(os.environ.get("SHEBAO_BENCH_CITY_WINDOWS", "20"))
@@ -249,7 +255,6 @@ def city_figures(admin_url: str) -> list[Figure]:
 def push_figures(admin_url: str) -> list[Figure]:
     """40 workstations (20 windows × 2) push their own changes into one central database at once."""
     stations = [(window_code(w), ws) for w in range(20) for ws in "AB"]
-    rng = random.Random(40)
     cities = []
     for k, (code, ws) in enumerate(stations):
         city = City(origin_tag=f"p{k}-")

@@ -296,8 +296,8 @@ def _report(sub: argparse._SubParsersAction) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     from shebao_desk.report_export import export
-    from shebao_desk.statistics import month, period_of, report_sections
     from shebao_desk.site_identity import get_site
+    from shebao_desk.statistics import month, period_of, report_sections
     try:
         period = month(args.when) if args.report_kind == "month" else \
             period_of(args.report_kind, dt.date.fromisoformat(args.when))

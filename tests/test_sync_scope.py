@@ -8,10 +8,13 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
+from conftest import MONDAY, applicant, take
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
+from test_sync import PG, issued, needs_pg
 
 from shebao_desk.auth import create_clerk
 from shebao_desk.errors import RuleViolation
@@ -20,12 +23,28 @@ from shebao_desk.models import Card, CardStatus, Case, Clerk, LossKind, Person, 
 from shebao_desk.site_identity import ensure_site
 from shebao_desk.statistics import month, report_sections
 from shebao_desk.store import open_store
-from shebao_desk.sync.central import CentralUnavailable, check_card_with_central, lookup_person, sync
-
-from conftest import MONDAY, applicant, take
-from test_sync import central, issued, needs_pg  # noqa: F401 - the fixture
+from shebao_desk.sync.central import (
+    CentralUnavailable,
+    check_card_with_central,
+    lookup_person,
+    sync,
+)
 
 A, B = "SZ01", "DF02"  # two windows of the city
+
+
+@pytest.fixture
+def central():
+    """A fresh central database for each test (as in test_sync)."""
+    name = f"shebao_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        conn.execute(text(f'DROP DATABASE "{name}"'))
+    admin.dispose()
 
 
 def window_station(tmp_path, policy, window, ws, clerk_name):
@@ -50,7 +69,7 @@ def knows(store, who) -> bool:
 @needs_pg
 def test_a_window_receives_a_person_of_another_window_only_after_looking_them_up(tmp_path, policy, central):
     a1, pa, csa1 = window_station(tmp_path, policy, A, "1", "wang")
-    a2, _, csa2 = window_station(tmp_path, policy, A, "2", "wang")
+    a2, _, _ = window_station(tmp_path, policy, A, "2", "wang")
     b1, pb, csb1 = window_station(tmp_path, policy, B, "1", "li")
     theirs, other, ours = applicant(500), applicant(501), applicant(600)
     issued(a1, pa, csa1, theirs)
@@ -140,8 +159,8 @@ def test_offline_lookup_says_so_in_chinese_and_changes_nothing(tmp_path, policy)
 
 
 def _cli(*args, ok=True):
-    result = subprocess.run([sys.executable, "-m", "shebao_desk", *args], capture_output=True, text=True,
-                            timeout=300, env=os.environ)
+    result = subprocess.run([sys.executable, "-m", "shebao_desk", *args], check=False, capture_output=True,
+                            text=True, timeout=300, env=os.environ)
     assert (result.returncode == 0) is ok, result.stderr
     return result
 

@@ -142,13 +142,14 @@ class IntakePage(QWidget):
                 return person, label, number
 
         def work():
-            from shebao_desk.sync.central import CentralUnavailable, central_url, lookup_person
+            from shebao_desk.sync import central
+
             found = local()
-            url = central_url(self.ctx.policy)
+            url = central.central_url(self.ctx.policy)
             if found is None and url:  # perhaps a person of another window: ask central
                 try:
-                    lookup_person(self.ctx.store, url, id_number)
-                except CentralUnavailable as exc:
+                    central.lookup_person(self.ctx.store, url, id_number)
+                except central.CentralUnavailable as exc:
                     log.warning("%s", exc.detail)
                     return exc.message
                 found = local()
@@ -213,6 +214,7 @@ class IntakePage(QWidget):
 
         def work():
             from shebao_desk.sync.central import central_url, check_person_with_central
+
             url = central_url(ctx.policy)
             if url and request.business in CARD_BUSINESSES:  # the card as every window knows it
                 check_person_with_central(ctx.store, url, request.applicant.id_number)
