@@ -130,6 +130,23 @@ def test_a_person_entered_offline_who_was_known_elsewhere_brings_their_history(t
 
 
 @needs_pg
+def test_a_central_log_from_before_scoping_is_scoped_at_the_next_sync(tmp_path, policy, central):
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    issued(a1, pa, csa, applicant(760))
+    sync(a1, central)
+    engine = create_engine(central)
+    with engine.begin() as conn:  # as a central database upgraded with migration 0018 finds its log
+        conn.execute(text("UPDATE sync_change SET scope = NULL"))
+        conn.execute(text("TRUNCATE sync_scope, scope_member, scope_origin"))
+    engine.dispose()
+    a2, _, _ = window_station(tmp_path, policy, A, "2", "wang")
+    b1, _, _ = window_station(tmp_path, policy, B, "1", "li")
+    sync(b1, central)
+    sync(a2, central)
+    assert knows(a2, applicant(760)) and not knows(b1, applicant(760))
+
+
+@needs_pg
 def test_a_card_formally_lost_elsewhere_cannot_be_lifted_here(tmp_path, policy, central):
     a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
     b1, pb, csb = window_station(tmp_path, policy, B, "1", "li")

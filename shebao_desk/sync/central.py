@@ -137,6 +137,7 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
     engine = central_engine(url)
     try:
         prepare_central(engine)
+        scope.backfill(engine)  # changes logged before scoped replication (once, after the upgrade)
         report = SyncReport()
         report.pushed = push(store, engine, batch)
         report.pulled, report.conflicts = pull(store, engine, batch)

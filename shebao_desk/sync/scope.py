@@ -58,6 +58,16 @@ def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str 
     origins = list(set(origins))
     known = dict(conn.execute(text("SELECT origin, window_code FROM scope_origin WHERE origin = ANY(:o)"),
                               {"o": origins}).all())
+    for origin in set(origins) - set(known) if fallback is None else ():
+        # Not registered (a log from before scoping): a case number names its window and workstation
+        # (a scan of the cases, once per origin: registered when found).
+        window = conn.scalar(text(
+            'SELECT left(number, length(:o) - length(workstation)) FROM "case" '
+            "WHERE left(number, length(:o) + 1) = :o || '-' AND right(:o, length(workstation)) = workstation "
+            "LIMIT 1"), {"o": origin})
+        if window:
+            register_origin(conn, origin, window)
+            known[origin] = window
     return {o: known.get(o, fallback or o) for o in origins}
 
 
@@ -252,6 +262,9 @@ def backfill(engine, batch: int = 20_000) -> int:
     """Scope the changes of a central log written before scoped replication (or by a bulk load),
     in log order, batch by batch, with the same rules as a push. Returns how many were scoped."""
     done = 0
+    with engine.connect() as conn:  # the usual case, without waiting for the lock: nothing to do
+        if not conn.scalar(text("SELECT EXISTS (SELECT 1 FROM sync_change WHERE scope IS NULL)")):
+            return 0
     while True:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
