@@ -376,20 +376,28 @@ def _report(sub: argparse._SubParsersAction) -> None:
         r = s.add_parser(kind, help=label)
         r.add_argument("when", help=arg_help)
         r.add_argument("--out", type=Path, required=True, help="输出文件（.xlsx 或 .pdf）")
+        r.add_argument("--central", help="从中心数据库统计全市各窗口（如 postgresql+psycopg://用户:密码@主机/库名）")
         r.set_defaults(handler=report_command, report_kind=kind)
 
 
 def report_command(args: argparse.Namespace) -> int:
     from shebao_desk.report_export import export
+    from shebao_desk.site_identity import get_site
     from shebao_desk.statistics import month, period_of, report_sections
     try:
         period = month(args.when) if args.report_kind == "month" else \
             period_of(args.report_kind, dt.date.fromisoformat(args.when))
     except ValueError as exc:
         raise ShebaoError(str(exc)) from None
+    if getattr(args, "central", None):
+        from shebao_desk.sync.report import city_report
+        city_report(args.central, period, _policy(), args.out)
+        print(f"已导出 {period.label} 全市各窗口的统计：{args.out}")
+        return 0
     store, policy = _store(args), _policy()
     with store.read() as s:
-        sections = report_sections(s, period, policy)
+        site = get_site(s)
+        sections = report_sections(s, period, policy, site.window_code if site else None)
     export(args.out, f"{policy.site.institution} 社会保障卡业务统计", period, sections)
     print(f"已导出 {period.label} 的统计：{args.out}")
     return 0

@@ -29,6 +29,7 @@ from shebao_desk.ui.widgets import Hint
 log = logging.getLogger(__name__)
 
 PIN_BUSINESSES = {"activate", "pin_change"}
+CARD_BUSINESSES = {"temp_loss", "formal_loss", "lift_loss", "reissue", "replace"}  # checked with central first
 DOC_TITLES = {"business_form": "业务办理表", "receipt": "受理回执", "notice": "一次性告知单"}
 
 
@@ -186,7 +187,7 @@ class IntakePage(QWidget):
     # -- person and photo ----------------------------------------------------------
 
     def look_up_person(self, id_number: str) -> None:
-        def work():
+        def local():
             with self.ctx.store.read() as s:
                 person = find_person(s, id_number)
                 if person is None:
@@ -197,9 +198,26 @@ class IntakePage(QWidget):
                 self.stored_photo = (id_number, person.photo is not None)
                 return person, label, number
 
+        def work():
+            from shebao_desk.sync import central
+
+            found = local()
+            url = central.central_url(self.ctx.policy)
+            if found is None and url:  # perhaps a person of another window: ask central
+                try:
+                    central.lookup_person(self.ctx.store, url, id_number)
+                except central.CentralUnavailable as exc:
+                    log.warning("%s", exc.detail)
+                    return exc.message
+                found = local()
+            return found
+
         def done(found) -> None:
             if self.form.id_number.text().strip().upper() != id_number:
                 return  # the clerk typed on meanwhile
+            if isinstance(found, str):  # central could not be asked; the clerk goes on with the papers
+                self.form.person_status.info(found)
+                return
             if found is None:
                 self.form.person_status.info(self.tr("新申请人（系统中尚无记录）"))
                 return
@@ -298,6 +316,11 @@ class IntakePage(QWidget):
         self.result.info(self.tr("正在保存…"))
 
         def work():
+            from shebao_desk.sync.central import central_url, check_person_with_central
+
+            url = central_url(ctx.policy)
+            if url and request.business in CARD_BUSINESSES:  # the card as every window knows it
+                check_person_with_central(ctx.store, url, request.applicant.id_number)
             if journal_id is not None:  # the chip was changed: say so first, then save the case with it
                 card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
                 case = card_business.record(ctx.store, journal_id, request, ctx.clerk, ctx.site, ctx.policy).case

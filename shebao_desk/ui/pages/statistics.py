@@ -62,7 +62,7 @@ class StatisticsPage(QWidget):
 
         def work():
             with ctx.store.read() as s:
-                return report_sections(s, period, ctx.policy)
+                return report_sections(s, period, ctx.policy, ctx.site.window_code)  # this window's cases only
 
         def done(sections) -> None:
             self.sections = sections
