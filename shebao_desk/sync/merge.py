@@ -211,7 +211,7 @@ def _rank(table: str, name: str, value: Any) -> int:
     return 0
 
 
-def _wins(table: str, name: str, current: Any, incoming: Any, newer: bool) -> bool:
+def wins(table: str, name: str, current: Any, incoming: Any, newer: bool) -> bool:
     """Whether ``incoming`` replaces ``current`` for this field; ``newer`` is the clock's verdict."""
     mine, theirs = _rank(table, name, current), _rank(table, name, incoming)
     if mine != theirs:
@@ -304,7 +304,7 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
                 for name, value in change["values"].items():
                     clock = field_clock(row_clocks, name)
                     newer = clock is None or change["hlc"] > clock
-                    if _wins(table_name, name, current.get(name), value, newer):
+                    if wins(table_name, name, current.get(name), value, newer):
                         winners[name] = value
                         current[name] = value
                         won.append(name)
