@@ -60,8 +60,8 @@ def _point_libcups_at(server: str | None) -> None:
 
 def start_cups(root: Path) -> CupsQueue:
     if not (shutil.which("cupsd") and shutil.which("lpadmin") and CUPS_PDF_PPD.exists()
-            and Path("/usr/lib/cups/backend/cups-pdf").exists()):
-        pytest.skip("CUPS / printer-driver-cups-pdf not installed (scripts/install-debian-deps.sh test)")
+            and Path("/usr/lib/cups/backend/cups-pdf").exists() and shutil.which("pdftocairo")):
+        pytest.skip("CUPS / printer-driver-cups-pdf / poppler-utils not installed (scripts/install-debian-deps.sh test)")
     for sub in ("spool/tmp", "cache", "state", "log", "run", "ppd"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     socket = root / "run" / "cups.sock"
@@ -109,7 +109,17 @@ DataDir /usr/share/cups
             raise RuntimeError(f"private cupsd did not start: {(root / 'log' / 'error_log').read_text()[-500:]}")
         time.sleep(0.1)
     name = f"shebao-pdf-{uuid.uuid4().hex[:6]}"
-    made = subprocess.run(["lpadmin", "-p", name, "-E", "-v", "cups-pdf:/", "-P", str(CUPS_PDF_PPD)],
+    # cups-pdf takes PostScript only (its backend skips everything before a "%!" line), so CUPS's
+    # pdftops filter turns the program's PDF into PostScript and cups-pdf's Ghostscript turns that back
+    # into PDF. pdftops' default renderer (Ghostscript's ps2write, or poppler) names the glyphs of
+    # the fonts it embeds arbitrarily, and the CJK text of the spooled PDF cannot be extracted.
+    # Poppler's pdftocairo names them uniXXXX, from which Ghostscript writes ToUnicode maps again.
+    # It is an option of this queue (pdftops-renderer-default, read by pdftops), so jobs still go
+    # lp → cupsd → pdftopdf → pdftops → cups-pdf → Ghostscript as on any cups-pdf queue.
+    # (A run of Latin letters and digits in a font of its own, such as the acceptance number, may
+    # still come out of Ghostscript as a bitmap Type 3 font without text: check the CJK text.)
+    made = subprocess.run(["lpadmin", "-p", name, "-E", "-v", "cups-pdf:/", "-P", str(CUPS_PDF_PPD),
+                           "-o", "pdftops-renderer-default=pdftocairo"],
                           capture_output=True, text=True, timeout=30)
     if made.returncode != 0:
         raise RuntimeError(f"lpadmin: {made.stderr}")

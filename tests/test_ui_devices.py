@@ -10,7 +10,7 @@ from sqlalchemy import select
 from shebao_desk.devices.idcard_sim import IdCardSimulator, load_card
 from shebao_desk.models import Case, CaseStatus
 
-from conftest import a_photo
+from conftest import a_photo, applicant
 
 CARDS = Path(__file__).resolve().parent.parent / "resources" / "idcards"
 
@@ -97,8 +97,15 @@ def page_difference(a, b) -> float:
     return ImageStat.Stat(ImageChops.difference(first, second.resize(first.size))).mean[0]
 
 
+def spooled_text(path) -> str:
+    """The text of a PDF the queue wrote, without the line breaks and spaces layout puts in."""
+    import re
+
+    from pypdf import PdfReader
+    return re.sub(r"\s+", "", "".join(page.extract_text() for page in PdfReader(path).pages))
+
+
 def accept_application(page, qtbot, who_seq=31, name="赵建国"):
-    from conftest import applicant
     who = applicant(who_seq, name=name)
     page.form.id_number.setText(who.id_number)
     page.form.name.setText(who.name)
@@ -134,9 +141,14 @@ def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_wind
     spooled = new.pop()
     from pypdf import PdfReader
     assert len(PdfReader(spooled).pages) == len(PdfReader(saved["paths"]["business_form"]).pages)
-    # cups-pdf goes PDF → PostScript → PDF, which drops the fonts' ToUnicode maps, so CJK text cannot be
-    # extracted from what the queue printed. The page is compared as an image instead: the same as the
-    # form we sent, unlike the receipt of the same case.
+    # cups-pdf goes PDF → PostScript → PDF; the private queue renders the PostScript with pdftocairo
+    # (desk_services.start_cups), whose glyph names let Ghostscript write the ToUnicode maps again, so
+    # the text the queue printed can be read back.
+    text = spooled_text(spooled)
+    assert "陕西省社会保障卡业务办理表" in text and "窗口留存" in text, text[:200]
+    who = applicant(31, name="赵建国")  # whom accept_application took
+    assert who.name in text and who.id_number in text, text
+    # The page as an image, too: the same as the form we sent, unlike the receipt of the same case.
     # (the PostScript round trip shifts and re-rasterises a little: "the same" is a small difference,
     # far below the difference to another document)
     to_form = page_difference(spooled, saved["paths"]["business_form"])
@@ -159,7 +171,10 @@ def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_wind
     qtbot.mouseClick(dialog.retry_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: dialog.status.text().startswith("已打印"), timeout=90000)
     again = cups_queue.spooled() - before
-    assert len(again) == 1 and page_difference(again.pop(), saved["paths"]["business_form"]) < 10
+    assert len(again) == 1
+    reprinted = again.pop()
+    assert page_difference(reprinted, saved["paths"]["business_form"]) < 10
+    assert who.name in spooled_text(reprinted) and "陕西省社会保障卡业务办理表" in spooled_text(reprinted)
     assert not dialog.retry_button.isVisible()
     qtbot.waitUntil(lambda: _case(ctx).print_problem == "", timeout=10000)
 
