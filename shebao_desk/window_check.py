@@ -43,3 +43,12 @@ def self_check(cfg: SiteConfig, *, readers: int, printers: int, active_clerks: i
         Check("第十条", "工作人员（在用账号）", f"{'县级' if county else '市级'}至少 {min_staff} 人",
               f"{active_clerks} 人", active_clerks >= min_staff),
     ]
+
+
+def self_check_now(session, cfg: SiteConfig, *, readers: int, printers: int, scanners: int | None = None) -> list[Check]:
+    """The self-check with the active clerks counted from the store (the caller owns the session)."""
+    from sqlalchemy import func, select
+
+    from shebao_desk.models import Clerk
+    staff = session.scalar(select(func.count()).select_from(Clerk).where(Clerk.active.is_(True))) or 0
+    return self_check(cfg, readers=readers, printers=printers, active_clerks=staff, scanners=scanners)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from shebao_desk.errors import ShebaoError
+from shebao_desk.idnumber import mask_id_numbers
 
 log = logging.getLogger(__name__)
 
@@ -20,14 +22,26 @@ def clerk_message(error: BaseException) -> str:
     return "发生了意外错误，操作未完成，数据未改变。请重试；如反复出现，请联系管理员并提供日志。"
 
 
-def report_error(parent: QWidget | None, error: BaseException, title: str = "无法完成") -> str:
-    text = clerk_message(error)
+def log_failure(error: BaseException, what: str = "operation") -> None:
+    """The log's half of the contract: a clerk's error as a warning, anything else with its traceback (masked)."""
     if isinstance(error, ShebaoError):
-        log.warning("%s: %s", type(error).__name__, error.detail)
-    else:
-        log.error("unexpected error", exc_info=(type(error), error, error.__traceback__))
+        log.warning("%s failed: %s: %s", what, type(error).__name__, mask_id_numbers(str(error.detail)))
+        return
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    log.error("%s failed\n%s", what, mask_id_numbers(text))
+
+
+def show_message(parent: QWidget | None, text: str, title: str = "无法完成") -> None:
+    """Show the clerk's line in a dialog (tests read it through ``_sink``); logging is the caller's."""
     if _sink is not None:
         _sink(title, text)
     else:
         QMessageBox.warning(parent, title, text)
+
+
+def report_error(parent: QWidget | None, error: BaseException, title: str = "无法完成") -> str:
+    """For failures outside an operation: log (masked) and show, as ``ui.ops.present_failure`` does."""
+    log_failure(error)
+    text = clerk_message(error)
+    show_message(parent, text, title)
     return text

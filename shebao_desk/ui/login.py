@@ -135,12 +135,10 @@ class StartDialog(QDialog):
         ctx = self.ctx
         username, name, password = self.new_username.text(), self.display_name.text(), self.new_password.text()
 
-        def work():
-            with ctx.store.unit(None, ctx.workstation, "first admin") as s:
-                return create_clerk(s, username, name, password, Role.ADMIN)
-
+        from shebao_desk.ui.ops import run_op
         self.busy(True)
-        ctx.db.run(work, self.done_with, self.fail)
+        run_op(self, ctx, lambda s: create_clerk(s, username, name, password, Role.ADMIN), self.done_with,
+               unit="first admin", hint=self.error, failed=lambda _: self.busy(False))
 
     def _login(self) -> None:
         from shebao_desk.auth import login
@@ -153,8 +151,9 @@ class StartDialog(QDialog):
             return login(ctx.store, username, password, max_failures=cfg.login_max_failures,
                          lockout_minutes=cfg.lockout_minutes, workstation=ctx.workstation)
 
+        from shebao_desk.ui.ops import run_op
         self.busy(True)
-        ctx.db.run(work, self.done_with, self.fail)
+        run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False))
 
 
 def LoginDialog(ctx: AppContext, title: str = "登录", locked_for: str | None = None) -> StartDialog:  # noqa: N802

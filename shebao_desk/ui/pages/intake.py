@@ -22,8 +22,9 @@ from shebao_desk.idnumber import parse_id_number
 from shebao_desk.intake import accept_case, find_person
 from shebao_desk.photo import normalise_photo
 from shebao_desk.ui.confirm import confirm_business
-from shebao_desk.ui.errors import clerk_message, report_error
+from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint
 
 log = logging.getLogger(__name__)
@@ -156,8 +157,8 @@ class IntakePage(QWidget):
             info = read_id_card(port)
             return info, decode_photo(info.photo_wlt, decoder)
 
-        self.ctx.devices.run(work, lambda result: self.on_idcard_read(*result),
-                             lambda e: self.card_status.problem(clerk_message(e)))
+        run_op(self, self.ctx, work, lambda result: self.on_idcard_read(*result), hint=self.card_status,
+               worker=self.ctx.devices)
 
     def on_idcard_read(self, info, id_photo: bytes | None = None) -> None:
         import datetime as dt
@@ -186,16 +187,15 @@ class IntakePage(QWidget):
     # -- person and photo ----------------------------------------------------------
 
     def look_up_person(self, id_number: str) -> None:
-        def work():
-            with self.ctx.store.read() as s:
-                person = find_person(s, id_number)
-                if person is None:
-                    return None
-                card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
-                label = card_rules.state_label(card, now_utc()) if card else self.tr("无卡")
-                number = card.card_number if card else ""
-                self.stored_photo = (id_number, person.photo is not None)
-                return person, label, number
+        def work(s):
+            person = find_person(s, id_number)
+            if person is None:
+                return None
+            card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
+            label = card_rules.state_label(card, now_utc()) if card else self.tr("无卡")
+            number = card.card_number if card else ""
+            self.stored_photo = (id_number, person.photo is not None)
+            return person, label, number
 
         def done(found) -> None:
             if self.form.id_number.text().strip().upper() != id_number:
@@ -207,7 +207,7 @@ class IntakePage(QWidget):
             self.form.fill_from_person(person)
             self.form.person_status.info(f"系统记录：{person.name}，社会保障卡 {number or '（卡号未登记）'}：{label}")
 
-        self.ctx.db.run(work, done, lambda e: self.form.person_status.problem(clerk_message(e)))
+        run_op(self, self.ctx, work, done, read=True, hint=self.form.person_status)
 
     def import_photo(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "选择照片", "", "图片 (*.jpg *.jpeg *.png *.bmp)")
@@ -217,9 +217,8 @@ class IntakePage(QWidget):
     def load_photo(self, path: Path) -> None:
         cfg = self.ctx.policy.site
         self.form.photo_hint.info(self.tr("正在处理照片…"))
-        self.ctx.db.run(lambda: normalise_photo(path.read_bytes(), cfg),
-                        lambda photo: self.form.set_photo(photo.jpeg, photo.warnings),
-                        lambda e: self.form.photo_hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, lambda: normalise_photo(path.read_bytes(), cfg),
+               lambda photo: self.form.set_photo(photo.jpeg, photo.warnings), hint=self.form.photo_hint)
 
     # -- accepting -----------------------------------------------------------------
 
@@ -269,7 +268,7 @@ class IntakePage(QWidget):
             else:
                 self._open_pin_dialog(request, reader, journal_id)
 
-        self.ctx.db.run(work, checked, self.failed)
+        run_op(self, self.ctx, work, checked, failed=self.failed, title=self.tr("未能受理"))
 
     def _open_pin_dialog(self, request, reader: str, journal_id: str) -> None:
         from shebao_desk.ui.pin_dialog import PinDialog
@@ -288,9 +287,9 @@ class IntakePage(QWidget):
             self.result.problem("密码操作结果不确定（读卡器无响应或卡被拔出），已记入待核对记录；请重新读卡核对")
             return
         ctx = self.ctx
-        self.ctx.db.run(lambda: card_business.chip_unchanged(ctx.store, journal_id, ctx.clerk, ctx.site,
-                                                             refused=dialog.refusals > 0, detail=dialog.last_detail),
-                        lambda _: None, self.failed)
+        run_op(self, ctx, lambda: card_business.chip_unchanged(ctx.store, journal_id, ctx.clerk, ctx.site,
+                                                               refused=dialog.refusals > 0, detail=dialog.last_detail),
+               failed=self.failed, title=self.tr("未能受理"), changes={"cards"})
 
     def save(self, request, journal_id: str | None = None) -> None:
         ctx = self.ctx
@@ -321,12 +320,13 @@ class IntakePage(QWidget):
                 saved["paper_error"] = exc
             return saved
 
-        self.ctx.db.run(work, self.saved, self.failed)
+        run_op(self, self.ctx, work, self.saved, failed=self.failed, title=self.tr("未能受理"),
+               changes={"cases", "cards", "people"})
 
     def failed(self, error: BaseException) -> None:
+        """After the presenter has logged it and shown the dialog: the line under the form, the button back."""
         self.accept_button.setEnabled(True)
         self.result.problem(clerk_message(error))
-        report_error(self, error, self.tr("未能受理"))
 
     def saved(self, saved: dict) -> None:
         self.accept_button.setEnabled(True)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QL
 
 from shebao_desk.report_export import export
 from shebao_desk.statistics import HEADERS, as_table, period_of, report_sections
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
@@ -60,9 +60,6 @@ class StatisticsPage(QWidget):
     def refresh(self) -> None:
         period, ctx = self.period(), self.ctx
 
-        def work():
-            with ctx.store.read() as s:
-                return report_sections(s, period, ctx.policy)
 
         def done(sections) -> None:
             self.sections = sections
@@ -72,7 +69,7 @@ class StatisticsPage(QWidget):
             self.by_clerk.fill([[str(v) for v in row] for row in as_table(clerks)])
             self.draw_chart([r for r in business if r.key != "total"])
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, ctx, lambda s: report_sections(s, period, ctx.policy), done, read=True, hint=self.hint)
 
     def draw_chart(self, rows) -> None:
         chart = QChart()
@@ -110,8 +107,8 @@ class StatisticsPage(QWidget):
                 return
             path = Path(name)
         period, sections, site = self.period(), self.sections, self.ctx.policy.site
-        self.ctx.db.run(lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
-                        lambda _: self.hint.fine(f"已导出：{path}"), lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
+               lambda _: self.hint.fine(f"已导出：{path}"), hint=self.hint)
 
 
 def integer_step(top: int, most_ticks: int = 6) -> int:

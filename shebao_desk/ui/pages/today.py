@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from shebao_desk.clock import local_text
 from shebao_desk.idnumber import mask_id_number
 from shebao_desk.queries import losses_lapsing, open_cases, todays_cases
-from shebao_desk.ui.errors import report_error
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 
 
@@ -45,15 +45,14 @@ class TodayPage(QWidget):
         def row(c):
             return case_row(c, catalogue)
 
-        def work():
-            with self.ctx.store.read() as s:
-                today = todays_cases(s)
-                pending, overdue = open_cases(s)
-                lapsing = losses_lapsing(s)
-                return ([row(c) for c in today], [c.id for c in today], [row(c) for c in pending],
-                        [c.id for c in pending], [row(c) for c in overdue], [c.id for c in overdue],
-                        [[x.card.person.name, mask_id_number(x.card.person.id_number), x.card.card_number,
-                          local_text(x.effective_at), local_text(x.expires_at), x.channel.label] for x in lapsing])
+        def work(s):
+            today = todays_cases(s)
+            pending, overdue = open_cases(s)
+            lapsing = losses_lapsing(s)
+            return ([row(c) for c in today], [c.id for c in today], [row(c) for c in pending],
+                    [c.id for c in pending], [row(c) for c in overdue], [c.id for c in overdue],
+                    [[x.card.person.name, mask_id_number(x.card.person.id_number), x.card.card_number,
+                      local_text(x.effective_at), local_text(x.expires_at), x.channel.label] for x in lapsing])
 
         def done(r) -> None:
             self.today.fill(r[0], r[1])
@@ -63,7 +62,7 @@ class TodayPage(QWidget):
             self.summary.setText(f"今日受理 {len(r[0])} 笔；在办 {len(r[2])} 笔；超期 {len(r[4])} 笔；"
                                  f"即将失效的临时挂失 {len(r[6])} 笔")
 
-        self.ctx.db.run(work, done, lambda e: report_error(self, e))
+        run_op(self, self.ctx, work, done, read=True)
 
     def open_case(self, table, row: int) -> None:
         from shebao_desk.ui.case_detail import CaseDetailDialog
