@@ -25,12 +25,30 @@ class Mode(enum.StrEnum):
         return {"self": "本人办理", "agent": "他人代办", "guardian": "监护人代办"}[self.value]
 
 
-# The business codes the program's rules know. The data file must define each,
-# and may not invent others: a business needs rules, not only a list of papers.
-BUSINESS_CODES = (
-    "apply", "activate", "temp_loss", "formal_loss", "lift_loss", "reissue",
-    "replace", "pin_reset", "pin_change", "info_change", "cancel",
-)
+class BusinessCode(enum.StrEnum):
+    """The businesses the program's rules know (each has its effect in ``card_effects.EFFECTS``).
+
+    The data file must define each and may not invent others: a business needs rules, not only
+    a list of papers. Adding one = an entry here, its [[business]] in businesses.toml, its effect.
+    """
+
+    APPLY = "apply"
+    ACTIVATE = "activate"
+    TEMP_LOSS = "temp_loss"
+    FORMAL_LOSS = "formal_loss"
+    LIFT_LOSS = "lift_loss"
+    REISSUE = "reissue"
+    REPLACE = "replace"
+    PIN_RESET = "pin_reset"
+    PIN_CHANGE = "pin_change"
+    INFO_CHANGE = "info_change"
+    CANCEL = "cancel"
+
+
+BUSINESS_CODES = tuple(code.value for code in BusinessCode)
+
+# What the intake form shows for a business, declared in businesses.toml (all default to false).
+FORM_FLAGS = ("asks_reason", "pin_pad", "loss_time", "changes_info")
 
 
 FEE_COLLECTORS = {"bank": "由发卡银行收取", "window": "由本窗口收取"}
@@ -64,6 +82,10 @@ class Business:
     fee_collector: str = "window"
     reasons: tuple[Reason, ...] = ()
     pickup: bool = False
+    asks_reason: bool = False  # the form asks why (办理原因)
+    pin_pad: bool = False  # the holder types a PIN on the pad; the business writes to the chip
+    loss_time: bool = False  # the form asks when the loss took effect
+    changes_info: bool = False  # the form shows the fields to change
 
     def fee_for(self, reason: str) -> int:
         """The fee for this reason (the reason's own, else the business's)."""
@@ -167,6 +189,12 @@ def parse_catalogue(path: Path) -> Catalogue:
             if not isinstance(r_fee, int) or isinstance(r_fee, bool) or r_fee < 0:
                 raise ResourceError(path, f"{where} 的原因“{text}”收费应为非负整数")
             reasons.append(Reason(text.strip(), r_fee))
+        flags = {}
+        for flag in FORM_FLAGS:
+            value = entry.get(flag, False)
+            if not isinstance(value, bool):
+                raise ResourceError(path, f"{where} 的 {flag} 只能是 true 或 false")
+            flags[flag] = value
         businesses[code] = Business(
             code=code,
             name=require(path, entry, "name", str, where),
@@ -179,6 +207,7 @@ def parse_catalogue(path: Path) -> Catalogue:
             fee_collector=collector,
             reasons=tuple(reasons),
             pickup=bool(entry.get("pickup", False)),
+            **flags,
         )
     absent = [c for c in BUSINESS_CODES if c not in businesses]
     if absent:

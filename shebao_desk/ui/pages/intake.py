@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from shebao_desk import card_business, card_rules
 from shebao_desk.case_files import case_folder, draft_path
+from shebao_desk.catalogue import BusinessCode
 from shebao_desk.clock import now_utc
 from shebao_desk.documents.service import render_case
 from shebao_desk.drafts import DraftFile
@@ -29,7 +30,6 @@ from shebao_desk.ui.widgets import Hint
 
 log = logging.getLogger(__name__)
 
-PIN_BUSINESSES = {"activate", "pin_change"}
 DOC_TITLES = {"business_form": "业务办理表", "receipt": "受理回执", "notice": "一次性告知单"}
 
 
@@ -238,7 +238,7 @@ class IntakePage(QWidget):
         if not missing and not confirm_business(self, request.business, request.applicant.name.strip(), card):
             self.result.info(self.tr("未办理：经办人取消了确认，卡片状态没有改变。"))
             return
-        if request.business in PIN_BUSINESSES and not missing:
+        if business.pin_pad and not missing:
             self.run_pin_flow(request)
             return
         self.save(request)
@@ -275,7 +275,7 @@ class IntakePage(QWidget):
         self.accept_button.setEnabled(True)
         self.result.info("请持卡人输入密码")
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
-                           change=request.business == "pin_change", large=request.large_print, parent=self)
+                           change=request.business == BusinessCode.PIN_CHANGE, large=request.large_print, parent=self)
         dialog.succeeded.connect(lambda: self.save(request, journal_id))
         dialog.rejected.connect(lambda: self._pin_dialog_closed(dialog, journal_id))
         self.pin_dialog = dialog
