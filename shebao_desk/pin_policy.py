@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shebao_desk.errors import ValidationError
 
-PIN_LENGTH = 6
+PIN_LENGTH = 6  # the default only; the site's length is site.toml [card] pin_length, passed by the callers
 
 
 def check_pin_format(pin: str, length: int = PIN_LENGTH) -> None:

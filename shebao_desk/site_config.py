@@ -34,13 +34,24 @@ class SiteProfile:
 
 
 @dataclass(frozen=True)
+class Minimums:
+    """The regulation's equipment and staff minimums (Articles 9–10), from site.toml [minimums]."""
+
+    readers: int = 2
+    printers: int = 1
+    scanners: int = 1
+    county_computers: int = 2  # a city window needs one per clerk instead
+    county_staff: int = 3
+    city_staff: int = 2
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     institution: str
     window_name: str
     window_code: str
     region_code: str
     level: str
-    site_type: str
     address: str
     phone: str
     hours: str
@@ -63,6 +74,7 @@ class SiteConfig:
     profile: SiteProfile
     # Where formal loss / reissue / replacement are done: "window" (here) or "bank" (the issuing bank).
     done_at: dict[str, str] = field(default_factory=lambda: dict.fromkeys(WHERE_BUSINESSES, "window"))
+    minimums: Minimums = Minimums()
 
     def done_at_bank(self, business: str) -> bool:
         return self.done_at.get(business) == "bank"
@@ -93,7 +105,7 @@ def parse_site_config(path: Path) -> SiteConfig:
     photo = require(path, data, "photo", dict)
     sync = data.get("sync", {"warn_after_days": 3})
     text = {k: require(path, site, k, str, "site") for k in (
-        "institution", "window_name", "window_code", "region_code", "level", "site_type",
+        "institution", "window_name", "window_code", "region_code", "level",
         "address", "phone", "hours", "opens", "closes")}
     if not re.fullmatch(r"[A-Za-z0-9]{1,8}", text["window_code"]):
         raise ResourceError(path, "site.window_code 应为 1—8 位字母或数字")
@@ -101,8 +113,6 @@ def parse_site_config(path: Path) -> SiteConfig:
         raise ResourceError(path, "site.region_code 应为 6 位行政区划代码")
     if text["level"] not in ("city", "county"):
         raise ResourceError(path, "site.level 只能是 city 或 county")
-    if text["site_type"] not in ("hrss", "bank"):
-        raise ResourceError(path, "site.site_type 只能是 hrss 或 bank")
     pin_length = _positive(path, card, "pin_length", "card")
     initial_pin = require(path, card, "initial_pin", str, "card")
     if not (initial_pin.isdigit() and initial_pin.isascii() and len(initial_pin) == pin_length):
@@ -136,6 +146,8 @@ def parse_site_config(path: Path) -> SiteConfig:
         bank_outlets=tuple(outlets),
         profile=_profile(path, data.get("profile", {})),
         done_at=_where(path, data.get("where", {})),
+        minimums=Minimums(**{k: _positive(path, data.get("minimums", {}), k, "minimums")
+                             for k in Minimums.__dataclass_fields__ if k in data.get("minimums", {})}),
     )
 
 

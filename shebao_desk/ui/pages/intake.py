@@ -275,7 +275,7 @@ class IntakePage(QWidget):
         self.accept_button.setEnabled(True)
         self.result.info("请持卡人输入密码")
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
-                           change=request.business == BusinessCode.PIN_CHANGE, large=request.large_print, parent=self)
+                           change=request.business == BusinessCode.PIN_CHANGE, pin_length=self.ctx.policy.site.pin_length, large=request.large_print, parent=self)
         dialog.succeeded.connect(lambda: self.save(request, journal_id))
         dialog.rejected.connect(lambda: self._pin_dialog_closed(dialog, journal_id))
         self.pin_dialog = dialog
