@@ -117,4 +117,4 @@ def test_schemas_are_exported_for_each_data_file(tmp_path):
     schema = json.loads((tmp_path / "site.toml.schema.json").read_text(encoding="utf-8"))
     assert set(schema["required"]) >= {"site", "card", "security", "photo"}
     assert schema["$defs"]["SiteSection"]["properties"]["level"]["enum"] == ["city", "county"]
-    assert (tmp_path / "guide.toml.schema.json").exists()
+    assert (tmp_path / "service_guide.toml.schema.json").exists() and (tmp_path / "businesses.toml.schema.json").exists()
