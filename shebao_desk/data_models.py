@@ -75,14 +75,16 @@ def json_schema(model: type[BaseModel]) -> dict[str, Any]:
 def write_schemas(out: Path) -> list[Path]:
     """One JSON Schema per data file (``site.toml.schema.json`` …), for editors and the settings page."""
     from shebao_desk.catalogue import CatalogueFile
+    from shebao_desk.documents.layout import LayoutFile
     from shebao_desk.regions import RegionsFile
     from shebao_desk.service_guide import GuideFile
     from shebao_desk.site_config import SiteFile
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, model in (("site.toml", SiteFile), ("businesses.toml", CatalogueFile),
-                        ("service_guide.toml", GuideFile), ("regions.toml", RegionsFile)):
-        path = out / f"{name}.schema.json"
+                        ("service_guide.toml", GuideFile), ("regions.toml", RegionsFile),
+                        ("documents/layout.toml", LayoutFile)):
+        path = out / f"{name.replace('/', '-')}.schema.json"
         path.write_text(json.dumps(json_schema(model), ensure_ascii=False, indent=2), encoding="utf-8")
         written.append(path)
     return written
