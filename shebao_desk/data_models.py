@@ -77,14 +77,16 @@ def write_schemas(out: Path) -> list[Path]:
     from shebao_desk.catalogue import CatalogueFile
     from shebao_desk.documents.layout import LayoutFile
     from shebao_desk.regions import RegionsFile
+    from shebao_desk.workdays import YearFile
     from shebao_desk.service_guide import GuideFile
     from shebao_desk.site_config import SiteFile
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, model in (("site.toml", SiteFile), ("businesses.toml", CatalogueFile),
                         ("service_guide.toml", GuideFile), ("regions.toml", RegionsFile),
-                        ("documents/layout.toml", LayoutFile)):
+                        ("documents/layout.toml", LayoutFile), ("calendar/year.toml", YearFile)):
         path = out / f"{name.replace('/', '-')}.schema.json"
-        path.write_text(json.dumps(json_schema(model), ensure_ascii=False, indent=2), encoding="utf-8")
+        schema = model.model_json_schema(mode="validation", by_alias=True)
+        path.write_text(json.dumps(schema, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
         written.append(path)
     return written
