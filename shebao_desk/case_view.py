@@ -22,7 +22,7 @@ def case_detail(session: Session, store_path: Any, case_id: str, catalogue: Any)
     if case is None:
         raise ValidationError("找不到这件业务，可能已被同步删除", f"case {case_id} not found")
     clerks = {c.id: c.display_name for c in session.scalars(select(Clerk))}
-    history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation,
+    history = [(local_text(e.at), clerks.get(e.clerk_id or "", "系统"), e.workstation,
                 describe(e.table_name, e.action, e.before, e.after, catalogue)) for e in case_history(session, case)]
     folder = case_folder(store_path, case.number)
     scans = [(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at), folder / a.file_name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -47,7 +48,7 @@ def field_label(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def message(error: dict[str, Any]) -> str:
+def message(error: Mapping[str, Any]) -> str:
     label = field_label(tuple(error["loc"]))
     if error["type"] == "value_error":  # our own validators raise the whole Chinese sentence
         text = str(error.get("ctx", {}).get("error", error["msg"]))

@@ -74,9 +74,19 @@ def record_inquiry(session: Session, clerk: Clerk, topic: str, id_number: str = 
     return open_inquiry(session, session.merge(clerk), topic, person.id if person else None)
 
 
+def _inquiry(session: Session, inquiry_id: str) -> Inquiry:
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise ValidationError("这条咨询已不存在，请刷新列表", f"inquiry {inquiry_id} not found")
+    return inquiry
+
+
 def close_by_id(session: Session, inquiry_id: str, clerk: Clerk, note: str = "") -> None:
-    close_inquiry(session, session.get(Inquiry, inquiry_id), session.merge(clerk), note)
+    close_inquiry(session, _inquiry(session, inquiry_id), session.merge(clerk), note)
 
 
 def hand_over_by_id(session: Session, inquiry_id: str, clerk: Clerk, to_clerk_id: str, note: str) -> None:
-    hand_over(session, session.get(Inquiry, inquiry_id), session.merge(clerk), session.get(Clerk, to_clerk_id), note)
+    to = session.get(Clerk, to_clerk_id)
+    if to is None:
+        raise ValidationError("要移交的经办人已不存在，请刷新列表", f"clerk {to_clerk_id} not found")
+    hand_over(session, _inquiry(session, inquiry_id), session.merge(clerk), to, note)

@@ -16,6 +16,9 @@ from shebao_desk.data_models import FileModel, validate
 from shebao_desk.resources import load_toml, resource_path
 
 
+WHERE_BUSINESSES = ("formal_loss", "reissue", "replace")
+
+
 @dataclass(frozen=True)
 class BankOutlet:
     name: str
@@ -82,9 +85,6 @@ class SiteConfig:
 
     def done_at_bank(self, business: str) -> bool:
         return self.done_at.get(business) == "bank"
-
-
-WHERE_BUSINESSES = ("formal_loss", "reissue", "replace")
 
 
 Positive = Annotated[int, Field(gt=0)]

@@ -94,8 +94,12 @@ def parse_layout(path: Path) -> Layout:
     page = f.page.model_dump()
     if page["receipt_header_size"] is None:
         page["receipt_header_size"] = page["font_size"]
-    return Layout(path, f.fonts.model_dump(), {k: float(v) for k, v in page.items()}, f.business_form.model_dump(),
-                  f.notice.model_dump(), f.receipt.model_dump())
+    return Layout(path, f.fonts.model_dump(), {k: float(v) for k, v in page.items()}, _dump(f.business_form),
+                  _dump(f.notice), _dump(f.receipt))
+
+
+def _dump(table: Any) -> dict[str, Any]:  # the wording tables are built by create_model: Any to mypy
+    return dict(table.model_dump())
 
 
 @lru_cache(maxsize=1)
