@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk.clock import CHINA, local_day, now_utc
@@ -42,7 +44,7 @@ def search(session: Session, text: str) -> SearchResult:
     return SearchResult(people, cases)
 
 
-def _prefix(column, prefix: str):
+def _prefix(column: Any, prefix: str) -> Any:
     """``column LIKE 'prefix%'`` as a range, which SQLite answers from the column's index
     (its LIKE is case-insensitive and so cannot use an ordinary index)."""
     return (column >= prefix) & (column < prefix + "\U0010ffff")
@@ -72,7 +74,8 @@ _LINE = (Case.id, Case.number, Case.business, Person.name, Person.id_number, Cas
          Case.promised_date, Case.promise_provisional)
 
 
-def _lines(session: Session, condition, order, limit: int, offset: int = 0) -> list[CaseLine]:
+def _lines(session: Session, condition: ColumnElement[bool], order: tuple[Any, ...], limit: int,
+           offset: int = 0) -> list[CaseLine]:
     query = select(*_LINE).join(Person, Person.id == Case.person_id).where(condition)
     return [CaseLine(*row) for row in session.execute(query.order_by(*order).limit(limit).offset(offset))]
 
@@ -82,7 +85,7 @@ def todays_cases(session: Session, now: dt.datetime | None = None, limit: int = 
     return _lines(session, and_(Case.accepted_at >= start, Case.accepted_at < end), (Case.accepted_at.desc(),), limit)
 
 
-def _open_conditions(today: dt.date):
+def _open_conditions(today: dt.date) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
     """(in time with a promise, no promise, overdue) among accepted cases: each a range of
     ix_case_open (status, promised_date, accepted_at), so SQLite reads the rows in page order."""
     accepted = Case.status == CaseStatus.ACCEPTED
@@ -97,7 +100,7 @@ def open_cases(session: Session, now: dt.datetime | None = None, limit: int = LI
     ``offset``); ``open_case_counts`` gives the totals."""
     promised, unpromised, overdue = _open_conditions(local_day(now or now_utc()))
 
-    def page(condition, limit: int, offset: int) -> list[CaseLine]:
+    def page(condition: ColumnElement[bool], limit: int, offset: int) -> list[CaseLine]:
         return _lines(session, condition, (Case.promised_date, Case.accepted_at), limit, offset)
     in_time = page(promised, limit, offset)
     if len(in_time) < limit:  # the page runs past the promised ones into those without a promise
@@ -106,7 +109,7 @@ def open_cases(session: Session, now: dt.datetime | None = None, limit: int = LI
     return in_time, page(overdue, limit, offset)
 
 
-def _count(session: Session, condition) -> int:
+def _count(session: Session, condition: ColumnElement[bool]) -> int:
     return session.scalar(select(func.count()).select_from(Case).where(condition)) or 0
 
 

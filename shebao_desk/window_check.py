@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session
+
 from shebao_desk.site_config import SiteConfig
 
 
@@ -46,7 +48,7 @@ def self_check(cfg: SiteConfig, *, readers: int, printers: int, active_clerks: i
     ]
 
 
-def self_check_now(session, cfg: SiteConfig, *, readers: int, printers: int, scanners: int | None = None) -> list[Check]:
+def self_check_now(session: Session, cfg: SiteConfig, *, readers: int, printers: int, scanners: int | None = None) -> list[Check]:
     """The self-check with the active clerks counted from the store (the caller owns the session)."""
     from sqlalchemy import func, select
 

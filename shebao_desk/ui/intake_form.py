@@ -150,8 +150,8 @@ class IntakeForm(QWidget):
         self.new_phone = QLineEdit(objectName="new_phone", placeholderText=self.tr("不变则留空"))
         self.new_address = QLineEdit(objectName="new_address", placeholderText=self.tr("不变则留空"))
         self.change_rows = [QLabel(self.tr("新姓名")), QLabel(self.tr("新电话")), QLabel(self.tr("新地址"))]
-        for label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
-            form.addRow(label, field)
+        for row_label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
+            form.addRow(row_label, field)
         self.change_widgets = [self.new_name, self.new_phone, self.new_address]
         outer.addWidget(self.detail_box)
 
@@ -170,8 +170,8 @@ class IntakeForm(QWidget):
             field.textChanged.connect(self._check_phone)
         for widget in self.findChildren(QLineEdit):
             widget.textChanged.connect(self.changed)
-        for widget in (self.ethnicity, self.loss_channel):
-            widget.currentIndexChanged.connect(self.changed)
+        for combo in (self.ethnicity, self.loss_channel):
+            combo.currentIndexChanged.connect(self.changed)
         for box in self.loss_functions.values():
             box.toggled.connect(self.changed)
         for name in ORIGIN_FIELDS:

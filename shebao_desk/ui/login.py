@@ -113,7 +113,7 @@ class StartDialog(QDialog):
         self.busy(False)
         if self.first_admin:  # the admin exists now: log in with it
             self.error.setText("")
-            self.set_context(self.ctx, first_admin=False)
+            self.set_context(self.ctx, first_admin=False)  # type: ignore[arg-type]  # set before any login
             self.username.setText(clerk.username)
             self.password.setFocus()
             return

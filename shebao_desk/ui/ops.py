@@ -56,7 +56,7 @@ def run_op(parent: QWidget | None, ctx: Any, work: Callable[..., Any],
 
     ``failed`` runs after the presenter (to re-enable a button, say), never instead of it.
     """
-    what = unit or getattr(work, "__qualname__", "operation")
+    what = unit or str(getattr(work, "__qualname__", "operation"))
     kinds = frozenset(changes)
 
     def job() -> Any:
@@ -80,5 +80,5 @@ def run_op(parent: QWidget | None, ctx: Any, work: Callable[..., Any],
         if failed is not None:
             failed(error)
 
-    on_error.presents = True  # type: ignore[attr-defined]  # the worker need not log it again
+    on_error.presents = True  # type: ignore[attr-defined,unused-ignore]  # the worker need not log it again
     return (worker or ctx.db).run(job, on_done, on_error)

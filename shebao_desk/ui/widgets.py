@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
@@ -46,9 +48,9 @@ class Table(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
-        self.payloads: list[object] = []
+        self.payloads: list[Any] = []  # what each row stands for (an id, a path): the page's own
 
-    def fill(self, rows: list[list[str]], payloads: list[object] | None = None) -> None:
+    def fill(self, rows: list[list[str]], payloads: list[Any] | None = None) -> None:
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):

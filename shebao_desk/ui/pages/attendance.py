@@ -59,6 +59,9 @@ class AttendancePage(QWidget):
     def sign_out(self) -> None:
         ctx = self.ctx
 
-        run_op(self, ctx, lambda s: sign_out(s, ctx.clerk.id),
-               lambda _: (self.summary.fine(self.tr("已签退")), self.refresh()), unit="sign out", hint=self.summary,
+        def done(_: object) -> None:
+            self.summary.fine(self.tr("已签退"))
+            self.refresh()
+
+        run_op(self, ctx, lambda s: sign_out(s, ctx.clerk.id), done, unit="sign out", hint=self.summary,
                changes={"attendance"})

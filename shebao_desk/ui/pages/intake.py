@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -27,6 +28,9 @@ from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint
+
+if TYPE_CHECKING:
+    from shebao_desk.ui.pin_dialog import PinDialog
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,7 @@ class IntakePage(QWidget):
         scroll.setWidget(self.form)
         layout.addWidget(scroll, 1)
         self.result = Hint("result")
-        self.pin_dialog = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
+        self.pin_dialog: PinDialog | None = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
         self.doc_case = QLabel(objectName="doc_case")
@@ -357,7 +361,8 @@ class IntakePage(QWidget):
             self.preview(next(iter(self.last_paths)))
 
     def doc_button_list(self) -> list[QPushButton]:
-        return [self.doc_buttons.itemAt(i).widget() for i in range(self.doc_buttons.count())]
+        return [self.doc_buttons.itemAt(i).widget()  # type: ignore[misc]  # the row holds only its buttons
+                for i in range(self.doc_buttons.count())]
 
     def _show_doc_buttons(self) -> None:
         while self.doc_buttons.count():
@@ -390,7 +395,7 @@ class IntakePage(QWidget):
         if kind not in self.last_paths:
             return
         dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind],
-                               on_result=case_print_recorder(self.ctx, self.last_case_id))
+                               on_result=case_print_recorder(self.ctx, self.last_case_id))  # type: ignore[arg-type]  # set with last_paths
         self.previews.append(dialog)
         dialog.show()
 

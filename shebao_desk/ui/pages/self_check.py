@@ -11,7 +11,7 @@ from shebao_desk.clock import local_text, now_utc
 from shebao_desk.documents.sheets import self_check_pdf
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
-from shebao_desk.window_check import self_check_now
+from shebao_desk.window_check import Check, self_check_now
 
 
 class SelfCheckPage(QWidget):
@@ -34,7 +34,7 @@ class SelfCheckPage(QWidget):
         run.clicked.connect(self.refresh)
         printable.clicked.connect(self.print_sheet)
         ctx.cards.readers_changed.connect(lambda _: self.isVisible() and self.refresh())
-        self.checks = []
+        self.checks: list[Check] = []
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
@@ -48,7 +50,7 @@ class StatisticsPage(QWidget):
         show.clicked.connect(self.refresh)
         xlsx.clicked.connect(lambda: self.export_to(".xlsx"))
         pdf.clicked.connect(lambda: self.export_to(".pdf"))
-        self.sections = []
+        self.sections: list[Any] = []
 
     def period(self):
         return period_of(self.kind.currentData(), self.day.date().toPython())
