@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchmarks.common import machine
 
-MODULES = ["benchmarks.bench_card", "benchmarks.bench_documents", "benchmarks.bench_ui", "benchmarks.bench_sync", "benchmarks.bench_store"]
+MODULES = ["benchmarks.bench_card", "benchmarks.bench_documents", "benchmarks.bench_ui", "benchmarks.bench_sync", "benchmarks.bench_store", "benchmarks.bench_encryption"]
 
 
 def main() -> int:

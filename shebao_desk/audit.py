@@ -5,7 +5,8 @@ audit entry with its values before and after, written with plain SQL on the
 flush's own connection, so no service can forget to audit and an audit entry
 never exists without its change (or vice versa). After the flush the rows carry
 their final values (foreign keys included) while the history still shows what
-changed. Who and why come from ``session.info``: see :func:`act_as`.
+changed. Who and why come from ``session.info``: see :func:`act_as`. Each entry
+is sealed into the hash chain (:mod:`audit_chain`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from shebao_desk.audit_chain import seal
 from shebao_desk.models import AuditEntry, Row, utcnow
 from shebao_desk.models.base import new_uuid
 
@@ -103,7 +105,20 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         entry(row, "delete", snapshot(row), None)
     if entries:
         session.connection().execute(AuditEntry.__table__.insert(), entries)
+        seal(session.connection(), entries)
         session.info.setdefault(WRITTEN, []).extend(entries)
+
+
+def record_event(session: Session, table_name: str, row_id: str, detail: dict[str, Any]) -> None:
+    """An audit entry, sealed at once, for an act that changes no row (a restore): by whom, and what."""
+    clerk_id, workstation = session.info.get("actor", (None, ""))
+    now = utcnow()
+    entry = {"id": new_uuid(), "created_at": now, "updated_at": now, "at": now, "clerk_id": clerk_id,
+             "workstation": workstation, "action": session.info.get("action", ""), "table_name": table_name,
+             "row_id": row_id, "before": None, "after": detail}
+    session.connection().execute(AuditEntry.__table__.insert(), [entry])
+    seal(session.connection(), [entry])
+    session.info.setdefault(WRITTEN, []).append(entry)  # travels with the unit's next flush, if any
 
 
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:

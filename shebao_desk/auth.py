@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3 (the library's RFC 9106 low-memory profile)
 MIN_PASSWORD_LENGTH = 8
+# Verified when the user is unknown, so that a refusal takes as long as for a real clerk.
+_DUMMY_HASH = _hasher.hash("no such clerk: timing only")
+REFUSED = "用户名或密码错误"  # one message for an unknown user and a wrong password
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 
 
@@ -70,22 +73,23 @@ def attempt_login(session: Session, username: str, password: str, *, max_failure
     now = now or now_utc()
     clerk = session.scalar(select(Clerk).where(Clerk.username == username.strip()))
     if clerk is None or not clerk.active:
-        log.info("login refused: unknown or inactive user %r", username)
-        return AuthError("用户名或密码错误", f"no active clerk {username!r}")
+        # Never log what was typed: it may be the password entered in the wrong field.
+        _verify(_DUMMY_HASH, password)
+        log.info("login refused: unknown or inactive user")
+        return AuthError(REFUSED, "login refused: unknown or inactive user")
     if clerk.locked_until is not None and clerk.locked_until > now:
+        _verify(_DUMMY_HASH, password)
         return AuthError(f"连续输错密码次数过多，账号已锁定至 {local_text(clerk.locked_until)}，请稍后再试或联系管理员",
-                         f"clerk {username} locked")
-    try:
-        _hasher.verify(clerk.password_hash, password)
-    except (VerificationError, InvalidHashError):
+                         f"clerk {clerk.username} locked")
+    if not _verify(clerk.password_hash, password):
         clerk.failed_logins += 1
         left = max_failures - clerk.failed_logins
         if left <= 0:
             clerk.locked_until = now + dt.timedelta(minutes=lockout_minutes)
             clerk.failed_logins = 0
-            log.warning("clerk %s locked for %d minutes", username, lockout_minutes)
-            return AuthError(f"密码错误次数过多，账号锁定 {lockout_minutes} 分钟", f"clerk {username} locked now")
-        return AuthError(f"用户名或密码错误，还可尝试 {left} 次", f"bad password for {username}")
+            log.warning("clerk %s locked for %d minutes", clerk.username, lockout_minutes)
+            return AuthError(f"密码错误次数过多，账号锁定 {lockout_minutes} 分钟", f"clerk {clerk.username} locked now")
+        return AuthError(REFUSED, f"bad password for {clerk.username} ({left} tries left)")
     clerk.failed_logins = 0
     clerk.locked_until = None
     clerk.last_login_at = now
@@ -94,10 +98,17 @@ def attempt_login(session: Session, username: str, password: str, *, max_failure
     return clerk
 
 
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def login(store: Store, username: str, password: str, *, max_failures: int, lockout_minutes: int,
           workstation: str = "", now: dt.datetime | None = None) -> Clerk:
     """One login attempt as its own unit of work; raises AuthError after committing the count."""
-    with store.unit(None, workstation, f"login {username.strip()}") as session:
+    with store.unit(None, workstation, "login") as session:
         result = attempt_login(session, username, password, max_failures=max_failures,
                                lockout_minutes=lockout_minutes, now=now)
     if isinstance(result, AuthError):

@@ -1,7 +1,8 @@
 """The ``shebao-desk`` command: the GUI by default, admin and maintenance subcommands.
 
-Each subcommand lives in a small function; errors the program expects
-(:class:`ShebaoError`) print their Chinese message and exit non-zero.
+Each subcommand lives in a small function. Every failure ends the same way:
+one plain Chinese line on stderr and exit code 2 (1 only for ``db check``
+finding violations); the traceback, masked, goes to the log.
 """
 
 from __future__ import annotations
@@ -50,16 +51,20 @@ def run_gui(args: argparse.Namespace) -> int:
 
 @command("admin")
 def _admin(sub: argparse._SubParsersAction) -> None:
+    from shebao_desk.admin_auth import add_admin_options
     p = sub.add_parser("admin", help="账号管理")
     s = p.add_subparsers(dest="admin_cmd", required=True)
     c = s.add_parser("create-user", help="创建经办员、主管或管理员账号")
     c.add_argument("--username", required=True)
     c.add_argument("--name", required=True, help="显示的姓名")
     c.add_argument("--role", choices=["clerk", "supervisor", "admin"], default="clerk")
-    c.add_argument("--password-stdin", action="store_true", help="从标准输入读取密码（脚本用）")
+    c.add_argument("--password-stdin", action="store_true",
+                   help="从标准输入读取新密码（脚本用；与 --admin-password-stdin 同用时为第二行）")
+    add_admin_options(c)
     c.set_defaults(handler=admin_create_user)
     u = s.add_parser("unlock", help="解除账号锁定")
     u.add_argument("username")
+    add_admin_options(u)
     u.set_defaults(handler=admin_unlock)
 
 
@@ -73,11 +78,13 @@ def _read_new_password(from_stdin: bool) -> str:
 
 
 def admin_create_user(args: argparse.Namespace) -> int:
+    from shebao_desk.admin_auth import require_admin
     from shebao_desk.auth import create_clerk
     from shebao_desk.models import Role
-    password = _read_new_password(args.password_stdin)
     store = _store(args)
-    with store.unit(None, "", "admin create-user") as s:
+    admin = require_admin(store, args, first_admin_ok=args.role == "admin")
+    password = _read_new_password(args.password_stdin)
+    with store.unit(admin.id if admin else None, args.workstation or "", "admin create-user") as s:
         clerk = create_clerk(s, args.username, args.name, password, Role(args.role))
         print(f"已创建 {clerk.role.label} {clerk.display_name}（{clerk.username}）")
     return 0
@@ -86,15 +93,39 @@ def admin_create_user(args: argparse.Namespace) -> int:
 def admin_unlock(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
+    from shebao_desk.admin_auth import require_admin
     from shebao_desk.auth import unlock
     from shebao_desk.models import Clerk
     store = _store(args)
-    with store.unit(None, "", "admin unlock") as s:
+    admin = require_admin(store, args)
+    with store.unit(admin.id, args.workstation or "", "admin unlock") as s:
         clerk = s.scalar(select(Clerk).where(Clerk.username == args.username))
         if clerk is None:
             raise ShebaoError(f"没有用户 {args.username}")
         unlock(clerk)
     print(f"已解除 {args.username} 的锁定")
+    return 0
+
+
+# --- setup -----------------------------------------------------------------
+
+@command("setup")
+def _setup(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("setup", help="首次设置本机的窗口编号和工作站编号（可同时在中心数据库登记，防止编号重复）")
+    p.add_argument("--window", required=True, help="窗口编号（全市唯一，如 SZ01）")
+    p.add_argument("--workstation", dest="setup_workstation", required=True,
+                   help="本窗口内的工作站编号（如 A、B），每台电脑不同")
+    p.add_argument("--central", help="中心数据库地址：设置时即登记，编号已被其他电脑占用则拒绝")
+    p.set_defaults(handler=setup_command)
+
+
+def setup_command(args: argparse.Namespace) -> int:
+    from shebao_desk.site_identity import set_up_site
+    store, policy = _store(args), _policy()
+    site = set_up_site(store, policy.site, args.window, args.setup_workstation, central_url=args.central or "",
+                       central_required=bool(args.central))
+    print(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}"
+          + ("，并已在中心数据库登记" if args.central else ""))
     return 0
 
 
@@ -206,16 +237,25 @@ def calendar_import(args: argparse.Namespace) -> int:
 
 @command("db")
 def _db(sub: argparse._SubParsersAction) -> None:
+    from shebao_desk.admin_auth import add_admin_options
     p = sub.add_parser("db", help="数据库维护")
     s = p.add_subparsers(dest="db_cmd", required=True)
     s.add_parser("upgrade", help="升级数据库结构").set_defaults(handler=db_upgrade)
     s.add_parser("check", help="完整性检查与业务规则检查").set_defaults(handler=db_check)
-    b = s.add_parser("backup", help="在线备份到文件")
-    b.add_argument("path", type=Path)
+    b = s.add_parser("backup", help="在线备份到文件（先做快速完整性检查）")
+    b.add_argument("path", type=Path, nargs="?", help="默认写入数据目录下的 backups 文件夹")
     b.set_defaults(handler=db_backup)
-    r = s.add_parser("restore", help="从备份恢复（原库另存）")
+    r = s.add_parser("restore", help="从备份恢复（原库另存；需管理员）")
     r.add_argument("path", type=Path)
+    r.add_argument("--recovery-key", help="备份来自别的电脑或本机密钥已丢失时：管理员保存的恢复密钥")
+    add_admin_options(r)
     r.set_defaults(handler=db_restore)
+    k = s.add_parser("recovery-key", help="显示本数据库的恢复密钥，供管理员打印后妥善保管（需管理员）")
+    add_admin_options(k)
+    k.set_defaults(handler=db_recovery_key)
+    st = s.add_parser("stats", help="各表行数（不读内容，供技术支持比对两个数据库）")
+    st.add_argument("--json", action="store_true", help="输出 JSON 对象：表名 → 行数")
+    st.set_defaults(handler=db_stats)
 
 
 def db_upgrade(args: argparse.Namespace) -> int:
@@ -247,10 +287,39 @@ def db_backup(args: argparse.Namespace) -> int:
 
 
 def db_restore(args: argparse.Namespace) -> int:
-    from shebao_desk.backup import restore
+    from shebao_desk.backup import restore_as_admin
     from shebao_desk.store import resolve_db_path
-    kept = restore(resolve_db_path(args.db), args.path)
+    kept = restore_as_admin(resolve_db_path(args.db), args.path, args)
     print(f"已从 {args.path} 恢复" + (f"；原数据库另存为 {kept}" if kept else ""))
+    return 0
+
+
+def db_recovery_key(args: argparse.Namespace) -> int:
+    from shebao_desk.admin_auth import require_admin
+    from shebao_desk.audit import record_event
+    from shebao_desk.keystore import Keystore, recovery_text
+    store = _store(args)
+    admin = require_admin(store, args)
+    key = Keystore(store.path).db_key(create=False)
+    if key is None:
+        raise ShebaoError(f"数据库 {store.path} 未加密，没有恢复密钥")
+    with store.unit(admin.id, args.workstation or "", "db recovery-key") as s:
+        record_event(s, "store", "recovery-key", {"shown_to": admin.username})
+    print(f"数据库 {store.path} 的恢复密钥（请打印后锁入保险柜，勿存于本机）：")
+    print(recovery_text(key))
+    return 0
+
+
+def db_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from shebao_desk.store import table_counts
+    counts = table_counts(_store(args))
+    if args.json:
+        print(json.dumps(counts, ensure_ascii=False, sort_keys=True))
+    else:
+        for name, n in sorted(counts.items()):
+            print(f"{name}\t{n}")
     return 0
 
 
@@ -323,10 +392,18 @@ class _ShowVersion(argparse.Action):
         parser.exit(0)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Wrong arguments are an error like any other: one Chinese line, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"错误：命令参数有误（{message}）；用 {self.prog} --help 查看用法\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
+    parser = _Parser(prog="shebao-desk", description="社会保障卡综合服务窗口工作台")
     parser.add_argument("--db", help="数据库文件（默认在用户数据目录；也可用环境变量 SHEBAO_DB）")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=["TRAFFIC", "DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--training", action="store_true", help="培训模式：使用独立的培训数据库")
     parser.add_argument("--workstation", default=None, help="新库的工作站编号（A、B…）")
     parser.add_argument("--version", action=_ShowVersion, help="显示版本、数据库结构版本和数据文件夹")
@@ -349,11 +426,12 @@ def _load_plugins() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from shebao_desk.logsetup import setup_logging
+    from shebao_desk.logsetup import owner_only_umask, setup_logging
+    owner_only_umask()
     _load_plugins()
     args = build_parser().parse_args(argv)
-    setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
     try:
+        setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
         if args.handler is not run_gui:  # the GUI validates them behind its start dialog
             _policy()  # every data file is validated before anything else happens
         return args.handler(args)
@@ -363,3 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
+        from shebao_desk.failure import explain, trace_text
+        log.error("command %s failed:\n%s", args.cmd or "gui", trace_text(exc))
+        print(f"错误：{explain(exc)}", file=sys.stderr)
+        return 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -116,10 +115,3 @@ def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_digit(first17)
 
-
-_ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])[1-9]\d{16}[\dXx](?![0-9])")
-
-
-def mask_id_numbers(text: str) -> str:
-    """Every 18-digit ID number in free text (a traceback, say) masked, the rest unchanged."""
-    return _ID_NUMBER_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)

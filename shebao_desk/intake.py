@@ -14,7 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk import card_rules
@@ -130,6 +130,7 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
         raise ValidationError(f"{business.name}业务只能{allowed}", f"mode {req.mode} not allowed for {req.business}")
     if not req.applicant.name.strip():
         raise ValidationError("请填写申请人姓名")
+    _check_lengths_and_characters(req)
     parsed = parse_id_number(req.applicant.id_number, today=today, regions=policy.regions)
     guardian_age = policy.catalogue.minors.guardian_age
     age = _age(parsed.birth_date, today)
@@ -155,6 +156,22 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
     if policy.catalogue[req.business].loss_time:
         if not req.loss_functions or any(f not in LOSS_FUNCTIONS for f in req.loss_functions):
             raise ValidationError("请选择挂失的功能（社会保障功能、金融功能）")
+
+
+def _check_lengths_and_characters(req: CaseRequest) -> None:
+    """What the central database could not take is refused here, with the field named (see limits)."""
+    from shebao_desk.limits import LABELS, check_field
+    a = req.applicant
+    fields = [("person", "name", a.name.strip(), None), ("person", "phone", a.phone.strip(), None),
+              ("person", "address", a.address.strip(), None), ("case", "reason", req.reason, None)]
+    if req.agent is not None:
+        fields += [("case", "agent_name", req.agent.name.strip(), None),
+                   ("case", "agent_relation", req.agent.relation.strip(), None),
+                   ("case", "agent_phone", req.agent.phone.strip(), None)]
+    fields += [("person", k, v.strip(), "变更后的" + LABELS[("person", k)])
+               for k, v in req.changes.items() if k in ("name", "phone", "address") and isinstance(v, str)]
+    for table, column, value, label in fields:
+        check_field(table, column, value, label)
 
 
 def _upsert_person(session: Session, req: CaseRequest) -> Person:
@@ -183,9 +200,12 @@ def _upsert_person(session: Session, req: CaseRequest) -> Person:
 
 def next_case_number(session: Session, site: Site, day: dt.date) -> str:
     """``<window><workstation>-<YYYYMMDD>-<seq>``: unique across workstations by construction."""
+    from shebao_desk.site_identity import case_sequence_floor
     prefix = f"{site.window_code}{site.workstation_id}-{day:%Y%m%d}-"
-    last = session.scalar(select(func.max(Case.number)).where(Case.number.like(prefix + "%")))
-    seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    numbers = session.scalars(select(Case.number).where(Case.number.like(prefix + "%")))
+    last = max((int(n.rsplit("-", 1)[1]) for n in numbers if n.rsplit("-", 1)[1].isdigit()), default=0)
+    # After a restore from backup the day's numbering resumes above what the lost copy may have issued.
+    seq = max(last, case_sequence_floor(session, day)) + 1
     return f"{prefix}{seq:04d}"
 
 

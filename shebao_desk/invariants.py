@@ -117,9 +117,17 @@ def _chip_writes(session: Session) -> list[Finding]:
                     + f"（{w.started_at:%Y-%m-%d %H:%M} UTC，读卡器 {w.reader}）") for w in rows]
 
 
+def _evidence(session: Session) -> list[Finding]:
+    """The audit trail's hash chain, and the tables against the trail's replay (#14)."""
+    from shebao_desk.audit_chain import verify_chain
+    from shebao_desk.rederive import compare
+    conn = session.connection()
+    return [Finding(rule, detail) for rule, detail in verify_chain(conn) + compare(conn)]
+
+
 def check_store(session: Session) -> list[Finding]:
     findings = integrity_check(session)
     for check in (_two_valid_cards, _void_came_back, _loss_rules, _reissue_after_formal_loss, _people, _site,
-                  _chip_writes):
+                  _chip_writes, _evidence):
         findings += check(session)
     return findings

@@ -79,6 +79,9 @@ class SiteConfig:
     central_url: str
     bank_outlets: tuple[BankOutlet, ...]
     profile: SiteProfile
+    clock_skew_minutes: int = 10  # a received change stamped later than now + this is refused
+    bundle_max_mb: int = 256  # largest bundle file, and largest content once decompressed
+    bundle_max_ratio: int = 50  # decompressed / compressed: beyond it a bundle is a bomb, not data
     # Where formal loss / reissue / replacement are done: "window" (here) or "bank" (the issuing bank).
     done_at: dict[str, str] = field(default_factory=lambda: dict.fromkeys(WHERE_BUSINESSES, "window"))
     minimums: Minimums = Minimums()
@@ -160,6 +163,9 @@ class PhotoSection(FileModel):
 class SyncSection(FileModel):
     warn_after_days: Positive = 3
     central_url: str = ""
+    clock_skew_minutes: Positive = 10  # a received change stamped later than now + this is refused
+    bundle_max_mb: Positive = 256  # largest bundle file, and largest content once decompressed
+    bundle_max_ratio: Positive = 50  # decompressed / compressed: beyond it a bundle is a bomb
 
 
 class ProfileSection(FileModel):
@@ -228,6 +234,8 @@ def parse_site_config(path: Path) -> SiteConfig:
         **f.security.model_dump(),
         **{f"photo_{k}": v for k, v in f.photo.model_dump().items()},
         sync_warn_after_days=f.sync.warn_after_days, central_url=f.sync.central_url,
+        clock_skew_minutes=f.sync.clock_skew_minutes, bundle_max_mb=f.sync.bundle_max_mb,
+        bundle_max_ratio=f.sync.bundle_max_ratio,
         bank_outlets=tuple(BankOutlet(**o.model_dump()) for o in f.bank_outlets),
         profile=SiteProfile(**{**f.profile.model_dump(), "area_m2": float(f.profile.area_m2)}),
         done_at=f.where.model_dump(),

@@ -21,6 +21,19 @@ from shebao_desk.store import open_store
 MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=CHINA).astimezone(dt.UTC)
 
 
+def pytest_configure(config):
+    """Store keys of the whole run in a folder of its own (inherited by the CLI processes the tests
+    start), never the user's keyring or config folder; keys are filed by the store's path."""
+    import tempfile
+    os.environ["SHEBAO_KEYS"] = tempfile.mkdtemp(prefix="shebao-test-keys-")
+    os.environ["SHEBAO_KEYRING"] = "0"
+
+
+def pytest_unconfigure(config):
+    import shutil
+    shutil.rmtree(os.environ.get("SHEBAO_KEYS", "/nonexistent"), ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def policy():
     return load_policy()
@@ -215,3 +228,13 @@ def sane_test_scanner(tmp_path_factory):
         os.environ.pop("SANE_CONFIG_DIR", None)
     else:
         os.environ["SANE_CONFIG_DIR"] = old
+
+
+def a_photo() -> bytes:
+    """A white 358×441 JPEG, as an imported and normalised photo would be (申领/补卡/换卡 need one)."""
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
+    return out.getvalue()

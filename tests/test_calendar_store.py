@@ -13,7 +13,7 @@ from shebao_desk.models import CalendarYear
 from shebao_desk.sync.bundle import export_bundle, import_bundle
 from shebao_desk.workdays import load_calendar
 
-from test_sync import workstation
+from test_sync import pin, workstation
 
 NOTICES = Path(__file__).parent / "fixtures" / "notices"
 
@@ -22,6 +22,7 @@ def test_notice_imported_at_one_window_reaches_another_by_bundle(tmp_path, polic
     a, _ = workstation(tmp_path, policy, "A")
     b, _ = workstation(tmp_path, policy, "B")
     assert main(["--db", str(a.path), "calendar", "import-notice", str(NOTICES / "2026.txt"), "--store"]) == 0
+    pin(b, a)
     import_bundle(b, export_bundle(a, tmp_path / "a.bundle").path)
     empty = tmp_path / "no-files"
     empty.mkdir()
@@ -43,6 +44,7 @@ def test_two_windows_importing_the_same_year_converge_on_one_row(tmp_path, polic
     for store in (a, b):
         with store.unit(None, "", "calendar") as s:
             store_year(s, 2026, text, "通知")
+    pin(b, a)
     import_bundle(b, export_bundle(a, tmp_path / "a.bundle").path)
     with b.read() as s:
         assert len(s.scalars(select(CalendarYear)).all()) == 1

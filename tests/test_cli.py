@@ -1,14 +1,13 @@
 """The admin command line, run as a clerk's admin would: a real process, a real store."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 
 from sqlalchemy import func, select
 
 from shebao_desk.models import Case
-from shebao_desk.store import open_store
+from shebao_desk.store import connect_file, open_store
 
 
 def cli(*args, db=None, stdin=None, env_extra=None):
@@ -41,11 +40,15 @@ def test_calendar_due_into_an_unpublished_year_is_provisional():
 
 def test_admin_create_user_from_stdin(tmp_path):
     db = tmp_path / "s.sqlite3"
+    first = cli("admin", "create-user", "--username", "boss", "--name", "管理员", "--role", "admin",
+                "--password-stdin", db=db, stdin="adm1nPass\n")
+    assert first.returncode == 0, first.stderr  # the first admin of an empty store needs nobody's word
     result = cli("admin", "create-user", "--username", "li", "--name", "李主管", "--role", "supervisor",
-                 "--password-stdin", db=db, stdin="abc12345\n")
+                 "--password-stdin", "--admin", "boss", "--admin-password-stdin", db=db, stdin="adm1nPass\nabc12345\n")
     assert result.returncode == 0, result.stderr
     assert "李主管" in result.stdout
-    dup = cli("admin", "create-user", "--username", "li", "--name", "x", "--password-stdin", db=db, stdin="abc12345\n")
+    dup = cli("admin", "create-user", "--username", "li", "--name", "x", "--password-stdin", "--admin", "boss",
+              "--admin-password-stdin", db=db, stdin="adm1nPass\nabc12345\n")
     assert dup.returncode != 0 and "已存在" in dup.stderr
 
 
@@ -65,7 +68,7 @@ def test_seed_then_check_is_clean_and_covers_every_business(tmp_path):
 def test_check_names_a_person_with_two_valid_cards(tmp_path):
     db = tmp_path / "s.sqlite3"
     cli("demo", "seed", "10", db=db)
-    with sqlite3.connect(db) as conn:  # break the invariant behind the program's back
+    with connect_file(db) as conn:  # break the invariant behind the program's back
         person_id, = conn.execute("select person_id from card where status='normal' limit 1").fetchone()
         conn.execute("update card set status='normal' where person_id=? and status!='normal'", (person_id,))
         if conn.execute("select count(*) from card where person_id=? and status='normal'", (person_id,)).fetchone()[0] < 2:
@@ -86,7 +89,7 @@ def test_backup_and_restore_commands(tmp_path):
     cli("demo", "seed", "3", db=db)
     result = cli("db", "restore", str(out), db=db)
     assert result.returncode == 0 and "原数据库另存为" in result.stdout
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         assert conn.execute("select count(*) from person").fetchone()[0] == 3
 
 

@@ -1,5 +1,3 @@
-import sqlite3
-
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -8,7 +6,7 @@ from sqlalchemy import func, select, text
 from shebao_desk.backup import backup, restore
 from shebao_desk.errors import StoreError
 from shebao_desk.models import AuditEntry, Base, Clerk, Person
-from shebao_desk.store import open_store, resolve_db_path
+from shebao_desk.store import connect_file, open_store, resolve_db_path
 
 from conftest import applicant, take
 
@@ -93,9 +91,9 @@ def test_backup_and_restore_round_trip(store, policy, clerk_and_site, tmp_path):
     store.close()
     kept = restore(store.path, copy)
     assert kept is not None and kept.exists()
-    with sqlite3.connect(store.path) as conn:
+    with connect_file(store.path) as conn:
         assert conn.execute("select count(*) from person").fetchone()[0] == 1
-    with sqlite3.connect(kept) as conn:
+    with connect_file(kept) as conn:
         assert conn.execute("select count(*) from person").fetchone()[0] == 2
 
 

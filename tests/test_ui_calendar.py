@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 import shebao_desk.intake
 from shebao_desk.models import CaseStatus
 
-from conftest import applicant
+from conftest import a_photo, applicant
 
 DEC_28 = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)  # 10:00 in China, a Monday
 
@@ -29,6 +29,7 @@ def test_application_on_28_december_prints_an_estimated_date(make_window, qtbot,
         getattr(page.form, name).setText(value)
     for box in page.form.material_boxes.values():
         box.setChecked(True)
+    page.form.set_photo(a_photo())
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         qtbot.mouseClick(page.accept_button, Qt.LeftButton)
     result = saved.args[0]

@@ -14,7 +14,7 @@ from shebao_desk.intake import ApplicantInput, complete_case, find_person
 from shebao_desk.models import Case, CardStatus, CaseStatus
 from shebao_desk.resources import resource_path
 
-from conftest import take
+from conftest import a_photo, take
 
 pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"), reason="needs pcscd + vpcd (make test)")
 
@@ -101,6 +101,7 @@ def test_each_business_from_the_card_in_the_reader(make_window, qtbot, slot, bus
     for name, value in typed.items():
         getattr(page.form, name).setText(value)
     page.form.tick_all()
+    page.form.set_photo(a_photo())
     result = accept(qtbot, page)
     assert not result["missing"] and result["paper_error"] is None
     text = pdf_text(result["paths"]["receipt"])
@@ -134,6 +135,7 @@ def test_lift_and_reissue_through_the_workbench(make_window, qtbot, slot):
             wait_filled(qtbot, page, h)
         choose(page.form.business, business)
         page.form.tick_all()
+        page.form.set_photo(a_photo())
         result = accept(qtbot, page)
         assert not result["missing"], business
     with ctx.store.read() as s:
@@ -149,6 +151,7 @@ def test_activation_refuses_a_weak_pin_then_succeeds(make_window, qtbot, slot):
     wait_filled(qtbot, page, h)
     choose(page.form.business, "activate")
     page.form.tick_all()
+    page.form.set_photo(a_photo())
     dialog = open_pin_dialog(qtbot, page)
     dialog.new.setText("123456")
     dialog.confirm.setText("123456")
@@ -176,6 +179,7 @@ def test_pin_change_with_a_wrong_then_the_right_old_pin(make_window, qtbot, slot
     wait_filled(qtbot, page, h)
     choose(page.form.business, "pin_change")
     page.form.tick_all()
+    page.form.set_photo(a_photo())
     dialog = open_pin_dialog(qtbot, page)
     dialog.old.setText("111111")
     dialog.new.setText("369258")
@@ -226,6 +230,7 @@ def test_activation_of_a_genuine_card_unknown_to_the_store(make_window, qtbot, s
     wait_filled(qtbot, page, h)
     choose(page.form.business, "activate")
     page.form.tick_all()
+    page.form.set_photo(a_photo())
     page.accept()
     qtbot.waitUntil(lambda: "没有登记" in page.result.text(), timeout=15000)
     assert page.pin_dialog is None
@@ -260,6 +265,7 @@ def test_refused_activation_leaves_the_chip_untouched(make_window, qtbot, slot):
     wait_filled(qtbot, page, h)
     choose(page.form.business, "activate")
     page.form.tick_all()
+    page.form.set_photo(a_photo())
     page.form.register_card.setChecked(True)  # even so: the person's card is known and not yet issued
     page.accept()
     qtbot.waitUntil(lambda: "制卡中" in page.result.text(), timeout=15000)

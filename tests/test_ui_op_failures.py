@@ -7,8 +7,12 @@ import pytest
 
 from shebao_desk.ui.errors import clerk_message
 
-UNEXPECTED = "发生了意外错误，操作未完成，数据未改变。请重试；如反复出现，请联系管理员并提供日志。"
+UNEXPECTED = clerk_message(AttributeError("x"))  # the contract's one line for a bug (shebao_desk.failure)
 ID_IN_ERROR = "610102198005170018"
+
+
+def test_the_line_for_a_bug_is_one_plain_chinese_line():
+    assert "\n" not in UNEXPECTED and "意外错误" in UNEXPECTED and "Traceback" not in UNEXPECTED
 
 
 def boom(*_args, **_kwargs):

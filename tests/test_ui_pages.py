@@ -122,7 +122,7 @@ def test_first_start_creates_the_admin_then_logs_in(qtbot, tmp_path, shown_error
     assert dialog.username.text() == "admin"
     dialog.password.setText("wrong-pass1")
     dialog.submit()
-    qtbot.waitUntil(lambda: "还可尝试" in dialog.error.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "用户名或密码错误" in dialog.error.text(), timeout=10000)
     dialog.password.setText("abc12345")
     dialog.submit()
     qtbot.waitUntil(lambda: dialog.result_clerk is not None, timeout=10000)

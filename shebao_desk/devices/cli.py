@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 
 from shebao_desk.cli import command
-from shebao_desk.errors import ShebaoError
 
 
 
@@ -88,11 +87,7 @@ def _opener():
 
 def card_read(args: argparse.Namespace) -> int:
     from shebao_desk.devices.operations import read_card
-    try:
-        info = read_card(_opener(), args.reader)
-    except ShebaoError as exc:
-        print(exc.message, file=sys.stderr)
-        return 2
+    info = read_card(_opener(), args.reader)  # an error ends in main(): one line, exit 2
     if args.json:
         print(json.dumps(info.as_json(), ensure_ascii=False))
     else:
@@ -110,11 +105,7 @@ def card_change_pin(args: argparse.Namespace) -> int:
     old = getpass.getpass("原密码：")
     new = getpass.getpass("新密码（6 位数字）：")
     confirm = getpass.getpass("再输一次新密码：")
-    try:
-        change_pin(_opener(), old, new, confirm, initial=load_site_config().initial_pin, reader=args.reader)
-    except ShebaoError as exc:
-        print(exc.message, file=sys.stderr)
-        return 2
+    change_pin(_opener(), old, new, confirm, initial=load_site_config().initial_pin, reader=args.reader)
     print("密码已修改")
     return 0
 

@@ -1,6 +1,6 @@
 """The tables of the local store (SQLAlchemy 2 typed ORM)."""
 
-from shebao_desk.models.audit import AuditEntry
+from shebao_desk.models.audit import AuditEntry, AuditHead, AuditSeal
 from shebao_desk.models.base import Base, Row, utcnow
 from shebao_desk.models.calendar import CalendarYear
 from shebao_desk.models.cases import Case, CaseAttachment, CaseStatus, Inquiry
@@ -10,11 +10,12 @@ from shebao_desk.models.people import (
     VALID_CARD_STATUSES, Card, CardStatus, LossChannel, LossKind, LossReport, Person, PersonStatus,
 )
 from shebao_desk.models.site import Attendance, Clerk, Role, Site
-from shebao_desk.models.sync import SyncChange, SyncClock, SyncConflict, SyncPeer, SyncState
+from shebao_desk.models.sync import (SyncChange, SyncClock, SyncConflict, SyncPeer, SyncQuarantine, SyncState,
+                                     SyncWorkstation)
 
 __all__ = [
-    "AuditEntry", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseAttachment", "CaseStatus", "Clerk",
+    "AuditEntry", "AuditHead", "AuditSeal", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseAttachment", "CaseStatus", "Clerk",
     "ChipWrite", "ChipWriteState",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
-    "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncState", "VALID_CARD_STATUSES", "utcnow",
+    "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncQuarantine", "SyncState", "SyncWorkstation", "VALID_CARD_STATUSES", "utcnow",
 ]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shebao_desk.models.base import Row, utc
+from shebao_desk.models.base import Base, Row, utc
 
 
 class AuditEntry(Row):
@@ -21,3 +21,29 @@ class AuditEntry(Row):
     row_id: Mapped[str] = mapped_column(String(36), index=True)
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+
+
+class AuditSeal(Base):
+    """Local only: the hash chain over the audit trail, in the order this store wrote or received it.
+
+    ``hash`` = SHA-256(previous hash, the entry's canonical JSON), so an edited, deleted,
+    inserted or reordered audit entry breaks the chain (see :mod:`shebao_desk.audit_chain`).
+    """
+
+    __tablename__ = "audit_seal"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    audit_id: Mapped[str] = mapped_column(String(36), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """Central only: the last audit-chain head each store sent, so a store whose trail was cut off
+    or rewritten afterwards is caught at its next sync (a chain alone cannot show a cut end)."""
+
+    __tablename__ = "audit_head"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[utc]

@@ -61,9 +61,39 @@ class SyncPeer(Base):
     __tablename__ = "sync_peer"
 
     origin: Mapped[str] = mapped_column(String(16), primary_key=True)
-    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # empty until the first bundle of a site pinned by fingerprint
     last_bundle: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[utc]
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")  # pinned before its key was seen
+    incarnation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped by a restore at the site
+
+
+class SyncQuarantine(Base):
+    """A local change the central database refused: kept out of the way with its reason, retried each sync."""
+
+    __tablename__ = "sync_quarantine"
+
+    change_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(400))
+    detail: Mapped[str] = mapped_column(String(2000), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    quarantined_at: Mapped[utc]
+
+
+class SyncWorkstation(Base):
+    """Central register of identities: which store (and PC) holds each window + workstation code."""
+
+    __tablename__ = "sync_workstation"
+
+    origin: Mapped[str] = mapped_column(String(16), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(36))
+    host: Mapped[str] = mapped_column(String(100), default="")
+    incarnation: Mapped[int] = mapped_column(Integer, default=0)
+    last_hlc: Mapped[str] = mapped_column(String(40), default="")  # the newest own change this store has pushed
+    registered_at: Mapped[utc]
+    last_seen_at: Mapped[utc]
 
 
 class SyncConflict(Base):

@@ -8,5 +8,6 @@ converges whatever order changes arrive in.
 """
 
 # Tables that are this workstation's own business and never travel.
-LOCAL_TABLES = frozenset({"site", "sync_change", "sync_clock", "sync_state", "sync_peer", "sync_conflict",
+LOCAL_TABLES = frozenset({"site", "audit_seal", "audit_head", "sync_change", "sync_clock", "sync_state", "sync_peer", "sync_conflict",
+                          "sync_quarantine", "sync_workstation",
                           "alembic_version"})

@@ -5,18 +5,28 @@ leaves both databases as they were before that batch or after it; the next run
 resends what was not confirmed, and a change already in a log is ignored. Pushes
 take a transaction-scoped advisory lock so the central log's ``seq`` order is its
 commit order, and a puller never skips a change committed late.
+
+Before anything is pushed, the store checks in with the central register of
+workstations: an identity held by another store (another PC set up with the same
+codes) stops the sync with a message naming that PC. A change the central database
+refuses (or that would not fit its schema) is quarantined here with its reason and
+the rest goes on; quarantined changes are tried again at every sync.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, create_engine, select, text, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from shebao_desk.audit_chain import exchange_head
 from shebao_desk.errors import ShebaoError
-from shebao_desk.models import SyncChange
+from shebao_desk.failure import masked
+from shebao_desk.limits import value_problems
+from shebao_desk.models import Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
 from shebao_desk.store import Store, alembic_config
 from shebao_desk.sync import state
@@ -27,6 +37,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 10_000
 PUSH_LOCK = 0x5EBA0  # advisory lock key for pushes into the central log
+REGISTER_LOCK = 0x5EBA1  # and for the register of workstations
 COLUMNS = ("change_id", "table_name", "row_id", "hlc", "origin", "values")
 
 
@@ -34,18 +45,30 @@ class SyncError(ShebaoError):
     pass
 
 
+class IdentityClash(SyncError):
+    def __init__(self, origin: str, host: str, since, *, during: str = "setup") -> None:
+        what = ("请为本机另选一个工作站编号" if during == "setup" else
+                "本机的变更未发送，数据不会丢失；请管理员核对两台电脑的工作站编号，把本机的数据迁到新设置（shebao-desk setup）的库中")
+        super().__init__(
+            f"窗口/工作站编号 {origin} 已由电脑 {host or '（未知）'} 使用（{since:%Y-%m-%d} 登记），中心数据库未作任何改动；{what}",
+            f"identity {origin} registered to another store on {host!r} since {since}")
+
+
 @dataclass
 class SyncReport:
     pushed: int = 0
     pulled: int = 0
     conflicts: int = 0
+    quarantined: int = 0
+    reasons: list[str] = field(default_factory=list)
+    new_incarnation: bool = False
 
 
 def central_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     except Exception as exc:  # noqa: BLE001 - a malformed URL is the clerk's input
-        raise SyncError(f"中心数据库地址有误：{url.split('@')[-1]}", repr(exc)) from exc
+        raise SyncError(f"中心数据库地址有误：{url.split('@')[-1]}", masked(repr(exc))) from exc
 
 
 def prepare_central(engine: Engine) -> None:
@@ -55,26 +78,206 @@ def prepare_central(engine: Engine) -> None:
         command.upgrade(alembic_config(conn), "head")
 
 
-def push(store: Store, engine: Engine, batch: int = BATCH) -> int:
-    sent = 0
-    while True:
-        with store.engine.connect() as conn:
-            changes = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
-                                   .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq).limit(batch)).all()
-        if not changes:
-            return sent
-        rows = [dict(zip(COLUMNS, c[1:], strict=True)) for c in changes]
+# --- identity ----------------------------------------------------------------------
+
+def _identity(conn: Connection) -> tuple[str, str, int]:
+    from shebao_desk.site_identity import SetupNeeded, store_id
+    site = conn.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
+    if site is None:
+        raise SetupNeeded()
+    return f"{site[0]}{site[1]}", store_id(conn), int(state.get(conn, state.INCARNATION, "0"))
+
+
+def _own_pushed_hlc(conn: Connection, origin: str) -> str:
+    return conn.scalar(select(func.max(SyncChange.hlc)).where(SyncChange.origin == origin,
+                                                               SyncChange.pushed.is_(True))) or ""
+
+
+def register(engine: Engine, origin: str, store: str, incarnation: int, *, host: str | None = None,
+             pushed_hlc: str = "", during: str = "setup") -> SyncWorkstation | None:
+    """Claim ``origin`` for this store; refuse (writing nothing) when another store holds it.
+
+    Returns the registration as it was before this call (None for a first registration)."""
+    host = host or socket.gethostname()
+    table = SyncWorkstation.__table__
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REGISTER_LOCK})
+        row = conn.execute(select(SyncWorkstation).where(SyncWorkstation.origin == origin)).first()
+        if row is not None and row.store_id != store:
+            raise IdentityClash(origin, row.host, row.registered_at, during=during)
+        now = utcnow()
+        if row is None:
+            conn.execute(insert(table).values(origin=origin, store_id=store, host=host[:100], incarnation=incarnation,
+                                              last_hlc=pushed_hlc, registered_at=now, last_seen_at=now))
+        else:
+            conn.execute(update(table).where(table.c.origin == origin).values(
+                host=host[:100], incarnation=max(incarnation, row.incarnation), last_seen_at=now))
+    return row
+
+
+def _check_in(store: Store, engine: Engine) -> bool:
+    """Register, and notice a store restored behind the central's back (a file copied over the store):
+    it has lost changes it had already pushed, so it starts a new incarnation. Returns whether it did."""
+    from shebao_desk.site_identity import INCARNATION_DAY
+    with store.engine.begin() as conn:
+        origin, sid, incarnation = _identity(conn)
+        pushed_hlc = _own_pushed_hlc(conn, origin)
+    before = register(engine, origin, sid, incarnation, pushed_hlc=pushed_hlc, during="sync")
+    if before is None:
+        return False
+    behind = before.incarnation > incarnation or (before.last_hlc and pushed_hlc < before.last_hlc)
+    if not behind:
+        return False
+    from shebao_desk.clock import local_day, now_utc
+    number = max(incarnation, before.incarnation) + 1
+    with store.engine.begin() as conn:
+        state.put(conn, state.INCARNATION, str(number))
+        state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
+        state.put(conn, state.BUNDLE_NUMBER, "0")
+    register(engine, origin, sid, number)
+    log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)
+    return True
+
+
+def _record_pushed_hlc(engine: Engine, origin: str, hlc: str) -> None:
+    table = SyncWorkstation.__table__
+    with engine.begin() as conn:
+        conn.execute(update(table).where(table.c.origin == origin, table.c.last_hlc < hlc).values(last_hlc=hlc))
+
+
+# --- pushing, with quarantine ------------------------------------------------------------
+
+def _is_refusal(exc: BaseException) -> bool:
+    """The central database refused the data itself (not the network, not the server)."""
+    orig = getattr(exc, "orig", exc)
+    if type(orig).__module__.startswith("psycopg"):
+        sqlstate = getattr(orig, "sqlstate", None) or ""
+        return sqlstate[:2] in ("22", "23") or type(orig).__name__ == "DataError"
+    return isinstance(exc, (ValueError, TypeError, KeyError))
+
+
+def _reason(exc: BaseException) -> tuple[str, str]:
+    orig = getattr(exc, "orig", exc)
+    name = type(orig).__name__
+    diag = getattr(orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or ""
+    detail = masked(f"{name}: {str(orig).strip().splitlines()[0] if str(orig).strip() else ''}")[:2000]
+    if name == "UniqueViolation":
+        what = "受理编号" if "case_number" in constraint else "身份证号码" if "id_number" in constraint else "数据"
+        return f"{what}与中心已有的记录重复（{constraint}）", detail
+    if name == "StringDataRightTruncation":
+        return "内容超过中心数据库允许的长度", detail
+    if name == "ForeignKeyViolation":
+        return "所依赖的记录未能同步到中心", detail
+    if name == "NotNullViolation":
+        return "缺少必填内容", detail
+    if "NUL" in str(orig):
+        return "含有空字符（NUL）", detail
+    return "中心数据库不接受这条数据", detail
+
+
+def _send(engine: Engine, rows: list[dict]) -> tuple[list[dict], list[tuple[dict, str, str]]]:
+    """Push ``rows``; a refused batch is split until each refused change stands alone."""
+    if not rows:
+        return [], []
+    try:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
             # The merge looks rows up by key in tables that may have grown by thousands of rows
             # since their statistics were taken; a sequential scan per lookup would be quadratic.
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             apply_changes(conn, rows, pushed=True)
-        # Confirmed centrally; a cut before this line only means the batch is sent again.
-        with store.engine.begin() as conn:  # the log only grows at its end: the batch is everything up to its last seq
-            conn.execute(update(SyncChange).where(SyncChange.pushed.is_(False), SyncChange.seq <= changes[-1][0])
+        return rows, []
+    except Exception as exc:  # noqa: BLE001 - sorted below: only a refusal of the data is quarantined
+        if not _is_refusal(exc):
+            raise
+        if len(rows) == 1:
+            reason, detail = _reason(exc)
+            return [], [(rows[0], reason, detail)]
+        log.info("central refused a batch of %d: %s; narrowing it down", len(rows), type(exc).__name__)
+        mid = len(rows) // 2
+        ok1, bad1 = _send(engine, rows[:mid])
+        ok2, bad2 = _send(engine, rows[mid:])
+        return ok1 + ok2, bad1 + bad2
+
+
+def _precheck(rows: list[dict]) -> tuple[list[dict], list[tuple[dict, str, str]]]:
+    """What would not fit the central schema is quarantined without a round trip."""
+    good, bad = [], []
+    for r in rows:
+        problems = value_problems(r["table_name"], r["values"]) if isinstance(r["values"], dict) else ["values"]
+        if problems:
+            bad.append((r, problems[0], "; ".join(problems)[:2000]))
+        else:
+            good.append(r)
+    return good, bad
+
+
+def _settle(store: Store, accepted: list[dict], refused: list[tuple[dict, str, str]],
+            span: tuple[int, int] | None = None) -> None:
+    """Locally, in one transaction: refused changes into quarantine, accepted ones marked as pushed.
+
+    ``span``: the batch was every unpushed, unquarantined change with ``seq`` in (low, high]: then one
+    statement marks them (the log only grows at its end)."""
+    q = SyncQuarantine.__table__
+    now = utcnow()
+    with store.engine.begin() as conn:
+        if refused:
+            ids = [r["change_id"] for r, _, _ in refused]
+            known = set(conn.scalars(select(q.c.change_id).where(q.c.change_id.in_(ids))))
+            for row, reason, detail in refused:
+                if row["change_id"] in known:
+                    conn.execute(update(q).where(q.c.change_id == row["change_id"]).values(
+                        reason=reason[:400], detail=detail, attempts=q.c.attempts + 1))
+                else:
+                    conn.execute(insert(q).values(change_id=row["change_id"], table_name=row["table_name"],
+                                                  row_id=row["row_id"], reason=reason[:400], detail=detail,
+                                                  attempts=1, quarantined_at=now))
+                log.warning("change %s (%s) quarantined: %s (%s)", row["change_id"], row["table_name"], reason, detail)
+        if span is not None:
+            conn.execute(update(SyncChange).where(SyncChange.pushed.is_(False), SyncChange.seq > span[0],
+                                                  SyncChange.seq <= span[1], ~SyncChange.change_id.in_(select(q.c.change_id)))
                          .values(pushed=True))
-        sent += len(rows)
+            return
+        ids = [r["change_id"] for r in accepted]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            conn.execute(update(SyncChange).where(SyncChange.change_id.in_(chunk)).values(pushed=True))
+            conn.execute(delete(q).where(q.c.change_id.in_(chunk)))
+
+
+def _rows(conn: Connection, stmt) -> list[dict]:
+    return [dict(zip(COLUMNS, c, strict=True)) for c in conn.execute(stmt).all()]
+
+
+def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[tuple[dict, str, str]]]:
+    """Returns how many changes central accepted, and those it refused (now quarantined)."""
+    q = SyncQuarantine.__table__
+    cols = [getattr(SyncChange, c) for c in COLUMNS]
+    sent, refused_all = 0, []
+    with store.engine.connect() as conn:  # last time's refusals first: a fix may have come since
+        waiting = _rows(conn, select(*cols).join(q, q.c.change_id == SyncChange.change_id)
+                        .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq))
+    batches: list[tuple[list[dict], tuple[int, int] | None]] = [(waiting, None)] if waiting else []
+    after = 0
+    while True:
+        if not batches:
+            with store.engine.connect() as conn:
+                found = conn.execute(select(SyncChange.seq, *cols)
+                                     .where(SyncChange.pushed.is_(False), SyncChange.seq > after,
+                                            ~SyncChange.change_id.in_(select(q.c.change_id)))
+                                     .order_by(SyncChange.seq).limit(batch)).all()
+            if not found:
+                return sent, refused_all
+            batches.append(([dict(zip(COLUMNS, c[1:], strict=True)) for c in found], (after, found[-1][0])))
+            after = found[-1][0]
+        rows, span = batches.pop()
+        good, refused = _precheck(rows)
+        accepted, refused_central = _send(engine, good)
+        # Confirmed centrally; a cut before this line only means the batch is sent again.
+        _settle(store, accepted, refused + refused_central, span)
+        sent += len(accepted)
+        refused_all += refused + refused_central
 
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
@@ -98,18 +301,46 @@ def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
 
 def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
     engine = central_engine(url)
+    host = engine.url.host
+    stage = "connect"
     try:
         prepare_central(engine)
         report = SyncReport()
-        report.pushed = push(store, engine, batch)
+        stage = "register"
+        report.new_incarnation = _check_in(store, engine)  # an identity clash stops here, before any write
+        with store.engine.begin() as local, engine.begin() as central:  # a cut or rewritten audit trail stops here (#14)
+            problem = exchange_head(local, central)
+        if problem:
+            raise SyncError(*problem)
+        stage = "push"
+        report.pushed, refused = push(store, engine, batch)
+        report.quarantined = len(refused)
+        report.reasons = sorted({reason for _, reason, _ in refused})
+        with store.engine.connect() as conn:
+            origin, _, _ = _identity(conn)
+            pushed_hlc = _own_pushed_hlc(conn, origin)
+        if pushed_hlc:
+            _record_pushed_hlc(engine, origin, pushed_hlc)
+        stage = "pull"
         report.pulled, report.conflicts = pull(store, engine, batch)
         with store.engine.begin() as conn:
             state.put(conn, state.LAST_SYNC, utcnow().isoformat())
-        log.info("sync with %s: pushed %d, pulled %d, conflicts %d", engine.url.host, report.pushed,
-                 report.pulled, report.conflicts)
+        log.info("sync with %s: pushed %d, pulled %d, conflicts %d, quarantined %d", host, report.pushed,
+                 report.pulled, report.conflicts, report.quarantined)
         return report
-    except (OperationalError, DBAPIError) as exc:
-        raise SyncError("与中心数据库的连接中断，已同步的部分已保存，未完成的部分下次会自动继续",
-                        f"sync with {engine.url.host}: {exc.__class__.__name__}: {exc.orig if hasattr(exc, 'orig') else exc}") from exc
+    except ShebaoError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - driver errors of every kind end as one clear line
+        orig = getattr(exc, "orig", None) or exc
+        detail = masked(f"sync with {host} ({stage}): {type(orig).__name__}: {orig}")
+        if stage == "connect" and isinstance(exc, (DBAPIError, SQLAlchemyError)) or \
+                type(orig).__name__ in ("OperationalError", "ConnectionTimeout"):
+            if stage == "connect":
+                raise SyncError(f"无法连接中心数据库 {host}，请检查网络和地址；本机数据未改变", detail) from exc
+            raise SyncError("与中心数据库的连接中断，已同步的部分已保存，未完成的部分下次会自动继续", detail) from exc
+        if type(orig).__module__.startswith("psycopg") or isinstance(exc, SQLAlchemyError):
+            raise SyncError(f"中心数据库拒绝了同步（{type(orig).__name__}），已同步的部分已保存；请把日志交给管理员",
+                            detail) from exc
+        raise
     finally:
         engine.dispose()

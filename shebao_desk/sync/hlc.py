@@ -40,7 +40,10 @@ class HybridClock:
         """Move past a clock seen from elsewhere, so later local changes sort after it."""
         if not seen:
             return
-        ms, counter = parse(seen)
+        try:
+            ms, counter = parse(seen)
+        except ValueError:  # a garbage clock (refused at import since) must not stop every later write
+            return
         with self._lock:
             if (ms, counter) > (self._ms, self._counter):
                 self._ms, self._counter = ms, counter

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import JSON, Connection, LargeBinary, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shebao_desk.audit_chain import seal_received
 from shebao_desk.models import Base, SyncChange, SyncClock, SyncConflict
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.people import CardStatus, PersonStatus
@@ -297,6 +298,8 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
             else:
                 inserts.append({**winners, "id": row_id})
         _write(conn, table, inserts, updates)
+    # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
+    seal_received(conn, by_table.get("audit_entry", []))
     upsert_clocks(conn, changed_clocks)
     result.conflicts = flag_two_valid_cards(conn, touched_cards)
     return result

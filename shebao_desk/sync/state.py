@@ -14,6 +14,8 @@ LAST_SYNC = "last_sync_at"
 EXPORTED_SEQ = "bundle_exported_seq"
 BUNDLE_NUMBER = "bundle_number"
 SIGNING_KEY = "signing_key"
+INCARNATION = "incarnation"  # bumped by each restore: numbers issued after it never repeat earlier ones
+STORE_ID = "store_id"  # this store's own identity, registered centrally with its workstation code
 
 
 def get(conn: Connection, key: str, default: str | None = None) -> str | None:

@@ -74,10 +74,13 @@ def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
     from shebao_desk.policy import load_policy
     from shebao_desk.site_identity import ensure_site
     from shebao_desk.store import open_store
+    from shebao_desk.site_identity import get_site
     policy = load_policy()
-    store = open_store(db_path)
-    with store.unit(None, workstation or "A", "open site") as s:
-        site = ensure_site(s, policy.site, workstation or "A", training=training)
+    store = open_store(db_path, check=True)  # quick_check: a damaged store is named before any write
+    # No silent default: a new store gets its codes from --workstation, or the first-start form asks.
+    code = workstation or ("T" if training else None)
+    with store.unit(None, code or "", "open site") as s:
+        site = ensure_site(s, policy.site, code, training=training) if code or get_site(s) else None
         first_admin = needs_first_admin(s)
     return Core(store, policy, site, training, first_admin)
 
@@ -113,7 +116,8 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
         dialog.set_context(state["ctx"], first_admin=core.first_admin)
 
     def failed(error: BaseException) -> None:
-        log.error("start failed", exc_info=(type(error), error, error.__traceback__))
+        from shebao_desk.failure import trace_text
+        log.error("start failed:\n%s", trace_text(error))
         dialog.startup_failed(clerk_message(error))
 
     # Start loading once the dialog is drawn: the loader's imports would otherwise compete

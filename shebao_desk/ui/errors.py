@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import traceback
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from shebao_desk.errors import ShebaoError
-from shebao_desk.idnumber import mask_id_numbers
+from shebao_desk.failure import explain, masked, trace_text
 
 log = logging.getLogger(__name__)
 
@@ -17,18 +16,16 @@ _sink = None
 
 
 def clerk_message(error: BaseException) -> str:
-    if isinstance(error, ShebaoError):
-        return error.message
-    return "发生了意外错误，操作未完成，数据未改变。请重试；如反复出现，请联系管理员并提供日志。"
+    """The same line the command line prints for this error."""
+    return explain(error)
 
 
 def log_failure(error: BaseException, what: str = "operation") -> None:
     """The log's half of the contract: a clerk's error as a warning, anything else with its traceback (masked)."""
     if isinstance(error, ShebaoError):
-        log.warning("%s failed: %s: %s", what, type(error).__name__, mask_id_numbers(str(error.detail)))
+        log.warning("%s failed: %s: %s", what, type(error).__name__, masked(str(error.detail)))
         return
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    log.error("%s failed\n%s", what, mask_id_numbers(text))
+    log.error("%s failed\n%s", what, trace_text(error))
 
 
 def show_message(parent: QWidget | None, text: str, title: str = "无法完成") -> None:

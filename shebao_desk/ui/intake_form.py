@@ -165,9 +165,17 @@ class IntakeForm(QWidget):
         self.id_number.textChanged.connect(self._check_id)
         self.agent_id.textChanged.connect(self._check_agent_id)
         self.phone_hint = Hint("phone_hint")
-        grid.addWidget(self.phone_hint, 8, 0, 1, 2)
+        grid.addWidget(self.phone_hint, 10, 0, 1, 2)
         for field in (self.phone, self.agent_phone, self.new_phone):
             field.textChanged.connect(self._check_phone)
+        from shebao_desk.limits import max_length  # the central schema's lengths, one table for all
+        for widget, table, column in ((self.name, "person", "name"), (self.phone, "person", "phone"),
+                                      (self.address, "person", "address"), (self.agent_name, "case", "agent_name"),
+                                      (self.agent_relation, "case", "agent_relation"),
+                                      (self.agent_phone, "case", "agent_phone"), (self.reason, "case", "reason"),
+                                      (self.new_name, "person", "name"), (self.new_phone, "person", "phone"),
+                                      (self.new_address, "person", "address")):
+            widget.setMaxLength(max_length(table, column))
         for widget in self.findChildren(QLineEdit):
             widget.textChanged.connect(self.changed)
         for combo in (self.ethnicity, self.loss_channel):

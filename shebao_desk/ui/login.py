@@ -23,7 +23,8 @@ class StartDialog(QDialog):
         super().__init__()
         self.ctx: AppContext | None = None
         self.locked_for = locked_for
-        self.first_admin = False
+        self.first_admin = False  # the first-start form (site codes and/or the first admin) is showing
+        self.needs_admin = False
         self.result_clerk = None
         self.setWindowTitle(title)
         self.setMinimumWidth(440)
@@ -42,6 +43,15 @@ class StartDialog(QDialog):
         form.addRow("密码", self.password)
         self.password.returnPressed.connect(self.submit)
         layout.addWidget(self.login_fields)
+
+        self.site_fields = QWidget()  # first start of a new store: which window and workstation this PC is
+        form = QFormLayout(self.site_fields)
+        self.window_code = QLineEdit(objectName="window_code", maxLength=8)
+        self.workstation_id = QLineEdit(objectName="workstation_id", maxLength=4, placeholderText="如 A、B，每台电脑不同")
+        form.addRow("窗口编号", self.window_code)
+        form.addRow("工作站编号", self.workstation_id)
+        layout.addWidget(self.site_fields)
+        self.site_fields.hide()
 
         self.admin_fields = QWidget()
         form = QFormLayout(self.admin_fields)
@@ -77,13 +87,22 @@ class StartDialog(QDialog):
 
     def set_context(self, ctx: AppContext, *, first_admin: bool) -> None:
         """The store is open: show who we are and the right form."""
-        self.ctx, self.first_admin = ctx, first_admin
+        needs_site = ctx.site is None
+        self.ctx, self.first_admin, self.needs_admin = ctx, first_admin or needs_site, first_admin
         site = ctx.policy.site
-        self.head.setText(f"<b>{site.institution}</b><br>{site.window_name} · 工作站 {ctx.workstation}"
+        self.head.setText(f"<b>{site.institution}</b><br>{site.window_name}"
+                          + ("" if needs_site else f" · 工作站 {ctx.workstation}")
                           + (" · <span style='color:#c00'>培训模式</span>" if ctx.training else ""))
+        self.site_fields.setVisible(needs_site)
         self.admin_fields.setVisible(first_admin)
-        self.login_fields.setVisible(not first_admin)
-        if first_admin:
+        self.login_fields.setVisible(not self.first_admin)
+        if needs_site:
+            self.setWindowTitle("首次使用：设置本机")
+            self.intro.setText("这是本机第一次使用：请填写窗口编号和本机的工作站编号（同一窗口的每台电脑不同）"
+                               + ("，并创建管理员账号。" if first_admin else "。"))
+            self.window_code.setText(site.window_code)
+            self.workstation_id.setFocus()
+        elif first_admin:
             self.setWindowTitle("首次使用：创建管理员")
             self.intro.setText("这是本机第一次使用，请先创建管理员账号。")
             self.new_username.setFocus()
@@ -111,10 +130,11 @@ class StartDialog(QDialog):
 
     def done_with(self, clerk) -> None:
         self.busy(False)
-        if self.first_admin:  # the admin exists now: log in with it
+        if self.first_admin:  # the site and the admin exist now: log in
             self.error.setText("")
             self.set_context(self.ctx, first_admin=False)  # type: ignore[arg-type]  # set before any login
-            self.username.setText(clerk.username)
+            if clerk is not None:
+                self.username.setText(clerk.username)
             self.password.setFocus()
             return
         self.result_clerk = clerk
@@ -129,16 +149,27 @@ class StartDialog(QDialog):
         from shebao_desk.auth import create_clerk
         from shebao_desk.errors import ValidationError
         from shebao_desk.models import Role
-        if self.new_password.text() != self.new_password2.text():
+        if self.needs_admin and self.new_password.text() != self.new_password2.text():
             self.fail(ValidationError("两次输入的密码不一致"))
             return
-        ctx = self.ctx
+        ctx, needs_admin = self.ctx, self.needs_admin
         username, name, password = self.new_username.text(), self.display_name.text(), self.new_password.text()
+        window, workstation = self.window_code.text(), self.workstation_id.text()
 
         from shebao_desk.ui.ops import run_op
+
+        def work():
+            from shebao_desk.site_identity import set_up_site
+            if ctx.site is None:
+                ctx.site = set_up_site(ctx.store, ctx.policy.site, window, workstation, training=ctx.training)
+            if not needs_admin:
+                return None
+            with ctx.store.unit(None, ctx.workstation, "first admin") as s:
+                return create_clerk(s, username, name, password, Role.ADMIN)
+
         self.busy(True)
-        run_op(self, ctx, lambda s: create_clerk(s, username, name, password, Role.ADMIN), self.done_with,
-               unit="first admin", hint=self.error, failed=lambda _: self.busy(False))
+        run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False),
+               changes={"clerks", "site"})
 
     def _login(self) -> None:
         from shebao_desk.auth import login

@@ -1,0 +1,80 @@
+"""What encryption at rest costs: the same 1,000,000-case store plain and SQLCipher-encrypted, side by side.
+
+Search by ID number, the monthly report and one intake save (accept an application in
+its own unit of work: person, case, audit entries, hash-chain seals, change log) are
+timed on both in the same run; the figure is the encrypted time, the baseline the plain
+one. Aim (#14): ratio <= 1.3. ``SHEBAO_BENCH_CASES`` scales the store down for a quick look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from benchmarks import bench_store
+from benchmarks.common import Figure, median_ms
+from shebao_desk.catalogue import Mode
+from shebao_desk.idnumber import make_id_number
+from shebao_desk.intake import ApplicantInput, CaseRequest, accept_case
+from shebao_desk.models import Clerk
+from shebao_desk.policy import load_policy
+from shebao_desk.queries import search
+from shebao_desk.site_identity import ensure_site
+from shebao_desk.statistics import month, report_sections
+from shebao_desk.store import open_store
+
+
+def _timings(store, policy, id_number: str, clerk_id: str, seq0: int) -> dict[str, float]:
+    period = month("2026-03")
+    when = dt.datetime(2026, 3, 9, 2, tzinfo=dt.UTC)
+    counter = iter(range(seq0, seq0 + 10_000))
+
+    def report():
+        with store.read() as s:
+            report_sections(s, period, policy)
+
+    def by_id():
+        with store.read() as s:
+            assert search(s, id_number).people
+
+    def intake():
+        number = make_id_number("610102", dt.date(1990, 1, 1) + dt.timedelta(days=next(counter)), 7)
+        with store.unit(clerk_id, "A", "bench intake") as s:
+            req = CaseRequest("apply", Mode.SELF, ApplicantInput(number, "赵测试", phone="13800000000"),
+                              {"id_original", "id_copy", "photo"})
+            site = ensure_site(s, policy.site, "A")
+            accept_case(s, req, s.get(Clerk, clerk_id), site, policy, when)
+
+    return {"monthly_report": median_ms(report, 5), "search_by_id_number": median_ms(by_id, 50),
+            "intake_save": median_ms(intake, 30)}
+
+
+def run() -> list[Figure]:
+    cases = int(os.environ.get("SHEBAO_BENCH_CASES", bench_store.CASES))
+    bench_store.CASES, bench_store.PEOPLE = cases, max(cases * 3 // 10, 1000)
+    policy = load_policy()
+    with tempfile.TemporaryDirectory() as tmp:
+        plain_path, enc_path = Path(tmp) / "plain.sqlite3", Path(tmp) / "enc.sqlite3"
+        os.environ.setdefault("SHEBAO_KEYS", str(Path(tmp) / "keys"))
+        open_store(plain_path, encrypt=False).close()
+        id_number, _ = bench_store._bulk_fill(plain_path)
+        shutil.copyfile(plain_path, enc_path)
+        open_store(enc_path).close()  # encrypted in place, as an old store is on its first open
+        results = {}
+        for seq0, label, path in ((0, "plain", plain_path), (2000, "encrypted", enc_path),
+                                  (4000, "plain", plain_path), (6000, "encrypted", enc_path)):
+            store = open_store(path, encrypt=label == "encrypted")  # twice each, alternating: the last round counts
+            with store.read() as s:
+                clerk_id = s.query(Clerk.id).scalar()
+            results[label] = _timings(store, policy, id_number, clerk_id, seq0)
+            store.close()
+    figures = []
+    for name, value in results["encrypted"].items():
+        base = results["plain"][name]
+        figures.append(Figure(f"encrypted_{name}", value, "ms", "the same store unencrypted, same run", base,
+                              "ratio <= 1.3", value <= 1.3 * base,
+                              note=f"SQLCipher 4 (AES-256, HMAC-SHA512 pages); {cases} cases"))
+    return figures

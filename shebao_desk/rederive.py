@@ -1,0 +1,128 @@
+"""Re-deriving people, cards, cases and loss reports from the audit trail, for ``db check``.
+
+Every write through the program leaves an audit entry with the row's values (an
+insert's full snapshot, an update's new values, a delete), so replaying the trail
+row by row gives what each table should hold. A row edited, inserted or deleted
+with another tool differs from its replay, and the finding names the row and field.
+Together with the hash chain (:mod:`audit_chain`), which shows the trail itself
+untouched, this makes a direct edit visible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, LargeBinary, column, select, table as table_clause
+
+from shebao_desk.audit import SECRET_COLUMNS, _json_value
+from shebao_desk.idnumber import mask_id_number
+from shebao_desk.models import AuditEntry, AuditSeal, Base
+
+TABLES = {"person": "人员", "card": "卡", "case": "业务", "loss_report": "挂失记录"}
+SKIPPED = {"updated_at"} | SECRET_COLUMNS  # set by the flush itself, not in an update's history
+_ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
+GONE = object()
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if expected == actual:
+        return True
+    if isinstance(expected, str) and isinstance(actual, str) and _ISO_TIME.match(expected) and _ISO_TIME.match(actual):
+        try:  # the same instant written in another offset
+            return dt.datetime.fromisoformat(expected) == dt.datetime.fromisoformat(actual)
+        except ValueError:
+            return False
+    return False
+
+
+_nullable = {name: [c.name for c in Base.metadata.tables[name].columns
+                    if c.nullable and not isinstance(c.type, LargeBinary)] for name in TABLES}
+
+
+def _read(conn: Connection, table) -> list[dict[str, Any]]:
+    """Every row as the audit trail writes values; a value the column type refuses (an enum
+    nobody defined, written by another tool) is kept raw, so it shows as a mismatch instead of a crash."""
+    columns = [c for c in table.columns if not isinstance(c.type, LargeBinary)]
+    processors = [c.type._cached_result_processor(conn.dialect, None) for c in columns]
+    raw = select(*(column(c.name) for c in columns)).select_from(table_clause(table.name))
+    out = []
+    for row in conn.execute(raw):
+        values = {}
+        for c, proc, value in zip(columns, processors, row, strict=True):
+            try:
+                value = proc(value) if proc and value is not None else value
+            except (LookupError, ValueError, TypeError):
+                values[c.name] = value
+                continue
+            values[c.name] = _json_value(c.name, value)
+        out.append(values)
+    return out
+
+
+def replay(conn: Connection) -> dict[tuple[str, str], Any]:
+    """(table, row id) → the values the audit trail says the row has now, or GONE if deleted."""
+    seal = select(AuditSeal.audit_id, AuditSeal.seq).subquery()
+    rows = conn.execute(
+        select(AuditEntry.table_name, AuditEntry.row_id, AuditEntry.action, AuditEntry.after, AuditEntry.at, seal.c.seq)
+        .outerjoin(seal, seal.c.audit_id == AuditEntry.id)
+        .where(AuditEntry.table_name.in_(list(TABLES)))).all()
+    rows.sort(key=lambda r: (r.at, r.seq if r.seq is not None else 1 << 62))
+    state: dict[tuple[str, str], Any] = {}
+    for r in rows:
+        key = (r.table_name, r.row_id)
+        verb = r.action.rsplit(":", 1)[-1]
+        if verb == "delete":
+            state[key] = GONE
+        elif verb == "insert" or state.get(key) in (None, GONE):
+            # A column the insert did not set is NULL (no column has a server default).
+            state[key] = {**dict.fromkeys(_nullable[r.table_name]), **(r.after or {})}
+        else:
+            state[key].update(r.after or {})
+    return state
+
+
+def _label(table: str, row: dict[str, Any]) -> str:
+    if table == "person":
+        return f"人员 {mask_id_number(row.get('id_number'))}（{row.get('id')}）"
+    if table == "case":
+        return f"业务 {row.get('number') or row.get('id')}"
+    if table == "card":
+        return f"卡 {row.get('card_number') or row.get('id')}"
+    return f"{TABLES[table]} {row.get('id')}"
+
+
+def compare(conn: Connection) -> list[tuple[str, str]]:
+    """(rule, detail) for each row whose table value differs from its audit replay."""
+    expected = replay(conn)
+    by_table: dict[str, dict[str, Any]] = defaultdict(dict)
+    for (table, row_id), values in expected.items():
+        by_table[table][row_id] = values
+    out: list[tuple[str, str]] = []
+    for table_name in TABLES:
+        table = Base.metadata.tables[table_name]
+        wanted = by_table[table_name]
+        seen = set()
+        for actual in _read(conn, table):
+            seen.add(actual["id"])
+            values = wanted.get(actual["id"])
+            if values is None:
+                out.append(("rederive", f"{_label(table_name, actual)} 没有任何审计记录（绕过本程序直接写入）"))
+                continue
+            if values is GONE:
+                out.append(("rederive", f"{_label(table_name, actual)} 按审计记录已删除，却仍在表中"))
+                continue
+            for name, value in values.items():
+                if name in SKIPPED or name not in actual:
+                    continue
+                if not _same(value, actual[name]):
+                    shown = (mask_id_number(str(actual[name])), mask_id_number(str(value))) \
+                        if name == "id_number" else (actual[name], value)
+                    out.append(("rederive", f"{_label(table_name, actual)} 的 {name} 为 {shown[0]!r}，"
+                                            f"按审计记录应为 {shown[1]!r}（被直接改动）"))
+        for row_id, values in wanted.items():
+            if values is not GONE and row_id not in seen:
+                out.append(("rederive", f"{_label(table_name, values)} 按审计记录应存在，却已不在表中（被直接删除）"))
+    return out

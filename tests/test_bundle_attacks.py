@@ -1,0 +1,224 @@
+"""Malicious bundles, as the reliability probe crafted them: each is refused through the real command line
+with exit 2 and one plain line, and the receiving store stays byte-for-byte what it was."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+import zlib
+
+import pytest
+
+from shebao_desk.demo import seed
+from shebao_desk.models.base import utcnow
+from shebao_desk.policy import load_policy
+from shebao_desk.store import open_store
+from shebao_desk.sync import bundle as B
+
+
+def cli(tmp_path, db, *args, stdin=None):
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
+    env.pop("SHEBAO_DB", None)
+    return subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), *args], input=stdin,
+                          capture_output=True, text=True, timeout=300, env=env)
+
+
+def fingerprint_of_file(db) -> str:
+    """The store's bytes once its log is folded in (a refused import must leave no trace, not even in the WAL)."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return hashlib.sha256(db.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """A receiver R (with an admin) and an evil site E whose genuine bundle is the raw material of the attacks."""
+    root = tmp_path_factory.mktemp("attacks")
+    policy = load_policy()
+    r_db, e_db = root / "r.sqlite3", root / "e.sqlite3"
+    assert cli(root, r_db, "--workstation", "R", "demo", "seed", "3").returncode == 0
+    made = cli(root, r_db, "admin", "create-user", "--username", "boss", "--name", "老板", "--role", "admin",
+               "--password-stdin", stdin="Corr3ct-Horse\n")
+    assert made.returncode == 0, made.stderr
+    e = open_store(e_db)
+    seed(e, policy, 2, workstation="E")
+    genuine = B.export_bundle(e, root / "e1.bundle")
+    header, changes = B.read_bundle(genuine.path)
+    with e.engine.connect() as conn:
+        key = B.signing_key(conn)
+    e.close()
+    with sqlite3.connect(r_db) as conn:
+        admin_id = conn.execute("SELECT id FROM clerk WHERE username = 'boss'").fetchone()[0]
+        audit_id = conn.execute("SELECT id FROM audit_entry LIMIT 1").fetchone()[0]
+    conn.close()
+    return {"root": root, "r": r_db, "key": key, "origin": header["origin"], "changes": changes,
+            "genuine": genuine.path, "admin_id": admin_id, "audit_id": audit_id}
+
+
+def craft(sites, changes=None, *, origin=None, number=1, payload=None, key=None, name="x.bundle"):
+    key = key or sites["key"]
+    origin = origin or sites["origin"]
+    if payload is None:
+        payload = gzip.compress(json.dumps(changes, ensure_ascii=False).encode(), mtime=0)
+    header = {"format": B.FORMAT, "origin": origin, "incarnation": 0, "number": number,
+              "public_key": B.public_hex(key), "created_at": utcnow().isoformat()}
+    document = {**header, "changes": len(changes or []), "payload": base64.b64encode(payload).decode(),
+                "signature": key.sign(B._signed_bytes(header, payload)).hex()}
+    path = sites["root"] / name
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def change(sites, table, row_id, values, *, origin=None, hlc=None):
+    origin = origin or sites["origin"]
+    return {"change_id": f"c0ffee00-0000-4000-8000-{abs(hash((table, row_id, str(values)))) % 10**12:012d}",
+            "table_name": table, "row_id": row_id, "hlc": hlc or f"{int(time.time() * 1000):013d}-00000-{origin}",
+            "origin": origin, "values": values}
+
+
+def refused(sites, path, *words):
+    before = fingerprint_of_file(sites["r"])
+    result = cli(sites["root"], sites["r"], "bundle", "import", str(path))
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+    assert fingerprint_of_file(sites["r"]) == before
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def pinned(sites):
+    """From here on E is a pinned, known signer: even so it may not do any of the following."""
+    assert cli(sites["root"], sites["r"], "bundle", "trust", sites["origin"], B.public_hex(sites["key"])).returncode == 0
+    return sites
+
+
+def test_unknown_signer_is_refused_before_its_payload_is_read(sites):
+    refused(sites, sites["genuine"], "未登记的站点", "bundle trust")
+
+
+def test_a_wrong_fingerprint_pinned_beforehand_refuses_the_key(tmp_path, sites):
+    db = tmp_path / "other.sqlite3"
+    assert cli(tmp_path, db, "--workstation", "Q", "demo", "seed", "1").returncode == 0
+    assert cli(tmp_path, db, "bundle", "trust", sites["origin"], "0123 4567 89AB CDEF 0123 4567 89AB CDEF").returncode == 0
+    result = cli(tmp_path, db, "bundle", "import", str(sites["genuine"]))
+    assert result.returncode == 2 and "指纹不符" in result.stderr
+
+
+def test_origin_of_a_change_must_be_the_signer(pinned):
+    forged = [dict(c, origin="SZ01R") if c["table_name"] == "person" else c for c in pinned["changes"]]
+    refused(pinned, craft(pinned, forged), "冒充")
+
+
+def test_clerk_takeover_is_refused(pinned):
+    takeover = change(pinned, "clerk", pinned["admin_id"], {"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$x$y"})
+    refused(pinned, craft(pinned, pinned["changes"] + [takeover]), "经办员")
+    new_admin = change(pinned, "clerk", "0000aaaa-0000-4000-8000-000000000001",
+                       {"id": "0000aaaa-0000-4000-8000-000000000001", "username": "evil", "display_name": "x",
+                        "role": "admin", "active": True, "password_hash": "$argon2id$...", "failed_logins": 0})
+    refused(pinned, craft(pinned, pinned["changes"] + [new_admin]), "经办员")
+
+
+def test_audit_rewrite_is_refused(pinned):
+    rewrite = change(pinned, "audit_entry", pinned["audit_id"], {"action": "nothing happened"})
+    refused(pinned, craft(pinned, pinned["changes"] + [rewrite]), "审计")
+
+
+@pytest.mark.parametrize("table", ["site", "sync_state", "sync_peer", "alembic_version", "no_such_table"])
+def test_site_identity_and_sync_tables_are_refused(pinned, table):
+    hijack = change(pinned, table, "1", {"workstation_id": "HACKQ"})
+    refused(pinned, craft(pinned, pinned["changes"] + [hijack]), "不允许")
+
+
+def test_clock_in_the_far_future_is_refused(pinned):
+    future = f"{int(time.time() * 1000) + 86_400_000:013d}-00000-{pinned['origin']}"
+    late = [dict(c, hlc=future) if i == 3 else c for i, c in enumerate(pinned["changes"])]
+    refused(pinned, craft(pinned, late), "时间晚于")
+
+
+@pytest.mark.parametrize("clock", ["zzzz-zz-zz", "9999999999999-100013-SZ01E", "", "1-1"])
+def test_garbage_clock_is_refused(pinned, clock):
+    bad = [dict(c, hlc=clock) if i == 0 else c for i, c in enumerate(pinned["changes"])]
+    refused(pinned, craft(pinned, bad), "时钟")
+
+
+def test_text_the_central_schema_would_refuse_is_refused(pinned):
+    person = next(c for c in pinned["changes"] if c["table_name"] == "person")
+    for bad_name in ("李\x00四", "长" * 51, "\u202e四李"):
+        poisoned = [dict(c, values={**c["values"], "name": bad_name}) if c is person else c for c in pinned["changes"]]
+        refused(pinned, craft(pinned, poisoned), "姓名")
+
+
+@pytest.mark.parametrize("payload", [[{"change_id": "x"}], {"not": "a list"}, [1, 2, 3]])
+def test_malformed_payloads_are_refused(pinned, payload):
+    refused(pinned, craft(pinned, payload), "格式不对")
+
+
+def test_gzip_bomb_is_refused_with_little_memory(pinned):
+    # 1 GiB of zeros in about 1 MB: the probe's 6.4 GB bomb had the same ratio.
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (16 << 20)
+    payload = b"".join(squeeze.compress(block) for _ in range(64)) + squeeze.flush()
+    bomb = craft(pinned, [], payload=payload, name="bomb.bundle")
+    before = fingerprint_of_file(pinned["r"])
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
+    probe = ("import re, sys; from shebao_desk.cli import main; code = main(sys.argv[1:]); "
+             "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)")
+    env = {**os.environ, "XDG_STATE_HOME": str(pinned["root"] / "state")}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", probe, "--db", str(pinned["r"]), "bundle", "import", str(bomb)],
+                            capture_output=True, text=True, timeout=300, env=env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2 and "压缩炸弹" in result.stderr and "Traceback" not in result.stderr
+    peak_mb = int(result.stdout.strip()) / 1024
+    assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
+    assert fingerprint_of_file(pinned["r"]) == before
+    print(f"gzip bomb ({len(payload) / 1e6:.1f} MB → 1 GiB): refused in {elapsed:.1f} s, peak {peak_mb:.0f} MB")
+
+
+def _person_change(sites):
+    return next(c for c in sites["changes"] if c["table_name"] == "person" and "id" in c["values"])
+
+
+@pytest.mark.parametrize("poison", ["birth_date_as_int", "unknown_status", "existing_id_number"])
+def test_values_the_store_cannot_take_are_refused_cleanly(pinned, poison):
+    person = _person_change(pinned)
+    values = dict(person["values"])
+    if poison == "birth_date_as_int":
+        values["birth_date"] = 19800517
+    elif poison == "unknown_status":
+        values["status"] = "bogus"
+    else:  # a second person with an ID number R already holds
+        with sqlite3.connect(pinned["r"]) as conn:
+            values["id_number"] = conn.execute("SELECT id_number FROM person LIMIT 1").fetchone()[0]
+        conn.close()
+    poisoned = [dict(c, values=values) if c is person else c for c in pinned["changes"]]
+    refused(pinned, craft(pinned, poisoned), "已拒绝导入")
+
+
+def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
+    assert all(not (B.CREDENTIALS & set(c["values"])) for c in pinned["changes"] if c["table_name"] == "clerk")
+
+    def clerks():
+        with sqlite3.connect(pinned["r"]) as conn:
+            rows = conn.execute("SELECT * FROM clerk ORDER BY id").fetchall()
+        conn.close()
+        return rows
+    before = clerks()
+    result = cli(pinned["root"], pinned["r"], "bundle", "import", str(pinned["genuine"]))
+    assert result.returncode == 0, result.stderr
+    assert clerks() == before  # E's clerk "demo" has the same id as R's own: R's account is left alone
+    with sqlite3.connect(pinned["r"]) as conn:
+        people = conn.execute("SELECT count(*) FROM person").fetchone()[0]
+    conn.close()
+    assert people == 5

@@ -1,0 +1,44 @@
+"""The audit-chain head travels with every sync and is kept centrally: a trail cut off or rewritten
+locally afterwards stops the next sync with a plain message; an audited restore does not."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from conftest import applicant
+from shebao_desk.store import connect_file
+from shebao_desk.sync.central import SyncError, sync
+from test_sync import PG, central, issued, workstation  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.skipif(not PG, reason="needs SHEBAO_TEST_PG")
+
+
+def _central_head(url, origin):
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT seq, hash FROM audit_head WHERE origin = :o"), {"o": origin}).one()
+    finally:
+        engine.dispose()
+
+
+def test_head_kept_centrally_and_a_cut_trail_stops_sync(tmp_path, policy, central):  # noqa: F811
+    a, csa = workstation(tmp_path, policy, "A")
+    issued(a, policy, csa, applicant(301))
+    sync(a, central)
+    origin = csa[1].window_code + "A"
+    seq, digest = _central_head(central, origin)
+    with connect_file(a.path) as conn:
+        assert conn.execute("SELECT max(seq) FROM audit_seal").fetchone()[0] == seq
+        assert conn.execute("SELECT hash FROM audit_seal WHERE seq = ?", (seq,)).fetchone()[0] == digest
+    issued(a, policy, csa, applicant(302))
+    sync(a, central)  # a grown chain is fine
+    with connect_file(a.path) as conn:  # an intruder removes the latest audit entries and their seals
+        top = conn.execute("SELECT max(seq) FROM audit_seal").fetchone()[0]
+        conn.execute("DELETE FROM audit_entry WHERE id IN (SELECT audit_id FROM audit_seal WHERE seq > ?)", (top - 5,))
+        conn.execute("DELETE FROM audit_seal WHERE seq > ?", (top - 5,))
+    with pytest.raises(SyncError) as err:
+        sync(a, central)
+    assert "审计记录被截断" in err.value.message
+    a.close()
