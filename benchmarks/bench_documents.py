@@ -52,8 +52,8 @@ def run() -> list[Figure]:
         buf = io.BytesIO()
         renderer.render(kind, document, buf)  # first render: warm-up (font subsets, caches)
         lines = [line for line in PdfReader(io.BytesIO(buf.getvalue())).pages[0].extract_text().splitlines() if line]
-        ours = median_ms(lambda: renderer.render(kind, document, io.BytesIO()), runs=20)
-        bare = median_ms(lambda: _bare(lines, renderer.fonts.main), runs=20)
+        ours = median_ms(lambda r=renderer, k=kind: r.render(k, document, io.BytesIO()), runs=20)
+        bare = median_ms(lambda r=renderer, text=lines: _bare(text, r.fonts.main), runs=20)
         name = f"render_{kind}{'_large' if large else ''}"
         figures.append(Figure(name, ours, "ms", f"bare reportlab canvas, same {len(lines)} lines in full, each in a ruled cell, same font",
                               bare, "<= 50 ms", ours <= 50))

@@ -18,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 def _startup(mode: str, db: Path) -> tuple[float, float]:
     out = subprocess.run([sys.executable, "-m", "benchmarks.startup_probe", mode, str(db)], capture_output=True,
-                         text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+                         text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=False)
     shown, ready = out.stdout.strip().splitlines()[-1].split()
     return float(shown) * 1000, float(ready) * 1000
 
@@ -124,8 +124,9 @@ def card_figures() -> list[Figure]:
         for _ in range(8):
             page.clear()
             present = threading.Event()
+            marks: dict[str, float] = {}
 
-            def watch() -> None:  # a bare PC/SC wait: when does pcscd itself see the card?
+            def watch(present: threading.Event = present, marks: dict[str, float] = marks) -> None:  # a bare PC/SC wait: when does pcscd itself see the card?
                 known = None
                 while not present.is_set():
                     _, states, known = context.states(known, 50)
@@ -133,7 +134,6 @@ def card_figures() -> list[Figure]:
                         marks["present"] = time.perf_counter()
                         present.set()
 
-            marks: dict[str, float] = {}
             slot = VpcdSlot(VirtualCard(holder))
             watcher = threading.Thread(target=watch)
             watcher.start()
@@ -148,13 +148,13 @@ def card_figures() -> list[Figure]:
             saved = []
             page.case_saved.connect(saved.append)
             page.accept()
-            _wait(app, lambda: bool(saved))
+            _wait(app, lambda saved=saved: bool(saved))
             page.case_saved.disconnect(saved.append)
             path = next(iter(saved[0]["paths"].values()))
             settings = PrintSettings(output=str(Path(tmp.name) / "printed.pdf"))
             done = []
-            ctx.printer.run(lambda: print_in_child(path, settings), done.append)  # as the print dialog does
-            _wait(app, lambda: bool(done))
+            ctx.printer.run(lambda p=path, s=settings: print_in_child(p, s), done.append)  # as the print dialog does
+            _wait(app, lambda done=done: bool(done))
             stalls.append(meter.stop())
             present.set()  # stops a watcher that missed the insert
             watcher.join(5)

@@ -13,7 +13,7 @@ def check_pin_format(pin: str, length: int = PIN_LENGTH) -> None:
 
 
 def is_straight_run(pin: str) -> bool:
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
     return steps in ({1}, {-1})
 
 
