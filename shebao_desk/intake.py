@@ -162,7 +162,8 @@ def _check_lengths_and_characters(req: CaseRequest) -> None:
     """What the central database could not take is refused here, with the field named (see limits)."""
     from shebao_desk.limits import LABELS, check_field
     a = req.applicant
-    fields = [("person", "name", a.name.strip(), None), ("person", "phone", a.phone.strip(), None),
+    fields: list[tuple[str, str, str, str | None]] = [
+              ("person", "name", a.name.strip(), None), ("person", "phone", a.phone.strip(), None),
               ("person", "address", a.address.strip(), None), ("case", "reason", req.reason, None)]
     if req.agent is not None:
         fields += [("case", "agent_name", req.agent.name.strip(), None),
