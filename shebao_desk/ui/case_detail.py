@@ -22,13 +22,6 @@ from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
-def load_detail(store, case_id: str, catalogue=None) -> dict:
-    """Kept for callers outside an operation; pages use ``case_view.case_detail`` through ``run_op``."""
-    from shebao_desk.policy import load_policy
-    with store.read() as s:
-        return case_detail(s, store.path, case_id, catalogue or load_policy().catalogue)
-
-
 def origins_text(origins: dict | None) -> str:
     from shebao_desk.ui.intake_form import ORIGIN_FIELDS, ORIGIN_LABELS
     if not origins:
