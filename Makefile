@@ -1,5 +1,5 @@
 # Conveniences over ./shebao, the project's entry point (a bare Debian has no make; see README.md).
-.PHONY: run test bench deb app clean
+.PHONY: run test bench soak deb app clean
 
 run:
 	./shebao run $(ARGS)
@@ -12,6 +12,13 @@ bench:
 
 deb:
 	./shebao deb
+
+# The long convergence run (issue #12): SOAK random sync schedules (default 1,000), no time limit.
+SOAK ?= 1000
+soak:
+	./shebao setup test
+	bash scripts/test-services.sh .venv/bin/python -m pytest -p no:cacheprovider -q -s tests/test_convergence.py \
+	  --soak $(SOAK) --timeout=0
 
 app:
 	./shebao app

@@ -8,13 +8,15 @@ from pathlib import Path
 
 from benchmarks.common import machine
 
-MODULES = ["benchmarks.bench_card", "benchmarks.bench_documents", "benchmarks.bench_ui", "benchmarks.bench_sync", "benchmarks.bench_store", "benchmarks.bench_encryption"]
+MODULES = ["benchmarks.bench_card", "benchmarks.bench_documents", "benchmarks.bench_ui", "benchmarks.bench_sync", "benchmarks.bench_store",
+           "benchmarks.bench_encryption", "benchmarks.bench_city"]
 
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     figures, failures = [], []
-    for name in MODULES:
+    only = sys.argv[1:]  # e.g. `python -m benchmarks benchmarks.bench_city`: run these, keep the other figures
+    for name in only or MODULES:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -32,6 +34,10 @@ def main() -> int:
             traceback.print_exc()
     out = Path("bench-results")
     out.mkdir(exist_ok=True)
+    if only and (out / "latest.json").exists():
+        earlier = json.loads((out / "latest.json").read_text(encoding="utf-8"))["figures"]
+        fresh = {f["name"] for f in figures}
+        figures = [f for f in earlier if f["name"] not in fresh] + figures
     result = {"when": dt.datetime.now(dt.UTC).isoformat(), "machine": machine(), "figures": figures,
               "failed": failures}
     (out / "latest.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -87,6 +87,7 @@ class Business:
     pin_pad: bool = False  # the holder types a PIN on the pad; the business writes to the chip
     loss_time: bool = False  # the form asks when the loss took effect
     changes_info: bool = False  # the form shows the fields to change
+    central_check: bool = False  # with a central database: the person's cards are checked there first
 
     def fee_for(self, reason: str) -> int:
         """The fee for this reason (the reason's own, else the business's)."""
@@ -164,6 +165,7 @@ class BusinessEntry(FileModel):
     pin_pad: bool = False
     loss_time: bool = False
     changes_info: bool = False
+    central_check: bool = False
 
     @field_validator("code")
     @classmethod
@@ -238,7 +240,7 @@ def parse_catalogue(path: Path) -> Catalogue:
             next_step=b.next_step, fee_collector=b.fee_collector,
             reasons=tuple(Reason(r.text, b.fee if r.fee is None else r.fee) for r in b.reasons),
             pickup=b.pickup, asks_reason=b.asks_reason, pin_pad=b.pin_pad, loss_time=b.loss_time,
-            changes_info=b.changes_info)
+            changes_info=b.changes_info, central_check=b.central_check)
     minors = Minors(f.minors.guardian_age, tuple(f.minors.child_id_documents), f.minors.photo_exempt_age)
     return Catalogue(dict(f.materials), businesses, minors)
 

@@ -242,6 +242,10 @@ def _db(sub: argparse._SubParsersAction) -> None:
     s = p.add_subparsers(dest="db_cmd", required=True)
     s.add_parser("upgrade", help="升级数据库结构").set_defaults(handler=db_upgrade)
     s.add_parser("check", help="完整性检查与业务规则检查").set_defaults(handler=db_check)
+    d = s.add_parser("digest", help="各同步表的行数与内容摘要（比对两份副本是否一致）")
+    d.add_argument("--json", action="store_true", help="以 JSON 输出")
+    d.add_argument("--central", help="改为计算中心数据库的摘要（数据库地址）")
+    d.set_defaults(handler=db_digest)
     b = s.add_parser("backup", help="在线备份到文件（先做快速完整性检查）")
     b.add_argument("path", type=Path, nargs="?", help="默认写入数据目录下的 backups 文件夹")
     b.set_defaults(handler=db_backup)
@@ -269,12 +273,25 @@ def db_check(args: argparse.Namespace) -> int:
     store = _store(args)
     with store.read() as s:
         findings = check_store(s)
-    for finding in findings:
+    broken = [f for f in findings if not f.open_conflict]
+    conflicts = [f for f in findings if f.open_conflict]
+    for finding in broken + conflicts:
         print(finding)
-    if findings:
-        print(f"发现 {len(findings)} 处问题", file=sys.stderr)
+    if broken:
+        print(f"发现 {len(broken)} 处问题" + (f"，另有 {len(conflicts)} 处同步冲突待主管处理" if conflicts else ""),
+              file=sys.stderr)
         return 1
+    if conflicts:  # flagged by the merge for a supervisor: not a broken rule (shebao-desk conflicts)
+        print(f"业务规则无违反；有 {len(conflicts)} 处同步冲突待主管处理（shebao-desk conflicts list）")
+        return 0
     print("检查通过：完整性正常，业务规则无违反")
+    return 0
+
+
+def db_digest(args: argparse.Namespace) -> int:
+    from shebao_desk.sync.digest import digest_central, digest_store, render
+    result = digest_central(args.central) if args.central else digest_store(_store(args))
+    print(render(result, as_json=args.json))
     return 0
 
 
@@ -359,20 +376,28 @@ def _report(sub: argparse._SubParsersAction) -> None:
         r = s.add_parser(kind, help=label)
         r.add_argument("when", help=arg_help)
         r.add_argument("--out", type=Path, required=True, help="输出文件（.xlsx 或 .pdf）")
+        r.add_argument("--central", help="从中心数据库统计全市各窗口（如 postgresql+psycopg://用户:密码@主机/库名）")
         r.set_defaults(handler=report_command, report_kind=kind)
 
 
 def report_command(args: argparse.Namespace) -> int:
     from shebao_desk.report_export import export
+    from shebao_desk.site_identity import get_site
     from shebao_desk.statistics import month, period_of, report_sections
     try:
         period = month(args.when) if args.report_kind == "month" else \
             period_of(args.report_kind, dt.date.fromisoformat(args.when))
     except ValueError as exc:
         raise ShebaoError(str(exc)) from None
+    if getattr(args, "central", None):
+        from shebao_desk.sync.report import city_report
+        city_report(args.central, period, _policy(), args.out)
+        print(f"已导出 {period.label} 全市各窗口的统计：{args.out}")
+        return 0
     store, policy = _store(args), _policy()
     with store.read() as s:
-        sections = report_sections(s, period, policy)
+        site = get_site(s)
+        sections = report_sections(s, period, policy, site.window_code if site else None)
     export(args.out, f"{policy.site.institution} 社会保障卡业务统计", period, sections)
     print(f"已导出 {period.label} 的统计：{args.out}")
     return 0
@@ -416,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands defined beside the code they drive; each registers itself with @command.
 PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.devices.cli", "shebao_desk.documents.cli", "shebao_desk.sync.cli",
-                                   "shebao_desk.devices.idcard_cli", "shebao_desk.resources_cli")
+                                   "shebao_desk.devices.idcard_cli", "shebao_desk.conflicts_cli",
+                                   "shebao_desk.resources_cli")
 
 
 def _load_plugins() -> None:

@@ -7,14 +7,15 @@ ID numbers in findings are masked: the output may end up in a log or a ticket.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shebao_desk.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
 from shebao_desk.models import (
-    AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person, Site,
+    AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person, PersonStatus, Site,
+    SyncConflict,
     VALID_CARD_STATUSES,
 )
 
@@ -25,8 +26,16 @@ VOID_VALUES = {s.value for s in CardStatus if not s.valid}
 class Finding:
     rule: str
     detail: str
+    person_id: str | None = None  # whom it concerns, where a sync conflict may cover it
+    conflict_id: str | None = None  # set: an open sync conflict a supervisor has to settle, not a broken rule
+
+    @property
+    def open_conflict(self) -> bool:
+        return self.conflict_id is not None
 
     def __str__(self) -> str:
+        if self.open_conflict:
+            return f"[待处理冲突 {self.conflict_id[:8]}] {self.detail}"
         return f"[{self.rule}] {self.detail}"
 
 
@@ -42,11 +51,34 @@ def integrity_check(session: Session) -> list[Finding]:
 
 def _two_valid_cards(session: Session) -> list[Finding]:
     rows = session.execute(
-        select(Person.id_number, func.count(Card.id))
+        select(Person.id, Person.id_number, func.count(Card.id))
         .join(Card, Card.person_id == Person.id)
         .where(Card.status.in_(VALID_CARD_STATUSES))
-        .group_by(Person.id).having(func.count(Card.id) > 1)).all()
-    return [Finding("one_valid_card", f"人员 {mask_id_number(n)} 有 {c} 张有效卡（每人最多一张）") for n, c in rows]
+        .group_by(Person.id, Person.id_number).having(func.count(Card.id) > 1)).all()
+    return [Finding("one_valid_card", f"人员 {mask_id_number(n)} 有 {c} 张有效卡（每人最多一张）", person_id=i)
+            for i, n, c in rows]
+
+
+def _cancelled_holds_valid_card(session: Session) -> list[Finding]:
+    rows = session.execute(
+        select(Person.id, Person.id_number, Card.card_number, Card.id).join(Card, Card.person_id == Person.id)
+        .where(Person.status == PersonStatus.CANCELLED, Card.status.in_(VALID_CARD_STATUSES))).all()
+    return [Finding("cancelled_no_valid_card", f"已注销人员 {mask_id_number(n)} 仍有有效卡 {number or card_id}",
+                    person_id=i) for i, n, number, card_id in rows]
+
+
+# Which flagged conflict covers which rule: such a finding is an open conflict, not a broken rule.
+CONFLICT_RULES = {"one_valid_card": "two_valid_cards", "cancelled_no_valid_card": "cancelled_person_valid_card"}
+
+
+def _mark_open_conflicts(session: Session, findings: list[Finding]) -> list[Finding]:
+    open_ = {(c.kind, c.person_id): c.id for c in session.scalars(
+        select(SyncConflict).where(SyncConflict.resolved_at.is_(None)).order_by(SyncConflict.id))}
+    out = []
+    for f in findings:
+        conflict = open_.get((CONFLICT_RULES.get(f.rule), f.person_id))
+        out.append(replace(f, conflict_id=conflict) if conflict else f)
+    return out
 
 
 def _void_came_back(session: Session) -> list[Finding]:
@@ -127,7 +159,7 @@ def _evidence(session: Session) -> list[Finding]:
 
 def check_store(session: Session) -> list[Finding]:
     findings = integrity_check(session)
-    for check in (_two_valid_cards, _void_came_back, _loss_rules, _reissue_after_formal_loss, _people, _site,
-                  _chip_writes, _evidence):
+    for check in (_two_valid_cards, _cancelled_holds_valid_card, _void_came_back, _loss_rules,
+                  _reissue_after_formal_loss, _people, _site, _chip_writes, _evidence):
         findings += check(session)
-    return findings
+    return _mark_open_conflicts(session, findings)

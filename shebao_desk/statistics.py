@@ -90,20 +90,33 @@ def _days_between(session: Session, later, earlier):
     return func.extract("epoch", later - earlier) / 86400.0
 
 
-def _stats(session: Session, period: Period, group_column) -> dict[str, list]:
+def of_window(window: str):
+    """Cases accepted at this window: the case number starts ``<window><workstation>-``. A store
+    also holds cases of people looked up from other windows; those are the other window's."""
+    return Case.number.like(literal(window) + Case.workstation + literal("-%"))
+
+
+def window_of_case():
+    """The window code in a case's number (PostgreSQL: the central city report)."""
+    head = func.split_part(Case.number, "-", 1)
+    return func.left(head, func.length(head) - func.length(Case.workstation))
+
+
+def _stats(session: Session, period: Period, group_column, window: str | None = None) -> dict[str, list]:
     start, end = period.utc_bounds()
+    mine = of_window(window) if window else literal(True)
     intake = session.execute(
         select(group_column,
                func.sum(case((Case.status != CaseStatus.RETURNED, 1), else_=0)),
                func.sum(case((Case.status == CaseStatus.RETURNED, 1), else_=0)))
-        .where(Case.accepted_at >= start, Case.accepted_at < end).group_by(group_column)).all()
+        .where(Case.accepted_at >= start, Case.accepted_at < end, mine).group_by(group_column)).all()
     done_day = _local_date(session, Case.completed_at)
     on_time = case((Case.promised_date.is_(None), 1), (done_day <= Case.promised_date, 1), else_=0)
     late = case((Case.promised_date.is_not(None) & (done_day > Case.promised_date), 1), else_=0)
     span = case((Case.promised_date.is_not(None), _days_between(session, Case.completed_at, Case.accepted_at)))
     done = session.execute(
         select(group_column, func.count(), func.sum(on_time), func.sum(late), func.avg(span))
-        .where(Case.completed_at >= start, Case.completed_at < end).group_by(group_column)).all()
+        .where(Case.completed_at >= start, Case.completed_at < end, mine).group_by(group_column)).all()
     out: dict[str, list] = {}
     for key, accepted, returned in intake:
         out[key] = [int(accepted or 0), int(returned or 0), 0, 0, 0, None]
@@ -113,20 +126,20 @@ def _stats(session: Session, period: Period, group_column) -> dict[str, list]:
     return out
 
 
-def by_business(session: Session, period: Period, names: dict[str, str]) -> list[StatRow]:
-    stats = _stats(session, period, Case.business)
+def by_business(session: Session, period: Period, names: dict[str, str], window: str | None = None) -> list[StatRow]:
+    stats = _stats(session, period, Case.business, window)
     return [StatRow(code, names.get(code, code), *stats[code]) for code in names if code in stats]
 
 
-def by_clerk(session: Session, period: Period) -> list[StatRow]:
+def by_clerk(session: Session, period: Period, window: str | None = None) -> list[StatRow]:
     """By the clerk who accepted the case (first-inquiry ownership of the case)."""
-    stats = _stats(session, period, Case.accepted_by)
+    stats = _stats(session, period, Case.accepted_by, window)
     clerks = {c.id: c.display_name for c in session.scalars(select(Clerk))}
     return sorted((StatRow(k, clerks.get(k, k), *v) for k, v in stats.items()), key=lambda r: r.label)
 
 
-def overall(session: Session, period: Period) -> StatRow:
-    stats = _stats(session, period, literal("total"))
+def overall(session: Session, period: Period, window: str | None = None) -> StatRow:
+    stats = _stats(session, period, literal("total"), window)
     return StatRow("total", "合计", *stats.get("total", [0, 0, 0, 0, 0, None]))
 
 
@@ -138,8 +151,20 @@ def as_table(rows: list[StatRow]) -> list[list]:
              "" if r.avg_days is None else r.avg_days] for r in rows]
 
 
-def report_sections(session: Session, period: Period, policy) -> list[tuple[str, list[StatRow]]]:
-    """The two tables of every statistics view and export: by business (with the total), by clerk."""
+def report_sections(session: Session, period: Period, policy,
+                    window: str | None = None) -> list[tuple[str, list[StatRow]]]:
+    """The two tables of every statistics view and export: by business (with the total), by clerk.
+    With ``window``, only the cases accepted at that window."""
     names = {b.code: b.name for b in policy.catalogue}
-    return [("按业务", [*by_business(session, period, names), overall(session, period)]),
-            ("按经办人", by_clerk(session, period))]
+    return [("按业务", [*by_business(session, period, names, window), overall(session, period, window)]),
+            ("按经办人", by_clerk(session, period, window))]
+
+
+def city_sections(session: Session, period: Period, policy) -> list[tuple[str, list[StatRow]]]:
+    """From the central database: every window of the city (each row the same numbers as that
+    window's own report), then the city by business."""
+    names = {b.code: b.name for b in policy.catalogue}
+    stats = _stats(session, period, window_of_case())
+    windows = [StatRow(k, k, *stats[k]) for k in sorted(stats)]
+    return [("按窗口", [*windows, overall(session, period)]),
+            ("按业务", by_business(session, period, names))]

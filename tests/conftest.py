@@ -34,6 +34,11 @@ def pytest_unconfigure(config):
     shutil.rmtree(os.environ.get("SHEBAO_KEYS", "/nonexistent"), ignore_errors=True)
 
 
+def pytest_addoption(parser):
+    parser.addoption("--soak", type=int, default=0, help="random sync schedules to run (test_convergence)")
+    parser.addoption("--soak-seed", type=int, default=1, help="first seed of the random sync schedules")
+
+
 @pytest.fixture(scope="session")
 def policy():
     return load_policy()

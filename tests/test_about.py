@@ -1,14 +1,13 @@
 """`shebao-desk --version` and the 关于 dialog: the version, the schema a store is brought to, where data lives."""
 
 import os
-import sqlite3
 import subprocess
 import sys
 
 from PySide6.QtWidgets import QPushButton
 
 import shebao_desk
-from shebao_desk.store import open_store
+from shebao_desk.store import connect_file, open_store
 
 
 def version_output(tmp_path, *args):
@@ -23,7 +22,7 @@ def version_output(tmp_path, *args):
 def schema_a_new_store_gets(tmp_path):
     """Read from the store itself, not from the code under test: the revision Alembic wrote."""
     open_store(tmp_path / "probe.sqlite3").close()
-    with sqlite3.connect(tmp_path / "probe.sqlite3") as conn:
+    with connect_file(tmp_path / "probe.sqlite3") as conn:
         return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
 

@@ -8,7 +8,6 @@ import gzip
 import hashlib
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 from shebao_desk.demo import seed
 from shebao_desk.models.base import utcnow
 from shebao_desk.policy import load_policy
-from shebao_desk.store import open_store
+from shebao_desk.store import connect_file, open_store
 from shebao_desk.sync import bundle as B
 
 
@@ -32,7 +31,7 @@ def cli(tmp_path, db, *args, stdin=None):
 
 def fingerprint_of_file(db) -> str:
     """The store's bytes once its log is folded in (a refused import must leave no trace, not even in the WAL)."""
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     return hashlib.sha256(db.read_bytes()).hexdigest()
@@ -55,7 +54,7 @@ def sites(tmp_path_factory):
     with e.engine.connect() as conn:
         key = B.signing_key(conn)
     e.close()
-    with sqlite3.connect(r_db) as conn:
+    with connect_file(r_db) as conn:
         admin_id = conn.execute("SELECT id FROM clerk WHERE username = 'boss'").fetchone()[0]
         audit_id = conn.execute("SELECT id FROM audit_entry LIMIT 1").fetchone()[0]
     conn.close()
@@ -199,7 +198,7 @@ def test_values_the_store_cannot_take_are_refused_cleanly(pinned, poison):
     elif poison == "unknown_status":
         values["status"] = "bogus"
     else:  # a second person with an ID number R already holds
-        with sqlite3.connect(pinned["r"]) as conn:
+        with connect_file(pinned["r"]) as conn:
             values["id_number"] = conn.execute("SELECT id_number FROM person LIMIT 1").fetchone()[0]
         conn.close()
     poisoned = [dict(c, values=values) if c is person else c for c in pinned["changes"]]
@@ -210,7 +209,7 @@ def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
     assert all(not (B.CREDENTIALS & set(c["values"])) for c in pinned["changes"] if c["table_name"] == "clerk")
 
     def clerks():
-        with sqlite3.connect(pinned["r"]) as conn:
+        with connect_file(pinned["r"]) as conn:
             rows = conn.execute("SELECT * FROM clerk ORDER BY id").fetchall()
         conn.close()
         return rows
@@ -218,7 +217,7 @@ def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
     result = cli(pinned["root"], pinned["r"], "bundle", "import", str(pinned["genuine"]))
     assert result.returncode == 0, result.stderr
     assert clerks() == before  # E's clerk "demo" has the same id as R's own: R's account is left alone
-    with sqlite3.connect(pinned["r"]) as conn:
+    with connect_file(pinned["r"]) as conn:
         people = conn.execute("SELECT count(*) FROM person").fetchone()[0]
     conn.close()
     assert people == 5

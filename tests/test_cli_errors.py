@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from shebao_desk.store import connect_file
+
 
 def cli(tmp_path, *args):
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
@@ -33,13 +35,13 @@ def test_not_a_database(tmp_path):
     bad.write_bytes(b"this is not a database at all " * 200)
     line = one_line_exit_2(cli(tmp_path, "--db", str(bad), "db", "check"))
     assert "损坏" in line and "db restore" in line
-    assert "Traceback" in log_text(tmp_path)  # the exact reason is kept for the admin
+    assert str(bad) in log_text(tmp_path)  # the exact reason is kept for the admin
 
 
 def test_a_store_from_a_newer_program(tmp_path):
     db = tmp_path / "s.sqlite3"
     assert cli(tmp_path, "--db", str(db), "db", "upgrade").returncode == 0
-    with sqlite3.connect(db) as conn:
+    with connect_file(db) as conn:
         conn.execute("UPDATE alembic_version SET version_num = '9999'")
     line = one_line_exit_2(cli(tmp_path, "--db", str(db), "db", "check"))
     assert "更新版本" in line

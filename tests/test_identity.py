@@ -18,7 +18,7 @@ from shebao_desk.site_identity import get_site
 from shebao_desk.store import open_store
 
 from conftest import applicant, take
-from test_sync import central, needs_pg, snapshot  # noqa: F401 - the fixture is used by name
+from test_sync import central, needs_pg, snapshot, store_engine  # noqa: F401 - the fixture is used by name
 
 pytestmark = needs_pg
 
@@ -56,7 +56,7 @@ def test_two_stores_converge_and_a_third_with_the_same_code_is_refused(tmp_path,
     cli(tmp_path, b, "demo", "seed", "8")
     for db in (a, b, a):
         cli(tmp_path, db, "sync", "--central", central)
-    engines = [create_engine(f"sqlite:///{a}"), create_engine(f"sqlite:///{b}"), create_engine(central)]
+    engines = [store_engine(a), store_engine(b), create_engine(central)]
     snaps = [snapshot(e) for e in engines]
     for name in ("person", "card", "case"):
         assert snaps[0][name] == snaps[1][name] == snaps[2][name] and snaps[2][name]

@@ -215,12 +215,13 @@ def test_a_value_no_enum_knows_is_reported_not_a_crash(db):
 def test_a_store_that_received_a_bundle_passes_and_seals_what_it_received(tmp_path):
     from shebao_desk.invariants import check_store
     from shebao_desk.site_identity import ensure_site
-    from shebao_desk.sync.bundle import export_bundle, import_bundle
+    from shebao_desk.sync.bundle import export_bundle, import_bundle, own_key, trust
     policy = load_policy()
     a, b = open_store(tmp_path / "a.sqlite3"), open_store(tmp_path / "b.sqlite3")
     seed(a, policy, 8, workstation="A")
     with b.unit(None, "B", "setup") as s:
         ensure_site(s, policy.site, "B")
+    trust(b, *own_key(a))  # pinned beforehand, as the admins do over the phone
     import_bundle(b, export_bundle(a, tmp_path / "a.json").path)
     with b.read() as s:
         assert [str(f) for f in check_store(s)] == []
@@ -230,7 +231,7 @@ def test_a_store_that_received_a_bundle_passes_and_seals_what_it_received(tmp_pa
 
 
 def test_a_store_from_before_the_chain_is_sealed_by_its_migration(db):
-    edit(db, "DROP TABLE audit_seal", "DROP TABLE audit_head", "UPDATE alembic_version SET version_num='0003'")
+    edit(db, "DROP TABLE audit_seal", "DROP TABLE audit_head", "UPDATE alembic_version SET version_num='0013'")  # the revision before 0014
     done = check(db)  # opening migrates: 0014 seals the existing trail in the order it was written
     assert done.returncode == 0, done.stdout + done.stderr
     assert one(db, "select count(*) from audit_seal")[0] == one(db, "select count(*) from audit_entry")[0] > 100

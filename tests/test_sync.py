@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from shebao_desk.auth import create_clerk
+from shebao_desk.catalogue import Mode
 from shebao_desk.errors import ShebaoError
 from shebao_desk.intake import complete_case, find_person
 from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
@@ -457,3 +458,264 @@ def test_done_when_bundle_cli_once_and_tamper(tmp_path):
     assert snapshot(store_engine(b)) == before
     assert "新增" in cli(b, "bundle", "import", str(bundle)).stdout
     assert "已经导入过" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
+
+
+# --- the same row first written at several places (issue #12) ------------------------
+
+def window_store(tmp_path, policy, window, workstation, role=Role.CLERK):
+    """A workstation of the given window (window code + workstation id = the sync origin)."""
+    import dataclasses
+    store = open_store(tmp_path / f"{window}{workstation}.sqlite3")
+    with store.unit(None, workstation, "setup") as s:
+        site = ensure_site(s, dataclasses.replace(policy.site, window_code=window), workstation)
+        clerk = create_clerk(s, f"u{window}{workstation}".lower(), "经办", "passw0rd!", role)
+    return store, (clerk, site)
+
+
+def three_stores(tmp_path, policy):
+    """Two PCs of one window and a PC of another window."""
+    return [window_store(tmp_path, policy, w, n, Role.SUPERVISOR) for w, n in (("SZ01", "1"), ("SZ01", "2"),
+                                                                               ("SZ02", "1"))]
+
+
+def assert_identical(central_url, *stores):
+    """Every synced column of every row, on every copy and centrally (through db digest)."""
+    from shebao_desk.sync.digest import canonical_rows, digest, SYNCED_TABLES
+    engines = [s.engine for s in stores]
+    engine = create_engine(central_url) if central_url else None
+    try:
+        copies = []
+        for e in engines + ([engine] if engine else []):
+            with e.connect() as conn:
+                copies.append(({t.name: canonical_rows(conn, t) for t in SYNCED_TABLES}, digest(conn)))
+        for rows, dig in copies[1:]:
+            for t in SYNCED_TABLES:
+                assert rows[t.name] == copies[0][0][t.name], t.name
+            assert dig == copies[0][1]
+    finally:
+        if engine:
+            engine.dispose()
+
+
+def sync_rounds(central_url, stores, rounds=2):
+    for _ in range(rounds):
+        for store in stores:
+            sync(store, central_url)
+
+
+def blank_phone(seq):
+    import dataclasses
+    return dataclasses.replace(applicant(seq), phone="", address="")
+
+
+@needs_pg
+def test_phone_typed_at_one_window_survives_a_later_registration_elsewhere(tmp_path, policy, central):
+    (a1, _), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = blank_phone(120)
+    # A2 does not know the person: inserted with a blank phone, then the phone set.
+    take(a2, policy, cs2, "info_change", who, changes={"phone": "13912345678"})
+    take(c1, policy, cs3, "apply", who, now=MONDAY + dt.timedelta(hours=1))  # later, no phone
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    with c1.read() as s:
+        assert find_person(s, who.id_number).phone == "13912345678"
+
+
+@needs_pg
+def test_an_older_incoming_insert_does_not_take_over_a_newer_local_one(tmp_path, policy, central):
+    """The clock of a row first inserted here is its own insert's, not an older one just received."""
+    (a1, cs1), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = applicant(121)
+    take(a2, policy, cs2, "info_change", who, changes={"name": "李秀兰"})
+    sync(a2, central)
+    take(c1, policy, cs3, "apply", who, now=MONDAY + dt.timedelta(hours=1))  # C1's insert is the newer write
+    sync_rounds(central, [c1, a1, a2])
+    assert_identical(central, a1, a2, c1)
+    with a1.read() as s:
+        assert find_person(s, who.id_number).name == who.name  # C1's later insert set the name last
+
+
+@needs_pg
+def test_cancellation_time_travels_with_a_person_new_to_both_windows(tmp_path, policy, central):
+    (a1, _), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = applicant(122)
+    take(a2, policy, cs2, "cancel", who, mode=Mode.AGENT, reason="死亡")
+    take(c1, policy, cs3, "info_change", who, changes={"address": "商洛市商州区工农路 3 号"},
+         now=MONDAY + dt.timedelta(hours=1))
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    for store in (a1, a2, c1):
+        with store.read() as s:
+            person = find_person(s, who.id_number)
+            assert person.status.value == "cancelled" and person.cancelled_at is not None
+
+
+def test_an_insert_carries_every_column(tmp_path, policy):
+    from shebao_desk.models import Person, SyncChange
+    (a1, cs1), = [window_store(tmp_path, policy, "SZ01", "1")]
+    who = applicant(123)
+    take(a1, policy, cs1, "apply", who)
+    with a1.read() as s:
+        person_id = find_person(s, who.id_number).id
+        inserts = [c.values for c in s.scalars(select(SyncChange).where(SyncChange.row_id == person_id))
+                   if "id" in c.values]
+    assert set(inserts[0]) == {c.key for c in Person.__table__.columns}
+    assert inserts[0]["cancelled_at"] is None and inserts[0]["photo"] is None
+
+
+@needs_pg
+def test_cancelled_person_with_a_card_made_elsewhere_is_flagged_and_resolved_everywhere(tmp_path, policy, central):
+    from shebao_desk.conflicts import list_conflicts, resolve_conflict
+    from shebao_desk.invariants import check_store
+    (a1, cs1), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
+    who = applicant(124)
+    take(a2, policy, cs2, "cancel", who, mode=Mode.AGENT, reason="死亡")
+    take(c1, policy, cs3, "apply", who, now=MONDAY + dt.timedelta(hours=1))
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    for store in (a1, a2, c1):
+        with store.read() as s:
+            findings = check_store(s)
+            assert findings and all(f.open_conflict for f in findings), findings
+            assert [c.kind for c in list_conflicts(s)] == ["cancelled_person_valid_card"]
+    with a1.unit(cs1[0].id, "1", "resolve") as s:
+        conflict = list_conflicts(s)[0]
+        assert len(resolve_conflict(s, conflict.id, s.merge(cs1[0]))) == 1
+    sync_rounds(central, [a1, a2, c1])
+    assert_identical(central, a1, a2, c1)
+    for store in (a1, a2, c1):
+        with store.read() as s:
+            assert check_store(s) == [] and list_conflicts(s) == []
+            assert all(not c.status.valid for c in find_person(s, who.id_number).cards)
+
+
+# --- through the CLI: db digest, db check, conflicts ------------------------------------
+
+def run_cli(db, *args, central=None, ok=True, stdin=None):
+    import subprocess
+    import sys
+    env = {**os.environ, **({"SHEBAO_CENTRAL": central} if central else {})}
+    result = subprocess.run([sys.executable, "-m", "shebao_desk", *(["--db", str(db)] if db else []), *args],
+                            env=env, capture_output=True, text=True, timeout=300, input=stdin, check=False)
+    assert (result.returncode == 0) == ok, result.stdout + result.stderr
+    return result
+
+
+def cli_digest(db=None, central=None):
+    args = ["db", "digest", "--json"] + (["--central", central] if central else [])
+    return json.loads(run_cli(db, *args).stdout)["tables"]
+
+
+@needs_pg
+def test_demo_clerk_made_at_three_workstations_is_one_row_everywhere(tmp_path, central):
+    dbs = [tmp_path / f"{w}.sqlite3" for w in "ABC"]
+    for db, w in zip(dbs, "ABC", strict=True):
+        run_cli(db, "--workstation", w, "demo", "seed", "0")
+    for db in dbs + dbs[:2]:  # the last to sync has everything; the first two then pull the rest
+        run_cli(db, "sync", central=central)
+    digests = [cli_digest(db) for db in dbs] + [cli_digest(central=central)]
+    assert digests[0] == digests[1] == digests[2] == digests[3]
+    assert digests[3]["clerk"]["rows"] == 1 and digests[3]["person"]["rows"] == 0
+
+
+@needs_pg
+@pytest.mark.parametrize("first", ["A", "B"])
+def test_same_person_registered_at_two_stores_ends_identical_whichever_syncs_first(tmp_path, policy, central,
+                                                                                   first):
+    import dataclasses
+    stores = {name: window_store(tmp_path, policy, window, "1", Role.SUPERVISOR)
+              for name, window in (("A", "SZ01"), ("B", "SZ02"))}
+    who = applicant(130)
+    (a, csa), (b, csb) = stores["A"], stores["B"]
+    take(a, policy, csa, "apply", dataclasses.replace(who, phone="13900000001"))
+    take(b, policy, csb, "apply", dataclasses.replace(who, phone="", address="丹凤县 2 号"),
+         now=MONDAY + dt.timedelta(minutes=20))
+    paths = {name: store.path for name, (store, _) in stores.items()}
+    for store, _ in stores.values():
+        store.close()
+    for name in (first, "B" if first == "A" else "A", first):
+        run_cli(paths[name], "sync", central=central)
+    digests = [cli_digest(paths["A"]), cli_digest(paths["B"]), cli_digest(central=central)]
+    assert digests[0] == digests[1] == digests[2]
+    assert digests[2]["person"]["rows"] == 1 and digests[2]["card"]["rows"] == 2
+    engines = [create_engine(f"sqlite:///{paths[n]}") for n in "AB"] + [create_engine(central)]
+    try:
+        from shebao_desk.sync.digest import SYNCED_TABLES, canonical_rows
+        rows = []
+        for e in engines:
+            with e.connect() as conn:
+                rows.append({t.name: canonical_rows(conn, t) for t in SYNCED_TABLES})
+        assert rows[0] == rows[1] == rows[2]
+        with engines[0].connect() as conn:
+            phone, address = conn.execute(text("SELECT phone, address FROM person")).one()
+        assert (phone, address) == ("13900000001", "丹凤县 2 号")  # nothing typed at either PC was lost
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+@needs_pg
+def test_two_valid_cards_conflict_is_open_in_db_check_and_resolved_from_the_cli(tmp_path, policy, central):
+    stores = {name: window_store(tmp_path, policy, window, "1", Role.SUPERVISOR)
+              for name, window in (("A", "SZ01"), ("B", "SZ02"))}
+    who = applicant(140)
+    for i, (store, cs) in enumerate(stores.values()):
+        take(store, policy, cs, "apply", who, now=MONDAY + dt.timedelta(minutes=i))
+    paths = {name: store.path for name, (store, _) in stores.items()}
+    for store, _ in stores.values():
+        store.close()
+    for name in "ABA":
+        run_cli(paths[name], "sync", central=central)
+    for name in "AB":
+        out = run_cli(paths[name], "db", "check").stdout  # exit 0: an open conflict is not a broken rule
+        assert "待处理冲突" in out and "1 处同步冲突待主管处理" in out
+    listing = run_cli(paths["A"], "conflicts", "list").stdout
+    assert "一人有两张有效卡" in listing
+    conflict_id = listing.split()[0]
+    keep = [line.split()[1] for line in listing.splitlines() if line.strip().startswith("卡 ")][0]
+    refused = run_cli(paths["A"], "conflicts", "resolve", conflict_id, "--keep", keep, "--user", "usz011",
+                      "--password-stdin", stdin="wrong\n", ok=False)
+    assert "密码" in refused.stderr
+    done = run_cli(paths["A"], "conflicts", "resolve", conflict_id, "--keep", keep, "--user", "usz011",
+                   "--password-stdin", stdin="passw0rd!\n")
+    assert "作废 1 张卡" in done.stdout
+    for name in "AB":
+        run_cli(paths[name], "sync", central=central)
+    for name in "AB":
+        assert "检查通过" in run_cli(paths[name], "db", "check").stdout
+        assert "没有待处理的同步冲突" in run_cli(paths[name], "conflicts", "list").stdout
+    assert cli_digest(paths["A"]) == cli_digest(paths["B"]) == cli_digest(central=central)
+
+
+def test_a_local_cancel_of_a_person_with_two_valid_cards_is_flagged_not_hidden(tmp_path, policy):
+    from shebao_desk.conflicts import list_conflicts
+    from shebao_desk.invariants import check_store
+    (a, csa), (b, csb) = [window_store(tmp_path, policy, w, "1") for w in ("SZ01", "SZ02")]
+    who = applicant(160)
+    take(a, policy, csa, "apply", who)
+    take(b, policy, csb, "apply", who, now=MONDAY + dt.timedelta(minutes=3))
+    import_bundle(a, export_bundle(b, tmp_path / "b1.bundle").path)
+    with a.read() as s:
+        assert [c.kind for c in list_conflicts(s)] == ["two_valid_cards"]
+    take(a, policy, csa, "cancel", who, mode=Mode.AGENT, reason="死亡", now=MONDAY + dt.timedelta(days=1))
+    with a.read() as s:  # one card voided by the cancel, one still valid: the open conflict says so
+        assert [c.kind for c in list_conflicts(s)] == ["cancelled_person_valid_card"]
+        findings = check_store(s)
+        assert findings and all(f.open_conflict for f in findings)
+
+
+def test_db_digest_of_an_unreachable_central_is_one_plain_line(tmp_path):
+    result = run_cli(tmp_path / "a.sqlite3", "db", "digest", "--central",
+                     "postgresql+psycopg://nobody:x@127.0.0.1:1/none", ok=False)
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == ["错误：无法读取中心数据库"]
+
+
+def test_db_digest_names_every_synced_table_and_changes_with_the_content(tmp_path, policy):
+    (a, csa), = [window_store(tmp_path, policy, "SZ01", "1")]
+    before = cli_digest(a.path)
+    take(a, policy, csa, "info_change", applicant(170), changes={"phone": "13911112222"})
+    after = cli_digest(a.path)
+    assert set(after) == {t.name for t in Base.metadata.sorted_tables if not t.name.startswith("sync_")
+                          and t.name not in ("site", "alembic_version")}
+    assert after["person"]["rows"] == before["person"]["rows"] + 1 and after["clerk"] == before["clerk"]
+    assert after["person"]["sha256"] != before["person"]["sha256"]

@@ -19,6 +19,12 @@ from shebao_desk.devices.errors import DeviceError
 
 log = logging.getLogger(__name__)
 
+try:  # a pulled pty/USB port fails tcdrain with termios.error, which is not an OSError (POSIX only)
+    from termios import error as _TermiosError
+    PORT_ERRORS: tuple[type[BaseException], ...] = (OSError, _TermiosError)
+except ImportError:  # Windows
+    PORT_ERRORS = (OSError,)
+
 PREAMBLE = bytes.fromhex("AAAAAA9669")
 BAUD = 115200
 ANSWER_TIMEOUT_S = 3.0
@@ -193,7 +199,7 @@ class IdCardReader:
                 window = (window + self._read_exact(1))[-len(PREAMBLE):]
             head = self._read_exact(2)
             rest = self._read_exact(int.from_bytes(head, "big"))
-        except (self._serial_exception, OSError) as exc:
+        except (self._serial_exception, *PORT_ERRORS) as exc:
             raise IdReaderGoneError(self.port_name, f"{cmd:02X} {para:02X}: {exc}") from None
         status, payload = split_answer(head + rest)
         log.debug("GA467 %02X %02X -> %s (%d bytes)", cmd, para, status.hex(), len(payload))

@@ -183,7 +183,7 @@ def _seal_for_peers(conn: Connection, data: bytes, to: str | None) -> bytes:
              if key}  # a site pinned by fingerprint only: its key is learnt with its first bundle
     if to is not None:
         if to not in peers:
-            raise BundleError(f"尚未得到站点 {to} 的公钥，无法为其加密；请先 bundle trust 其公钥", f"no pinned key for {to}")
+            raise BundleError(f"尚未登记站点 {to} 的公钥，无法为其加密；请先用 bundle trust 登记其公钥", f"no pinned key for {to}")
         peers = {to: peers[to]}
     if not peers:
         log.warning("bundle not sealed: no site's key is known yet")

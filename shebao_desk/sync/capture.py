@@ -52,8 +52,16 @@ def observe_received(store, changes: list[dict[str, Any]]) -> None:
 
 
 def _full(row: Row) -> dict[str, Any]:
+    """Every column of a new row: the merge takes an insert as setting every field, so one left
+    out (not given, hence not loaded after the flush) must travel as the NULL it was written as."""
     state = inspect(row)
-    return {a.key: encode(getattr(row, a.key)) for a in state.mapper.column_attrs if a.key not in state.unloaded}
+    out = {}
+    for attr in state.mapper.column_attrs:
+        if attr.key in state.unloaded and all(c.server_default is None for c in attr.columns):
+            out[attr.key] = None
+        else:
+            out[attr.key] = encode(getattr(row, attr.key))
+    return out
 
 
 def _changed(row: Row) -> dict[str, Any]:
@@ -95,5 +103,15 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     record_local(session.connection(), rows)
 
 
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """Stamp ``updated_at`` on changed rows ourselves, so the value logged is the value written
+    (left to the column's onupdate, the row can get a later time than the change carries)."""
+    now = utcnow()
+    for row in _synced(session.dirty):
+        if session.is_modified(row, include_collections=False) and "updated_at" in row.__table__.c:
+            row.updated_at = now
+
+
 def install_capture(session_factory: Any) -> None:
+    event.listen(session_factory, "before_flush", _before_flush)
     event.listen(session_factory, "after_flush", _after_flush)

@@ -20,7 +20,7 @@ import socket
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from shebao_desk.audit_chain import exchange_head
 from shebao_desk.errors import ShebaoError
@@ -29,7 +29,7 @@ from shebao_desk.limits import value_problems
 from shebao_desk.models import Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
 from shebao_desk.store import Store, alembic_config
-from shebao_desk.sync import state
+from shebao_desk.sync import scope, state
 from shebao_desk.sync.capture import observe_received
 from shebao_desk.sync.merge import apply_changes
 
@@ -39,6 +39,8 @@ BATCH = 10_000
 PUSH_LOCK = 0x5EBA0  # advisory lock key for pushes into the central log
 REGISTER_LOCK = 0x5EBA1  # and for the register of workstations
 COLUMNS = ("change_id", "table_name", "row_id", "hlc", "origin", "values")
+SCOPE_POS = "central_scope_pos"  # how far this workstation has read its window's stream (see scope.py)
+LOOKUP_TIMEOUT_S = 2  # the clerk is waiting at the counter
 
 
 class SyncError(ShebaoError):
@@ -79,6 +81,15 @@ def prepare_central(engine: Engine) -> None:
 
 
 # --- identity ----------------------------------------------------------------------
+
+def identity(store: Store) -> tuple[str, str]:
+    """(window code, origin) of this workstation."""
+    with store.read() as s:
+        site = s.scalar(select(Site).limit(1))
+    if site is None:
+        raise SyncError("本机尚未完成站点设置，不能同步")
+    return site.window_code, f"{site.window_code}{site.workstation_id}"
+
 
 def _identity(conn: Connection) -> tuple[str, str, int]:
     from shebao_desk.site_identity import SetupNeeded, store_id
@@ -134,6 +145,9 @@ def _check_in(store: Store, engine: Engine) -> bool:
         state.put(conn, state.INCARNATION, str(number))
         state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
         state.put(conn, state.BUNDLE_NUMBER, "0")
+        # Its audit trail is shorter than the head central keeps, knowingly: the new incarnation says why.
+        from shebao_desk.audit_chain import RESTORED
+        state.put(conn, RESTORED, "1")
     register(engine, origin, sid, number)
     log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)
     return True
@@ -176,8 +190,9 @@ def _reason(exc: BaseException) -> tuple[str, str]:
     return "中心数据库不接受这条数据", detail
 
 
-def _send(engine: Engine, rows: list[dict]) -> tuple[list[dict], list[tuple[dict, str, str]]]:
-    """Push ``rows``; a refused batch is split until each refused change stands alone."""
+def _send(engine: Engine, rows: list[dict], window: str) -> tuple[list[dict], list[tuple[dict, str, str]]]:
+    """Push ``rows`` (scoped to ``window``'s stream, see scope.py); a refused batch is split until each
+    refused change stands alone."""
     if not rows:
         return [], []
     try:
@@ -187,6 +202,7 @@ def _send(engine: Engine, rows: list[dict]) -> tuple[list[dict], list[tuple[dict
             # since their statistics were taken; a sequential scan per lookup would be quadratic.
             conn.execute(text("SET LOCAL enable_seqscan = off"))
             apply_changes(conn, rows, pushed=True)
+            scope.assign(conn, rows, window)
         return rows, []
     except Exception as exc:  # noqa: BLE001 - sorted below: only a refusal of the data is quarantined
         if not _is_refusal(exc):
@@ -196,8 +212,8 @@ def _send(engine: Engine, rows: list[dict]) -> tuple[list[dict], list[tuple[dict
             return [], [(rows[0], reason, detail)]
         log.info("central refused a batch of %d: %s; narrowing it down", len(rows), type(exc).__name__)
         mid = len(rows) // 2
-        ok1, bad1 = _send(engine, rows[:mid])
-        ok2, bad2 = _send(engine, rows[mid:])
+        ok1, bad1 = _send(engine, rows[:mid], window)
+        ok2, bad2 = _send(engine, rows[mid:], window)
         return ok1 + ok2, bad1 + bad2
 
 
@@ -255,6 +271,9 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[tu
     q = SyncQuarantine.__table__
     cols = [getattr(SyncChange, c) for c in COLUMNS]
     sent, refused_all = 0, []
+    window, origin = identity(store)
+    with engine.begin() as conn:
+        scope.register_origin(conn, origin, window)
     with store.engine.connect() as conn:  # last time's refusals first: a fix may have come since
         waiting = _rows(conn, select(*cols).join(q, q.c.change_id == SyncChange.change_id)
                         .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq))
@@ -273,7 +292,7 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[tu
             after = found[-1][0]
         rows, span = batches.pop()
         good, refused = _precheck(rows)
-        accepted, refused_central = _send(engine, good)
+        accepted, refused_central = _send(engine, good, window)
         # Confirmed centrally; a cut before this line only means the batch is sent again.
         _settle(store, accepted, refused + refused_central, span)
         sent += len(accepted)
@@ -281,6 +300,28 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[tu
 
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
+    """This window's changes, its people's and the shared ones (see :mod:`scope`)."""
+    window, _ = identity(store)
+    received, conflicts = 0, 0
+    while True:
+        with store.engine.connect() as conn:
+            cursor = int(state.get(conn, SCOPE_POS, "0"))
+        with engine.connect() as conn:
+            got = scope.pull_batch(conn, window, cursor, batch)
+        if not got:
+            return received, conflicts
+        rows = [r for _, r in got]
+        with store.engine.begin() as conn:  # the changes and the cursor move together
+            result = apply_changes(conn, rows, pushed=True)
+            state.put(conn, SCOPE_POS, str(got[-1][0]))
+        observe_received(store, rows)
+        received += result.applied
+        conflicts += len(result.conflicts)
+
+
+def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
+    """Every change in the central log, whoever it concerns (the way before scoped replication;
+    kept for the benchmark that compares the two)."""
     received, conflicts = 0, 0
     while True:
         with store.engine.connect() as conn:
@@ -305,6 +346,7 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
     stage = "connect"
     try:
         prepare_central(engine)
+        scope.backfill(engine)  # changes logged before scoped replication (once, after the upgrade)
         report = SyncReport()
         stage = "register"
         report.new_incarnation = _check_in(store, engine)  # an identity clash stops here, before any write
@@ -344,3 +386,67 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
         raise
     finally:
         engine.dispose()
+
+
+class CentralUnavailable(SyncError):
+    pass
+
+
+@dataclass
+class Lookup:
+    person_id: str | None  # None: central knows no one with this ID number
+    received: int = 0
+    conflicts: int = 0
+
+
+def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
+    """Ask central for a person this store does not hold: the person, their cards, cases and
+    the clerks those name are merged here, and from now on the person is in this window's scope.
+    Also how a card business checks a card against central first (see :func:`check_card_with_central`)."""
+    window, _ = identity(store)
+    engine = create_engine(url, connect_args={"connect_timeout": LOOKUP_TIMEOUT_S})
+    try:
+        with engine.begin() as conn:
+            person_id = conn.scalar(text("SELECT id FROM person WHERE id_number = :n"), {"n": id_number})
+            if person_id is None:
+                return Lookup(None)
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})  # the streams' order
+            rows = scope.adopt(conn, window, person_id)
+    except (OperationalError, DBAPIError) as exc:
+        raise CentralUnavailable("暂时无法连接中心数据库，未能查询该人员在其他窗口的记录；可按申请人提供的证件和材料继续办理",
+                                 f"lookup at {engine.url.host}: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}") from exc
+    finally:
+        engine.dispose()
+    with store.engine.begin() as conn:
+        result = apply_changes(conn, rows, pushed=True)
+    observe_received(store, rows)
+    log.info("looked up a person at central: %d changes received", result.applied)
+    return Lookup(person_id, result.applied, len(result.conflicts))
+
+
+def central_url(policy) -> str:
+    """The central database this workstation is configured for ("" when it works alone)."""
+    import os
+    return os.environ.get("SHEBAO_CENTRAL") or policy.site.central_url
+
+
+def check_person_with_central(store: Store, url: str, id_number: str) -> bool:
+    """Before a loss, lift or reissue: bring the person and their cards up to central's state, so
+    the card rules decide on what every window knows (a card formally lost elsewhere cannot be
+    lifted here). Returns False when central cannot be reached: the business goes on, and the
+    merge rules settle it at the next sync (a conflict is flagged for a supervisor)."""
+    try:
+        lookup_person(store, url, id_number)
+    except CentralUnavailable as exc:
+        log.warning("card check at central not made: %s", exc.detail)
+        return False
+    return True
+
+
+def check_card_with_central(store: Store, url: str, card_id: str) -> bool:
+    """:func:`check_person_with_central` for the holder of this card."""
+    from shebao_desk.models import Card, Person
+    with store.read() as s:
+        id_number = s.scalar(select(Person.id_number).join(Card, Card.person_id == Person.id)
+                             .where(Card.id == card_id))
+    return id_number is not None and check_person_with_central(store, url, id_number)

@@ -39,6 +39,7 @@ VALID_CARD = {s.value for s in CardStatus if s.valid}
 CARD_RANK = {CardStatus.REPLACED.value: 1, CardStatus.FORMALLY_LOST.value: 2, CardStatus.CANCELLED.value: 3}
 CONFLICT_NS = uuid.UUID("6f1c7c5e-3b8a-4c43-9f8e-2f6f4a1d9b21")
 CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
+COPY_MIN = 100  # fewer rows than this go in one executemany: a staging table costs more than it saves
 TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
@@ -69,7 +70,7 @@ def insert_many(conn: Connection, table, rows: list[dict], keys: tuple[str, ...]
     """
     if not rows:
         return [] if returning else None
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
         return _copy_insert(conn, table, rows, keys, update_cols, returning)
     stmt = _insert(conn, table)
     if keys and update_cols:
@@ -134,9 +135,11 @@ def upsert_clocks(conn: Connection, clocks: Clocks) -> None:
     insert_many(conn, SyncClock.__table__, rows, keys=("table_name", "row_id"), update_cols=("clocks",))
 
 
-def _load_clocks(conn: Connection, keys: list[tuple[str, str]]) -> Clocks:
+def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | None = None) -> Clocks:
     """The field clocks of existing rows. A row only ever inserted has no entry: every field
-    then carries the clock of that insert, which is the row's earliest change in the log."""
+    then carries the clock of that insert, its earliest change in the log. ``upto_seq``: read
+    the log only up to there, i.e. before changes just logged but not yet weighed (an older
+    change for a row first inserted here must not pass for this row's insert)."""
     out: Clocks = {}
     clock, log_table = SyncClock.__table__, SyncChange.__table__
     by_table: dict[str, list[str]] = defaultdict(list)
@@ -150,10 +153,12 @@ def _load_clocks(conn: Connection, keys: list[tuple[str, str]]) -> Clocks:
                 out[(table_name, r)] = dict(c)
             bare = [r for r in chunk if (table_name, r) not in out]
             if bare:
-                rows = conn.execute(select(log_table.c.row_id, func.min(log_table.c.hlc))
-                                    .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare))
-                                    .group_by(log_table.c.row_id))
-                for r, h in rows:
+                query = (select(log_table.c.row_id, func.min(log_table.c.hlc))
+                         .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare))
+                         .group_by(log_table.c.row_id))
+                if upto_seq is not None:
+                    query = query.where(log_table.c.seq <= upto_seq)
+                for r, h in conn.execute(query):
                     out[(table_name, r)] = {"*": h}
     return out
 
@@ -169,41 +174,54 @@ def _stamp(clocks: dict[str, str], names: Iterable[str], hlc: str, whole_row: bo
 
 def record_local(conn: Connection, changes: list[dict[str, Any]]) -> None:
     """Changes made here: the row is already written; log them and advance the field clocks."""
-    insert_many(conn, SyncChange.__table__, changes)
     updates = [c for c in changes if "id" not in c["values"]]  # an insert's clock is read from the log
     keys = list({(c["table_name"], c["row_id"]) for c in updates})
-    clocks = _load_clocks(conn, keys)
+    clocks = _load_clocks(conn, keys)  # before these changes join the log
+    insert_many(conn, SyncChange.__table__, changes)
     for change in updates:
         _stamp(clocks.setdefault((change["table_name"], change["row_id"]), {}), change["values"], change["hlc"],
                whole_row=False)
     upsert_clocks(conn, {k: clocks[k] for k in keys})
+    # A local business can settle a flagged conflict (a card voided) or turn it into another
+    # (cancelling a person who holds two valid cards leaves one): look again, as a merge does.
+    cards = {c["row_id"] for c in changes if c["table_name"] == "card"}
+    persons = {c["row_id"] for c in changes if c["table_name"] == "person"}
+    if cards or persons:
+        review_conflicts(conn, cards, persons)
 
 
 # --- the rules --------------------------------------------------------------------
 
+def _rank(table: str, name: str, value: Any) -> int:
+    """Where a rule orders values whatever the clocks: a higher rank always wins, equal ranks go
+    to the later clock. Each field's winner is then the maximum of (rank, clock) over all its
+    changes, which does not depend on the order they arrive in."""
+    if table == "card" and name == "status":
+        # A void card never comes back; cancellation beats formal loss beats replacement.
+        return CARD_RANK.get(value, 0)
+    if table == "person" and name == "status":
+        return int(value == PersonStatus.CANCELLED.value)  # a cancelled person stays cancelled
+    if (table, name) in (("person", "cancelled_at"), ("loss_report", "lifted_at"),
+                         ("loss_report", "lifted_case_id")):
+        return int(value is not None)  # a cancellation's time and a lift are never undone
+    if table == "person" and name in ("phone", "address"):
+        # Never cleared on purpose (an info change refuses blanks, a registration only fills them):
+        # a blank from a registration elsewhere must not wipe a number typed here.
+        return int(bool(value))
+    return 0
+
+
 def _wins(table: str, name: str, current: Any, incoming: Any, newer: bool) -> bool:
     """Whether ``incoming`` replaces ``current`` for this field; ``newer`` is the clock's verdict."""
-    if table == "card" and name == "status":
-        # A void card never comes back; among void states cancellation beats formal loss beats
-        # replacement, whatever the clocks; only equals are settled by the clock.
-        mine, theirs = CARD_RANK.get(current, 0), CARD_RANK.get(incoming, 0)
-        if mine != theirs:
-            return theirs > mine
-    if table == "person" and name == "status":
-        if current == PersonStatus.CANCELLED.value and incoming != current:
-            return False
-        if incoming == PersonStatus.CANCELLED.value:
-            return True
-    if table == "loss_report" and name in ("lifted_at", "lifted_case_id"):
-        if current is not None and incoming is None:
-            return False  # a lift is never undone
-        if current is None and incoming is not None:
-            return True
+    mine, theirs = _rank(table, name, current), _rank(table, name, incoming)
+    if mine != theirs:
+        return theirs > mine
     return newer
 
 
 # Fields whose current stored value the rules need to see.
-RULE_FIELDS = {"card": ("status",), "person": ("status",), "loss_report": ("lifted_at", "lifted_case_id")}
+RULE_FIELDS = {"card": ("status",), "person": ("status", "cancelled_at", "phone", "address"),
+               "loss_report": ("lifted_at", "lifted_case_id")}
 
 
 @dataclass
@@ -238,6 +256,7 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
             seen.add(c["change_id"])
             unique.append(c)
     now = utcnow()
+    logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
     # The log decides what is new: a change already there is skipped (idempotent resend).
     inserted = set(insert_many(conn, log_table, [{
         "change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
@@ -255,6 +274,7 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
             by_row[(c["table_name"], c["row_id"])].append(c)
     changed_clocks: Clocks = {}
     touched_cards: set[str] = set()
+    touched_persons = {r for t, r in by_row if t == "person"}
     by_table: dict[str, list[str]] = defaultdict(list)
     for table_name, row_id in by_row:
         by_table[table_name].append(row_id)
@@ -262,7 +282,8 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
         row_ids = by_table[table_name]
         table = Base.metadata.tables[table_name]
         existing = _existing_ids(conn, table, row_ids)
-        clocks = _load_clocks(conn, [(table_name, r) for r in existing])  # a new row has no clocks yet
+        # A new row has no clocks yet; an existing one has those of the changes it holds.
+        clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before)
         inserts, updates = [], []
         for row_id in row_ids:
             row_changes = by_row[(table_name, row_id)]
@@ -275,6 +296,8 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
                 continue
             current = dict(existing.get(row_id, {}))
             row_clocks = clocks.get((table_name, row_id), {})
+            if row_id in existing:  # kept explicitly from now on: the log now holds changes that lost
+                changed_clocks[(table_name, row_id)] = row_clocks
             winners: dict[str, Any] = {}
             for change in sorted(row_changes, key=lambda c: c["hlc"]):
                 won = []
@@ -301,7 +324,7 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
     upsert_clocks(conn, changed_clocks)
-    result.conflicts = flag_two_valid_cards(conn, touched_cards)
+    result.conflicts = review_conflicts(conn, touched_cards, touched_persons)
     return result
 
 
@@ -311,7 +334,7 @@ def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str
     for values in inserts:
         groups[tuple(sorted(values))].append(values)
     for rows in groups.values():
-        if conn.dialect.name == "postgresql":
+        if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
             _copy_insert(conn, table, rows, (), (), None, encoded=True)
         else:
             insert_many(conn, table, [decode(table.name, r) for r in rows])
@@ -319,30 +342,78 @@ def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str
     for row_id, values in updates:
         ugroups[tuple(sorted(values))].append({"_id": row_id, **{f"v_{k}": v for k, v in values.items()}})
     for names, rows in ugroups.items():
-        stmt = update(table).where(table.c.id == bindparam("_id")).values({n: bindparam(f"v_{n}") for n in names})
+        values = {n: bindparam(f"v_{n}") for n in names}
+        if "updated_at" in table.c and "updated_at" not in values:
+            values["updated_at"] = table.c.updated_at  # as merged, not the time of this merge (onupdate)
+        stmt = update(table).where(table.c.id == bindparam("_id")).values(values)
         conn.execute(stmt, rows)
 
 
-def flag_two_valid_cards(conn: Connection, card_ids: set[str]) -> list[str]:
-    """Persons of these cards now holding more than one valid card: record each once."""
-    if not card_ids:
-        return []
-    card = Base.metadata.tables["card"]
-    persons = set()
+CANCELLED_PERSON = PersonStatus.CANCELLED.value
+
+
+def _flag(conn: Connection, kind: str, person_id: str, detail: dict, key: str) -> bool:
+    """Record a conflict once (its id derives from what it is about); whether it is new."""
+    conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{kind}:{person_id}:{key}"))
+    stmt = _insert(conn, SyncConflict.__table__).values(
+        id=conflict_id, kind=kind, person_id=person_id, detail=detail, detected_at=utcnow(), resolved_at=None,
+    ).on_conflict_do_nothing(index_elements=["id"])
+    return conn.execute(stmt).rowcount == 1
+
+
+def review_conflicts(conn: Connection, card_ids: set[str], person_ids: set[str] = frozenset()) -> list[str]:
+    """Flag what the rules cannot settle alone, for the persons of these cards and these persons:
+    more than one valid card, or a valid card held by a cancelled person (a card made at one
+    window while another cancelled the person). Nothing is dropped or changed: a supervisor
+    decides. Conflicts whose cause is gone (mended here or elsewhere) are closed. Returns the
+    persons newly flagged."""
+    card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
+    persons = set(person_ids)
     for chunk in _chunks(sorted(card_ids)):
         persons |= set(conn.scalars(select(card.c.person_id).where(card.c.id.in_(chunk))))
+    if not persons:
+        return []
     flagged = []
     for chunk in _chunks(sorted(persons)):
         rows = conn.execute(select(card.c.person_id, func.count(), func.min(card.c.id), func.max(card.c.id))
                             .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD))
                             .group_by(card.c.person_id).having(func.count() > 1))
         for person_id, count, low, high in rows:
-            conflict_id = str(uuid.uuid5(CONFLICT_NS, f"two_valid_cards:{person_id}:{low}:{high}"))
-            stmt = _insert(conn, SyncConflict.__table__).values(
-                id=conflict_id, kind="two_valid_cards", person_id=person_id,
-                detail={"valid_cards": count, "card_ids": [low, high]}, detected_at=utcnow(), resolved_at=None,
-            ).on_conflict_do_nothing(index_elements=["id"])
-            conn.execute(stmt)
+            if _flag(conn, "two_valid_cards", person_id, {"valid_cards": count, "card_ids": [low, high]},
+                     f"{low}:{high}"):
+                flagged.append(person_id)
+                log.warning("sync conflict: person %s has %d valid cards; flagged for a supervisor", person_id, count)
+        rows = conn.execute(select(card.c.person_id, card.c.id).join(person, person.c.id == card.c.person_id)
+                            .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD),
+                                   person.c.status == CANCELLED_PERSON))
+        for person_id, card_id in rows:
+            if not _flag(conn, "cancelled_person_valid_card", person_id, {"card_ids": [card_id]}, card_id):
+                continue
             flagged.append(person_id)
-            log.warning("sync conflict: person %s has %d valid cards; flagged for a supervisor", person_id, count)
-    return flagged
+            log.warning("sync conflict: cancelled person %s holds valid card %s; flagged for a supervisor",
+                        person_id, card_id)
+    close_settled(conn, persons)
+    return sorted(set(flagged))
+
+
+def close_settled(conn: Connection, person_ids: set[str]) -> int:
+    """Mark resolved the open conflicts of these persons whose cause no longer holds."""
+    card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
+    conflict = SyncConflict.__table__
+    closed = 0
+    for chunk in _chunks(sorted(person_ids)):
+        open_ = conn.execute(select(conflict.c.id, conflict.c.kind, conflict.c.person_id)
+                             .where(conflict.c.person_id.in_(chunk), conflict.c.resolved_at.is_(None))).all()
+        for conflict_id, kind, person_id in open_:
+            valid = conn.scalar(select(func.count()).select_from(card)
+                                .where(card.c.person_id == person_id, card.c.status.in_(VALID_CARD)))
+            if kind == "cancelled_person_valid_card":
+                status = conn.scalar(select(person.c.status).where(person.c.id == person_id))
+                still = valid > 0 and _plain(status) == CANCELLED_PERSON
+            else:
+                still = valid > 1
+            if not still:
+                conn.execute(update(conflict).where(conflict.c.id == conflict_id).values(resolved_at=utcnow()))
+                closed += 1
+    return closed
+

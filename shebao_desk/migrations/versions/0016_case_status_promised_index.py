@@ -1,13 +1,13 @@
 """index for the Today page's open and overdue lists (status, promised_date, accepted_at)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0018
 """
 from alembic import op
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

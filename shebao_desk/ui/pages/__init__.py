@@ -6,6 +6,7 @@ from __future__ import annotations
 def page_classes():
     """(key, label, class, supervisor only) for each page."""
     from shebao_desk.ui.pages.attendance import AttendancePage
+    from shebao_desk.ui.pages.conflicts import ConflictsPage
     from shebao_desk.ui.pages.devices import DevicesPage
     from shebao_desk.ui.pages.guide import GuidePage
     from shebao_desk.ui.pages.inquiries import InquiriesPage
@@ -27,5 +28,6 @@ def page_classes():
         ("statistics", "统计", StatisticsPage, True),
         ("attendance", "考勤", AttendancePage, True),
         ("outlets", "网点", OutletsPage, True),
+        ("conflicts", "冲突", ConflictsPage, True),
         ("settings", "设置", SettingsPage, True),
     ]

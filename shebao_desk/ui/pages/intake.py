@@ -191,19 +191,37 @@ class IntakePage(QWidget):
     # -- person and photo ----------------------------------------------------------
 
     def look_up_person(self, id_number: str) -> None:
-        def work(s):
-            person = find_person(s, id_number)
-            if person is None:
-                return None
-            card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
-            label = card_rules.state_label(card, now_utc()) if card else self.tr("无卡")
-            number = card.card_number if card else ""
-            self.stored_photo = (id_number, person.photo is not None)
-            return person, label, number
+        def local():
+            with self.ctx.store.read() as s:
+                person = find_person(s, id_number)
+                if person is None:
+                    return None
+                card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
+                label = card_rules.state_label(card, now_utc()) if card else self.tr("无卡")
+                number = card.card_number if card else ""
+                self.stored_photo = (id_number, person.photo is not None)
+                return person, label, number
+
+        def work():
+            from shebao_desk.sync import central
+
+            found = local()
+            url = central.central_url(self.ctx.policy)
+            if found is None and url:  # perhaps a person of another window: ask central
+                try:
+                    central.lookup_person(self.ctx.store, url, id_number)
+                except central.CentralUnavailable as exc:
+                    log.warning("%s", exc.detail)
+                    return exc.message
+                found = local()
+            return found
 
         def done(found) -> None:
             if self.form.id_number.text().strip().upper() != id_number:
                 return  # the clerk typed on meanwhile
+            if isinstance(found, str):  # central could not be asked; the clerk goes on with the papers
+                self.form.person_status.info(found)
+                return
             if found is None:
                 self.form.person_status.info(self.tr("新申请人（系统中尚无记录）"))
                 return
@@ -211,7 +229,7 @@ class IntakePage(QWidget):
             self.form.fill_from_person(person)
             self.form.person_status.info(f"系统记录：{person.name}，社会保障卡 {number or '（卡号未登记）'}：{label}")
 
-        run_op(self, self.ctx, work, done, read=True, hint=self.form.person_status)
+        run_op(self, self.ctx, work, done, hint=self.form.person_status)
 
     def import_photo(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "选择照片", "", "图片 (*.jpg *.jpeg *.png *.bmp)")
@@ -299,8 +317,14 @@ class IntakePage(QWidget):
         ctx = self.ctx
         self.accept_button.setEnabled(False)
         self.result.info(self.tr("正在保存…"))
+        business = ctx.policy.catalogue[request.business]
 
         def work():
+            from shebao_desk.sync.central import central_url, check_person_with_central
+
+            url = central_url(ctx.policy)
+            if url and business.central_check:  # the card as every window knows it (businesses.toml)
+                check_person_with_central(ctx.store, url, request.applicant.id_number)
             if journal_id is not None:  # the chip was changed: say so first, then save the case with it
                 card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
                 case = card_business.record(ctx.store, journal_id, request, ctx.clerk, ctx.site, ctx.policy).case

@@ -71,7 +71,9 @@ class StatisticsPage(QWidget):
             self.by_clerk.fill([[str(v) for v in row] for row in as_table(clerks)])
             self.draw_chart([r for r in business if r.key != "total"])
 
-        run_op(self, ctx, lambda s: report_sections(s, period, ctx.policy), done, read=True, hint=self.hint)
+        # this window's cases only
+        run_op(self, ctx, lambda s: report_sections(s, period, ctx.policy, ctx.site.window_code), done, read=True,
+               hint=self.hint)
 
     def draw_chart(self, rows) -> None:
         chart = QChart()

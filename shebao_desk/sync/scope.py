@@ -1,0 +1,275 @@
+"""Scoped replication: each window receives its own rows and its people's, not the whole city.
+
+Central side only (PostgreSQL). Every change in the central log gets a *scope*, derived
+from its row when it is pushed:
+
+- a person's id, for the rows of that person's history (person, card, case, loss report,
+  inquiry about them, and the audit entries of those rows);
+- ``c:<clerk id>`` for a clerk account and its audit entries;
+- ``w:<window>`` for a window's own business (attendance, supervision visits, the audit of
+  anything that is neither a person's nor a clerk's);
+- ``*`` for reference data every window shares (calendar, outlets, anything else).
+
+``scope_member`` says which windows hold which person or clerk: the window where a change
+about them was made, and a window that looked them up. ``sync_scope`` is every window's own
+stream of the log (one row per change and window that should receive it), appended under the
+push lock, so a pull is one index range on (window, pos), proportional to the window's share.
+A person a window adopts later is appended to its stream then, history and all, so both PCs of
+the window receive it whatever their cursors.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+SHARED = "*"
+PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
+PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry"}
+WINDOW_TABLES = {"attendance", "supervision_visit"}
+CLERK_REFS = {"case": ("accepted_by", "completed_by"), "inquiry": ("owner_id",)}
+
+_PERSON_OF = {  # row id -> person id, on the central tables
+    "card": 'SELECT id, person_id FROM card WHERE id = ANY(:ids)',
+    "case": 'SELECT id, person_id FROM "case" WHERE id = ANY(:ids)',
+    "loss_report": 'SELECT l.id, k.person_id FROM loss_report l JOIN card k ON k.id = l.card_id '
+                   'WHERE l.id = ANY(:ids)',
+    "inquiry": 'SELECT id, person_id FROM inquiry WHERE id = ANY(:ids)',
+}
+_CLERKS_OF = {
+    "case": 'SELECT id, accepted_by, completed_by FROM "case" WHERE id = ANY(:ids)',
+    "inquiry": 'SELECT id, owner_id FROM inquiry WHERE id = ANY(:ids)',
+}
+_COLUMNS = "c.change_id, c.table_name, c.row_id, c.hlc, c.origin, c.values"
+
+
+def register_origin(conn: Connection, origin: str, window: str) -> None:
+    conn.execute(text("INSERT INTO scope_origin (origin, window_code) VALUES (:o, :w) "
+                      "ON CONFLICT (origin) DO UPDATE SET window_code = EXCLUDED.window_code"),
+                 {"o": origin, "w": window})
+
+
+def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str | None) -> dict[str, str]:
+    """A change relayed by bundle may come from an origin that never pushed itself: it is
+    counted to the window that pushed it (or, with no pusher, to a window named as the origin)."""
+    origins = list(set(origins))
+    known = dict(conn.execute(text("SELECT origin, window_code FROM scope_origin WHERE origin = ANY(:o)"),
+                              {"o": origins}).all())
+    for origin in set(origins) - set(known) if fallback is None else ():
+        # Not registered (a log from before scoping): a case number names its window and workstation
+        # (a scan of the cases, once per origin: registered when found).
+        window = conn.scalar(text(
+            'SELECT left(number, length(:o) - length(workstation)) FROM "case" '
+            "WHERE left(number, length(:o) + 1) = :o || '-' AND right(:o, length(workstation)) = workstation "
+            "LIMIT 1"), {"o": origin})
+        if window:
+            register_origin(conn, origin, window)
+            known[origin] = window
+    return {o: known.get(o, fallback or o) for o in origins}
+
+
+def _lookup(conn: Connection, sql: str, ids: set[str]) -> list[tuple]:
+    return conn.execute(text(sql), {"ids": sorted(ids)}).all() if ids else []
+
+
+def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[str, str]) -> dict[str, str]:
+    """change_id -> scope, from the rows as they now stand in the central tables."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for c in changes:
+        table, row_id = c["table_name"], c["row_id"]
+        if table == "audit_entry":
+            table, row_id = c["values"].get("table_name"), c["values"].get("row_id")
+        if table in _PERSON_OF:
+            wanted[table].add(row_id)
+    person_of: dict[tuple[str, str], str | None] = {}
+    for table, ids in wanted.items():
+        for row_id, person_id in _lookup(conn, _PERSON_OF[table], ids):
+            person_of[(table, row_id)] = person_id
+    out = {}
+    for c in changes:
+        table, row_id = c["table_name"], c["row_id"]
+        if table == "audit_entry":
+            target, target_id = c["values"].get("table_name"), c["values"].get("row_id")
+            audit_of = True
+        else:
+            target, target_id, audit_of = table, row_id, False
+        window = "w:" + window_of[c["origin"]]
+        if target == "person":
+            scope = target_id
+        elif target in _PERSON_OF:
+            scope = person_of.get((target, target_id)) or window  # an inquiry about nobody in particular
+        elif target == "clerk":
+            scope = "c:" + target_id
+        elif target in WINDOW_TABLES or audit_of:
+            scope = window
+        else:
+            scope = SHARED
+        out[c["change_id"]] = scope
+    return out
+
+
+def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) -> int:
+    """After a pushed batch is merged (same transaction, under the push lock): scope the new
+    changes, record which windows now hold whom, and append them to those windows' streams.
+    ``window``: the pushing workstation's (None when scoping an existing log, see :func:`backfill`).
+    A window that meets a person for the first time (a person it created offline who was already
+    known elsewhere) gets the person's earlier history first, as after a lookup."""
+    if not changes:
+        return 0
+    window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
+    scopes = scopes_of(conn, changes, window_of)
+    ids = list(scopes)
+    fresh = conn.execute(text(
+        "UPDATE sync_change c SET scope = v.scope FROM unnest(CAST(:ids AS text[]), CAST(:scopes AS text[])) "
+        "AS v(id, scope) WHERE c.change_id = v.id AND c.scope IS NULL RETURNING c.seq, c.change_id, c.scope"),
+        {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
+    if not fresh:
+        return 0
+    by_id = {c["change_id"]: c for c in changes}
+    members = set()
+    for _, change_id, scope in fresh:
+        if scope == SHARED or scope.startswith("w:"):
+            continue
+        members.add((window_of[by_id[change_id]["origin"]], scope))
+        if window:
+            members.add((window, scope))  # the pushing window holds it too (a change relayed by bundle)
+    first = min(s for s, _, _ in fresh)
+    new = _add_members(conn, members)
+    known = _with_history(conn, {key for _, key in new}, first)  # most are new people: nothing to bring
+    by_window: dict[str, list[str]] = defaultdict(list)
+    for w, key in new:
+        if key in known:
+            by_window[w].append(key)
+    for w, keys in sorted(by_window.items()):
+        _bring(conn, w, keys, before=first)
+    persons = {scope for _, _, scope in fresh if scope != SHARED and ":" not in scope}
+    _follow_clerks(conn, [by_id[cid] for _, cid, scope in fresh if scope in persons], scopes)
+    seqs = [s for s, _, _ in fresh]
+    conn.execute(text(
+        "INSERT INTO sync_scope (window_code, change_seq) "
+        "SELECT w, seq FROM ("
+        "  SELECT m.window_code AS w, b.seq FROM unnest(CAST(:seqs AS bigint[]), CAST(:scopes AS text[])) "
+        "    AS b(seq, scope) JOIN scope_member m ON m.key = b.scope"
+        "  UNION ALL SELECT substr(b.scope, 3), b.seq FROM unnest(CAST(:seqs AS bigint[]), CAST(:scopes AS text[])) "
+        "    AS b(seq, scope) WHERE b.scope LIKE 'w:%'"
+        "  UNION ALL SELECT '*', b.seq FROM unnest(CAST(:seqs AS bigint[]), CAST(:scopes AS text[])) "
+        "    AS b(seq, scope) WHERE b.scope = '*'"
+        ") fan ORDER BY seq, w"), {"seqs": seqs, "scopes": [s for _, _, s in fresh]})
+    return len(fresh)
+
+
+def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Record (window, key) pairs; returns those that are new."""
+    members = sorted(set(members))
+    if not members:
+        return []
+    return [tuple(r) for r in conn.execute(text(
+        "INSERT INTO scope_member (window_code, key) "
+        "SELECT * FROM unnest(CAST(:w AS text[]), CAST(:k AS text[])) ON CONFLICT DO NOTHING "
+        "RETURNING window_code, key"), {"w": [m[0] for m in members], "k": [m[1] for m in members]}).all()]
+
+
+def _append_history(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
+    if keys:
+        conn.execute(text("INSERT INTO sync_scope (window_code, change_seq) SELECT :w, seq FROM sync_change "
+                          "WHERE scope = ANY(:keys) AND seq < :before ORDER BY seq"),
+                     {"w": window, "keys": keys, "before": before or 2**62})
+
+
+def _with_history(conn: Connection, keys: set[str], before: int) -> set[str]:
+    if not keys:
+        return set()
+    return set(conn.scalars(text(
+        "SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE EXISTS "
+        "(SELECT 1 FROM sync_change WHERE scope = k AND seq < :before)"), {"keys": sorted(keys), "before": before}))
+
+
+def _clerks_named(conn: Connection, persons: list[str]) -> set[str]:
+    """The clerks the cases and inquiries of these persons name."""
+    if not persons:
+        return set()
+    return {k for (k,) in conn.execute(text(
+        'SELECT accepted_by FROM "case" WHERE person_id = ANY(:p) UNION SELECT completed_by FROM "case" '
+        'WHERE person_id = ANY(:p) UNION SELECT owner_id FROM inquiry WHERE person_id = ANY(:p)'), {"p": persons}) if k}
+
+
+def _bring(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
+    """Keys (persons, clerks) new to a window: append their history before ``before`` to its
+    stream, with the accounts of the clerks their cases name (before them, by log order)."""
+    clerks = _clerks_named(conn, [k for k in keys if ":" not in k])
+    new_clerks = [k for _, k in _add_members(conn, {(window, "c:" + c) for c in clerks})]
+    _append_history(conn, window, sorted(set(new_clerks) | set(keys)), before)
+
+
+def _follow_clerks(conn: Connection, changes: list[dict[str, Any]], scopes: dict[str, str]) -> None:
+    """A case names the clerks who accepted and completed it; every window holding the person
+    must hold those clerk rows too (the local store checks its foreign keys). A clerk new to a
+    window has its history appended before the change that names it."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for c in changes:
+        if c["table_name"] in CLERK_REFS:
+            wanted[c["table_name"]].add(c["row_id"])
+    refs: set[tuple[str, str]] = set()  # (person, clerk)
+    person_of_row = {(c["table_name"], c["row_id"]): scopes[c["change_id"]] for c in changes}
+    for table, ids in wanted.items():
+        for row_id, *clerks in _lookup(conn, _CLERKS_OF[table], ids):
+            refs |= {(person_of_row[(table, row_id)], k) for k in clerks if k}
+    if not refs:
+        return
+    holders: dict[str, set[str]] = defaultdict(set)
+    for w, key in conn.execute(text("SELECT window_code, key FROM scope_member WHERE key = ANY(:k)"),
+                               {"k": sorted({p for p, _ in refs})}):
+        holders[key].add(w)
+    new = _add_members(conn, {(w, "c:" + clerk) for person, clerk in refs for w in holders[person]})
+    by_window: dict[str, list[str]] = defaultdict(list)
+    for w, key in new:
+        by_window[w].append(key)
+    for w, keys in sorted(by_window.items()):
+        _append_history(conn, w, keys)
+
+
+def adopt(conn: Connection, window: str, person_id: str) -> list[dict[str, Any]]:
+    """A window takes on a person (an on-demand lookup): from now on the person's changes reach
+    the window; returns the person's history (and the clerks it names) to merge at once."""
+    clerks = _clerks_named(conn, [person_id])
+    if _add_members(conn, [(window, person_id)]):
+        _bring(conn, window, [person_id])
+    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM sync_change c WHERE c.scope = ANY(:keys) ORDER BY c.seq"),
+                        {"keys": [person_id, *("c:" + c for c in sorted(clerks))]}).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def pull_batch(conn: Connection, window: str, cursor: int, batch: int) -> list[tuple[int, dict]]:
+    """The next changes of this window's stream and the shared one, in stream order. A workstation's
+    own changes come back too (skipped as already there), as before: a store restored from a backup
+    gets back what it pushed after that backup."""
+    part = (f"(SELECT s.pos, {_COLUMNS} FROM sync_scope s JOIN sync_change c ON c.seq = s.change_seq "
+            "WHERE s.window_code = {w} AND s.pos > :cursor ORDER BY s.pos LIMIT :n)")
+    rows = conn.execute(text(f"{part.format(w=':window')} UNION ALL {part.format(w=repr(SHARED))} "
+                             "ORDER BY pos LIMIT :n"), {"window": window, "cursor": cursor, "n": batch}).all()
+    return [(r[0], dict(r._mapping)) for r in rows]
+
+
+def stream_end(conn: Connection, window: str) -> int:
+    return conn.scalar(text("SELECT coalesce(max(pos), 0) FROM sync_scope WHERE window_code IN (:w, '*')"),
+                       {"w": window})
+
+
+def backfill(engine, batch: int = 20_000) -> int:
+    """Scope the changes of a central log written before scoped replication (or by a bulk load),
+    in log order, batch by batch, with the same rules as a push. Returns how many were scoped."""
+    done = 0
+    with engine.connect() as conn:  # the usual case, without waiting for the lock: nothing to do
+        if not conn.scalar(text("SELECT EXISTS (SELECT 1 FROM sync_change WHERE scope IS NULL)")):
+            return 0
+    while True:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
+            rows = conn.execute(text(f"SELECT {_COLUMNS} FROM sync_change c WHERE c.scope IS NULL "
+                                     "ORDER BY c.seq LIMIT :n"), {"n": batch}).all()
+            if not rows:
+                return done
+            done += assign(conn, [dict(r._mapping) for r in rows], None)

@@ -1,0 +1,255 @@
+"""Scoped replication against a real PostgreSQL: a window receives its own people and those it
+looks up, never the rest of the city; the city report from central adds up the windows' own."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from conftest import MONDAY, applicant, take
+from openpyxl import load_workbook
+from sqlalchemy import create_engine, select, text
+from test_sync import PG, issued, needs_pg
+
+from shebao_desk.auth import create_clerk
+from shebao_desk.errors import RuleViolation
+from shebao_desk.intake import find_person
+from shebao_desk.models import Card, CardStatus, Case, Clerk, LossKind, Person, Role
+from shebao_desk.site_identity import ensure_site
+from shebao_desk.statistics import month, report_sections
+from shebao_desk.store import open_store
+from shebao_desk.sync.central import (
+    CentralUnavailable,
+    check_card_with_central,
+    lookup_person,
+    sync,
+)
+
+A, B = "SZ01", "DF02"  # two windows of the city
+
+
+@pytest.fixture
+def central():
+    """A fresh central database for each test (as in test_sync)."""
+    name = f"shebao_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield PG.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        conn.execute(text(f'DROP DATABASE "{name}"'))
+    admin.dispose()
+
+
+def window_station(tmp_path, policy, window, ws, clerk_name):
+    pol = dataclasses.replace(policy, site=dataclasses.replace(policy.site, window_code=window))
+    store = open_store(tmp_path / f"{window}{ws}.sqlite3")
+    with store.unit(None, ws, "setup") as s:
+        site = ensure_site(s, pol.site, ws)
+        clerk = s.scalar(select(Clerk)) or create_clerk(s, clerk_name, "经办", "passw0rd!", Role.CLERK)
+    return store, pol, (clerk, site)
+
+
+def ids_in(store, model) -> set[str]:
+    with store.read() as s:
+        return set(s.scalars(select(model.id)))
+
+
+def knows(store, who) -> bool:
+    with store.read() as s:
+        return find_person(s, who.id_number) is not None
+
+
+@needs_pg
+def test_a_window_receives_a_person_of_another_window_only_after_looking_them_up(tmp_path, policy, central):
+    a1, pa, csa1 = window_station(tmp_path, policy, A, "1", "wang")
+    a2, _, _ = window_station(tmp_path, policy, A, "2", "wang")
+    b1, pb, csb1 = window_station(tmp_path, policy, B, "1", "li")
+    theirs, other, ours = applicant(500), applicant(501), applicant(600)
+    issued(a1, pa, csa1, theirs)
+    issued(a1, pa, csa1, other)
+    issued(b1, pb, csb1, ours)
+    for store in (a1, a2, b1, a1, a2, b1):
+        sync(store, central)
+    assert knows(a2, theirs) and knows(a2, other) and not knows(a2, ours)  # one window, one store
+    assert not knows(b1, theirs) and not knows(b1, other)
+    assert csa1[0].id not in ids_in(b1, Clerk)  # nor A's clerk accounts
+    b_cases = ids_in(b1, Case)
+
+    # A clerk at B1 types the ID number of A's person: the history arrives, and only that person's.
+    found = lookup_person(b1, central, theirs.id_number)
+    assert found.person_id and found.received > 0
+    with b1.read() as s:
+        person = find_person(s, theirs.id_number)
+        assert [c.status for c in person.cards] == [CardStatus.NORMAL]
+        cases = s.scalars(select(Case).where(Case.person_id == person.id)).all()
+        assert [c.business for c in cases] == ["apply"] and cases[0].accepted_by == csa1[0].id
+    assert not knows(b1, other)
+    assert lookup_person(b1, central, applicant(999).id_number).person_id is None
+
+    # Later changes follow, both ways: A's temporary loss reaches B1, B1's business reaches A2.
+    take(a1, pa, csa1, "temp_loss", theirs, now=MONDAY + dt.timedelta(days=12))
+    sync(a1, central)
+    sync(b1, central)
+    with b1.read() as s:
+        assert [loss.kind for loss in find_person(s, theirs.id_number).cards[0].losses] == [LossKind.TEMPORARY]
+    take(b1, pb, csb1, "info_change", theirs, changes={"phone": "13922223333"}, now=MONDAY + dt.timedelta(days=13))
+    sync(b1, central)
+    sync(a2, central)
+    with a2.read() as s:
+        assert find_person(s, theirs.id_number).phone == "13922223333"
+        assert s.get(Clerk, csb1[0].id) is not None  # the B clerk who accepted that case
+    assert not knows(a2, ours)
+    # Both PCs of a window share what one of them looked up.
+    b2, _, _ = window_station(tmp_path, policy, B, "2", "li")
+    sync(b2, central)
+    assert knows(b2, theirs) and knows(b2, ours) and not knows(b2, other)
+    assert b_cases <= ids_in(b2, Case)
+
+
+@needs_pg
+def test_a_person_entered_offline_who_was_known_elsewhere_brings_their_history(tmp_path, policy, central):
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    b1, pb, csb = window_station(tmp_path, policy, B, "1", "li")
+    who = applicant(750)
+    issued(a1, pa, csa, who)
+    sync(a1, central)
+    take(b1, pb, csb, "apply", who, now=MONDAY + dt.timedelta(days=12))  # B1 could not ask central
+    report = sync(b1, central)
+    with b1.read() as s:
+        cards = find_person(s, who.id_number).cards
+        assert sorted(c.status.value for c in cards) == ["normal", "pending"]  # A's card arrived too
+        assert s.get(Clerk, csa[0].id) is not None
+    assert report.conflicts == 1  # two valid cards: flagged for a supervisor, as everywhere
+
+
+@needs_pg
+def test_a_central_log_from_before_scoping_is_scoped_at_the_next_sync(tmp_path, policy, central):
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    issued(a1, pa, csa, applicant(760))
+    sync(a1, central)
+    engine = create_engine(central)
+    with engine.begin() as conn:  # as a central database upgraded with migration 0018 finds its log
+        conn.execute(text("UPDATE sync_change SET scope = NULL"))
+        conn.execute(text("TRUNCATE sync_scope, scope_member, scope_origin"))
+    engine.dispose()
+    a2, _, _ = window_station(tmp_path, policy, A, "2", "wang")
+    b1, _, _ = window_station(tmp_path, policy, B, "1", "li")
+    sync(b1, central)
+    sync(a2, central)
+    assert knows(a2, applicant(760)) and not knows(b1, applicant(760))
+
+
+@needs_pg
+def test_a_card_formally_lost_elsewhere_cannot_be_lifted_here(tmp_path, policy, central):
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    b1, pb, csb = window_station(tmp_path, policy, B, "1", "li")
+    who = applicant(700)
+    issued(a1, pa, csa, who)
+    take(a1, pa, csa, "temp_loss", who, now=MONDAY + dt.timedelta(days=12))
+    sync(a1, central)
+    sync(b1, central)
+    lookup_person(b1, central, who.id_number)
+    take(a1, pa, csa, "formal_loss", who, now=MONDAY + dt.timedelta(days=13))
+    sync(a1, central)  # B1 has not synced since: locally the card is only temporarily lost
+    with b1.read() as s:
+        card_id = s.scalar(select(Card.id).join(Person).where(Person.id_number == who.id_number))
+    assert check_card_with_central(b1, central, card_id) is True
+    with pytest.raises(RuleViolation, match="正式挂失"):
+        take(b1, pb, csb, "lift_loss", who, now=MONDAY + dt.timedelta(days=14))
+
+
+@needs_pg
+def test_offline_lookup_says_so_in_chinese_and_changes_nothing(tmp_path, policy):
+    b1, _, _ = window_station(tmp_path, policy, B, "1", "li")
+    before = ids_in(b1, Person)
+    with pytest.raises(CentralUnavailable) as err:
+        lookup_person(b1, "postgresql+psycopg://x:y@127.0.0.1:9/none", applicant(1).id_number)
+    assert "无法连接中心数据库" in err.value.message and "继续办理" in err.value.message
+    assert ids_in(b1, Person) == before
+
+
+def _cli(*args, ok=True):
+    result = subprocess.run([sys.executable, "-m", "shebao_desk", *args], check=False, capture_output=True,
+                            text=True, timeout=300, env=os.environ)
+    assert (result.returncode == 0) is ok, result.stderr
+    return result
+
+
+def _sheet_rows(path):
+    book = load_workbook(path)
+    return {name: [list(r) for r in book[name].iter_rows(min_row=3, values_only=True)] for name in book.sheetnames}
+
+
+@needs_pg
+def test_city_report_from_central_adds_up_the_windows_own_reports(tmp_path, policy, central):
+    a1, pa, csa1 = window_station(tmp_path, policy, A, "1", "wang")
+    a2, _, csa2 = window_station(tmp_path, policy, A, "2", "wang")
+    b1, pb, csb1 = window_station(tmp_path, policy, B, "1", "li")
+    for i in range(3):
+        issued(a1, pa, csa1, applicant(800 + i))
+    issued(a2, pa, csa2, applicant(810))
+    take(a2, pa, csa2, "apply", applicant(811))  # accepted, not completed
+    for i in range(2):
+        issued(b1, pb, csb1, applicant(820 + i))
+    for store in (a1, a2, b1, a1):
+        sync(store, central)
+    lookup_person(b1, central, applicant(800).id_number)  # B1 now holds A's cases of that person too
+    take(b1, pb, csb1, "temp_loss", applicant(800), now=MONDAY + dt.timedelta(days=12))
+    for store in (b1, a1, a2):
+        sync(store, central)
+
+    out = {}
+    for name, store in (("a", a1), ("b", b1)):
+        out[name] = tmp_path / f"{name}.xlsx"
+        _cli("--db", str(store.path), "report", "month", "2026-03", "--out", str(out[name]))
+    city = tmp_path / "city.xlsx"
+    _cli("report", "month", "2026-03", "--central", central, "--out", str(city))
+    own = {name: _sheet_rows(path)["按业务"][-1] for name, path in out.items()}  # the 合计 row
+    windows = _sheet_rows(city)["按窗口"]
+    by_window = {r[0]: r for r in windows[:-1]}
+    assert set(by_window) == {A, B}
+    assert by_window[A][1:6] == own["a"][1:6] and by_window[B][1:6] == own["b"][1:6]
+    total = windows[-1]
+    assert total[0] == "合计"
+    assert total[1:6] == [x + y for x, y in zip(own["a"][1:6], own["b"][1:6], strict=True)]
+    assert total[1] >= 8  # 5 at A (one not completed), 2 applies and a temporary loss at B
+    # A1 and A2 share one window: the same report.
+    with a2.read() as s:
+        a2_total = report_sections(s, month("2026-03"), pa, A)[0][1][-1]
+    assert [a2_total.accepted, a2_total.completed] == own["a"][1:4:2]
+
+    _cli("report", "month", "2026-03", "--central", "postgresql+psycopg://x:y@127.0.0.1:9/none",
+         "--out", str(tmp_path / "x.xlsx"), ok=False)
+
+
+@needs_pg
+def test_the_intake_form_finds_a_person_of_another_window_at_central(tmp_path, policy, central, make_window,
+                                                                       qtbot, monkeypatch):
+    b1, pb, csb = window_station(tmp_path, policy, B, "1", "li")
+    who = applicant(900, name="赵丹凤")
+    issued(b1, pb, csb, who)
+    sync(b1, central)
+    monkeypatch.setenv("SHEBAO_CENTRAL", central)
+    window, ctx = make_window(monitor=False)
+    form = window.pages["intake"].form
+    form.id_number.setText(who.id_number)
+    qtbot.waitUntil(lambda: "系统记录" in form.person_status.text(), timeout=10_000)
+    assert "赵丹凤" in form.person_status.text() and form.name.text() == "赵丹凤"
+    assert knows(ctx.store, who)
+
+
+def test_the_intake_form_says_when_central_cannot_be_asked(make_window, qtbot, monkeypatch):
+    monkeypatch.setenv("SHEBAO_CENTRAL", "postgresql+psycopg://x:y@127.0.0.1:9/none")
+    window, ctx = make_window(monitor=False)
+    form = window.pages["intake"].form
+    form.id_number.setText(applicant(901).id_number)
+    qtbot.waitUntil(lambda: "无法连接中心数据库" in form.person_status.text(), timeout=10_000)
+    assert "继续办理" in form.person_status.text()
+    assert form.name.isEnabled() and not knows(ctx.store, applicant(901))
