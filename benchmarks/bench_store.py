@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sqlite3
 import tempfile
 import uuid
 from pathlib import Path
