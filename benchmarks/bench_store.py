@@ -1,11 +1,11 @@
-"""A store with 1,000,000 cases: the monthly report and searches, each against the bare SQLite
-query on the same index, run side by side."""
+"""A store with 1,000,000 cases (and a card for every person): the monthly report and searches; and a
+store with 100,000 open cases: the Today page's queries. Each against the bare SQLite query on the same
+index, run side by side."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-import sqlite3
 import tempfile
 import uuid
 from pathlib import Path
@@ -13,43 +13,55 @@ from pathlib import Path
 from benchmarks.common import Figure, median_ms
 from shebao_desk.idnumber import make_id_number
 from shebao_desk.policy import load_policy
-from shebao_desk.queries import search
+from shebao_desk.catalogue import BUSINESS_CODES
+from shebao_desk.queries import LIST_LIMIT, losses_lapsing, open_case_counts, open_cases, search, todays_cases
 from shebao_desk.statistics import month, report_sections
-from shebao_desk.store import open_store
+from shebao_desk.store import connect_file, open_store
 
 CASES = 1_000_000
 PEOPLE = 300_000
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧"
-BUSINESSES = ["apply", "activate", "temp_loss", "formal_loss", "lift_loss", "reissue", "replace", "pin_reset",
-              "pin_change", "info_change", "cancel"]
+BUSINESSES = list(BUSINESS_CODES)
+OPEN_CASES = 100_000  # the Today page's store: this many accepted, not yet completed
+TODAY = dt.date(2026, 3, 9)
 
 
-def _bulk_fill(path: Path) -> tuple[str, str]:
-    """Synthetic rows written straight into the tables (no audit, no change log): benchmark data only."""
+def _open_status(rng: random.Random) -> str:
+    return "accepted"
+
+
+def _bulk_fill(path: Path, n_cases: int = CASES, n_people: int = PEOPLE, status_of=None,
+               start: dt.datetime = dt.datetime(2025, 1, 1), spread_days: int = 700) -> tuple[str, str]:
+    """Synthetic rows written straight into the tables (no audit, no change log): benchmark data only.
+    Every person has a card (normal, or pending while an apply is open), so joins and card lookups
+    meet a realistic card table."""
     rng = random.Random(1)
-    db = sqlite3.connect(path)
+    db = connect_file(path)  # the store is encrypted (SQLCipher): the same key the program uses
     clerk = str(uuid.uuid4())
     now = "2026-01-01 00:00:00.000000"
     db.execute("INSERT INTO clerk (id, username, display_name, role, password_hash, active, failed_logins, created_at,"
                " updated_at) VALUES (?, 'bench', '基准', 'clerk', 'x', 1, 0, ?, ?)", (clerk, now, now))
     people, sample_id, sample_name = [], None, None
     base = dt.date(1940, 1, 1)
-    for i in range(PEOPLE):
+    for i in range(n_people):
         number = make_id_number("611002", base + dt.timedelta(days=i % 25000), (i // 25000) % 1000)
         name = rng.choice(SURNAMES) + rng.choice("伟芳娜秀英敏静丽强磊军洋勇艳杰") + rng.choice("明华红兰平刚")
         people.append((str(uuid.uuid4()), number, name, "1", "01", base.isoformat(), "611002", "", "", "active",
                        now, now))
-        if i == PEOPLE // 2:
+        if i == n_people // 2:
             sample_id, sample_name = number, name
     db.executemany("INSERT OR IGNORE INTO person (id, id_number, name, sex, ethnicity, birth_date, birthplace, phone,"
                    " address, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", people)
-    ids = [p[0] for p in people]
-    start = dt.datetime(2025, 1, 1)
+    ids = [row[0] for row in db.execute("SELECT id FROM person")]
+    db.executemany("INSERT INTO card (id, person_id, card_number, card_id, generation, status, issue_date, expiry_date,"
+                   " void_reason, created_at, updated_at) VALUES (?,?,?,?,3,?,?,?,'',?,?)",
+                   ((str(uuid.uuid4()), pid, f"S{k:08d}", f"{k:032x}", "normal" if k % 10 else "pending",
+                     "2020-01-01", "2030-01-01", now, now) for k, pid in enumerate(ids)))
     cases = []
-    for i in range(CASES):
-        at = start + dt.timedelta(seconds=rng.randrange(0, 700 * 86400))
+    for i in range(n_cases):
+        at = start + dt.timedelta(seconds=rng.randrange(0, spread_days * 86400))
         business = rng.choice(BUSINESSES)
-        status = rng.choice(["completed", "completed", "accepted", "returned"])
+        status = status_of(rng) if status_of else rng.choice(["completed", "completed", "accepted", "returned"])
         done = (at + dt.timedelta(days=rng.randint(0, 12))) if status == "completed" else None
         promised = (at + dt.timedelta(days=9)).date().isoformat() if business in ("apply", "reissue", "replace") else None
         cases.append((str(uuid.uuid4()), f"SZ01A-{at:%Y%m%d}-{i:07d}", business, "self", rng.choice(ids), "[]", "[]",
@@ -65,7 +77,46 @@ def _bulk_fill(path: Path) -> tuple[str, str]:
     return sample_id, sample_name[:1]
 
 
+def today_page() -> list[Figure]:
+    """The Today page's four questions over 100,000 open cases, against the bare indexed SQLite queries
+    that return the same rows (one page of each list, the two counts)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "open.sqlite3"
+        store = open_store(path)
+        # Accepted over the last ~20 days: promises 9 days on, so roughly half are overdue on TODAY.
+        _bulk_fill(path, OPEN_CASES, OPEN_CASES // 2, _open_status, dt.datetime(2026, 2, 17), 20)
+        now = dt.datetime.combine(TODAY, dt.time(3), dt.UTC)
+        bare = connect_file(path)  # bare DB-API on the same encrypted file: like with like
+        day = TODAY.isoformat()
+
+        def ours():
+            with store.read() as s:
+                todays_cases(s, now)
+                open_cases(s, now)  # the lines carry the person's name and ID number
+                open_case_counts(s, now)
+                losses_lapsing(s, now=now)
+
+        def floor():
+            bare.execute('SELECT * FROM "case" WHERE accepted_at >= ? AND accepted_at < ? ORDER BY accepted_at DESC '
+                         f"LIMIT {LIST_LIMIT}", (f"{day} 00:00:00", f"{day} 23:59:59")).fetchall()
+            for cond in ("promised_date >= ?", "promised_date < ?"):
+                bare.execute(f'SELECT c.*, p.name FROM "case" c JOIN person p ON p.id = c.person_id '
+                             f"WHERE c.status = 'accepted' AND {cond} ORDER BY c.promised_date, c.accepted_at "
+                             f"LIMIT {LIST_LIMIT}", (day,)).fetchall()
+                bare.execute(f"SELECT count(*) FROM \"case\" WHERE status = 'accepted' AND {cond}", (day,)).fetchall()
+
+        with store.read() as s:
+            n_open, n_overdue = open_case_counts(s, now)
+        value, base = median_ms(ours, 20), median_ms(floor, 20)
+        bare.close()
+        store.close()
+    return [Figure("today_page_100k_open_cases", value, "ms", "bare indexed queries for the same rows on the same (encrypted) file", base,
+                   "<= 50 ms", value <= 50,
+                   note=f"{n_open} open in time + {n_overdue} overdue; lists limited to {LIST_LIMIT} rows with SQL counts")]
+
+
 def run() -> list[Figure]:
+    figures = today_page()
     policy = load_policy()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "million.sqlite3"
@@ -73,7 +124,7 @@ def run() -> list[Figure]:
         id_number, surname = _bulk_fill(path)
         period = month("2026-03")
         start, end = (b.replace(tzinfo=None) for b in period.utc_bounds())
-        bare = sqlite3.connect(path)
+        bare = connect_file(path)  # bare DB-API on the same encrypted file: like with like
 
         def report():
             with store.read() as s:
@@ -100,7 +151,6 @@ def run() -> list[Figure]:
             bare.execute("SELECT * FROM person WHERE name >= ? AND name < ? ORDER BY name LIMIT 200",
                          (surname, surname + "\U0010ffff")).fetchall()
 
-        figures = []
         for name, ours, base, target_ms, runs in (("monthly_report_1m_cases", report, bare_report, 1000, 5),
                                                    ("search_by_id_number", by_id, bare_by_id, 5, 50),
                                                    ("search_by_name_prefix", by_name, bare_by_name, 30, 20)):

@@ -69,7 +69,8 @@ def attendance_report(session: Session, start: dt.date, end: dt.date, calendar, 
                     continue
                 came = local(a.sign_in_at)
                 went = local(a.sign_out_at) if a.sign_out_at else None
-                hours = round((a.sign_out_at - a.sign_in_at).total_seconds() / 3600, 1) if went else None
+                hours = (round((a.sign_out_at - a.sign_in_at).total_seconds() / 3600, 1)
+                         if a.sign_out_at else None)
                 out.append(AttendanceDay(clerk.display_name, day, f"{came:%H:%M}", f"{went:%H:%M}" if went else "",
                                          hours, came.time() > opens, bool(went and went.time() < closes), False))
         day += dt.timedelta(days=1)

@@ -11,24 +11,36 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shebao_desk.clock import local_text
 from shebao_desk.errors import RuleViolation
 from shebao_desk.models.people import CardStatus, LossKind
 
 
-class LossLike(Protocol):
-    kind: LossKind
-    effective_at: dt.datetime
-    expires_at: dt.datetime | None
-    lifted_at: dt.datetime | None
+class LossLike(Protocol):  # read-only: the rules never write
+    @property
+    def kind(self) -> LossKind: ...
+    @property
+    def effective_at(self) -> dt.datetime: ...
+    @property
+    def expires_at(self) -> dt.datetime | None: ...
+    @property
+    def lifted_at(self) -> dt.datetime | None: ...
 
 
 class CardLike(Protocol):
-    status: CardStatus
-    card_number: str
-    losses: Sequence[LossLike]
+    @property
+    def status(self) -> CardStatus: ...
+    @property
+    def card_number(self) -> str: ...
+    @property
+    def losses(self) -> Sequence[LossLike]: ...
+
+
+# The checks hand back the caller's own card type (the ORM ``Card`` in intake), not the Protocol,
+# so the caller can set the fields the rules do not read (activated_at, pin_reset_at).
+C = TypeVar("C", bound=CardLike)
 
 
 def effective_minute(at: dt.datetime) -> dt.datetime:
@@ -58,11 +70,11 @@ def state_label(card: CardLike, now: dt.datetime) -> str:
     return card.status.label
 
 
-def valid_cards(cards: Sequence[CardLike]) -> list[CardLike]:
+def valid_cards(cards: Sequence[C]) -> list[C]:
     return [c for c in cards if c.status.valid]
 
 
-def current_card(cards: Sequence[CardLike]) -> CardLike | None:
+def current_card(cards: Sequence[C]) -> C | None:
     """The person's one valid card, if any (the newest if the store is inconsistent)."""
     valid = valid_cards(cards)
     return valid[-1] if valid else None
@@ -90,7 +102,7 @@ def check_apply(cards: Sequence[CardLike]) -> None:
         raise RuleViolation("该人员的社会保障卡已注销，不能再申领。", "apply refused: cancelled")
 
 
-def _require_normal(cards: Sequence[CardLike], what: str) -> CardLike:
+def _require_normal(cards: Sequence[C], what: str) -> C:
     card = current_card(cards)
     if card is None:
         raise RuleViolation(f"该人员没有有效的社会保障卡，不能{what}。", f"{what}: no valid card")
@@ -107,29 +119,29 @@ def _require_not_lost(card: CardLike, now: dt.datetime, what: str) -> None:
             f"{what}: temporary loss in force")
 
 
-def check_activate(cards: Sequence[CardLike], now: dt.datetime) -> CardLike:
+def check_activate(cards: Sequence[C], now: dt.datetime) -> C:
     card = _require_normal(cards, "启用")
     _require_not_lost(card, now, "启用")
     return card
 
 
-def check_pin_service(cards: Sequence[CardLike], now: dt.datetime, what: str) -> CardLike:
+def check_pin_service(cards: Sequence[C], now: dt.datetime, what: str) -> C:
     card = _require_normal(cards, what)
     _require_not_lost(card, now, what)
     return card
 
 
-def check_temp_loss(cards: Sequence[CardLike], now: dt.datetime) -> tuple[CardLike, bool]:
+def check_temp_loss(cards: Sequence[C], now: dt.datetime) -> tuple[C, bool]:
     """The card to report lost and whether this renews a temporary loss still in force."""
     card = _require_normal(cards, "挂失")
     return card, temp_loss_in_force(card, now) is not None
 
 
-def check_formal_loss(cards: Sequence[CardLike]) -> CardLike:
+def check_formal_loss(cards: Sequence[C]) -> C:
     return _require_normal(cards, "正式挂失")
 
 
-def check_lift(cards: Sequence[CardLike], now: dt.datetime) -> tuple[CardLike, LossLike]:
+def check_lift(cards: Sequence[C], now: dt.datetime) -> tuple[C, LossLike]:
     if any(c.status is CardStatus.FORMALLY_LOST for c in cards) and current_card(cards) is None:
         raise RuleViolation("该卡已正式挂失，正式挂失不可撤销，不能解挂；请办理补卡。", "lift refused: formal loss")
     card = _require_normal(cards, "解挂")
@@ -146,7 +158,7 @@ def check_lift(cards: Sequence[CardLike], now: dt.datetime) -> tuple[CardLike, L
     return card, loss
 
 
-def check_reissue(cards: Sequence[CardLike]) -> CardLike:
+def check_reissue(cards: Sequence[C]) -> C:
     """The formally lost card the new one replaces."""
     card = current_card(cards)
     if card is not None:
@@ -159,13 +171,13 @@ def check_reissue(cards: Sequence[CardLike]) -> CardLike:
     return lost[-1]
 
 
-def check_replace(cards: Sequence[CardLike], now: dt.datetime) -> CardLike:
+def check_replace(cards: Sequence[C], now: dt.datetime) -> C:
     card = _require_normal(cards, "换卡")
     _require_not_lost(card, now, "换卡")
     return card
 
 
-def check_cancel(cards: Sequence[CardLike], person_cancelled: bool) -> CardLike | None:
+def check_cancel(cards: Sequence[C], person_cancelled: bool) -> C | None:
     if person_cancelled:
         raise RuleViolation("该人员的社会保障卡已经注销。", "cancel refused: already cancelled")
     return current_card(cards)

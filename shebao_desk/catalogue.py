@@ -11,8 +11,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from shebao_desk.errors import ResourceError
-from shebao_desk.resources import load_toml, require, resource_path
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from shebao_desk.data_models import FileModel, validate
+from shebao_desk.resources import load_toml, resource_path
 
 
 class Mode(enum.StrEnum):
@@ -25,12 +29,27 @@ class Mode(enum.StrEnum):
         return {"self": "本人办理", "agent": "他人代办", "guardian": "监护人代办"}[self.value]
 
 
-# The business codes the program's rules know. The data file must define each,
-# and may not invent others: a business needs rules, not only a list of papers.
-BUSINESS_CODES = (
-    "apply", "activate", "temp_loss", "formal_loss", "lift_loss", "reissue",
-    "replace", "pin_reset", "pin_change", "info_change", "cancel",
-)
+class BusinessCode(enum.StrEnum):
+    """The businesses the program's rules know (each has its effect in ``card_effects.EFFECTS``).
+
+    The data file must define each and may not invent others: a business needs rules, not only
+    a list of papers. Adding one = an entry here, its [[business]] in businesses.toml, its effect.
+    """
+
+    APPLY = "apply"
+    ACTIVATE = "activate"
+    TEMP_LOSS = "temp_loss"
+    FORMAL_LOSS = "formal_loss"
+    LIFT_LOSS = "lift_loss"
+    REISSUE = "reissue"
+    REPLACE = "replace"
+    PIN_RESET = "pin_reset"
+    PIN_CHANGE = "pin_change"
+    INFO_CHANGE = "info_change"
+    CANCEL = "cancel"
+
+
+BUSINESS_CODES = tuple(code.value for code in BusinessCode)
 
 
 FEE_COLLECTORS = {"bank": "由发卡银行收取", "window": "由本窗口收取"}
@@ -64,6 +83,11 @@ class Business:
     fee_collector: str = "window"
     reasons: tuple[Reason, ...] = ()
     pickup: bool = False
+    asks_reason: bool = False  # the form asks why (办理原因)
+    pin_pad: bool = False  # the holder types a PIN on the pad; the business writes to the chip
+    loss_time: bool = False  # the form asks when the loss took effect
+    changes_info: bool = False  # the form shows the fields to change
+    central_check: bool = False  # with a central database: the person's cards are checked there first
 
     def fee_for(self, reason: str) -> int:
         """The fee for this reason (the reason's own, else the business's)."""
@@ -117,86 +141,108 @@ class Catalogue:
         return frozenset(out)
 
 
-def parse_catalogue(path: Path) -> Catalogue:
-    data = load_toml(path)
-    materials = require(path, data, "materials", dict)
-    for code, name in materials.items():
-        if not isinstance(name, str) or not name.strip():
-            raise ResourceError(path, f"材料 “{code}” 没有名称")
-    businesses: dict[str, Business] = {}
-    for i, entry in enumerate(require(path, data, "business", list)):
-        where = f"business[{i}]"
-        code = require(path, entry, "code", str, where)
-        where = f"业务 {code}"
+NonNegative = Annotated[int, Field(ge=0)]
+
+
+class ReasonEntry(FileModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    fee: NonNegative | None = None
+
+
+class BusinessEntry(FileModel):
+    code: str
+    name: str
+    days: int
+    fee: int
+    modes: list[str] = Field(min_length=1)
+    materials: dict[str, list[str]]
+    optional: list[str] = []
+    next_step: str = ""
+    fee_collector: Literal["bank", "window"] = "window"
+    reasons: list[ReasonEntry] = []
+    pickup: bool = False
+    asks_reason: bool = False
+    pin_pad: bool = False
+    loss_time: bool = False
+    changes_info: bool = False
+    central_check: bool = False
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
         if code not in BUSINESS_CODES:
-            raise ResourceError(path, f"未知的业务代码 “{code}”（可用：{', '.join(BUSINESS_CODES)}）")
-        if code in businesses:
-            raise ResourceError(path, f"业务 “{code}” 重复定义")
-        days = require(path, entry, "days", int, where)
-        fee = require(path, entry, "fee", (int, float), where)
-        if days < 0 or fee < 0:
-            raise ResourceError(path, f"{where} 的时限或收费不能为负数")
-        try:
-            modes = tuple(Mode(m) for m in require(path, entry, "modes", list, where))
-        except ValueError as exc:
-            raise ResourceError(path, f"{where} 的办理方式有误：{exc}") from None
-        if not modes:
-            raise ResourceError(path, f"{where} 至少要有一种办理方式")
-        lists = require(path, entry, "materials", dict, where)
-        by_mode: dict[Mode, tuple[str, ...]] = {}
-        for mode in modes:
-            items = require(path, lists, mode.value, list, f"{where}.materials")
-            unknown = [m for m in items if m not in materials]
-            if unknown:
-                raise ResourceError(path, f"{where} 引用了未定义的材料：{', '.join(map(str, unknown))}")
-            if not items:
-                raise ResourceError(path, f"{where} 的 {mode.value} 材料清单为空")
-            by_mode[mode] = tuple(items)
-        optional = entry.get("optional", [])
-        if any(m not in materials for m in optional):
-            raise ResourceError(path, f"{where} 的 optional 引用了未定义的材料")
-        collector = entry.get("fee_collector", "window")
-        if collector not in FEE_COLLECTORS:
-            raise ResourceError(path, f"{where} 的 fee_collector 只能是 bank（发卡银行）或 window（本窗口）")
-        reasons = []
-        for j, r in enumerate(entry.get("reasons", [])):
-            text = r.get("text") if isinstance(r, dict) else None
-            if not isinstance(text, str) or not text.strip():
-                raise ResourceError(path, f"{where} 的 reasons[{j}] 缺少 text")
-            r_fee = r.get("fee", fee)
-            if not isinstance(r_fee, int) or isinstance(r_fee, bool) or r_fee < 0:
-                raise ResourceError(path, f"{where} 的原因“{text}”收费应为非负整数")
-            reasons.append(Reason(text.strip(), r_fee))
-        businesses[code] = Business(
-            code=code,
-            name=require(path, entry, "name", str, where),
-            days=days,
-            fee=int(fee),
-            modes=modes,
-            materials=by_mode,
-            optional=frozenset(optional),
-            next_step=str(entry.get("next_step", "")),
-            fee_collector=collector,
-            reasons=tuple(reasons),
-            pickup=bool(entry.get("pickup", False)),
-        )
-    absent = [c for c in BUSINESS_CODES if c not in businesses]
-    if absent:
-        raise ResourceError(path, f"缺少业务：{', '.join(absent)}")
-    return Catalogue(dict(materials), businesses, _minors(path, data.get("minors", {}), materials))
+            raise ValueError(f"未知的业务代码 “{code}”（可用：{', '.join(BUSINESS_CODES)}）")
+        return code
+
+    @field_validator("modes")
+    @classmethod
+    def _known_modes(cls, modes: list[str]) -> list[str]:
+        unknown = [m for m in modes if m not in {x.value for x in Mode}]
+        if unknown:
+            raise ValueError(f"办理方式有误：{', '.join(unknown)}（可用：self、agent、guardian）")
+        return modes
+
+    @model_validator(mode="after")
+    def _not_negative(self) -> BusinessEntry:
+        if self.days < 0 or self.fee < 0:
+            raise ValueError(f"业务 {self.code} 的时限或收费不能为负数")
+        return self
 
 
-def _minors(path: Path, table: dict, materials: dict) -> Minors:
-    ages = {}
-    for key, default in (("guardian_age", 16), ("photo_exempt_age", 0)):
-        value = table.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 18:
-            raise ResourceError(path, f"minors.{key} 应为 0—18 的整数（周岁）")
-        ages[key] = value
-    documents = table.get("child_id_documents", ["household_register"])
-    if not isinstance(documents, list) or any(d not in materials for d in documents):
-        raise ResourceError(path, "minors.child_id_documents 应为 [materials] 中定义的材料代码列表")
-    return Minors(ages["guardian_age"], tuple(documents), ages["photo_exempt_age"])
+class MinorsEntry(FileModel):
+    guardian_age: Annotated[int, Field(ge=0, le=18)] = 16
+    child_id_documents: list[str] = ["household_register"]
+    photo_exempt_age: Annotated[int, Field(ge=0, le=18)] = 0
+
+
+class CatalogueFile(FileModel):
+    """resources/businesses.toml"""
+
+    minors: MinorsEntry = MinorsEntry()
+    materials: dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]]
+    business: list[BusinessEntry]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CatalogueFile:
+        seen: set[str] = set()
+        for b in self.business:
+            where = f"业务 {b.code}"
+            if b.code in seen:
+                raise ValueError(f"业务 “{b.code}” 重复定义")
+            seen.add(b.code)
+            for mode in b.modes:
+                items = b.materials.get(mode)
+                if items is None:
+                    raise ValueError(f"缺少字段 “{where}.materials.{mode}”")
+                if not items:
+                    raise ValueError(f"{where} 的 {mode} 材料清单为空")
+                unknown = [m for m in items if m not in self.materials]
+                if unknown:
+                    raise ValueError(f"{where} 引用了未定义的材料：{', '.join(unknown)}")
+            if any(m not in self.materials for m in b.optional):
+                raise ValueError(f"{where} 的 optional 引用了未定义的材料")
+        absent = [c for c in BUSINESS_CODES if c not in seen]
+        if absent:
+            raise ValueError(f"缺少业务：{', '.join(absent)}")
+        if any(d not in self.materials for d in self.minors.child_id_documents):
+            raise ValueError("minors.child_id_documents 应为 [materials] 中定义的材料代码列表")
+        return self
+
+
+def parse_catalogue(path: Path) -> Catalogue:
+    f = validate(path, CatalogueFile, load_toml(path))
+    businesses = {}
+    for b in f.business:
+        modes = tuple(Mode(m) for m in b.modes)
+        businesses[b.code] = Business(
+            code=b.code, name=b.name, days=b.days, fee=b.fee, modes=modes,
+            materials={m: tuple(b.materials[m.value]) for m in modes}, optional=frozenset(b.optional),
+            next_step=b.next_step, fee_collector=b.fee_collector,
+            reasons=tuple(Reason(r.text, b.fee if r.fee is None else r.fee) for r in b.reasons),
+            pickup=b.pickup, asks_reason=b.asks_reason, pin_pad=b.pin_pad, loss_time=b.loss_time,
+            changes_info=b.changes_info, central_check=b.central_check)
+    minors = Minors(f.minors.guardian_age, tuple(f.minors.child_id_documents), f.minors.photo_exempt_age)
+    return Catalogue(dict(f.materials), businesses, minors)
 
 
 @lru_cache(maxsize=1)

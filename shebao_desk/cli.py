@@ -441,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Subcommands defined beside the code they drive; each registers itself with @command.
 PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.devices.cli", "shebao_desk.documents.cli", "shebao_desk.sync.cli",
-                                   "shebao_desk.devices.idcard_cli", "shebao_desk.conflicts_cli")
+                                   "shebao_desk.devices.idcard_cli", "shebao_desk.conflicts_cli",
+                                   "shebao_desk.resources_cli")
 
 
 def _load_plugins() -> None:

@@ -114,3 +114,4 @@ def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
     """A valid ID number (for demo data and tests): ``sequence`` is the 3-digit order code."""
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_digit(first17)
+

@@ -57,3 +57,36 @@ def open_inquiries(session: Session, owner_id: str | None = None) -> list[Inquir
     if owner_id:
         query = query.where(Inquiry.owner_id == owner_id)
     return list(session.scalars(query))
+
+
+def my_inquiries_view(session: Session, clerk_id: str) -> tuple[list[list[str]], list[str], list[tuple[str, str]]]:
+    """The inquiries page: my open inquiries (rows, ids) and the other active clerks to hand one over to."""
+    mine = open_inquiries(session, clerk_id)
+    others = [(c.id, c.display_name) for c in session.scalars(
+        select(Clerk).where(Clerk.active.is_(True), Clerk.id != clerk_id).order_by(Clerk.display_name))]
+    return [[local_text(i.opened_at), i.topic, i.note, i.handover_note] for i in mine], [i.id for i in mine], others
+
+
+def record_inquiry(session: Session, clerk: Clerk, topic: str, id_number: str = "") -> Inquiry:
+    """Two clicks at the window: the topic, and the person if the clerk typed an ID number."""
+    from shebao_desk.intake import find_person
+    person = find_person(session, id_number.upper()) if id_number else None
+    return open_inquiry(session, session.merge(clerk), topic, person.id if person else None)
+
+
+def _inquiry(session: Session, inquiry_id: str) -> Inquiry:
+    inquiry = session.get(Inquiry, inquiry_id)
+    if inquiry is None:
+        raise ValidationError("这条咨询已不存在，请刷新列表", f"inquiry {inquiry_id} not found")
+    return inquiry
+
+
+def close_by_id(session: Session, inquiry_id: str, clerk: Clerk, note: str = "") -> None:
+    close_inquiry(session, _inquiry(session, inquiry_id), session.merge(clerk), note)
+
+
+def hand_over_by_id(session: Session, inquiry_id: str, clerk: Clerk, to_clerk_id: str, note: str) -> None:
+    to = session.get(Clerk, to_clerk_id)
+    if to is None:
+        raise ValidationError("要移交的经办人已不存在，请刷新列表", f"clerk {to_clerk_id} not found")
+    hand_over(session, _inquiry(session, inquiry_id), session.merge(clerk), to, note)

@@ -18,12 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk import card_rules
-from shebao_desk.catalogue import Mode
+from shebao_desk.card_effects import EFFECTS, LOSS_FUNCTIONS, Act
+from shebao_desk.catalogue import BusinessCode, Mode
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import RuleViolation, ValidationError
 from shebao_desk.idnumber import mask_id_number, parse_id_number
 from shebao_desk.models import (
-    Card, CardStatus, Case, CaseStatus, Clerk, LossChannel, LossKind, LossReport, Person,
+    Card, CardStatus, Case, CaseStatus, Clerk, LossChannel, Person,
     PersonStatus, Site,
 )
 from shebao_desk.models.base import stable_uuid
@@ -31,8 +32,6 @@ from shebao_desk.policy import Policy
 
 log = logging.getLogger(__name__)
 
-LOSS_FUNCTIONS = {"social": "社会保障功能", "financial": "金融功能"}
-CHIP_BUSINESSES = frozenset({"activate", "pin_change"})  # businesses that write to the card's chip
 # A mobile number, or a landline with its area code (0914-2312333, 09142312333, 029-88886666-123).
 PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(-\d{1,6})?")
 
@@ -154,7 +153,7 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
             raise ValidationError(f"{who}身份证号码有误：{exc.message}", exc.detail) from None
         if agent_id.number == parsed.number:
             raise ValidationError(f"{who}不能是申请人本人")
-    if req.business in ("temp_loss",):
+    if policy.catalogue[req.business].loss_time:
         if not req.loss_functions or any(f not in LOSS_FUNCTIONS for f in req.loss_functions):
             raise ValidationError("请选择挂失的功能（社会保障功能、金融功能）")
 
@@ -163,7 +162,8 @@ def _check_lengths_and_characters(req: CaseRequest) -> None:
     """What the central database could not take is refused here, with the field named (see limits)."""
     from shebao_desk.limits import LABELS, check_field
     a = req.applicant
-    fields = [("person", "name", a.name.strip(), None), ("person", "phone", a.phone.strip(), None),
+    fields: list[tuple[str, str, str, str | None]] = [
+              ("person", "name", a.name.strip(), None), ("person", "phone", a.phone.strip(), None),
               ("person", "address", a.address.strip(), None), ("case", "reason", req.reason, None)]
     if req.agent is not None:
         fields += [("case", "agent_name", req.agent.name.strip(), None),
@@ -186,7 +186,7 @@ def _upsert_person(session: Session, req: CaseRequest) -> Person:
                         address=a.address.strip(), photo=a.photo, cards=[])
         session.add(person)
         return person
-    if req.business != "cancel":
+    if req.business != BusinessCode.CANCEL:
         card_rules.check_not_cancelled(person.status is PersonStatus.CANCELLED)
     # Fill blanks with what was typed now; never silently overwrite a stored name
     # (a name change is an info-change business with proof).
@@ -210,22 +210,11 @@ def next_case_number(session: Session, site: Site, day: dt.date) -> str:
     return f"{prefix}{seq:04d}"
 
 
-def _new_card(person: Person, generation: int = 3) -> Card:
-    card = Card(person=person, status=CardStatus.PENDING, generation=generation, losses=[])
-    return card
-
-
-def _void(card: Card, status: CardStatus, reason: str, now: dt.datetime) -> None:
-    card.status = status
-    card.void_at = now
-    card.void_reason = reason
-
-
 def _register_chip_card(session: Session, req: CaseRequest, person: Person) -> None:
     """A genuine card issued before this program (or at another window), unknown here: when the
     person has no valid card in the store, the clerk may register it from its chip data."""
     chip = req.chip
-    if chip is None or req.business in ("apply", "cancel") or card_rules.current_card(person.cards) is not None:
+    if chip is None or req.business in (BusinessCode.APPLY, BusinessCode.CANCEL) or card_rules.current_card(person.cards) is not None:
         return
     owner = session.scalar(select(Card).where(Card.card_number == chip.card_number))
     if owner is not None:
@@ -245,80 +234,8 @@ def _register_chip_card(session: Session, req: CaseRequest, person: Person) -> N
 def _apply_effects(session: Session, req: CaseRequest, case: Case, person: Person,
                    policy: Policy, now: dt.datetime) -> None:
     _register_chip_card(session, req, person)
-    cards = person.cards
-    business = req.business
-    if business == "apply":
-        card_rules.check_apply(cards)
-        case.new_card = _new_card(person)
-    elif business == "activate":
-        card = card_rules.check_activate(cards, now)
-        card.activated_at = now
-        case.card = card
-    elif business == "temp_loss":
-        card, renewal = card_rules.check_temp_loss(cards, now)
-        effective = card_rules.effective_minute(req.loss_effective_at or now)
-        if effective > now:
-            raise ValidationError("挂失生效时间不能晚于现在")
-        loss = LossReport(card=card, kind=LossKind.TEMPORARY, channel=req.loss_channel,
-                          functions=list(req.loss_functions), effective_at=effective,
-                          expires_at=card_rules.temp_loss_expiry(effective, policy.site.temp_loss_days))
-        case.card = card
-        session.add(loss)
-        case.reason = case.reason or ("续挂" if renewal else "")
-        session.flush()
-        loss.case_id = case.id
-    elif business == "formal_loss":
-        card = card_rules.check_formal_loss(cards)
-        loss = LossReport(card=card, kind=LossKind.FORMAL, channel=req.loss_channel,
-                          functions=list(LOSS_FUNCTIONS), effective_at=card_rules.effective_minute(now),
-                          expires_at=None)
-        session.add(loss)
-        _void(card, CardStatus.FORMALLY_LOST, "正式挂失", now)
-        case.card = card
-        session.flush()
-        loss.case_id = case.id
-    elif business == "lift_loss":
-        card, loss = card_rules.check_lift(cards, now)
-        loss.lifted_at = now
-        session.flush()
-        loss.lifted_case_id = case.id
-        case.card = card
-    elif business == "reissue":
-        lost = card_rules.check_reissue(cards)
-        case.card = lost
-        case.new_card = _new_card(person)
-    elif business == "replace":
-        old = card_rules.check_replace(cards, now)
-        _void(old, CardStatus.REPLACED, req.reason or "换卡", now)
-        case.card = old
-        case.new_card = _new_card(person)
-    elif business in ("pin_reset", "pin_change"):
-        name = policy.catalogue[business].name
-        card = card_rules.check_pin_service(cards, now, name)
-        if business == "pin_reset":
-            card.pin_reset_at = now
-            card.activated_at = None  # the holder must activate again with the initial PIN
-        case.card = card
-    elif business == "info_change":
-        if not req.changes:
-            raise ValidationError("请填写要变更的信息")
-        for key, value in req.changes.items():
-            if key not in ("name", "phone", "address", "ethnicity"):
-                raise ValidationError(f"不能变更的字段：{key}")
-            if not value.strip():
-                raise ValidationError("变更后的信息不能为空")
-            setattr(person, key, value.strip())
-        case.card = card_rules.current_card(cards)
-    elif business == "cancel":
-        card = card_rules.check_cancel(cards, person.status is PersonStatus.CANCELLED)
-        if card is not None:
-            _void(card, CardStatus.CANCELLED, req.reason or "注销", now)
-            case.card = card
-        person.status = PersonStatus.CANCELLED
-        person.cancelled_at = now
-    else:  # the catalogue only admits known codes; this guards a programming error
-        raise ValueError(f"unknown business {business}")
-    if req.card_read and case.card is not None and business != "apply":
+    EFFECTS[BusinessCode(req.business)](Act(session, req, case, person, policy, now))
+    if req.card_read and case.card is not None and req.business != BusinessCode.APPLY:
         _match_card(case.card, *req.card_read)
 
 

@@ -43,14 +43,14 @@ def _background_is_white(img: Image.Image) -> bool:
     corners = [img.crop((0, 0, w // 8, h // 4)), img.crop((w - w // 8, 0, w, h // 4))]
     for region in [strip, *corners]:
         mean = region.convert("RGB").resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
-        if min(mean) < WHITE_THRESHOLD:
+        if min(mean) < WHITE_THRESHOLD:  # type: ignore[arg-type]  # an RGB pixel is a tuple
             return False
     return True
 
 
 def normalise_photo(data: bytes, cfg: SiteConfig) -> Photo:
     try:
-        img = Image.open(io.BytesIO(data))
+        img: Image.Image = Image.open(io.BytesIO(data))
         img.load()
     except (UnidentifiedImageError, OSError) as exc:
         raise ValidationError("无法识别的图片文件，请选择 JPEG 或 PNG 照片", f"photo: {exc}") from None
@@ -72,7 +72,7 @@ def normalise_photo(data: bytes, cfg: SiteConfig) -> Photo:
 
 def _fit_size(img: Image.Image, cfg: SiteConfig) -> bytes:
     """The highest quality whose file fits under the maximum (plain images may stay below the minimum)."""
-    best = None
+    best = b""
     for quality in range(95, 29, -5):
         buf = io.BytesIO()
         img.save(buf, "JPEG", quality=quality, dpi=(cfg.photo_dpi, cfg.photo_dpi), optimize=True)

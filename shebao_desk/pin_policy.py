@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shebao_desk.errors import ValidationError
 
-PIN_LENGTH = 6
+PIN_LENGTH = 6  # the default only; the site's length is site.toml [card] pin_length, passed by the callers
 
 
 def check_pin_format(pin: str, length: int = PIN_LENGTH) -> None:
@@ -13,7 +13,7 @@ def check_pin_format(pin: str, length: int = PIN_LENGTH) -> None:
 
 
 def is_straight_run(pin: str) -> bool:
-    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:])}
+    steps = {int(b) - int(a) for a, b in zip(pin, pin[1:], strict=False)}
     return steps in ({1}, {-1})
 
 

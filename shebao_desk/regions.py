@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from shebao_desk.errors import ResourceError
-from shebao_desk.resources import load_toml, require, resource_path
+from pydantic import StringConstraints, model_validator
 
-_CODE = re.compile(r"^\d{6}$")
+from shebao_desk.data_models import FileModel, validate
+from shebao_desk.resources import load_toml, resource_path
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,29 @@ class Regions:
         return self.name(code) is not None
 
 
+Name = Annotated[str, StringConstraints(min_length=1)]
+
+
+class RegionsFile(FileModel):
+    """resources/regions.toml"""
+
+    provinces: dict[Annotated[str, StringConstraints(pattern=r"^\d{2}$")], Name]
+    codes: dict[Annotated[str, StringConstraints(pattern=r"^\d{6}$")], Name]
+    historic: dict[Annotated[str, StringConstraints(pattern=r"^\d{6}$")], Name] = {}
+    detailed_provinces: list[str]
+
+    @model_validator(mode="after")
+    def _provinces_exist(self) -> RegionsFile:
+        for table_name, table in (("codes", self.codes), ("historic", self.historic)):
+            for key in table:
+                if key[:2] not in self.provinces:
+                    raise ValueError(f"[{table_name}] 中代码 {key} 的省级代码不存在")
+        return self
+
+
 def parse_regions(path: Path) -> Regions:
-    data = load_toml(path)
-    provinces = require(path, data, "provinces", dict)
-    codes = require(path, data, "codes", dict)
-    historic = data.get("historic", {})
-    detailed = require(path, data, "detailed_provinces", list)
-    for key in provinces:
-        if not re.fullmatch(r"\d{2}", key):
-            raise ResourceError(path, f"省级代码 “{key}” 应为 2 位数字")
-    for table_name, table in (("codes", codes), ("historic", historic)):
-        for key, value in table.items():
-            if not _CODE.match(key):
-                raise ResourceError(path, f"[{table_name}] 中的代码 “{key}” 应为 6 位数字")
-            if not isinstance(value, str) or not value:
-                raise ResourceError(path, f"[{table_name}] 中代码 {key} 缺少名称")
-            if key[:2] not in provinces:
-                raise ResourceError(path, f"[{table_name}] 中代码 {key} 的省级代码不存在")
-    return Regions(dict(provinces), dict(codes), dict(historic), frozenset(str(p) for p in detailed))
+    f = validate(path, RegionsFile, load_toml(path))
+    return Regions(dict(f.provinces), dict(f.codes), dict(f.historic), frozenset(f.detailed_provinces))
 
 
 @lru_cache(maxsize=1)

@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from shebao_desk.errors import ResourceError
-from shebao_desk.resources import load_toml, require, resource_path
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from shebao_desk.data_models import FileModel, validate
+from shebao_desk.resources import load_toml, resource_path
 
 
 @dataclass(frozen=True)
@@ -18,20 +22,29 @@ class ServiceGuide:
     topics: tuple[str, ...]
 
 
+class GuideSection(FileModel):
+    heading: str
+    text: str
+
+
+class GuideFlow(FileModel):
+    title: str
+    steps: list[Annotated[str, StringConstraints(min_length=1)]] = Field(min_length=1)
+
+
+class GuideFile(FileModel):
+    """resources/service_guide.toml"""
+
+    title: str
+    guide: list[GuideSection]
+    flow: list[GuideFlow]
+    topics: list[Annotated[str, StringConstraints(min_length=1)]] = Field(min_length=1)
+
+
 def parse_guide(path: Path) -> ServiceGuide:
-    data = load_toml(path)
-    sections = tuple((require(path, g, "heading", str, f"guide[{i}]"), require(path, g, "text", str, f"guide[{i}]"))
-                     for i, g in enumerate(require(path, data, "guide", list)))
-    flows = []
-    for i, f in enumerate(require(path, data, "flow", list)):
-        steps = require(path, f, "steps", list, f"flow[{i}]")
-        if not steps or not all(isinstance(s, str) and s for s in steps):
-            raise ResourceError(path, f"flow[{i}].steps 应为非空的文字列表")
-        flows.append((require(path, f, "title", str, f"flow[{i}]"), tuple(steps)))
-    topics = tuple(require(path, data, "topics", list))
-    if not topics:
-        raise ResourceError(path, "topics 不能为空")
-    return ServiceGuide(require(path, data, "title", str), sections, tuple(flows), topics)
+    data = validate(path, GuideFile, load_toml(path))
+    return ServiceGuide(data.title, tuple((g.heading, g.text) for g in data.guide),
+                        tuple((f.title, tuple(f.steps)) for f in data.flow), tuple(data.topics))
 
 
 @lru_cache(maxsize=1)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from shebao_desk.errors import ResourceError
-from shebao_desk.resources import load_toml, require, resource_path
+from pydantic import (
+    AfterValidator, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator,
+)
+
+from shebao_desk.data_models import FileModel, validate
+from shebao_desk.resources import load_toml, resource_path
+
+
+WHERE_BUSINESSES = ("formal_loss", "reissue", "replace")
 
 
 @dataclass(frozen=True)
@@ -34,13 +41,24 @@ class SiteProfile:
 
 
 @dataclass(frozen=True)
+class Minimums:
+    """The regulation's equipment and staff minimums (Articles 9–10), from site.toml [minimums]."""
+
+    readers: int = 2
+    printers: int = 1
+    scanners: int = 1
+    county_computers: int = 2  # a city window needs one per clerk instead
+    county_staff: int = 3
+    city_staff: int = 2
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     institution: str
     window_name: str
     window_code: str
     region_code: str
     level: str
-    site_type: str
     address: str
     phone: str
     hours: str
@@ -66,112 +84,163 @@ class SiteConfig:
     bundle_max_ratio: int = 50  # decompressed / compressed: beyond it a bundle is a bomb, not data
     # Where formal loss / reissue / replacement are done: "window" (here) or "bank" (the issuing bank).
     done_at: dict[str, str] = field(default_factory=lambda: dict.fromkeys(WHERE_BUSINESSES, "window"))
+    minimums: Minimums = Minimums()
 
     def done_at_bank(self, business: str) -> bool:
         return self.done_at.get(business) == "bank"
 
 
-WHERE_BUSINESSES = ("formal_loss", "reissue", "replace")
+Positive = Annotated[int, Field(gt=0)]
+Count = Annotated[int, Field(ge=0)]
+Text = Annotated[str, StringConstraints(min_length=1)]
+Where = Literal["window", "bank"]
 
 
-def _time(path: Path, text: str, label: str) -> dt.time:
+def _clock_time(text: str) -> str:
     try:
-        return dt.time.fromisoformat(text)
+        dt.time.fromisoformat(text)
     except ValueError:
-        raise ResourceError(path, f"{label} 应为 HH:MM 格式的时间，现为 “{text}”") from None
+        raise ValueError(f"应为 HH:MM 格式的时间，现为 “{text}”") from None
+    return text
 
 
-def _positive(path: Path, table: dict, key: str, where: str) -> int:
-    value = require(path, table, key, int, where)
-    if value <= 0:
-        raise ResourceError(path, f"{where}.{key} 应为正整数")
-    return value
+ClockTime = Annotated[str, AfterValidator(_clock_time)]
+
+
+class SiteSection(FileModel):
+    institution: Text
+    window_name: Text
+    window_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,8}$")] = Field(
+        description="1—8 位字母或数字，全市唯一，用于受理编号")
+    region_code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")] = Field(description="6 位行政区划代码")
+    level: Literal["city", "county"]
+    address: str
+    phone: str
+    hours: str
+    opens: ClockTime
+    closes: ClockTime
+
+    @model_validator(mode="after")
+    def _closes_after_opens(self) -> SiteSection:
+        if dt.time.fromisoformat(self.closes) <= dt.time.fromisoformat(self.opens):
+            raise ValueError("site.closes 应晚于 site.opens")
+        return self
+
+
+class CardSection(FileModel):
+    initial_pin: str
+    temp_loss_days: Positive
+    pin_length: Positive
+
+    @model_validator(mode="after")
+    def _pin_matches_length(self) -> CardSection:
+        pin = self.initial_pin
+        if not (pin.isdigit() and pin.isascii() and len(pin) == self.pin_length):
+            raise ValueError(f"card.initial_pin 应为 {self.pin_length} 位数字")
+        return self
+
+
+class SecuritySection(FileModel):
+    login_max_failures: Positive
+    lockout_minutes: Positive
+    idle_lock_minutes: Positive
+
+
+class PhotoSection(FileModel):
+    width: Positive
+    height: Positive
+    dpi: Positive
+    min_kb: Positive
+    max_kb: Positive
+
+    @model_validator(mode="after")
+    def _sizes(self) -> PhotoSection:
+        if self.max_kb < self.min_kb:
+            raise ValueError("photo.max_kb 应不小于 photo.min_kb")
+        return self
+
+
+class SyncSection(FileModel):
+    warn_after_days: Positive = 3
+    central_url: str = ""
+    clock_skew_minutes: Positive = 10  # a received change stamped later than now + this is refused
+    bundle_max_mb: Positive = 256  # largest bundle file, and largest content once decompressed
+    bundle_max_ratio: Positive = 50  # decompressed / compressed: beyond it a bundle is a bomb
+
+
+class ProfileSection(FileModel):
+    windows: Count = 0
+    area_m2: Annotated[float, Field(ge=0)] = 0.0
+    computers: Count = 0
+    dedicated_network: bool = False
+    scanners: Count = 0
+    sign: bool = False
+    guide_on_display: bool = False
+
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)  # 16 or 16.5 m²
+
+    @field_validator("windows", "computers", "scanners", "dedicated_network", "sign", "guide_on_display",
+                     mode="before")
+    @classmethod
+    def _no_coercion(cls, value: object, info: ValidationInfo) -> object:
+        expected = bool if info.field_name in ("dedicated_network", "sign", "guide_on_display") else int
+        if type(value) is not expected:  # noqa: E721 - bool is an int; neither stands in for the other
+            raise ValueError("应为 true 或 false" if expected is bool else "应为整数（台数）")
+        return value
+
+
+class WhereSection(FileModel):
+    formal_loss: Where = "window"
+    reissue: Where = "window"
+    replace: Where = "window"
+
+
+class MinimumsSection(FileModel):
+    readers: Positive = Minimums.readers
+    printers: Positive = Minimums.printers
+    scanners: Positive = Minimums.scanners
+    county_computers: Positive = Minimums.county_computers
+    county_staff: Positive = Minimums.county_staff
+    city_staff: Positive = Minimums.city_staff
+
+
+class BankOutletEntry(FileModel):
+    name: Text
+    address: str
+    phone: str
+    hours: str
+
+
+class SiteFile(FileModel):
+    """resources/site.toml"""
+
+    site: SiteSection
+    profile: ProfileSection = ProfileSection()
+    minimums: MinimumsSection = MinimumsSection()
+    card: CardSection
+    security: SecuritySection
+    photo: PhotoSection
+    sync: SyncSection = SyncSection()
+    where: WhereSection = WhereSection()
+    bank_outlets: list[BankOutletEntry] = Field(min_length=1, description="发卡银行网点，至少一个")
 
 
 def parse_site_config(path: Path) -> SiteConfig:
-    data = load_toml(path)
-    site = require(path, data, "site", dict)
-    card = require(path, data, "card", dict)
-    security = require(path, data, "security", dict)
-    photo = require(path, data, "photo", dict)
-    sync = data.get("sync", {"warn_after_days": 3})
-    text = {k: require(path, site, k, str, "site") for k in (
-        "institution", "window_name", "window_code", "region_code", "level", "site_type",
-        "address", "phone", "hours", "opens", "closes")}
-    if not re.fullmatch(r"[A-Za-z0-9]{1,8}", text["window_code"]):
-        raise ResourceError(path, "site.window_code 应为 1—8 位字母或数字")
-    if not re.fullmatch(r"\d{6}", text["region_code"]):
-        raise ResourceError(path, "site.region_code 应为 6 位行政区划代码")
-    if text["level"] not in ("city", "county"):
-        raise ResourceError(path, "site.level 只能是 city 或 county")
-    if text["site_type"] not in ("hrss", "bank"):
-        raise ResourceError(path, "site.site_type 只能是 hrss 或 bank")
-    pin_length = _positive(path, card, "pin_length", "card")
-    initial_pin = require(path, card, "initial_pin", str, "card")
-    if not (initial_pin.isdigit() and initial_pin.isascii() and len(initial_pin) == pin_length):
-        raise ResourceError(path, f"card.initial_pin 应为 {pin_length} 位数字")
-    outlets = []
-    for i, entry in enumerate(data.get("bank_outlets", [])):
-        where = f"bank_outlets[{i}]"
-        outlets.append(BankOutlet(*(require(path, entry, k, str, where) for k in ("name", "address", "phone", "hours"))))
-    if not outlets:
-        raise ResourceError(path, "至少要有一个发卡银行网点（[[bank_outlets]]）")
-    opens, closes = _time(path, text.pop("opens"), "site.opens"), _time(path, text.pop("closes"), "site.closes")
-    if closes <= opens:
-        raise ResourceError(path, "site.closes 应晚于 site.opens")
-    min_kb, max_kb = _positive(path, photo, "min_kb", "photo"), _positive(path, photo, "max_kb", "photo")
-    if max_kb < min_kb:
-        raise ResourceError(path, "photo.max_kb 应不小于 photo.min_kb")
+    f = validate(path, SiteFile, load_toml(path))
+    site = f.site.model_dump()
     return SiteConfig(
-        **text, opens=opens, closes=closes,
-        initial_pin=initial_pin,
-        temp_loss_days=_positive(path, card, "temp_loss_days", "card"),
-        pin_length=pin_length,
-        login_max_failures=_positive(path, security, "login_max_failures", "security"),
-        lockout_minutes=_positive(path, security, "lockout_minutes", "security"),
-        idle_lock_minutes=_positive(path, security, "idle_lock_minutes", "security"),
-        photo_width=_positive(path, photo, "width", "photo"),
-        photo_height=_positive(path, photo, "height", "photo"),
-        photo_dpi=_positive(path, photo, "dpi", "photo"),
-        photo_min_kb=min_kb, photo_max_kb=max_kb,
-        sync_warn_after_days=_positive(path, sync, "warn_after_days", "sync"),
-        central_url=str(sync.get("central_url", "")),
-        bank_outlets=tuple(outlets),
-        profile=_profile(path, data.get("profile", {})),
-        done_at=_where(path, data.get("where", {})),
-        **{key: _positive(path, sync, key, "sync") for key in ("clock_skew_minutes", "bundle_max_mb", "bundle_max_ratio")
-           if key in sync},
+        **{**site, "opens": dt.time.fromisoformat(f.site.opens), "closes": dt.time.fromisoformat(f.site.closes)},
+        initial_pin=f.card.initial_pin, temp_loss_days=f.card.temp_loss_days, pin_length=f.card.pin_length,
+        **f.security.model_dump(),
+        **{f"photo_{k}": v for k, v in f.photo.model_dump().items()},
+        sync_warn_after_days=f.sync.warn_after_days, central_url=f.sync.central_url,
+        clock_skew_minutes=f.sync.clock_skew_minutes, bundle_max_mb=f.sync.bundle_max_mb,
+        bundle_max_ratio=f.sync.bundle_max_ratio,
+        bank_outlets=tuple(BankOutlet(**o.model_dump()) for o in f.bank_outlets),
+        profile=SiteProfile(**{**f.profile.model_dump(), "area_m2": float(f.profile.area_m2)}),
+        done_at=f.where.model_dump(),
+        minimums=Minimums(**f.minimums.model_dump()),
     )
-
-
-def _where(path: Path, table: dict) -> dict[str, str]:
-    out = {}
-    for business in WHERE_BUSINESSES:
-        value = table.get(business, "window")
-        if value not in ("window", "bank"):
-            raise ResourceError(path, f"where.{business} 只能是 window（本窗口）或 bank（发卡银行网点）")
-        out[business] = value
-    unknown = set(table) - set(WHERE_BUSINESSES)
-    if unknown:
-        raise ResourceError(path, f"[where] 中未知的业务：{', '.join(sorted(unknown))}")
-    return out
-
-
-def _profile(path: Path, table: dict) -> SiteProfile:
-    where = "profile"
-    counts = {k: int(table.get(k, 0)) for k in ("windows", "computers", "scanners")}
-    if any(v < 0 for v in counts.values()):
-        raise ResourceError(path, "profile 中的台数不能为负数")
-    area = table.get("area_m2", 0)
-    if not isinstance(area, (int, float)) or isinstance(area, bool) or area < 0:
-        raise ResourceError(path, f"{where}.area_m2 应为面积（平方米）")
-    flags = {}
-    for key in ("dedicated_network", "sign", "guide_on_display"):
-        value = table.get(key, False)
-        if not isinstance(value, bool):
-            raise ResourceError(path, f"{where}.{key} 应为 true 或 false")
-        flags[key] = value
-    return SiteProfile(area_m2=float(area), **counts, **flags)
 
 
 @lru_cache(maxsize=1)

@@ -39,7 +39,8 @@ class Period:
         return f"{self.start:%Y年%m月}"
 
     def utc_bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        return tuple(dt.datetime.combine(d, dt.time(), CHINA).astimezone(dt.UTC) for d in (self.start, self.end))
+        start, end = (dt.datetime.combine(d, dt.time(), CHINA).astimezone(dt.UTC) for d in (self.start, self.end))
+        return start, end
 
 
 def period_of(kind: str, day: dt.date) -> Period:

@@ -16,9 +16,13 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import Field, StringConstraints, model_validator
+
+from shebao_desk.data_models import FileModel, validate
 from shebao_desk.errors import CalendarUnknownYear, ResourceError
-from shebao_desk.resources import load_toml, require, resource_path
+from shebao_desk.resources import load_toml, resource_path
 
 
 @dataclass(frozen=True)
@@ -142,31 +146,44 @@ def parse_year_text(text: str, where: Path) -> YearSchedule:
     return parse_year_data(where, data)
 
 
+class HolidayEntry(FileModel):
+    name: Annotated[str, StringConstraints(min_length=1)]
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+
+
+class YearFile(FileModel):
+    """resources/calendar/<year>.toml: the State Council's schedule for one year."""
+
+    year: int
+    holidays: list[HolidayEntry]
+    workdays: list[dt.date]
+
+    @model_validator(mode="after")
+    def _inside_the_year(self) -> YearFile:
+        for i, h in enumerate(self.holidays):
+            if h.end < h.start or h.start.year != self.year or h.end.year != self.year:
+                raise ValueError(f"holidays[{i}]（{h.name}）的日期范围不对：{h.start} 至 {h.end}")
+        days = {h.start + dt.timedelta(days=n) for h in self.holidays for n in range((h.end - h.start).days + 1)}
+        for day in self.workdays:
+            if day.year != self.year:
+                raise ValueError(f"调休上班日 {day} 不是 {self.year} 年的日期")
+            if day in days:
+                raise ValueError(f"{day} 同时被列为放假日和调休上班日")
+        return self
+
+
 def parse_year_data(path: Path, data: dict) -> YearSchedule:
-    year = require(path, data, "year", int)
-    if path.stem.isdigit() and int(path.stem) != year:
-        raise ResourceError(path, f"文件名是 {path.stem} 年，内容却是 {year} 年")
+    f = validate(path, YearFile, data)
+    if path.stem.isdigit() and int(path.stem) != f.year:
+        raise ResourceError(path, f"文件名是 {path.stem} 年，内容却是 {f.year} 年")
     holidays: dict[dt.date, str] = {}
-    for i, entry in enumerate(require(path, data, "holidays", list)):
-        where = f"holidays[{i}]"
-        if not isinstance(entry, dict):
-            raise ResourceError(path, f"{where} 应为 {{ name, from, to }}")
-        name = require(path, entry, "name", str, where)
-        start = require(path, entry, "from", dt.date, where)
-        end = require(path, entry, "to", dt.date, where)
-        if end < start or start.year != year or end.year != year:
-            raise ResourceError(path, f"{where}（{name}）的日期范围不对：{start} 至 {end}")
-        day = start
-        while day <= end:
-            holidays[day] = name
+    for h in f.holidays:
+        day = h.start
+        while day <= h.end:
+            holidays[day] = h.name
             day += dt.timedelta(days=1)
-    makeup = require(path, data, "workdays", list)
-    for day in makeup:
-        if not isinstance(day, dt.date) or day.year != year:
-            raise ResourceError(path, f"调休上班日 {day} 不是 {year} 年的日期")
-        if day in holidays:
-            raise ResourceError(path, f"{day} 同时被列为放假日和调休上班日")
-    return YearSchedule(year, holidays, frozenset(makeup))
+    return YearSchedule(f.year, holidays, frozenset(f.workdays))
 
 
 def load_calendar(folder: Path | None = None, provisional_fallback: bool = True) -> WorkCalendar:

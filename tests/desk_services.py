@@ -104,7 +104,7 @@ DataDir /usr/share/cups
     deadline = time.monotonic() + 15
     env = {**os.environ, "LANG": "C", "LC_ALL": "C"}
     while "is running" not in subprocess.run(["lpstat", "-r"], capture_output=True, text=True, timeout=10,
-                                             env=env).stdout:
+                                             env=env, check=False).stdout:
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"private cupsd did not start: {(root / 'log' / 'error_log').read_text()[-500:]}")
         time.sleep(0.1)
@@ -120,7 +120,7 @@ DataDir /usr/share/cups
     # still come out of Ghostscript as a bitmap Type 3 font without text: check the CJK text.)
     made = subprocess.run(["lpadmin", "-p", name, "-E", "-v", "cups-pdf:/", "-P", str(CUPS_PDF_PPD),
                            "-o", "pdftops-renderer-default=pdftocairo"],
-                          capture_output=True, text=True, timeout=30)
+                          capture_output=True, text=True, timeout=30, check=False)
     if made.returncode != 0:
         raise RuntimeError(f"lpadmin: {made.stderr}")
     return CupsQueue(name, root, process)

@@ -14,7 +14,7 @@ def version_output(tmp_path, *args):
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), XDG_STATE_HOME=str(tmp_path / "state"))
     env.pop("SHEBAO_DB", None)
     result = subprocess.run([sys.executable, "-m", "shebao_desk", *args, "--version"], capture_output=True,
-                            text=True, timeout=60, env=env)
+                            text=True, timeout=60, env=env, check=False)
     assert result.returncode == 0, result.stderr
     return dict(line.split("：", 1) for line in result.stdout.splitlines()[1:]), result.stdout
 

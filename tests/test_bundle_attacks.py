@@ -26,7 +26,7 @@ def cli(tmp_path, db, *args, stdin=None):
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}
     env.pop("SHEBAO_DB", None)
     return subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), *args], input=stdin,
-                          capture_output=True, text=True, timeout=300, env=env)
+                          capture_output=True, text=True, timeout=300, env=env, check=False)
 
 
 def fingerprint_of_file(db) -> str:
@@ -176,7 +176,7 @@ def test_gzip_bomb_is_refused_with_little_memory(pinned):
     env = {**os.environ, "XDG_STATE_HOME": str(pinned["root"] / "state")}
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-c", probe, "--db", str(pinned["r"]), "bundle", "import", str(bomb)],
-                            capture_output=True, text=True, timeout=300, env=env)
+                            capture_output=True, text=True, timeout=300, env=env, check=False)
     elapsed = time.monotonic() - started
     assert result.returncode == 2 and "压缩炸弹" in result.stderr and "Traceback" not in result.stderr
     peak_mb = int(result.stdout.strip()) / 1024

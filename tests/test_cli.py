@@ -15,7 +15,7 @@ def cli(*args, db=None, stdin=None, env_extra=None):
     env.pop("SHEBAO_DB", None)
     env.update(env_extra or {})
     cmd = [sys.executable, "-m", "shebao_desk"] + (["--db", str(db)] if db else []) + list(args)
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
 def test_calendar_workdays_2026_lists_every_working_day():

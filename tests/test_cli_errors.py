@@ -14,7 +14,7 @@ def cli(tmp_path, *args):
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
     env.pop("SHEBAO_DB", None)
     return subprocess.run([sys.executable, "-m", "shebao_desk", *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+                          timeout=120, env=env, check=False)
 
 
 def one_line_exit_2(result):

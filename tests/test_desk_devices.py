@@ -13,7 +13,7 @@ def cli(*args):
     env = dict(os.environ)  # carries CUPS_SERVER and SANE_CONFIG_DIR from the fixtures
     env.pop("SHEBAO_DB", None)
     return subprocess.run([sys.executable, "-m", "shebao_desk", *args], capture_output=True, text=True,
-                          timeout=120, env=env)
+                          timeout=120, env=env, check=False)
 
 
 def test_devices_lists_the_sane_test_scanner_and_the_live_queue(cups_queue, sane_test_scanner):

@@ -24,7 +24,7 @@ def cli(*args):
     env = dict(os.environ)
     env.pop("SHEBAO_DB", None)
     return subprocess.run([sys.executable, "-m", "shebao_desk", *args], capture_output=True, text=True,
-                          timeout=60, env=env)
+                          timeout=60, env=env, check=False)
 
 
 # -- frames, from the literal bytes of DOMAIN.md §5 ----------------------------------------------

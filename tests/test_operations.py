@@ -112,11 +112,11 @@ def test_pdf_export_has_the_same_numbers(seeded, policy):
 def test_report_command_line(seeded, tmp_path):
     out = tmp_path / "r.xlsx"
     result = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(seeded.path), "report", "month", "2026-10",
-                             "--out", str(out)], capture_output=True, text=True, timeout=120)
+                             "--out", str(out)], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert load_workbook(out)["按业务"]["A1"].value.endswith("（2026年10月）")
     bad = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(seeded.path), "report", "month", "2026/10",
-                          "--out", str(out)], capture_output=True, text=True, timeout=120)
+                          "--out", str(out)], capture_output=True, text=True, timeout=120, check=False)
     assert bad.returncode != 0 and "YYYY-MM" in bad.stderr
 
 

@@ -134,7 +134,7 @@ def test_card_pulled_at_every_step_of_a_read(context, slots):
     for step in range(steps):
         seen = {"n": 0}
 
-        def pull_at(apdu, step=step):
+        def pull_at(apdu, step=step, seen=seen):
             if seen["n"] == step:
                 slot.remove()
             seen["n"] += 1
@@ -220,7 +220,7 @@ def test_monitor_sees_inserts_and_removals_on_both_readers(context, slots):
 
 def card_read_cli(*args):
     return subprocess.run([sys.executable, "-m", "shebao_desk", "card", "read", *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_card_read_cli_json(slots):

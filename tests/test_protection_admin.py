@@ -14,7 +14,7 @@ def cli(*args, db=None, stdin=None):
     env = dict(os.environ)
     env.pop("SHEBAO_DB", None)
     cmd = [sys.executable, "-m", "shebao_desk"] + (["--db", str(db)] if db else []) + list(args)
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
 def _first_admin(db):

@@ -24,7 +24,7 @@ def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env.pop("SHEBAO_DB", None)
     return subprocess.run([sys.executable, "-c", "import os, sys; os.umask(0o022); "
                            "from shebao_desk.cli import main; sys.exit(main(sys.argv[1:]))", *args],
-                          input=stdin, capture_output=True, text=True, env=env, timeout=300)
+                          input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
 def test_store_wal_backup_log_bundle_all_owner_only(tmp_path):

@@ -49,7 +49,7 @@ def db(seeded, tmp_path):
 def check(db) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "SHEBAO_DB"}
     return subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), "db", "check"],
-                          capture_output=True, text=True, timeout=120, env=env)
+                          capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
 def edit(db, *sql, params=()):
@@ -187,7 +187,8 @@ def test_audit_edit_covered_by_rewriting_the_seal(db):
         seq, aid = conn.execute("select seq, audit_id from audit_seal order by seq limit 1 offset 5").fetchone()
         conn.execute(f"update audit_entry set workstation='Z' where id='{aid}'")
         prev = conn.execute(f"select hash from audit_seal where seq={seq - 1}").fetchone()[0]
-        entry = dict(zip(FIELDS, conn.execute(f"select {', '.join(FIELDS)} from audit_entry where id='{aid}'").fetchone()))
+        entry = dict(zip(FIELDS, conn.execute(f"select {', '.join(FIELDS)} from audit_entry where id='{aid}'").fetchone(),
+                         strict=True))
         entry["before"] = json.loads(entry["before"]) if entry["before"] else None
         entry["after"] = json.loads(entry["after"]) if entry["after"] else None
         conn.execute(f"update audit_seal set hash='{link(prev, entry)}' where seq={seq}")

@@ -54,7 +54,7 @@ def test_a_refused_change_is_quarantined_and_the_rest_arrive(tmp_path, policy, c
     import sys
     shown = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(tmp_path / "a.sqlite3"), "sync", "--status"],
                            capture_output=True, text=True, timeout=120,
-                           env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")})
+                           env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}, check=False)
     assert shown.returncode == 0 and "同步受阻" in shown.stdout and "已隔离" in shown.stdout, shown.stdout + shown.stderr
 
     with admin.begin() as conn:  # the fix

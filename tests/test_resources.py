@@ -80,7 +80,41 @@ def test_broken_data_file_stops_the_start_with_its_name(tmp_path):
     (copy / "businesses.toml").write_text("[materials\n", encoding="utf-8")
     result = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(tmp_path / "x.sqlite3"), "db", "check"],
                             env={"SHEBAO_RESOURCES": str(copy), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode != 0
     assert "businesses.toml" in result.stderr and "格式错误" in result.stderr
     assert not (tmp_path / "x.sqlite3").exists()  # nothing was touched
+
+
+@pytest.mark.parametrize("old, new, fragment", [
+    ("temp_loss_days = 7", "temp_loss_dayz = 7", "card.temp_loss_days"),  # a misspelt key: the real one is missing
+    ('level = "county"', 'level = "province"', "site.level"),
+    ("readers = 2", "readers = 0", "minimums.readers"),
+    ("sign = true", "sign = 1", "profile.sign"),
+])
+def test_site_file_errors_name_the_file_and_the_field_in_chinese(tmp_path, old, new, fragment):
+    path = _broken_copy(tmp_path, "site.toml", old, new)
+    with pytest.raises(ResourceError) as exc:
+        parse_site_config(path)
+    assert "site.toml" in exc.value.message and fragment in exc.value.message
+    assert "Input should" not in exc.value.message  # pydantic's English never reaches the clerk
+
+
+def test_guide_errors_are_declarative_and_chinese(tmp_path):
+    from shebao_desk.service_guide import parse_guide
+    path = tmp_path / "service_guide.toml"
+    path.write_text('title = "指南"\ntopics = []\nguide = []\nflow = []\n', encoding="utf-8")
+    with pytest.raises(ResourceError) as exc:
+        parse_guide(path)
+    assert "topics" in exc.value.message and "至少要有 1 项" in exc.value.message
+
+
+def test_schemas_are_exported_for_each_data_file(tmp_path):
+    import json
+    result = subprocess.run([sys.executable, "-m", "shebao_desk", "resources", "schema", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    schema = json.loads((tmp_path / "site.toml.schema.json").read_text(encoding="utf-8"))
+    assert set(schema["required"]) >= {"site", "card", "security", "photo"}
+    assert schema["$defs"]["SiteSection"]["properties"]["level"]["enum"] == ["city", "county"]
+    assert (tmp_path / "service_guide.toml.schema.json").exists() and (tmp_path / "businesses.toml.schema.json").exists()

@@ -408,7 +408,7 @@ def test_done_when_two_seeded_stores_synced_twice_are_identical(tmp_path, centra
     def cli(db, *args):
         env = {**os.environ, "SHEBAO_CENTRAL": central}
         result = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), *args], env=env,
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=300, check=False)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
@@ -436,7 +436,7 @@ def test_done_when_bundle_cli_once_and_tamper(tmp_path):
 
     def cli(db, *args, ok=True):
         result = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), *args],
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=300, check=False)
         assert (result.returncode == 0) == ok, result.stdout + result.stderr
         return result
 
@@ -606,7 +606,7 @@ def run_cli(db, *args, central=None, ok=True, stdin=None):
     import sys
     env = {**os.environ, **({"SHEBAO_CENTRAL": central} if central else {})}
     result = subprocess.run([sys.executable, "-m", "shebao_desk", *(["--db", str(db)] if db else []), *args],
-                            env=env, capture_output=True, text=True, timeout=300, input=stdin)
+                            env=env, capture_output=True, text=True, timeout=300, input=stdin, check=False)
     assert (result.returncode == 0) == ok, result.stdout + result.stderr
     return result
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from shebao_desk.cli import command
 
-MIN_READERS, MIN_PRINTERS, MIN_SCANNERS = 2, 1, 1  # Article 9, county window
 
 
 @command("devices")
@@ -37,7 +36,9 @@ def devices(args: argparse.Namespace) -> int:
     printers = list_printers()
     live = set(live_queues())
     scanners = [{"device": s.device, "vendor": s.vendor, "model": s.model, "type": s.kind} for s in list_scanners()]
-    ok = len(readers) >= MIN_READERS and len(live) >= MIN_PRINTERS and len(scanners) >= MIN_SCANNERS
+    from shebao_desk.site_config import load_site_config
+    least = load_site_config().minimums  # Article 9, from site.toml [minimums]
+    ok = len(readers) >= least.readers and len(live) >= least.printers and len(scanners) >= least.scanners
     if args.json:
         print(json.dumps({"readers": readers, "printers": printers, "live_printers": sorted(live),
                           "scanners": scanners, "sane_installed": sane_available(), "article_9_met": ok,
@@ -56,7 +57,7 @@ def devices(args: argparse.Namespace) -> int:
         print(f"  {s['vendor']} {s['model']}（{s['device']}）")
     if not sane_available():
         print("  本机未安装 SANE（sane-utils），无法检测扫描仪")
-    print(f"规范第九条（读卡器至少 {MIN_READERS} 台、打印机至少 {MIN_PRINTERS} 台、扫描仪至少 {MIN_SCANNERS} 台）："
+    print(f"规范第九条（读卡器至少 {least.readers} 台、打印机至少 {least.printers} 台、扫描仪至少 {least.scanners} 台）："
           f"读卡器 {len(readers)}、打印机 {len(live)}、扫描仪 {len(scanners)}，{'符合' if ok else '不符合'}")
     return 0
 

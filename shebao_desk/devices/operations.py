@@ -18,7 +18,7 @@ from shebao_desk.devices.errors import PinPolicyError
 from shebao_desk.devices.sscard import SocialSecurityCard
 from shebao_desk.errors import ValidationError
 from shebao_desk.idnumber import mask_id_number
-from shebao_desk.pin_policy import check_new_pin
+from shebao_desk.pin_policy import PIN_LENGTH, check_new_pin
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +57,17 @@ def verify_pin(open_card: Opener, pin: str, reader: str | None = None) -> None:
 
 
 def change_pin(open_card: Opener, old: str, new: str, confirm: str, *, initial: str,
-               reader: str | None = None) -> None:
-    """Change the PIN after checking the new one; nothing is sent if it is refused."""
+               reader: str | None = None, pin_length: int = PIN_LENGTH) -> None:
+    """Change the PIN after checking the new one (``pin_length``: site.toml [card]); nothing is sent if refused."""
     try:
-        check_new_pin(new, confirm, initial)
+        check_new_pin(new, confirm, initial, pin_length)
     except ValidationError as exc:
         raise PinPolicyError(exc.message, exc.detail) from None
     used = _with_card(open_card, reader, lambda card: card.change_pin(old, new))
     log.info("PIN changed on %s", used)
 
 
-def activate(open_card: Opener, initial: str, new: str, confirm: str, reader: str | None = None) -> None:
+def activate(open_card: Opener, initial: str, new: str, confirm: str, reader: str | None = None,
+             pin_length: int = PIN_LENGTH) -> None:
     """Article 14: verify the initial PIN, then change it at once to the holder's own."""
-    change_pin(open_card, initial, new, confirm, initial=initial, reader=reader)
+    change_pin(open_card, initial, new, confirm, initial=initial, reader=reader, pin_length=pin_length)

@@ -18,10 +18,10 @@ def list_printers() -> list[str]:
     try:
         if sys.platform == "win32":
             out = subprocess.run(["powershell", "-NoProfile", "-Command", "Get-Printer | Select-Object -ExpandProperty Name"],
-                                 capture_output=True, text=True, timeout=10).stdout
+                                 capture_output=True, text=True, timeout=10, check=False).stdout
             return [line.strip() for line in out.splitlines() if line.strip()]
         if shutil.which("lpstat"):
-            out = subprocess.run(["lpstat", "-e"], capture_output=True, text=True, timeout=10).stdout
+            out = subprocess.run(["lpstat", "-e"], capture_output=True, text=True, timeout=10, check=False).stdout
             return [line.strip() for line in out.splitlines() if line.strip()]
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.info("cannot list printers: %s", exc)
@@ -41,7 +41,7 @@ QUEUE_REASONS = {  # printer-state-reasons / alerts → what the clerk can do
 
 def _lpstat(*args: str) -> str:
     env = {**os.environ, "LANG": "C", "LC_ALL": "C"}
-    result = subprocess.run(["lpstat", *args], capture_output=True, text=True, timeout=15, env=env)
+    result = subprocess.run(["lpstat", *args], capture_output=True, text=True, timeout=15, env=env, check=False)
     return result.stdout
 
 
@@ -87,7 +87,7 @@ def job_ids(name: str, which: str = "not-completed") -> set[int]:
 
 def cancel_jobs(name: str, ids: set[int]) -> None:
     for job in sorted(ids):
-        subprocess.run(["cancel", f"{name}-{job}"], capture_output=True, timeout=15)
+        subprocess.run(["cancel", f"{name}-{job}"], capture_output=True, timeout=15, check=False)
 
 
 def wait_until_printed(name: str, ids: set[int], timeout: float) -> str | None:
@@ -116,7 +116,7 @@ def submit(name: str, pdf: str, *, title: str, copies: int = 1, gray: bool = Fal
     if duplex:
         args += ["-o", "sides=two-sided-long-edge"]
     env = {**os.environ, "LANG": "C", "LC_ALL": "C"}
-    result = subprocess.run([*args, "--", pdf], capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run([*args, "--", pdf], capture_output=True, text=True, timeout=60, env=env, check=False)
     match = re.search(rf"request id is {re.escape(name)}-(\d+)", result.stdout)
     if result.returncode != 0 or not match:
         raise RuntimeError(f"lp exit {result.returncode}: {(result.stderr or result.stdout).strip()[-300:]}")

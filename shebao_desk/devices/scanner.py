@@ -58,7 +58,7 @@ def list_scanners(timeout: float = 30) -> list[Scanner]:
         return []
     try:
         out = subprocess.run(["scanimage", "-f", "%d\t%v\t%m\t%t%n"], capture_output=True, text=True,
-                             timeout=timeout).stdout
+                             timeout=timeout, check=False).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.info("cannot list scanners: %s", exc)
         return []
@@ -86,7 +86,7 @@ def scan(device: str, *, dpi: int, area_mm: tuple[float, float] | None = None, c
     if area_mm:
         args += ["-l", "0", "-t", "0", "-x", f"{area_mm[0]:g}", "-y", f"{area_mm[1]:g}"]
     try:
-        result = subprocess.run([*args, *extra], capture_output=True, timeout=SCAN_TIMEOUT_S)
+        result = subprocess.run([*args, *extra], capture_output=True, timeout=SCAN_TIMEOUT_S, check=False)
     except subprocess.TimeoutExpired:
         raise ScannerError("扫描仪长时间没有响应，请检查扫描仪电源和连接线", f"scanimage {device} timed out") from None
     except OSError as exc:

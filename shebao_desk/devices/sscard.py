@@ -98,7 +98,8 @@ class SocialSecurityCard:
         if card["spec_version"][:1] == "1":  # type: ignore[index]
             items.pop(TAG_NAME_EXT)  # the name extension came with the second generation
         holder = decode_holder(self._read_file(FID_EF06, items))
-        return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)
+        # decode_card/decode_holder check every required item is present (_required): no None reaches CardInfo.
+        return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)  # type: ignore[arg-type]
 
     def verify_pin(self, pin: str) -> None:
         if not self.selected:

@@ -7,7 +7,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from shebao_desk.errors import ResourceError
+from typing import Annotated
+
+from pydantic import ConfigDict, Field, StringConstraints, create_model
+
+from shebao_desk.data_models import FileModel, validate
 from shebao_desk.resources import load_toml, require, resource_path
 
 FORM_LABELS = ("case_number", "site", "window", "name", "sex", "ethnicity", "birth_date", "id_number",
@@ -25,51 +29,77 @@ class Layout:
     receipt: dict[str, Any]
 
 
-def _texts(path: Path, table: dict, keys: tuple[str, ...], where: str) -> None:
-    for key in keys:
-        value = require(path, table, key, str, where)
-        if not value.strip():
-            raise ResourceError(path, f"{where}.{key} 不能为空")
+Text = Annotated[str, StringConstraints(strip_whitespace=False, pattern=r"\S")]  # not blank
+Size = Annotated[float, Field(ge=4, le=60)]
+
+
+def _texts(name: str, required: tuple[str, ...], defaults: dict[str, str] | None = None,
+           **tables: Any) -> type[FileModel]:
+    """A table of wording: every key a non-blank text; ``defaults`` may be left out of the file."""
+    fields: dict[str, Any] = {k: (Text, ...) for k in required}
+    fields.update({k: (Text, v) for k, v in (defaults or {}).items()})
+    fields.update(tables)
+    return create_model(name, __base__=FileModel, **fields)
+
+
+class FontsTable(FileModel):
+    path: str
+    candidates: list[str]
+    fallbacks: list[str]
+    install_hint: str = ""
+
+
+class PageTable(FileModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)  # 10 or 10.5 pt
+    margin_mm: Size
+    font_size: Size
+    large_font_size: Size
+    title_size: Size
+    small_size: Size
+    receipt_header_size: Size | None = None  # the font size when left out
+    signature_blank_pt: Annotated[float, Field(ge=80, le=300, description="签字要有地方写")] = 130
+    seal_mm: Size = 42
+
+
+FormLabels = _texts("FormLabels", FORM_LABELS)
+BusinessFormTable = _texts(
+    "BusinessFormTable", ("title", "business_row", "section_applicant", "section_agent", "section_reason",
+                          "section_materials", "photo", "no_photo", "declaration", "applicant_signature",
+                          "clerk_signature", "date"),
+    {"reviewer_signature": "审核人签字：", "seal": "受理机构（业务专用章）", "clerk_line": "经办人"},
+    subtitle=(str, ""), labels=(FormLabels, ...))
+NoticeTable = _texts(
+    "NoticeTable", ("title", "intro", "business", "applicant", "mode", "materials", "presented", "missing",
+                    "next", "missing_next", "window", "phone", "hours", "owner", "outlet"), {"optional": "有则提交"})
+ReceiptTable = _texts(
+    "ReceiptTable", ("title", "case_number", "business", "applicant", "accepted_at", "promised", "promised_days",
+                     "done_now", "provisional", "provisional_note", "pickup", "clerk", "fee", "notices_title", "keep"),
+    {"window_phone": "窗口电话", "loss_effective": "挂失生效时间", "loss_expires": "临时挂失有效期至",
+     "where": "办理地点"},
+    notices=(dict[str, str], ...))
+
+
+class LayoutFile(FileModel):
+    """resources/documents/layout.toml"""
+
+    fonts: FontsTable
+    page: PageTable
+    business_form: BusinessFormTable  # type: ignore[valid-type]  # built by create_model
+    notice: NoticeTable  # type: ignore[valid-type]
+    receipt: ReceiptTable  # type: ignore[valid-type]
 
 
 def parse_layout(path: Path) -> Layout:
-    data = load_toml(path)
-    fonts = require(path, data, "fonts", dict)
-    require(path, fonts, "path", str, "fonts")
-    for key in ("candidates", "fallbacks"):
-        if not all(isinstance(p, str) for p in require(path, fonts, key, list, "fonts")):
-            raise ResourceError(path, f"fonts.{key} 应为文件路径的列表")
-    page = require(path, data, "page", dict)
-    page.setdefault("receipt_header_size", page.get("font_size", 10.5))
-    page.setdefault("signature_blank_pt", 130)
-    page.setdefault("seal_mm", 42)
-    if not 80 <= page["signature_blank_pt"] <= 300:
-        raise ResourceError(path, "page.signature_blank_pt 应在 80—300 磅之间（签字要有地方写）")
-    for key in ("margin_mm", "font_size", "large_font_size", "title_size", "small_size", "receipt_header_size",
-                "seal_mm"):
-        value = require(path, page, key, (int, float), "page")
-        if not 4 <= value <= 60:
-            raise ResourceError(path, f"page.{key} = {value} 超出合理范围")
-    form = require(path, data, "business_form", dict)
-    _texts(path, form, ("title", "business_row", "section_applicant", "section_agent", "section_reason",
-                        "section_materials", "photo", "no_photo", "declaration", "applicant_signature",
-                        "clerk_signature", "date"), "business_form")
-    form.setdefault("reviewer_signature", "审核人签字：")
-    form.setdefault("seal", "受理机构（业务专用章）")
-    form.setdefault("clerk_line", "经办人")
-    _texts(path, require(path, form, "labels", dict, "business_form"), FORM_LABELS, "business_form.labels")
-    notice = require(path, data, "notice", dict)
-    _texts(path, notice, ("title", "intro", "business", "applicant", "mode", "materials", "presented", "missing",
-                          "next", "missing_next", "window", "phone", "hours", "owner", "outlet"), "notice")
-    notice.setdefault("optional", "有则提交")
-    receipt = require(path, data, "receipt", dict)
-    _texts(path, receipt, ("title", "case_number", "business", "applicant", "accepted_at", "promised",
-                           "promised_days", "done_now", "provisional", "provisional_note", "pickup", "clerk", "fee", "notices_title", "keep"), "receipt")
-    for key, default in (("window_phone", "窗口电话"), ("loss_effective", "挂失生效时间"),
-                         ("loss_expires", "临时挂失有效期至"), ("where", "办理地点")):
-        receipt.setdefault(key, default)
-    require(path, receipt, "notices", dict, "receipt")
-    return Layout(path, fonts, {k: float(v) for k, v in page.items()}, form, notice, receipt)
+    f = validate(path, LayoutFile, load_toml(path))
+    page = f.page.model_dump()
+    if page["receipt_header_size"] is None:
+        page["receipt_header_size"] = page["font_size"]
+    return Layout(path, f.fonts.model_dump(), {k: float(v) for k, v in page.items()}, _dump(f.business_form),
+                  _dump(f.notice), _dump(f.receipt))
+
+
+def _dump(table: Any) -> dict[str, Any]:  # the wording tables are built by create_model: Any to mypy
+    return dict(table.model_dump())
 
 
 @lru_cache(maxsize=1)

@@ -29,8 +29,11 @@ def load_case_document(session: Session, case_id: str, policy: Policy) -> tuple[
     if case is None:
         raise LookupError(case_id)
     clerk = session.get(Clerk, case.accepted_by)
+    site = get_site(session)
+    if clerk is None or site is None:  # a store without its site row or the accepting clerk is broken
+        raise LookupError(f"case {case_id}: clerk or site missing")
     from shebao_desk.case_papers import scan_lines
-    document = case_document(case, case.person, clerk, policy, get_site(session),
+    document = case_document(case, case.person, clerk, policy, site,
                              notices=dict(load_layout().receipt["notices"]), scans=scan_lines(session, case.id))
     return case, document
 
@@ -42,7 +45,9 @@ def render_case(session: Session, case_id: str, policy: Policy, folder: Path, *,
     # What the applicant reads (receipt, notice) in large type when chosen for this person;
     # the form the window keeps stays at its normal size.
     large = large or bool(case.person.large_print)
-    renderers = {False: Renderer(), True: Renderer(large=True) if large else None}
+    renderers = {False: Renderer()}
+    if large:
+        renderers[True] = Renderer(large=True)
     out = {}
     for kind in kinds or papers_for(case):
         big = large and kind in APPLICANT_READS

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, String, Text, false
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shebao_desk.models.base import Row, enum_column, utc, utc_opt
@@ -25,6 +25,8 @@ class CaseStatus(enum.StrEnum):
 
 class Case(Row):
     __tablename__ = "case"
+    # The Today page's open and overdue lists: accepted cases by promised date.
+    __table_args__ = (Index("ix_case_open", "status", "promised_date", "accepted_at"),)
 
     number: Mapped[str] = mapped_column(String(40), unique=True)
     business: Mapped[str] = mapped_column(String(16), index=True)

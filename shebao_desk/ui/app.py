@@ -32,6 +32,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     # over every 1 ms instead of 5 ms keeps the window answering while they are busy.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    assert isinstance(app, QApplication)  # this process's one application is a widgets application
     app.setApplicationName("shebao-desk")
     app.setApplicationDisplayName("社会保障卡综合服务窗口工作台")
     app.setOrganizationName("shebao-desk")

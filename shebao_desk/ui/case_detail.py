@@ -11,31 +11,15 @@ from PySide6.QtWidgets import (
 )
 
 from shebao_desk.case_files import case_folder
-from shebao_desk.case_papers import attach_id_copy, attachment_label, attachments_of, print_state
+from shebao_desk.case_papers import attach_id_copy, print_state
+from shebao_desk.case_view import case_detail
 from shebao_desk.clock import CHINA, local_text, now_utc
 from shebao_desk.documents.service import papers_for, render_case
 from shebao_desk.idnumber import mask_id_number
 from shebao_desk.intake import complete_case
-from shebao_desk.models import Case, CaseStatus, Clerk
-from shebao_desk.queries import case_history
-from shebao_desk.ui.errors import report_error
+from shebao_desk.models import Case, CaseStatus
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, china_today
-
-
-def load_detail(store, case_id: str, catalogue=None) -> dict:
-    from shebao_desk.history_text import describe
-    from shebao_desk.policy import load_policy
-    catalogue = catalogue or load_policy().catalogue
-    with store.read() as s:
-        case = s.get(Case, case_id)
-        clerks = {c.id: c.display_name for c in s.query(Clerk).all()}
-        history = [(local_text(e.at), clerks.get(e.clerk_id, "系统"), e.workstation,
-                    describe(e.table_name, e.action, e.before, e.after, catalogue)) for e in case_history(s, case)]
-        folder = case_folder(store.path, case.number)
-        scans = [(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at), folder / a.file_name)
-                 for a in attachments_of(s, case.id)]
-        return {"case": case, "person": case.person, "accepted_by": clerks.get(case.accepted_by, ""),
-                "completed_by": clerks.get(case.completed_by or "", ""), "history": history, "scans": scans}
 
 
 def origins_text(origins: dict | None) -> str:
@@ -86,8 +70,9 @@ class CaseDetailDialog(QDialog):
         self.reload()
 
     def reload(self) -> None:
-        self.ctx.db.run(lambda: load_detail(self.ctx.store, self.case_id, self.ctx.policy.catalogue), self.show_detail,
-                        lambda e: report_error(self, e))
+        ctx = self.ctx
+        run_op(self, ctx, lambda s: case_detail(s, ctx.store.path, self.case_id, ctx.policy.catalogue),
+               self.show_detail, read=True)
 
     def show_detail(self, d: dict) -> None:
         case, person = d["case"], d["person"]
@@ -139,25 +124,20 @@ class CaseDetailDialog(QDialog):
         at = now if day == now.astimezone(CHINA).date() else dt.datetime.combine(day, dt.time(12), CHINA).astimezone(dt.UTC)
         ctx = self.ctx
 
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "complete case") as s:
-                complete_case(s, s.get(Case, self.case_id), s.merge(ctx.clerk), at)
-
         def done(_):
             self.message.fine(self.tr("已办结"))
             self.reload()
 
-        ctx.db.run(work, done, lambda e: report_error(self, e))
+        run_op(self, ctx, lambda s: complete_case(s, s.get(Case, self.case_id), s.merge(ctx.clerk), at), done,
+               unit="complete case", changes={"cases"})
 
     def reprint(self) -> None:
         ctx = self.ctx
         number = self.case.number
 
-        def work():
-            with ctx.store.read() as s:
-                case = s.get(Case, self.case_id)
-                return render_case(s, self.case_id, ctx.policy, case_folder(ctx.store.path, number),
-                                   kinds=papers_for(case))
+        def work(s):
+            case = s.get(Case, self.case_id)
+            return render_case(s, self.case_id, ctx.policy, case_folder(ctx.store.path, number), kinds=papers_for(case))
 
         def done(paths):
             from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
@@ -167,7 +147,7 @@ class CaseDetailDialog(QDialog):
             for dialog in self.previews:
                 dialog.show()
 
-        ctx.db.run(work, done, lambda e: report_error(self, e))
+        run_op(self, ctx, work, done, read=True)
 
     # -- the A4 copy of the ID card, from the scanner ---------------------------------
 
@@ -204,10 +184,7 @@ class CaseDetailDialog(QDialog):
             self.message.fine(f"身份证复印件已保存：{result}（重新打印业务办理表即列出此扫描件）")
             self.reload()
 
-        def failed(error: BaseException) -> None:
-            self.scan_button.setEnabled(True)
-            report_error(self, error, "未能扫描")
-
         self.scan_button.setEnabled(False)
         self.message.info("正在扫描…")
-        ctx.devices.run(work, done, failed)
+        run_op(self, ctx, work, done, failed=lambda _: self.scan_button.setEnabled(True), worker=ctx.devices,
+               changes={"cases"})

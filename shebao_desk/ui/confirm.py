@@ -51,5 +51,5 @@ def confirm_business(parent: QWidget | None, business: str, name: str, card: str
     """True when ``business`` needs no confirmation or the clerk confirmed it."""
     if business not in CONSEQUENCES:
         return True
-    title, text, action = (QCoreApplication.translate(_T, t) for t in CONSEQUENCES[business])
+    title, text, action = (QCoreApplication.translate(_T, str(t)) for t in CONSEQUENCES[business])
     return confirm(parent, title, text.format(name=name or "申请人", card=card or "卡号未登记"), action)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shebao_desk.ui.ops import Changes
 from shebao_desk.ui.worker import Worker
 
 if TYPE_CHECKING:  # the start dialog must not wait for SQLAlchemy to import
@@ -24,6 +25,7 @@ class AppContext:
     db: Worker = field(default_factory=lambda: Worker("db"))
     devices: Worker = field(default_factory=lambda: Worker("devices"))
     printer: Worker = field(default_factory=lambda: Worker("printer"))
+    changes: Changes = field(default_factory=Changes)  # what operations changed, for pages to refresh
     cards: "CardService | None" = None
     idcard_port: str = ""  # serial port of the resident ID card reader; "" = SHEBAO_IDCARD_PORT or detect
     scanner: str = ""  # SANE device for the ID copy; "" = SHEBAO_SCANNER or the first scanner found

@@ -7,6 +7,7 @@ import logging
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from shebao_desk.errors import ShebaoError
+from shebao_desk.failure import explain, masked, trace_text
 
 log = logging.getLogger(__name__)
 
@@ -16,19 +17,28 @@ _sink = None
 
 def clerk_message(error: BaseException) -> str:
     """The same line the command line prints for this error."""
-    from shebao_desk.failure import explain
     return explain(error)
 
 
-def report_error(parent: QWidget | None, error: BaseException, title: str = "无法完成") -> str:
-    text = clerk_message(error)
+def log_failure(error: BaseException, what: str = "operation") -> None:
+    """The log's half of the contract: a clerk's error as a warning, anything else with its traceback (masked)."""
     if isinstance(error, ShebaoError):
-        log.warning("%s: %s", type(error).__name__, error.detail)
-    else:
-        from shebao_desk.failure import trace_text
-        log.error("unexpected error:\n%s", trace_text(error))
+        log.warning("%s failed: %s: %s", what, type(error).__name__, masked(str(error.detail)))
+        return
+    log.error("%s failed\n%s", what, trace_text(error))
+
+
+def show_message(parent: QWidget | None, text: str, title: str = "无法完成") -> None:
+    """Show the clerk's line in a dialog (tests read it through ``_sink``); logging is the caller's."""
     if _sink is not None:
         _sink(title, text)
     else:
         QMessageBox.warning(parent, title, text)
+
+
+def report_error(parent: QWidget | None, error: BaseException, title: str = "无法完成") -> str:
+    """For failures outside an operation: log (masked) and show, as ``ui.ops.present_failure`` does."""
+    log_failure(error)
+    text = clerk_message(error)
+    show_message(parent, text, title)
     return text

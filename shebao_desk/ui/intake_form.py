@@ -27,7 +27,6 @@ from shebao_desk.ui.widgets import Hint
 
 ORIGIN_LABELS = {"id_card": "身份证", "ss_card": "社会保障卡", "typed": "手工录入"}
 ORIGIN_FIELDS = {"id_number": "身份证号码", "name": "姓名", "ethnicity": "民族", "address": "住址"}
-REASON_BUSINESSES = {"apply", "replace", "cancel", "formal_loss", "reissue", "pin_reset", "info_change"}
 
 
 class IntakeForm(QWidget):
@@ -151,8 +150,8 @@ class IntakeForm(QWidget):
         self.new_phone = QLineEdit(objectName="new_phone", placeholderText=self.tr("不变则留空"))
         self.new_address = QLineEdit(objectName="new_address", placeholderText=self.tr("不变则留空"))
         self.change_rows = [QLabel(self.tr("新姓名")), QLabel(self.tr("新电话")), QLabel(self.tr("新地址"))]
-        for label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
-            form.addRow(label, field)
+        for row_label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
+            form.addRow(row_label, field)
         self.change_widgets = [self.new_name, self.new_phone, self.new_address]
         outer.addWidget(self.detail_box)
 
@@ -179,8 +178,8 @@ class IntakeForm(QWidget):
             widget.setMaxLength(max_length(table, column))
         for widget in self.findChildren(QLineEdit):
             widget.textChanged.connect(self.changed)
-        for widget in (self.ethnicity, self.loss_channel):
-            widget.currentIndexChanged.connect(self.changed)
+        for combo in (self.ethnicity, self.loss_channel):
+            combo.currentIndexChanged.connect(self.changed)
         for box in self.loss_functions.values():
             box.toggled.connect(self.changed)
         for name in ORIGIN_FIELDS:
@@ -210,17 +209,17 @@ class IntakeForm(QWidget):
         index = self.mode.findData(current)
         self.mode.setCurrentIndex(max(index, 0))
         self.mode.blockSignals(False)
-        loss = code == "temp_loss"
+        loss = business.loss_time
         for w in [*self.loss_widgets, *self.loss_rows]:
             w.setVisible(loss)
         # China time from the UTC clock, whatever zone the PC is set to (a PC on UTC was 8 h off).
         china = now_utc().astimezone(CHINA)
         self.loss_effective.setDateTime(QDateTime(QDate(china.year, china.month, china.day),
                                                   QTime(china.hour, china.minute)))
-        info = code == "info_change"
+        info = business.changes_info
         for w in [*self.change_widgets, *self.change_rows]:
             w.setVisible(info)
-        reason = code in REASON_BUSINESSES
+        reason = business.asks_reason
         self.reason.setVisible(reason)
         self.reason_label.setVisible(reason)
         self.reason_choice.clear()
@@ -392,7 +391,7 @@ class IntakeForm(QWidget):
             agent=agent, reason=self.reason.text(),
             loss_channel=LossChannel(self.loss_channel.currentData()),
             loss_functions=tuple(k for k, box in self.loss_functions.items() if box.isChecked()),
-            loss_effective_at=effective if self.business_code == "temp_loss" else None,
+            loss_effective_at=effective if self.policy.catalogue[self.business_code].loss_time else None,
             changes=changes, card_read=self.card_read, origins=self.field_origins(),
             chip=self.chip, register_card=self.chip is not None and self.register_card.isChecked(),
             outlet=self.outlet.currentData() or "", large_print=self.large_print.isChecked(),

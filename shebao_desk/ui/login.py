@@ -132,7 +132,7 @@ class StartDialog(QDialog):
         self.busy(False)
         if self.first_admin:  # the site and the admin exist now: log in
             self.error.setText("")
-            self.set_context(self.ctx, first_admin=False)
+            self.set_context(self.ctx, first_admin=False)  # type: ignore[arg-type]  # set before any login
             if clerk is not None:
                 self.username.setText(clerk.username)
             self.password.setFocus()
@@ -156,6 +156,8 @@ class StartDialog(QDialog):
         username, name, password = self.new_username.text(), self.display_name.text(), self.new_password.text()
         window, workstation = self.window_code.text(), self.workstation_id.text()
 
+        from shebao_desk.ui.ops import run_op
+
         def work():
             from shebao_desk.site_identity import set_up_site
             if ctx.site is None:
@@ -166,7 +168,8 @@ class StartDialog(QDialog):
                 return create_clerk(s, username, name, password, Role.ADMIN)
 
         self.busy(True)
-        ctx.db.run(work, self.done_with, self.fail)
+        run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False),
+               changes={"clerks", "site"})
 
     def _login(self) -> None:
         from shebao_desk.auth import login
@@ -179,8 +182,9 @@ class StartDialog(QDialog):
             return login(ctx.store, username, password, max_failures=cfg.login_max_failures,
                          lockout_minutes=cfg.lockout_minutes, workstation=ctx.workstation)
 
+        from shebao_desk.ui.ops import run_op
         self.busy(True)
-        ctx.db.run(work, self.done_with, self.fail)
+        run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False))
 
 
 def LoginDialog(ctx: AppContext, title: str = "登录", locked_for: str | None = None) -> StartDialog:  # noqa: N802

@@ -14,6 +14,7 @@ from shebao_desk.models import Role
 from shebao_desk.ui.confirm import confirm
 from shebao_desk.ui.context import AppContext
 from shebao_desk.ui.geometry import desk_settings, fit_to_screen, remember_geometry, restore_geometry
+from shebao_desk.ui.ops import run_op
 
 
 class IdleWatcher(QObject):
@@ -135,7 +136,7 @@ class MainWindow(QMainWindow):
             self.sync_label.setText(text)
             self.sync_label.setStyleSheet("color:#b00020;font-weight:bold" if status.warn else "")
 
-        self.ctx.db.run(lambda: sync_status(self.ctx.store, days), shown, lambda e: None)
+        run_op(self, self.ctx, lambda: sync_status(self.ctx.store, days), shown, quiet=True)
 
     def refresh_calendar_status(self) -> None:
         """From 1 November, tell a supervisor or admin that next year's schedule is still provisional."""
@@ -145,16 +146,15 @@ class MainWindow(QMainWindow):
             return
         calendar = self.ctx.policy.calendar
 
-        def work():
-            with self.ctx.store.read() as s:
-                calendar.refresh(s)
+        def work(s):
+            calendar.refresh(s)
             return next_year_warning(calendar, local_day(now_utc()))
 
         def shown(warning) -> None:
             self.calendar_label.setText(f"⚠ {warning}" if warning else "")
             self.calendar_label.setVisible(bool(warning))
 
-        self.ctx.db.run(work, shown, lambda e: None)
+        run_op(self, self.ctx, work, shown, read=True, quiet=True)
     def show_about(self) -> None:
         from shebao_desk.ui.about_dialog import AboutDialog
         AboutDialog(str(self.ctx.store.path), self).exec()

@@ -17,8 +17,8 @@ from shebao_desk.ui.card_service import CardService
 from shebao_desk.ui.errors import clerk_message
 
 
-def _pin_field(name: str) -> QLineEdit:
-    field = QLineEdit(objectName=name, echoMode=QLineEdit.Password, maxLength=6)
+def _pin_field(name: str, length: int) -> QLineEdit:
+    field = QLineEdit(objectName=name, echoMode=QLineEdit.Password, maxLength=length)
     field.setInputMask("")
     return field
 
@@ -30,9 +30,10 @@ class PinDialog(QDialog):
     FONT_PX = (18, 26)  # normal, large print
 
     def __init__(self, cards: CardService, reader: str, initial_pin: str, *, change: bool = False,
-                 large: bool = False, parent=None) -> None:
+                 large: bool = False, parent=None, pin_length: int | None = None) -> None:
         super().__init__(parent)
         self.cards, self.reader, self.initial_pin, self.change = cards, reader, initial_pin, change
+        self.pin_length = pin_length or len(initial_pin)  # site.toml [card] pin_length
         self.refusals = 0  # the card said no (wrong or blocked PIN): the chip is unchanged
         self.outcome_unknown = False  # a command may have reached the card without an answer
         self.last_detail = ""
@@ -49,12 +50,12 @@ class PinDialog(QDialog):
         intro.setMinimumWidth(600 if large else 460)  # the layout's minimum decides the dialog's width
         layout.addWidget(intro)
         form = QFormLayout()
-        self.old = _pin_field("old_pin") if change else None
+        self.old = _pin_field("old_pin", self.pin_length) if change else None
         if self.old is not None:
             form.addRow("原密码", self.old)
-        self.new = _pin_field("new_pin")
-        self.confirm = _pin_field("confirm_pin")
-        form.addRow("新密码（6 位数字）", self.new)
+        self.new = _pin_field("new_pin", self.pin_length)
+        self.confirm = _pin_field("confirm_pin", self.pin_length)
+        form.addRow(f"新密码（{self.pin_length} 位数字）", self.new)
         form.addRow("再输一次新密码", self.confirm)
         layout.addLayout(form)
         self.message = QLabel(objectName="pin_message")
@@ -73,11 +74,12 @@ class PinDialog(QDialog):
         for field in (self.old, self.new, self.confirm):
             if field is not None:
                 field.clear()
-        reader, initial = self.reader, self.initial_pin
+        reader, initial, length = self.reader, self.initial_pin, self.pin_length
         if self.change:
-            job = lambda open_card: change_pin(open_card, old, new, confirm, initial=initial, reader=reader)  # noqa: E731
+            job = lambda open_card: change_pin(open_card, old, new, confirm, initial=initial, reader=reader,  # noqa: E731
+                                               pin_length=length)
         else:
-            job = lambda open_card: activate(open_card, old, new, confirm, reader=reader)  # noqa: E731
+            job = lambda open_card: activate(open_card, old, new, confirm, reader=reader, pin_length=length)  # noqa: E731
         self.buttons.setEnabled(False)
         self.setCursor(Qt.WaitCursor)
         self.cards.run(job, self._done, self._failed, reader)

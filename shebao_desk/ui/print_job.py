@@ -95,7 +95,7 @@ def _run_child(pdf: Path, settings: PrintSettings) -> int:
         env["QT_QPA_PLATFORM"] = "offscreen"  # printing to a file needs no screen
     try:
         result = subprocess.run([sys.executable, "-m", "shebao_desk.ui.print_job", str(pdf), *settings.args()],
-                                capture_output=True, text=True, timeout=PRINT_TIMEOUT_S, env=env)
+                                capture_output=True, text=True, timeout=PRINT_TIMEOUT_S, env=env, check=False)
     except subprocess.TimeoutExpired:
         raise PrintError("打印超时，请检查打印机", f"print job for {pdf} timed out") from None
     if result.returncode != 0:

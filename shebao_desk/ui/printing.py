@@ -120,37 +120,38 @@ class PreviewDialog(QDialog):
                 self.on_result(True, "")
 
         def failed(error: BaseException) -> None:
-            from shebao_desk.ui.errors import clerk_message, report_error
+            from shebao_desk.ui.errors import clerk_message
             self.print_button.setEnabled(True)
             self.retry_button.setEnabled(True)
             self.retry_button.show()
             self.status.setText(f"打印失败：{clerk_message(error)}")
             if self.on_result:
                 self.on_result(False, clerk_message(error))
-            report_error(self, error, "未能打印")
 
-        self.worker.run(lambda: print_in_child(self.path, settings), done, failed)
+        from shebao_desk.ui.ops import run_op
+        run_op(self, None, lambda: print_in_child(self.path, settings), done, failed=failed, worker=self.worker,
+               title="未能打印")
 
 
 def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
     """Write a PDF on the database worker (``make_pdf() -> Path``), then open its preview."""
-    from shebao_desk.ui.errors import clerk_message
+    from shebao_desk.ui.ops import run_op
 
     def shown(path: Path) -> None:
         parent.preview = PreviewDialog(path, ctx.printer, parent, title)
         parent.preview.show()
         hint.fine(f"已生成：{path}")
 
-    ctx.db.run(make_pdf, shown, lambda e: hint.problem(clerk_message(e)))
+    run_op(parent, ctx, make_pdf, shown, hint=hint)
 
 
 def case_print_recorder(ctx, case_id: str, after=None):
     """An ``on_result`` for :class:`PreviewDialog` that records on the case whether its papers came out."""
     from shebao_desk.case_papers import record_print
 
+    from shebao_desk.ui.ops import run_op
+
     def record(printed: bool, problem: str) -> None:
-        def work():
-            with ctx.store.unit(ctx.clerk.id if ctx.clerk else None, ctx.workstation, "print papers") as s:
-                record_print(s, case_id, printed, problem)
-        ctx.db.run(work, lambda _: after() if after else None)
+        run_op(None, ctx, lambda s: record_print(s, case_id, printed, problem), lambda _: after() if after else None,
+               unit="print papers", changes={"cases"})
     return record

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
@@ -46,9 +48,9 @@ class Table(QTableWidget):
         self.verticalHeader().setVisible(False)
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
-        self.payloads: list[object] = []
+        self.payloads: list[Any] = []  # what each row stands for (an id, a path): the page's own
 
-    def fill(self, rows: list[list[str]], payloads: list[object] | None = None) -> None:
+    def fill(self, rows: list[list[str]], payloads: list[Any] | None = None) -> None:
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
@@ -69,6 +71,9 @@ def case_row(case, catalogue) -> list[str]:
     """A case as one line of a list: the ID number masked, times in China time."""
     from shebao_desk.clock import local_text
     from shebao_desk.idnumber import mask_id_number
-    return [case.number, catalogue[case.business].name, case.person.name, mask_id_number(case.person.id_number),
+    # a queries.CaseLine carries the person's columns itself; an ORM Case reaches them through .person
+    name, id_number = ((case.person_name, case.person_id_number) if hasattr(case, "person_name")
+                       else (case.person.name, case.person.id_number))
+    return [case.number, catalogue[case.business].name, name, mask_id_number(id_number),
             case.status.label, local_text(case.accepted_at),
             str(case.promised_date or "") + (" 预计" if case.promised_date and case.promise_provisional else "")]

@@ -40,7 +40,6 @@ class Worker:
             try:
                 result = fn()
             except BaseException as exc:  # handed to the GUI thread, never lost
-                log.debug("worker job failed", exc_info=True)
                 self._bridge.finished.emit(on_error, None, exc)
                 raise
             self._bridge.finished.emit(on_done, result, None)
@@ -51,11 +50,14 @@ class Worker:
     def _deliver(self, callback: Callable | None, result: Any, error: BaseException | None) -> None:
         self.pending -= 1
         if error is not None:
-            if callback is not None:
-                callback(error)
-            else:
-                from shebao_desk.ui.errors import report_error
+            if callback is None:
+                from shebao_desk.ui.errors import report_error  # logs and shows
                 report_error(None, error)
+                return
+            if not getattr(callback, "presents", False):  # ui.ops' presenter logs it itself
+                from shebao_desk.ui.errors import log_failure
+                log_failure(error, "worker job")
+            callback(error)
         elif callback is not None:
             callback(result)
 

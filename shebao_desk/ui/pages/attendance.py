@@ -7,9 +7,8 @@ import datetime as dt
 from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.attendance import attendance_report, sign_out
-from shebao_desk.errors import CalendarUnknownYear
 from shebao_desk.statistics import period_of
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 from shebao_desk.clock import today as today_in_china
 from shebao_desk.ui.widgets import Hint, Table, china_today
 
@@ -45,9 +44,6 @@ class AttendancePage(QWidget):
         today = today_in_china()
         end = min(period.end, today + dt.timedelta(days=1))
 
-        def work():
-            with ctx.store.read() as s:
-                return attendance_report(s, period.start, end, ctx.policy.calendar, cfg.opens, cfg.closes)
 
         def done(rows) -> None:
             mark = lambda b: self.tr("是") if b else ""  # noqa: E731
@@ -57,20 +53,15 @@ class AttendancePage(QWidget):
                               f"{sum(r.late for r in rows)}，早退 {sum(r.left_early for r in rows)}，"
                               f"缺勤 {sum(r.absent for r in rows)}（上班 {cfg.opens:%H:%M}，下班 {cfg.closes:%H:%M}）")
 
-        def failed(error) -> None:
-            text = clerk_message(error)
-            if isinstance(error, CalendarUnknownYear):
-                text = error.message
-            self.summary.problem(text)
-
-        ctx.db.run(work, done, failed)
+        run_op(self, ctx, lambda s: attendance_report(s, period.start, end, ctx.policy.calendar, cfg.opens, cfg.closes),
+               done, read=True, hint=self.summary)
 
     def sign_out(self) -> None:
         ctx = self.ctx
 
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "sign out") as s:
-                return sign_out(s, ctx.clerk.id)
+        def done(_: object) -> None:
+            self.summary.fine(self.tr("已签退"))
+            self.refresh()
 
-        ctx.db.run(work, lambda _: (self.summary.fine(self.tr("已签退")), self.refresh()),
-                   lambda e: self.summary.problem(clerk_message(e)))
+        run_op(self, ctx, lambda s: sign_out(s, ctx.clerk.id), done, unit="sign out", hint=self.summary,
+               changes={"attendance"})

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from shebao_desk.clock import local_text
 from shebao_desk.conflicts import list_conflicts, resolve_conflict
 from shebao_desk.models import Clerk
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 
 
@@ -37,12 +37,6 @@ class ConflictsPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        ctx = self.ctx
-
-        def work():
-            with ctx.store.read() as s:
-                return list_conflicts(s)
-
         def done(conflicts) -> None:
             rows, payloads = [], []
             for c in conflicts:
@@ -58,7 +52,7 @@ class ConflictsPage(QWidget):
             else:
                 self.hint.fine("没有待处理的同步冲突")
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, list_conflicts, done, read=True, hint=self.hint)
 
     def resolve_selected(self) -> None:
         ctx = self.ctx
@@ -69,9 +63,8 @@ class ConflictsPage(QWidget):
         conflict, card = self.table.payloads[row]
         keep = card.id if conflict.needs_choice and card else None
 
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"resolve conflict {conflict.id}") as s:
-                return resolve_conflict(s, conflict.id, s.get(Clerk, ctx.clerk.id), keep_card_id=keep)
+        def work(s):
+            return resolve_conflict(s, conflict.id, s.get(Clerk, ctx.clerk.id), keep_card_id=keep)
 
         def done(voided) -> None:
             self.refresh()
@@ -80,4 +73,5 @@ class ConflictsPage(QWidget):
             if hasattr(window, "refresh_sync_status"):
                 window.refresh_sync_status()
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, ctx, work, done, unit=f"resolve conflict {conflict.id}", hint=self.hint,
+               changes={"cards", "conflicts"})

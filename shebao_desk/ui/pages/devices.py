@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.devices.cli import MIN_PRINTERS, MIN_READERS
 from shebao_desk.resources import resource_path
 from shebao_desk.ui.widgets import Hint, Table
 
@@ -66,8 +65,9 @@ class DevicesPage(QWidget):
     def check(self) -> None:
         readers = self.readers.rowCount()
         printers = self.printers.rowCount()
-        ok = readers >= MIN_READERS and printers >= MIN_PRINTERS
-        text = (f"规范第九条：读卡器 {readers} 台（至少 {MIN_READERS}），打印机 {printers} 台（至少 {MIN_PRINTERS}）"
+        least = self.ctx.policy.site.minimums  # Article 9, from site.toml [minimums]
+        ok = readers >= least.readers and printers >= least.printers
+        text = (f"规范第九条：读卡器 {readers} 台（至少 {least.readers}），打印机 {printers} 台（至少 {least.printers}）"
                 f" — {'符合' if ok else '不符合'}")
         (self.article9.fine if ok else self.article9.problem)(text)
 

@@ -5,14 +5,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
-from sqlalchemy import select
 
-from shebao_desk.clock import local_text
-from shebao_desk.inquiries import close_inquiry, hand_over, open_inquiries, open_inquiry
-from shebao_desk.intake import find_person
-from shebao_desk.models import Clerk, Inquiry
+from shebao_desk import inquiries
 from shebao_desk.service_guide import load_guide
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 
 
@@ -56,16 +52,6 @@ class InquiriesPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        ctx = self.ctx
-
-        def work():
-            with ctx.store.read() as s:
-                mine = open_inquiries(s, ctx.clerk.id)
-                others = [(c.id, c.display_name) for c in s.scalars(select(Clerk).where(Clerk.active.is_(True)))
-                          if c.id != ctx.clerk.id]
-                return [[local_text(i.opened_at), i.topic, i.note, i.handover_note] for i in mine], \
-                    [i.id for i in mine], others
-
         def done(result) -> None:
             rows, ids, others = result
             self.table.fill(rows, ids)
@@ -73,25 +59,20 @@ class InquiriesPage(QWidget):
             for clerk_id, name in others:
                 self.handover_to.addItem(name, clerk_id)
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, lambda s: inquiries.my_inquiries_view(s, self.ctx.clerk.id), done, read=True,
+               hint=self.hint)
 
-    def _run(self, work, message: str) -> None:
+    def _run(self, work, unit: str, message: str) -> None:
         def done(_) -> None:
             self.hint.fine(message)
             self.note.clear()
             self.refresh()
-        self.ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, work, done, unit=unit, hint=self.hint, changes={"inquiries"})
 
     def record(self, topic: str) -> None:
-        ctx, id_text = self.ctx, self.person.text().strip()
-
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "inquiry") as s:
-                person = find_person(s, id_text.upper()) if id_text else None
-                open_inquiry(s, s.merge(ctx.clerk), topic, person.id if person else None)
-
+        clerk, id_text = self.ctx.clerk, self.person.text().strip()
         self.person.clear()
-        self._run(work, f"已登记咨询：{topic}")
+        self._run(lambda s: inquiries.record_inquiry(s, clerk, topic, id_text), "inquiry", f"已登记咨询：{topic}")
 
     def _selected(self) -> str | None:
         row = self.table.currentRow()
@@ -101,26 +82,17 @@ class InquiriesPage(QWidget):
         return self.table.payloads[row]
 
     def close_selected(self) -> None:
-        inquiry_id, ctx, note = self._selected(), self.ctx, self.note.text()
+        inquiry_id, clerk, note = self._selected(), self.ctx.clerk, self.note.text()
         if inquiry_id is None:
             return
-
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "close inquiry") as s:
-                close_inquiry(s, s.get(Inquiry, inquiry_id), s.merge(ctx.clerk), note)
-
-        self._run(work, self.tr("已办结"))
+        self._run(lambda s: inquiries.close_by_id(s, inquiry_id, clerk, note), "close inquiry", self.tr("已办结"))
 
     def hand_over_selected(self) -> None:
-        inquiry_id, ctx, note, to = self._selected(), self.ctx, self.note.text(), self.handover_to.currentData()
+        inquiry_id, clerk, note, to = self._selected(), self.ctx.clerk, self.note.text(), self.handover_to.currentData()
         if inquiry_id is None:
             return
         if to is None:
             self.hint.problem(self.tr("没有可移交的其他经办人"))
             return
-
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "hand over inquiry") as s:
-                hand_over(s, s.get(Inquiry, inquiry_id), s.merge(ctx.clerk), s.get(Clerk, to), note)
-
-        self._run(work, self.tr("已移交"))
+        self._run(lambda s: inquiries.hand_over_by_id(s, inquiry_id, clerk, to, note), "hand over inquiry",
+                  self.tr("已移交"))

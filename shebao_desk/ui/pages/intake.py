@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from shebao_desk import card_business, card_rules
 from shebao_desk.case_files import case_folder, draft_path
+from shebao_desk.catalogue import BusinessCode
 from shebao_desk.clock import now_utc
 from shebao_desk.documents.service import render_case
 from shebao_desk.drafts import DraftFile
@@ -22,14 +24,16 @@ from shebao_desk.idnumber import parse_id_number
 from shebao_desk.intake import accept_case, find_person
 from shebao_desk.photo import normalise_photo
 from shebao_desk.ui.confirm import confirm_business
-from shebao_desk.ui.errors import clerk_message, report_error
+from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint
+
+if TYPE_CHECKING:
+    from shebao_desk.ui.pin_dialog import PinDialog
 
 log = logging.getLogger(__name__)
 
-PIN_BUSINESSES = {"activate", "pin_change"}
-CARD_BUSINESSES = {"temp_loss", "formal_loss", "lift_loss", "reissue", "replace"}  # checked with central first
 DOC_TITLES = {"business_form": "业务办理表", "receipt": "受理回执", "notice": "一次性告知单"}
 
 
@@ -64,7 +68,7 @@ class IntakePage(QWidget):
         scroll.setWidget(self.form)
         layout.addWidget(scroll, 1)
         self.result = Hint("result")
-        self.pin_dialog = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
+        self.pin_dialog: PinDialog | None = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
         self.doc_case = QLabel(objectName="doc_case")
@@ -157,8 +161,8 @@ class IntakePage(QWidget):
             info = read_id_card(port)
             return info, decode_photo(info.photo_wlt, decoder)
 
-        self.ctx.devices.run(work, lambda result: self.on_idcard_read(*result),
-                             lambda e: self.card_status.problem(clerk_message(e)))
+        run_op(self, self.ctx, work, lambda result: self.on_idcard_read(*result), hint=self.card_status,
+               worker=self.ctx.devices)
 
     def on_idcard_read(self, info, id_photo: bytes | None = None) -> None:
         import datetime as dt
@@ -225,7 +229,7 @@ class IntakePage(QWidget):
             self.form.fill_from_person(person)
             self.form.person_status.info(f"系统记录：{person.name}，社会保障卡 {number or '（卡号未登记）'}：{label}")
 
-        self.ctx.db.run(work, done, lambda e: self.form.person_status.problem(clerk_message(e)))
+        run_op(self, self.ctx, work, done, hint=self.form.person_status)
 
     def import_photo(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "选择照片", "", "图片 (*.jpg *.jpeg *.png *.bmp)")
@@ -235,9 +239,8 @@ class IntakePage(QWidget):
     def load_photo(self, path: Path) -> None:
         cfg = self.ctx.policy.site
         self.form.photo_hint.info(self.tr("正在处理照片…"))
-        self.ctx.db.run(lambda: normalise_photo(path.read_bytes(), cfg),
-                        lambda photo: self.form.set_photo(photo.jpeg, photo.warnings),
-                        lambda e: self.form.photo_hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, lambda: normalise_photo(path.read_bytes(), cfg),
+               lambda photo: self.form.set_photo(photo.jpeg, photo.warnings), hint=self.form.photo_hint)
 
     # -- accepting -----------------------------------------------------------------
 
@@ -257,7 +260,7 @@ class IntakePage(QWidget):
         if not missing and not confirm_business(self, request.business, request.applicant.name.strip(), card):
             self.result.info(self.tr("未办理：经办人取消了确认，卡片状态没有改变。"))
             return
-        if request.business in PIN_BUSINESSES and not missing:
+        if business.pin_pad and not missing:
             self.run_pin_flow(request)
             return
         self.save(request)
@@ -287,14 +290,14 @@ class IntakePage(QWidget):
             else:
                 self._open_pin_dialog(request, reader, journal_id)
 
-        self.ctx.db.run(work, checked, self.failed)
+        run_op(self, self.ctx, work, checked, failed=self.failed, title=self.tr("未能受理"))
 
     def _open_pin_dialog(self, request, reader: str, journal_id: str) -> None:
         from shebao_desk.ui.pin_dialog import PinDialog
         self.accept_button.setEnabled(True)
         self.result.info("请持卡人输入密码")
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
-                           change=request.business == "pin_change", large=request.large_print, parent=self)
+                           change=request.business == BusinessCode.PIN_CHANGE, pin_length=self.ctx.policy.site.pin_length, large=request.large_print, parent=self)
         dialog.succeeded.connect(lambda: self.save(request, journal_id))
         dialog.rejected.connect(lambda: self._pin_dialog_closed(dialog, journal_id))
         self.pin_dialog = dialog
@@ -306,20 +309,21 @@ class IntakePage(QWidget):
             self.result.problem("密码操作结果不确定（读卡器无响应或卡被拔出），已记入待核对记录；请重新读卡核对")
             return
         ctx = self.ctx
-        self.ctx.db.run(lambda: card_business.chip_unchanged(ctx.store, journal_id, ctx.clerk, ctx.site,
-                                                             refused=dialog.refusals > 0, detail=dialog.last_detail),
-                        lambda _: None, self.failed)
+        run_op(self, ctx, lambda: card_business.chip_unchanged(ctx.store, journal_id, ctx.clerk, ctx.site,
+                                                               refused=dialog.refusals > 0, detail=dialog.last_detail),
+               failed=self.failed, title=self.tr("未能受理"), changes={"cards"})
 
     def save(self, request, journal_id: str | None = None) -> None:
         ctx = self.ctx
         self.accept_button.setEnabled(False)
         self.result.info(self.tr("正在保存…"))
+        business = ctx.policy.catalogue[request.business]
 
         def work():
             from shebao_desk.sync.central import central_url, check_person_with_central
 
             url = central_url(ctx.policy)
-            if url and request.business in CARD_BUSINESSES:  # the card as every window knows it
+            if url and business.central_check:  # the card as every window knows it (businesses.toml)
                 check_person_with_central(ctx.store, url, request.applicant.id_number)
             if journal_id is not None:  # the chip was changed: say so first, then save the case with it
                 card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
@@ -344,12 +348,13 @@ class IntakePage(QWidget):
                 saved["paper_error"] = exc
             return saved
 
-        self.ctx.db.run(work, self.saved, self.failed)
+        run_op(self, self.ctx, work, self.saved, failed=self.failed, title=self.tr("未能受理"),
+               changes={"cases", "cards", "people"})
 
     def failed(self, error: BaseException) -> None:
+        """After the presenter has logged it and shown the dialog: the line under the form, the button back."""
         self.accept_button.setEnabled(True)
         self.result.problem(clerk_message(error))
-        report_error(self, error, self.tr("未能受理"))
 
     def saved(self, saved: dict) -> None:
         self.accept_button.setEnabled(True)
@@ -380,7 +385,8 @@ class IntakePage(QWidget):
             self.preview(next(iter(self.last_paths)))
 
     def doc_button_list(self) -> list[QPushButton]:
-        return [self.doc_buttons.itemAt(i).widget() for i in range(self.doc_buttons.count())]
+        return [self.doc_buttons.itemAt(i).widget()  # type: ignore[misc]  # the row holds only its buttons
+                for i in range(self.doc_buttons.count())]
 
     def _show_doc_buttons(self) -> None:
         while self.doc_buttons.count():
@@ -413,7 +419,7 @@ class IntakePage(QWidget):
         if kind not in self.last_paths:
             return
         dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind],
-                               on_result=case_print_recorder(self.ctx, self.last_case_id))
+                               on_result=case_print_recorder(self.ctx, self.last_case_id))  # type: ignore[arg-type]  # set with last_paths
         self.previews.append(dialog)
         dialog.show()
 

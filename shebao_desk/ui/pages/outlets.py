@@ -5,13 +5,10 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
-from sqlalchemy import select
 
-from shebao_desk.clock import local_text, now_utc
-from shebao_desk.errors import ValidationError
-from shebao_desk.models import Clerk, Outlet, SupervisionVisit
-from shebao_desk.outlets import article_11, load_supervision
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk import outlets
+from shebao_desk.outlets import load_supervision
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 
 
@@ -64,52 +61,25 @@ class OutletsPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        ctx, rules = self.ctx, self.rules
-        texts = dict(rules.checklist)
-
-        def work():
-            with ctx.store.read() as s:
-                outlets = list(s.scalars(select(Outlet).order_by(Outlet.name)))
-                names = {o.id: o.name for o in outlets}
-                clerks = {c.id: c.display_name for c in s.scalars(select(Clerk))}
-                visits = list(s.scalars(select(SupervisionVisit).order_by(SupervisionVisit.visited_at.desc())))
-                rows = [[o.name, o.bank, o.town, str(o.town_population), str(o.card_windows), str(o.atms),
-                         str(o.terminals), "；".join(article_11(o, rules)) or self.tr("符合")] for o in outlets]
-                visit_rows = [[local_text(v.visited_at), names.get(v.outlet_id, ""), clerks.get(v.clerk_id, ""),
-                               "、".join(texts.get(k, k) for k, ok in v.checklist.items() if not ok) or self.tr("无"),
-                               v.findings] for v in visits]
-                return rows, [o.id for o in outlets], visit_rows
-
         def done(result) -> None:
             rows, ids, visit_rows = result
             self.table.fill(rows, ids)
             self.visits.fill(visit_rows)
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, lambda s: outlets.outlet_rows(s, self.rules), done, read=True, hint=self.hint)
 
     def save_outlet(self) -> None:
-        ctx = self.ctx
         values = dict(name=self.name.text().strip(), bank=self.bank.text().strip(), town=self.town.text().strip(),
                       town_population=self.population.value(), card_windows=self.windows.value(),
                       atms=self.atms.value(), terminals=self.terminals.value())
-
-        def work():
-            if not values["name"]:
-                raise ValidationError("请填写网点名称")
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "save outlet") as s:
-                outlet = s.scalar(select(Outlet).where(Outlet.name == values["name"])) or Outlet()
-                for k, v in values.items():
-                    setattr(outlet, k, v)
-                s.add(outlet)
-                s.flush()
-                return article_11(outlet, self.rules)
 
         def done(problems) -> None:
             (self.hint.problem if problems else self.hint.fine)(
                 f"已保存：{values['name']}" + (f"（第十一条：{'；'.join(problems)}）" if problems else "，符合第十一条"))
             self.refresh()
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, lambda s: outlets.save_outlet(s, values, self.rules), done, unit="save outlet",
+               hint=self.hint, changes={"outlets"})
 
     def record_visit(self) -> None:
         row = self.table.currentRow()
@@ -120,11 +90,6 @@ class OutletsPage(QWidget):
         checklist = {code: box.isChecked() for code, box in self.items.items()}
         findings = self.findings.text().strip()
 
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "supervision visit") as s:
-                s.add(SupervisionVisit(outlet_id=outlet_id, clerk_id=ctx.clerk.id, visited_at=now_utc(),
-                                       checklist=checklist, findings=findings))
-
         def done(_) -> None:
             self.hint.fine(self.tr("检查记录已保存"))
             self.findings.clear()
@@ -132,4 +97,5 @@ class OutletsPage(QWidget):
                 box.setChecked(False)
             self.refresh()
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, ctx, lambda s: outlets.record_visit(s, outlet_id, ctx.clerk.id, checklist, findings), done,
+               unit="supervision visit", hint=self.hint, changes={"outlets"})

@@ -8,7 +8,7 @@ from shebao_desk import card_rules
 from shebao_desk.clock import now_utc
 from shebao_desk.idnumber import mask_id_number
 from shebao_desk.queries import search
-from shebao_desk.ui.errors import report_error
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 
 
@@ -37,24 +37,23 @@ class SearchPage(QWidget):
         text = self.query.text()
         catalogue = self.ctx.policy.catalogue
 
-        def work():
+        def work(s):
             now = now_utc()
-            with self.ctx.store.read() as s:
-                result = search(s, text)
-                people = []
-                for p in result.people:
-                    card = card_rules.current_card(p.cards) or (p.cards[-1] if p.cards else None)
-                    people.append([p.name, mask_id_number(p.id_number), card.card_number if card else "",
-                                   card_rules.state_label(card, now) if card else self.tr("无卡"), p.phone])
-                cases = [case_row(c, catalogue) for c in result.cases]
-                return people, cases, [c.id for c in result.cases]
+            result = search(s, text)
+            people = []
+            for p in result.people:
+                card = card_rules.current_card(p.cards) or (p.cards[-1] if p.cards else None)
+                people.append([p.name, mask_id_number(p.id_number), card.card_number if card else "",
+                               card_rules.state_label(card, now) if card else self.tr("无卡"), p.phone])
+            cases = [case_row(c, catalogue) for c in result.cases]
+            return people, cases, [c.id for c in result.cases]
 
         def done(found) -> None:
             people, cases, ids = found
             self.people.fill(people)
             self.cases.fill(cases, ids)
 
-        self.ctx.db.run(work, done, lambda e: report_error(self, e))
+        run_op(self, self.ctx, work, done, read=True)
 
     def open_case(self, row: int, _col: int) -> None:
         from shebao_desk.ui.case_detail import CaseDetailDialog

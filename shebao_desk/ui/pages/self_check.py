@@ -5,15 +5,13 @@ from __future__ import annotations
 from PySide6.QtGui import QColor
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
-from sqlalchemy import func, select
 
 from shebao_desk.case_files import case_folder
 from shebao_desk.clock import local_text, now_utc
 from shebao_desk.documents.sheets import self_check_pdf
-from shebao_desk.models import Clerk
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
-from shebao_desk.window_check import self_check
+from shebao_desk.window_check import Check, self_check_now
 
 
 class SelfCheckPage(QWidget):
@@ -36,7 +34,7 @@ class SelfCheckPage(QWidget):
         run.clicked.connect(self.refresh)
         printable.clicked.connect(self.print_sheet)
         ctx.cards.readers_changed.connect(lambda _: self.isVisible() and self.refresh())
-        self.checks = []
+        self.checks: list[Check] = []
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
@@ -52,12 +50,10 @@ class SelfCheckPage(QWidget):
             from shebao_desk.devices.scanner import count_scanners
             return count_scanners(), len(live_queues()) if cups_available() else printers
 
-        def work(counts):
+        def counted(counts) -> None:
             scanners, queues = counts
-            with ctx.store.read() as s:
-                staff = s.scalar(select(func.count()).select_from(Clerk).where(Clerk.active.is_(True)))
-            return self_check(ctx.policy.site, readers=readers, printers=queues, active_clerks=staff,
-                              scanners=scanners)
+            run_op(self, ctx, lambda s: self_check_now(s, ctx.policy.site, readers=readers, printers=queues,
+                                                       scanners=scanners), done, read=True, hint=self.hint)
 
         def done(checks) -> None:
             self.checks = checks
@@ -69,9 +65,7 @@ class SelfCheckPage(QWidget):
             (self.hint.fine if not failed else self.hint.problem)(
                 f"共 {len(checks)} 项，符合 {len(checks) - failed} 项，不符合 {failed} 项")
 
-        ctx.devices.run(count_devices, lambda counts: ctx.db.run(lambda: work(counts), done,
-                                                                 lambda e: self.hint.problem(clerk_message(e))),
-                        lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, ctx, count_devices, counted, hint=self.hint, worker=ctx.devices)
 
     def print_sheet(self) -> None:
         from shebao_desk.ui.printing import generate_and_preview

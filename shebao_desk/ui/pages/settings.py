@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 from shebao_desk.auth import create_clerk
 from shebao_desk.models import Role
 from shebao_desk.resources import resources_dir
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 
 
@@ -68,9 +68,6 @@ class SettingsPage(QWidget):
         role = Role(self.role.currentData())
         self.password.clear()
 
-        def work():
-            with ctx.store.unit(ctx.clerk.id, ctx.workstation, "create user") as s:
-                return create_clerk(s, username, name, password, role).display_name
-
-        ctx.db.run(work, lambda n: self.account_hint.fine(f"已创建：{n}"),
-                   lambda e: self.account_hint.problem(clerk_message(e)))
+        run_op(self, ctx, lambda s: create_clerk(s, username, name, password, role).display_name,
+               lambda n: self.account_hint.fine(f"已创建：{n}"), unit="create user", hint=self.account_hint,
+               changes={"clerks"})

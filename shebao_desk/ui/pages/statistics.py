@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pathlib import Path
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
@@ -11,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QL
 
 from shebao_desk.report_export import export
 from shebao_desk.statistics import HEADERS, as_table, period_of, report_sections
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
@@ -48,7 +50,7 @@ class StatisticsPage(QWidget):
         show.clicked.connect(self.refresh)
         xlsx.clicked.connect(lambda: self.export_to(".xlsx"))
         pdf.clicked.connect(lambda: self.export_to(".pdf"))
-        self.sections = []
+        self.sections: list[Any] = []
 
     def period(self):
         return period_of(self.kind.currentData(), self.day.date().toPython())
@@ -60,9 +62,6 @@ class StatisticsPage(QWidget):
     def refresh(self) -> None:
         period, ctx = self.period(), self.ctx
 
-        def work():
-            with ctx.store.read() as s:
-                return report_sections(s, period, ctx.policy, ctx.site.window_code)  # this window's cases only
 
         def done(sections) -> None:
             self.sections = sections
@@ -72,7 +71,9 @@ class StatisticsPage(QWidget):
             self.by_clerk.fill([[str(v) for v in row] for row in as_table(clerks)])
             self.draw_chart([r for r in business if r.key != "total"])
 
-        ctx.db.run(work, done, lambda e: self.hint.problem(clerk_message(e)))
+        # this window's cases only
+        run_op(self, ctx, lambda s: report_sections(s, period, ctx.policy, ctx.site.window_code), done, read=True,
+               hint=self.hint)
 
     def draw_chart(self, rows) -> None:
         chart = QChart()
@@ -110,8 +111,8 @@ class StatisticsPage(QWidget):
                 return
             path = Path(name)
         period, sections, site = self.period(), self.sections, self.ctx.policy.site
-        self.ctx.db.run(lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
-                        lambda _: self.hint.fine(f"已导出：{path}"), lambda e: self.hint.problem(clerk_message(e)))
+        run_op(self, self.ctx, lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
+               lambda _: self.hint.fine(f"已导出：{path}"), hint=self.hint)
 
 
 def integer_step(top: int, most_ticks: int = 6) -> int:

@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from shebao_desk.clock import local_text
 from shebao_desk.idnumber import mask_id_number
-from shebao_desk.queries import losses_lapsing, open_cases, todays_cases
-from shebao_desk.ui.errors import report_error
+from shebao_desk.queries import LIST_LIMIT, losses_lapsing, open_case_counts, open_cases, todays_cases
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 
 
@@ -45,25 +45,27 @@ class TodayPage(QWidget):
         def row(c):
             return case_row(c, catalogue)
 
-        def work():
-            with self.ctx.store.read() as s:
-                today = todays_cases(s)
-                pending, overdue = open_cases(s)
-                lapsing = losses_lapsing(s)
-                return ([row(c) for c in today], [c.id for c in today], [row(c) for c in pending],
-                        [c.id for c in pending], [row(c) for c in overdue], [c.id for c in overdue],
-                        [[x.card.person.name, mask_id_number(x.card.person.id_number), x.card.card_number,
-                          local_text(x.effective_at), local_text(x.expires_at), x.channel.label] for x in lapsing])
+        def work(s):
+            today = todays_cases(s)
+            pending, overdue = open_cases(s)  # one page each (LIST_LIMIT), counted in SQL below
+            lapsing = losses_lapsing(s)
+            return ([row(c) for c in today], [c.id for c in today], [row(c) for c in pending],
+                    [c.id for c in pending], [row(c) for c in overdue], [c.id for c in overdue],
+                    [[x.card.person.name, mask_id_number(x.card.person.id_number), x.card.card_number,
+                      local_text(x.effective_at), local_text(x.expires_at), x.channel.label] for x in lapsing],
+                    open_case_counts(s))
 
         def done(r) -> None:
             self.today.fill(r[0], r[1])
             self.open.fill(r[2], r[3])
             self.overdue.fill(r[4], r[5])
             self.lapsing.fill(r[6])
-            self.summary.setText(f"今日受理 {len(r[0])} 笔；在办 {len(r[2])} 笔；超期 {len(r[4])} 笔；"
+            n_open, n_overdue = r[7]
+            shown = "" if (n_open, n_overdue) == (len(r[2]), len(r[4])) else f"（列表各显示前 {LIST_LIMIT} 笔）"
+            self.summary.setText(f"今日受理 {len(r[0])} 笔；在办 {n_open} 笔；超期 {n_overdue} 笔{shown}；"
                                  f"即将失效的临时挂失 {len(r[6])} 笔")
 
-        self.ctx.db.run(work, done, lambda e: report_error(self, e))
+        run_op(self, self.ctx, work, done, read=True)
 
     def open_case(self, table, row: int) -> None:
         from shebao_desk.ui.case_detail import CaseDetailDialog
