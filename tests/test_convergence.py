@@ -203,7 +203,7 @@ def divergences(stations, engine) -> list[str]:
         for table in SYNCED_TABLES:
             for line in sorted(set(rows[table.name]) - set(want[table.name]))[:3]:
                 found.append(f"{name} {table.name}: differs from central {line[:300]}")
-    for (name, rows, dig), (other, rows2, dig2) in zip(locals_, locals_[1:]):
+    for (name, rows, dig), (other, rows2, dig2) in zip(locals_, locals_[1:], strict=False):
         if windows[name] == windows[other]:
             for table in SYNCED_TABLES:
                 for line in sorted(set(rows[table.name]) ^ set(rows2[table.name]))[:3]:

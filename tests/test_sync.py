@@ -497,7 +497,7 @@ def assert_identical(central_url, *stores):
             for _, rows, _ in copies:
                 for t in SYNCED_TABLES:
                     assert set(rows[t.name]) <= set(want[t.name]), t.name
-        for (w1, rows1, dig1), (w2, rows2, dig2) in zip(copies, copies[1:]):
+        for (w1, rows1, dig1), (w2, rows2, dig2) in zip(copies, copies[1:], strict=False):
             if engine is None or w1 == w2:
                 for t in SYNCED_TABLES:
                     assert rows1[t.name] == rows2[t.name], t.name
