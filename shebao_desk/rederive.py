@@ -15,12 +15,12 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, column, select, table as table_clause
+from sqlalchemy import Connection, LargeBinary, column, func, select, table as table_clause
 
 from shebao_desk.audit import SECRET_COLUMNS, _json_value
 from shebao_desk.idnumber import mask_id_number
 from shebao_desk.sync.merge import wins
-from shebao_desk.models import AuditEntry, AuditSeal, Base
+from shebao_desk.models import AuditEntry, AuditSeal, Base, SyncChange
 
 TABLES = {"person": "人员", "card": "卡", "case": "业务", "loss_report": "挂失记录"}
 SKIPPED = {"updated_at"} | SECRET_COLUMNS  # set by the flush itself, not in an update's history
@@ -66,11 +66,23 @@ def _read(conn: Connection, table) -> list[dict[str, Any]]:
 def replay(conn: Connection) -> dict[tuple[str, str], Any]:
     """(table, row id) → the values the audit trail says the row has now, or GONE if deleted."""
     seal = select(AuditSeal.audit_id, AuditSeal.seq).subquery()
+    # The order is the merge's: by the hybrid logical clock of each entry's own change (written in
+    # the same flush as the row's change), not by the PCs' wall clocks, which may be skewed.
+    clock = (select(SyncChange.row_id, func.min(SyncChange.hlc).label("hlc"))
+             .where(SyncChange.table_name == "audit_entry").group_by(SyncChange.row_id).subquery())
     rows = conn.execute(
-        select(AuditEntry.table_name, AuditEntry.row_id, AuditEntry.action, AuditEntry.after, AuditEntry.at, seal.c.seq)
+        select(AuditEntry.table_name, AuditEntry.row_id, AuditEntry.action, AuditEntry.after, AuditEntry.at,
+               seal.c.seq, clock.c.hlc)
         .outerjoin(seal, seal.c.audit_id == AuditEntry.id)
+        .outerjoin(clock, clock.c.row_id == AuditEntry.id)
         .where(AuditEntry.table_name.in_(list(TABLES)))).all()
-    rows.sort(key=lambda r: (r.at, r.seq if r.seq is not None else 1 << 62))
+
+    def when(r) -> tuple[str, int]:
+        at = r.at if isinstance(r.at, dt.datetime) else dt.datetime.fromisoformat(str(r.at))
+        fallback = f"{int(at.replace(tzinfo=at.tzinfo or dt.UTC).timestamp() * 1000):013d}"  # an entry never logged
+        return (r.hlc or fallback, r.seq if r.seq is not None else 1 << 62)
+
+    rows.sort(key=when)
     state: dict[tuple[str, str], Any] = {}
     for r in rows:
         key = (r.table_name, r.row_id)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QPush
 
 from shebao_desk.models import CardStatus, Case
 
-from conftest import applicant
+from conftest import a_photo, applicant
 
 
 def fill(form, **fields):
@@ -376,14 +376,6 @@ def test_case_window_fits_the_screen(make_window, qtbot):
 
 
 # -- Shaanxi's minors and fees, through the form ---------------------------------------
-
-def a_photo() -> bytes:
-    import io
-    from PIL import Image
-    out = io.BytesIO()
-    Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
-    return out.getvalue()
-
 
 def pdf_text(path):
     from pypdf import PdfReader

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shebao_desk.idnumber import make_id_number
 from shebao_desk.models import Case, CaseStatus
 
-from conftest import applicant, take
+from conftest import a_photo, applicant, take
 
 
 def fill(form, **fields):
@@ -24,14 +24,6 @@ def choose(combo, data):
     index = combo.findData(data)
     assert index >= 0, data
     combo.setCurrentIndex(index)
-
-
-def a_photo() -> bytes:
-    """A white 358×441 JPEG, as an imported and normalised photo would be."""
-    from PIL import Image
-    out = io.BytesIO()
-    Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
-    return out.getvalue()
 
 
 def pdf_text(path):
