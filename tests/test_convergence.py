@@ -299,11 +299,6 @@ def _report(results, elapsed) -> str:
 
 
 @needs_pg
-@pytest.mark.xfail(strict=True, reason=(
-    "Known divergences after merging #13, #14 and #18 (issue #12 stays open): a clerk first received "
-    "by bundle stays an inactive name card where central has the account (its change is then skipped "
-    "as known); db check's replay of the audit trail orders by wall-clock time, the merge by HLC, so "
-    "skewed PCs report fields as edited directly. strict: the day both are fixed this test must pass."))
 def test_random_schedules_converge(request, tmp_path, templates, central_db, policy):
     soak = request.config.getoption("--soak")
     count = soak or SUITE_SCHEDULES

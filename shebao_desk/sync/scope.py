@@ -5,9 +5,10 @@ from its row when it is pushed:
 
 - a person's id, for the rows of that person's history (person, card, case, loss report,
   inquiry about them, and the audit entries of those rows);
-- ``c:<clerk id>`` for a clerk account and its audit entries;
-- ``w:<window>`` for a window's own business (attendance, supervision visits, the audit of
-  anything that is neither a person's nor a clerk's);
+- ``c:<clerk id>`` for a clerk account, the clerk's attendance days (one id per clerk and day,
+  wherever the clerk signs in) and their audit entries;
+- ``w:<window>`` for a window's own business (supervision visits, the audit of anything that is
+  neither a person's nor a clerk's);
 - ``*`` for reference data every window shares (calendar, outlets, anything else).
 
 ``scope_member`` says which windows hold which person or clerk: the window where a change
@@ -15,7 +16,8 @@ about them was made, and a window that looked them up. ``sync_scope`` is every w
 stream of the log (one row per change and window that should receive it), appended under the
 push lock, so a pull is one index range on (window, pos), proportional to the window's share.
 A person a window adopts later is appended to its stream then, history and all, so both PCs of
-the window receive it whatever their cursors.
+the window receive it whatever their cursors. A change a window relays (received by bundle) joins
+its stream too, so the PC that did not take the bundle gets it as well.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ _PERSON_OF = {  # row id -> person id, on the central tables
                    'WHERE l.id = ANY(:ids)',
     "inquiry": 'SELECT id, person_id FROM inquiry WHERE id = ANY(:ids)',
 }
+# A clerk's attendance day has one id (clerk, day) wherever the clerk signs in: it is the clerk's
+# row, not one window's, so it travels with the clerk (a window-scoped copy would diverge).
+_CLERK_OF = {"attendance": 'SELECT id, clerk_id FROM attendance WHERE id = ANY(:ids)'}
 _CLERKS_OF = {
     "case": 'SELECT id, accepted_by, completed_by FROM "case" WHERE id = ANY(:ids)',
     "inquiry": 'SELECT id, owner_id FROM inquiry WHERE id = ANY(:ids)',
@@ -82,12 +87,12 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
         table, row_id = c["table_name"], c["row_id"]
         if table == "audit_entry":
             table, row_id = c["values"].get("table_name"), c["values"].get("row_id")
-        if table in _PERSON_OF:
+        if table in _PERSON_OF or table in _CLERK_OF:
             wanted[table].add(row_id)
     person_of: dict[tuple[str, str], str | None] = {}
     for table, ids in wanted.items():
-        for row_id, person_id in _lookup(conn, _PERSON_OF[table], ids):
-            person_of[(table, row_id)] = person_id
+        for row_id, owner in _lookup(conn, (_PERSON_OF | _CLERK_OF)[table], ids):
+            person_of[(table, row_id)] = owner
     out = {}
     for c in changes:
         table, row_id = c["table_name"], c["row_id"]
@@ -103,6 +108,8 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
             scope = person_of.get((target, target_id)) or window  # an inquiry about nobody in particular
         elif target == "clerk":
             scope = "c:" + target_id
+        elif target in _CLERK_OF and person_of.get((target, target_id)):
+            scope = "c:" + person_of[(target, target_id)]
         elif target in WINDOW_TABLES or audit_of:
             scope = window
         else:
@@ -127,6 +134,8 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
         "AS v(id, scope) WHERE c.change_id = v.id AND c.scope IS NULL RETURNING c.seq, c.change_id, c.scope"),
         {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
     if not fresh:
+        if window:
+            _relay(conn, changes, window, window_of, set())
         return 0
     by_id = {c["change_id"]: c for c in changes}
     members = set()
@@ -158,7 +167,32 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
         "  UNION ALL SELECT '*', b.seq FROM unnest(CAST(:seqs AS bigint[]), CAST(:scopes AS text[])) "
         "    AS b(seq, scope) WHERE b.scope = '*'"
         ") fan ORDER BY seq, w"), {"seqs": seqs, "scopes": [s for _, _, s in fresh]})
+    if window:
+        _relay(conn, changes, window, window_of, {cid for _, cid, _ in fresh})
     return len(fresh)
+
+
+def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, window_of: dict[str, str],
+           fresh: set[str]) -> None:
+    """Changes a window pushes on behalf of another (received by bundle) reach the pushing window's
+    stream too, so its other PCs hold them as well, whether or not the origin pushed them first: a
+    window-scoped change is appended to its stream, a person or clerk makes the window a member."""
+    ids = [c["change_id"] for c in changes if window_of[c["origin"]] != window]
+    if not ids:
+        return
+    scoped = conn.execute(text("SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) "
+                               "AND scope IS NOT NULL"), {"ids": ids}).all()
+    # (a fresh one's person or clerk: the pushing window was made a member by assign)
+    keys = {scope for _, scope, cid in scoped if scope != SHARED and not scope.startswith("w:") and cid not in fresh}
+    new = [key for _, key in _add_members(conn, {(window, key) for key in keys})]
+    if new:
+        _bring(conn, window, sorted(new))
+    others = sorted(seq for seq, scope, _ in scoped if scope.startswith("w:") and scope != "w:" + window)
+    if others:
+        conn.execute(text(
+            "INSERT INTO sync_scope (window_code, change_seq) SELECT CAST(:w AS varchar), seq FROM unnest(CAST(:seqs AS bigint[])) "
+            "AS v(seq) WHERE NOT EXISTS (SELECT 1 FROM sync_scope s WHERE s.window_code = CAST(:w AS varchar) AND s.change_seq = v.seq) "
+            "ORDER BY seq"), {"w": window, "seqs": others})
 
 
 def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
