@@ -3,8 +3,8 @@
 # the default suite). A minbase debootstrap chroot (no make, compiler, Python or venv module)
 # gets a copy of this checkout's HEAD; then, with network:
 #   ./shebao setup test            (what `./shebao test` installs: apt packages, .venv/)
-# and in private PID, network, IPC and mount namespaces, so that its pcscd, PostgreSQL, Xvfb and
-# the suite's pkill see only themselves and never the host's services:
+# and in private PID, network, IPC and mount namespaces, so that its pcscd, PostgreSQL and Xvfb
+# see only themselves and never the host's services:
 #   ./shebao test                  the whole suite with its own pcscd + vpcd, PostgreSQL, Xvfb
 #   ./shebao run                   the window appears under Xvfb
 #   scripts/test-app.sh --no-build the one-folder build in dist/shebao-desk/ (if built), card read included

@@ -243,3 +243,16 @@ def a_photo() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
     return out.getvalue()
+
+
+def fill(form, **fields):
+    """Type into the intake form's fields by name."""
+    for name, value in fields.items():
+        getattr(form, name).setText(value)
+
+
+def choose(combo, data):
+    """Pick the combo box entry whose data is ``data`` (which must be there)."""
+    index = combo.findData(data)
+    assert index >= 0, data
+    combo.setCurrentIndex(index)

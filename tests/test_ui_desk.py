@@ -13,18 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QPush
 
 from shebao_desk.models import CardStatus, Case
 
-from conftest import a_photo, applicant
-
-
-def fill(form, **fields):
-    for name, value in fields.items():
-        getattr(form, name).setText(value)
-
-
-def choose(combo, data):
-    index = combo.findData(data)
-    assert index >= 0, data
-    combo.setCurrentIndex(index)
+from conftest import a_photo, applicant, choose, fill
 
 
 def needs_real_screen(window):

@@ -12,18 +12,7 @@ from sqlalchemy import select
 from shebao_desk.idnumber import make_id_number
 from shebao_desk.models import Case, CaseStatus
 
-from conftest import a_photo, applicant, take
-
-
-def fill(form, **fields):
-    for name, value in fields.items():
-        getattr(form, name).setText(value)
-
-
-def choose(combo, data):
-    index = combo.findData(data)
-    assert index >= 0, data
-    combo.setCurrentIndex(index)
+from conftest import a_photo, applicant, choose, fill, take
 
 
 def pdf_text(path):
