@@ -66,8 +66,10 @@ def _read(conn: Connection, table) -> list[dict[str, Any]]:
 def replay(conn: Connection) -> dict[tuple[str, str], Any]:
     """(table, row id) → the values the audit trail says the row has now, or GONE if deleted."""
     seal = select(AuditSeal.audit_id, AuditSeal.seq).subquery()
-    # The order is the merge's: by the hybrid logical clock of each entry's own change (written in
-    # the same flush as the row's change), not by the PCs' wall clocks, which may be skewed.
+    # The order is the merge's: each entry is logged with the hybrid logical clock of the row change
+    # it records (see sync.capture), and the merge settles every field by that clock; the PCs' wall
+    # clocks may be skewed. (Entries logged before that rule carry a clock of their own, a few ticks
+    # off: for rows changed at two stores within one millisecond their order can differ.)
     clock = (select(SyncChange.row_id, func.min(SyncChange.hlc).label("hlc"))
              .where(SyncChange.table_name == "audit_entry").group_by(SyncChange.row_id).subquery())
     rows = conn.execute(

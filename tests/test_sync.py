@@ -573,6 +573,63 @@ def test_an_insert_carries_every_column(tmp_path, policy):
     assert inserts[0]["cancelled_at"] is None and inserts[0]["photo"] is None
 
 
+def test_an_audit_entry_is_logged_with_the_clock_of_the_change_it_records(tmp_path, policy):
+    """db check replays the trail in the merge's order only if each entry sorts where its change does."""
+    from shebao_desk.models import AuditEntry, SyncChange
+    (a1, cs1), = [window_store(tmp_path, policy, "SZ01", "1")]
+    issued(a1, policy, cs1, applicant(125))
+    with a1.read() as s:
+        clocks = {(c.table_name, c.row_id, c.hlc) for c in s.scalars(select(SyncChange))}
+        entries = s.execute(select(AuditEntry.id, AuditEntry.table_name, AuditEntry.row_id)
+                            .where(AuditEntry.table_name.in_(["person", "card", "case"]))).all()
+        logged = {e.id: c.hlc for e in entries for c in s.scalars(select(SyncChange).where(SyncChange.row_id == e.id))}
+    assert len(entries) >= 5  # apply: person, card, case; collect: card, case
+    for entry in entries:
+        assert (entry.table_name, entry.row_id, logged[entry.id]) in clocks, entry
+
+
+def _freeze(store, ms: int, counter: int) -> None:
+    """This store's clock stands at (ms, counter): its next change gets counter + 1."""
+    clock = store.sessions.kw["info"]["capture"].clock
+    clock._wall = lambda: ms
+    clock._ms, clock._counter = ms, counter
+
+
+def test_a_card_edited_at_two_windows_in_one_millisecond_replays_as_it_merged(tmp_path, policy):
+    """Flushes of different sizes: at C the card's audit entry was once logged two ticks before its
+    change, at A one tick; the trail then sorted A after C while the merge kept C's value, and
+    db check called the merged card edited directly (seeds 1143 and 1148 of the long run)."""
+    from shebao_desk.invariants import check_store
+    from shebao_desk.models import Attendance, Card
+    from shebao_desk.models.base import stable_uuid
+    (a1, cs1), (c1, cs3) = window_store(tmp_path, policy, "SZ01", "1"), window_store(tmp_path, policy, "SZ02", "1")
+    who = applicant(126)
+    issued(a1, policy, cs1, who)
+    with a1.read() as s:
+        card_id = find_person(s, who.id_number).cards[0].id
+    exchange(a1, c1, tmp_path, "1")
+    ms = max(int(s.sessions.kw["info"]["capture"].clock._ms) for s in (a1, c1)) + 1000
+    # Before the fix: C logged the attendance's entry at 5, the card's at 6, the rows at 7 and 8; A the
+    # card's entry at 7, its change at 8. The merge kept C's date (8-SZ021 after 8-SZ011), the replay A's.
+    _freeze(a1, ms, 6)
+    _freeze(c1, ms, 4)
+    with a1.unit(cs1[0].id, "1", "fix issue date") as s:
+        s.get(Card, card_id).issue_date = dt.date(2026, 3, 13)
+    with c1.unit(cs3[0].id, "1", "fix issue date") as s:
+        card = s.get(Card, card_id)
+        card.issue_date = dt.date(2026, 3, 12)
+        day = dt.date(2026, 3, 12)
+        s.add(Attendance(id=stable_uuid("attendance", f"{cs3[0].id}:{day}"), clerk_id=cs3[0].id, day=day,
+                         sign_in_at=MONDAY, workstation="1"))
+    exchange(a1, c1, tmp_path, "2")
+    dates = set()
+    for store in (a1, c1):
+        with store.read() as s:
+            assert check_store(s) == []
+            dates.add(s.get(Card, card_id).issue_date)
+    assert len(dates) == 1, dates
+
+
 @needs_pg
 def test_cancelled_person_with_a_card_made_elsewhere_is_flagged_and_resolved_everywhere(tmp_path, policy, central):
     from shebao_desk.conflicts import list_conflicts, resolve_conflict

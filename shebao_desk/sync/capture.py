@@ -89,17 +89,25 @@ def _after_flush(session: Session, flush_context: Any) -> None:
             values = _changed(row)
             if values:
                 records.append((row.__tablename__, row.id, values))
-    records += [("audit_entry", a["id"], {k: encode(v) for k, v in a.items()}) for a in audit_rows]
-    if not records or capture is None or not capture.ready(session):
+    audits = [("audit_entry", a["id"], {k: encode(v) for k, v in a.items()}) for a in audit_rows]
+    if not (records or audits) or capture is None or not capture.ready(session):
         return
     # Referenced rows first (a card before the case that names it), so that a batch cut
     # anywhere in the log never carries a row whose parent comes later.
     from shebao_desk.sync.merge import TABLE_ORDER, record_local
     records.sort(key=lambda r: TABLE_ORDER[r[0]])
+    clocks = {(table, row_id): capture.clock.now() for table, row_id, _ in records}
+    # An audit entry carries the clock of the row change it records: the merge settles each field
+    # by that clock, so db check's replay of the trail (rederive) then follows the merge's order.
+    # A clock of its own would sort differently from the change's wherever two stores' flushes
+    # interleave within one millisecond.
+    for (_, _, values), entry in zip(audits, audit_rows, strict=True):
+        clocks[("audit_entry", values["id"])] = clocks.get((entry["table_name"], entry["row_id"])) \
+            or capture.clock.now()
     now = utcnow()
-    rows = [{"change_id": str(uuid.uuid4()), "table_name": table, "row_id": row_id, "hlc": capture.clock.now(),
+    rows = [{"change_id": str(uuid.uuid4()), "table_name": table, "row_id": row_id, "hlc": clocks[(table, row_id)],
              "origin": capture.origin, "values": values, "pushed": False, "created_at": now}
-            for table, row_id, values in records]
+            for table, row_id, values in records + audits]
     record_local(session.connection(), rows)
 
 
