@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import uuid
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from shebao_desk.auth import create_clerk
 from shebao_desk.catalogue import Mode
@@ -16,6 +19,9 @@ from shebao_desk.models import Role
 from shebao_desk.policy import load_policy
 from shebao_desk.site_identity import ensure_site
 from shebao_desk.store import open_store
+
+PG = os.environ.get("SHEBAO_TEST_PG")
+needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
 
 # A fixed working Monday inside the calendar the project ships, so no test depends on today.
 MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=CHINA).astimezone(dt.UTC)
@@ -42,6 +48,39 @@ def pytest_addoption(parser):
 @pytest.fixture(scope="session")
 def policy():
     return load_policy()
+
+
+@contextlib.contextmanager
+def scratch_database():
+    """A database of its own on the test PostgreSQL (its URL), dropped after."""
+    name = f"shebao_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def central():
+    """A fresh central database for each test."""
+    with scratch_database() as url:
+        yield url
+
+
+def on_central(url, read):
+    """What ``read(connection)`` finds in the database at ``url``."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return read(conn)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

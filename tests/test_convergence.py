@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 import random
 import shutil
 import time
-import uuid
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
 from shebao_desk.attendance import sign_in, sign_out
 from shebao_desk.auth import attempt_login, create_clerk
@@ -42,10 +40,8 @@ from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle, o
 from shebao_desk.sync.central import prepare_central, pull, push
 from shebao_desk.sync.digest import SYNCED_TABLES, canonical_rows, digest
 
-from conftest import MONDAY, applicant
+from conftest import MONDAY, applicant, needs_pg, scratch_database
 
-PG = os.environ.get("SHEBAO_TEST_PG")
-needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
 STATIONS = (("SZ01", "1"), ("SZ01", "2"), ("SZ02", "1"))  # two PCs of one window, one of another
 SUITE_SCHEDULES = 20
 # Rows with derived ids (person, the shared clerk, its attendance day) are first written at several
@@ -60,20 +56,12 @@ SKEWS_MS = (0, -7 * 60_000, 8 * 60_000, -2 * 3600_000, 45_000)
 
 @pytest.fixture(scope="module")
 def central_db():
-    name = f"shebao_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG.rsplit("/", 1)[0] + "/" + name
-    # Commits need not wait for the disk here: the test is about the merge, not durability.
-    engine = create_engine(url, connect_args={"options": "-c synchronous_commit=off"})
-    prepare_central(engine)
-    yield url, engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        conn.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
+    with scratch_database() as url:
+        # Commits need not wait for the disk here: the test is about the merge, not durability.
+        engine = create_engine(url, connect_args={"options": "-c synchronous_commit=off"})
+        prepare_central(engine)
+        yield url, engine
+        engine.dispose()
 
 
 @pytest.fixture(scope="module")

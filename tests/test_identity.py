@@ -17,8 +17,8 @@ from shebao_desk.models import Clerk
 from shebao_desk.site_identity import get_site
 from shebao_desk.store import open_store
 
-from conftest import applicant, take
-from test_sync import central, needs_pg, snapshot, store_engine  # noqa: F401 - the fixture is used by name
+from conftest import applicant, needs_pg, on_central, take
+from test_sync import snapshot, store_engine
 
 pytestmark = needs_pg
 
@@ -38,14 +38,13 @@ def cli(tmp_path, db, *args, ok=True):
 
 
 def central_counts(url) -> dict[str, int]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
+    def read(conn):
         out = {t: conn.scalar(text(f'SELECT count(*) FROM "{t}"'))
                for t in ("sync_change", "sync_workstation", "person", "case")}
         out["registrations"] = conn.execute(text("SELECT origin, store_id, incarnation FROM sync_workstation "
                                                  "ORDER BY origin")).all()
-    engine.dispose()
-    return out
+        return out
+    return on_central(url, read)
 
 
 def test_two_stores_converge_and_a_third_with_the_same_code_is_refused(tmp_path, central):
@@ -94,11 +93,7 @@ def add_cases(db, first: int, n: int) -> list[str]:
 
 
 def case_numbers(url) -> list[str]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        numbers = list(conn.scalars(text('SELECT number FROM "case"')))
-    engine.dispose()
-    return numbers
+    return on_central(url, lambda conn: list(conn.scalars(text('SELECT number FROM "case"'))))
 
 
 @pytest.mark.parametrize("how", ["db restore", "file copied back"])

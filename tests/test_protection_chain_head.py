@@ -4,26 +4,22 @@ locally afterwards stops the next sync with a plain message; an audited restore 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from conftest import applicant
+from conftest import applicant, needs_pg, on_central
 from shebao_desk.store import connect_file
 from shebao_desk.sync.central import SyncError, sync
-from test_sync import PG, central, issued, workstation  # noqa: F401 - fixtures
+from test_sync import issued, workstation
 
-pytestmark = pytest.mark.skipif(not PG, reason="needs SHEBAO_TEST_PG")
+pytestmark = needs_pg
 
 
 def _central_head(url, origin):
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT seq, hash FROM audit_head WHERE origin = :o"), {"o": origin}).one()
-    finally:
-        engine.dispose()
+    return on_central(url, lambda conn: conn.execute(text("SELECT seq, hash FROM audit_head WHERE origin = :o"),
+                                                     {"o": origin}).one())
 
 
-def test_head_kept_centrally_and_a_cut_trail_stops_sync(tmp_path, policy, central):  # noqa: F811
+def test_head_kept_centrally_and_a_cut_trail_stops_sync(tmp_path, policy, central):
     a, csa = workstation(tmp_path, policy, "A")
     issued(a, policy, csa, applicant(301))
     sync(a, central)

@@ -11,18 +11,13 @@ from shebao_desk.store import open_store
 from shebao_desk.sync.central import sync
 from shebao_desk.sync.status import sync_status
 
-from conftest import applicant, take
-from test_sync import central, needs_pg  # noqa: F401 - the fixture is used by name
+from conftest import applicant, needs_pg, on_central, take
 
 pytestmark = needs_pg
 
 
 def central_names(url) -> set[str]:
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        names = set(conn.scalars(text("SELECT name FROM person")))
-    engine.dispose()
-    return names
+    return on_central(url, lambda conn: set(conn.scalars(text("SELECT name FROM person"))))
 
 
 def test_a_refused_change_is_quarantined_and_the_rest_arrive(tmp_path, policy, central):

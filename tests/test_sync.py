@@ -8,7 +8,6 @@ import os
 import random
 import socket
 import threading
-import uuid
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -25,26 +24,9 @@ from shebao_desk.sync import LOCAL_TABLES
 from shebao_desk.sync.central import SyncError, sync
 from shebao_desk.sync.status import sync_status
 
-from conftest import MONDAY, applicant, take
+from conftest import MONDAY, applicant, needs_pg, take
 
-PG = os.environ.get("SHEBAO_TEST_PG")
-needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
 SYNCED = [t.name for t in Base.metadata.sorted_tables if t.name not in LOCAL_TABLES]
-
-
-@pytest.fixture
-def central():
-    """A fresh central database for each test."""
-    name = f"shebao_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        conn.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
 
 
 def workstation(tmp_path, policy, name):
@@ -571,6 +553,23 @@ def test_an_insert_carries_every_column(tmp_path, policy):
                    if "id" in c.values]
     assert set(inserts[0]) == {c.key for c in Person.__table__.columns}
     assert inserts[0]["cancelled_at"] is None and inserts[0]["photo"] is None
+
+
+@needs_pg
+def test_a_clerk_relayed_by_two_windows_before_its_pc_ever_synced_arrives_whole(tmp_path, policy, central):
+    """A2's bundle reaches A1 and C1 before A2 ever syncs. The first to push its relayed changes (A1) had
+    the unregistered origin counted to its own window; C1's push was then taken for its own window's
+    and C1 never received A2's clerk account: it kept the inactive name card the bundle made."""
+    (a1, _), (a2, _), (c1, _) = three_stores(tmp_path, policy)
+    bundle = export_bundle(a2, tmp_path / "a2.bundle").path
+    for store in (a1, c1):
+        pin(store, a2)
+        import_bundle(store, bundle)
+    sync_rounds(central, [a1, c1, a2])
+    assert_identical(central, a1, a2, c1)
+    with c1.read() as s:
+        clerk = s.scalar(select(Clerk).where(Clerk.username == "usz012"))
+        assert clerk.role is Role.SUPERVISOR and clerk.active
 
 
 def test_an_audit_entry_is_logged_with_the_clock_of_the_change_it_records(tmp_path, policy):

@@ -8,13 +8,12 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
-from conftest import MONDAY, applicant, take
+from conftest import MONDAY, applicant, needs_pg, take
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
-from test_sync import PG, issued, needs_pg
+from test_sync import issued
 
 from shebao_desk.auth import create_clerk
 from shebao_desk.errors import RuleViolation
@@ -31,20 +30,6 @@ from shebao_desk.sync.central import (
 )
 
 A, B = "SZ01", "DF02"  # two windows of the city
-
-
-@pytest.fixture
-def central():
-    """A fresh central database for each test (as in test_sync)."""
-    name = f"shebao_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield PG.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        conn.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
 
 
 def window_station(tmp_path, policy, window, ws, clerk_name):

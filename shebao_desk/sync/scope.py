@@ -135,7 +135,7 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
         {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
     if not fresh:
         if window:
-            _relay(conn, changes, window, window_of, set())
+            _relay(conn, changes, window, set())
         return 0
     by_id = {c["change_id"]: c for c in changes}
     members = set()
@@ -168,16 +168,18 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
         "    AS b(seq, scope) WHERE b.scope = '*'"
         ") fan ORDER BY seq, w"), {"seqs": seqs, "scopes": [s for _, _, s in fresh]})
     if window:
-        _relay(conn, changes, window, window_of, {cid for _, cid, _ in fresh})
+        _relay(conn, changes, window, {cid for _, cid, _ in fresh})
     return len(fresh)
 
 
-def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, window_of: dict[str, str],
-           fresh: set[str]) -> None:
+def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: set[str]) -> None:
     """Changes a window pushes on behalf of another (received by bundle) reach the pushing window's
     stream too, so its other PCs hold them as well, whether or not the origin pushed them first: a
-    window-scoped change is appended to its stream, a person or clerk makes the window a member."""
-    ids = [c["change_id"] for c in changes if window_of[c["origin"]] != window]
+    window-scoped change is appended to its stream, a person or clerk makes the window a member.
+    Only the window's own registered workstations' changes are surely held already: an origin not
+    registered yet was counted to whichever window pushed it first, which may be another one."""
+    own = set(conn.scalars(text("SELECT origin FROM scope_origin WHERE window_code = :w"), {"w": window}))
+    ids = [c["change_id"] for c in changes if c["origin"] not in own]
     if not ids:
         return
     scoped = conn.execute(text("SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) "
