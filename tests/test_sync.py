@@ -572,6 +572,25 @@ def test_a_clerk_relayed_by_two_windows_before_its_pc_ever_synced_arrives_whole(
         assert clerk.role is Role.SUPERVISOR and clerk.active
 
 
+@needs_pg
+def test_a_pc_whose_bundle_another_window_pushed_first_shares_its_work_with_its_own_window(tmp_path, policy,
+                                                                                            central):
+    """C1 pushes A2's changes (from A2's bundle) before A2 ever syncs: they were counted to C1's window,
+    and A2's later push of the same changes, taken as its own, never reached A1."""
+    from shebao_desk.attendance import sign_in
+    (a1, _), (a2, cs2), (c1, _) = three_stores(tmp_path, policy)
+    take(a2, policy, cs2, "apply", applicant(127))
+    with a2.unit(cs2[0].id, "2", "sign in") as s:
+        sign_in(s, cs2[0].id, "2", MONDAY)
+    pin(c1, a2)
+    import_bundle(c1, export_bundle(a2, tmp_path / "a2.bundle").path)
+    sync(c1, central)
+    sync_rounds(central, [a2, a1, c1])
+    assert_identical(central, a1, a2, c1)
+    with a1.read() as s:
+        assert find_person(s, applicant(127).id_number) is not None
+
+
 def test_an_audit_entry_is_logged_with_the_clock_of_the_change_it_records(tmp_path, policy):
     """db check replays the trail in the merge's order only if each entry sorts where its change does."""
     from shebao_desk.models import AuditEntry, SyncChange

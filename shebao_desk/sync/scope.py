@@ -173,13 +173,14 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
 
 
 def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: set[str]) -> None:
-    """Changes a window pushes on behalf of another (received by bundle) reach the pushing window's
-    stream too, so its other PCs hold them as well, whether or not the origin pushed them first: a
-    window-scoped change is appended to its stream, a person or clerk makes the window a member.
-    Only the window's own registered workstations' changes are surely held already: an origin not
-    registered yet was counted to whichever window pushed it first, which may be another one."""
+    """Every change a window pushes is held by that window, so it reaches the window's stream, and
+    its other PCs hold it as well: a window-scoped change is appended to the stream, a person or
+    clerk makes the window a member. Left out only what is surely there already: the window's own
+    workstations' changes that this push brought first. Not just another window's changes
+    (received by bundle): an origin not registered yet is counted to whichever window pushes its
+    changes first, so its own window, pushing them later, must be made to hold them too."""
     own = set(conn.scalars(text("SELECT origin FROM scope_origin WHERE window_code = :w"), {"w": window}))
-    ids = [c["change_id"] for c in changes if c["origin"] not in own]
+    ids = [c["change_id"] for c in changes if c["origin"] not in own or c["change_id"] not in fresh]
     if not ids:
         return
     scoped = conn.execute(text("SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) "
