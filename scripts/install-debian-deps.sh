@@ -13,7 +13,7 @@ run_pkgs=(python3 python3-venv python3-dev build-essential swig libpcsclite-dev 
           libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libnss3 libcups2)
 test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth poppler-utils
            cups cups-client cups-bsd printer-driver-cups-pdf sane-utils libsane1)
-# What a bare Debian 12 (no desktop task) lacks besides: Qt's GLib and X11 libraries, pgrep/pkill, flock.
+# What a bare Debian 12 (no desktop task) lacks besides: Qt's GLib and X11 libraries, pgrep, flock.
 bare_run_pkgs=(libglib2.0-0 libx11-xcb1 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxcb-render0 libxcb-util1)
 bare_test_pkgs=(procps util-linux)
 

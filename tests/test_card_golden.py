@@ -6,7 +6,6 @@ PIN, and the ISO 7816-4 answers of the virtual card (records numbered by
 position). Then the checks on decoded data, and 3,000 fuzzed card answers.
 """
 
-import datetime as dt
 import random
 import time
 
@@ -16,7 +15,8 @@ from shebao_desk.devices.errors import CardDataDamagedError, DeviceError, NeedsP
 from shebao_desk.devices.inprocess import InProcessConnection
 from shebao_desk.devices.operations import activate, read_card, verify_pin
 from shebao_desk.devices.sscard import SocialSecurityCard
-from shebao_desk.devices.virtual_card import Holder, VirtualCard
+from shebao_desk.devices.virtual_card import VirtualCard
+from test_card_protocol import holder
 
 SELECT_SSSE = "00A404000F7378312E73682EC9E7BBE1B1A3D5CF"
 EF05_READ = [
@@ -31,13 +31,6 @@ EF05_READ = [
 EF06_HEAD = ["00A4000002EF06", "00B2080014", "00B2090020"]  # SELECT EF06; 08 社会保障号码 18+2; 09 姓名 30+2
 NAME_EXT = ["00B24E0016"]                                   # 4E 姓名扩展 20 + 2 (gen >= 2)
 EF06_TAIL = ["00B20A0003", "00B20B0003", "00B20C0005", "00B20D0006"]  # 性别, 民族, 出生地, 出生日期
-
-
-def holder(**kw):
-    base = dict(spec_version="2.00", ssn="611002199002281220", name="李秀英", sex="2", ethnicity="01",
-                birthplace="611002", birth_date=dt.date(1990, 2, 28), card_number="A12345678")
-    base.update(kw)
-    return Holder(**base)
 
 
 def connect(**kw):
