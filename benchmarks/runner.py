@@ -79,6 +79,7 @@ def run(names: list[str], quick: bool) -> dict:
             record["errors"][name] = f"{type(exc).__name__}: {exc}"[:500]
         else:
             for figure in figures:
+                figure["when"] = record["when"]  # latest.json mixes runs after a run of named modules
                 _print_figure(figure)
             record["figures"] += figures
         record["modules"][name] = round(time.perf_counter() - t, 1)
@@ -104,13 +105,33 @@ def _merge_latest(path: Path, record: dict) -> dict:
             "errors": {**{m: e for m, e in earlier.get("errors", {}).items() if m not in ran}, **record["errors"]}}
 
 
+def markdown(latest: dict) -> str:
+    """The figures as the README's table, with the run(s) and machine they came from."""
+    def num(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+    runs = sorted({f.get("when", latest["when"]) for f in latest["figures"]})
+    lines = [f"Measured {', '.join(w[:16].replace('T', ' ') for w in runs)} UTC ({latest['mode']} run) on "
+             f"{latest['machine']['id']}, load average {latest['load']['start']} → {latest['load']['end']}"
+             f"{'; failed: ' + ', '.join(latest['failed']) if latest['failed'] else ''}.", "",
+             "| figure | value | baseline (same run) | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for f in latest["figures"]:
+        lines.append(f"| `{f['name']}` | {num(f['value'])} {f['unit']} | {num(f['baseline_value'])}: {f['baseline']} "
+                     f"| {f['ratio']} | {f['target']} | {'yes' if f['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", help="run only these (e.g. benchmarks.bench_city); "
                         "latest.json keeps the other figures")
     parser.add_argument("--quick", action="store_true", help="small sizes, seconds a module (what the tests run)")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="where latest.json and history.jsonl go")
+    parser.add_argument("--markdown", action="store_true", help="run nothing: print OUT/latest.json as the "
+                        "README's table")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads((args.out / "latest.json").read_text(encoding="utf-8"))))
+        return 0
     logging.basicConfig(level=logging.WARNING)
     known = bench_modules()
     unknown = [m for m in args.modules if m not in known]

@@ -138,3 +138,15 @@ def test_a_torn_last_line_does_not_lose_the_history(tmp_path):
     assert [r["when"] for r in history.load(path)] == ["2026-12-01T10:00"]
     history.append(path, _record("2026-12-03T10:00", [fig("read", 1.0)]))  # the next run starts a line of its own
     assert [r["when"] for r in history.load(path)] == ["2026-12-01T10:00", "2026-12-03T10:00"]
+
+
+def test_the_readme_table_names_every_figure_the_run_and_the_machine(monkeypatch, tmp_path, capsys):
+    _fake(monkeypatch, ("read", "push"), lambda: [fig("read", 2.0), fig("push", 500, 1000, "rows/s")])
+    runner.main(["--out", str(tmp_path)])
+    capsys.readouterr()
+    assert runner.main(["--markdown", "--out", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    latest = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
+    assert latest["machine"]["id"] in table and latest["when"][:16].replace("T", " ") in table
+    assert "| `read` | 2 ms |" in table and "| `push` | 500 rows/s |" in table
+    assert len(history.load(tmp_path / "history.jsonl")) == 1  # printing the table runs and records nothing
