@@ -27,4 +27,4 @@ app:
 	./shebao setup $(if $(findstring test,$@),test,run)
 
 clean:
-	rm -rf .venv bench-results artifacts dist build *.egg-info
+	rm -rf .venv artifacts dist build *.egg-info  # not bench-results/: its history.jsonl is this machine's record

@@ -11,6 +11,8 @@ from shebao_desk.devices.virtual_card import VirtualCard, load_holder
 from shebao_desk.devices.vpcd import VpcdSlot, reader_name
 from shebao_desk.resources import resource_path
 
+FIGURES = ("card_read_full",)
+
 
 def _bare_loop(ctx, reader: str, apdus: list[bytes]) -> None:
     """Connect, the APDUs, disconnect, on a PC/SC context established once (as ``PcscContext`` is):
@@ -23,7 +25,8 @@ def _bare_loop(ctx, reader: str, apdus: list[bytes]) -> None:
     scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
 
 
-def run() -> list[Figure]:
+def run(quick: bool = False) -> list[Figure]:
+    runs = 3 if quick else 30
     slot = VpcdSlot(VirtualCard(load_holder(resource_path("holders", "gen3-wang-qiang.toml"))))
     sent: list[bytes] = []
     slot.insert()
@@ -43,9 +46,9 @@ def run() -> list[Figure]:
         from smartcard import scard
         _, bare_ctx = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         try:
-            ours = median_ms(lambda: read_card(lambda r: context.connect(r), reader), runs=30)
-            bare = median_ms(lambda: _bare_loop(bare_ctx, reader, sent), runs=30)
-            per_apdu = median_ms(lambda: _bare_loop(bare_ctx, reader, sent[:1]), runs=30)
+            ours = median_ms(lambda: read_card(lambda r: context.connect(r), reader), runs=runs)
+            bare = median_ms(lambda: _bare_loop(bare_ctx, reader, sent), runs=runs)
+            per_apdu = median_ms(lambda: _bare_loop(bare_ctx, reader, sent[:1]), runs=runs)
         finally:
             scard.SCardReleaseContext(bare_ctx)
     finally:

@@ -14,6 +14,8 @@ from shebao_desk.documents.render import Renderer
 from shebao_desk.documents.samples import sample_document
 from shebao_desk.policy import load_policy
 
+FIGURES = ("render_business_form", "render_notice", "render_notice_large", "render_receipt")
+
 
 def _bare(text_lines: list[str], font: str) -> None:
     """Every line in full (wrapped at the text width, as ours wraps), each in a ruled box with a
@@ -44,7 +46,8 @@ def _bare(text_lines: list[str], font: str) -> None:
     canvas.save()
 
 
-def run() -> list[Figure]:
+def run(quick: bool = False) -> list[Figure]:
+    runs = 2 if quick else 20
     document = sample_document(load_policy())
     figures = []
     for kind, large in (("business_form", False), ("notice", False), ("notice", True), ("receipt", False)):
@@ -52,8 +55,8 @@ def run() -> list[Figure]:
         buf = io.BytesIO()
         renderer.render(kind, document, buf)  # first render: warm-up (font subsets, caches)
         lines = [line for line in PdfReader(io.BytesIO(buf.getvalue())).pages[0].extract_text().splitlines() if line]
-        ours = median_ms(lambda r=renderer, k=kind: r.render(k, document, io.BytesIO()), runs=20)
-        bare = median_ms(lambda r=renderer, text=lines: _bare(text, r.fonts.main), runs=20)
+        ours = median_ms(lambda r=renderer, k=kind: r.render(k, document, io.BytesIO()), runs=runs)
+        bare = median_ms(lambda r=renderer, text=lines: _bare(text, r.fonts.main), runs=runs)
         name = f"render_{kind}{'_large' if large else ''}"
         figures.append(Figure(name, ours, "ms", f"bare reportlab canvas, same {len(lines)} lines in full, each in a ruled cell, same font",
                               bare, "<= 50 ms", ours <= 50))

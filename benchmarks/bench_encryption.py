@@ -26,6 +26,8 @@ from shebao_desk.site_identity import ensure_site
 from shebao_desk.statistics import month, report_sections
 from shebao_desk.store import open_store
 
+FIGURES = ("encrypted_monthly_report", "encrypted_search_by_id_number", "encrypted_intake_save")
+
 
 def _timings(store, policy, id_number: str, clerk_id: str, seq0: int) -> dict[str, float]:
     period = month("2026-03")
@@ -52,15 +54,13 @@ def _timings(store, policy, id_number: str, clerk_id: str, seq0: int) -> dict[st
             "intake_save": median_ms(intake, 30)}
 
 
-def run() -> list[Figure]:
-    cases = int(os.environ.get("SHEBAO_BENCH_CASES", bench_store.CASES))
-    bench_store.CASES, bench_store.PEOPLE = cases, max(cases * 3 // 10, 1000)
+def run(quick: bool = False) -> list[Figure]:
+    cases = bench_store.QUICK_CASES if quick else int(os.environ.get("SHEBAO_BENCH_CASES", bench_store.CASES))
     policy = load_policy()
     with tempfile.TemporaryDirectory() as tmp:
         plain_path, enc_path = Path(tmp) / "plain.sqlite3", Path(tmp) / "enc.sqlite3"
-        os.environ.setdefault("SHEBAO_KEYS", str(Path(tmp) / "keys"))
         open_store(plain_path, encrypt=False).close()
-        id_number, _ = bench_store._bulk_fill(plain_path)
+        id_number, _ = bench_store._bulk_fill(plain_path, cases, bench_store.people_for(cases))
         shutil.copyfile(plain_path, enc_path)
         open_store(enc_path).close()  # encrypted in place, as an old store is on its first open
         results = {}

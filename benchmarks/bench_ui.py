@@ -15,20 +15,25 @@ from benchmarks.common import Figure
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+FIGURES = ("start_to_login_window", "start_to_login_ready", "card_inserted_to_form_filled",
+           "gui_longest_stall_read_save_print")
+
 
 def _startup(mode: str, db: Path) -> tuple[float, float]:
     out = subprocess.run([sys.executable, "-m", "benchmarks.startup_probe", mode, str(db)], capture_output=True,
                          text=True, timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, check=False)
+    if out.returncode != 0 or not out.stdout.strip():
+        raise RuntimeError(f"startup probe ({mode}) exited {out.returncode}: {out.stderr.strip()[-2000:]}")
     shown, ready = out.stdout.strip().splitlines()[-1].split()
     return float(shown) * 1000, float(ready) * 1000
 
 
-def startup_figures() -> list[Figure]:
+def startup_figures(starts: int = 5) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite3"
         _startup("login", db)  # first start creates and migrates the store; measure the daily start
-        ours = [_startup("login", db) for _ in range(5)]
-        bare = statistics.median(_startup("bare", db)[0] for _ in range(5))
+        ours = [_startup("login", db) for _ in range(starts)]
+        bare = statistics.median(_startup("bare", db)[0] for _ in range(starts))
     shown = statistics.median(s for s, _ in ours)
     ready = statistics.median(r for _, r in ours)
     return [Figure("start_to_login_window", round(shown, 1), "ms", "bare PySide6 window (new process each)",
@@ -63,11 +68,11 @@ class StallMeter:
         return self.longest * 1000
 
 
-def _wait(app, predicate, timeout=20.0) -> None:
+def _wait(app, predicate, timeout=20.0, what="benchmark step") -> None:
     deadline = time.perf_counter() + timeout
     while not predicate():
         if time.perf_counter() > deadline:
-            raise TimeoutError("benchmark step did not finish")
+            raise TimeoutError(f"{what} did not finish in {timeout:.0f} s")
         app.processEvents()
         time.sleep(0.0005)
 
@@ -86,7 +91,7 @@ def _issue_card(ctx, holder) -> None:
         complete_case(s, outcome.case, s.merge(ctx.clerk), when + dt.timedelta(days=10))
 
 
-def card_figures() -> list[Figure]:
+def card_figures(cycles: int = 8) -> list[Figure]:
     from sqlalchemy import select
 
     from shebao_desk.auth import create_clerk
@@ -121,7 +126,7 @@ def card_figures() -> list[Figure]:
     fills, reads, stalls = [], [], []
     missed = 0
     try:
-        for _ in range(8):
+        for _ in range(cycles):
             page.clear()
             present = threading.Event()
             marks: dict[str, float] = {}
@@ -140,7 +145,7 @@ def card_figures() -> list[Figure]:
             inserted = time.perf_counter()
             slot.insert()
             meter.start()  # from here on, only the program's own work is on the GUI thread
-            _wait(app, lambda: page.form.name.text() == holder.name)
+            _wait(app, lambda: page.form.name.text() == holder.name, what="card read into the form")
             filled = time.perf_counter()
             page.form.business.setCurrentIndex(page.form.business.findData("info_change"))  # repeatable
             page.form.new_phone.setText(f"1390000{len(fills):04d}")
@@ -148,13 +153,15 @@ def card_figures() -> list[Figure]:
             saved = []
             page.case_saved.connect(saved.append)
             page.accept()
-            _wait(app, lambda saved=saved: bool(saved))
+            _wait(app, lambda saved=saved: bool(saved), what="case save")
             page.case_saved.disconnect(saved.append)
             path = next(iter(saved[0]["paths"].values()))
             settings = PrintSettings(output=str(Path(tmp.name) / "printed.pdf"))
-            done = []
-            ctx.printer.run(lambda p=path, s=settings: print_in_child(p, s), done.append)  # as the print dialog does
-            _wait(app, lambda done=done: bool(done))
+            done: list = []
+            ctx.printer.run(lambda p=path, s=settings: print_in_child(p, s), done.append, done.append)  # as the print dialog does
+            _wait(app, lambda done=done: bool(done), what="print to PDF")
+            if isinstance(done[0], BaseException):
+                raise done[0]
             stalls.append(meter.stop())
             present.set()  # stops a watcher that missed the insert
             watcher.join(5)
@@ -167,7 +174,7 @@ def card_figures() -> list[Figure]:
             read_card(lambda r: context.connect(r), reader)
             reads.append((time.perf_counter() - t) * 1000)
             slot.remove()
-            _wait(app, lambda: not ctx.cards.readers.get(reader), timeout=10)
+            _wait(app, lambda: not ctx.cards.readers.get(reader), timeout=10, what="card removal")
     finally:
         window.close()
         ctx.shutdown()
@@ -187,5 +194,5 @@ def card_figures() -> list[Figure]:
     ]
 
 
-def run() -> list[Figure]:
-    return [*startup_figures(), *card_figures()]
+def run(quick: bool = False) -> list[Figure]:
+    return [*startup_figures(1 if quick else 5), *card_figures(2 if quick else 8)]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -20,10 +22,15 @@ class Figure:
     met: bool
     ratio: float = 0.0
     note: str = ""
+    better: str = ""       # "lower" or "higher": which way the ratio improves; rates (x/s) go up
 
     def __post_init__(self) -> None:
         if not self.ratio and self.baseline_value:
             self.ratio = round(self.value / self.baseline_value, 3)
+        if not self.better:
+            self.better = "higher" if self.unit.endswith("/s") else "lower"
+        if self.better not in ("lower", "higher"):
+            raise ValueError(f"{self.name}: better must be 'lower' or 'higher', not {self.better!r}")
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -40,7 +47,20 @@ def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
     return round(statistics.median(times), 3)
 
 
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
-    import os
-    return {"python": platform.python_version(), "platform": platform.platform(), "processor": platform.machine(),
-            "cpus": os.cpu_count()}
+    """What the figures were measured on; ``id`` (host, CPU model, core count) keys the history:
+    only runs with the same id are compared."""
+    host, cpu, cpus = socket.gethostname(), _cpu_model(), os.cpu_count()
+    return {"id": f"{host} / {cpu} / {cpus} cpus", "host": host, "cpu_model": cpu, "cpus": cpus,
+            "python": platform.python_version(), "platform": platform.platform(), "processor": platform.machine()}
