@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import func, select
 
 from shebao_desk.models import Case
@@ -80,6 +81,7 @@ def test_check_names_a_person_with_two_valid_cards(tmp_path):
     assert "one_valid_card" in result.stdout and "2 张有效卡" in result.stdout
 
 
+@pytest.mark.slow
 def test_backup_and_restore_commands(tmp_path):
     db = tmp_path / "s.sqlite3"
     cli("demo", "seed", "3", db=db)

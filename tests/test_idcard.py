@@ -137,6 +137,7 @@ def test_idcard_read_failures_exit_2_with_one_chinese_line(fault, words):
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_idcard_simulate_serves_a_card_until_told_to_quit():
     env = dict(os.environ)
     env.pop("SHEBAO_DB", None)

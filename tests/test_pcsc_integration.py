@@ -26,8 +26,7 @@ from shebao_desk.resources import resource_path
 
 from conftest import reader_shows, wait_for
 
-pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"),
-                                reason="needs pcscd + vpcd (run through make test)")
+pytestmark = pytest.mark.pcsc  # skipped without SHEBAO_TEST_PCSC (conftest)
 
 PORTS = (DEFAULT_PORT, DEFAULT_PORT + 1)
 
@@ -125,6 +124,7 @@ def test_no_card_is_a_typed_error(context, slots):
         read_card(opener(context), reader_name(PORTS[1]))
 
 
+@pytest.mark.slow
 def test_card_pulled_at_every_step_of_a_read(context, slots):
     holder = sample()
     slot = slots(holder)
@@ -295,8 +295,10 @@ OWN_PCSCD = os.environ.get("SHEBAO_TEST_PCSCD_DIR")  # set only when the tests s
 
 
 @pytest.mark.skipif(not OWN_PCSCD, reason="restarts only a pcscd the tests started (scripts/test-services.sh)")
-def test_zz_monitor_survives_a_pcscd_restart(context):
-    """Runs last in this module: it restarts the private pcscd (and no other)."""
+def test_monitor_survives_a_pcscd_restart(context):
+    """Restarts the private pcscd (and no other), and leaves it with both readers back and empty, so
+    the tests after it, in any order, find what they found before (conftest's probe context is made
+    anew after the restart)."""
     script = os.path.join(os.path.dirname(__file__), "..", "scripts", "private-pcscd.sh")
     events = []
     monitor = ReaderMonitor(events.append, poll_ms=200)
@@ -316,5 +318,7 @@ def test_zz_monitor_survives_a_pcscd_restart(context):
             assert read_card(opener(PcscContext()), reader_name(PORTS[0])).name == "王强"
         finally:
             slot.remove()
+        for reader in map(reader_name, PORTS):  # as the tests after this one expect to find it
+            wait_for(lambda r=reader: reader_shows(r, False), what=f"{reader} back and empty")
     finally:
         monitor.stop()
