@@ -45,7 +45,10 @@ def pytest_unconfigure(config):
 def pytest_collection_modifyitems(config, items):
     no_pg = pytest.mark.skip(reason="needs PostgreSQL (./shebao test sets SHEBAO_TEST_PG)")
     no_pcsc = pytest.mark.skip(reason="needs pcscd + vpcd (./shebao test sets SHEBAO_TEST_PCSC)")
+    xcb_pass = bool(os.environ.get("SHEBAO_XCB_PASS"))  # scripts/run-tests.sh's repeat under Xvfb
     for item in items:
+        if xcb_pass:
+            item.add_marker(pytest.mark.slow)
         if "qtbot" in item.fixturenames and item.get_closest_marker("ui") is None:
             item.add_marker(pytest.mark.ui)  # every test that drives Qt widgets, whatever its file
         if item.get_closest_marker("postgres") and not PG:
