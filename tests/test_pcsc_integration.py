@@ -223,6 +223,7 @@ def card_read_cli(*args):
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_card_read_cli_json(slots):
     slots(sample("gen2-long-name"))
     result = card_read_cli("--reader", reader_name(PORTS[0]), "--json")
@@ -246,6 +247,7 @@ CLI_CARDS = [
 ]
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 @pytest.mark.parametrize("name, expected", CLI_CARDS, ids=[c[0] for c in CLI_CARDS])
 def test_card_read_cli_every_generation_and_protocol(slots, name, expected):
     slot = slots(sample(name))
@@ -256,6 +258,7 @@ def test_card_read_cli_every_generation_and_protocol(slots, name, expected):
     assert slot.card.atr.hex().upper() == data["atr"]
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 @pytest.mark.parametrize("name, words", [("not-a-social-security-card", "不是社会保障卡"), ("gen3-psam", "PSAM")])
 def test_card_read_cli_refusals_are_one_chinese_line_exit_2(slots, name, words):
     slots(sample(name))
@@ -265,11 +268,13 @@ def test_card_read_cli_refusals_are_one_chinese_line_exit_2(slots, name, words):
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_card_read_cli_failure_exits_non_zero():
     result = card_read_cli("--reader", reader_name(PORTS[1]))
     assert result.returncode == 2 and "没有卡" in result.stderr
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_simulate_cli_insert_remove_scripted(context):
     proc = subprocess.Popen([sys.executable, "-m", "shebao_desk", "card", "simulate", "--holder",
                              str(resource_path("holders", "gen1-li-xiuying.toml")), "--port", str(PORTS[1])],

@@ -85,6 +85,7 @@ def test_restore_needs_an_admin_of_the_store(tmp_path):
     assert rows and rows[0][0] == "boss" and json.loads(rows[0][1])["from"] == str(out)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_db_stats_json_counts_rows_per_table(tmp_path):
     db = tmp_path / "s.sqlite3"
     assert cli("demo", "seed", "4", db=db).returncode == 0

@@ -809,6 +809,7 @@ def test_a_local_cancel_of_a_person_with_two_valid_cards_is_flagged_not_hidden(t
         assert findings and all(f.open_conflict for f in findings)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_db_digest_of_an_unreachable_central_is_one_plain_line(tmp_path):
     result = run_cli(tmp_path / "a.sqlite3", "db", "digest", "--central",
                      "postgresql+psycopg://nobody:x@127.0.0.1:1/none", ok=False)
