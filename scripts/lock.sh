@@ -7,9 +7,11 @@
 # universal lock for every platform the program ships to (Linux x86_64 and aarch64, Windows),
 # with environment markers where a platform needs more (colorama, pywin32-ctypes, tzdata on Windows).
 # pip installs from them with --require-hashes, then the project itself with --no-deps.
-#   scripts/lock.sh            newest versions pyproject.toml allows (uv lock --upgrade)
-#   scripts/lock.sh ARGS...    uv lock ARGS instead, e.g. --upgrade-package pyside6-essentials,
-#                              or nothing but --check (is uv.lock in step with pyproject.toml?)
+#   scripts/lock.sh                 follow pyproject.toml, keeping every version it still allows
+#   scripts/lock.sh --upgrade       the newest versions pyproject.toml allows
+#   scripts/lock.sh --upgrade-package NAME   only NAME (and what it needs) to its newest
+#   scripts/lock.sh --check         only say whether uv.lock is in step with pyproject.toml
+# (the arguments go to `uv lock`).
 # uv runs from a venv of its own in build/lock-tool/ (the program's .venv is not touched); it reads
 # PyPI unless UV_DEFAULT_INDEX names a mirror (the files name no index: any mirror installs them).
 set -euo pipefail
@@ -22,7 +24,6 @@ if [[ ! -x $tool/bin/uv ]] || [[ $("$tool/bin/uv" --version | cut -d' ' -f2) != 
   "$tool/bin/python" -m pip install -q "uv==$UV_VERSION"
 fi
 uv=$tool/bin/uv
-(($#)) || set -- --upgrade
 "$uv" lock "$@"
 for what in run test build; do
   extra=()
