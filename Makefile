@@ -1,5 +1,5 @@
 # Conveniences over ./shebao, the project's entry point (a bare Debian has no make; see README.md).
-.PHONY: run test bench soak deb app clean
+.PHONY: run test bench soak deb app lock clean
 
 run:
 	./shebao run $(ARGS)
@@ -23,7 +23,10 @@ soak:
 app:
 	./shebao app
 
-.venv/.run-installed .venv/.test-installed: pyproject.toml
+lock:
+	./shebao lock
+
+.venv/.run-installed .venv/.test-installed: pyproject.toml requirements/run.txt requirements/test.txt
 	./shebao setup $(if $(findstring test,$@),test,run)
 
 clean:

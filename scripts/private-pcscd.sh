@@ -2,10 +2,14 @@
 # A pcscd of our own for the tests, leaving any other pcscd on the machine alone.
 #   private-pcscd.sh start DIR [PORT]   start it; DIR holds its config, socket, log and pid
 #   private-pcscd.sh stop DIR           stop the one started in DIR (and only that one)
-# The daemon runs in a private mount namespace with DIR/run bind-mounted over /run/pcscd:
-# pcsc-lite 1.9.9's daemon has the socket and pid file paths built in (only the client
-# library honours PCSCLITE_CSOCK_NAME), so this is how a second daemon gets its own. Its
-# reader.conf.d (pcscd -c) lets vpcd listen on PORT and PORT+1 instead of 35963/35964.
+# The daemon runs in a private mount namespace where /run is a fresh empty tmpfs and DIR/run is
+# bind-mounted on /run/pcscd in it: pcsc-lite 1.9.9's daemon has the socket and pid file paths
+# built in (only the client library honours PCSCLITE_CSOCK_NAME), so this is how a second daemon
+# gets its own. The tmpfs makes the mount point whatever the machine's /run holds (no /run/pcscd
+# on a machine where pcscd never ran) without creating anything in the machine's /run.
+# Its reader.conf.d (pcscd -c) lets vpcd listen on PORT and PORT+1 instead of 35963/35964.
+# As root the namespace is `unshare -m`; as another user, a user namespace (`unshare -r -m`) where
+# the kernel allows it.
 # After start, DIR/env holds the variables a client needs:
 #   PCSCLITE_CSOCK_NAME=DIR/run/pcscd.comm  SHEBAO_VPCD_PORT=PORT
 # Without the right to unshare, it falls back to a plain pcscd only when none is running.
@@ -29,9 +33,13 @@ start() {
     "$port" "$port" >"$dir/conf/vpcd"
   rm -f "$dir/run/pcscd.comm" "$dir/run/pcscd.pid"
   local sock="$dir/run/pcscd.comm"
-  if unshare -m --propagation private true 2>/dev/null; then
-    unshare -m --propagation private sh -c "mount --bind '$dir/run' /run/pcscd && exec pcscd --foreground --error -c '$dir/conf'" \
-      >>"$dir/pcscd.log" 2>&1 </dev/null &
+  local private=(unshare -m --propagation private)
+  [[ $(id -u) == 0 ]] || private=(unshare -U -r -m --propagation private)
+  if "${private[@]}" true 2>/dev/null; then
+    # exec: the pid we record is pcscd's own (unshare and sh replace themselves).
+    local exec_pcscd="mount -n -t tmpfs -o mode=755,size=1m shebao-pcscd-run /run && mkdir /run/pcscd &&
+      mount -n --bind '$dir/run' /run/pcscd && exec pcscd --foreground --error -c '$dir/conf'"
+    "${private[@]}" sh -c "$exec_pcscd" >>"$dir/pcscd.log" 2>&1 </dev/null &
   elif ! pgrep -x pcscd >/dev/null; then
     sock=/run/pcscd/pcscd.comm
     pcscd --foreground --error -c "$dir/conf" >>"$dir/pcscd.log" 2>&1 </dev/null &

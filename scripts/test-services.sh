@@ -3,23 +3,31 @@
 #   - a private pcscd (scripts/private-pcscd.sh) with the vsmartcard vpcd driver: two readers,
 #     "Virtual PCD 00 00" and "Virtual PCD 00 01", whose cards connect on SHEBAO_VPCD_PORT and
 #     the port after it; a pcscd someone else runs is never stopped or restarted;
-#   - a local PostgreSQL cluster (as the postgres user: it refuses root) with a test database.
+#   - a private PostgreSQL cluster (scripts/private-postgres.sh: initdb into a temporary folder, its
+#     own port and socket folder, as the postgres user since it refuses root), removed after; the
+#     machine's clusters are never started, stopped or changed;
+#   - Xvfb on the first free display from :90 (the CUPS scheduler is the test session's own:
+#     tests/desk_services.py).
+# Nothing is created in the machine's /run: each works where pcscd, PostgreSQL, CUPS and X never ran
+# (tests/test_fresh_machine.py starts them all in a private mount namespace whose /run is empty).
 # Usage: test-services.sh COMMAND [ARGS...]
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 log_dir=${TMPDIR:-/tmp}/shebao-test-services
 mkdir -p "$log_dir"
 pcscd_dir=""
-started_pg=""
+pg_dir=""
 started_xvfb=""
 
 cleanup() {
   # Only the pcscd we started (a test may have restarted it: private-pcscd.sh knows its pid).
   if [[ -n $pcscd_dir ]]; then "$here/private-pcscd.sh" stop "$pcscd_dir"; rm -rf "$pcscd_dir"; fi
-  if [[ -n $started_pg ]]; then pg_ctlcluster "$started_pg" stop >/dev/null 2>&1 || true; fi
+  if [[ -n $pg_dir ]]; then "$here/private-postgres.sh" stop "$pg_dir"; rm -rf "$pg_dir"; fi
   if [[ -n $started_xvfb ]]; then kill "$started_xvfb" 2>/dev/null; fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP  # so the EXIT trap stops what we started when the run is interrupted
 
 start_pcscd() {
   pcscd_dir=$(mktemp -d "${TMPDIR:-/tmp}/shebao-pcscd.XXXXXX")
@@ -38,25 +46,9 @@ start_pcscd() {
 }
 
 start_postgres() {
-  local cluster
-  cluster=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $1"/"$2}')
-  if [[ -z $cluster ]]; then
-    local version
-    version=$(ls /usr/lib/postgresql | sort -n | tail -1)
-    pg_createcluster "$version" main >/dev/null
-    cluster="$version/main"
-  fi
-  local port
-  port=$(pg_lsclusters --no-header | awk -v c="$cluster" '$1"/"$2==c {print $3}')
-  if ! pg_lsclusters --no-header | awk -v c="$cluster" '$1"/"$2==c {print $4}' | grep -q online; then
-    pg_ctlcluster "$cluster" start || { echo "PostgreSQL did not start" >&2; return 1; }
-    started_pg=$cluster
-  fi
-  su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_roles WHERE rolname='shebao'\"" | grep -q 1 ||
-    su postgres -c "psql -p $port -qc \"CREATE ROLE shebao LOGIN SUPERUSER PASSWORD 'shebao'\""
-  su postgres -c "psql -p $port -qtAc \"SELECT 1 FROM pg_database WHERE datname='shebao_test'\"" | grep -q 1 ||
-    su postgres -c "createdb -p $port -O shebao shebao_test"
-  export SHEBAO_TEST_PG="postgresql+psycopg://shebao:shebao@127.0.0.1:$port/shebao_test"
+  pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/shebao-pg.XXXXXX")
+  "$here/private-postgres.sh" start "$pg_dir" || return 1
+  set -a; . "$pg_dir/env"; set +a
 }
 
 start_xvfb() {
@@ -64,14 +56,14 @@ start_xvfb() {
   local n
   for n in $(seq 90 99); do
     [[ -e /tmp/.X$n-lock ]] && continue
-    Xvfb ":$n" -screen 0 1366x768x24 -nolisten tcp >"$log_dir/xvfb.log" 2>&1 &
+    Xvfb ":$n" -screen 0 1366x768x24 -nolisten tcp >"$log_dir/xvfb-$n.log" 2>&1 &
     started_xvfb=$!
     for _ in $(seq 50); do
       [[ -S /tmp/.X11-unix/X$n ]] && { export SHEBAO_XVFB_DISPLAY=":$n"; return 0; }
       sleep 0.1
     done
   done
-  echo "Xvfb did not start; see $log_dir/xvfb.log" >&2
+  echo "Xvfb did not start; see $log_dir/xvfb-*.log" >&2
   return 1
 }
 

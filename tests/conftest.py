@@ -21,7 +21,9 @@ from shebao_desk.site_identity import ensure_site
 from shebao_desk.store import open_store
 
 PG = os.environ.get("SHEBAO_TEST_PG")
-needs_pg = pytest.mark.skipif(not PG, reason="needs PostgreSQL (make test sets SHEBAO_TEST_PG)")
+# The markers say what a test needs (pyproject.toml declares them); pytest_collection_modifyitems
+# below skips a `postgres` or `pcsc` test when its service is missing. `-m "not slow"` is the quick run.
+needs_pg = pytest.mark.postgres
 
 # A fixed working Monday inside the calendar the project ships, so no test depends on today.
 MONDAY = dt.datetime(2026, 3, 9, 9, 30, tzinfo=CHINA).astimezone(dt.UTC)
@@ -38,6 +40,21 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     import shutil
     shutil.rmtree(os.environ.get("SHEBAO_KEYS", "/nonexistent"), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    no_pg = pytest.mark.skip(reason="needs PostgreSQL (./shebao test sets SHEBAO_TEST_PG)")
+    no_pcsc = pytest.mark.skip(reason="needs pcscd + vpcd (./shebao test sets SHEBAO_TEST_PCSC)")
+    xcb_pass = bool(os.environ.get("SHEBAO_XCB_PASS"))  # scripts/run-tests.sh's repeat under Xvfb
+    for item in items:
+        if xcb_pass:
+            item.add_marker(pytest.mark.slow)
+        if "qtbot" in item.fixturenames and item.get_closest_marker("ui") is None:
+            item.add_marker(pytest.mark.ui)  # every test that drives Qt widgets, whatever its file
+        if item.get_closest_marker("postgres") and not PG:
+            item.add_marker(no_pg)
+        if item.get_closest_marker("pcsc") and not pcsc_available():
+            item.add_marker(no_pcsc)
 
 
 def pytest_addoption(parser):
@@ -181,6 +198,23 @@ def make_window(qtbot, tmp_path, shown_errors):
         window.close()
         ctx.shutdown()
         ctx.store.close()
+
+
+def settle(qtbot, ctx, timeout=20_000):
+    """Wait until every worker of ``ctx`` has delivered all it was given (the GUI thread has run each
+    job's callback), then let Qt dispatch what is still posted (layouts, queued signals). A test that
+    asserts that nothing was saved asserts it after the operation, not after a guessed delay: a job
+    submitted by the action under test keeps the worker busy until its result is in."""
+    from PySide6.QtCore import QCoreApplication
+    from shebao_desk.ui.worker import Worker
+    workers = [ctx.db, ctx.devices, ctx.printer]
+    if ctx.cards is not None:
+        workers += [w for w in vars(ctx.cards).values() if isinstance(w, Worker)]
+        workers += list(getattr(ctx.cards, "_workers", {}).values())
+    qtbot.waitUntil(lambda: all(w.pending == 0 for w in workers), timeout=timeout)
+    for _ in range(3):  # a dispatched event (a layout request) may post another
+        QCoreApplication.sendPostedEvents()
+        QCoreApplication.processEvents()
 
 
 # --- virtual cards through pcscd + vpcd -----------------------------------------------

@@ -3,6 +3,12 @@
 Each is started by the test session that needs it, in its own directories, and stopped by it;
 nothing here touches a system cupsd or the system SANE configuration. Skips when the Debian
 packages (cups, printer-driver-cups-pdf, sane-utils) are not installed.
+
+cups-pdf has its output folder built in (/etc/cups/cups-pdf.conf: /var/spool/cups-pdf/ANONYMOUS for
+a job of a user without a home). Where the tests may make a mount namespace (root), cupsd runs in
+one of its own with ROOT/cups-pdf mounted on /var/spool/cups-pdf, so its PDFs land in the session's
+folder and no other test run (or other cups-pdf user) sees or removes them; elsewhere they go to the
+shared folder and the session removes only those it made.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 import pytest
 
 CUPS_PDF_PPD = Path("/usr/share/ppd/cups-pdf/CUPS-PDF_opt.ppd")
-CUPS_PDF_ANON = Path("/var/spool/cups-pdf/ANONYMOUS")  # where cups-pdf writes jobs of unknown users
+CUPS_PDF_SPOOL = Path("/var/spool/cups-pdf")  # built into cups-pdf's configuration
 
 
 @dataclass
@@ -26,9 +32,11 @@ class CupsQueue:
     name: str
     root: Path
     process: subprocess.Popen
+    pdf_spool: Path = CUPS_PDF_SPOOL  # as this cupsd sees /var/spool/cups-pdf
 
     def spooled(self) -> set[Path]:
-        return set(CUPS_PDF_ANON.glob("*.pdf")) if CUPS_PDF_ANON.is_dir() else set()
+        anonymous = self.pdf_spool / "ANONYMOUS"  # where cups-pdf writes jobs of users without a home
+        return set(anonymous.glob("*.pdf")) if anonymous.is_dir() else set()
 
     def admin(self, *args: str) -> None:
         """cupsdisable, cupsenable…: as root (not as the anonymous job user the jobs are sent as)."""
@@ -56,6 +64,14 @@ def _point_libcups_at(server: str | None) -> None:
         if server:
             lib.cupsSetUser.argtypes = [ctypes.c_char_p]
             lib.cupsSetUser(os.environ["CUPS_USER"].encode())
+
+
+def _can_unshare_mounts() -> bool:
+    try:
+        return subprocess.run(["unshare", "-m", "--propagation", "private", "true"], capture_output=True,
+                              timeout=10, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def start_cups(root: Path) -> CupsQueue:
@@ -94,8 +110,17 @@ PageLog {root}/log/page_log
 ServerBin /usr/lib/cups
 DataDir /usr/share/cups
 """)
-    process = subprocess.Popen(["cupsd", "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    cupsd = ["cupsd", "-f", "-c", str(root / "cupsd.conf"), "-s", str(root / "cups-files.conf")]
+    pdf_spool = CUPS_PDF_SPOOL
+    if CUPS_PDF_SPOOL.is_dir() and _can_unshare_mounts():
+        pdf_spool = root / "cups-pdf"
+        for sub, mode in (("", 0o755), ("ANONYMOUS", 0o1777), ("SPOOL", 0o711)):  # as the package makes them
+            (pdf_spool / sub).mkdir(exist_ok=True)
+            (pdf_spool / sub).chmod(mode)
+        # exec: the pid is cupsd's own; -n: libmount writes nothing in /run.
+        cupsd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                 'mount -n --bind "$0" /var/spool/cups-pdf && exec "$@"', str(pdf_spool), *cupsd]
+    process = subprocess.Popen(cupsd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
     # cups-pdf writes a job of a user without a home into its ANONYMOUS folder; jobs of root
     # would land in /root/PDF. libcups (lp, Qt) takes the job's user name from CUPS_USER.
     os.environ["CUPS_USER"] = "shebao-test-anonymous"
@@ -123,7 +148,7 @@ DataDir /usr/share/cups
                           capture_output=True, text=True, timeout=30, check=False)
     if made.returncode != 0:
         raise RuntimeError(f"lpadmin: {made.stderr}")
-    return CupsQueue(name, root, process)
+    return CupsQueue(name, root, process, pdf_spool)
 
 
 def stop_cups(queue: CupsQueue, made: set[Path]) -> None:

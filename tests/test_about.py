@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from PySide6.QtWidgets import QPushButton
 
 import shebao_desk
@@ -26,6 +27,7 @@ def schema_a_new_store_gets(tmp_path):
         return conn.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_version_names_program_schema_and_folders_without_touching_a_store(tmp_path):
     fields, text = version_output(tmp_path)
     assert text.splitlines()[0].endswith(shebao_desk.__version__) and "社会保障卡综合服务窗口工作台" in text
@@ -36,6 +38,7 @@ def test_version_names_program_schema_and_folders_without_touching_a_store(tmp_p
     assert not (tmp_path / "data").exists()  # asking for the version creates nothing
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_version_follows_the_chosen_store(tmp_path):
     fields, _ = version_output(tmp_path, "--db", str(tmp_path / "elsewhere.sqlite3"))
     assert fields["数据库"] == str(tmp_path / "elsewhere.sqlite3")

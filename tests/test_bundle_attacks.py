@@ -21,6 +21,8 @@ from shebao_desk.policy import load_policy
 from shebao_desk.store import connect_file, open_store
 from shebao_desk.sync import bundle as B
 
+pytestmark = pytest.mark.slow  # every attack goes through `bundle import` in a subprocess
+
 
 def cli(tmp_path, db, *args, stdin=None):
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")}

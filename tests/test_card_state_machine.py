@@ -7,6 +7,7 @@ import itertools
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
@@ -138,7 +139,7 @@ class CardLife(RuleBasedStateMachine):
 
 
 CardLife.TestCase.settings = settings(max_examples=80, stateful_step_count=40, deadline=None)
-TestCardLife = CardLife.TestCase
+TestCardLife = pytest.mark.slow(CardLife.TestCase)  # 80 lives of 40 steps
 
 
 def test_every_business_has_one_effect_and_one_catalogue_entry():

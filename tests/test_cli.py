@@ -4,10 +4,13 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import func, select
 
 from shebao_desk.models import Case
 from shebao_desk.store import connect_file, open_store
+
+pytestmark = pytest.mark.slow  # every test runs the program as a subprocess
 
 
 def cli(*args, db=None, stdin=None, env_extra=None):
@@ -18,6 +21,7 @@ def cli(*args, db=None, stdin=None, env_extra=None):
     return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=120, env=env, check=False)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_calendar_workdays_2026_lists_every_working_day():
     result = cli("calendar", "workdays", "2026")
     days = result.stdout.split()
@@ -25,11 +29,13 @@ def test_calendar_workdays_2026_lists_every_working_day():
     assert "2026-10-10" in days and "2026-10-01" not in days and days[0] == "2026-01-04"
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_calendar_due_skips_national_day():
     result = cli("calendar", "due", "2026-09-28", "7")
     assert result.returncode == 0 and result.stdout.strip() == "2026-10-13"
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_calendar_due_into_an_unpublished_year_is_provisional():
     result = cli("calendar", "due", "2026-12-23", "7")
     words = result.stdout.split()
@@ -38,6 +44,7 @@ def test_calendar_due_into_an_unpublished_year_is_provisional():
     assert before.returncode == 2 and "2007" in before.stderr
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_admin_create_user_from_stdin(tmp_path):
     db = tmp_path / "s.sqlite3"
     first = cli("admin", "create-user", "--username", "boss", "--name", "管理员", "--role", "admin",
@@ -52,6 +59,7 @@ def test_admin_create_user_from_stdin(tmp_path):
     assert dup.returncode != 0 and "已存在" in dup.stderr
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_seed_then_check_is_clean_and_covers_every_business(tmp_path):
     db = tmp_path / "s.sqlite3"
     assert cli("demo", "seed", "30", db=db).returncode == 0
@@ -65,6 +73,7 @@ def test_seed_then_check_is_clean_and_covers_every_business(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_check_names_a_person_with_two_valid_cards(tmp_path):
     db = tmp_path / "s.sqlite3"
     cli("demo", "seed", "10", db=db)
@@ -93,6 +102,7 @@ def test_backup_and_restore_commands(tmp_path):
         assert conn.execute("select count(*) from person").fetchone()[0] == 3
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_db_option_and_env_var_choose_the_store(tmp_path):
     env_db = tmp_path / "env.sqlite3"
     result = cli("db", "upgrade", env_extra={"SHEBAO_DB": str(env_db)})

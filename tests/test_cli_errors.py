@@ -30,6 +30,7 @@ def log_text(tmp_path) -> str:
     return logs[0].read_text(encoding="utf-8") if logs else ""
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_not_a_database(tmp_path):
     bad = tmp_path / "bad.sqlite3"
     bad.write_bytes(b"this is not a database at all " * 200)
@@ -38,6 +39,7 @@ def test_not_a_database(tmp_path):
     assert str(bad) in log_text(tmp_path)  # the exact reason is kept for the admin
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_a_store_from_a_newer_program(tmp_path):
     db = tmp_path / "s.sqlite3"
     assert cli(tmp_path, "--db", str(db), "db", "upgrade").returncode == 0
@@ -47,6 +49,7 @@ def test_a_store_from_a_newer_program(tmp_path):
     assert "更新版本" in line
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_a_truncated_store(tmp_path):
     db = tmp_path / "s.sqlite3"
     assert cli(tmp_path, "--db", str(db), "--workstation", "A", "demo", "seed", "3").returncode == 0
@@ -55,6 +58,7 @@ def test_a_truncated_store(tmp_path):
     one_line_exit_2(cli(tmp_path, "--db", str(db), "db", "check"))
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_unreachable_central_and_bad_arguments(tmp_path):
     db = tmp_path / "s.sqlite3"
     line = one_line_exit_2(cli(tmp_path, "--db", str(db), "sync", "--central",

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +25,7 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_mypy_finds_nothing():
     result = subprocess.run([*_tool("mypy"), "--no-incremental", "--cache-dir", "/dev/null"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)

@@ -286,6 +286,7 @@ def _report(results, elapsed) -> str:
             f"{len(bad)} schedules with divergences or violations, {elapsed:.0f} s; steps: {dict(kinds)}")
 
 
+@pytest.mark.slow
 @needs_pg
 def test_random_schedules_converge(request, tmp_path, templates, central_db, policy):
     soak = request.config.getoption("--soak")

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from shebao_desk.window_check import self_check
 
 
@@ -16,6 +18,7 @@ def cli(*args):
                           timeout=120, env=env, check=False)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_devices_lists_the_sane_test_scanner_and_the_live_queue(cups_queue, sane_test_scanner):
     result = cli("devices", "--json")
     assert result.returncode == 0, result.stderr
@@ -27,6 +30,7 @@ def test_devices_lists_the_sane_test_scanner_and_the_live_queue(cups_queue, sane
     assert f"{cups_queue.name}　可打印" in text
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_a_stopped_queue_is_listed_but_not_counted(cups_queue):
     cups_queue.admin("cupsdisable", cups_queue.name)
     try:

@@ -52,6 +52,7 @@ def render(kind, document, large=False):
     return buf
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_sample_command_writes_four_pdfs_with_embedded_fonts(tmp_path):
     result = subprocess.run([sys.executable, "-m", "shebao_desk", "documents", "sample", "--out", str(tmp_path)],
                             capture_output=True, text=True, timeout=120, check=False)
@@ -195,6 +196,7 @@ def test_missing_font_is_a_clear_error(tmp_path):
     assert "configured.ttf" in exc.value.message
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_label_change_in_the_layout_file_changes_the_pdf(policy, tmp_path, monkeypatch):
     copy = tmp_path / "resources"
     shutil.copytree(resources_dir(), copy)

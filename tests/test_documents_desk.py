@@ -50,6 +50,7 @@ def sample_pdf(tmp_path, name="business_form.pdf"):
     return tmp_path / name
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_form_has_room_to_sign_a_reviewer_and_a_seal(tmp_path):
     pdf = sample_pdf(tmp_path)
     assert len(PdfReader(pdf).pages) == 1
@@ -62,6 +63,7 @@ def test_form_has_room_to_sign_a_reviewer_and_a_seal(tmp_path):
     assert len(dates) == 3 and min(dates) >= MIN_BLANK_PT, dates
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_sample_command_writes_the_loss_receipt_and_the_large_notice(tmp_path):
     sample_pdf(tmp_path)
     loss = text_of(tmp_path / "receipt_loss.pdf")

@@ -109,6 +109,7 @@ def test_no_card_and_pulled_mid_read():
 
 # -- the command ------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_idcard_read_json_prints_every_field():
     with IdCardSimulator(card("zhang-wei")) as sim:
         result = cli("idcard", "read", "--port", sim.path, "--json")
@@ -121,6 +122,7 @@ def test_idcard_read_json_prints_every_field():
         "id_number": "611002198503122311", "valid_from": "2015-06-01", "valid_to": "2035-06-01"}
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 @pytest.mark.parametrize("fault, words", [("checksum", "校验"), ("no card", "没有身份证"), ("pulled", "未连接")])
 def test_idcard_read_failures_exit_2_with_one_chinese_line(fault, words):
     sim = IdCardSimulator(None if fault == "no card" else card("zhang-wei"), corrupt_checksum=fault == "checksum")
@@ -137,6 +139,7 @@ def test_idcard_read_failures_exit_2_with_one_chinese_line(fault, words):
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_idcard_simulate_serves_a_card_until_told_to_quit():
     env = dict(os.environ)
     env.pop("SHEBAO_DB", None)

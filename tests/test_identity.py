@@ -20,7 +20,7 @@ from shebao_desk.store import open_store
 from conftest import applicant, needs_pg, on_central, take
 from test_sync import snapshot, store_engine
 
-pytestmark = needs_pg
+pytestmark = [needs_pg, pytest.mark.slow]  # several stores and CLI restores, 30 s each
 
 
 def cli(tmp_path, db, *args, ok=True):

@@ -109,6 +109,7 @@ def test_pdf_export_has_the_same_numbers(seeded, policy):
     assert f"合计\n{total.accepted}\n{total.returned}\n{total.completed}" in text_
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_report_command_line(seeded, tmp_path):
     out = tmp_path / "r.xlsx"
     result = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(seeded.path), "report", "month", "2026-10",

@@ -26,8 +26,7 @@ from shebao_desk.resources import resource_path
 
 from conftest import reader_shows, wait_for
 
-pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"),
-                                reason="needs pcscd + vpcd (run through make test)")
+pytestmark = pytest.mark.pcsc  # skipped without SHEBAO_TEST_PCSC (conftest)
 
 PORTS = (DEFAULT_PORT, DEFAULT_PORT + 1)
 
@@ -125,6 +124,7 @@ def test_no_card_is_a_typed_error(context, slots):
         read_card(opener(context), reader_name(PORTS[1]))
 
 
+@pytest.mark.slow
 def test_card_pulled_at_every_step_of_a_read(context, slots):
     holder = sample()
     slot = slots(holder)
@@ -223,6 +223,7 @@ def card_read_cli(*args):
                           capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_card_read_cli_json(slots):
     slots(sample("gen2-long-name"))
     result = card_read_cli("--reader", reader_name(PORTS[0]), "--json")
@@ -246,6 +247,7 @@ CLI_CARDS = [
 ]
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 @pytest.mark.parametrize("name, expected", CLI_CARDS, ids=[c[0] for c in CLI_CARDS])
 def test_card_read_cli_every_generation_and_protocol(slots, name, expected):
     slot = slots(sample(name))
@@ -256,6 +258,7 @@ def test_card_read_cli_every_generation_and_protocol(slots, name, expected):
     assert slot.card.atr.hex().upper() == data["atr"]
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 @pytest.mark.parametrize("name, words", [("not-a-social-security-card", "不是社会保障卡"), ("gen3-psam", "PSAM")])
 def test_card_read_cli_refusals_are_one_chinese_line_exit_2(slots, name, words):
     slots(sample(name))
@@ -265,11 +268,13 @@ def test_card_read_cli_refusals_are_one_chinese_line_exit_2(slots, name, words):
     assert len(lines) == 1 and words in lines[0] and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_card_read_cli_failure_exits_non_zero():
     result = card_read_cli("--reader", reader_name(PORTS[1]))
     assert result.returncode == 2 and "没有卡" in result.stderr
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_simulate_cli_insert_remove_scripted(context):
     proc = subprocess.Popen([sys.executable, "-m", "shebao_desk", "card", "simulate", "--holder",
                              str(resource_path("holders", "gen1-li-xiuying.toml")), "--port", str(PORTS[1])],
@@ -295,8 +300,10 @@ OWN_PCSCD = os.environ.get("SHEBAO_TEST_PCSCD_DIR")  # set only when the tests s
 
 
 @pytest.mark.skipif(not OWN_PCSCD, reason="restarts only a pcscd the tests started (scripts/test-services.sh)")
-def test_zz_monitor_survives_a_pcscd_restart(context):
-    """Runs last in this module: it restarts the private pcscd (and no other)."""
+def test_monitor_survives_a_pcscd_restart(context):
+    """Restarts the private pcscd (and no other), and leaves it with both readers back and empty, so
+    the tests after it, in any order, find what they found before (conftest's probe context is made
+    anew after the restart)."""
     script = os.path.join(os.path.dirname(__file__), "..", "scripts", "private-pcscd.sh")
     events = []
     monitor = ReaderMonitor(events.append, poll_ms=200)
@@ -316,5 +323,7 @@ def test_zz_monitor_survives_a_pcscd_restart(context):
             assert read_card(opener(PcscContext()), reader_name(PORTS[0])).name == "王强"
         finally:
             slot.remove()
+        for reader in map(reader_name, PORTS):  # as the tests after this one expect to find it
+            wait_for(lambda r=reader: reader_shows(r, False), what=f"{reader} back and empty")
     finally:
         monitor.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from shebao_desk.store import connect_file
 import subprocess
 import sys
@@ -23,6 +25,7 @@ def _first_admin(db):
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.slow
 def test_create_user_without_admin_credentials_exits_2(tmp_path):
     db = tmp_path / "s.sqlite3"
     _first_admin(db)
@@ -37,6 +40,7 @@ def test_create_user_without_admin_credentials_exits_2(tmp_path):
         assert conn.execute("select count(*) from clerk where username='evil'").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_a_clerk_is_not_an_admin(tmp_path):
     db = tmp_path / "s.sqlite3"
     _first_admin(db)
@@ -47,6 +51,7 @@ def test_a_clerk_is_not_an_admin(tmp_path):
     assert done.returncode == 2 and "需要管理员" in done.stderr
 
 
+@pytest.mark.slow
 def test_unlock_needs_an_admin_and_is_audited_with_them(tmp_path):
     db = tmp_path / "s.sqlite3"
     _first_admin(db)
@@ -65,6 +70,7 @@ def test_unlock_needs_an_admin_and_is_audited_with_them(tmp_path):
     assert who == [("boss",)] and ("boss",) in made
 
 
+@pytest.mark.slow
 def test_restore_needs_an_admin_of_the_store(tmp_path):
     db = tmp_path / "s.sqlite3"
     _first_admin(db)
@@ -79,6 +85,7 @@ def test_restore_needs_an_admin_of_the_store(tmp_path):
     assert rows and rows[0][0] == "boss" and json.loads(rows[0][1])["from"] == str(out)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_db_stats_json_counts_rows_per_table(tmp_path):
     db = tmp_path / "s.sqlite3"
     assert cli("demo", "seed", "4", db=db).returncode == 0

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import stat
 
+import pytest
+
 from shebao_desk.backup import backup, restore
 from shebao_desk.demo import seed
 from shebao_desk.keystore import Keystore, recovery_text
 from shebao_desk.store import connect_file, open_store, store_files
 
 
+@pytest.mark.slow
 def test_no_id_number_or_name_in_store_wal_or_backup(tmp_path, policy):
     store = open_store(tmp_path / "s.sqlite3")
     seed(store, policy, 200, workstation="A")

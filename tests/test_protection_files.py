@@ -27,6 +27,7 @@ def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
                           input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_store_wal_backup_log_bundle_all_owner_only(tmp_path):
     home = tmp_path / "home"
     done = run(home, "demo", "seed", "5")

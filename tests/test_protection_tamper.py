@@ -17,6 +17,8 @@ from shebao_desk.keystore import DB_KEY, Keystore
 from shebao_desk.policy import load_policy
 from shebao_desk.store import open_store, connect_file
 
+pytestmark = pytest.mark.slow  # every test runs the CLI as a subprocess on a tampered store
+
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from shebao_desk.site_identity import set_up_site
@@ -20,6 +21,7 @@ def central_names(url) -> set[str]:
     return on_central(url, lambda conn: set(conn.scalars(text("SELECT name FROM person"))))
 
 
+@pytest.mark.slow
 def test_a_refused_change_is_quarantined_and_the_rest_arrive(tmp_path, policy, central):
     store = open_store(tmp_path / "a.sqlite3")
     site = set_up_site(store, policy.site, "SZ01", "A", central_url=central, central_required=True)

@@ -74,6 +74,7 @@ def test_shipped_site_config_loads():
     assert cfg.initial_pin == "666666" and cfg.temp_loss_days == 7 and cfg.bank_outlets
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_broken_data_file_stops_the_start_with_its_name(tmp_path):
     copy = tmp_path / "resources"
     shutil.copytree(resources_dir(), copy)
@@ -109,6 +110,7 @@ def test_guide_errors_are_declarative_and_chinese(tmp_path):
     assert "topics" in exc.value.message and "至少要有 1 项" in exc.value.message
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_schemas_are_exported_for_each_data_file(tmp_path):
     import json
     result = subprocess.run([sys.executable, "-m", "shebao_desk", "resources", "schema", "--out", str(tmp_path)],

@@ -220,6 +220,7 @@ class CuttingProxy:
         self.server.close()
 
 
+@pytest.mark.slow
 @needs_pg
 def test_connection_cut_at_random_points_loses_and_doubles_nothing(tmp_path, policy, central):
     from sqlalchemy.engine import make_url
@@ -382,6 +383,7 @@ def test_nothing_new_means_no_bundle(tmp_path, policy):
     assert not (tmp_path / "2.bundle").exists()
 
 
+@pytest.mark.slow
 @needs_pg
 def test_done_when_two_seeded_stores_synced_twice_are_identical(tmp_path, central):
     import subprocess
@@ -412,6 +414,7 @@ def test_done_when_two_seeded_stores_synced_twice_are_identical(tmp_path, centra
         e.dispose()
 
 
+@pytest.mark.slow
 def test_done_when_bundle_cli_once_and_tamper(tmp_path):
     import subprocess
     import sys
@@ -555,6 +558,7 @@ def test_an_insert_carries_every_column(tmp_path, policy):
     assert inserts[0]["cancelled_at"] is None and inserts[0]["photo"] is None
 
 
+@pytest.mark.slow
 @needs_pg
 def test_a_clerk_relayed_by_two_windows_before_its_pc_ever_synced_arrives_whole(tmp_path, policy, central):
     """A2's bundle reaches A1 and C1 before A2 ever syncs. The first to push its relayed changes (A1) had
@@ -652,6 +656,7 @@ def test_a_card_edited_at_two_windows_in_one_millisecond_replays_as_it_merged(tm
     assert len(dates) == 1, dates
 
 
+@pytest.mark.slow
 @needs_pg
 def test_cancelled_person_with_a_card_made_elsewhere_is_flagged_and_resolved_everywhere(tmp_path, policy, central):
     from shebao_desk.conflicts import list_conflicts, resolve_conflict
@@ -695,6 +700,7 @@ def cli_digest(db=None, central=None):
     return json.loads(run_cli(db, *args).stdout)["tables"]
 
 
+@pytest.mark.slow
 @needs_pg
 def test_demo_clerk_made_at_three_workstations_is_one_row_everywhere(tmp_path, central):
     dbs = [tmp_path / f"{w}.sqlite3" for w in "ABC"]
@@ -707,6 +713,7 @@ def test_demo_clerk_made_at_three_workstations_is_one_row_everywhere(tmp_path, c
     assert digests[3]["clerk"]["rows"] == 1 and digests[3]["person"]["rows"] == 0
 
 
+@pytest.mark.slow
 @needs_pg
 @pytest.mark.parametrize("first", ["A", "B"])
 def test_same_person_registered_at_two_stores_ends_identical_whichever_syncs_first(tmp_path, policy, central,
@@ -747,6 +754,7 @@ def test_same_person_registered_at_two_stores_ends_identical_whichever_syncs_fir
             e.dispose()
 
 
+@pytest.mark.slow
 @needs_pg
 def test_two_valid_cards_conflict_is_open_in_db_check_and_resolved_from_the_cli(tmp_path, policy, central):
     stores = {name: window_store(tmp_path, policy, window, "1", Role.SUPERVISOR)
@@ -801,6 +809,7 @@ def test_a_local_cancel_of_a_person_with_two_valid_cards_is_flagged_not_hidden(t
         assert findings and all(f.open_conflict for f in findings)
 
 
+@pytest.mark.slow  # runs the program in a subprocess
 def test_db_digest_of_an_unreachable_central_is_one_plain_line(tmp_path):
     result = run_cli(tmp_path / "a.sqlite3", "db", "digest", "--central",
                      "postgresql+psycopg://nobody:x@127.0.0.1:1/none", ok=False)

@@ -51,6 +51,7 @@ def knows(store, who) -> bool:
         return find_person(s, who.id_number) is not None
 
 
+@pytest.mark.slow
 @needs_pg
 def test_a_window_receives_a_person_of_another_window_only_after_looking_them_up(tmp_path, policy, central):
     a1, pa, csa1 = window_station(tmp_path, policy, A, "1", "wang")
@@ -131,6 +132,7 @@ def test_a_central_log_from_before_scoping_is_scoped_at_the_next_sync(tmp_path, 
     assert knows(a2, applicant(760)) and not knows(b1, applicant(760))
 
 
+@pytest.mark.slow
 @needs_pg
 def test_a_card_formally_lost_elsewhere_cannot_be_lifted_here(tmp_path, policy, central):
     a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
@@ -172,6 +174,7 @@ def _sheet_rows(path):
     return {name: [list(r) for r in book[name].iter_rows(min_row=3, values_only=True)] for name in book.sheetnames}
 
 
+@pytest.mark.slow
 @needs_pg
 def test_city_report_from_central_adds_up_the_windows_own_reports(tmp_path, policy, central):
     a1, pa, csa1 = window_station(tmp_path, policy, A, "1", "wang")

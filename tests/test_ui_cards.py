@@ -1,7 +1,6 @@
 """Every business at the workbench with a virtual card through pcscd + vpcd, as a clerk does it."""
 
 import datetime as dt
-import os
 import re
 
 import pytest
@@ -16,7 +15,7 @@ from shebao_desk.resources import resource_path
 
 from conftest import a_photo, take
 
-pytestmark = pytest.mark.skipif(not os.environ.get("SHEBAO_TEST_PCSC"), reason="needs pcscd + vpcd (make test)")
+pytestmark = pytest.mark.pcsc  # skipped without SHEBAO_TEST_PCSC (conftest); `ui` comes with qtbot
 
 PORT = DEFAULT_PORT
 READER = reader_name(PORT)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox, QPush
 
 from shebao_desk.models import CardStatus, Case
 
-from conftest import a_photo, applicant, choose, fill
+from conftest import a_photo, applicant, choose, fill, settle
 
 
 def needs_real_screen(window):
@@ -55,7 +55,7 @@ def outside_scroll(widget, page) -> bool:
 
 
 def test_every_page_action_lies_inside_the_screen(make_window, qtbot):
-    window, _ = make_window(monitor=False)
+    window, ctx = make_window(monitor=False)
     needs_real_screen(window)
     qtbot.waitExposed(window)
     screen = window.screen().availableGeometry()
@@ -66,7 +66,7 @@ def test_every_page_action_lies_inside_the_screen(make_window, qtbot):
     outside = []
     for key, page in window.pages.items():
         window.show_page(key)
-        qtbot.wait(20)
+        settle(qtbot, ctx)  # the page's data loaded and its layout done
         buttons = [b for b in page.findChildren(QPushButton) if b.isVisible() and outside_scroll(b, page)]
         assert buttons or key in ("guide", "devices", "today", "search"), key
         outside += [(key, b.text()) for b in buttons if not on_screen(b)]
@@ -152,7 +152,7 @@ def test_formal_loss_without_confirming_leaves_the_card_valid(make_window, qtbot
     page.accept()
     assert confirmations and "正式挂失" in confirmations[0][0] and "不可撤销" in confirmations[0][1]
     assert who.name in confirmations[0][1]
-    qtbot.wait(200)
+    settle(qtbot, ctx)  # a save the refusal failed to stop would be in by now
     assert card_statuses(ctx, who.id_number) == [CardStatus.NORMAL]
     assert "取消" in page.result.text()
     confirmations.answer = True
@@ -169,7 +169,7 @@ def test_clear_takes_the_previous_cases_documents_away(make_window, qtbot):
     page.form.material_boxes["id_original"].setChecked(True)
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         page.accept()
-    qtbot.wait(50)
+    settle(qtbot, ctx)
     buttons = page.doc_button_list()
     assert buttons and all(b.isEnabled() for b in buttons)
     assert saved.args[0]["number"] in page.doc_case.text()
@@ -212,7 +212,7 @@ def test_completion_asks_and_names_the_case(make_window, qtbot, confirmations):
     confirmations.answer = False
     dialog.complete_button.click()
     assert number in confirmations[0][1]
-    qtbot.wait(200)
+    settle(qtbot, ctx)  # a completion the refusal failed to stop would be in by now
     with ctx.store.read() as s:
         assert s.get(Case, case_id).status is CaseStatus.ACCEPTED
 
@@ -263,7 +263,7 @@ def test_pin_dialog_shows_its_whole_error_text_in_large_type(make_window, qtbot,
     dialog.show()
     qtbot.waitExposed(dialog)
     dialog._failed(WrongPinError(2))
-    qtbot.wait(50)
+    settle(qtbot, ctx)  # the new text laid out
     text = dialog.message.text()
     assert "还可以尝试 2 次" in text and "密码重置" in text  # tries left and what to do
     label = dialog.message

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shebao_desk.idnumber import make_id_number
 from shebao_desk.models import Case, CaseStatus
 
-from conftest import a_photo, applicant, choose, fill, take
+from conftest import a_photo, applicant, choose, fill, settle, take
 
 
 def pdf_text(path):
@@ -96,7 +96,7 @@ def test_photo_ticked_but_not_imported_is_refused(make_window, qtbot):
     page.form.tick_all()
     page.accept()
     assert "还没有导入照片" in page.result.text()
-    qtbot.wait(200)
+    settle(qtbot, ctx)  # a save the refusal failed to stop would be in by now
     with ctx.store.read() as s:
         assert s.scalar(select(Case)) is None
 

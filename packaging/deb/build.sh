@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds dist/shebao-desk_VERSION_ARCH.deb for this machine's architecture (`./shebao deb`).
-#   /opt/shebao-desk/wheels   every wheel the program needs (pyscard compiled here), installed by
-#                             postinst into /opt/shebao-desk/venv without network
+#   /opt/shebao-desk/wheels   every wheel the program needs, at the versions of requirements/run.txt
+#                             (pyscard compiled here), installed by postinst into /opt/shebao-desk/venv
+#                             without network
 #   /etc/shebao-desk          resources/ (conffiles: a county's edits survive upgrades)
 #   /usr/bin/shebao-desk      launcher; menu entry and icon under /usr/share
 # The wheels are built for this Python's minor version, so the package depends on exactly it.
@@ -23,7 +24,11 @@ mkdir -p "$root/DEBIAN" "$root/opt/shebao-desk/wheels" "$root/etc/shebao-desk" "
   "$root/usr/share/applications" "$root/usr/share/icons/hicolor/scalable/apps" dist
 
 echo "wheels (Python $pyver, $arch)…"
-PIP_DISABLE_PIP_VERSION_CHECK=1 "$py" -m pip wheel --quiet --wheel-dir "$root/opt/shebao-desk/wheels" .
+# Exactly the locked versions, each file checked against the lock's hashes (requirements/run.txt,
+# refreshed by ./shebao lock), then the program's own wheel; postinst installs from these alone.
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+"$py" -m pip wheel --quiet --require-hashes -r requirements/run.txt --wheel-dir "$root/opt/shebao-desk/wheels"
+"$py" -m pip wheel --quiet --no-deps --wheel-dir "$root/opt/shebao-desk/wheels" .
 # The installer of the venv: pip's own wheel comes from python3-venv (ensurepip) at install time.
 cp -r resources/. "$root/etc/shebao-desk/"
 (cd "$root" && find etc -type f | sed 's|^|/|' | sort) >"$root/DEBIAN/conffiles"

@@ -11,7 +11,11 @@ $py = "py"
 & $py -3.11 -m venv .venv-win
 $vpy = ".venv-win\Scripts\python.exe"
 & $vpy -m pip install --upgrade pip
-& $vpy -m pip install -e ".[build,test]"   # pyscard ships Windows wheels: no compiler needed
+# The locked versions, hash-checked (requirements/*.txt, one lock for every platform; ./shebao lock
+# refreshes it on Linux), then the project itself. pyscard ships Windows wheels: no compiler needed.
+& $vpy -m pip install --require-hashes -r requirements\build.txt -r requirements\test.txt
+if ($LASTEXITCODE -ne 0) { throw "pip install from the lock failed" }
+& $vpy -m pip install --no-deps -e .
 
 # The same checks a Linux build passes, where Windows allows them (no pcscd/PostgreSQL here).
 $env:QT_QPA_PLATFORM = "offscreen"
