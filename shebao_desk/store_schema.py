@@ -12,9 +12,11 @@ change inside one; foreign keys are off, because a batch-mode table copy drops a
 a table that others refer to, and ``foreign_key_check`` runs before the commit instead.
 
 A store an older version left half-built (tables or columns of a migration its
-``alembic_version`` does not name) is repaired in the same transaction: such leftovers
-hold nothing yet, so they are dropped and the migrations run again. Leftover tables with
-rows are not guessed at: the store is refused with the way out (restore a backup).
+``alembic_version`` does not name) makes the migrations fail; that transaction rolls back,
+and the next one drops the leftovers, which hold nothing yet, and runs the migrations again.
+Leftover tables with rows are not guessed at: the store is refused with the way out (restore
+a backup). The leftovers are found by comparing the store with what the migrations build up to
+its revision in a scratch database in memory: only on this path, never on a normal open.
 """
 
 from __future__ import annotations
@@ -78,14 +80,26 @@ def stored_revision(path: Path, key: bytes | None) -> str | None:
 
 
 def upgrade(path: Path, key: bytes | None, target: str = "head") -> None:
-    """Bring the store to ``target`` in one transaction; nothing is written when it is there already."""
+    """Bring the store to ``target`` in one transaction; nothing is written when it is there already.
+
+    If the migrations fail on what an older version's interrupted run left behind, the transaction
+    rolls back; the leftovers are then cleared and the migrations run again, in a second one."""
     if target in ("head", head_revision()) and stored_revision(path, key) == head_revision():
         return
+    what = f"→ {target}"
+    try:
+        _in_one_transaction(path, key, lambda conn: command.upgrade(alembic_config(conn), target), what)
+        return
+    except StoreError as failed:
+        if not isinstance(failed.__cause__, DB_ERRORS):
+            raise
+        first = failed
 
-    def step(conn: Connection) -> None:
-        _clear_leftovers(conn, path)
+    def repair(conn: Connection) -> None:
+        if not _clear_leftovers(conn, path):
+            raise first  # nothing was left behind: the first failure stands
         command.upgrade(alembic_config(conn), target)
-    _in_one_transaction(path, key, step, f"→ {target}")
+    _in_one_transaction(path, key, repair, f"{what}, leftovers cleared")
 
 
 def downgrade(path: Path, key: bytes | None, target: str) -> None:
@@ -186,8 +200,9 @@ def reference_schema(revision: str | None) -> Schema:
         engine.dispose()
 
 
-def _clear_leftovers(conn: Connection, path: Path) -> None:
-    """Drop what an interrupted migration of an older version left beyond the revision the store names."""
+def _clear_leftovers(conn: Connection, path: Path) -> bool:
+    """Drop what an interrupted migration of an older version left beyond the revision the store names;
+    False if there was nothing."""
     from alembic.runtime.migration import MigrationContext
     revision = MigrationContext.configure(conn).get_current_revision()
     have, want = schema_of(conn), reference_schema(revision)
@@ -195,7 +210,7 @@ def _clear_leftovers(conn: Connection, path: Path) -> None:
     columns = [(t, c) for t in have.tables if t in want.tables for c in sorted(have.tables[t] - want.tables[t])]
     indexes = [i for i, t in have.indexes.items() if i not in want.indexes and t not in tables]
     if not (tables or columns or indexes):
-        return
+        return False
     head = reference_schema(head_revision())
     unknown = [t for t in tables if t not in head.tables and not t.startswith(BATCH_COPY)] + \
         [f"{t}.{c}" for t, c in columns if c not in head.tables.get(t, ())]
@@ -213,3 +228,4 @@ def _clear_leftovers(conn: Connection, path: Path) -> None:
         conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
     for table in tables:
         conn.exec_driver_sql(f'DROP TABLE "{table}"')
+    return True
