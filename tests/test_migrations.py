@@ -402,14 +402,15 @@ def test_kills_at_random_moments_of_a_new_stores_first_upgrade_leave_no_dead_sto
 @pytest.mark.timeout(1200)
 def test_kills_at_every_step_of_a_new_stores_build(tmp_path):
     steps = int(kill_at(tmp_path, 0, tmp_path / "probe.sqlite3").stderr.rsplit("steps:", 1)[1])
-    for step in [*range(1, steps, EVERY), steps]:
+    chosen = [*range(1, steps, EVERY), steps]
+    for step in chosen:
         db = tmp_path / f"new-{step}.sqlite3"
         assert kill_at(tmp_path, step, db).returncode == -9
         assert tables_of(db) == set(), step
         open_store(db).close()
         assert revision(db) == store_schema.head_revision()
-    print(f"\na new store killed before every {EVERY}th of its {steps} writing statements and the last: "
-          f"each time no schema, then opened")
+    print(f"\na new store killed before {len(chosen)} of its {steps} writing statements (every {EVERY}, and the "
+          f"last): each time no schema, then opened")
 
 
 @pytest.mark.slow
@@ -440,7 +441,8 @@ def test_kills_inside_the_upgrade_of_a_store_with_data(tmp_path):
     started = time.monotonic()
     steps = int(kill_at(tmp_path, 0, probe).stderr.rsplit("steps:", 1)[1])
     full_run = time.monotonic() - started
-    for step in [*range(1, steps, EVERY), steps]:
+    chosen = [*range(1, steps, EVERY), steps]
+    for step in chosen:
         target = copy(f"step-{step}")
         assert kill_at(tmp_path, step, target).returncode == -9
         assert revision(target) == LANDINGS["306b4ca"] and rows(target) == before, step
@@ -457,5 +459,5 @@ def test_kills_inside_the_upgrade_of_a_store_with_data(tmp_path):
         assert at in ("0003", store_schema.head_revision()) and (at != "0003" or rows(target) == before)
         opens_with_every_row(target)
     print(f"\nupgrade 0003 → head of a store with data ({len(before['person'])} people), one run {full_run:.2f} s: "
-          f"killed before every {EVERY}th of its {steps} writing statements and the last, each time still 0003 "
-          f"with every row; {KILLS // 3} kills at random moments 0.3–{full_run:.2f} s after the start: {dict(figures)}")
+          f"killed before {len(chosen)} of its {steps} writing statements (every {EVERY}, and the last), each time "
+          f"still 0003 with every row; {KILLS // 3} kills at random moments 0.3–{full_run:.2f} s after the start: {dict(figures)}")
