@@ -1,7 +1,8 @@
 """Opening the local SQLite store: location, pragmas, migrations, units of work.
 
 The store lives in the user's data folder unless ``--db PATH`` or ``SHEBAO_DB``
-says otherwise. Migrations run at open, so an older store is upgraded in place.
+says otherwise. Migrations run at open, so an older store is upgraded in place, each
+upgrade (a new store's first one included) in one transaction (store_schema).
 The file says whose it is (SQLite ``application_id``), so another program's SQLite
 file is refused rather than migrated; it and its WAL/SHM are readable by the owner only.
 """
@@ -16,27 +17,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shebao_desk import cipherfile
+from shebao_desk import cipherfile, store_schema
 from shebao_desk.audit import act_as, install_audit
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import restrict
+from shebao_desk.store_schema import BUSY_TIMEOUT_MS
+from shebao_desk.store_schema import alembic_config as alembic_config  # where sync.central and about find it
 from shebao_desk.sync.capture import Capture, install_capture
 
 log = logging.getLogger(__name__)
 
 APP_NAME = "shebao-desk"
 APPLICATION_ID = 0x53484244  # "SHBD" in the SQLite header: this file is a shebao-desk store
-BUSY_TIMEOUT_MS = 5000
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def default_db_path() -> Path:
@@ -82,12 +79,14 @@ def _claim(path: Path, key: bytes | None) -> None:
         try:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if app_id not in (0, APPLICATION_ID) or (tables and "alembic_version" not in tables):
-                raise foreign
-            version = conn.execute("SELECT version_num FROM alembic_version").fetchone() if tables else None
-            if tables and version is None and app_id != APPLICATION_ID:
+            if app_id not in (0, APPLICATION_ID) or \
+                    (tables and "alembic_version" not in tables and app_id != APPLICATION_ID):
+                raise foreign  # with our id but no alembic_version it is ours, half-built: store_schema repairs it
+            version = conn.execute("SELECT version_num FROM alembic_version").fetchone() \
+                if "alembic_version" in tables else None
+            if tables and version is None and app_id != APPLICATION_ID and not _half_built_by_us(tables):
                 raise foreign  # a store from before the id is ours only if its schema history is
-            if version is not None and version[0] not in _known_revisions():
+            if version is not None and version[0] not in store_schema.known_revisions():
                 raise StoreError(f"{path} 由更新版本的工作台创建（结构 {version[0]}），请升级本程序后再打开",
                                  f"{path}: unknown revision {version[0]}")
             if app_id != APPLICATION_ID:
@@ -100,8 +99,10 @@ def _claim(path: Path, key: bytes | None) -> None:
         raise StoreError(f"{path} {what}；{restore_hint()}", f"{path}: {exc!r}") from exc
 
 
-def _known_revisions() -> set[str]:
-    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+def _half_built_by_us(tables: set[str]) -> bool:
+    """A store from before the id that an older version stopped building: Alembic's table and only ours."""
+    ours = store_schema.reference_schema(store_schema.head_revision()).tables
+    return "alembic_version" in tables and tables - {"alembic_version"} <= set(ours)
 
 
 def restore_hint() -> str:
@@ -159,13 +160,6 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute("PRAGMA cache_size=-65536")
     cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commit
     cur.close()
-
-
-def alembic_config(connection: object | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["connection"] = connection
-    return cfg
 
 
 def sqlite_engine(path: Path, key: bytes | None) -> Engine:
@@ -227,15 +221,11 @@ class Store:
             yield session
 
     def head_revision(self) -> str | None:
-        return ScriptDirectory.from_config(alembic_config()).get_current_head()
+        return store_schema.head_revision()
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
-
-    def upgrade(self) -> None:
-        with self.engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "head")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -262,16 +252,13 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
     if check and not cipherfile.is_empty(path):
         require_healthy(path, key)
     _claim(path, key)
+    if migrate:  # before any other connection: the whole upgrade is one transaction on its own connection
+        store_schema.upgrade(path, key)
     engine = sqlite_engine(path, key)
     store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}))
     install_audit(store.sessions)
     install_capture(store.sessions)  # after the audit hook, so audit entries are captured too
     if migrate:
-        try:
-            store.upgrade()
-        except (OperationalError, DatabaseError) as exc:
-            engine.dispose()
-            raise StoreError(f"无法打开或升级数据库 {path}", str(exc)) from exc
         for file in store_files(path):  # the WAL and SHM now exist
             restrict(file)
         _signing_key_out_of_the_store(store)

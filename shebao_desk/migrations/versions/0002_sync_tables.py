@@ -6,7 +6,6 @@ Create Date: 2026-11-30 00:32:26.828732
 """
 from alembic import op
 import sqlalchemy as sa
-import shebao_desk.models.base
 
 
 revision = '0002'
@@ -26,7 +25,7 @@ def upgrade() -> None:
     sa.Column('origin', sa.String(length=16), nullable=False),
     sa.Column('values', sa.JSON(), nullable=False),
     sa.Column('pushed', sa.Boolean(), nullable=False),
-    sa.Column('created_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_sync_change')),
     sa.UniqueConstraint('change_id', name=op.f('uq_sync_change_change_id'))
     )
@@ -44,15 +43,15 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('person_id', sa.String(length=36), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.Column('detected_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
-    sa.Column('resolved_at', shebao_desk.models.base.UTCDateTime(), nullable=True),
+    sa.Column('detected_at', sa.DateTime(), nullable=False),
+    sa.Column('resolved_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_conflict'))
     )
     op.create_table('sync_peer',
     sa.Column('origin', sa.String(length=16), nullable=False),
     sa.Column('public_key', sa.LargeBinary(), nullable=False),
     sa.Column('last_bundle', sa.Integer(), nullable=False),
-    sa.Column('updated_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('origin', name=op.f('pk_sync_peer'))
     )
     op.create_table('sync_state',

@@ -6,7 +6,6 @@ Create Date: 2026-11-30 00:50:17.158271
 """
 from alembic import op
 import sqlalchemy as sa
-import shebao_desk.models.base
 
 
 revision = '0003'
@@ -27,19 +26,19 @@ def upgrade() -> None:
     sa.Column('atms', sa.Integer(), nullable=False),
     sa.Column('terminals', sa.Integer(), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outlet'))
     )
     op.create_table('supervision_visit',
     sa.Column('outlet_id', sa.String(length=36), nullable=False),
     sa.Column('clerk_id', sa.String(length=36), nullable=False),
-    sa.Column('visited_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('visited_at', sa.DateTime(), nullable=False),
     sa.Column('checklist', sa.JSON(), nullable=False),
     sa.Column('findings', sa.Text(), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['clerk_id'], ['clerk.id'], name=op.f('fk_supervision_visit_clerk_id_clerk')),
     sa.ForeignKeyConstraint(['outlet_id'], ['outlet.id'], name=op.f('fk_supervision_visit_outlet_id_outlet')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_visit'))

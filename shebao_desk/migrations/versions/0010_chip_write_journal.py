@@ -1,11 +1,10 @@
 """chip write journal (issue #10: no chip change is left unrecorded)
 
 Revision ID: 0010
-Revises: 0003
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa
-import shebao_desk.models.base
 
 
 revision = '0010'
@@ -27,8 +26,8 @@ def upgrade() -> None:
                                native_enum=False, length=24), nullable=False),
     sa.Column('detail', sa.String(length=200), nullable=False),
     sa.Column('case_id', sa.String(length=36), nullable=True),
-    sa.Column('started_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
-    sa.Column('finished_at', shebao_desk.models.base.UTCDateTime(), nullable=True),
+    sa.Column('started_at', sa.DateTime(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chip_write'))
     )
 

@@ -7,7 +7,6 @@ Create Date: 2026-11-30 05:50:00
 """
 from alembic import op
 import sqlalchemy as sa
-import shebao_desk.models.base
 
 
 revision = '0011'
@@ -24,8 +23,8 @@ def upgrade() -> None:
     sa.Column('schedule', sa.Text(), nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_year'))
     )
 

@@ -1,12 +1,11 @@
 """identities, quarantine, pinned fingerprints and incarnations
 
 Revision ID: 0013
-Revises: 0003
+Revises: 0015
 Create Date: 2026-11-30 06:00:00
 """
 from alembic import op
 import sqlalchemy as sa
-import shebao_desk.models.base
 
 
 revision = '0013'
@@ -23,7 +22,7 @@ def upgrade() -> None:
     sa.Column('reason', sa.String(length=400), nullable=False),
     sa.Column('detail', sa.String(length=2000), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('quarantined_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('quarantined_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('change_id', name=op.f('pk_sync_quarantine'))
     )
     op.create_table('sync_workstation',
@@ -32,8 +31,8 @@ def upgrade() -> None:
     sa.Column('host', sa.String(length=100), nullable=False),
     sa.Column('incarnation', sa.Integer(), nullable=False),
     sa.Column('last_hlc', sa.String(length=40), nullable=False),
-    sa.Column('registered_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
-    sa.Column('last_seen_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('registered_at', sa.DateTime(), nullable=False),
+    sa.Column('last_seen_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('origin', name=op.f('pk_sync_workstation'))
     )
     with op.batch_alter_table('sync_peer') as batch_op:

@@ -1,7 +1,7 @@
 """pick-up outlet per case, large-print preference per person
 
 Revision ID: 0015
-Revises: 0003
+Revises: 0017
 """
 from alembic import op
 import sqlalchemy as sa

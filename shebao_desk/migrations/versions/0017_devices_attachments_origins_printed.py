@@ -1,11 +1,10 @@
 """case field origins, printed papers, scanned attachments (issue 17: desk devices)
 
 Revision ID: 0017
-Revises: 0003
+Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
-import shebao_desk.models.base
 
 
 revision = '0017'
@@ -17,7 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('case', schema=None) as batch_op:
         batch_op.add_column(sa.Column('field_origins', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('papers_printed_at', shebao_desk.models.base.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('papers_printed_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('print_problem', sa.Text(), nullable=False, server_default=''))
     op.create_table('case_attachment',
     sa.Column('case_id', sa.String(length=36), nullable=False),
@@ -27,10 +26,10 @@ def upgrade() -> None:
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('dpi', sa.Integer(), nullable=False),
     sa.Column('device', sa.String(length=200), nullable=False),
-    sa.Column('scanned_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('scanned_at', sa.DateTime(), nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
-    sa.Column('updated_at', shebao_desk.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_case_attachment_case_id_case')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_attachment'))
     )

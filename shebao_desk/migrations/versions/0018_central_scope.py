@@ -3,7 +3,7 @@
 Central (PostgreSQL) only: a workstation's SQLite store pulls from these but never holds them.
 
 Revision ID: 0018
-Revises: 0011
+Revises: 0014
 Create Date: 2026-11-30 06:10:00
 """
 from alembic import op
