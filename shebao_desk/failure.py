@@ -22,7 +22,7 @@ RESTORE_HINT = "可用 shebao-desk db restore 备份文件 从备份恢复"
 
 def masked(text: str) -> str:
     """ID numbers and database passwords out of a text bound for the log."""
-    from shebao_desk.idnumber import mask_id_number
+    from shebao_desk.rules.idnumber import mask_id_number
     text = _URL_PASSWORD.sub(r"\1***@", text)
     return _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
 

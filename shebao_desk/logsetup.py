@@ -15,7 +15,7 @@ from pathlib import Path
 
 from platformdirs import user_log_dir
 
-from shebao_desk.idnumber import mask_id_number
+from shebao_desk.rules.idnumber import mask_id_number
 
 _ID_NUMBER = re.compile(r"(?<![0-9])[1-9]\d{16}[\dXx](?![0-9])")
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){6,}(?![0-9A-Fa-f])")

@@ -7,11 +7,11 @@ import chinese_calendar
 from sqlalchemy import select
 
 import shebao_desk.clock
-from shebao_desk.calendar_store import next_year_warning, store_year
-from shebao_desk.cli import main
+from shebao_desk.services.calendar_store import next_year_warning, store_year
+from shebao_desk.commands.cli import main
 from shebao_desk.models import CalendarYear
 from shebao_desk.sync.bundle import export_bundle, import_bundle
-from shebao_desk.workdays import load_calendar
+from shebao_desk.config.workdays import load_calendar
 
 from test_sync import pin, workstation
 

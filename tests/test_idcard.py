@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shebao_desk.devices import idcard
-from shebao_desk.devices.idcard_sim import IdCardSimulator, load_card
+from shebao_desk.devices.simulators.idcard_sim import IdCardSimulator, load_card
 
 CARDS = Path(__file__).resolve().parent.parent / "resources" / "idcards"
 

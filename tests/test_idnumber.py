@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shebao_desk.idnumber import (
+from shebao_desk.rules.idnumber import (
     IdProblem, InvalidIdNumber, check_digit, id_problem, make_id_number, mask_id_number, parse_id_number,
 )
-from shebao_desk.regions import load_regions
+from shebao_desk.config.regions import load_regions
 
 TODAY = dt.date(2026, 11, 29)
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shebao_desk.auth import create_clerk, login
+from shebao_desk.services.auth import create_clerk, login
 from shebao_desk.errors import AuthError
 from shebao_desk.logsetup import TRAFFIC, MaskIdNumbers, MaskingFormatter, surname
 from shebao_desk.models import Role

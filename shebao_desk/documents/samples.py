@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from shebao_desk.catalogue import Mode
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.documents.model import CaseDocument, Material, Party, SiteInfo
 from shebao_desk.documents.render import Renderer
-from shebao_desk.policy import Policy
+from shebao_desk.config.policy import Policy
 
 SAMPLE_FILES = ("business_form.pdf", "notice.pdf", "notice_large.pdf", "receipt.pdf", "receipt_loss.pdf")
 
@@ -41,7 +41,7 @@ def sample_loss_document(policy: Policy) -> CaseDocument:
     from dataclasses import replace
 
     from shebao_desk.documents.model import where_next
-    from shebao_desk.documents.layout import load_layout
+    from shebao_desk.config.document_layout import load_layout
     business = policy.catalogue["temp_loss"]
     base = sample_document(policy)
     effective = dt.datetime(2026, 3, 9, 9, 30)

@@ -10,8 +10,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
 from shebao_desk.documents.render import Renderer
-from shebao_desk.service_guide import ServiceGuide
-from shebao_desk.window_check import Check
+from shebao_desk.config.service_guide import ServiceGuide
+from shebao_desk.services.window_check import Check
 
 
 def self_check_pdf(checks: list[Check], site_name: str, when: str, out: Path | io.BytesIO) -> None:

@@ -36,14 +36,15 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shebao_desk.errors import ShebaoError
-from shebao_desk.limits import value_problems
+from shebao_desk.models.limits import value_problems
 from shebao_desk.logsetup import restrict
 from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
-from shebao_desk.store import Store
-from shebao_desk.sync import LOCAL_TABLES, state
-from shebao_desk.sync.capture import observe_received
-from shebao_desk.sync.merge import apply_changes
+from shebao_desk.store.database import Store
+from shebao_desk.sync import LOCAL_TABLES
+from shebao_desk.store import state
+from shebao_desk.changes.capture import observe_received
+from shebao_desk.changes.merge import apply_changes
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class Caps:
 
     @classmethod
     def from_site(cls) -> Caps:
-        from shebao_desk.site_config import load_site_config
+        from shebao_desk.config.site_config import load_site_config
         cfg = load_site_config()
         return cls(cfg.bundle_max_mb * 1024 * 1024, cfg.bundle_max_ratio, dt.timedelta(minutes=cfg.clock_skew_minutes))
 
@@ -104,7 +105,7 @@ def _origin(conn: Connection) -> str:
 
 def signing_key(conn: Connection) -> Ed25519PrivateKey:
     """This site's key, made on first use and kept in the keystore, never in the store (#14)."""
-    from shebao_desk.keystore import site_signing_key
+    from shebao_desk.store.keystore import site_signing_key
     return site_signing_key(conn)
 
 

@@ -22,16 +22,17 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from shebao_desk.audit_chain import exchange_head
+from shebao_desk.changes.audit_chain import exchange_head
 from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import masked
-from shebao_desk.limits import value_problems
+from shebao_desk.models.limits import value_problems
 from shebao_desk.models import Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
-from shebao_desk.store import Store, alembic_config
-from shebao_desk.sync import scope, state
-from shebao_desk.sync.capture import observe_received
-from shebao_desk.sync.merge import apply_changes
+from shebao_desk.store.database import Store, alembic_config
+from shebao_desk.sync import scope
+from shebao_desk.store import state
+from shebao_desk.changes.capture import observe_received
+from shebao_desk.changes.merge import apply_changes
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def identity(store: Store) -> tuple[str, str]:
 
 
 def _identity(conn: Connection) -> tuple[str, str, int]:
-    from shebao_desk.site_identity import SetupNeeded, store_id
+    from shebao_desk.store.site_identity import SetupNeeded, store_id
     site = conn.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
     if site is None:
         raise SetupNeeded()
@@ -129,7 +130,7 @@ def register(engine: Engine, origin: str, store: str, incarnation: int, *, host:
 def _check_in(store: Store, engine: Engine) -> bool:
     """Register, and notice a store restored behind the central's back (a file copied over the store):
     it has lost changes it had already pushed, so it starts a new incarnation. Returns whether it did."""
-    from shebao_desk.site_identity import INCARNATION_DAY
+    from shebao_desk.store.site_identity import INCARNATION_DAY
     with store.engine.begin() as conn:
         origin, sid, incarnation = _identity(conn)
         pushed_hlc = _own_pushed_hlc(conn, origin)
@@ -146,7 +147,7 @@ def _check_in(store: Store, engine: Engine) -> bool:
         state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
         state.put(conn, state.BUNDLE_NUMBER, "0")
         # Its audit trail is shorter than the head central keeps, knowingly: the new incarnation says why.
-        from shebao_desk.audit_chain import RESTORED
+        from shebao_desk.changes.audit_chain import RESTORED
         state.put(conn, RESTORED, "1")
     register(engine, origin, sid, number)
     log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)

@@ -54,7 +54,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 
 def training_db_path() -> Path:
-    from shebao_desk.store import default_db_path
+    from shebao_desk.store.database import default_db_path
     return default_db_path().with_name("training.sqlite3")
 
 
@@ -70,11 +70,11 @@ class Core:
 
 
 def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
-    from shebao_desk.auth import needs_first_admin
-    from shebao_desk.policy import load_policy
-    from shebao_desk.site_identity import ensure_site
-    from shebao_desk.store import open_store
-    from shebao_desk.site_identity import get_site
+    from shebao_desk.services.auth import needs_first_admin
+    from shebao_desk.config.policy import load_policy
+    from shebao_desk.store.site_identity import ensure_site
+    from shebao_desk.store.database import open_store
+    from shebao_desk.store.site_identity import get_site
     policy = load_policy()
     store = open_store(db_path, check=True)  # quick_check: a damaged store is named before any write
     # No silent default: a new store gets its codes from --workstation, or the first-start form asks.
@@ -99,7 +99,7 @@ def open_context(db_path: Path, training: bool, workstation: str | None, *, moni
 
 
 def sign_in_clerk(ctx: AppContext) -> None:
-    from shebao_desk.attendance import sign_in
+    from shebao_desk.services.attendance import sign_in
     with ctx.store.unit(ctx.clerk.id, ctx.workstation, "sign in") as s:
         sign_in(s, ctx.clerk.id, ctx.workstation)
 
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     if args.training:
         db_path = training_db_path()
     else:
-        from shebao_desk.store import resolve_db_path
+        from shebao_desk.store.database import resolve_db_path
         db_path = resolve_db_path(args.db)
     loader = Worker("startup")
     dialog, state = start_dialog(db_path, args.training, args.workstation, loader)

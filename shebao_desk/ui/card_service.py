@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from shebao_desk.devices.errors import DeviceError
 from shebao_desk.devices.monitor import EventKind, ReaderEvent, ReaderMonitor
 from shebao_desk.devices.operations import read_card
-from shebao_desk.devices.virtual_card import VirtualCard
+from shebao_desk.devices.simulators.virtual_card import VirtualCard
 from shebao_desk.ui.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class TrainingReader:
 
     def open(self):
         from shebao_desk.devices.errors import NoCardError
-        from shebao_desk.devices.inprocess import InProcessConnection
+        from shebao_desk.devices.simulators.inprocess import InProcessConnection
         if self.card is None:
             raise NoCardError(TRAINING_READER)
         return InProcessConnection(self.card, TRAINING_READER)

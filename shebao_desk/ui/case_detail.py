@@ -10,13 +10,13 @@ from PySide6.QtWidgets import (
     QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
 )
 
-from shebao_desk.case_files import case_folder
-from shebao_desk.case_papers import attach_id_copy, print_state
-from shebao_desk.case_view import case_detail
+from shebao_desk.services.case_files import case_folder
+from shebao_desk.services.case_papers import attach_id_copy, print_state
+from shebao_desk.services.case_view import case_detail
 from shebao_desk.clock import CHINA, local_text, now_utc
-from shebao_desk.documents.service import papers_for, render_case
-from shebao_desk.idnumber import mask_id_number
-from shebao_desk.intake import complete_case
+from shebao_desk.services.case_documents import papers_for, render_case
+from shebao_desk.rules.idnumber import mask_id_number
+from shebao_desk.services.intake import complete_case
 from shebao_desk.models import Case, CaseStatus
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, china_today

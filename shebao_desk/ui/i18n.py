@@ -28,7 +28,7 @@ def qt_translations_dir() -> Path:
 
 
 def own_translations_dir() -> Path:
-    from shebao_desk.resources import resource_path
+    from shebao_desk.config.resources import resource_path
     return resource_path("i18n")
 
 

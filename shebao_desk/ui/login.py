@@ -146,7 +146,7 @@ class StartDialog(QDialog):
         (self._create_admin if self.first_admin else self._login)()
 
     def _create_admin(self) -> None:
-        from shebao_desk.auth import create_clerk
+        from shebao_desk.services.auth import create_clerk
         from shebao_desk.errors import ValidationError
         from shebao_desk.models import Role
         if self.needs_admin and self.new_password.text() != self.new_password2.text():
@@ -159,7 +159,7 @@ class StartDialog(QDialog):
         from shebao_desk.ui.ops import run_op
 
         def work():
-            from shebao_desk.site_identity import set_up_site
+            from shebao_desk.store.site_identity import set_up_site
             if ctx.site is None:
                 ctx.site = set_up_site(ctx.store, ctx.policy.site, window, workstation, training=ctx.training)
             if not needs_admin:
@@ -172,7 +172,7 @@ class StartDialog(QDialog):
                changes={"clerks", "site"})
 
     def _login(self) -> None:
-        from shebao_desk.auth import login
+        from shebao_desk.services.auth import login
         ctx = self.ctx
         cfg = ctx.policy.site
         username, password = self.username.text(), self.password.text()

@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
-        from shebao_desk.attendance import sign_out
+        from shebao_desk.services.attendance import sign_out
         intake = self.pages.get("intake")
         # Closing from the lock screen never asks: a question there would leave the desk unlocked.
         unsaved = intake is not None and self.isVisible() and not intake.form.is_blank() and not self.locked_out
@@ -140,7 +140,7 @@ class MainWindow(QMainWindow):
 
     def refresh_calendar_status(self) -> None:
         """From 1 November, tell a supervisor or admin that next year's schedule is still provisional."""
-        from shebao_desk.calendar_store import next_year_warning
+        from shebao_desk.services.calendar_store import next_year_warning
         from shebao_desk.clock import local_day, now_utc
         if self.ctx.clerk is None or self.ctx.clerk.role not in (Role.SUPERVISOR, Role.ADMIN):
             return

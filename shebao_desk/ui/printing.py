@@ -147,7 +147,7 @@ def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
 
 def case_print_recorder(ctx, case_id: str, after=None):
     """An ``on_result`` for :class:`PreviewDialog` that records on the case whether its papers came out."""
-    from shebao_desk.case_papers import record_print
+    from shebao_desk.services.case_papers import record_print
 
     from shebao_desk.ui.ops import run_op
 

@@ -70,7 +70,7 @@ CASE_COLUMNS = ["受理编号", "业务", "申请人", "身份证号码", "状�
 def case_row(case, catalogue) -> list[str]:
     """A case as one line of a list: the ID number masked, times in China time."""
     from shebao_desk.clock import local_text
-    from shebao_desk.idnumber import mask_id_number
+    from shebao_desk.rules.idnumber import mask_id_number
     # a queries.CaseLine carries the person's columns itself; an ORM Case reaches them through .person
     name, id_number = ((case.person_name, case.person_id_number) if hasattr(case, "person_name")
                        else (case.person.name, case.person.id_number))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.resources import resource_path
+from shebao_desk.config.resources import resource_path
 from shebao_desk.ui.widgets import Hint, Table
 
 
@@ -42,7 +42,7 @@ class DevicesPage(QWidget):
         self.show_readers(sorted(ctx.cards.readers.items()))
 
     def insert_training_card(self) -> None:
-        from shebao_desk.devices.virtual_card import VirtualCard, load_holder
+        from shebao_desk.devices.simulators.virtual_card import VirtualCard, load_holder
         from pathlib import Path
         holder = load_holder(Path(self.holder.currentData()))
         holder.psam_required = False  # the training reader stands for a reader with a PSAM

@@ -6,9 +6,9 @@ from html import escape
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
-from shebao_desk.case_files import case_folder
+from shebao_desk.services.case_files import case_folder
 from shebao_desk.documents.sheets import guide_pdf
-from shebao_desk.service_guide import load_guide
+from shebao_desk.config.service_guide import load_guide
 from shebao_desk.ui.widgets import Hint
 
 

@@ -13,16 +13,17 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
-from shebao_desk import card_business, card_rules
-from shebao_desk.case_files import case_folder, draft_path
-from shebao_desk.catalogue import BusinessCode
+from shebao_desk.services import card_business
+from shebao_desk.rules import card_rules
+from shebao_desk.services.case_files import case_folder, draft_path
+from shebao_desk.config.catalogue import BusinessCode
 from shebao_desk.clock import now_utc
-from shebao_desk.documents.service import render_case
-from shebao_desk.drafts import DraftFile
+from shebao_desk.services.case_documents import render_case
+from shebao_desk.services.drafts import DraftFile
 from shebao_desk.errors import ShebaoError
-from shebao_desk.idnumber import parse_id_number
-from shebao_desk.intake import accept_case, find_person
-from shebao_desk.photo import normalise_photo
+from shebao_desk.rules.idnumber import parse_id_number
+from shebao_desk.services.intake import accept_case, find_person
+from shebao_desk.services.photo import normalise_photo
 from shebao_desk.ui.confirm import confirm_business
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm

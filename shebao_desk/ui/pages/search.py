@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk import card_rules
+from shebao_desk.rules import card_rules
 from shebao_desk.clock import now_utc
-from shebao_desk.idnumber import mask_id_number
-from shebao_desk.queries import search
+from shebao_desk.rules.idnumber import mask_id_number
+from shebao_desk.services.queries import search
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 

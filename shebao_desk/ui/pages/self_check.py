@@ -6,12 +6,12 @@ from PySide6.QtGui import QColor
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.case_files import case_folder
+from shebao_desk.services.case_files import case_folder
 from shebao_desk.clock import local_text, now_utc
 from shebao_desk.documents.sheets import self_check_pdf
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
-from shebao_desk.window_check import Check, self_check_now
+from shebao_desk.services.window_check import Check, self_check_now
 
 
 class SelfCheckPage(QWidget):

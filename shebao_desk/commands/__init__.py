@@ -1,0 +1,1 @@
+"""Every ``shebao-desk`` command: the argparse registry (``cli``) and its subcommand modules."""

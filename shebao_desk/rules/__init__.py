@@ -1,0 +1,1 @@
+"""Pure domain rules: ID numbers, card states, PIN policy, holiday notices, the provisional calendar."""
