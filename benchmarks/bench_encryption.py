@@ -18,7 +18,8 @@ from benchmarks import bench_store
 from benchmarks.common import Figure, median_ms
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.rules.idnumber import make_id_number
-from shebao_desk.services.intake import ApplicantInput, CaseRequest, accept_case
+from shebao_desk.services.intake import accept_case
+from shebao_desk.services.case_request import ApplicantInput, CaseRequest
 from shebao_desk.models import Clerk
 from shebao_desk.config.policy import load_policy
 from shebao_desk.services.queries import search

@@ -82,7 +82,8 @@ def _issue_card(ctx, holder) -> None:
     import datetime as dt
 
     from shebao_desk.config.catalogue import Mode
-    from shebao_desk.services.intake import ApplicantInput, CaseRequest, accept_case, complete_case
+    from shebao_desk.services.intake import accept_case, complete_case
+    from shebao_desk.services.case_request import ApplicantInput, CaseRequest
     when = dt.datetime(2026, 3, 9, 2, tzinfo=dt.UTC)
     with ctx.store.unit(ctx.clerk.id, "A", "bench setup") as s:
         req = CaseRequest("apply", Mode.SELF, ApplicantInput(holder.ssn, holder.name),

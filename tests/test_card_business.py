@@ -13,7 +13,8 @@ from shebao_desk.devices.simulators.inprocess import InProcessConnection
 from shebao_desk.devices.operations import activate
 from shebao_desk.devices.simulators.virtual_card import Holder, VirtualCard
 from shebao_desk.errors import RuleViolation
-from shebao_desk.services.intake import ApplicantInput, CaseRequest, ChipCard, UnknownCardError, find_person
+from shebao_desk.services.intake import UnknownCardError, find_person
+from shebao_desk.services.case_request import ApplicantInput, CaseRequest, ChipCard
 from shebao_desk.models import Card, CardStatus, Case, ChipWrite, ChipWriteState
 
 from conftest import MONDAY, applicant, take

@@ -18,7 +18,8 @@ from shebao_desk.rules import card_rules
 from shebao_desk.services.auth import create_clerk
 from shebao_desk.config.catalogue import BusinessCode, Mode
 from shebao_desk.errors import RuleViolation
-from shebao_desk.services.intake import CaseRequest, accept_case, complete_case, find_person
+from shebao_desk.services.intake import accept_case, complete_case, find_person
+from shebao_desk.services.case_request import CaseRequest
 from shebao_desk.models import Card, Case, CaseStatus, Person, PersonStatus, Role
 from shebao_desk.models.people import CardStatus, LossKind
 from shebao_desk.config.policy import load_policy
@@ -57,7 +58,7 @@ class CardLife(RuleBasedStateMachine):
         mode = Mode.AGENT if business is BusinessCode.CANCEL else Mode.SELF
         materials = set(self.policy.catalogue[business].required(mode))
         if mode is Mode.AGENT:
-            from shebao_desk.services.intake import AgentInput
+            from shebao_desk.services.case_request import AgentInput
             from shebao_desk.rules.idnumber import make_id_number
             kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
         if business is BusinessCode.INFO_CHANGE:

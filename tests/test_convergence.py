@@ -30,7 +30,8 @@ from shebao_desk.services.auth import attempt_login, create_clerk
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.services.conflicts import list_conflicts, resolve_conflict
 from shebao_desk.errors import ShebaoError
-from shebao_desk.services.intake import AgentInput, CaseRequest, accept_case, complete_case
+from shebao_desk.services.intake import accept_case, complete_case
+from shebao_desk.services.case_request import AgentInput, CaseRequest
 from shebao_desk.services.invariants import check_store
 from shebao_desk.models import Base, Case, CaseStatus, Clerk, Role, Site
 from shebao_desk.store.site_identity import ensure_site

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import String
 
 from shebao_desk.errors import ValidationError
-from shebao_desk.services.intake import AgentInput
+from shebao_desk.services.case_request import AgentInput
 from shebao_desk.models.limits import column_limit, max_length, text_problem, value_problems
 from shebao_desk.models import Base, Person
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from shebao_desk.store.site_identity import set_up_site
+from shebao_desk.services.site_setup import set_up_site
 from shebao_desk.store.database import open_store
 from shebao_desk.sync.central import sync
 from shebao_desk.sync.status import sync_status

@@ -6,7 +6,8 @@ import pytest
 
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.errors import ValidationError
-from shebao_desk.services.intake import AgentInput, complete_case, phone_problem
+from shebao_desk.services.intake import complete_case, phone_problem
+from shebao_desk.services.case_request import AgentInput
 from shebao_desk.models import Case, CaseStatus
 
 from conftest import MONDAY, applicant, take

@@ -122,7 +122,8 @@ def test_print_preview_and_case_window_fit_with_their_buttons(make_window, qtbot
 def holder_with_card(ctx, seq=41, birth=dt.date(1970, 3, 1)):
     """A person whose card was applied for and collected (normal), made through the core rules."""
     from shebao_desk.config.catalogue import Mode
-    from shebao_desk.services.intake import CaseRequest, accept_case, complete_case
+    from shebao_desk.services.intake import accept_case, complete_case
+    from shebao_desk.services.case_request import CaseRequest
     who = applicant(seq, birth=birth)
     with ctx.store.unit(ctx.clerk.id, "A", "test holder") as s:
         materials = set(ctx.policy.catalogue["apply"].required(Mode.SELF))
@@ -197,7 +198,8 @@ def test_closing_with_an_unsaved_form_asks(make_window, qtbot, confirmations):
 
 def test_completion_asks_and_names_the_case(make_window, qtbot, confirmations):
     from shebao_desk.config.catalogue import Mode
-    from shebao_desk.services.intake import CaseRequest, accept_case
+    from shebao_desk.services.intake import accept_case
+    from shebao_desk.services.case_request import CaseRequest
     from shebao_desk.models import CaseStatus
     from shebao_desk.ui.case_detail import CaseDetailDialog
     window, ctx = make_window(monitor=False)

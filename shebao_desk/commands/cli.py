@@ -120,7 +120,7 @@ def _setup(sub: argparse._SubParsersAction) -> None:
 
 
 def setup_command(args: argparse.Namespace) -> int:
-    from shebao_desk.store.site_identity import set_up_site
+    from shebao_desk.services.site_setup import set_up_site
     store, policy = _store(args), _policy()
     site = set_up_site(store, policy.site, args.window, args.setup_workstation, central_url=args.central or "",
                        central_required=bool(args.central))
@@ -304,7 +304,7 @@ def db_backup(args: argparse.Namespace) -> int:
 
 
 def db_restore(args: argparse.Namespace) -> int:
-    from shebao_desk.store.backup import restore_as_admin
+    from shebao_desk.services.restore import restore_as_admin
     from shebao_desk.store.database import resolve_db_path
     kept = restore_as_admin(resolve_db_path(args.db), args.path, args)
     print(f"已从 {args.path} 恢复" + (f"；原数据库另存为 {kept}" if kept else ""))

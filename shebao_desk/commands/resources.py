@@ -18,7 +18,7 @@ def _resources(sub: argparse._SubParsersAction) -> None:
 
 
 def resources_schema(args: argparse.Namespace) -> int:
-    from shebao_desk.config.data_models import write_schemas
+    from shebao_desk.config.schemas import write_schemas
     for path in write_schemas(args.out):
         print(path)
     return 0

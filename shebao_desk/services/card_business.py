@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from shebao_desk.clock import now_utc
 from shebao_desk.rules.idnumber import mask_id_number, normalise
-from shebao_desk.services.intake import CaseRequest, Outcome, accept_case
+from shebao_desk.services.intake import Outcome, accept_case
+from shebao_desk.services.case_request import CaseRequest
 from shebao_desk.models import ChipWrite, ChipWriteState, Clerk, Site
 from shebao_desk.config.policy import Policy
 from shebao_desk.store.database import Store

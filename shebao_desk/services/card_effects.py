@@ -11,18 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from shebao_desk.rules import card_rules
 from shebao_desk.config.catalogue import BusinessCode
+from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ValidationError
 from shebao_desk.models import Card, CardStatus, Case, LossKind, LossReport, Person, PersonStatus
-
-if TYPE_CHECKING:
-    from shebao_desk.services.intake import CaseRequest
-    from shebao_desk.config.policy import Policy
+from shebao_desk.services.case_request import CaseRequest
 
 LOSS_FUNCTIONS = {"social": "社会保障功能", "financial": "金融功能"}
 CHANGEABLE_FIELDS = ("name", "phone", "address", "ethnicity")  # what an info-change business may change

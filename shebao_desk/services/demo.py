@@ -16,7 +16,8 @@ from shebao_desk.services.auth import create_clerk
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.clock import CHINA, now_utc
 from shebao_desk.rules.idnumber import make_id_number
-from shebao_desk.services.intake import AgentInput, ApplicantInput, CaseRequest, accept_case, complete_case, find_person
+from shebao_desk.services.intake import accept_case, complete_case, find_person
+from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest
 from shebao_desk.models import Clerk, Role
 from shebao_desk.config.policy import Policy
 from shebao_desk.store.site_identity import ensure_site

@@ -12,19 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk.rules import card_rules
 from shebao_desk.services.card_effects import EFFECTS, LOSS_FUNCTIONS, Act
+from shebao_desk.services.case_request import AgentInput, CaseRequest
 from shebao_desk.config.catalogue import BusinessCode, Mode
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import RuleViolation, ValidationError
 from shebao_desk.rules.idnumber import mask_id_number, parse_id_number
 from shebao_desk.models import (
-    Card, CardStatus, Case, CaseStatus, Clerk, LossChannel, Person,
+    Card, CardStatus, Case, CaseStatus, Clerk, Person,
     PersonStatus, Site,
 )
 from shebao_desk.models.base import stable_uuid
@@ -44,36 +45,6 @@ def phone_problem(text: str) -> str | None:
     return "电话号码应为 11 位手机号（1 开头），或带区号的固定电话（如 0914-2312333）"
 
 
-@dataclass
-class ApplicantInput:
-    id_number: str
-    name: str
-    ethnicity: str = "01"
-    phone: str = ""
-    address: str = ""
-    birthplace: str = ""
-    photo: bytes | None = None
-
-
-@dataclass
-class AgentInput:
-    name: str
-    id_number: str
-    relation: str = ""
-    phone: str = ""
-
-
-@dataclass(frozen=True)
-class ChipCard:
-    """What the chip of the card in the reader says about the card itself (EF05)."""
-
-    card_number: str
-    card_id: str
-    generation: int
-    issue_date: dt.date | None = None
-    expiry_date: dt.date | None = None
-
-
 class UnknownCardError(RuleViolation):
     """A genuine card the store does not know: the clerk may register it from its chip data."""
 
@@ -81,26 +52,6 @@ class UnknownCardError(RuleViolation):
         super().__init__(f"读卡器中的卡（卡号 {card_number}）在本系统中没有登记。请核对持卡人身份证件与卡片信息一致后，"
                          "勾选“核对身份证件后按卡片信息登记此卡”，再受理", f"card {card_number} unknown to the store")
         self.card_number = card_number
-
-
-@dataclass
-class CaseRequest:
-    business: str
-    mode: Mode
-    applicant: ApplicantInput
-    materials: set[str] = field(default_factory=set)
-    agent: AgentInput | None = None
-    reason: str = ""
-    loss_channel: LossChannel = LossChannel.WINDOW
-    loss_functions: tuple[str, ...] = ("social", "financial")
-    loss_effective_at: dt.datetime | None = None
-    changes: dict[str, str] = field(default_factory=dict)  # info change: new name/phone/address
-    card_read: tuple[str, str] | None = None  # (card number, chip id) when the card was in the reader
-    chip: ChipCard | None = None  # the card in the reader, as its chip says
-    register_card: bool = False  # the clerk checked the holder's ID: register the chip's card if unknown
-    origins: dict[str, str] = field(default_factory=dict)  # applicant field -> id_card / ss_card / typed
-    outlet: str = ""  # the bank outlet chosen for pick-up (申领/补卡/换卡), by name from site.toml
-    large_print: bool = False  # the applicant reads large type: PIN dialog, receipt, notice
 
 
 @dataclass

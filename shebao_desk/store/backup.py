@@ -14,18 +14,16 @@ import os
 import shutil
 from pathlib import Path
 
-from shebao_desk.store import cipherfile
-
 from shebao_desk.clock import now_utc
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import private_dir, restrict
+from shebao_desk.store import cipherfile
+from shebao_desk.store.database import (APPLICATION_ID, default_backup_dir, default_encrypt, file_key,
+                                        require_healthy)
+from shebao_desk.store.keystore import DB_KEY, Keystore
+from shebao_desk.store.site_identity import current_incarnation, start_new_incarnation
 
 log = logging.getLogger(__name__)
-
-
-def default_backup_dir() -> Path:
-    from shebao_desk.store.database import default_db_path
-    return default_db_path().parent / "backups"
 
 
 def default_backup_name(db: Path) -> Path:
@@ -39,10 +37,9 @@ def _owner_only_file(path: Path) -> None:
     restrict(path)
 
 
-def _copy(src: Path, dst: Path, key: bytes | None, *, remember: bool = True) -> None:
+def online_copy(src: Path, dst: Path, key: bytes | None, *, remember: bool = True) -> None:
     """Page-by-page online copy; an encrypted store gives an encrypted copy under the same key,
     which the keystore also files under the copy's name (so this PC can open its own backups)."""
-    from shebao_desk.store.keystore import DB_KEY, Keystore
     _owner_only_file(dst)
     if key is not None and remember:
         Keystore(dst).put(DB_KEY, key.hex())
@@ -58,7 +55,6 @@ def _copy(src: Path, dst: Path, key: bytes | None, *, remember: bool = True) -> 
 
 
 def backup(db: Path, out: Path | None = None) -> Path:
-    from shebao_desk.store.database import file_key, require_healthy
     if not db.exists():
         raise StoreError(f"数据库 {db} 不存在", f"no store at {db}")
     out = out or default_backup_name(db)
@@ -69,7 +65,7 @@ def backup(db: Path, out: Path | None = None) -> Path:
     try:
         if not out.parent.exists() or out.parent == default_backup_dir():
             private_dir(out.parent)
-        _copy(db, out, key)
+        online_copy(db, out, key)
     except (*cipherfile.ERRORS, OSError) as exc:
         out.unlink(missing_ok=True)
         raise StoreError(f"备份失败：{exc}", f"backup {db} -> {out}: {exc!r}") from exc
@@ -79,7 +75,6 @@ def backup(db: Path, out: Path | None = None) -> Path:
 
 def backup_key(db: Path, source: Path, recovery: bytes | None = None) -> bytes | None:
     """The key that opens a backup: none for a plain one; the recovery key, or else the store's own key."""
-    from shebao_desk.store.keystore import Keystore
     if cipherfile.is_plain(source):
         return None
     key = recovery or Keystore(db).db_key(create=False)
@@ -112,8 +107,6 @@ def restore(db: Path, source: Path, recovery: bytes | None = None) -> Path | Non
     A backup under the store's own key is copied page by page into the live file; one under
     another key (a recovery key: another PC) or a plain one replaces the file, and the
     keystore then holds the key that opens it."""
-    from shebao_desk.store.keystore import DB_KEY, Keystore
-    from shebao_desk.store.database import default_encrypt, file_key
     skey = backup_key(db, source, recovery)
     verify_backup(source, skey)
     previous = _incarnation_of(db)
@@ -127,7 +120,7 @@ def restore(db: Path, source: Path, recovery: bytes | None = None) -> Path | Non
         try:
             if dkey == b"unknown":
                 raise OSError("no key for the current store")
-            _copy(db, kept, dkey)
+            online_copy(db, kept, dkey)
         except (*cipherfile.ERRORS, OSError):
             shutil.copyfile(db, kept)  # damaged or unreadable: keep the bytes as they are
             restrict(kept)
@@ -146,12 +139,11 @@ def restore(db: Path, source: Path, recovery: bytes | None = None) -> Path | Non
         else:
             fresh = db.with_name(db.name + ".restoring")
             fresh.unlink(missing_ok=True)
-            _copy(source, fresh, skey, remember=False)
+            online_copy(source, fresh, skey, remember=False)
             new_key = skey
             if skey is None and default_encrypt():
                 new_key = Keystore(db).db_key(create=False) or __import__("secrets").token_bytes(32)
                 enc = db.with_name(db.name + ".restoring-enc")
-                from shebao_desk.store.database import APPLICATION_ID
                 cipherfile.encrypt_into(fresh, enc, new_key, APPLICATION_ID)
                 fresh.unlink()
                 fresh = enc
@@ -164,7 +156,6 @@ def restore(db: Path, source: Path, recovery: bytes | None = None) -> Path | Non
         if kept:
             shutil.copyfile(kept, db)
         raise StoreError(f"恢复失败，原数据库未改变：{exc}", repr(exc)) from exc
-    from shebao_desk.store.site_identity import start_new_incarnation
     number = start_new_incarnation(db, previous)  # numbers issued from now on never repeat the lost copy's
     log.info("store %s restored from %s (previous kept at %s); incarnation %d", db, source, kept, number)
     return kept
@@ -175,52 +166,7 @@ def _incarnation_of(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        from shebao_desk.store.site_identity import current_incarnation
         return current_incarnation(db)
     except Exception:  # noqa: BLE001 - a damaged or foreign store: the restore goes on from 0
         log.info("incarnation of %s unreadable before restore", db, exc_info=True)
         return 0
-
-
-def restore_as_admin(db: Path, source: Path, args) -> Path | None:
-    """Restore after an admin has shown credentials; the restore is audited in the restored store.
-
-    The admin is checked against the current store, or against the backup when the
-    current store is missing or damaged (the case a restore exists for)."""
-    import tempfile
-
-    from shebao_desk.services.admin_auth import require_admin
-    from shebao_desk.changes.audit import record_event
-    from shebao_desk.store.keystore import parse_recovery
-    from shebao_desk.store.database import open_store, quick_check
-
-    recovery = getattr(args, "recovery_key", None)
-    recovery = parse_recovery(recovery) if recovery else None
-    skey = backup_key(db, source, recovery)
-    verify_backup(source, skey)
-    try:
-        usable = db.exists() and not quick_check(db)
-    except StoreError:
-        usable = False
-    with tempfile.TemporaryDirectory() as tmp:
-        if usable:
-            judge = open_store(db)
-        else:
-            copy = Path(tmp) / "judge.sqlite3"
-            _copy(source, copy, skey, remember=False)
-            judge = open_store(copy, key=skey, encrypt=False)
-        try:
-            admin = require_admin(judge, args, first_admin_ok=True)  # a store with no admin has no one to ask
-        finally:
-            judge.close()
-    kept = restore(db, source, recovery)
-    store = open_store(db)
-    try:
-        with store.unit(admin.id if admin else None, getattr(args, "workstation", None) or "", "db restore") as s:
-            record_event(s, "store", "restore", {"from": str(source), "kept": str(kept) if kept else None})
-            from shebao_desk.changes.audit_chain import RESTORED
-            from shebao_desk.store import state
-            state.put(s.connection(), RESTORED, "1")  # the chain is shorter on purpose: central is told at next sync
-    finally:
-        store.close()
-    return kept

@@ -40,6 +40,10 @@ def default_db_path() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False)) / "shebao.sqlite3"
 
 
+def default_backup_dir() -> Path:
+    return default_db_path().parent / "backups"
+
+
 def resolve_db_path(cli_value: str | None = None) -> Path:
     """``--db`` beats ``SHEBAO_DB`` beats the user's data folder."""
     if cli_value:
@@ -106,7 +110,6 @@ def _half_built_by_us(tables: set[str]) -> bool:
 
 
 def restore_hint() -> str:
-    from shebao_desk.store.backup import default_backup_dir
     return f"请用 shebao-desk db restore 从备份恢复（备份文件夹：{default_backup_dir()}）"
 
 

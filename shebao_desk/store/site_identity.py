@@ -17,9 +17,12 @@ from pathlib import Path
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from shebao_desk.clock import local_day, now_utc
+from shebao_desk.config.site_config import SiteConfig
 from shebao_desk.errors import ShebaoError, ValidationError
 from shebao_desk.models import Site, SyncState
-from shebao_desk.config.site_config import SiteConfig
+from shebao_desk.store import state
+from shebao_desk.store.database import open_store
 
 WINDOW_CODE = re.compile(r"[A-Za-z0-9]{1,8}")
 WORKSTATION_ID = re.compile(r"[A-Za-z0-9]{1,4}")
@@ -66,7 +69,6 @@ def ensure_site(session: Session, config: SiteConfig, workstation_id: str | None
 
 def store_id(conn: Connection) -> str:
     """This store's own identity (made once): what the central register of workstations holds."""
-    from shebao_desk.store import state
     value = state.get(conn, state.STORE_ID)
     if value is None:
         value = str(uuid.uuid4())
@@ -75,7 +77,6 @@ def store_id(conn: Connection) -> str:
 
 
 def incarnation(session: Session) -> tuple[int, dt.date | None]:
-    from shebao_desk.store import state
     rows = dict(session.execute(select(SyncState.key, SyncState.value)
                                 .where(SyncState.key.in_((state.INCARNATION, INCARNATION_DAY)))).all())
     day = rows.get(INCARNATION_DAY)
@@ -92,9 +93,6 @@ def case_sequence_floor(session: Session, day: dt.date) -> int:
 
 def start_new_incarnation(db: Path, previous: int = 0) -> int:
     """After a restore: the next incarnation, and bundles numbered afresh within it."""
-    from shebao_desk.clock import local_day, now_utc
-    from shebao_desk.store.database import open_store
-    from shebao_desk.store import state
     store = open_store(db)
     try:
         with store.engine.begin() as conn:
@@ -109,51 +107,9 @@ def start_new_incarnation(db: Path, previous: int = 0) -> int:
 
 
 def current_incarnation(db: Path) -> int:
-    from shebao_desk.store.database import open_store
-    from shebao_desk.store import state
     store = open_store(db)
     try:
         with store.engine.connect() as conn:
             return int(state.get(conn, state.INCARNATION, "0"))
     finally:
         store.close()
-
-
-def set_up_site(store, config: SiteConfig, window_code: str, workstation_id: str, *, central_url: str | None = None,
-                central_required: bool = False, training: bool = False) -> Site:
-    """First set-up: the site row, claimed in the central register of workstations when it can be reached.
-
-    The claim happens before the local set-up commits, so a clash (another PC holds these codes)
-    leaves both databases as they were. Unreachable and not required (the GUI's first start): the
-    claim is made at the first sync instead."""
-    window, workstation = check_codes(window_code, workstation_id)
-    url = central_url if central_url is not None else ("" if training else config.central_url)
-    with store.unit(None, workstation, "setup") as s:
-        site = get_site(s)
-        if site is not None and (site.window_code, site.workstation_id) != (window, workstation):
-            raise ShebaoError(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}，不能改为 "
-                              f"{window}{workstation}；如需更换，请新建数据库")
-        site = ensure_site(s, config, workstation, window_code=window, training=training)
-        if url:
-            _claim(s.connection(), url, f"{window}{workstation}", required=central_required)
-    return site
-
-
-def _claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
-    import logging
-
-    from shebao_desk.store import state
-    from shebao_desk.sync.central import IdentityClash, central_engine, prepare_central, register
-    engine = central_engine(url)
-    try:
-        prepare_central(engine)
-        register(engine, origin, store_id(conn), int(state.get(conn, state.INCARNATION, "0")))
-    except IdentityClash:
-        raise
-    except Exception as exc:
-        if required:
-            raise
-        logging.getLogger(__name__).warning("central register not reachable at set-up (%s); will register at first sync",
-                                            type(exc).__name__)
-    finally:
-        engine.dispose()

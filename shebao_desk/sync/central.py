@@ -29,6 +29,7 @@ from shebao_desk.models.limits import value_problems
 from shebao_desk.models import Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
 from shebao_desk.store.database import Store, alembic_config
+from shebao_desk.store.site_identity import INCARNATION_DAY, SetupNeeded, store_id
 from shebao_desk.sync import scope
 from shebao_desk.store import state
 from shebao_desk.changes.capture import observe_received
@@ -93,7 +94,6 @@ def identity(store: Store) -> tuple[str, str]:
 
 
 def _identity(conn: Connection) -> tuple[str, str, int]:
-    from shebao_desk.store.site_identity import SetupNeeded, store_id
     site = conn.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
     if site is None:
         raise SetupNeeded()
@@ -127,10 +127,28 @@ def register(engine: Engine, origin: str, store: str, incarnation: int, *, host:
     return row
 
 
+def claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
+    """At set-up, before the local set-up commits: claim ``origin`` for this store in the register.
+
+    A clash is raised. Central unreachable and the claim not ``required`` (the GUI's first start):
+    it is made at the first sync instead (``_check_in``)."""
+    engine = central_engine(url)
+    try:
+        prepare_central(engine)
+        register(engine, origin, store_id(conn), int(state.get(conn, state.INCARNATION, "0")))
+    except IdentityClash:
+        raise
+    except Exception as exc:
+        if required:
+            raise
+        log.warning("central register not reachable at set-up (%s); will register at first sync", type(exc).__name__)
+    finally:
+        engine.dispose()
+
+
 def _check_in(store: Store, engine: Engine) -> bool:
     """Register, and notice a store restored behind the central's back (a file copied over the store):
     it has lost changes it had already pushed, so it starts a new incarnation. Returns whether it did."""
-    from shebao_desk.store.site_identity import INCARNATION_DAY
     with store.engine.begin() as conn:
         origin, sid, incarnation = _identity(conn)
         pushed_hlc = _own_pushed_hlc(conn, origin)

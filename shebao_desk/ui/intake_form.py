@@ -20,7 +20,8 @@ from shebao_desk.config.catalogue import Mode
 from shebao_desk.clock import CHINA, now_utc
 from shebao_desk.config.document_layout import ethnicity_names
 from shebao_desk.rules.idnumber import id_problem, parse_id_number
-from shebao_desk.services.intake import LOSS_FUNCTIONS, AgentInput, ApplicantInput, CaseRequest, ChipCard
+from shebao_desk.services.intake import LOSS_FUNCTIONS
+from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest, ChipCard
 from shebao_desk.models import LossChannel
 from shebao_desk.config.policy import Policy
 from shebao_desk.ui.widgets import Hint

@@ -159,7 +159,7 @@ class StartDialog(QDialog):
         from shebao_desk.ui.ops import run_op
 
         def work():
-            from shebao_desk.store.site_identity import set_up_site
+            from shebao_desk.services.site_setup import set_up_site
             if ctx.site is None:
                 ctx.site = set_up_site(ctx.store, ctx.policy.site, window, workstation, training=ctx.training)
             if not needs_admin:

@@ -11,53 +11,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QRectF, QSize
-from PySide6.QtGui import QPainter
-from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
+from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from shebao_desk.errors import ShebaoError
+from shebao_desk.ui.print_job import PrintSettings, print_in_child
 from shebao_desk.ui.worker import Worker
 
 log = logging.getLogger(__name__)
-
-RENDER_DPI = 300
-BAND_PX = 96
-
-
-def print_pdf(path: Path, printer: QPrinter) -> int:
-    """Paint every page of ``path`` onto ``printer``; returns the page count. Runs off the GUI thread."""
-    document = QPdfDocument()
-    if document.load(str(path)) != QPdfDocument.Error.None_:
-        raise ShebaoError("无法打开要打印的文件", f"QPdfDocument.load({path}) failed")
-    painter = QPainter()
-    if not painter.begin(printer):
-        raise ShebaoError("打印机无法开始打印，请检查打印机是否开机、有纸", "QPainter.begin(printer) failed")
-    try:
-        # 300 dpi is plenty for forms; a "high resolution" printer at 1200 dpi would mean a
-        # 140-megapixel image per page, seconds of work that hold Python's GIL.
-        dpi = min(printer.resolution(), RENDER_DPI)
-        scale = printer.resolution() / dpi
-        for page in range(document.pageCount()):
-            if page:
-                printer.newPage()
-            points = document.pagePointSize(page)
-            size = QSize(int(points.width() / 72 * dpi), int(points.height() / 72 * dpi))
-            # In bands: each render and draw call holds the GIL, so keep every one short.
-            for top in range(0, size.height(), BAND_PX):
-                height = min(BAND_PX, size.height() - top)
-                options = QPdfDocumentRenderOptions()
-                options.setScaledSize(size)
-                options.setScaledClipRect(QRect(0, top, size.width(), height))
-                band = document.render(page, QSize(size.width(), height), options)
-                target = QRectF(0, top * scale, size.width() * scale, height * scale)
-                painter.drawImage(target, band)
-    finally:
-        painter.end()
-    return document.pageCount()
-
 
 class PreviewDialog(QDialog):
     def __init__(self, path: Path, printer_worker: Worker, parent=None, title: str = "打印预览",
@@ -100,12 +62,10 @@ class PreviewDialog(QDialog):
         dialog = QPrintDialog(printer, self)
         if dialog.exec() != QDialog.Accepted:
             return
-        from shebao_desk.ui.print_job import PrintSettings
         self.send(PrintSettings.from_printer(printer))
 
     def send(self, settings) -> None:
         """Print with the settings chosen in the print dialog (or those of the failed attempt)."""
-        from shebao_desk.ui.print_job import print_in_child
         self.last_settings = settings
         self.print_button.setEnabled(False)
         self.retry_button.setEnabled(False)
