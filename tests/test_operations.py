@@ -18,7 +18,8 @@ from shebao_desk.services.demo import seed
 from shebao_desk.errors import RuleViolation, ValidationError
 from shebao_desk.services.inquiries import close_inquiry, hand_over, open_inquiries, open_inquiry
 from shebao_desk.models import Role
-from shebao_desk.services.outlets import article_11, load_supervision
+from shebao_desk.config.supervision import load_supervision
+from shebao_desk.services.outlets import article_11
 from shebao_desk.services.report_export import write_pdf, write_xlsx
 from shebao_desk.services.statistics import by_business, by_clerk, month, overall, period_of, report_sections
 from shebao_desk.services.window_check import self_check

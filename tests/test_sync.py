@@ -20,7 +20,7 @@ from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
 from shebao_desk.store.site_identity import ensure_site
 from shebao_desk.store.database import open_store
 from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle, own_key, trust
-from shebao_desk.sync import LOCAL_TABLES
+from shebao_desk.changes.capture import LOCAL_TABLES
 from shebao_desk.sync.central import SyncError, sync
 from shebao_desk.sync.status import sync_status
 

@@ -18,10 +18,14 @@ from sqlalchemy.orm import Session
 from shebao_desk.changes.audit import WRITTEN
 from shebao_desk.models import Row, Site, SyncChange
 from shebao_desk.models.base import utcnow
-from shebao_desk.sync import LOCAL_TABLES
 from shebao_desk.changes.codec import encode
 from shebao_desk.changes.hlc import HybridClock
+from shebao_desk.changes.merge import TABLE_ORDER, record_local
 
+# Tables that are this workstation's own business and never travel.
+LOCAL_TABLES = frozenset({"site", "audit_seal", "audit_head", "sync_change", "sync_clock", "sync_state", "sync_peer", "sync_conflict",
+                          "sync_quarantine", "sync_workstation",
+                          "alembic_version"})
 
 
 class Capture:
@@ -94,7 +98,6 @@ def _after_flush(session: Session, flush_context: Any) -> None:
         return
     # Referenced rows first (a card before the case that names it), so that a batch cut
     # anywhere in the log never carries a row whose parent comes later.
-    from shebao_desk.changes.merge import TABLE_ORDER, record_local
     records.sort(key=lambda r: TABLE_ORDER[r[0]])
     clocks = {(table, row_id): capture.clock.now() for table, row_id, _ in records}
     # An audit entry carries the clock of the row change it records: the merge settles each field

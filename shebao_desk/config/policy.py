@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shebao_desk.config.catalogue import Catalogue, load_catalogue
-from shebao_desk.config.regions import Regions, load_regions
+from shebao_desk.config.regions import load_regions
 from shebao_desk.config.site_config import SiteConfig, load_site_config
 from shebao_desk.config.workdays import WorkCalendar, default_calendar
+from shebao_desk.rules.idnumber import Regions
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Policy:
 def load_policy() -> Policy:
     """Loads (and so validates) every data file the program uses."""
     from shebao_desk.config.document_layout import ethnicity_names, load_layout
-    from shebao_desk.services.outlets import load_supervision
+    from shebao_desk.config.supervision import load_supervision
     from shebao_desk.config.service_guide import load_guide
     policy = Policy(load_catalogue(), default_calendar(), load_site_config(), load_regions())
     load_layout()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -11,27 +10,7 @@ from pydantic import StringConstraints, model_validator
 
 from shebao_desk.config.data_models import FileModel, validate
 from shebao_desk.config.resources import load_toml, resource_path
-
-
-@dataclass(frozen=True)
-class Regions:
-    provinces: dict[str, str]
-    codes: dict[str, str]
-    historic: dict[str, str]
-    detailed_provinces: frozenset[str]
-
-    def name(self, code: str) -> str | None:
-        """The region's name, or None if the code is unknown."""
-        if code in self.codes:
-            return self.codes[code]
-        if code in self.historic:
-            return self.historic[code]
-        if code[:2] in self.provinces and code[:2] not in self.detailed_provinces:
-            return self.provinces[code[:2]]
-        return None
-
-    def is_known(self, code: str) -> bool:
-        return self.name(code) is not None
+from shebao_desk.rules.idnumber import Regions
 
 
 Name = Annotated[str, StringConstraints(min_length=1)]

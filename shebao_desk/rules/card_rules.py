@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 
 from shebao_desk.clock import local_text
 from shebao_desk.errors import RuleViolation
-from shebao_desk.models.people import CardStatus, LossKind
+from shebao_desk.rules.card_states import CardStatus, LossKind
 
 
 class LossLike(Protocol):  # read-only: the rules never write

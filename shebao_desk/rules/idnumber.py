@@ -14,11 +14,33 @@ from dataclasses import dataclass
 
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import ValidationError
-from shebao_desk.config.regions import Regions, load_regions
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 MAX_AGE_YEARS = 150
+
+
+@dataclass(frozen=True)
+class Regions:
+    """GB/T 2260 region codes and their names (the table is the county's ``regions.toml``, see config.regions)."""
+
+    provinces: dict[str, str]
+    codes: dict[str, str]
+    historic: dict[str, str]
+    detailed_provinces: frozenset[str]
+
+    def name(self, code: str) -> str | None:
+        """The region's name, or None if the code is unknown."""
+        if code in self.codes:
+            return self.codes[code]
+        if code in self.historic:
+            return self.historic[code]
+        if code[:2] in self.provinces and code[:2] not in self.detailed_provinces:
+            return self.provinces[code[:2]]
+        return None
+
+    def is_known(self, code: str) -> bool:
+        return self.name(code) is not None
 
 
 class IdProblem(enum.Enum):
@@ -62,7 +84,7 @@ def check_digit(first17: str) -> str:
     return _CHECK_CHARS[total % 11]
 
 
-def parse_id_number(text: str, *, today: dt.date | None = None, regions: Regions | None = None) -> IdNumber:
+def parse_id_number(text: str, *, regions: Regions, today: dt.date | None = None) -> IdNumber:
     number = normalise(text)
     if not number:
         raise InvalidIdNumber(IdProblem.EMPTY)
@@ -70,7 +92,6 @@ def parse_id_number(text: str, *, today: dt.date | None = None, regions: Regions
         raise InvalidIdNumber(IdProblem.LENGTH, n=len(number))
     if not (number[:17].isdigit() and number[:17].isascii() and (number[17].isdigit() or number[17] == "X")):
         raise InvalidIdNumber(IdProblem.CHARACTERS)
-    regions = regions or load_regions()
     region = number[:6]
     region_name = regions.name(region)
     if region_name is None:
@@ -92,10 +113,10 @@ def parse_id_number(text: str, *, today: dt.date | None = None, regions: Regions
     return IdNumber(number, region, region_name, birth, sex)
 
 
-def id_problem(text: str, *, today: dt.date | None = None) -> str | None:
+def id_problem(text: str, *, regions: Regions, today: dt.date | None = None) -> str | None:
     """The reason ``text`` is not a valid ID number, or None when it is."""
     try:
-        parse_id_number(text, today=today)
+        parse_id_number(text, regions=regions, today=today)
     except InvalidIdNumber as exc:
         return exc.message
     return None

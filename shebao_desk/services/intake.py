@@ -23,7 +23,7 @@ from shebao_desk.services.case_request import AgentInput, CaseRequest
 from shebao_desk.config.catalogue import BusinessCode, Mode
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import RuleViolation, ValidationError
-from shebao_desk.rules.idnumber import mask_id_number, parse_id_number
+from shebao_desk.rules.idnumber import Regions, mask_id_number, parse_id_number
 from shebao_desk.models import (
     Card, CardStatus, Case, CaseStatus, Clerk, Person,
     PersonStatus, Site,
@@ -126,8 +126,8 @@ def _check_lengths_and_characters(req: CaseRequest) -> None:
         check_field(table, column, value, label)
 
 
-def _upsert_person(session: Session, req: CaseRequest) -> Person:
-    parsed = parse_id_number(req.applicant.id_number)
+def _upsert_person(session: Session, req: CaseRequest, regions: Regions) -> Person:
+    parsed = parse_id_number(req.applicant.id_number, regions=regions)
     person = find_person(session, parsed.number)
     a = req.applicant
     if person is None:
@@ -214,7 +214,7 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
     today = local_day(now)
     _validate(req, policy, today)
     business = policy.catalogue[req.business]
-    person = _upsert_person(session, req)
+    person = _upsert_person(session, req, policy.regions)
     waived = policy.catalogue.waived(_age(person.birth_date, today), req.materials)
     missing = business.missing(req.mode, req.materials, waived)
     agent = req.agent or AgentInput("", "")
@@ -224,7 +224,7 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
     person.large_print = req.large_print
     fields = dict(
         business=req.business, mode=req.mode.value, person=person, agent_name=agent.name.strip(),
-        agent_id_number=agent.id_number and parse_id_number(agent.id_number).number,
+        agent_id_number=agent.id_number and parse_id_number(agent.id_number, regions=policy.regions).number,
         agent_relation=agent.relation.strip(), agent_phone=agent.phone.strip(),
         materials=sorted(req.materials), missing=missing, reason=req.reason.strip(),
         fee=0, accepted_by=clerk.id, accepted_at=now, workstation=site.workstation_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from shebao_desk.config.regions import load_regions
 from shebao_desk.rules.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
 from shebao_desk.models import (
     AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person, PersonStatus, Site,
@@ -125,9 +126,10 @@ def _reissue_after_formal_loss(session: Session) -> list[Finding]:
 
 def _people(session: Session) -> list[Finding]:
     out = []
+    regions = load_regions()
     for person in session.scalars(select(Person)):
         try:
-            parse_id_number(person.id_number, today=person.created_at.date())
+            parse_id_number(person.id_number, regions=regions, today=person.created_at.date())
         except InvalidIdNumber as exc:
             out.append(Finding("id_number", f"人员 {mask_id_number(person.id_number)}：{exc.message}"))
     return out

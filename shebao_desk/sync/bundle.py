@@ -41,7 +41,7 @@ from shebao_desk.logsetup import restrict
 from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
 from shebao_desk.store.database import Store
-from shebao_desk.sync import LOCAL_TABLES
+from shebao_desk.changes.capture import LOCAL_TABLES
 from shebao_desk.store import state
 from shebao_desk.changes.capture import observe_received
 from shebao_desk.changes.merge import apply_changes

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from shebao_desk.models import Base
-from shebao_desk.sync import LOCAL_TABLES
+from shebao_desk.changes.capture import LOCAL_TABLES
 from shebao_desk.changes.codec import encode
 
 SYNCED_TABLES = [t for t in Base.metadata.sorted_tables if t.name not in LOCAL_TABLES]

@@ -269,12 +269,12 @@ class IntakeForm(QWidget):
             self.id_hint.info("")
             self.sex.setText("")
             return
-        problem = id_problem(text)
+        problem = id_problem(text, regions=self.policy.regions)
         if problem:
             self.id_hint.problem(problem)
             self.sex.setText("")
             return
-        parsed = parse_id_number(text)
+        parsed = parse_id_number(text, regions=self.policy.regions)
         self.id_hint.fine(f"号码有效：{parsed.region_name}，{parsed.birth_date:%Y年%m月%d日}出生")
         self.sex.setText(self.tr("男") if parsed.sex == "1" else self.tr("女"))
         self.id_number_valid.emit(parsed.number)
@@ -289,7 +289,7 @@ class IntakeForm(QWidget):
             self.phone_hint.info("")
 
     def _check_agent_id(self, text: str) -> None:
-        problem = id_problem(text) if text.strip() else None
+        problem = id_problem(text, regions=self.policy.regions) if text.strip() else None
         if problem:
             self.agent_hint.problem(problem)
         else:

@@ -330,7 +330,7 @@ class IntakePage(QWidget):
                 card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
                 case = card_business.record(ctx.store, journal_id, request, ctx.clerk, ctx.site, ctx.policy).case
                 saved = {"id": case.id, "number": case.number, "id_number": parse_id_number(
-                             request.applicant.id_number).number, "status": case.status, "missing": [],
+                             request.applicant.id_number, regions=ctx.policy.regions).number, "status": case.status, "missing": [],
                          "promised": case.promised_date, "provisional": case.promise_provisional,
                          "paths": {}, "paper_error": None}
             else:

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import (
 )
 
 from shebao_desk.services import outlets
-from shebao_desk.services.outlets import load_supervision
+from shebao_desk.config.supervision import load_supervision
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 
