@@ -97,9 +97,9 @@ def test_status_bar_shows_sync_state_and_warns(make_window, qtbot, policy, monke
     window.refresh_sync_status()
     qtbot.waitUntil(lambda: "待同步" in window.sync_label.text(), timeout=10000)
     assert "从未同步" in window.sync_label.text()
-    import shebao_desk.sync.status as status_module
-    real = status_module.sync_status
-    monkeypatch.setattr(status_module, "sync_status",
+    import shebao_desk.ui.main_window as main_window_module
+    real = main_window_module.sync_status
+    monkeypatch.setattr(main_window_module, "sync_status",
                         lambda store, days: real(store, days, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=days + 1)))
     window.refresh_sync_status()
     qtbot.waitUntil(lambda: "未同步" in window.sync_label.text() and "⚠" in window.sync_label.text(), timeout=10000)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import json
 import logging
 import uuid
 import zlib
@@ -27,10 +28,10 @@ from sqlalchemy import JSON, Connection, LargeBinary, bindparam, func, select, u
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.changes.audit_chain import seal_received
+from shebao_desk.changes.codec import decode
 from shebao_desk.models import Base, SyncChange, SyncClock, SyncConflict
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.people import CardStatus, PersonStatus
-from shebao_desk.changes.codec import decode
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,6 @@ def _copy_insert(conn: Connection, table, rows: list[dict], keys: tuple[str, ...
                  returning: str | None, encoded: bool = False) -> list | None:
     """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
     timestamp-without-time-zone column takes as the UTC wall time we store."""
-    import json
     columns = list(rows[0])
     json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
     if encoded:

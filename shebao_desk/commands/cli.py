@@ -10,13 +10,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import importlib
+import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from shebao_desk.clock import local_day, now_utc
+from shebao_desk.config.resources import resource_path
 from shebao_desk.errors import ShebaoError
+from shebao_desk.failure import explain, trace_text
+from shebao_desk.logsetup import owner_only_umask, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +84,9 @@ def _read_new_password(from_stdin: bool) -> str:
 
 
 def admin_create_user(args: argparse.Namespace) -> int:
+    from shebao_desk.models import Role
     from shebao_desk.services.admin_auth import require_admin
     from shebao_desk.services.auth import create_clerk
-    from shebao_desk.models import Role
     store = _store(args)
     admin = require_admin(store, args, first_admin_ok=args.role == "admin")
     password = _read_new_password(args.password_stdin)
@@ -93,9 +99,9 @@ def admin_create_user(args: argparse.Namespace) -> int:
 def admin_unlock(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
+    from shebao_desk.models import Clerk
     from shebao_desk.services.admin_auth import require_admin
     from shebao_desk.services.auth import unlock
-    from shebao_desk.models import Clerk
     store = _store(args)
     admin = require_admin(store, args)
     with store.unit(admin.id, args.workstation or "", "admin unlock") as s:
@@ -177,9 +183,8 @@ def calendar_due(args: argparse.Namespace) -> int:
 
 def calendar_import_notice(args: argparse.Namespace) -> int:
     from shebao_desk.config.calendar_import import render_schedule
-    from shebao_desk.rules.calendar_notice import read_notice
-    from shebao_desk.config.resources import resource_path
     from shebao_desk.config.workdays import default_calendar, parse_year_file
+    from shebao_desk.rules.calendar_notice import read_notice
     notice = read_notice(args.file)
     print("\n".join(notice.summary()))
     text = render_schedule(notice.year, notice.holidays, notice.workdays)
@@ -206,9 +211,8 @@ def calendar_import_notice(args: argparse.Namespace) -> int:
 
 
 def calendar_status(args: argparse.Namespace) -> int:
-    from shebao_desk.services.calendar_store import next_year_warning
-    from shebao_desk.clock import local_day, now_utc
     from shebao_desk.config.workdays import default_calendar
+    from shebao_desk.services.calendar_store import next_year_warning
     calendar = default_calendar()
     if args.db or os.environ.get("SHEBAO_DB"):
         with _store(args).read() as s:
@@ -226,7 +230,6 @@ def calendar_status(args: argparse.Namespace) -> int:
 
 def calendar_import(args: argparse.Namespace) -> int:
     from shebao_desk.config.calendar_import import write_year_file
-    from shebao_desk.config.resources import resource_path
     out = args.out or resource_path("calendar", f"{args.year}.toml")
     write_year_file(args.year, out)
     print(f"已写入 {out}；请用 `shebao-desk calendar workdays {args.year}` 与国务院通知逐日核对")
@@ -312,8 +315,8 @@ def db_restore(args: argparse.Namespace) -> int:
 
 
 def db_recovery_key(args: argparse.Namespace) -> int:
-    from shebao_desk.services.admin_auth import require_admin
     from shebao_desk.changes.audit import record_event
+    from shebao_desk.services.admin_auth import require_admin
     from shebao_desk.store.keystore import Keystore, recovery_text
     store = _store(args)
     admin = require_admin(store, args)
@@ -328,7 +331,6 @@ def db_recovery_key(args: argparse.Namespace) -> int:
 
 
 def db_stats(args: argparse.Namespace) -> int:
-    import json
 
     from shebao_desk.store.database import table_counts
     counts = table_counts(_store(args))
@@ -382,8 +384,8 @@ def _report(sub: argparse._SubParsersAction) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     from shebao_desk.services.report_export import export
-    from shebao_desk.store.site_identity import get_site
     from shebao_desk.services.statistics import month, period_of, report_sections
+    from shebao_desk.store.site_identity import get_site
     try:
         period = month(args.when) if args.report_kind == "month" else \
             period_of(args.report_kind, dt.date.fromisoformat(args.when))
@@ -446,13 +448,11 @@ PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.commands.devices", "shebao_desk.
 
 
 def _load_plugins() -> None:
-    import importlib
     for module in PLUGIN_MODULES:
         importlib.import_module(module)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from shebao_desk.logsetup import owner_only_umask, setup_logging
     owner_only_umask()
     _load_plugins()
     args = build_parser().parse_args(argv)
@@ -468,7 +468,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
-        from shebao_desk.failure import explain, trace_text
         log.error("command %s failed:\n%s", args.cmd or "gui", trace_text(exc))
         print(f"错误：{explain(exc)}", file=sys.stderr)
         return 2

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from shebao_desk.clock import local_text
 from shebao_desk.commands.cli import _store, command
 from shebao_desk.errors import ShebaoError
 
@@ -52,7 +53,6 @@ def _list_quarantine(store, limit: int = 20) -> None:
     """For the admin: which changes central refused, and why (retried at every sync)."""
     from sqlalchemy import select
 
-    from shebao_desk.clock import local_text
     from shebao_desk.models import SyncQuarantine
     with store.engine.connect() as conn:
         rows = conn.execute(select(SyncQuarantine).order_by(SyncQuarantine.quarantined_at).limit(limit)).all()

@@ -21,8 +21,8 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from shebao_desk.config.data_models import FileModel, validate
-from shebao_desk.errors import CalendarUnknownYear, ResourceError
 from shebao_desk.config.resources import load_toml, resource_path
+from shebao_desk.errors import CalendarUnknownYear, ResourceError
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class YearSchedule:
 
 
 def provisional_schedule(year: int) -> YearSchedule:
-    from shebao_desk.rules.calendar_provisional import LAWS, provisional_holidays
+    # Start-up of every command: lunar_python loads only for a year without its official calendar.
+    from shebao_desk.rules.calendar_provisional import LAWS, provisional_holidays  # noqa: PLC0415
     if year < LAWS[0].first_year:
         raise CalendarUnknownYear(year)
     return YearSchedule(year, provisional_holidays(year), frozenset(), provisional=True)
@@ -66,9 +67,10 @@ class WorkCalendar:
 
         Called where working days are counted with a session at hand, so a calendar that
         arrived by sync replaces the provisional year in this same object."""
-        from sqlalchemy import select
+        # Start-up of every command: the calendar loads without SQLAlchemy; this runs with a store at hand.
+        from sqlalchemy import select  # noqa: PLC0415
 
-        from shebao_desk.models import CalendarYear
+        from shebao_desk.models import CalendarYear  # noqa: PLC0415
         with session.no_autoflush:  # reading must not write the caller's pending rows early
             rows = session.scalars(select(CalendarYear)).all()
         for row in rows:

@@ -11,8 +11,11 @@ No Qt here. A vendor SDK (``termb`` DLL/.so) could be a second adapter with the 
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import glob
 import logging
+import os
 from dataclasses import asdict, dataclass
 
 from shebao_desk.devices.errors import DeviceError
@@ -161,7 +164,7 @@ class IdCardReader:
     """One open serial port to a GA 467 reader."""
 
     def __init__(self, port: str, timeout: float = ANSWER_TIMEOUT_S) -> None:
-        import serial  # pyserial, imported here so the core can be imported without it
+        import serial  # noqa: PLC0415 - optional: pyserial, so the core imports without it
         self.port_name = port
         self._serial_exception = serial.SerialException
         try:
@@ -240,8 +243,6 @@ def read_id_card(port: str, timeout: float = ANSWER_TIMEOUT_S) -> IdCardInfo:
 
 def find_idcard_port() -> str:
     """SHEBAO_IDCARD_PORT, else the only USB serial port there is; "" when unsure."""
-    import glob
-    import os
     if os.environ.get("SHEBAO_IDCARD_PORT"):
         return os.environ["SHEBAO_IDCARD_PORT"]
     ports = sorted(glob.glob("/dev/ttyUSB*") + glob.glob("/dev/ttyACM*"))
@@ -264,7 +265,6 @@ def decode_photo(wlt: bytes, library: str | None) -> bytes | None:
     """
     if not library or len(wlt) != PHOTO_LEN:
         return None
-    import ctypes
     try:
         lib = ctypes.CDLL(library)
         out = ctypes.create_string_buffer(38862)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import String, Text
 
 from shebao_desk.errors import ValidationError
+from shebao_desk.models import Base
 
 TEXT_MAX = 2000  # free text (reasons, notes): long enough for a paragraph, short enough for one printed page
 # Invisible characters that reorder or hide text (the "RTL override" trick in names and addresses).
@@ -34,7 +35,6 @@ LABELS = {
 @lru_cache(maxsize=None)
 def column_limit(table: str, column: str) -> tuple[int | None, bool]:
     """(maximum length or None, whether line breaks are allowed) for a text column."""
-    from shebao_desk.models import Base
     col = Base.metadata.tables[table].columns[column]
     if isinstance(col.type, Text):
         return TEXT_MAX, True
@@ -81,7 +81,6 @@ def check_field(table: str, column: str, value: str, label: str | None = None) -
 
 @lru_cache(maxsize=None)
 def _table_limits(table: str) -> dict[str, tuple[int | None, bool]]:
-    from shebao_desk.models import Base
     return {c.key: column_limit(table, c.key) for c in Base.metadata.tables[table].columns}
 
 

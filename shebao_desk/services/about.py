@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
 from shebao_desk import __version__
+from shebao_desk.logsetup import log_file
+from shebao_desk.store.database import alembic_config, default_db_path, resolve_db_path
 
 PROGRAM_NAME = "社会保障卡综合服务窗口工作台"
 
@@ -34,14 +38,10 @@ class About:
 
 def schema_head() -> str:
     """The newest Alembic revision this program ships: every store it opens is brought to it."""
-    from alembic.script import ScriptDirectory
 
-    from shebao_desk.store.database import alembic_config
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or "（无）"
 
 
 def about(db: str | None = None) -> About:
-    from shebao_desk.logsetup import log_file
-    from shebao_desk.store.database import default_db_path, resolve_db_path
     return About(version=__version__, schema=schema_head(), data_folder=default_db_path().parent,
                  store=resolve_db_path(db), log_folder=log_file().parent)

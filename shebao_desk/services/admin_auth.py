@@ -12,9 +12,10 @@ import argparse
 import getpass
 import sys
 
-from shebao_desk.services.auth import login, needs_first_admin
+from shebao_desk.config.policy import load_policy
 from shebao_desk.errors import AuthError, ShebaoError
 from shebao_desk.models import Clerk, Role
+from shebao_desk.services.auth import login, needs_first_admin
 from shebao_desk.store.database import Store
 
 NEEDS_ADMIN = "此操作需要管理员身份：请用 --admin 用户名 并输入该管理员的密码"
@@ -34,7 +35,6 @@ def _admin_password(args: argparse.Namespace) -> str:
 
 def require_admin(store: Store, args: argparse.Namespace, *, first_admin_ok: bool = False) -> Clerk | None:
     """The admin named on the command line, with the right password; None only for a store's first admin."""
-    from shebao_desk.config.policy import load_policy
     if first_admin_ok:
         with store.read() as s:
             if needs_first_admin(s):

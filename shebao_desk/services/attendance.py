@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shebao_desk.clock import local_day, now_utc
-from shebao_desk.models import Attendance
+from shebao_desk.clock import local, local_day, now_utc
+from shebao_desk.models import Attendance, Clerk
 from shebao_desk.models.base import stable_uuid
 
 
@@ -48,8 +48,6 @@ class AttendanceDay:
 def attendance_report(session: Session, start: dt.date, end: dt.date, calendar, opens: dt.time,
                       closes: dt.time) -> list[AttendanceDay]:
     """Every active clerk on every working day in [start, end): present, late, early, absent."""
-    from shebao_desk.clock import local
-    from shebao_desk.models import Clerk
     clerks = list(session.scalars(select(Clerk).where(Clerk.active.is_(True)).order_by(Clerk.display_name)))
     calendar.refresh(session)  # an official year that arrived by sync
     rows = {(a.clerk_id, a.day): a for a in session.scalars(

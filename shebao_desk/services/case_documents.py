@@ -7,12 +7,12 @@ from pathlib import Path
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk.config.document_layout import load_layout
+from shebao_desk.config.policy import Policy
 from shebao_desk.documents.model import CaseDocument, case_document
 from shebao_desk.documents.render import Renderer
 from shebao_desk.models import Case, CaseStatus, Clerk, Person
-from shebao_desk.config.policy import Policy
+from shebao_desk.services.case_papers import scan_lines
 from shebao_desk.store.site_identity import get_site
-
 
 APPLICANT_READS = ("receipt", "notice")
 
@@ -32,7 +32,6 @@ def load_case_document(session: Session, case_id: str, policy: Policy) -> tuple[
     site = get_site(session)
     if clerk is None or site is None:  # a store without its site row or the accepting clerk is broken
         raise LookupError(f"case {case_id}: clerk or site missing")
-    from shebao_desk.services.case_papers import scan_lines
     document = case_document(case, case.person, clerk, policy, site,
                              notices=dict(load_layout().receipt["notices"]), scans=scan_lines(session, case.id))
     return case, document

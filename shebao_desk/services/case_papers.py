@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shebao_desk.clock import now_utc
+from shebao_desk.devices.scanner import id_copy_page, save_jpeg
 from shebao_desk.models import Case, CaseAttachment
 
 ATTACHMENT_LABELS = {"id_copy": "身份证复印件（正反面 A4 扫描件）", "signed_form": "签字的业务办理表（扫描件）"}
@@ -67,7 +68,6 @@ def scan_lines(session: Session, case_id: str) -> list[str]:
 def attach_id_copy(session: Session, case_id: str, folder: Path, number: str, front, back, *, dpi: int,
                    device: str) -> CaseAttachment:
     """Both faces on one A4 page, saved in the case folder and recorded with the case."""
-    from shebao_desk.devices.scanner import id_copy_page, save_jpeg
     existing = len(attachments_of(session, case_id))
     path = save_jpeg(id_copy_page(front, back, dpi), folder / f"{number}-id_copy-{existing + 1}.jpg", dpi)
     return attach_scan(session, case_id, path, "id_copy", dpi=dpi, device=device)

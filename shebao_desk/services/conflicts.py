@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from shebao_desk.changes.merge import close_settled
 from shebao_desk.clock import now_utc
 from shebao_desk.errors import RuleViolation, ValidationError
-from shebao_desk.rules.idnumber import mask_id_number
 from shebao_desk.models import Card, CardStatus, Clerk, Person, PersonStatus, Role, SyncConflict
+from shebao_desk.rules.idnumber import mask_id_number
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,6 @@ def list_conflicts(session: Session, *, include_resolved: bool = False) -> list[
 def resolve_conflict(session: Session, conflict_id: str, clerk: Clerk, keep_card_id: str | None = None,
                      now: dt.datetime | None = None) -> list[str]:
     """Void the cards that must not stay valid; returns their ids. Only a supervisor may."""
-    from shebao_desk.changes.merge import close_settled
     now = now or now_utc()
     if clerk.role not in (Role.SUPERVISOR, Role.ADMIN):
         raise RuleViolation("只有主管可以处理同步冲突", f"clerk {clerk.username} is {clerk.role}")

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from shebao_desk.clock import local_text
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.models import CardStatus, CaseStatus, LossKind, PersonStatus
 
 FIELDS = {
@@ -36,7 +37,6 @@ def _value(key: str, value: Any, catalogue) -> str:
     if key in ("materials", "missing") and isinstance(value, list):
         return "、".join(catalogue.material_name(m) if m in catalogue.materials else m for m in value)
     if key == "mode":
-        from shebao_desk.config.catalogue import Mode
         return Mode(value).label if value in {m.value for m in Mode} else str(value)
     if isinstance(value, bool):
         return "是" if value else "否"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from shebao_desk.clock import local_text, now_utc
 from shebao_desk.errors import RuleViolation, ValidationError
 from shebao_desk.models import Clerk, Inquiry
+from shebao_desk.services.intake import find_person
 
 
 def open_inquiry(session: Session, clerk: Clerk, topic: str, person_id: str | None = None, note: str = "",
@@ -69,7 +70,6 @@ def my_inquiries_view(session: Session, clerk_id: str) -> tuple[list[list[str]],
 
 def record_inquiry(session: Session, clerk: Clerk, topic: str, id_number: str = "") -> Inquiry:
     """Two clicks at the window: the topic, and the person if the clerk typed an ID number."""
-    from shebao_desk.services.intake import find_person
     person = find_person(session, id_number.upper()) if id_number else None
     return open_inquiry(session, session.merge(clerk), topic, person.id if person else None)
 

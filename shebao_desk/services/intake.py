@@ -17,19 +17,18 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from shebao_desk.clock import local_day, now_utc
+from shebao_desk.config.catalogue import BusinessCode, Mode
+from shebao_desk.config.policy import Policy
+from shebao_desk.errors import RuleViolation, ValidationError
+from shebao_desk.models import Card, CardStatus, Case, CaseStatus, Clerk, Person, PersonStatus, Site
+from shebao_desk.models.base import stable_uuid
+from shebao_desk.models.limits import LABELS, check_field
 from shebao_desk.rules import card_rules
+from shebao_desk.rules.idnumber import Regions, mask_id_number, parse_id_number
 from shebao_desk.services.card_effects import EFFECTS, LOSS_FUNCTIONS, Act
 from shebao_desk.services.case_request import AgentInput, CaseRequest
-from shebao_desk.config.catalogue import BusinessCode, Mode
-from shebao_desk.clock import local_day, now_utc
-from shebao_desk.errors import RuleViolation, ValidationError
-from shebao_desk.rules.idnumber import Regions, mask_id_number, parse_id_number
-from shebao_desk.models import (
-    Card, CardStatus, Case, CaseStatus, Clerk, Person,
-    PersonStatus, Site,
-)
-from shebao_desk.models.base import stable_uuid
-from shebao_desk.config.policy import Policy
+from shebao_desk.store.site_identity import case_sequence_floor
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +110,6 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
 
 def _check_lengths_and_characters(req: CaseRequest) -> None:
     """What the central database could not take is refused here, with the field named (see limits)."""
-    from shebao_desk.models.limits import LABELS, check_field
     a = req.applicant
     fields: list[tuple[str, str, str, str | None]] = [
               ("person", "name", a.name.strip(), None), ("person", "phone", a.phone.strip(), None),
@@ -152,7 +150,6 @@ def _upsert_person(session: Session, req: CaseRequest, regions: Regions) -> Pers
 
 def next_case_number(session: Session, site: Site, day: dt.date) -> str:
     """``<window><workstation>-<YYYYMMDD>-<seq>``: unique across workstations by construction."""
-    from shebao_desk.store.site_identity import case_sequence_floor
     prefix = f"{site.window_code}{site.workstation_id}-{day:%Y%m%d}-"
     numbers = session.scalars(select(Case.number).where(Case.number.like(prefix + "%")))
     last = max((int(n.rsplit("-", 1)[1]) for n in numbers if n.rsplit("-", 1)[1].isdigit()), default=0)

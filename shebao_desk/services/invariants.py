@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from shebao_desk.changes.audit_chain import verify_chain
 from shebao_desk.config.regions import load_regions
-from shebao_desk.rules.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
 from shebao_desk.models import (
-    AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person, PersonStatus, Site,
-    SyncConflict,
-    VALID_CARD_STATUSES,
+    VALID_CARD_STATUSES, AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person,
+    PersonStatus, Site, SyncConflict,
 )
+from shebao_desk.rules.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
+from shebao_desk.services.rederive import compare
 
 VOID_VALUES = {s.value for s in CardStatus if not s.valid}
 
@@ -153,8 +154,6 @@ def _chip_writes(session: Session) -> list[Finding]:
 
 def _evidence(session: Session) -> list[Finding]:
     """The audit trail's hash chain, and the tables against the trail's replay (#14)."""
-    from shebao_desk.changes.audit_chain import verify_chain
-    from shebao_desk.services.rederive import compare
     conn = session.connection()
     if conn.dialect.name != "sqlite":  # the central database keeps each store's chain head, not a chain
         return []

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from shebao_desk.clock import local_text, now_utc
 from shebao_desk.config.supervision import SupervisionRules
+from shebao_desk.errors import ValidationError
+from shebao_desk.models import Clerk, Outlet, SupervisionVisit
 
 
 def article_11(outlet, rules: SupervisionRules) -> list[str]:
@@ -22,10 +27,7 @@ def article_11(outlet, rules: SupervisionRules) -> list[str]:
 
 def outlet_rows(session, rules: SupervisionRules) -> tuple[list[list[str]], list[str], list[list[str]]]:
     """Outlet rows with their Article 11 verdict, their ids, and the supervision visits (newest first)."""
-    from sqlalchemy import select
 
-    from shebao_desk.clock import local_text
-    from shebao_desk.models import Clerk, Outlet, SupervisionVisit
 
     texts = dict(rules.checklist)
     outlets = list(session.scalars(select(Outlet).order_by(Outlet.name)))
@@ -42,10 +44,7 @@ def outlet_rows(session, rules: SupervisionRules) -> tuple[list[list[str]], list
 
 def save_outlet(session, values: dict, rules: SupervisionRules) -> list[str]:
     """Insert or update the outlet named ``values["name"]``; returns what it lacks under Article 11."""
-    from sqlalchemy import select
 
-    from shebao_desk.errors import ValidationError
-    from shebao_desk.models import Outlet
 
     if not values.get("name"):
         raise ValidationError("请填写网点名称")
@@ -58,8 +57,6 @@ def save_outlet(session, values: dict, rules: SupervisionRules) -> list[str]:
 
 
 def record_visit(session, outlet_id: str, clerk_id: str, checklist: dict[str, bool], findings: str) -> None:
-    from shebao_desk.clock import now_utc
-    from shebao_desk.models import SupervisionVisit
 
     session.add(SupervisionVisit(outlet_id=outlet_id, clerk_id=clerk_id, visited_at=now_utc(),
                                  checklist=checklist, findings=findings))

@@ -35,7 +35,7 @@ def write_xlsx(out: Path | io.BytesIO, title: str, period: Period, sections: lis
 
 
 def write_pdf(out: Path | io.BytesIO, title: str, period: Period, sections: list[tuple[str, list[StatRow]]]) -> None:
-    from shebao_desk.documents.render import Renderer
+    from shebao_desk.documents.render import Renderer  # noqa: PLC0415 - start-up: reportlab only for a PDF report
     r = Renderer()
     story = [r.p(f"{title}", "title"), r.p(period.label, "small")]
     for name, rows in sections:

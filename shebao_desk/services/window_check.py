@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shebao_desk.config.site_config import SiteConfig
+from shebao_desk.models import Clerk
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,6 @@ def self_check(cfg: SiteConfig, *, readers: int, printers: int, active_clerks: i
 
 def self_check_now(session: Session, cfg: SiteConfig, *, readers: int, printers: int, scanners: int | None = None) -> list[Check]:
     """The self-check with the active clerks counted from the store (the caller owns the session)."""
-    from sqlalchemy import func, select
 
-    from shebao_desk.models import Clerk
     staff = session.scalar(select(func.count()).select_from(Clerk).where(Clerk.active.is_(True))) or 0
     return self_check(cfg, readers=readers, printers=printers, active_clerks=staff, scanners=scanners)

@@ -19,16 +19,19 @@ from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from platformdirs import user_data_dir
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from shebao_desk.store import cipherfile, schema as store_schema
 from shebao_desk.changes.audit import act_as, install_audit
+from shebao_desk.changes.capture import Capture, install_capture
 from shebao_desk.errors import StoreError
-from shebao_desk.logsetup import restrict
+from shebao_desk.logsetup import private_dir, restrict
+from shebao_desk.models import SyncState
+from shebao_desk.store import cipherfile, state
+from shebao_desk.store import schema as store_schema
+from shebao_desk.store.keystore import Keystore, site_signing_key
 from shebao_desk.store.schema import BUSY_TIMEOUT_MS
 from shebao_desk.store.schema import alembic_config as alembic_config  # where sync.central and about find it
-from shebao_desk.changes.capture import Capture, install_capture
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,6 @@ def _prepare_file(path: Path) -> None:
     """Create the folder (owner-only) and the file (0600) before SQLite does; tighten an old store.
 
     SQLite gives the WAL and SHM files the mode of the database file."""
-    from shebao_desk.logsetup import private_dir
     try:
         if not path.parent.exists() or path.parent == default_db_path().parent:
             private_dir(path.parent)
@@ -115,7 +117,6 @@ def restore_hint() -> str:
 
 def file_key(path: Path, *, create: bool = False) -> bytes | None:
     """The key that opens the file: None for a plain file; from the keystore for an encrypted one."""
-    from shebao_desk.store.keystore import Keystore
     if cipherfile.is_plain(path):
         return None
     key = Keystore(path).db_key(create=create)
@@ -181,7 +182,6 @@ def default_encrypt() -> bool:
 
 def _encrypt_in_place(path: Path) -> None:
     """A plain store of ours becomes an encrypted one (same data, same schema), key first in the keystore."""
-    from shebao_desk.store.keystore import Keystore
     key = Keystore(path).db_key(create=True)
     cipherfile.checkpoint(path, None)
     tmp = path.with_name(path.name + ".encrypting")
@@ -271,20 +271,15 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
 
 def _signing_key_out_of_the_store(store: Store) -> None:
     """A store from before #14 kept the site's private key in sync_state: move it to the keystore."""
-    from sqlalchemy import select
 
-    from shebao_desk.models import SyncState
-    from shebao_desk.store import state
     with store.engine.begin() as conn:
         if conn.scalar(select(SyncState.value).where(SyncState.key == state.SIGNING_KEY)):
-            from shebao_desk.store.keystore import site_signing_key
             site_signing_key(conn)
             log.info("site signing key moved from the store to the keystore")
 
 
 def table_counts(store: Store) -> dict[str, int]:
     """Rows per table (alembic's bookkeeping left out): comparable between stores without reading them."""
-    from sqlalchemy import inspect, text
     with store.engine.connect() as conn:
         names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
         return {n: conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}

@@ -19,10 +19,15 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from platformdirs import user_config_dir
+from sqlalchemy import delete
 
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import private_dir, restrict
+from shebao_desk.models import SyncState
+from shebao_desk.store import state
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +49,8 @@ def _keyring():
     if os.environ.get("SHEBAO_KEYRING", "1") == "0":
         return None
     try:
-        import keyring
-        from keyring.backends import fail
+        import keyring  # noqa: PLC0415 - optional: without keyring the key goes to an owner-only file
+        from keyring.backends import fail  # noqa: PLC0415 - optional: see above
     except ImportError:
         return None
     backend = keyring.get_keyring()
@@ -151,10 +156,7 @@ def site_signing_key(conn):
 
     A key still in ``sync_state`` (stores from before #14, or a restored old backup) moves to
     the keystore and leaves the store, so backups and copies made from now on cannot sign."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from shebao_desk.store import state
     keystore = Keystore(Path(conn.engine.url.database))
     held = keystore.get(SIGNING_KEY)
     legacy = state.get(conn, state.SIGNING_KEY)
@@ -164,9 +166,7 @@ def site_signing_key(conn):
         elif not held:
             keystore.put(SIGNING_KEY, legacy)
             held = legacy
-        from sqlalchemy import delete
 
-        from shebao_desk.models import SyncState
         conn.execute(delete(SyncState).where(SyncState.key == state.SIGNING_KEY))
     if held:
         return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(held))

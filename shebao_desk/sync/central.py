@@ -16,24 +16,27 @@ the rest goes on; quarantined changes are tried again at every sync.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from dataclasses import dataclass, field
 
+from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from shebao_desk.changes.audit_chain import exchange_head
+from shebao_desk.changes.audit_chain import RESTORED, exchange_head
+from shebao_desk.changes.capture import observe_received
+from shebao_desk.changes.merge import apply_changes
+from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import masked
-from shebao_desk.models.limits import value_problems
-from shebao_desk.models import Site, SyncChange, SyncQuarantine, SyncWorkstation
+from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
+from shebao_desk.models.limits import value_problems
+from shebao_desk.store import state
 from shebao_desk.store.database import Store, alembic_config
 from shebao_desk.store.site_identity import INCARNATION_DAY, SetupNeeded, store_id
 from shebao_desk.sync import scope
-from shebao_desk.store import state
-from shebao_desk.changes.capture import observe_received
-from shebao_desk.changes.merge import apply_changes
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,6 @@ def central_engine(url: str) -> Engine:
 
 def prepare_central(engine: Engine) -> None:
     """Create or migrate the central schema with the same Alembic migrations as the stores."""
-    from alembic import command
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
 
@@ -158,14 +160,12 @@ def _check_in(store: Store, engine: Engine) -> bool:
     behind = before.incarnation > incarnation or (before.last_hlc and pushed_hlc < before.last_hlc)
     if not behind:
         return False
-    from shebao_desk.clock import local_day, now_utc
     number = max(incarnation, before.incarnation) + 1
     with store.engine.begin() as conn:
         state.put(conn, state.INCARNATION, str(number))
         state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
         state.put(conn, state.BUNDLE_NUMBER, "0")
         # Its audit trail is shorter than the head central keeps, knowingly: the new incarnation says why.
-        from shebao_desk.changes.audit_chain import RESTORED
         state.put(conn, RESTORED, "1")
     register(engine, origin, sid, number)
     log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)
@@ -445,7 +445,6 @@ def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
 
 def central_url(policy) -> str:
     """The central database this workstation is configured for ("" when it works alone)."""
-    import os
     return os.environ.get("SHEBAO_CENTRAL") or policy.site.central_url
 
 
@@ -464,7 +463,6 @@ def check_person_with_central(store: Store, url: str, id_number: str) -> bool:
 
 def check_card_with_central(store: Store, url: str, card_id: str) -> bool:
     """:func:`check_person_with_central` for the holder of this card."""
-    from shebao_desk.models import Card, Person
     with store.read() as s:
         id_number = s.scalar(select(Person.id_number).join(Card, Card.person_id == Person.id)
                              .where(Card.id == card_id))

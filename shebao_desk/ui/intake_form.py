@@ -9,21 +9,22 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from PySide6.QtCore import QDate, QDateTime, QTime, Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateTimeEdit, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QPushButton, QVBoxLayout, QWidget,
 )
 
-from shebao_desk.config.catalogue import Mode
 from shebao_desk.clock import CHINA, now_utc
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.config.document_layout import ethnicity_names
-from shebao_desk.rules.idnumber import id_problem, parse_id_number
-from shebao_desk.services.intake import LOSS_FUNCTIONS
-from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest, ChipCard
-from shebao_desk.models import LossChannel
 from shebao_desk.config.policy import Policy
+from shebao_desk.models import LossChannel
+from shebao_desk.models.limits import max_length
+from shebao_desk.rules.idnumber import id_problem, parse_id_number
+from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest, ChipCard
+from shebao_desk.services.intake import LOSS_FUNCTIONS, phone_problem
 from shebao_desk.ui.widgets import Hint
 
 ORIGIN_LABELS = {"id_card": "身份证", "ss_card": "社会保障卡", "typed": "手工录入"}
@@ -169,7 +170,6 @@ class IntakeForm(QWidget):
         grid.addWidget(self.phone_hint, 10, 0, 1, 2)
         for field in (self.phone, self.agent_phone, self.new_phone):
             field.textChanged.connect(self._check_phone)
-        from shebao_desk.models.limits import max_length  # the central schema's lengths, one table for all
         for widget, table, column in ((self.name, "person", "name"), (self.phone, "person", "phone"),
                                       (self.address, "person", "address"), (self.agent_name, "case", "agent_name"),
                                       (self.agent_relation, "case", "agent_relation"),
@@ -280,7 +280,6 @@ class IntakeForm(QWidget):
         self.id_number_valid.emit(parsed.number)
 
     def _check_phone(self, _text: str = "") -> None:
-        from shebao_desk.services.intake import phone_problem
         problem = next((p for p in (phone_problem(f.text()) for f in (self.phone, self.agent_phone, self.new_phone)) if p),
                        None)
         if problem:

@@ -22,6 +22,7 @@ from PySide6.QtGui import QGuiApplication, QPainter
 from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
 from PySide6.QtPrintSupport import QPrinter
 
+from shebao_desk.devices import printers
 from shebao_desk.errors import ShebaoError
 
 PRINT_TIMEOUT_S = 300
@@ -70,7 +71,6 @@ def print_in_child(pdf: Path, settings: PrintSettings) -> int:
     print twice, and a job stuck on a queue that stops is cancelled. Elsewhere (Windows' spooler,
     a PDF file) a child process paints the pages through Qt.
     """
-    from shebao_desk.devices import printers
     if not (settings.printer and not settings.output and printers.cups_available()):
         return _run_child(pdf, settings)
     name = settings.printer

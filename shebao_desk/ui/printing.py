@@ -16,6 +16,10 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from shebao_desk.services.case_papers import record_print
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.geometry import fit_to_screen
+from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.print_job import PrintSettings, print_in_child
 from shebao_desk.ui.worker import Worker
 
@@ -28,7 +32,6 @@ class PreviewDialog(QDialog):
         self.on_result = on_result  # (printed: bool, problem: str) -> None, to record it with the case
         self.last_settings = None
         self.setWindowTitle(title)
-        from shebao_desk.ui.geometry import fit_to_screen
         fit_to_screen(self, 820, 980)  # an A4 page's height is more than a 768-line screen has
         self.path = path
         self.worker = printer_worker
@@ -80,7 +83,6 @@ class PreviewDialog(QDialog):
                 self.on_result(True, "")
 
         def failed(error: BaseException) -> None:
-            from shebao_desk.ui.errors import clerk_message
             self.print_button.setEnabled(True)
             self.retry_button.setEnabled(True)
             self.retry_button.show()
@@ -88,14 +90,12 @@ class PreviewDialog(QDialog):
             if self.on_result:
                 self.on_result(False, clerk_message(error))
 
-        from shebao_desk.ui.ops import run_op
         run_op(self, None, lambda: print_in_child(self.path, settings), done, failed=failed, worker=self.worker,
                title="未能打印")
 
 
 def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
     """Write a PDF on the database worker (``make_pdf() -> Path``), then open its preview."""
-    from shebao_desk.ui.ops import run_op
 
     def shown(path: Path) -> None:
         parent.preview = PreviewDialog(path, ctx.printer, parent, title)
@@ -107,9 +107,7 @@ def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
 
 def case_print_recorder(ctx, case_id: str, after=None):
     """An ``on_result`` for :class:`PreviewDialog` that records on the case whether its papers came out."""
-    from shebao_desk.services.case_papers import record_print
 
-    from shebao_desk.ui.ops import run_op
 
     def record(printed: bool, problem: str) -> None:
         run_op(None, ctx, lambda s: record_print(s, case_id, printed, problem), lambda _: after() if after else None,
