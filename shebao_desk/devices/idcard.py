@@ -19,6 +19,7 @@ import os
 from dataclasses import asdict, dataclass
 
 from shebao_desk.devices.errors import DeviceError
+from shebao_desk.rules.idnumber import mask_id_number
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ def read_id_card(port: str, timeout: float = ANSWER_TIMEOUT_S) -> IdCardInfo:
         reader.find_card()
         reader.select_card()
         info = reader.read_text_photo()
-    log.info("ID card read on %s: %s", port, mask(info.id_number))
+    log.info("ID card read on %s: %s", port, mask_id_number(info.id_number))
     return info
 
 
@@ -247,10 +248,6 @@ def find_idcard_port() -> str:
         return os.environ["SHEBAO_IDCARD_PORT"]
     ports = sorted(glob.glob("/dev/ttyUSB*") + glob.glob("/dev/ttyACM*"))
     return ports[0] if len(ports) == 1 else ""
-
-
-def mask(id_number: str) -> str:
-    return id_number[:6] + "*" * max(len(id_number) - 10, 0) + id_number[-4:] if len(id_number) > 10 else "***"
 
 
 PHOTO_NOT_SHOWN = "身份证照片为厂商专用压缩格式，本机未安装厂商解码库，不显示身份证照片"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -129,6 +130,15 @@ def mask_id_number(number: str | None) -> str:
     if len(number) <= 8:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+# A whole ID number inside free text (a log line, a traceback, a driver's message): not part of a longer number.
+ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])[1-9]\d{16}[\dXx](?![0-9])")
+
+
+def mask_id_numbers(text: str) -> str:
+    """Every whole ID number in ``text`` masked as :func:`mask_id_number` masks one: the one masking of logs."""
+    return ID_NUMBER_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
 
 
 def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
