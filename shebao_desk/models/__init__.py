@@ -1,4 +1,4 @@
-"""The tables of the local store (SQLAlchemy 2 typed ORM)."""
+"""The tables of the local store (SQLAlchemy 2 typed ORM); the card states they store come from rules."""
 
 from shebao_desk.models.audit import AuditEntry, AuditHead, AuditSeal
 from shebao_desk.models.base import Base, Row, utcnow

@@ -1,1 +1,1 @@
-"""Pure domain rules: ID numbers, card states, PIN policy, holiday notices, the provisional calendar."""
+"""Pure domain rules: ID numbers and their masking, card states and rules, PIN policy, the calendars."""
