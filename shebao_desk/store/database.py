@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
-from platformdirs import user_data_dir
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,21 +29,14 @@ from shebao_desk.models import SyncState
 from shebao_desk.store import cipherfile, state
 from shebao_desk.store import schema as store_schema
 from shebao_desk.store.keystore import Keystore, site_signing_key
+from shebao_desk.store.paths import APP_NAME as APP_NAME, default_backup_dir as default_backup_dir
+from shebao_desk.store.paths import default_db_path as default_db_path, restore_hint as restore_hint
 from shebao_desk.store.schema import BUSY_TIMEOUT_MS
 from shebao_desk.store.schema import alembic_config as alembic_config  # where sync.central and about find it
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "shebao-desk"
 APPLICATION_ID = 0x53484244  # "SHBD" in the SQLite header: this file is a shebao-desk store
-
-
-def default_db_path() -> Path:
-    return Path(user_data_dir(APP_NAME, appauthor=False)) / "shebao.sqlite3"
-
-
-def default_backup_dir() -> Path:
-    return default_db_path().parent / "backups"
 
 
 def resolve_db_path(cli_value: str | None = None) -> Path:
@@ -109,10 +101,6 @@ def _half_built_by_us(tables: set[str]) -> bool:
     """A store from before the id that an older version stopped building: Alembic's table and only ours."""
     ours = store_schema.reference_schema(store_schema.head_revision()).tables
     return "alembic_version" in tables and tables - {"alembic_version"} <= set(ours)
-
-
-def restore_hint() -> str:
-    return f"请用 shebao-desk db restore 从备份恢复（备份文件夹：{default_backup_dir()}）"
 
 
 def file_key(path: Path, *, create: bool = False) -> bytes | None:

@@ -31,13 +31,15 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from shebao_desk.store import cipherfile
 from shebao_desk.errors import StoreError
+from shebao_desk.store import cipherfile
+from shebao_desk.store.paths import restore_hint
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +152,6 @@ def _foreign_key_problems(conn: Connection) -> Counter[tuple[str, str]]:
 
 
 def _failure(path: Path, exc: BaseException, what: str) -> StoreError:
-    from shebao_desk.store.database import restore_hint
     text = str(getattr(exc, "orig", exc))
     if "locked" in text or "busy" in text:
         reason = "数据库正被另一个程序占用，请关闭它后重试"
@@ -203,7 +204,6 @@ def reference_schema(revision: str | None) -> Schema:
 def _clear_leftovers(conn: Connection, path: Path) -> bool:
     """Drop what an interrupted migration of an older version left beyond the revision the store names;
     False if there was nothing."""
-    from alembic.runtime.migration import MigrationContext
     revision = MigrationContext.configure(conn).get_current_revision()
     have, want = schema_of(conn), reference_schema(revision)
     tables = [t for t in have.tables if t not in want.tables and t != VERSION_TABLE]
@@ -216,8 +216,7 @@ def _clear_leftovers(conn: Connection, path: Path) -> bool:
         [f"{t}.{c}" for t, c in columns if c not in head.tables.get(t, ())]
     holding = [t for t in tables if conn.exec_driver_sql(f'SELECT 1 FROM "{t}" LIMIT 1').first()]
     if unknown or holding:
-        from shebao_desk.store.database import restore_hint
-        raise StoreError(f"数据库 {path} 的结构没有建完（上次建立或升级时被中断），其中已有数据，无法自动修复；"
+            raise StoreError(f"数据库 {path} 的结构没有建完（上次建立或升级时被中断），其中已有数据，无法自动修复；"
                          f"{restore_hint()}",
                          f"half-built store at {revision}: unknown {unknown}, tables with rows {holding}")
     log.warning("store %s: clearing what an interrupted migration left at %s: tables %s, columns %s, indexes %s",
