@@ -7,9 +7,9 @@ import time
 from benchmarks.common import Figure, median_ms
 from shebao_desk.devices.operations import read_card
 from shebao_desk.devices.pcsc import PcscContext
-from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-from shebao_desk.devices.vpcd import VpcdSlot, reader_name
-from shebao_desk.resources import resource_path
+from shebao_desk.devices.simulators.virtual_card import VirtualCard, load_holder
+from shebao_desk.devices.simulators.vpcd import VpcdSlot, reader_name
+from shebao_desk.config.resources import resource_path
 
 FIGURES = ("card_read_full",)
 

@@ -32,11 +32,11 @@ from sqlalchemy import create_engine, text
 
 from benchmarks.bench_sync import _drop, _fresh_db, pg_admin_url
 from benchmarks.common import Figure
-from shebao_desk.idnumber import make_id_number
+from shebao_desk.rules.idnumber import make_id_number
 from shebao_desk.models import Base, SyncChange
 from shebao_desk.models.base import stable_uuid
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import open_store
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.database import open_store
 from shebao_desk.sync import scope
 from shebao_desk.sync.central import (
     lookup_person,
@@ -184,7 +184,7 @@ def load_city(url: str, city: City, windows: int) -> dict:
 
 
 def new_workstation(tmp: Path, name: str, window: str, ws: str = "C"):
-    from shebao_desk.policy import load_policy
+    from shebao_desk.config.policy import load_policy
     policy = load_policy()
     store = open_store(tmp / f"{name}.sqlite3")
     with store.unit(None, name, "bench") as s:

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from benchmarks.common import Figure, median_ms
 from shebao_desk.documents.render import Renderer
 from shebao_desk.documents.samples import sample_document
-from shebao_desk.policy import load_policy
+from shebao_desk.config.policy import load_policy
 
 FIGURES = ("render_business_form", "render_notice", "render_notice_large", "render_receipt")
 

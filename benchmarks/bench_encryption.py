@@ -16,15 +16,16 @@ from pathlib import Path
 
 from benchmarks import bench_store
 from benchmarks.common import Figure, median_ms
-from shebao_desk.catalogue import Mode
-from shebao_desk.idnumber import make_id_number
-from shebao_desk.intake import ApplicantInput, CaseRequest, accept_case
+from shebao_desk.config.catalogue import Mode
+from shebao_desk.rules.idnumber import make_id_number
+from shebao_desk.services.intake import accept_case
+from shebao_desk.services.case_request import ApplicantInput, CaseRequest
 from shebao_desk.models import Clerk
-from shebao_desk.policy import load_policy
-from shebao_desk.queries import search
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.statistics import month, report_sections
-from shebao_desk.store import open_store
+from shebao_desk.config.policy import load_policy
+from shebao_desk.services.queries import search
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.services.statistics import month, report_sections
+from shebao_desk.store.database import open_store
 
 FIGURES = ("encrypted_monthly_report", "encrypted_search_by_id_number", "encrypted_intake_save")
 

@@ -11,12 +11,12 @@ import uuid
 from pathlib import Path
 
 from benchmarks.common import Figure, median_ms
-from shebao_desk.idnumber import make_id_number
-from shebao_desk.policy import load_policy
-from shebao_desk.catalogue import BUSINESS_CODES
-from shebao_desk.queries import LIST_LIMIT, losses_lapsing, open_case_counts, open_cases, search, todays_cases
-from shebao_desk.statistics import month, report_sections
-from shebao_desk.store import connect_file, open_store
+from shebao_desk.rules.idnumber import make_id_number
+from shebao_desk.config.policy import load_policy
+from shebao_desk.config.catalogue import BUSINESS_CODES
+from shebao_desk.services.queries import LIST_LIMIT, losses_lapsing, open_case_counts, open_cases, search, todays_cases
+from shebao_desk.services.statistics import month, report_sections
+from shebao_desk.store.database import connect_file, open_store
 
 FIGURES = ("today_page_100k_open_cases", "monthly_report_1m_cases", "search_by_id_number", "search_by_name_prefix")
 CASES = 1_000_000

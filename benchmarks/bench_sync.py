@@ -14,11 +14,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from benchmarks.common import Figure
-from shebao_desk.idnumber import make_id_number
+from shebao_desk.rules.idnumber import make_id_number
 from shebao_desk.models import SyncChange
 from shebao_desk.models.base import stable_uuid
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import open_store
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.database import open_store
 from shebao_desk.sync.central import prepare_central, push
 
 FIGURES = ("sync_push_100k", "sync_push_100k_third_updates")
@@ -75,7 +75,7 @@ def run(quick: bool = False) -> list[Figure]:
                 "hlc": f"{hlc0 + i:013d}-00000-BENCH", "origin": "BENCH", "values": p, "pushed": False,
                 "created_at": dt.datetime.now(dt.UTC)} for i, p in enumerate(people)]
     with tempfile.TemporaryDirectory() as tmp:
-        from shebao_desk.policy import load_policy
+        from shebao_desk.config.policy import load_policy
         store = open_store(Path(tmp) / "bench.sqlite3")
         with store.unit(None, "A", "bench") as s:
             ensure_site(s, load_policy().site, "A")
@@ -127,7 +127,7 @@ def _mixed(admin_url: str, n: int) -> Figure:
     mixed = [change(n_update + i, p, p) for i, p in enumerate(fresh)]
     mixed += [change(n + i, {"id": u["id"]}, {k: v for k, v in u.items() if k != "id"}) for i, u in enumerate(updated)]
     with tempfile.TemporaryDirectory() as tmp:
-        from shebao_desk.policy import load_policy
+        from shebao_desk.config.policy import load_policy
         store = open_store(Path(tmp) / "mixed.sqlite3")
         with store.unit(None, "A", "bench") as s:
             ensure_site(s, load_policy().site, "A")

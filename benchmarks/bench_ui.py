@@ -81,8 +81,9 @@ def _issue_card(ctx, holder) -> None:
     """The holder applied and collected the card earlier, so every cycle can take a business."""
     import datetime as dt
 
-    from shebao_desk.catalogue import Mode
-    from shebao_desk.intake import ApplicantInput, CaseRequest, accept_case, complete_case
+    from shebao_desk.config.catalogue import Mode
+    from shebao_desk.services.intake import accept_case, complete_case
+    from shebao_desk.services.case_request import ApplicantInput, CaseRequest
     when = dt.datetime(2026, 3, 9, 2, tzinfo=dt.UTC)
     with ctx.store.unit(ctx.clerk.id, "A", "bench setup") as s:
         req = CaseRequest("apply", Mode.SELF, ApplicantInput(holder.ssn, holder.name),
@@ -94,13 +95,13 @@ def _issue_card(ctx, holder) -> None:
 def card_figures(cycles: int = 8) -> list[Figure]:
     from sqlalchemy import select
 
-    from shebao_desk.auth import create_clerk
+    from shebao_desk.services.auth import create_clerk
     from shebao_desk.devices.operations import read_card
     from shebao_desk.devices.pcsc import PcscContext
-    from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-    from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
+    from shebao_desk.devices.simulators.virtual_card import VirtualCard, load_holder
+    from shebao_desk.devices.simulators.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
     from shebao_desk.models import Clerk, Role
-    from shebao_desk.resources import resource_path
+    from shebao_desk.config.resources import resource_path
     from shebao_desk.ui.app import make_app, open_context
     from shebao_desk.ui.main_window import MainWindow
     from shebao_desk.ui.print_job import PrintSettings, print_in_child

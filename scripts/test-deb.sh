@@ -102,12 +102,12 @@ echo "ok: the store and keys are still there, byte for byte, and open; the count
 step "upgrade: a newer package, a store left at the previous schema, migrated at the next start"
 venv_py=/opt/shebao-desk/venv/bin/python
 revision() { SHEBAO_RESOURCES=/etc/shebao-desk "$venv_py" -c \
-  "import sys; from shebao_desk.store import open_store; print(open_store(sys.argv[1], migrate=False).current_revision())" "$store"; }
+  "import sys; from shebao_desk.store.database import open_store; print(open_store(sys.argv[1], migrate=False).current_revision())" "$store"; }
 head=$(revision)
 SHEBAO_RESOURCES=/etc/shebao-desk "$venv_py" -c "
 import sys
 from alembic import command
-from shebao_desk.store import alembic_config, open_store
+from shebao_desk.store.database import alembic_config, open_store
 with open_store(sys.argv[1], migrate=False).engine.begin() as conn:
     command.downgrade(alembic_config(conn), '-1')" "$store"
 older=$(revision)

@@ -1,3 +1,3 @@
-from shebao_desk.cli import main
+from shebao_desk.commands.cli import main
 
 raise SystemExit(main())

@@ -13,8 +13,8 @@ import sqlite3
 import traceback
 
 from shebao_desk.errors import ShebaoError
+from shebao_desk.rules.idnumber import mask_id_numbers
 
-_ID_NUMBER = re.compile(r"(?<![0-9])[1-9]\d{16}[\dXx](?![0-9])")
 _URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 RESTORE_HINT = "可用 shebao-desk db restore 备份文件 从备份恢复"
@@ -22,9 +22,8 @@ RESTORE_HINT = "可用 shebao-desk db restore 备份文件 从备份恢复"
 
 def masked(text: str) -> str:
     """ID numbers and database passwords out of a text bound for the log."""
-    from shebao_desk.idnumber import mask_id_number
     text = _URL_PASSWORD.sub(r"\1***@", text)
-    return _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return mask_id_numbers(text)
 
 
 def trace_text(exc: BaseException) -> str:

@@ -15,9 +15,8 @@ from pathlib import Path
 
 from platformdirs import user_log_dir
 
-from shebao_desk.idnumber import mask_id_number
+from shebao_desk.rules.idnumber import ID_NUMBER_IN_TEXT, mask_id_numbers
 
-_ID_NUMBER = re.compile(r"(?<![0-9])[1-9]\d{16}[\dXx](?![0-9])")
 _HEX_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){6,}(?![0-9A-Fa-f])")
 _CJK = re.compile(r"[\u3400-\u9fff]{2,}")
 
@@ -35,7 +34,7 @@ def surname(name: str | None) -> str:
 
 def _personal_bytes(data: bytes) -> bool:
     """Does a hex dump hold an ID number or a name (ASCII digits; GBK or UTF-8 Chinese)?"""
-    if _ID_NUMBER.search(data.decode("latin-1")):
+    if ID_NUMBER_IN_TEXT.search(data.decode("latin-1")):
         return True
     for codec in ("utf-8", "gbk"):
         if _CJK.search(data.decode(codec, errors="ignore")):
@@ -55,7 +54,7 @@ def mask_text(text: str, *, hex_dumps: bool = True) -> str:
     key fingerprint could decode to Chinese by chance and be hidden for nothing."""
     if hex_dumps:
         text = _HEX_RUN.sub(_mask_hex, text)
-    return _ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+    return mask_id_numbers(text)
 
 
 class MaskIdNumbers(logging.Filter):

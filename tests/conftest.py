@@ -10,15 +10,16 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from shebao_desk.auth import create_clerk
-from shebao_desk.catalogue import Mode
+from shebao_desk.services.auth import create_clerk
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.clock import CHINA
-from shebao_desk.idnumber import make_id_number
-from shebao_desk.intake import AgentInput, ApplicantInput, CaseRequest, accept_case
+from shebao_desk.rules.idnumber import make_id_number
+from shebao_desk.services.intake import accept_case
+from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest
 from shebao_desk.models import Role
-from shebao_desk.policy import load_policy
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import open_store
+from shebao_desk.config.policy import load_policy
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.database import open_store
 
 PG = os.environ.get("SHEBAO_TEST_PG")
 # The markers say what a test needs (pyproject.toml declares them); pytest_collection_modifyitems
@@ -170,7 +171,7 @@ def confirmations(monkeypatch):
 @pytest.fixture
 def make_window(qtbot, tmp_path, shown_errors):
     """Opens the main window on a store in tmp_path, signed in as a supervisor (as after login)."""
-    from shebao_desk.auth import create_clerk as _create
+    from shebao_desk.services.auth import create_clerk as _create
     from shebao_desk.models import Role as _Role
     from shebao_desk.ui.app import make_app, open_context
     from shebao_desk.ui.main_window import MainWindow
@@ -252,8 +253,8 @@ def insert_card():
     """``insert_card(holder, port)`` puts a virtual card in a vpcd reader once pcscd has seen the
     reader empty (a card pulled just before may still be reported for a moment, and a new one
     inserted then meets a reader that cannot talk to it); every card is pulled at the end."""
-    from shebao_desk.devices.virtual_card import VirtualCard
-    from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
+    from shebao_desk.devices.simulators.virtual_card import VirtualCard
+    from shebao_desk.devices.simulators.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
     made = []
 
     def insert(holder, port=DEFAULT_PORT, wait_present=True):

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # desk_services, as co
 def pcscd() -> str:
     from shebao_desk.devices.operations import read_card
     from shebao_desk.devices.pcsc import PcscContext
-    from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-    from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
-    from shebao_desk.resources import resource_path
+    from shebao_desk.devices.simulators.virtual_card import VirtualCard, load_holder
+    from shebao_desk.devices.simulators.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
+    from shebao_desk.config.resources import resource_path
     import time
 
     context = PcscContext()

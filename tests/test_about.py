@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtWidgets import QPushButton
 
 import shebao_desk
-from shebao_desk.store import connect_file, open_store
+from shebao_desk.store.database import connect_file, open_store
 
 
 def version_output(tmp_path, *args):

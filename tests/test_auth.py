@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from shebao_desk.auth import create_clerk, login as auth_login, needs_first_admin
+from shebao_desk.services.auth import create_clerk, login as auth_login, needs_first_admin
 from shebao_desk.errors import AuthError, ValidationError
 from shebao_desk.models import Role
 

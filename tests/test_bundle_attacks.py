@@ -15,10 +15,10 @@ import zlib
 
 import pytest
 
-from shebao_desk.demo import seed
+from shebao_desk.services.demo import seed
 from shebao_desk.models.base import utcnow
-from shebao_desk.policy import load_policy
-from shebao_desk.store import connect_file, open_store
+from shebao_desk.config.policy import load_policy
+from shebao_desk.store.database import connect_file, open_store
 from shebao_desk.sync import bundle as B
 
 pytestmark = pytest.mark.slow  # every attack goes through `bundle import` in a subprocess
@@ -173,7 +173,7 @@ def test_gzip_bomb_is_refused_with_little_memory(pinned):
     bomb = craft(pinned, [], payload=payload, name="bomb.bundle")
     before = fingerprint_of_file(pinned["r"])
     # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
-    probe = ("import re, sys; from shebao_desk.cli import main; code = main(sys.argv[1:]); "
+    probe = ("import re, sys; from shebao_desk.commands.cli import main; code = main(sys.argv[1:]); "
              "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)")
     env = {**os.environ, "XDG_STATE_HOME": str(pinned["root"] / "state")}
     started = time.monotonic()

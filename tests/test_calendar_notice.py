@@ -6,10 +6,10 @@ from pathlib import Path
 import chinese_calendar
 import pytest
 
-from shebao_desk.calendar_notice import NoticeError, parse_notice
-from shebao_desk.cli import main
-from shebao_desk.resources import resource_path
-from shebao_desk.workdays import load_calendar
+from shebao_desk.rules.calendar_notice import NoticeError, parse_notice
+from shebao_desk.commands.cli import main
+from shebao_desk.config.resources import resource_path
+from shebao_desk.config.workdays import load_calendar
 
 NOTICES = Path(__file__).parent / "fixtures" / "notices"
 
@@ -87,5 +87,5 @@ def test_cli_refuses_a_bad_notice_with_one_line_and_writes_nothing(tmp_path, cap
 def test_gb18030_text_is_read(tmp_path):
     path = tmp_path / "notice.txt"
     path.write_bytes(notice_text(2025).encode("gb18030"))
-    from shebao_desk.calendar_notice import read_notice
+    from shebao_desk.rules.calendar_notice import read_notice
     assert read_notice(path).workdays[0] == dt.date(2025, 1, 26)

@@ -5,10 +5,10 @@ import datetime as dt
 import chinese_calendar
 import pytest
 
-from shebao_desk.calendar_provisional import (
+from shebao_desk.rules.calendar_provisional import (
     ONE_OFF_DECISIONS, dragon_boat, law_for, lunar_new_years_eve, mid_autumn, provisional_workdays, qingming,
 )
-from shebao_desk.cli import main
+from shebao_desk.commands.cli import main
 
 D = dt.date
 HISTORY = range(2010, 2027)  # every year chinesecalendar knows from the official notices

@@ -6,12 +6,13 @@ from pathlib import Path
 import chinese_calendar
 from sqlalchemy import select
 
-import shebao_desk.clock
-from shebao_desk.calendar_store import next_year_warning, store_year
-from shebao_desk.cli import main
+import shebao_desk.commands.cli
+import shebao_desk.ui.main_window
+from shebao_desk.services.calendar_store import next_year_warning, store_year
+from shebao_desk.commands.cli import main
 from shebao_desk.models import CalendarYear
 from shebao_desk.sync.bundle import export_bundle, import_bundle
-from shebao_desk.workdays import load_calendar
+from shebao_desk.config.workdays import load_calendar
 
 from test_sync import pin, workstation
 
@@ -60,14 +61,14 @@ def test_admin_is_told_from_november_that_next_year_is_provisional(tmp_path):
 
 
 def test_supervisor_sees_the_warning_in_the_workbench(make_window, qtbot, monkeypatch):
-    monkeypatch.setattr(shebao_desk.clock, "now_utc", lambda: dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC))
+    monkeypatch.setattr(shebao_desk.ui.main_window, "now_utc", lambda: dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC))
     window, ctx = make_window(monitor=False)  # signed in as a supervisor
     qtbot.waitUntil(lambda: window.calendar_label.isVisible(), timeout=10000)
     assert "2027" in window.calendar_label.text()
 
 
 def test_calendar_status_names_the_source_of_each_year(tmp_path, policy, capsys, monkeypatch):
-    monkeypatch.setattr(shebao_desk.clock, "now_utc", lambda: dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC))
+    monkeypatch.setattr(shebao_desk.commands.cli, "now_utc", lambda: dt.datetime(2026, 11, 2, 1, tzinfo=dt.UTC))
     a, _ = workstation(tmp_path, policy, "A")
     assert main(["--db", str(a.path), "calendar", "status"]) == 0
     out = capsys.readouterr().out.splitlines()

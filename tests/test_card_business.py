@@ -6,14 +6,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from shebao_desk import card_business
-from shebao_desk.catalogue import Mode
+from shebao_desk.services import card_business
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.devices.errors import WrongPinError
-from shebao_desk.devices.inprocess import InProcessConnection
+from shebao_desk.devices.simulators.inprocess import InProcessConnection
 from shebao_desk.devices.operations import activate
-from shebao_desk.devices.virtual_card import Holder, VirtualCard
+from shebao_desk.devices.simulators.virtual_card import Holder, VirtualCard
 from shebao_desk.errors import RuleViolation
-from shebao_desk.intake import ApplicantInput, CaseRequest, ChipCard, UnknownCardError, find_person
+from shebao_desk.services.intake import UnknownCardError, find_person
+from shebao_desk.services.case_request import ApplicantInput, CaseRequest, ChipCard
 from shebao_desk.models import Card, CardStatus, Case, ChipWrite, ChipWriteState
 
 from conftest import MONDAY, applicant, take
@@ -121,7 +122,7 @@ def test_a_chip_change_whose_case_cannot_be_saved_stays_on_record(store, policy,
     # and a late "unchanged" can never hide it
     card_business.chip_unchanged(store, journal_id, clerk, site, refused=False, detail="closed")
     assert card_business.unrecorded(store)[0].state is ChipWriteState.CHIP_CHANGED
-    from shebao_desk.invariants import check_store
+    from shebao_desk.services.invariants import check_store
     with store.read() as s:
         assert [f.rule for f in check_store(s)] == ["chip_write"]  # db check says so
     # the clerk accepts again: the change is recorded without asking the chip for the initial PIN again

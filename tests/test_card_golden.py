@@ -12,10 +12,10 @@ import time
 import pytest
 
 from shebao_desk.devices.errors import CardDataDamagedError, DeviceError, NeedsPsamError
-from shebao_desk.devices.inprocess import InProcessConnection
+from shebao_desk.devices.simulators.inprocess import InProcessConnection
 from shebao_desk.devices.operations import activate, read_card, verify_pin
 from shebao_desk.devices.sscard import SocialSecurityCard
-from shebao_desk.devices.virtual_card import VirtualCard
+from shebao_desk.devices.simulators.virtual_card import VirtualCard
 from test_card_protocol import holder
 
 SELECT_SSSE = "00A404000F7378312E73682EC9E7BBE1B1A3D5CF"

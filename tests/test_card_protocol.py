@@ -10,14 +10,14 @@ from shebao_desk.devices.errors import (
     ApduError, ApplicationLockedError, BadResponseError, NeedsPsamError, NotSocialSecurityCardError,
     PinBlockedError, PinPolicyError, WrongPinError,
 )
-from shebao_desk.devices.inprocess import InProcessConnection
+from shebao_desk.devices.simulators.inprocess import InProcessConnection
 from shebao_desk.devices.operations import activate, change_pin, read_card
 from shebao_desk.devices.sscard import SocialSecurityCard
-from shebao_desk.devices.virtual_card import Holder, VirtualCard, load_holder, split_name
+from shebao_desk.devices.simulators.virtual_card import Holder, VirtualCard, load_holder, split_name
 from shebao_desk.errors import ValidationError
 from shebao_desk.logsetup import TRAFFIC
-from shebao_desk.pin_policy import check_new_pin
-from shebao_desk.resources import resource_path
+from shebao_desk.rules.pin_policy import check_new_pin
+from shebao_desk.config.resources import resource_path
 
 
 class ScriptedConnection:

@@ -14,16 +14,17 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from shebao_desk import card_rules
-from shebao_desk.auth import create_clerk
-from shebao_desk.catalogue import BusinessCode, Mode
+from shebao_desk.rules import card_rules
+from shebao_desk.services.auth import create_clerk
+from shebao_desk.config.catalogue import BusinessCode, Mode
 from shebao_desk.errors import RuleViolation
-from shebao_desk.intake import CaseRequest, accept_case, complete_case, find_person
+from shebao_desk.services.intake import accept_case, complete_case, find_person
+from shebao_desk.services.case_request import CaseRequest
 from shebao_desk.models import Card, Case, CaseStatus, Person, PersonStatus, Role
 from shebao_desk.models.people import CardStatus, LossKind
-from shebao_desk.policy import load_policy
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import open_store
+from shebao_desk.config.policy import load_policy
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.database import open_store
 
 from conftest import MONDAY, applicant
 
@@ -57,8 +58,8 @@ class CardLife(RuleBasedStateMachine):
         mode = Mode.AGENT if business is BusinessCode.CANCEL else Mode.SELF
         materials = set(self.policy.catalogue[business].required(mode))
         if mode is Mode.AGENT:
-            from shebao_desk.intake import AgentInput
-            from shebao_desk.idnumber import make_id_number
+            from shebao_desk.services.case_request import AgentInput
+            from shebao_desk.rules.idnumber import make_id_number
             kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
         if business is BusinessCode.INFO_CHANGE:
             kw["changes"] = {"phone": "13900000000"}
@@ -143,6 +144,6 @@ TestCardLife = pytest.mark.slow(CardLife.TestCase)  # 80 lives of 40 steps
 
 
 def test_every_business_has_one_effect_and_one_catalogue_entry():
-    from shebao_desk.card_effects import EFFECTS
+    from shebao_desk.services.card_effects import EFFECTS
     assert set(EFFECTS) == set(BusinessCode)
     assert set(load_policy().catalogue.businesses) == {b.value for b in BusinessCode}

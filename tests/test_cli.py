@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shebao_desk.models import Case
-from shebao_desk.store import connect_file, open_store
+from shebao_desk.store.database import connect_file, open_store
 
 pytestmark = pytest.mark.slow  # every test runs the program as a subprocess
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from shebao_desk.store import connect_file
+from shebao_desk.store.database import connect_file
 
 
 def cli(tmp_path, *args):

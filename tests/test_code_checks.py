@@ -1,6 +1,8 @@
 """The static gate: ruff (rules in pyproject.toml [tool.ruff]) and mypy (pyproject.toml [tool.mypy]: the
-core checked, strict for the rules, the UI at the level PySide6's stubs allow) report nothing. A new
-finding fails the suite; a deliberate exception is a narrowly scoped ignore with its reason."""
+core checked, strict for the rules, the UI at the level PySide6's stubs allow) report nothing, and the
+import contracts hold (pyproject.toml [tool.importlinter]: the layers, Qt/pyscard/psycopg each in its
+place, no import cycle). A new finding fails the suite; a deliberate exception is a narrowly scoped
+ignore with its reason."""
 
 import shutil
 import subprocess
@@ -30,3 +32,10 @@ def test_mypy_finds_nothing():
     result = subprocess.run([*_tool("mypy"), "--no-incremental", "--cache-dir", "/dev/null"],
                             cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contracts_hold_and_nothing_imports_in_a_circle():
+    result = subprocess.run([*_tool("lint-imports"), "--no-cache", "--no-logo"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout and "No import cycles, at any depth KEPT" in result.stdout, result.stdout

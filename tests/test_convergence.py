@@ -25,17 +25,18 @@ from collections import Counter
 import pytest
 from sqlalchemy import create_engine, select
 
-from shebao_desk.attendance import sign_in, sign_out
-from shebao_desk.auth import attempt_login, create_clerk
-from shebao_desk.catalogue import Mode
-from shebao_desk.conflicts import list_conflicts, resolve_conflict
+from shebao_desk.services.attendance import sign_in, sign_out
+from shebao_desk.services.auth import attempt_login, create_clerk
+from shebao_desk.config.catalogue import Mode
+from shebao_desk.services.conflicts import list_conflicts, resolve_conflict
 from shebao_desk.errors import ShebaoError
-from shebao_desk.intake import AgentInput, CaseRequest, accept_case, complete_case
-from shebao_desk.invariants import check_store
+from shebao_desk.services.intake import accept_case, complete_case
+from shebao_desk.services.case_request import AgentInput, CaseRequest
+from shebao_desk.services.invariants import check_store
 from shebao_desk.models import Base, Case, CaseStatus, Clerk, Role, Site
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.keystore import DB_KEY, Keystore
-from shebao_desk.store import file_key, open_store
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.keystore import DB_KEY, Keystore
+from shebao_desk.store.database import file_key, open_store
 from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle, own_key, trust
 from shebao_desk.sync.central import prepare_central, pull, push
 from shebao_desk.sync.digest import SYNCED_TABLES, canonical_rows, digest
@@ -103,7 +104,7 @@ def _request(rng: random.Random, business: str, who, policy) -> CaseRequest:
     mode = Mode.AGENT if business == "cancel" else Mode.SELF
     kw = {}
     if mode is Mode.AGENT:
-        from shebao_desk.idnumber import make_id_number
+        from shebao_desk.rules.idnumber import make_id_number
         kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
     if business == "info_change":
         field, value = rng.choice([("phone", f"139{rng.randrange(10**8):08d}"), ("address", f"商州区{rng.randrange(99)}号"),

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from shebao_desk.window_check import self_check
+from shebao_desk.services.window_check import self_check
 
 
 def cli(*args):

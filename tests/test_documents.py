@@ -10,15 +10,15 @@ import pytest
 from PIL import Image as PILImage
 from pypdf import PdfReader
 
-from shebao_desk.catalogue import Mode
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.documents.fonts import FontError, MissingGlyphError, load_fonts
-from shebao_desk.documents.layout import parse_layout
+from shebao_desk.config.document_layout import parse_layout
 from shebao_desk.documents.model import Party
 from shebao_desk.documents.render import Renderer
 from shebao_desk.documents.samples import SAMPLE_FILES, sample_document
-from shebao_desk.documents.service import render_case
+from shebao_desk.services.case_documents import render_case
 from shebao_desk.errors import ResourceError
-from shebao_desk.resources import resources_dir
+from shebao_desk.config.resources import resources_dir
 
 from conftest import applicant, take
 
@@ -119,7 +119,7 @@ def test_receipt_has_promise_pickup_and_notices(policy):
 def test_receipt_of_a_real_temporary_loss_warns_of_the_lapse(store, policy, clerk_and_site, tmp_path):
     who = applicant()
     apply = take(store, policy, clerk_and_site, "apply", who)
-    from shebao_desk.intake import complete_case
+    from shebao_desk.services.intake import complete_case
     import datetime as dt
     with store.unit(clerk_and_site[0].id, "A", "collect") as s:
         complete_case(s, s.merge(apply.case), s.merge(clerk_and_site[0]), apply.case.accepted_at + dt.timedelta(days=10))

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from shebao_desk.devices import idcard
-from shebao_desk.devices.idcard_sim import IdCardSimulator, load_card
+from shebao_desk.devices.simulators.idcard_sim import IdCardSimulator, load_card
+from shebao_desk.rules.idnumber import mask_id_number
 
 CARDS = Path(__file__).resolve().parent.parent / "resources" / "idcards"
 
@@ -90,6 +91,14 @@ def test_sample_cards_read_through_the_serial_path(name, expect):
     data = info.as_json()
     assert {k: data[k] for k in expect} == expect
     assert len(info.photo_wlt) == 1024
+
+
+def test_a_read_is_logged_with_the_id_number_masked_as_everywhere(caplog):
+    caplog.set_level("INFO", logger="shebao_desk.devices.idcard")
+    with IdCardSimulator(card("expired")) as sim:
+        info = idcard.read_id_card(sim.path)
+    logged = " ".join(r.getMessage() for r in caplog.records if r.name == "shebao_desk.devices.idcard")
+    assert mask_id_number(info.id_number) in logged and info.id_number not in logged
 
 
 def test_validity_is_checked():

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, select, text
 
 from shebao_desk.clock import now_utc
 from shebao_desk.models import Clerk
-from shebao_desk.site_identity import get_site
-from shebao_desk.store import open_store
+from shebao_desk.store.site_identity import get_site
+from shebao_desk.store.database import open_store
 
 from conftest import applicant, needs_pg, on_central, take
 from test_sync import snapshot, store_engine
@@ -81,7 +81,7 @@ def test_two_stores_converge_and_a_third_with_the_same_code_is_refused(tmp_path,
 
 def add_cases(db, first: int, n: int) -> list[str]:
     """Cases accepted now (today's numbers) by the store's demo clerk, as the intake would."""
-    from shebao_desk.policy import load_policy
+    from shebao_desk.config.policy import load_policy
     store = open_store(db)
     try:
         with store.read() as s:

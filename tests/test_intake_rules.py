@@ -6,12 +6,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from shebao_desk.catalogue import Mode
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.errors import RuleViolation, ValidationError
-from shebao_desk.intake import complete_case, find_person
+from shebao_desk.services.intake import complete_case, find_person
 from shebao_desk.models import Card, CardStatus, Case, CaseStatus, PersonStatus
-from shebao_desk.resources import resource_path
-from shebao_desk.workdays import load_calendar
+from shebao_desk.config.resources import resource_path
+from shebao_desk.config.workdays import load_calendar
 
 from conftest import MONDAY, applicant, take
 

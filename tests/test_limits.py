@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import String
 
 from shebao_desk.errors import ValidationError
-from shebao_desk.intake import AgentInput
-from shebao_desk.limits import column_limit, max_length, text_problem, value_problems
+from shebao_desk.services.case_request import AgentInput
+from shebao_desk.models.limits import column_limit, max_length, text_problem, value_problems
 from shebao_desk.models import Base, Person
 
 from conftest import applicant, take
@@ -24,8 +24,8 @@ def test_bad_names_are_refused_at_input_and_nothing_is_written(store, policy, cl
 
 
 def test_agent_fields_and_info_changes_are_checked_too(store, policy, clerk_and_site):
-    from shebao_desk.catalogue import Mode
-    from shebao_desk.idnumber import make_id_number
+    from shebao_desk.config.catalogue import Mode
+    from shebao_desk.rules.idnumber import make_id_number
     import datetime as dt
     agent = AgentInput("张" * 51, make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
     with pytest.raises(ValidationError) as exc:

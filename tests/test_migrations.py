@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
-from shebao_desk import store_schema
+from shebao_desk.store import schema as store_schema
 from shebao_desk.errors import StoreError
-from shebao_desk.keystore import DB_KEY, Keystore
-from shebao_desk.store import connect_file, file_key, open_store
+from shebao_desk.store.keystore import DB_KEY, Keystore
+from shebao_desk.store.database import connect_file, file_key, open_store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stores"
 VERSIONS = store_schema.MIGRATIONS / "versions"
@@ -368,7 +368,7 @@ def checks(tmp_path: Path, db: Path, *, by_cli: bool) -> bool:
     """What ``db check`` does (open, migrate, check every rule): through the CLI, or in this process (faster)."""
     if by_cli:
         return cli(tmp_path, "--db", str(db), "db", "check").returncode == 0
-    from shebao_desk.invariants import check_store
+    from shebao_desk.services.invariants import check_store
     store = open_store(db)
     try:
         with store.read() as s:

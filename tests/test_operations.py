@@ -11,25 +11,26 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from shebao_desk.attendance import attendance_report, sign_in, sign_out
-from shebao_desk.auth import create_clerk
+from shebao_desk.services.attendance import attendance_report, sign_in, sign_out
+from shebao_desk.services.auth import create_clerk
 from shebao_desk.clock import CHINA
-from shebao_desk.demo import seed
+from shebao_desk.services.demo import seed
 from shebao_desk.errors import RuleViolation, ValidationError
-from shebao_desk.inquiries import close_inquiry, hand_over, open_inquiries, open_inquiry
+from shebao_desk.services.inquiries import close_inquiry, hand_over, open_inquiries, open_inquiry
 from shebao_desk.models import Role
-from shebao_desk.outlets import article_11, load_supervision
-from shebao_desk.report_export import write_pdf, write_xlsx
-from shebao_desk.statistics import by_business, by_clerk, month, overall, period_of, report_sections
-from shebao_desk.window_check import self_check
+from shebao_desk.config.supervision import load_supervision
+from shebao_desk.services.outlets import article_11
+from shebao_desk.services.report_export import write_pdf, write_xlsx
+from shebao_desk.services.statistics import by_business, by_clerk, month, overall, period_of, report_sections
+from shebao_desk.services.window_check import self_check
 
 SEED_NOW = dt.datetime(2026, 11, 20, 2, tzinfo=dt.UTC)  # seeded cases fall in September–November 2026
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    from shebao_desk.policy import load_policy
-    from shebao_desk.store import open_store
+    from shebao_desk.config.policy import load_policy
+    from shebao_desk.store.database import open_store
     store = open_store(tmp_path_factory.mktemp("stats") / "s.sqlite3")
     seed(store, load_policy(), 120, now=SEED_NOW)
     yield store

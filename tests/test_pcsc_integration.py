@@ -20,9 +20,9 @@ from shebao_desk.devices.errors import (
 from shebao_desk.devices.monitor import EventKind, ReaderMonitor
 from shebao_desk.devices.operations import activate, read_card, verify_pin
 from shebao_desk.devices.pcsc import PcscContext
-from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-from shebao_desk.devices.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
-from shebao_desk.resources import resource_path
+from shebao_desk.devices.simulators.virtual_card import VirtualCard, load_holder
+from shebao_desk.devices.simulators.vpcd import DEFAULT_PORT, VpcdSlot, reader_name
+from shebao_desk.config.resources import resource_path
 
 from conftest import reader_shows, wait_for
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from shebao_desk.store import connect_file
+from shebao_desk.store.database import connect_file
 import subprocess
 import sys
 

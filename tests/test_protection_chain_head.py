@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import applicant, needs_pg, on_central
-from shebao_desk.store import connect_file
+from shebao_desk.store.database import connect_file
 from shebao_desk.sync.central import SyncError, sync
 from test_sync import issued, workstation
 

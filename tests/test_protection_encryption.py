@@ -6,10 +6,10 @@ import stat
 
 import pytest
 
-from shebao_desk.backup import backup, restore
-from shebao_desk.demo import seed
-from shebao_desk.keystore import Keystore, recovery_text
-from shebao_desk.store import connect_file, open_store, store_files
+from shebao_desk.store.backup import backup, restore
+from shebao_desk.services.demo import seed
+from shebao_desk.store.keystore import Keystore, recovery_text
+from shebao_desk.store.database import connect_file, open_store, store_files
 
 
 @pytest.mark.slow
@@ -39,7 +39,7 @@ def test_backup_restores_on_another_pc_only_with_the_recovery_key(tmp_path, poli
     monkeypatch.setenv("SHEBAO_KEYS", str(tmp_path / "other-pc-keys"))  # a PC that never saw this store
     other = tmp_path / "other.sqlite3"
     from shebao_desk.errors import StoreError
-    from shebao_desk.keystore import parse_recovery
+    from shebao_desk.store.keystore import parse_recovery
     try:
         restore(other, out)
         raise AssertionError("restored without a key")

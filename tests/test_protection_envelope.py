@@ -8,9 +8,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from shebao_desk.demo import seed
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import connect_file, open_store
+from shebao_desk.services.demo import seed
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.database import connect_file, open_store
 from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle, own_key, trust
 from shebao_desk.sync.envelope import (
     EnvelopeError, box_public, is_envelope, open_envelope, seal, x25519_private, x25519_public,

@@ -23,7 +23,7 @@ def run(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
            "XDG_STATE_HOME": str(home / "state"), "XDG_CACHE_HOME": str(home / "cache")}
     env.pop("SHEBAO_DB", None)
     return subprocess.run([sys.executable, "-c", "import os, sys; os.umask(0o022); "
-                           "from shebao_desk.cli import main; sys.exit(main(sys.argv[1:]))", *args],
+                           "from shebao_desk.commands.cli import main; sys.exit(main(sys.argv[1:]))", *args],
                           input=stdin, capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
@@ -47,7 +47,7 @@ def test_store_wal_backup_log_bundle_all_owner_only(tmp_path):
 
 
 def test_an_old_world_readable_store_is_tightened_on_open(tmp_path):
-    from shebao_desk.store import open_store, store_files
+    from shebao_desk.store.database import open_store, store_files
     path = tmp_path / "old.sqlite3"
     open_store(path).close()
     for f in store_files(path):
@@ -61,7 +61,7 @@ def test_an_old_world_readable_store_is_tightened_on_open(tmp_path):
 
 
 def test_backup_restore_files_are_owner_only_even_with_a_loose_umask(tmp_path, store, clerk_and_site):
-    from shebao_desk.backup import backup, restore
+    from shebao_desk.store.backup import backup, restore
     old = os.umask(0o022)
     try:
         out = backup(store.path, tmp_path / "copies" / "b.sqlite3")

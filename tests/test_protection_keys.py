@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import stat
 
-from shebao_desk.backup import backup
-from shebao_desk.keystore import Keystore, keys_dir, parse_recovery, recovery_text
-from shebao_desk.store import open_store, connect_file
+from shebao_desk.store.backup import backup
+from shebao_desk.store.keystore import Keystore, keys_dir, parse_recovery, recovery_text
+from shebao_desk.store.database import open_store, connect_file
 from shebao_desk.sync.bundle import export_bundle, own_key
 
 

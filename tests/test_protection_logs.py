@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from shebao_desk.auth import create_clerk, login
+from shebao_desk.services.auth import create_clerk, login
 from shebao_desk.errors import AuthError
 from shebao_desk.logsetup import TRAFFIC, MaskIdNumbers, MaskingFormatter, surname
 from shebao_desk.models import Role
@@ -90,3 +90,16 @@ def test_foreign_handlers_get_the_filter_and_names_shorten_to_the_surname():
     assert ID not in record.getMessage()
     assert ID not in MaskingFormatter().format(logging.LogRecord("t", 40, __file__, 1, ID, None, None))
     assert surname(NAME) == "李**"
+
+
+def test_every_way_out_masks_an_id_number_the_same_one_way():
+    """The log's formatter, a failure's text for the log and the lists share rules.idnumber's masking."""
+    from shebao_desk.failure import masked
+    from shebao_desk.logsetup import mask_text
+    from shebao_desk.rules.idnumber import mask_id_number, mask_id_numbers
+    text = f"person {ID}, card 61{ID}, lower-case x {ID[:17].lower()}x; at postgresql://u:pw@h/db"
+    expected = f"person 6101**********0019, card 61{ID}, lower-case x 6101**********001x; at postgresql://u:***@h/db"
+    assert masked(text) == expected  # a longer digit run is not an ID number; the password goes too
+    assert mask_text(text, hex_dumps=False) == mask_id_numbers(text) == expected.replace("u:***@", "u:pw@")
+    assert mask_id_number(ID) == "6101**********0019"
+

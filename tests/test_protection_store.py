@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from shebao_desk.backup import backup, default_backup_dir
+from shebao_desk.store.backup import backup, default_backup_dir
 from shebao_desk.errors import StoreError
-from shebao_desk.store import APPLICATION_ID, open_store, connect_file
+from shebao_desk.store.database import APPLICATION_ID, open_store, connect_file
 
 
 def test_a_new_store_carries_the_application_id(store):

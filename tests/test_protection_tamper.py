@@ -12,10 +12,10 @@ import uuid
 
 import pytest
 
-from shebao_desk.demo import seed
-from shebao_desk.keystore import DB_KEY, Keystore
-from shebao_desk.policy import load_policy
-from shebao_desk.store import open_store, connect_file
+from shebao_desk.services.demo import seed
+from shebao_desk.store.keystore import DB_KEY, Keystore
+from shebao_desk.config.policy import load_policy
+from shebao_desk.store.database import open_store, connect_file
 
 pytestmark = pytest.mark.slow  # every test runs the CLI as a subprocess on a tampered store
 
@@ -184,7 +184,7 @@ def test_audit_entry_forged(db):
 
 def test_audit_edit_covered_by_rewriting_the_seal(db):
     """An intruder who rewrites an entry and recomputes its seal still breaks the next link."""
-    from shebao_desk.audit_chain import FIELDS, link
+    from shebao_desk.changes.audit_chain import FIELDS, link
     with connect_file(db) as conn:
         seq, aid = conn.execute("select seq, audit_id from audit_seal order by seq limit 1 offset 5").fetchone()
         conn.execute(f"update audit_entry set workstation='Z' where id='{aid}'")
@@ -206,7 +206,7 @@ def test_loss_report_lifted_directly(db):
 def test_a_value_no_enum_knows_is_reported_not_a_crash(db):
     pid = one(db, "select id from person where status='cancelled' limit 1")[0]
     edit(db, f"update person set status='alive' where id='{pid}'")
-    from shebao_desk.rederive import compare
+    from shebao_desk.services.rederive import compare
     store = open_store(db)
     with store.engine.connect() as conn:
         found = compare(conn)
@@ -215,8 +215,8 @@ def test_a_value_no_enum_knows_is_reported_not_a_crash(db):
 
 
 def test_a_store_that_received_a_bundle_passes_and_seals_what_it_received(tmp_path):
-    from shebao_desk.invariants import check_store
-    from shebao_desk.site_identity import ensure_site
+    from shebao_desk.services.invariants import check_store
+    from shebao_desk.store.site_identity import ensure_site
     from shebao_desk.sync.bundle import export_bundle, import_bundle, own_key, trust
     policy = load_policy()
     a, b = open_store(tmp_path / "a.sqlite3"), open_store(tmp_path / "b.sqlite3")

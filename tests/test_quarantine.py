@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import create_engine, text
 
-from shebao_desk.site_identity import set_up_site
-from shebao_desk.store import open_store
+from shebao_desk.services.site_setup import set_up_site
+from shebao_desk.store.database import open_store
 from shebao_desk.sync.central import sync
 from shebao_desk.sync.status import sync_status
 
@@ -25,7 +25,7 @@ def central_names(url) -> set[str]:
 def test_a_refused_change_is_quarantined_and_the_rest_arrive(tmp_path, policy, central):
     store = open_store(tmp_path / "a.sqlite3")
     site = set_up_site(store, policy.site, "SZ01", "A", central_url=central, central_required=True)
-    from shebao_desk.auth import create_clerk
+    from shebao_desk.services.auth import create_clerk
     from shebao_desk.models import Role
     with store.unit(None, "A", "clerk") as s:
         clerk = create_clerk(s, "wang", "王经办", "passw0rd!", Role.CLERK)
@@ -67,7 +67,7 @@ def test_a_refused_change_is_quarantined_and_the_rest_arrive(tmp_path, policy, c
 def test_what_would_not_fit_is_quarantined_before_it_is_sent(tmp_path, policy, central):
     store = open_store(tmp_path / "a.sqlite3")
     site = set_up_site(store, policy.site, "SZ01", "A")
-    from shebao_desk.auth import create_clerk
+    from shebao_desk.services.auth import create_clerk
     from shebao_desk.models import Role
     with store.unit(None, "A", "clerk") as s:
         clerk = create_clerk(s, "wang", "王经办", "passw0rd!", Role.CLERK)

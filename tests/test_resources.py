@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from shebao_desk.catalogue import BUSINESS_CODES, Mode, load_catalogue, parse_catalogue
+from shebao_desk.config.catalogue import BUSINESS_CODES, Mode, load_catalogue, parse_catalogue
 from shebao_desk.errors import ResourceError
-from shebao_desk.resources import resources_dir
-from shebao_desk.site_config import load_site_config, parse_site_config
+from shebao_desk.config.resources import resources_dir
+from shebao_desk.config.site_config import load_site_config, parse_site_config
 
 
 def test_catalogue_has_every_business_with_materials_per_mode():
@@ -102,7 +102,7 @@ def test_site_file_errors_name_the_file_and_the_field_in_chinese(tmp_path, old, 
 
 
 def test_guide_errors_are_declarative_and_chinese(tmp_path):
-    from shebao_desk.service_guide import parse_guide
+    from shebao_desk.config.service_guide import parse_guide
     path = tmp_path / "service_guide.toml"
     path.write_text('title = "指南"\ntopics = []\nguide = []\nflow = []\n', encoding="utf-8")
     with pytest.raises(ResourceError) as exc:

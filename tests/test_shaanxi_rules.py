@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
-from shebao_desk.catalogue import Mode
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.errors import ValidationError
-from shebao_desk.intake import AgentInput, complete_case, phone_problem
+from shebao_desk.services.intake import complete_case, phone_problem
+from shebao_desk.services.case_request import AgentInput
 from shebao_desk.models import Case, CaseStatus
 
 from conftest import MONDAY, applicant, take
@@ -104,8 +105,8 @@ def test_an_unknown_outlet_is_refused(store, policy, clerk_and_site):
 
 
 def test_the_resubmission_reads_as_one_history(store, policy, clerk_and_site):
-    from shebao_desk.history_text import describe
-    from shebao_desk.queries import case_history
+    from shebao_desk.services.history_text import describe
+    from shebao_desk.services.queries import case_history
     who = applicant(20)
     first = take(store, policy, clerk_and_site, "apply", who, materials={"id_original"})
     take(store, policy, clerk_and_site, "apply", who, now=MONDAY + dt.timedelta(days=2))

@@ -3,10 +3,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import func, select, text
 
-from shebao_desk.backup import backup, restore
+from shebao_desk.store.backup import backup, restore
 from shebao_desk.errors import StoreError
 from shebao_desk.models import AuditEntry, Base, Clerk, Person
-from shebao_desk.store import connect_file, open_store, resolve_db_path
+from shebao_desk.store.database import connect_file, open_store, resolve_db_path
 
 from conftest import applicant, take
 

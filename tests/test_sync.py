@@ -12,15 +12,15 @@ import threading
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from shebao_desk.auth import create_clerk
-from shebao_desk.catalogue import Mode
+from shebao_desk.services.auth import create_clerk
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.errors import ShebaoError
-from shebao_desk.intake import complete_case, find_person
+from shebao_desk.services.intake import complete_case, find_person
 from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import open_store
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.database import open_store
 from shebao_desk.sync.bundle import BundleError, export_bundle, import_bundle, own_key, trust
-from shebao_desk.sync import LOCAL_TABLES
+from shebao_desk.changes.capture import LOCAL_TABLES
 from shebao_desk.sync.central import SyncError, sync
 from shebao_desk.sync.status import sync_status
 
@@ -41,7 +41,7 @@ def store_engine(path):
     """An engine on a store file that the CLI made (encrypted: its key from the keystore)."""
     from pathlib import Path
 
-    from shebao_desk.store import file_key, sqlite_engine
+    from shebao_desk.store.database import file_key, sqlite_engine
     return sqlite_engine(Path(path), file_key(Path(path)))
 
 
@@ -581,7 +581,7 @@ def test_a_pc_whose_bundle_another_window_pushed_first_shares_its_work_with_its_
                                                                                             central):
     """C1 pushes A2's changes (from A2's bundle) before A2 ever syncs: they were counted to C1's window,
     and A2's later push of the same changes, taken as its own, never reached A1."""
-    from shebao_desk.attendance import sign_in
+    from shebao_desk.services.attendance import sign_in
     (a1, _), (a2, cs2), (c1, _) = three_stores(tmp_path, policy)
     take(a2, policy, cs2, "apply", applicant(127))
     with a2.unit(cs2[0].id, "2", "sign in") as s:
@@ -626,7 +626,7 @@ def test_a_card_edited_at_two_windows_in_one_millisecond_replays_as_it_merged(tm
     """Flushes of different sizes: at C the card's audit entry was once logged two ticks before its
     change, at A one tick; the trail then sorted A after C while the merge kept C's value, and
     db check called the merged card edited directly (seeds 1143 and 1148 of the long run)."""
-    from shebao_desk.invariants import check_store
+    from shebao_desk.services.invariants import check_store
     from shebao_desk.models import Attendance, Card
     from shebao_desk.models.base import stable_uuid
     (a1, cs1), (c1, cs3) = window_store(tmp_path, policy, "SZ01", "1"), window_store(tmp_path, policy, "SZ02", "1")
@@ -659,8 +659,8 @@ def test_a_card_edited_at_two_windows_in_one_millisecond_replays_as_it_merged(tm
 @pytest.mark.slow
 @needs_pg
 def test_cancelled_person_with_a_card_made_elsewhere_is_flagged_and_resolved_everywhere(tmp_path, policy, central):
-    from shebao_desk.conflicts import list_conflicts, resolve_conflict
-    from shebao_desk.invariants import check_store
+    from shebao_desk.services.conflicts import list_conflicts, resolve_conflict
+    from shebao_desk.services.invariants import check_store
     (a1, cs1), (a2, cs2), (c1, cs3) = three_stores(tmp_path, policy)
     who = applicant(124)
     take(a2, policy, cs2, "cancel", who, mode=Mode.AGENT, reason="死亡")
@@ -792,8 +792,8 @@ def test_two_valid_cards_conflict_is_open_in_db_check_and_resolved_from_the_cli(
 
 
 def test_a_local_cancel_of_a_person_with_two_valid_cards_is_flagged_not_hidden(tmp_path, policy):
-    from shebao_desk.conflicts import list_conflicts
-    from shebao_desk.invariants import check_store
+    from shebao_desk.services.conflicts import list_conflicts
+    from shebao_desk.services.invariants import check_store
     (a, csa), (b, csb) = [window_store(tmp_path, policy, w, "1") for w in ("SZ01", "SZ02")]
     who = applicant(160)
     take(a, policy, csa, "apply", who)

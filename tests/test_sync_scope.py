@@ -15,13 +15,13 @@ from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
 from test_sync import issued
 
-from shebao_desk.auth import create_clerk
+from shebao_desk.services.auth import create_clerk
 from shebao_desk.errors import RuleViolation
-from shebao_desk.intake import find_person
+from shebao_desk.services.intake import find_person
 from shebao_desk.models import Card, CardStatus, Case, Clerk, LossKind, Person, Role
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.statistics import month, report_sections
-from shebao_desk.store import open_store
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.services.statistics import month, report_sections
+from shebao_desk.store.database import open_store
 from shebao_desk.sync.central import (
     CentralUnavailable,
     check_card_with_central,

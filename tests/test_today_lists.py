@@ -4,7 +4,7 @@ import datetime as dt
 
 from sqlalchemy import text
 
-from shebao_desk.queries import open_case_counts, open_cases, todays_cases
+from shebao_desk.services.queries import open_case_counts, open_cases, todays_cases
 
 from conftest import MONDAY, applicant, take
 

@@ -7,7 +7,7 @@ from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-import shebao_desk.intake
+import shebao_desk.services.intake
 from shebao_desk.models import CaseStatus
 
 from conftest import a_photo, applicant
@@ -20,7 +20,7 @@ def pdf_text(path):
 
 
 def test_application_on_28_december_prints_an_estimated_date(make_window, qtbot, monkeypatch):
-    monkeypatch.setattr(shebao_desk.intake, "now_utc", lambda: DEC_28)
+    monkeypatch.setattr(shebao_desk.services.intake, "now_utc", lambda: DEC_28)
     window, ctx = make_window(monitor=False)
     page = window.pages["intake"]
     who = applicant(41)

@@ -7,11 +7,12 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from shebao_desk.devices.virtual_card import load_holder
-from shebao_desk.devices.vpcd import DEFAULT_PORT, reader_name
-from shebao_desk.intake import ApplicantInput, complete_case, find_person
+from shebao_desk.devices.simulators.virtual_card import load_holder
+from shebao_desk.devices.simulators.vpcd import DEFAULT_PORT, reader_name
+from shebao_desk.services.intake import complete_case, find_person
+from shebao_desk.services.case_request import ApplicantInput
 from shebao_desk.models import Case, CardStatus, CaseStatus
-from shebao_desk.resources import resource_path
+from shebao_desk.config.resources import resource_path
 
 from conftest import a_photo, take
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from shebao_desk.auth import create_clerk
-from shebao_desk.invariants import check_store
-from shebao_desk.intake import find_person
+from shebao_desk.services.auth import create_clerk
+from shebao_desk.services.invariants import check_store
+from shebao_desk.services.intake import find_person
 from shebao_desk.models import Role
-from shebao_desk.site_identity import ensure_site
-from shebao_desk.store import open_store
+from shebao_desk.store.site_identity import ensure_site
+from shebao_desk.store.database import open_store
 from shebao_desk.sync.bundle import export_bundle, import_bundle, own_key, trust
 
 from conftest import MONDAY, applicant, take

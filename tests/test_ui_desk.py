@@ -121,8 +121,9 @@ def test_print_preview_and_case_window_fit_with_their_buttons(make_window, qtbot
 
 def holder_with_card(ctx, seq=41, birth=dt.date(1970, 3, 1)):
     """A person whose card was applied for and collected (normal), made through the core rules."""
-    from shebao_desk.catalogue import Mode
-    from shebao_desk.intake import CaseRequest, accept_case, complete_case
+    from shebao_desk.config.catalogue import Mode
+    from shebao_desk.services.intake import accept_case, complete_case
+    from shebao_desk.services.case_request import CaseRequest
     who = applicant(seq, birth=birth)
     with ctx.store.unit(ctx.clerk.id, "A", "test holder") as s:
         materials = set(ctx.policy.catalogue["apply"].required(Mode.SELF))
@@ -196,8 +197,9 @@ def test_closing_with_an_unsaved_form_asks(make_window, qtbot, confirmations):
 
 
 def test_completion_asks_and_names_the_case(make_window, qtbot, confirmations):
-    from shebao_desk.catalogue import Mode
-    from shebao_desk.intake import CaseRequest, accept_case
+    from shebao_desk.config.catalogue import Mode
+    from shebao_desk.services.intake import accept_case
+    from shebao_desk.services.case_request import CaseRequest
     from shebao_desk.models import CaseStatus
     from shebao_desk.ui.case_detail import CaseDetailDialog
     window, ctx = make_window(monitor=False)
@@ -299,8 +301,8 @@ def test_case_history_reads_as_plain_chinese(make_window, qtbot, confirmations):
 # -- small things a clerk trips over ---------------------------------------------------
 
 def test_attendance_does_not_mark_days_before_the_account_existed(store, policy):
-    from shebao_desk.attendance import attendance_report
-    from shebao_desk.auth import create_clerk
+    from shebao_desk.services.attendance import attendance_report
+    from shebao_desk.services.auth import create_clerk
     from shebao_desk.models import Role
     with store.unit(None, "A", "new clerk") as s:
         clerk = create_clerk(s, "li", "李新人", "passw0rd!", Role.CLERK)

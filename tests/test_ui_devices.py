@@ -7,7 +7,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel
 from sqlalchemy import select
 
-from shebao_desk.devices.idcard_sim import IdCardSimulator, load_card
+from shebao_desk.devices.simulators.idcard_sim import IdCardSimulator, load_card
 from shebao_desk.models import Case, CaseStatus
 
 from conftest import a_photo, applicant

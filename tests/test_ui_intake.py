@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from sqlalchemy import select
 
-from shebao_desk.idnumber import make_id_number
+from shebao_desk.rules.idnumber import make_id_number
 from shebao_desk.models import Case, CaseStatus
 
 from conftest import a_photo, applicant, choose, fill, settle, take

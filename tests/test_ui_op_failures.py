@@ -21,8 +21,8 @@ def boom(*_args, **_kwargs):
 
 # page key, what the page's job calls (patched to raise), where the clerk reads the line
 PAGES = [
-    ("outlets", "shebao_desk.outlets.outlet_rows", lambda page, shown: page.hint.text()),
-    ("inquiries", "shebao_desk.inquiries.my_inquiries_view", lambda page, shown: page.hint.text()),
+    ("outlets", "shebao_desk.services.outlets.outlet_rows", lambda page, shown: page.hint.text()),
+    ("inquiries", "shebao_desk.services.inquiries.my_inquiries_view", lambda page, shown: page.hint.text()),
     ("statistics", "shebao_desk.ui.pages.statistics.report_sections", lambda page, shown: page.hint.text()),
     ("today", "shebao_desk.ui.pages.today.open_cases", lambda page, shown: shown[-1] if shown else ""),
     ("attendance", "shebao_desk.ui.pages.attendance.attendance_report", lambda page, shown: page.summary.text()),

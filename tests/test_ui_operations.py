@@ -6,9 +6,9 @@ from openpyxl import load_workbook
 from PySide6.QtCore import QDate
 from sqlalchemy import select
 
-from shebao_desk.demo import seed
+from shebao_desk.services.demo import seed
 from shebao_desk.models import Inquiry, Outlet, SupervisionVisit
-from shebao_desk.statistics import month, overall
+from shebao_desk.services.statistics import month, overall
 
 from test_ui_pages import shoot
 
@@ -54,7 +54,7 @@ def test_attendance_page_shows_a_sign_in_late_and_an_absence(make_window, qtbot,
     """On fixed working days (whatever day the suite runs): Monday 2026-03-09 signed in late at 08:41,
     Tuesday absent; nothing after "today" (Wednesday) and no weekend day."""
     import shebao_desk.ui.pages.attendance as attendance_page
-    from shebao_desk.attendance import sign_in
+    from shebao_desk.services.attendance import sign_in
     from shebao_desk.clock import CHINA
     from shebao_desk.models import Clerk
     window, ctx = make_window(monitor=False)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QApplication
 
 from shebao_desk.errors import CalendarUnknownYear
-from shebao_desk.resources import resource_path
+from shebao_desk.config.resources import resource_path
 from shebao_desk.ui.card_service import TRAINING_READER
 from shebao_desk.ui.login import FirstAdminDialog, LoginDialog
 
@@ -97,9 +97,9 @@ def test_status_bar_shows_sync_state_and_warns(make_window, qtbot, policy, monke
     window.refresh_sync_status()
     qtbot.waitUntil(lambda: "待同步" in window.sync_label.text(), timeout=10000)
     assert "从未同步" in window.sync_label.text()
-    import shebao_desk.sync.status as status_module
-    real = status_module.sync_status
-    monkeypatch.setattr(status_module, "sync_status",
+    import shebao_desk.ui.main_window as main_window_module
+    real = main_window_module.sync_status
+    monkeypatch.setattr(main_window_module, "sync_status",
                         lambda store, days: real(store, days, now=dt.datetime.now(dt.UTC) + dt.timedelta(days=days + 1)))
     window.refresh_sync_status()
     qtbot.waitUntil(lambda: "未同步" in window.sync_label.text() and "⚠" in window.sync_label.text(), timeout=10000)
@@ -134,14 +134,14 @@ def test_first_start_creates_the_admin_then_logs_in(qtbot, tmp_path, shown_error
 def test_a_broken_data_file_stops_the_gui_start_with_its_name(qtbot, tmp_path, monkeypatch, shown_errors):
     import shutil
 
-    from shebao_desk.resources import resources_dir
+    from shebao_desk.config.resources import resources_dir
     from shebao_desk.ui.app import make_app, start_dialog
     from shebao_desk.ui.worker import Worker
     copy = tmp_path / "resources"
     shutil.copytree(resources_dir(), copy)
     (copy / "site.toml").write_text("[site\n", encoding="utf-8")
     monkeypatch.setenv("SHEBAO_RESOURCES", str(copy))
-    from shebao_desk.site_config import load_site_config
+    from shebao_desk.config.site_config import load_site_config
     load_site_config.cache_clear()
     try:
         make_app()

@@ -4,7 +4,7 @@ import chinese_calendar
 import pytest
 
 from shebao_desk.errors import CalendarUnknownYear, ResourceError
-from shebao_desk.workdays import Promise, default_calendar, load_calendar, parse_year_file
+from shebao_desk.config.workdays import Promise, default_calendar, load_calendar, parse_year_file
 
 D = dt.date
 

@@ -13,5 +13,5 @@ if __name__ == "__main__":
         sys.argv = [sys.argv[0], *sys.argv[3:]]
         runpy.run_module(module, run_name="__main__", alter_sys=True)
         raise SystemExit(0)
-    from shebao_desk.cli import main
+    from shebao_desk.commands.cli import main
     raise SystemExit(main())

@@ -1,7 +1,7 @@
 """The reader's view of the social security card's files (DOMAIN.md §2): tags, lengths, decoding, checks.
 
 Only the reader uses this module. The virtual card writes its files from its own
-copy of DOMAIN.md's table (devices/virtual_card.py), so a wrong tag or length
+copy of DOMAIN.md's table (devices/simulators/virtual_card.py), so a wrong tag or length
 here is caught by the tests instead of being shared by both sides.
 """
 
@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 
 from shebao_desk.devices.errors import CardDataDamagedError
-from shebao_desk.idnumber import check_digit, mask_id_number
+from shebao_desk.rules.idnumber import check_digit, mask_id_number
 
 AID = bytes.fromhex("7378312E73682EC9E7BBE1B1A3D5CF")  # "sx1.sh.社会保障" in GBK
 FID_EF05, FID_EF06 = b"\xef\x05", b"\xef\x06"

@@ -11,11 +11,15 @@ No Qt here. A vendor SDK (``termb`` DLL/.so) could be a second adapter with the 
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import glob
 import logging
+import os
 from dataclasses import asdict, dataclass
 
 from shebao_desk.devices.errors import DeviceError
+from shebao_desk.rules.idnumber import mask_id_number
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +165,7 @@ class IdCardReader:
     """One open serial port to a GA 467 reader."""
 
     def __init__(self, port: str, timeout: float = ANSWER_TIMEOUT_S) -> None:
-        import serial  # pyserial, imported here so the core can be imported without it
+        import serial  # noqa: PLC0415 - optional: pyserial, so the core imports without it
         self.port_name = port
         self._serial_exception = serial.SerialException
         try:
@@ -234,22 +238,16 @@ def read_id_card(port: str, timeout: float = ANSWER_TIMEOUT_S) -> IdCardInfo:
         reader.find_card()
         reader.select_card()
         info = reader.read_text_photo()
-    log.info("ID card read on %s: %s", port, mask(info.id_number))
+    log.info("ID card read on %s: %s", port, mask_id_number(info.id_number))
     return info
 
 
 def find_idcard_port() -> str:
     """SHEBAO_IDCARD_PORT, else the only USB serial port there is; "" when unsure."""
-    import glob
-    import os
     if os.environ.get("SHEBAO_IDCARD_PORT"):
         return os.environ["SHEBAO_IDCARD_PORT"]
     ports = sorted(glob.glob("/dev/ttyUSB*") + glob.glob("/dev/ttyACM*"))
     return ports[0] if len(ports) == 1 else ""
-
-
-def mask(id_number: str) -> str:
-    return id_number[:6] + "*" * max(len(id_number) - 10, 0) + id_number[-4:] if len(id_number) > 10 else "***"
 
 
 PHOTO_NOT_SHOWN = "身份证照片为厂商专用压缩格式，本机未安装厂商解码库，不显示身份证照片"
@@ -264,7 +262,6 @@ def decode_photo(wlt: bytes, library: str | None) -> bytes | None:
     """
     if not library or len(wlt) != PHOTO_LEN:
         return None
-    import ctypes
     try:
         lib = ctypes.CDLL(library)
         out = ctypes.create_string_buffer(38862)

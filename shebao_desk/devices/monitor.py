@@ -39,7 +39,7 @@ class ReaderMonitor:
     def __init__(self, on_event: Callable[[ReaderEvent], None], *, context_factory=None,
                  poll_ms: int = 500) -> None:
         if context_factory is None:
-            from shebao_desk.devices.pcsc import PcscContext
+            from shebao_desk.devices.pcsc import PcscContext  # noqa: PLC0415 - pyscard only if none is injected
             context_factory = PcscContext
         self._context_factory = context_factory
         self.on_event = on_event

@@ -17,8 +17,8 @@ from shebao_desk.devices.deadline import with_deadline
 from shebao_desk.devices.errors import PinPolicyError
 from shebao_desk.devices.sscard import SocialSecurityCard
 from shebao_desk.errors import ValidationError
-from shebao_desk.idnumber import mask_id_number
-from shebao_desk.pin_policy import PIN_LENGTH, check_new_pin
+from shebao_desk.rules.idnumber import mask_id_number
+from shebao_desk.rules.pin_policy import PIN_LENGTH, check_new_pin
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from shebao_desk.devices.errors import DeviceError
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,6 @@ def count_scanners() -> int | None:
 def scan(device: str, *, dpi: int, area_mm: tuple[float, float] | None = None, color: bool = True,
          extra: tuple[str, ...] = ()):
     """One pass of the scanner → a Pillow image (RGB or L) whose ``info['dpi']`` is set."""
-    from PIL import Image
     if not sane_available():
         raise ScannerError("本机没有安装扫描程序（SANE），无法扫描", "scanimage not found")
     args = ["scanimage", "-d", device, "--format=pnm", "--resolution", str(dpi),
@@ -115,7 +116,6 @@ def _px(mm: float, dpi: int) -> int:
 
 def id_copy_page(front, back, dpi: int = ID_DPI):
     """Both faces at actual size on an A4 page (front above back, centred), white elsewhere."""
-    from PIL import Image
     page = Image.new("RGB", (_px(A4_MM[0], dpi), _px(A4_MM[1], dpi)), "white")
     card = (_px(ID_CARD_MM[0], dpi), _px(ID_CARD_MM[1], dpi))
     left = (page.width - card[0]) // 2

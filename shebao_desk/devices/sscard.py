@@ -26,7 +26,7 @@ from shebao_desk.devices.errors import (
     ApduError, ApplicationLockedError, BadResponseError, NeedsPsamError, NotSocialSecurityCardError,
     PinBlockedError, WrongPinError,
 )
-from shebao_desk.pin_policy import check_pin_format
+from shebao_desk.rules.pin_policy import check_pin_format
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont, TTFError
 
 from shebao_desk.errors import ShebaoError
-from shebao_desk.resources import resources_dir
+from shebao_desk.config.resources import resources_dir
 
 log = logging.getLogger(__name__)
 

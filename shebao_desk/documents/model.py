@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from shebao_desk.catalogue import Mode
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.clock import local_text
-from shebao_desk.documents.layout import ethnicity_names
+from shebao_desk.config.document_layout import ethnicity_names
 from shebao_desk.models import Case, Clerk, Person, Site
-from shebao_desk.policy import Policy
-from shebao_desk.site_config import BankOutlet
+from shebao_desk.config.policy import Policy
+from shebao_desk.config.site_config import BankOutlet
 
 SEX = {"1": "男", "2": "女"}
 

@@ -21,7 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from shebao_desk.documents.fonts import FontSet, load_fonts
-from shebao_desk.documents.layout import Layout, load_layout
+from shebao_desk.config.document_layout import Layout, load_layout
 from shebao_desk.documents.model import CaseDocument
 from shebao_desk.errors import ShebaoError
 

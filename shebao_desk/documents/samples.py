@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
-from shebao_desk.catalogue import Mode
-from shebao_desk.documents.model import CaseDocument, Material, Party, SiteInfo
+from shebao_desk.config.catalogue import Mode
+from shebao_desk.config.document_layout import load_layout
+from shebao_desk.config.policy import Policy
+from shebao_desk.documents.model import CaseDocument, Material, Party, SiteInfo, where_next
 from shebao_desk.documents.render import Renderer
-from shebao_desk.policy import Policy
 
 SAMPLE_FILES = ("business_form.pdf", "notice.pdf", "notice_large.pdf", "receipt.pdf", "receipt_loss.pdf")
 
@@ -38,10 +40,7 @@ def sample_document(policy: Policy, *, presented: set[str] | None = None) -> Cas
 
 def sample_loss_document(policy: Policy) -> CaseDocument:
     """A temporary loss reported at the window: its receipt shows when it took effect and lapses."""
-    from dataclasses import replace
 
-    from shebao_desk.documents.model import where_next
-    from shebao_desk.documents.layout import load_layout
     business = policy.catalogue["temp_loss"]
     base = sample_document(policy)
     effective = dt.datetime(2026, 3, 9, 9, 30)

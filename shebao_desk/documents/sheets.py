@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
 from shebao_desk.documents.render import Renderer
-from shebao_desk.service_guide import ServiceGuide
-from shebao_desk.window_check import Check
+from shebao_desk.config.service_guide import ServiceGuide
 
 
-def self_check_pdf(checks: list[Check], site_name: str, when: str, out: Path | io.BytesIO) -> None:
+class CheckLine(Protocol):
+    """One line of the self-check (``services.window_check.Check``): papers know its shape, not the check."""
+
+    @property
+    def article(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def required(self) -> str: ...
+    @property
+    def actual(self) -> str: ...
+    @property
+    def passed(self) -> bool: ...
+
+
+def self_check_pdf(checks: Sequence[CheckLine], site_name: str, when: str, out: Path | io.BytesIO) -> None:
     r = Renderer()
     rows = [[r.p(h, "label") for h in ("条款", "检查项目", "要求", "实际", "结果")]]
     rows += [[r.p(c.article), r.p(c.rule), r.p(c.required), r.p(c.actual), r.p("符合" if c.passed else "不符合")]

@@ -1,4 +1,4 @@
-"""The tables of the local store (SQLAlchemy 2 typed ORM)."""
+"""The tables of the local store (SQLAlchemy 2 typed ORM); the card states they store come from rules."""
 
 from shebao_desk.models.audit import AuditEntry, AuditHead, AuditSeal
 from shebao_desk.models.base import Base, Row, utcnow
@@ -6,12 +6,11 @@ from shebao_desk.models.calendar import CalendarYear
 from shebao_desk.models.cases import Case, CaseAttachment, CaseStatus, Inquiry
 from shebao_desk.models.chip import ChipWrite, ChipWriteState
 from shebao_desk.models.outlets import Outlet, SupervisionVisit
-from shebao_desk.models.people import (
-    VALID_CARD_STATUSES, Card, CardStatus, LossChannel, LossKind, LossReport, Person, PersonStatus,
-)
+from shebao_desk.models.people import Card, LossChannel, LossReport, Person, PersonStatus
 from shebao_desk.models.site import Attendance, Clerk, Role, Site
 from shebao_desk.models.sync import (SyncChange, SyncClock, SyncConflict, SyncPeer, SyncQuarantine, SyncState,
                                      SyncWorkstation)
+from shebao_desk.rules.card_states import VALID_CARD_STATUSES, CardStatus, LossKind
 
 __all__ = [
     "AuditEntry", "AuditHead", "AuditSeal", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseAttachment", "CaseStatus", "Clerk",

@@ -27,7 +27,7 @@ class AuditSeal(Base):
     """Local only: the hash chain over the audit trail, in the order this store wrote or received it.
 
     ``hash`` = SHA-256(previous hash, the entry's canonical JSON), so an edited, deleted,
-    inserted or reordered audit entry breaks the chain (see :mod:`shebao_desk.audit_chain`).
+    inserted or reordered audit entry breaks the chain (see :mod:`shebao_desk.changes.audit_chain`).
     """
 
     __tablename__ = "audit_seal"

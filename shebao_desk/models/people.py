@@ -9,36 +9,12 @@ from sqlalchemy import Date, ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shebao_desk.models.base import Row, enum_column, utc, utc_opt
+from shebao_desk.rules.card_states import CardStatus, LossKind
 
 
 class PersonStatus(enum.StrEnum):
     ACTIVE = "active"
     CANCELLED = "cancelled"  # card cancelled after death or household cancellation
-
-
-class CardStatus(enum.StrEnum):
-    PENDING = "pending"  # accepted, being made; the holder has not received it
-    NORMAL = "normal"
-    FORMALLY_LOST = "formally_lost"
-    REPLACED = "replaced"
-    CANCELLED = "cancelled"
-
-    @property
-    def valid(self) -> bool:
-        return self in (CardStatus.PENDING, CardStatus.NORMAL)
-
-    @property
-    def label(self) -> str:
-        return {"pending": "制卡中", "normal": "正常", "formally_lost": "已正式挂失",
-                "replaced": "已换卡作废", "cancelled": "已注销"}[self.value]
-
-
-VALID_CARD_STATUSES = (CardStatus.PENDING, CardStatus.NORMAL)
-
-
-class LossKind(enum.StrEnum):
-    TEMPORARY = "temporary"
-    FORMAL = "formal"
 
 
 class LossChannel(enum.StrEnum):

@@ -35,15 +35,18 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from shebao_desk.changes.capture import LOCAL_TABLES, observe_received
+from shebao_desk.changes.merge import apply_changes
+from shebao_desk.config.site_config import load_site_config
 from shebao_desk.errors import ShebaoError
-from shebao_desk.limits import value_problems
 from shebao_desk.logsetup import restrict
 from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
-from shebao_desk.store import Store
-from shebao_desk.sync import LOCAL_TABLES, state
-from shebao_desk.sync.capture import observe_received
-from shebao_desk.sync.merge import apply_changes
+from shebao_desk.models.limits import value_problems
+from shebao_desk.store import state
+from shebao_desk.store.database import Store
+from shebao_desk.store.keystore import site_signing_key
+from shebao_desk.sync.envelope import is_envelope, open_envelope, seal, x25519_private, x25519_public
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,6 @@ class Caps:
 
     @classmethod
     def from_site(cls) -> Caps:
-        from shebao_desk.site_config import load_site_config
         cfg = load_site_config()
         return cls(cfg.bundle_max_mb * 1024 * 1024, cfg.bundle_max_ratio, dt.timedelta(minutes=cfg.clock_skew_minutes))
 
@@ -104,7 +106,6 @@ def _origin(conn: Connection) -> str:
 
 def signing_key(conn: Connection) -> Ed25519PrivateKey:
     """This site's key, made on first use and kept in the keystore, never in the store (#14)."""
-    from shebao_desk.keystore import site_signing_key
     return site_signing_key(conn)
 
 
@@ -178,7 +179,6 @@ def export_bundle(store: Store, out: Path, to: str | None = None) -> ExportResul
 
 
 def _seal_for_peers(conn: Connection, data: bytes, to: str | None) -> bytes:
-    from shebao_desk.sync.envelope import seal, x25519_public
     peers = {origin: bytes(key) for origin, key in conn.execute(select(SyncPeer.origin, SyncPeer.public_key))
              if key}  # a site pinned by fingerprint only: its key is learnt with its first bundle
     if to is not None:
@@ -193,7 +193,6 @@ def _seal_for_peers(conn: Connection, data: bytes, to: str | None) -> bytes:
 
 def opener_for(store: Store):
     """Opens a bundle sealed for this site, with the X25519 twin of its signing key."""
-    from shebao_desk.sync.envelope import open_envelope, x25519_private
 
     def open_sealed(data: bytes) -> bytes:
         with store.engine.begin() as conn:
@@ -213,7 +212,6 @@ def _damaged(path: Path, why: object) -> BundleError:
 def read_signed(path: Path, caps: Caps, opener=None) -> tuple[dict, bytes]:
     """The header and the still-compressed payload, signature verified against the key in the header
     (a file sealed for this site is first opened with ``opener``)."""
-    from shebao_desk.sync.envelope import is_envelope
     try:
         size = path.stat().st_size
     except FileNotFoundError:

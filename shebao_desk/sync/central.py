@@ -16,22 +16,27 @@ the rest goes on; quarantined changes are tried again at every sync.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from dataclasses import dataclass, field
 
+from alembic import command
 from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from shebao_desk.audit_chain import exchange_head
+from shebao_desk.changes.audit_chain import RESTORED, exchange_head
+from shebao_desk.changes.capture import observe_received
+from shebao_desk.changes.merge import apply_changes
+from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import masked
-from shebao_desk.limits import value_problems
-from shebao_desk.models import Site, SyncChange, SyncQuarantine, SyncWorkstation
+from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
-from shebao_desk.store import Store, alembic_config
-from shebao_desk.sync import scope, state
-from shebao_desk.sync.capture import observe_received
-from shebao_desk.sync.merge import apply_changes
+from shebao_desk.models.limits import value_problems
+from shebao_desk.store import state
+from shebao_desk.store.database import Store, alembic_config
+from shebao_desk.store.site_identity import INCARNATION_DAY, SetupNeeded, store_id
+from shebao_desk.sync import scope
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +80,6 @@ def central_engine(url: str) -> Engine:
 
 def prepare_central(engine: Engine) -> None:
     """Create or migrate the central schema with the same Alembic migrations as the stores."""
-    from alembic import command
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), "head")
 
@@ -92,7 +96,6 @@ def identity(store: Store) -> tuple[str, str]:
 
 
 def _identity(conn: Connection) -> tuple[str, str, int]:
-    from shebao_desk.site_identity import SetupNeeded, store_id
     site = conn.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
     if site is None:
         raise SetupNeeded()
@@ -126,10 +129,28 @@ def register(engine: Engine, origin: str, store: str, incarnation: int, *, host:
     return row
 
 
+def claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
+    """At set-up, before the local set-up commits: claim ``origin`` for this store in the register.
+
+    A clash is raised. Central unreachable and the claim not ``required`` (the GUI's first start):
+    it is made at the first sync instead (``_check_in``)."""
+    engine = central_engine(url)
+    try:
+        prepare_central(engine)
+        register(engine, origin, store_id(conn), int(state.get(conn, state.INCARNATION, "0")))
+    except IdentityClash:
+        raise
+    except Exception as exc:
+        if required:
+            raise
+        log.warning("central register not reachable at set-up (%s); will register at first sync", type(exc).__name__)
+    finally:
+        engine.dispose()
+
+
 def _check_in(store: Store, engine: Engine) -> bool:
     """Register, and notice a store restored behind the central's back (a file copied over the store):
     it has lost changes it had already pushed, so it starts a new incarnation. Returns whether it did."""
-    from shebao_desk.site_identity import INCARNATION_DAY
     with store.engine.begin() as conn:
         origin, sid, incarnation = _identity(conn)
         pushed_hlc = _own_pushed_hlc(conn, origin)
@@ -139,14 +160,12 @@ def _check_in(store: Store, engine: Engine) -> bool:
     behind = before.incarnation > incarnation or (before.last_hlc and pushed_hlc < before.last_hlc)
     if not behind:
         return False
-    from shebao_desk.clock import local_day, now_utc
     number = max(incarnation, before.incarnation) + 1
     with store.engine.begin() as conn:
         state.put(conn, state.INCARNATION, str(number))
         state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
         state.put(conn, state.BUNDLE_NUMBER, "0")
         # Its audit trail is shorter than the head central keeps, knowingly: the new incarnation says why.
-        from shebao_desk.audit_chain import RESTORED
         state.put(conn, RESTORED, "1")
     register(engine, origin, sid, number)
     log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)
@@ -426,7 +445,6 @@ def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
 
 def central_url(policy) -> str:
     """The central database this workstation is configured for ("" when it works alone)."""
-    import os
     return os.environ.get("SHEBAO_CENTRAL") or policy.site.central_url
 
 
@@ -445,7 +463,6 @@ def check_person_with_central(store: Store, url: str, id_number: str) -> bool:
 
 def check_card_with_central(store: Store, url: str, card_id: str) -> bool:
     """:func:`check_person_with_central` for the holder of this card."""
-    from shebao_desk.models import Card, Person
     with store.read() as s:
         id_number = s.scalar(select(Person.id_number).join(Card, Card.person_id == Person.id)
                              .where(Card.id == card_id))

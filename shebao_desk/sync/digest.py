@@ -14,10 +14,12 @@ import json
 from typing import Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import DBAPIError
 
+from shebao_desk.changes.capture import LOCAL_TABLES
+from shebao_desk.changes.codec import encode
 from shebao_desk.models import Base
-from shebao_desk.sync import LOCAL_TABLES
-from shebao_desk.sync.codec import encode
+from shebao_desk.sync.central import SyncError, central_engine
 
 SYNCED_TABLES = [t for t in Base.metadata.sorted_tables if t.name not in LOCAL_TABLES]
 
@@ -49,9 +51,7 @@ def digest_store(store) -> dict[str, dict[str, Any]]:
 
 
 def digest_central(url: str) -> dict[str, dict[str, Any]]:
-    from sqlalchemy.exc import DBAPIError
 
-    from shebao_desk.sync.central import SyncError, central_engine
     engine = central_engine(url)
     try:
         with engine.connect() as conn:

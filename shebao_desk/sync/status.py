@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from shebao_desk.clock import local_text, now_utc
 from shebao_desk.models import SyncChange, SyncConflict, SyncQuarantine
-from shebao_desk.store import Store
-from shebao_desk.sync import state
+from shebao_desk.store.database import Store
+from shebao_desk.store import state
 
 
 @dataclass(frozen=True)

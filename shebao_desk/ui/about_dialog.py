@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout
 
-from shebao_desk.about import about
+from shebao_desk.services.about import about
 
 
 class AboutDialog(QDialog):

@@ -6,6 +6,7 @@ the rules load on a worker thread while the clerk sees the dialog.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from dataclasses import dataclass
@@ -15,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
+from shebao_desk.failure import trace_text
 from shebao_desk.ui.context import AppContext
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.i18n import install_translators
+from shebao_desk.ui.login import StartDialog
+from shebao_desk.ui.worker import Worker
 
 if TYPE_CHECKING:
     import argparse
@@ -37,7 +43,6 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("社会保障卡综合服务窗口工作台")
     app.setOrganizationName("shebao-desk")
     # Standard dialogs and buttons in Chinese (确定/取消, the print and file dialogs).
-    from shebao_desk.ui.i18n import install_translators
     install_translators(app)
     # Offscreen and minimal platforms do not consult fontconfig's CJK fallbacks: load one
     # explicitly so Chinese never renders as boxes.
@@ -54,7 +59,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 
 def training_db_path() -> Path:
-    from shebao_desk.store import default_db_path
+    from shebao_desk.store.database import default_db_path  # noqa: PLC0415 - start-up, see the module docstring
     return default_db_path().with_name("training.sqlite3")
 
 
@@ -70,11 +75,11 @@ class Core:
 
 
 def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
-    from shebao_desk.auth import needs_first_admin
-    from shebao_desk.policy import load_policy
-    from shebao_desk.site_identity import ensure_site
-    from shebao_desk.store import open_store
-    from shebao_desk.site_identity import get_site
+    # On the worker, behind the start dialog: SQLAlchemy, Alembic and the rules load here (module docstring).
+    from shebao_desk.config.policy import load_policy  # noqa: PLC0415 - start-up
+    from shebao_desk.services.auth import needs_first_admin  # noqa: PLC0415 - start-up
+    from shebao_desk.store.database import open_store  # noqa: PLC0415 - start-up
+    from shebao_desk.store.site_identity import ensure_site, get_site  # noqa: PLC0415 - start-up
     policy = load_policy()
     store = open_store(db_path, check=True)  # quick_check: a damaged store is named before any write
     # No silent default: a new store gets its codes from --workstation, or the first-start form asks.
@@ -87,7 +92,7 @@ def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
 
 def build_context(core: Core, *, monitor: bool = True) -> AppContext:
     """On the GUI thread: the workers and the card service are Qt objects living there."""
-    from shebao_desk.ui.card_service import CardService
+    from shebao_desk.ui.card_service import CardService  # noqa: PLC0415 - start-up: devices after the start dialog
     ctx = AppContext(store=core.store, policy=core.policy, site=core.site, training=core.training)
     ctx.cards = CardService(ctx.devices, training=core.training, monitor=monitor)
     ctx.cards.start()
@@ -99,15 +104,13 @@ def open_context(db_path: Path, training: bool, workstation: str | None, *, moni
 
 
 def sign_in_clerk(ctx: AppContext) -> None:
-    from shebao_desk.attendance import sign_in
+    from shebao_desk.services.attendance import sign_in  # noqa: PLC0415 - start-up, see the module docstring
     with ctx.store.unit(ctx.clerk.id, ctx.workstation, "sign in") as s:
         sign_in(s, ctx.clerk.id, ctx.workstation)
 
 
 def start_dialog(db_path: Path, training: bool, workstation: str | None, loader) -> tuple[Any, dict]:
     """Show the start dialog now; fill it in when the store is open. Returns (dialog, state)."""
-    from shebao_desk.ui.errors import clerk_message
-    from shebao_desk.ui.login import StartDialog
     dialog = StartDialog(title="登录")
     state: dict = {"loader": loader}  # the worker must outlive its job
 
@@ -116,7 +119,6 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
         dialog.set_context(state["ctx"], first_admin=core.first_admin)
 
     def failed(error: BaseException) -> None:
-        from shebao_desk.failure import trace_text
         log.error("start failed:\n%s", trace_text(error))
         dialog.startup_failed(clerk_message(error))
 
@@ -133,18 +135,16 @@ def settle_heap() -> None:
     A full collection over the start-up heap (SQLAlchemy, Qt wrappers, fonts) can take tens
     of milliseconds on whichever thread triggers it, the GUI thread included.
     """
-    import gc
     gc.collect()
     gc.freeze()
 
 
 def run(args: argparse.Namespace) -> int:
-    from shebao_desk.ui.worker import Worker
     app = make_app()
     if args.training:
         db_path = training_db_path()
     else:
-        from shebao_desk.store import resolve_db_path
+        from shebao_desk.store.database import resolve_db_path  # noqa: PLC0415 - start-up, see the module docstring
         db_path = resolve_db_path(args.db)
     loader = Worker("startup")
     dialog, state = start_dialog(db_path, args.training, args.workstation, loader)
@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         if ctx is not None:
             ctx.shutdown()
         return 0
-    from shebao_desk.ui.main_window import MainWindow
+    from shebao_desk.ui.main_window import MainWindow  # noqa: PLC0415 - start-up: the workbench after login
     ctx.clerk = dialog.result_clerk
     sign_in_clerk(ctx)
     window = MainWindow(ctx)

@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from shebao_desk.devices.errors import DeviceError
+from shebao_desk.devices.errors import DeviceError, NoCardError
 from shebao_desk.devices.monitor import EventKind, ReaderEvent, ReaderMonitor
 from shebao_desk.devices.operations import read_card
-from shebao_desk.devices.virtual_card import VirtualCard
+from shebao_desk.devices.simulators.inprocess import InProcessConnection
+from shebao_desk.devices.simulators.virtual_card import VirtualCard
 from shebao_desk.ui.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,6 @@ class TrainingReader:
         self.card: VirtualCard | None = None
 
     def open(self):
-        from shebao_desk.devices.errors import NoCardError
-        from shebao_desk.devices.inprocess import InProcessConnection
         if self.card is None:
             raise NoCardError(TRAINING_READER)
         return InProcessConnection(self.card, TRAINING_READER)
@@ -74,7 +73,7 @@ class CardService(QObject):
     def open_card(self, reader: str | None):
         if reader == TRAINING_READER and self.training is not None:
             return self.training.open()
-        from shebao_desk.devices.pcsc import shared_context
+        from shebao_desk.devices.pcsc import shared_context  # noqa: PLC0415 - pyscard only for a real reader
         return shared_context().connect(reader)
 
     def worker_for(self, reader: str | None) -> Worker:

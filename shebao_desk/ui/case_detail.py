@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (
-    QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout,
-)
+from PySide6.QtWidgets import QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from shebao_desk.case_files import case_folder
-from shebao_desk.case_papers import attach_id_copy, print_state
-from shebao_desk.case_view import case_detail
 from shebao_desk.clock import CHINA, local_text, now_utc
-from shebao_desk.documents.service import papers_for, render_case
-from shebao_desk.idnumber import mask_id_number
-from shebao_desk.intake import complete_case
+from shebao_desk.devices.scanner import ID_AREA_MM, ID_DPI, ScannerError, list_scanners, scan
 from shebao_desk.models import Case, CaseStatus
+from shebao_desk.rules.idnumber import mask_id_number
+from shebao_desk.services.case_documents import papers_for, render_case
+from shebao_desk.services.case_files import case_folder
+from shebao_desk.services.case_papers import attach_id_copy, print_state
+from shebao_desk.services.case_view import case_detail
+from shebao_desk.services.intake import complete_case
+from shebao_desk.ui.confirm import confirm
+from shebao_desk.ui.geometry import fit_to_screen
+from shebao_desk.ui.intake_form import ORIGIN_FIELDS, ORIGIN_LABELS
 from shebao_desk.ui.ops import run_op
+from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
 from shebao_desk.ui.widgets import Hint, Table, china_today
 
 
 def origins_text(origins: dict | None) -> str:
-    from shebao_desk.ui.intake_form import ORIGIN_FIELDS, ORIGIN_LABELS
     if not origins:
         return "手工录入"
     return "；".join(f"{ORIGIN_FIELDS.get(k, k)}：{ORIGIN_LABELS.get(v, v)}" for k, v in origins.items())
@@ -34,7 +37,6 @@ class CaseDetailDialog(QDialog):
         super().__init__(parent)
         self.ctx, self.case_id = ctx, case_id
         self.setWindowTitle(self.tr("业务详情"))
-        from shebao_desk.ui.geometry import fit_to_screen
         fit_to_screen(self, 900, 640)
         layout = QVBoxLayout(self)
         self.fields = QFormLayout()
@@ -112,7 +114,6 @@ class CaseDetailDialog(QDialog):
         self.case = case
 
     def complete(self) -> None:
-        from shebao_desk.ui.confirm import confirm
         day = self.done_date.date().toPython()
         if not confirm(self, self.tr("确认办结"),
                        self.tr("办结 {0}（{1}）：记为申请人已于 {2:%Y年%m月%d日} 领到新卡，新卡转为正常使用。"
@@ -140,7 +141,6 @@ class CaseDetailDialog(QDialog):
             return render_case(s, self.case_id, ctx.policy, case_folder(ctx.store.path, number), kinds=papers_for(case))
 
         def done(paths):
-            from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
             self.previews = [PreviewDialog(p, ctx.printer, self, on_result=case_print_recorder(ctx, self.case_id,
                                                                                               self.reload))
                              for p in paths.values()]
@@ -153,9 +153,7 @@ class CaseDetailDialog(QDialog):
 
     def scan_id(self) -> None:
         """First press: the front face; second press (after turning the card over): the back, then saved."""
-        import os
 
-        from shebao_desk.devices.scanner import ID_AREA_MM, ID_DPI, ScannerError, list_scanners, scan
         ctx = self.ctx
         number, case_id, front = self.case.number, self.case_id, self.front
         chosen = ctx.scanner or os.environ.get("SHEBAO_SCANNER", "")

@@ -10,8 +10,8 @@ from shebao_desk.ui.worker import Worker
 
 if TYPE_CHECKING:  # the start dialog must not wait for SQLAlchemy to import
     from shebao_desk.models import Clerk, Site
-    from shebao_desk.policy import Policy
-    from shebao_desk.store import Store
+    from shebao_desk.config.policy import Policy
+    from shebao_desk.store.database import Store
     from shebao_desk.ui.card_service import CardService
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from shebao_desk.config.resources import resource_path
+
 log = logging.getLogger(__name__)
 
 LOCALE = "zh_CN"
@@ -28,7 +30,6 @@ def qt_translations_dir() -> Path:
 
 
 def own_translations_dir() -> Path:
-    from shebao_desk.resources import resource_path
     return resource_path("i18n")
 
 

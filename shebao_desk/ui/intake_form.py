@@ -9,20 +9,22 @@ from __future__ import annotations
 import base64
 import datetime as dt
 
-from PySide6.QtCore import QDate, QDateTime, QTime, Qt, Signal
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateTimeEdit, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
     QPushButton, QVBoxLayout, QWidget,
 )
 
-from shebao_desk.catalogue import Mode
 from shebao_desk.clock import CHINA, now_utc
-from shebao_desk.documents.layout import ethnicity_names
-from shebao_desk.idnumber import id_problem, parse_id_number
-from shebao_desk.intake import LOSS_FUNCTIONS, AgentInput, ApplicantInput, CaseRequest, ChipCard
+from shebao_desk.config.catalogue import Mode
+from shebao_desk.config.document_layout import ethnicity_names
+from shebao_desk.config.policy import Policy
 from shebao_desk.models import LossChannel
-from shebao_desk.policy import Policy
+from shebao_desk.models.limits import max_length
+from shebao_desk.rules.idnumber import id_problem, parse_id_number
+from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest, ChipCard
+from shebao_desk.services.intake import LOSS_FUNCTIONS, phone_problem
 from shebao_desk.ui.widgets import Hint
 
 ORIGIN_LABELS = {"id_card": "身份证", "ss_card": "社会保障卡", "typed": "手工录入"}
@@ -168,7 +170,6 @@ class IntakeForm(QWidget):
         grid.addWidget(self.phone_hint, 10, 0, 1, 2)
         for field in (self.phone, self.agent_phone, self.new_phone):
             field.textChanged.connect(self._check_phone)
-        from shebao_desk.limits import max_length  # the central schema's lengths, one table for all
         for widget, table, column in ((self.name, "person", "name"), (self.phone, "person", "phone"),
                                       (self.address, "person", "address"), (self.agent_name, "case", "agent_name"),
                                       (self.agent_relation, "case", "agent_relation"),
@@ -268,18 +269,17 @@ class IntakeForm(QWidget):
             self.id_hint.info("")
             self.sex.setText("")
             return
-        problem = id_problem(text)
+        problem = id_problem(text, regions=self.policy.regions)
         if problem:
             self.id_hint.problem(problem)
             self.sex.setText("")
             return
-        parsed = parse_id_number(text)
+        parsed = parse_id_number(text, regions=self.policy.regions)
         self.id_hint.fine(f"号码有效：{parsed.region_name}，{parsed.birth_date:%Y年%m月%d日}出生")
         self.sex.setText(self.tr("男") if parsed.sex == "1" else self.tr("女"))
         self.id_number_valid.emit(parsed.number)
 
     def _check_phone(self, _text: str = "") -> None:
-        from shebao_desk.intake import phone_problem
         problem = next((p for p in (phone_problem(f.text()) for f in (self.phone, self.agent_phone, self.new_phone)) if p),
                        None)
         if problem:
@@ -288,7 +288,7 @@ class IntakeForm(QWidget):
             self.phone_hint.info("")
 
     def _check_agent_id(self, text: str) -> None:
-        problem = id_problem(text) if text.strip() else None
+        problem = id_problem(text, regions=self.policy.regions) if text.strip() else None
         if problem:
             self.agent_hint.problem(problem)
         else:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from shebao_desk.errors import ValidationError
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.ops import run_op
 
 if TYPE_CHECKING:
     from shebao_desk.ui.context import AppContext
@@ -119,12 +123,10 @@ class StartDialog(QDialog):
         self.error.setText(message)
 
     def busy(self, on: bool) -> None:
-        from PySide6.QtCore import Qt  # not at import: the Qt namespace costs 15 ms of start-up
         self.buttons.button(QDialogButtonBox.Ok).setEnabled(not on)
         self.setCursor(Qt.WaitCursor if on else Qt.ArrowCursor)
 
     def fail(self, error: BaseException) -> None:
-        from shebao_desk.ui.errors import clerk_message
         self.busy(False)
         self.error.setText(clerk_message(error))
 
@@ -146,9 +148,8 @@ class StartDialog(QDialog):
         (self._create_admin if self.first_admin else self._login)()
 
     def _create_admin(self) -> None:
-        from shebao_desk.auth import create_clerk
-        from shebao_desk.errors import ValidationError
-        from shebao_desk.models import Role
+        from shebao_desk.models import Role  # noqa: PLC0415 - start-up, see the module docstring
+        from shebao_desk.services.auth import create_clerk  # noqa: PLC0415 - start-up
         if self.needs_admin and self.new_password.text() != self.new_password2.text():
             self.fail(ValidationError("两次输入的密码不一致"))
             return
@@ -156,10 +157,9 @@ class StartDialog(QDialog):
         username, name, password = self.new_username.text(), self.display_name.text(), self.new_password.text()
         window, workstation = self.window_code.text(), self.workstation_id.text()
 
-        from shebao_desk.ui.ops import run_op
 
         def work():
-            from shebao_desk.site_identity import set_up_site
+            from shebao_desk.services.site_setup import set_up_site  # noqa: PLC0415 - start-up
             if ctx.site is None:
                 ctx.site = set_up_site(ctx.store, ctx.policy.site, window, workstation, training=ctx.training)
             if not needs_admin:
@@ -172,7 +172,7 @@ class StartDialog(QDialog):
                changes={"clerks", "site"})
 
     def _login(self) -> None:
-        from shebao_desk.auth import login
+        from shebao_desk.services.auth import login  # noqa: PLC0415 - start-up, see the module docstring
         ctx = self.ctx
         cfg = ctx.policy.site
         username, password = self.username.text(), self.password.text()
@@ -182,7 +182,6 @@ class StartDialog(QDialog):
             return login(ctx.store, username, password, max_failures=cfg.login_max_failures,
                          lockout_minutes=cfg.lockout_minutes, workstation=ctx.workstation)
 
-        from shebao_desk.ui.ops import run_op
         self.busy(True)
         run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False))
 

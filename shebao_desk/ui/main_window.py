@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -10,11 +11,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QMainWindow, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
+from shebao_desk.clock import local_day, now_utc
 from shebao_desk.models import Role
+from shebao_desk.services.attendance import sign_out
+from shebao_desk.services.calendar_store import next_year_warning
+from shebao_desk.sync.status import sync_status
+from shebao_desk.ui.about_dialog import AboutDialog
 from shebao_desk.ui.confirm import confirm
 from shebao_desk.ui.context import AppContext
 from shebao_desk.ui.geometry import desk_settings, fit_to_screen, remember_geometry, restore_geometry
+from shebao_desk.ui.login import LoginDialog
 from shebao_desk.ui.ops import run_op
+from shebao_desk.ui.pages import page_classes
 
 
 class IdleWatcher(QObject):
@@ -86,7 +94,6 @@ class MainWindow(QMainWindow):
         self.refresh_calendar_status()
 
     def _build_pages(self) -> None:
-        from shebao_desk.ui.pages import page_classes
         supervisor = self.ctx.clerk is not None and self.ctx.clerk.role in (Role.SUPERVISOR, Role.ADMIN)
         for key, label, cls, needs_supervisor in page_classes():
             if needs_supervisor and not supervisor:
@@ -103,7 +110,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
-        from shebao_desk.attendance import sign_out
         intake = self.pages.get("intake")
         # Closing from the lock screen never asks: a question there would leave the desk unlocked.
         unsaved = intake is not None and self.isVisible() and not intake.form.is_blank() and not self.locked_out
@@ -121,12 +127,10 @@ class MainWindow(QMainWindow):
                 with self.ctx.store.unit(clerk_id, self.ctx.workstation, "sign out") as s:
                     sign_out(s, clerk_id)
             except Exception:  # noqa: BLE001 - closing must never fail
-                import logging
                 logging.getLogger(__name__).exception("sign-out not recorded")
         super().closeEvent(event)
 
     def refresh_sync_status(self) -> None:
-        from shebao_desk.sync.status import sync_status
         days = self.ctx.policy.site.sync_warn_after_days
 
         def shown(status) -> None:
@@ -140,8 +144,6 @@ class MainWindow(QMainWindow):
 
     def refresh_calendar_status(self) -> None:
         """From 1 November, tell a supervisor or admin that next year's schedule is still provisional."""
-        from shebao_desk.calendar_store import next_year_warning
-        from shebao_desk.clock import local_day, now_utc
         if self.ctx.clerk is None or self.ctx.clerk.role not in (Role.SUPERVISOR, Role.ADMIN):
             return
         calendar = self.ctx.policy.calendar
@@ -156,7 +158,6 @@ class MainWindow(QMainWindow):
 
         run_op(self, self.ctx, work, shown, read=True, quiet=True)
     def show_about(self) -> None:
-        from shebao_desk.ui.about_dialog import AboutDialog
         AboutDialog(str(self.ctx.store.path), self).exec()
 
     def show_page(self, key: str) -> QWidget:
@@ -171,7 +172,6 @@ class MainWindow(QMainWindow):
                             f"　　经办人：{who}")
 
     def lock(self) -> None:
-        from shebao_desk.ui.login import LoginDialog
         if self.ctx.clerk is None or not self.isVisible():
             return
         dialog = LoginDialog(self.ctx, self.tr("屏幕已锁定"), locked_for=self.ctx.clerk.username)

@@ -17,10 +17,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QRect, QRectF, QSize
+from PySide6.QtGui import QGuiApplication, QPainter
+from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
+from PySide6.QtPrintSupport import QPrinter
+
+from shebao_desk.devices import printers
 from shebao_desk.errors import ShebaoError
 
 PRINT_TIMEOUT_S = 300
 SPOOL_WAIT_S = 120  # how long the queue may take to print our job before the clerk is told
+RENDER_DPI = 300
+BAND_PX = 96
 
 
 class PrintError(ShebaoError):
@@ -37,7 +45,6 @@ class PrintSettings:
 
     @classmethod
     def from_printer(cls, printer) -> "PrintSettings":
-        from PySide6.QtPrintSupport import QPrinter
         return cls(printer=printer.printerName(), output=printer.outputFileName(), copies=printer.copyCount(),
                    gray=printer.colorMode() == QPrinter.ColorMode.GrayScale,
                    duplex=printer.duplex() not in (QPrinter.DuplexMode.DuplexNone,))
@@ -64,7 +71,6 @@ def print_in_child(pdf: Path, settings: PrintSettings) -> int:
     print twice, and a job stuck on a queue that stops is cancelled. Elsewhere (Windows' spooler,
     a PDF file) a child process paints the pages through Qt.
     """
-    from shebao_desk.devices import printers
     if not (settings.printer and not settings.output and printers.cups_available()):
         return _run_child(pdf, settings)
     name = settings.printer
@@ -103,6 +109,38 @@ def _run_child(pdf: Path, settings: PrintSettings) -> int:
     return int(result.stdout.strip() or 0)
 
 
+def print_pdf(path: Path, printer: QPrinter) -> int:
+    """Paint every page of ``path`` onto ``printer``; returns the page count. Runs off the GUI thread."""
+    document = QPdfDocument()
+    if document.load(str(path)) != QPdfDocument.Error.None_:
+        raise ShebaoError("无法打开要打印的文件", f"QPdfDocument.load({path}) failed")
+    painter = QPainter()
+    if not painter.begin(printer):
+        raise ShebaoError("打印机无法开始打印，请检查打印机是否开机、有纸", "QPainter.begin(printer) failed")
+    try:
+        # 300 dpi is plenty for forms; a "high resolution" printer at 1200 dpi would mean a
+        # 140-megapixel image per page, seconds of work that hold Python's GIL.
+        dpi = min(printer.resolution(), RENDER_DPI)
+        scale = printer.resolution() / dpi
+        for page in range(document.pageCount()):
+            if page:
+                printer.newPage()
+            points = document.pagePointSize(page)
+            size = QSize(int(points.width() / 72 * dpi), int(points.height() / 72 * dpi))
+            # In bands: each render and draw call holds the GIL, so keep every one short.
+            for top in range(0, size.height(), BAND_PX):
+                height = min(BAND_PX, size.height() - top)
+                options = QPdfDocumentRenderOptions()
+                options.setScaledSize(size)
+                options.setScaledClipRect(QRect(0, top, size.width(), height))
+                band = document.render(page, QSize(size.width(), height), options)
+                target = QRectF(0, top * scale, size.width() * scale, height * scale)
+                painter.drawImage(target, band)
+    finally:
+        painter.end()
+    return document.pageCount()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shebao_desk.ui.print_job")
     parser.add_argument("pdf", type=Path)
@@ -112,10 +150,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gray", action="store_true")
     parser.add_argument("--duplex", action="store_true")
     args = parser.parse_args(argv)
-    from PySide6.QtGui import QGuiApplication
-    from PySide6.QtPrintSupport import QPrinter
-
-    from shebao_desk.ui.printing import print_pdf
     app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])  # noqa: F841 - painting needs it
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     if args.output:

@@ -11,53 +11,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QRect, QRectF, QSize
-from PySide6.QtGui import QPainter
-from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
+from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from shebao_desk.errors import ShebaoError
+from shebao_desk.services.case_papers import record_print
+from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.geometry import fit_to_screen
+from shebao_desk.ui.ops import run_op
+from shebao_desk.ui.print_job import PrintSettings, print_in_child
 from shebao_desk.ui.worker import Worker
 
 log = logging.getLogger(__name__)
-
-RENDER_DPI = 300
-BAND_PX = 96
-
-
-def print_pdf(path: Path, printer: QPrinter) -> int:
-    """Paint every page of ``path`` onto ``printer``; returns the page count. Runs off the GUI thread."""
-    document = QPdfDocument()
-    if document.load(str(path)) != QPdfDocument.Error.None_:
-        raise ShebaoError("无法打开要打印的文件", f"QPdfDocument.load({path}) failed")
-    painter = QPainter()
-    if not painter.begin(printer):
-        raise ShebaoError("打印机无法开始打印，请检查打印机是否开机、有纸", "QPainter.begin(printer) failed")
-    try:
-        # 300 dpi is plenty for forms; a "high resolution" printer at 1200 dpi would mean a
-        # 140-megapixel image per page, seconds of work that hold Python's GIL.
-        dpi = min(printer.resolution(), RENDER_DPI)
-        scale = printer.resolution() / dpi
-        for page in range(document.pageCount()):
-            if page:
-                printer.newPage()
-            points = document.pagePointSize(page)
-            size = QSize(int(points.width() / 72 * dpi), int(points.height() / 72 * dpi))
-            # In bands: each render and draw call holds the GIL, so keep every one short.
-            for top in range(0, size.height(), BAND_PX):
-                height = min(BAND_PX, size.height() - top)
-                options = QPdfDocumentRenderOptions()
-                options.setScaledSize(size)
-                options.setScaledClipRect(QRect(0, top, size.width(), height))
-                band = document.render(page, QSize(size.width(), height), options)
-                target = QRectF(0, top * scale, size.width() * scale, height * scale)
-                painter.drawImage(target, band)
-    finally:
-        painter.end()
-    return document.pageCount()
-
 
 class PreviewDialog(QDialog):
     def __init__(self, path: Path, printer_worker: Worker, parent=None, title: str = "打印预览",
@@ -66,7 +32,6 @@ class PreviewDialog(QDialog):
         self.on_result = on_result  # (printed: bool, problem: str) -> None, to record it with the case
         self.last_settings = None
         self.setWindowTitle(title)
-        from shebao_desk.ui.geometry import fit_to_screen
         fit_to_screen(self, 820, 980)  # an A4 page's height is more than a 768-line screen has
         self.path = path
         self.worker = printer_worker
@@ -100,12 +65,10 @@ class PreviewDialog(QDialog):
         dialog = QPrintDialog(printer, self)
         if dialog.exec() != QDialog.Accepted:
             return
-        from shebao_desk.ui.print_job import PrintSettings
         self.send(PrintSettings.from_printer(printer))
 
     def send(self, settings) -> None:
         """Print with the settings chosen in the print dialog (or those of the failed attempt)."""
-        from shebao_desk.ui.print_job import print_in_child
         self.last_settings = settings
         self.print_button.setEnabled(False)
         self.retry_button.setEnabled(False)
@@ -120,7 +83,6 @@ class PreviewDialog(QDialog):
                 self.on_result(True, "")
 
         def failed(error: BaseException) -> None:
-            from shebao_desk.ui.errors import clerk_message
             self.print_button.setEnabled(True)
             self.retry_button.setEnabled(True)
             self.retry_button.show()
@@ -128,14 +90,12 @@ class PreviewDialog(QDialog):
             if self.on_result:
                 self.on_result(False, clerk_message(error))
 
-        from shebao_desk.ui.ops import run_op
         run_op(self, None, lambda: print_in_child(self.path, settings), done, failed=failed, worker=self.worker,
                title="未能打印")
 
 
 def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
     """Write a PDF on the database worker (``make_pdf() -> Path``), then open its preview."""
-    from shebao_desk.ui.ops import run_op
 
     def shown(path: Path) -> None:
         parent.preview = PreviewDialog(path, ctx.printer, parent, title)
@@ -147,9 +107,7 @@ def generate_and_preview(ctx, parent, make_pdf, title: str, hint) -> None:
 
 def case_print_recorder(ctx, case_id: str, after=None):
     """An ``on_result`` for :class:`PreviewDialog` that records on the case whether its papers came out."""
-    from shebao_desk.case_papers import record_print
 
-    from shebao_desk.ui.ops import run_op
 
     def record(printed: bool, problem: str) -> None:
         run_op(None, ctx, lambda s: record_print(s, case_id, printed, problem), lambda _: after() if after else None,

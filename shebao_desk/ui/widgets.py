@@ -7,10 +7,12 @@ from typing import Any
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
+from shebao_desk.clock import local_text, today
+from shebao_desk.rules.idnumber import mask_id_number
+
 
 def china_today() -> QDate:
     """Today's date in China for a date field (QDate.currentDate() is the PC's zone, maybe UTC)."""
-    from shebao_desk.clock import today
     day = today()
     return QDate(day.year, day.month, day.day)
 
@@ -69,8 +71,6 @@ CASE_COLUMNS = ["受理编号", "业务", "申请人", "身份证号码", "状�
 
 def case_row(case, catalogue) -> list[str]:
     """A case as one line of a list: the ID number masked, times in China time."""
-    from shebao_desk.clock import local_text
-    from shebao_desk.idnumber import mask_id_number
     # a queries.CaseLine carries the person's columns itself; an ORM Case reaches them through .person
     name, id_number = ((case.person_name, case.person_id_number) if hasattr(case, "person_name")
                        else (case.person.name, case.person.id_number))

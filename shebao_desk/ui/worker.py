@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from shebao_desk.ui.errors import log_failure, report_error
+
 log = logging.getLogger(__name__)
 
 
@@ -51,11 +53,9 @@ class Worker:
         self.pending -= 1
         if error is not None:
             if callback is None:
-                from shebao_desk.ui.errors import report_error  # logs and shows
                 report_error(None, error)
                 return
             if not getattr(callback, "presents", False):  # ui.ops' presenter logs it itself
-                from shebao_desk.ui.errors import log_failure
                 log_failure(error, "worker job")
             callback(error)
         elif callback is not None:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from shebao_desk.ui.pages.attendance import AttendancePage
+from shebao_desk.ui.pages.conflicts import ConflictsPage
+from shebao_desk.ui.pages.devices import DevicesPage
+from shebao_desk.ui.pages.guide import GuidePage
+from shebao_desk.ui.pages.inquiries import InquiriesPage
+from shebao_desk.ui.pages.intake import IntakePage
+from shebao_desk.ui.pages.outlets import OutletsPage
+from shebao_desk.ui.pages.search import SearchPage
+from shebao_desk.ui.pages.self_check import SelfCheckPage
+from shebao_desk.ui.pages.settings import SettingsPage
+from shebao_desk.ui.pages.statistics import StatisticsPage
+from shebao_desk.ui.pages.today import TodayPage
+
 
 def page_classes():
     """(key, label, class, supervisor only) for each page."""
-    from shebao_desk.ui.pages.attendance import AttendancePage
-    from shebao_desk.ui.pages.conflicts import ConflictsPage
-    from shebao_desk.ui.pages.devices import DevicesPage
-    from shebao_desk.ui.pages.guide import GuidePage
-    from shebao_desk.ui.pages.inquiries import InquiriesPage
-    from shebao_desk.ui.pages.intake import IntakePage
-    from shebao_desk.ui.pages.outlets import OutletsPage
-    from shebao_desk.ui.pages.search import SearchPage
-    from shebao_desk.ui.pages.self_check import SelfCheckPage
-    from shebao_desk.ui.pages.settings import SettingsPage
-    from shebao_desk.ui.pages.statistics import StatisticsPage
-    from shebao_desk.ui.pages.today import TodayPage
     return [
         ("intake", "受理", IntakePage, False),
         ("search", "查询", SearchPage, False),

@@ -6,8 +6,8 @@ import datetime as dt
 
 from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.attendance import attendance_report, sign_out
-from shebao_desk.statistics import period_of
+from shebao_desk.services.attendance import attendance_report, sign_out
+from shebao_desk.services.statistics import period_of
 from shebao_desk.ui.ops import run_op
 from shebao_desk.clock import today as today_in_china
 from shebao_desk.ui.widgets import Hint, Table, china_today

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.clock import local_text
-from shebao_desk.conflicts import list_conflicts, resolve_conflict
+from shebao_desk.services.conflicts import list_conflicts, resolve_conflict
 from shebao_desk.models import Clerk
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.resources import resource_path
+from shebao_desk.config.resources import resource_path
+from shebao_desk.devices.simulators.virtual_card import VirtualCard, load_holder
 from shebao_desk.ui.widgets import Hint, Table
 
 
@@ -42,8 +46,6 @@ class DevicesPage(QWidget):
         self.show_readers(sorted(ctx.cards.readers.items()))
 
     def insert_training_card(self) -> None:
-        from shebao_desk.devices.virtual_card import VirtualCard, load_holder
-        from pathlib import Path
         holder = load_holder(Path(self.holder.currentData()))
         holder.psam_required = False  # the training reader stands for a reader with a PSAM
         self.ctx.cards.insert_training_card(VirtualCard(holder))
@@ -74,7 +76,6 @@ class DevicesPage(QWidget):
 
 def holder_label(path) -> str:
     """“李秀英（第 1 代卡）　A10000101” instead of a file name, from the sample's own description line."""
-    import tomllib
     try:
         text = path.read_text(encoding="utf-8")
         data = tomllib.loads(text)

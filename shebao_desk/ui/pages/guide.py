@@ -6,9 +6,10 @@ from html import escape
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
-from shebao_desk.case_files import case_folder
+from shebao_desk.config.service_guide import load_guide
 from shebao_desk.documents.sheets import guide_pdf
-from shebao_desk.service_guide import load_guide
+from shebao_desk.services.case_files import case_folder
+from shebao_desk.ui.printing import generate_and_preview
 from shebao_desk.ui.widgets import Hint
 
 
@@ -35,7 +36,6 @@ class GuidePage(QWidget):
         layout.addLayout(row)
 
     def print_guide(self) -> None:
-        from shebao_desk.ui.printing import generate_and_preview
         path = case_folder(self.ctx.store.path, "guide") / "社会保障卡使用指南.pdf"
 
         def make():

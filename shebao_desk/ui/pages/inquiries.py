@@ -6,8 +6,8 @@ from PySide6.QtWidgets import (
     QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
-from shebao_desk import inquiries
-from shebao_desk.service_guide import load_guide
+from shebao_desk.services import inquiries
+from shebao_desk.config.service_guide import load_guide
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 

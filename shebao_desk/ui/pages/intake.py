@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -13,24 +13,26 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
-from shebao_desk import card_business, card_rules
-from shebao_desk.case_files import case_folder, draft_path
-from shebao_desk.catalogue import BusinessCode
 from shebao_desk.clock import now_utc
-from shebao_desk.documents.service import render_case
-from shebao_desk.drafts import DraftFile
+from shebao_desk.config.catalogue import BusinessCode
+from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN, decode_photo, find_idcard_port, read_id_card
 from shebao_desk.errors import ShebaoError
-from shebao_desk.idnumber import parse_id_number
-from shebao_desk.intake import accept_case, find_person
-from shebao_desk.photo import normalise_photo
+from shebao_desk.rules import card_rules
+from shebao_desk.rules.idnumber import parse_id_number
+from shebao_desk.services import card_business
+from shebao_desk.services.case_documents import render_case
+from shebao_desk.services.case_files import case_folder, draft_path
+from shebao_desk.services.drafts import DraftFile
+from shebao_desk.services.intake import accept_case, find_person
+from shebao_desk.services.photo import normalise_photo
+from shebao_desk.sync import central
 from shebao_desk.ui.confirm import confirm_business
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
 from shebao_desk.ui.ops import run_op
+from shebao_desk.ui.pin_dialog import PinDialog
+from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
 from shebao_desk.ui.widgets import Hint
-
-if TYPE_CHECKING:
-    from shebao_desk.ui.pin_dialog import PinDialog
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,6 @@ class IntakePage(QWidget):
     # -- the resident ID card reader (F6) ---------------------------------------------
 
     def read_idcard(self) -> None:
-        from shebao_desk.devices.idcard import decode_photo, find_idcard_port, read_id_card
         port = self.ctx.idcard_port or find_idcard_port()
         if not port:
             self.card_status.problem("没有找到身份证阅读器：请连接阅读器，或在设置中填写它的串口")
@@ -165,9 +166,7 @@ class IntakePage(QWidget):
                worker=self.ctx.devices)
 
     def on_idcard_read(self, info, id_photo: bytes | None = None) -> None:
-        import datetime as dt
 
-        from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN
         current = self.form.id_number.text().strip().upper()
         if current and current != info.id_number:
             source = "社会保障卡" if self.form.origins.get("id_number") == "ss_card" else "正在填写的"
@@ -203,7 +202,6 @@ class IntakePage(QWidget):
                 return person, label, number
 
         def work():
-            from shebao_desk.sync import central
 
             found = local()
             url = central.central_url(self.ctx.policy)
@@ -293,7 +291,6 @@ class IntakePage(QWidget):
         run_op(self, self.ctx, work, checked, failed=self.failed, title=self.tr("未能受理"))
 
     def _open_pin_dialog(self, request, reader: str, journal_id: str) -> None:
-        from shebao_desk.ui.pin_dialog import PinDialog
         self.accept_button.setEnabled(True)
         self.result.info("请持卡人输入密码")
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
@@ -320,16 +317,15 @@ class IntakePage(QWidget):
         business = ctx.policy.catalogue[request.business]
 
         def work():
-            from shebao_desk.sync.central import central_url, check_person_with_central
 
-            url = central_url(ctx.policy)
+            url = central.central_url(ctx.policy)
             if url and business.central_check:  # the card as every window knows it (businesses.toml)
-                check_person_with_central(ctx.store, url, request.applicant.id_number)
+                central.check_person_with_central(ctx.store, url, request.applicant.id_number)
             if journal_id is not None:  # the chip was changed: say so first, then save the case with it
                 card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
                 case = card_business.record(ctx.store, journal_id, request, ctx.clerk, ctx.site, ctx.policy).case
                 saved = {"id": case.id, "number": case.number, "id_number": parse_id_number(
-                             request.applicant.id_number).number, "status": case.status, "missing": [],
+                             request.applicant.id_number, regions=ctx.policy.regions).number, "status": case.status, "missing": [],
                          "promised": case.promised_date, "provisional": case.promise_provisional,
                          "paths": {}, "paper_error": None}
             else:
@@ -415,7 +411,6 @@ class IntakePage(QWidget):
         self.previews = []
 
     def preview(self, kind: str) -> None:
-        from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
         if kind not in self.last_paths:
             return
         dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind],

@@ -6,8 +6,8 @@ from PySide6.QtWidgets import (
     QCheckBox, QFormLayout, QGroupBox, QHBoxLayout, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
-from shebao_desk import outlets
-from shebao_desk.outlets import load_supervision
+from shebao_desk.services import outlets
+from shebao_desk.config.supervision import load_supervision
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 

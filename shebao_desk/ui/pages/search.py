@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk import card_rules
 from shebao_desk.clock import now_utc
-from shebao_desk.idnumber import mask_id_number
-from shebao_desk.queries import search
+from shebao_desk.rules import card_rules
+from shebao_desk.rules.idnumber import mask_id_number
+from shebao_desk.services.queries import search
+from shebao_desk.ui.case_detail import CaseDetailDialog
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 
@@ -56,6 +57,5 @@ class SearchPage(QWidget):
         run_op(self, self.ctx, work, done, read=True)
 
     def open_case(self, row: int, _col: int) -> None:
-        from shebao_desk.ui.case_detail import CaseDetailDialog
         self.detail = CaseDetailDialog(self.ctx, self.cases.payloads[row], self)
         self.detail.show()

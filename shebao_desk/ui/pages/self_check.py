@@ -6,12 +6,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.case_files import case_folder
 from shebao_desk.clock import local_text, now_utc
+from shebao_desk.devices.printers import cups_available, live_queues
+from shebao_desk.devices.scanner import count_scanners
 from shebao_desk.documents.sheets import self_check_pdf
+from shebao_desk.services.case_files import case_folder
+from shebao_desk.services.window_check import Check, self_check_now
 from shebao_desk.ui.ops import run_op
+from shebao_desk.ui.printing import generate_and_preview
 from shebao_desk.ui.widgets import Hint, Table
-from shebao_desk.window_check import Check, self_check_now
 
 
 class SelfCheckPage(QWidget):
@@ -46,8 +49,6 @@ class SelfCheckPage(QWidget):
         printers = len(QPrinterInfo.availablePrinters())
 
         def count_devices():  # scanners and queues on the devices worker: probing USB can take seconds
-            from shebao_desk.devices.printers import cups_available, live_queues
-            from shebao_desk.devices.scanner import count_scanners
             return count_scanners(), len(live_queues()) if cups_available() else printers
 
         def counted(counts) -> None:
@@ -68,7 +69,6 @@ class SelfCheckPage(QWidget):
         run_op(self, ctx, count_devices, counted, hint=self.hint, worker=ctx.devices)
 
     def print_sheet(self) -> None:
-        from shebao_desk.ui.printing import generate_and_preview
         ctx, checks = self.ctx, list(self.checks)
         path = case_folder(ctx.store.path, "self-check") / f"自查表-{now_utc():%Y%m%d%H%M}.pdf"
         site = f"{ctx.policy.site.institution} {ctx.policy.site.window_name}"

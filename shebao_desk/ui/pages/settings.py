@@ -8,9 +8,9 @@ from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
-from shebao_desk.auth import create_clerk
+from shebao_desk.services.auth import create_clerk
 from shebao_desk.models import Role
-from shebao_desk.resources import resources_dir
+from shebao_desk.config.resources import resources_dir
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table
 

@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.report_export import export
-from shebao_desk.statistics import HEADERS, as_table, period_of, report_sections
+from shebao_desk.services.report_export import export
+from shebao_desk.services.statistics import HEADERS, as_table, period_of, report_sections
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, china_today
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.clock import local_text
-from shebao_desk.idnumber import mask_id_number
-from shebao_desk.queries import LIST_LIMIT, losses_lapsing, open_case_counts, open_cases, todays_cases
+from shebao_desk.rules.idnumber import mask_id_number
+from shebao_desk.services.queries import LIST_LIMIT, losses_lapsing, open_case_counts, open_cases, todays_cases
+from shebao_desk.ui.case_detail import CaseDetailDialog
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
 
@@ -68,6 +69,5 @@ class TodayPage(QWidget):
         run_op(self, self.ctx, work, done, read=True)
 
     def open_case(self, table, row: int) -> None:
-        from shebao_desk.ui.case_detail import CaseDetailDialog
         self.detail = CaseDetailDialog(self.ctx, table.payloads[row], self)
         self.detail.show()

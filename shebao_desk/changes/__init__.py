@@ -1,0 +1,1 @@
+"""What each write leaves (audit trail, hash chain, change log with clocks) and the merge every copy applies."""

@@ -1,0 +1,419 @@
+"""Merging changes into a database: the same rules on every workstation and centrally.
+
+Fields are last-writer-wins by hybrid logical clock, except where the card's
+state machine decides: a void card (formal loss, replacement, cancellation)
+never becomes valid again whatever the clocks say, a cancellation or a formal
+loss wins over any other state, a cancelled person stays cancelled, and a
+lifted loss stays lifted. A person left with two valid cards
+by a merge is kept as it is and flagged in ``sync_conflict`` for a supervisor.
+
+Plain SQL (SQLAlchemy Core) on the caller's connection and transaction: the
+caller decides what is one unit.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+import logging
+import uuid
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import JSON, Connection, LargeBinary, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from shebao_desk.changes.audit_chain import seal_received
+from shebao_desk.changes.codec import decode
+from shebao_desk.models import Base, SyncChange, SyncClock, SyncConflict
+from shebao_desk.models.base import utcnow
+from shebao_desk.models.people import CardStatus, PersonStatus
+
+log = logging.getLogger(__name__)
+
+VOID_CARD = {s.value for s in CardStatus if not s.valid}
+VALID_CARD = {s.value for s in CardStatus if s.valid}
+CARD_RANK = {CardStatus.REPLACED.value: 1, CardStatus.FORMALLY_LOST.value: 2, CardStatus.CANCELLED.value: 3}
+CONFLICT_NS = uuid.UUID("6f1c7c5e-3b8a-4c43-9f8e-2f6f4a1d9b21")
+CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
+COPY_MIN = 100  # fewer rows than this go in one executemany: a staging table costs more than it saves
+TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+
+
+def _insert(conn: Connection, table):
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+Clocks = dict[tuple[str, str], dict[str, str]]  # (table, row) -> {field or "*": hlc}
+
+
+def field_clock(clocks: dict[str, str] | None, name: str) -> str | None:
+    if not clocks:
+        return None
+    return clocks.get(name) or clocks.get("*")
+
+
+def insert_many(conn: Connection, table, rows: list[dict], keys: tuple[str, ...] = (),
+                update_cols: tuple[str, ...] = (), returning: str | None = None) -> list | None:
+    """Insert many rows; with ``keys``, skip (or, with ``update_cols``, update) rows already there.
+
+    On PostgreSQL the rows are COPYed into a temporary table and inserted from it in one
+    statement (the speed of COPY, with ON CONFLICT); elsewhere an executemany.
+    """
+    if not rows:
+        return [] if returning else None
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
+        return _copy_insert(conn, table, rows, keys, update_cols, returning)
+    stmt = _insert(conn, table)
+    if keys and update_cols:
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                          set_={c: getattr(stmt.excluded, c) for c in update_cols})
+    elif keys:
+        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+    if returning:
+        return [r[0] for r in conn.execute(stmt.returning(table.c[returning]), rows)]
+    conn.execute(stmt, rows)
+    return None
+
+
+def _copy_insert(conn: Connection, table, rows: list[dict], keys: tuple[str, ...], update_cols: tuple[str, ...],
+                 returning: str | None, encoded: bool = False) -> list | None:
+    """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
+    timestamp-without-time-zone column takes as the UTC wall time we store."""
+    columns = list(rows[0])
+    json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
+    if encoded:
+        binary = {c.key for c in table.columns if isinstance(c.type, LargeBinary)}
+        processors = {k: (lambda v: base64.b64decode(v["b64"])) for k in binary if k in columns}
+    else:
+        processors = {c.key: c.type.bind_processor(conn.dialect) for c in table.columns if c.key in columns}
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    staging = f"_stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"  # one per column set
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        # Same column types, none of the constraints (seq and defaults are the target's business).
+        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
+                       f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
+        cursor.execute(f'TRUNCATE "{staging}"')
+        with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
+            for row in rows:
+                out = []
+                for c in columns:
+                    value = row[c]
+                    if c in json_cols:
+                        value = None if value is None else json.dumps(value, ensure_ascii=False)
+                    elif processors.get(c) is not None and value is not None:
+                        value = processors[c](value)
+                    out.append(value)
+                copy.write_row(out)
+        clause = ""
+        if keys:
+            target = ", ".join(f'"{k}"' for k in keys)
+            if update_cols:
+                sets = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update_cols)
+                clause = f" ON CONFLICT ({target}) DO UPDATE SET {sets}"
+            else:
+                clause = f" ON CONFLICT ({target}) DO NOTHING"
+        back = f' RETURNING "{returning}"' if returning else ""
+        cursor.execute(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{staging}"{clause}{back}')
+        return [r[0] for r in cursor.fetchall()] if returning else None
+    finally:
+        cursor.close()
+
+
+def upsert_clocks(conn: Connection, clocks: Clocks) -> None:
+    rows = [{"table_name": t, "row_id": r, "clocks": c} for (t, r), c in clocks.items()]
+    insert_many(conn, SyncClock.__table__, rows, keys=("table_name", "row_id"), update_cols=("clocks",))
+
+
+def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | None = None) -> Clocks:
+    """The field clocks of existing rows. A row only ever inserted has no entry: every field
+    then carries the clock of that insert, its earliest change in the log. ``upto_seq``: read
+    the log only up to there, i.e. before changes just logged but not yet weighed (an older
+    change for a row first inserted here must not pass for this row's insert)."""
+    out: Clocks = {}
+    clock, log_table = SyncClock.__table__, SyncChange.__table__
+    by_table: dict[str, list[str]] = defaultdict(list)
+    for t, r in keys:
+        by_table[t].append(r)
+    for table_name, row_ids in by_table.items():
+        for chunk in _chunks(row_ids):
+            rows = conn.execute(select(clock.c.row_id, clock.c.clocks)
+                                .where(clock.c.table_name == table_name, clock.c.row_id.in_(chunk)))
+            for r, c in rows:
+                out[(table_name, r)] = dict(c)
+            bare = [r for r in chunk if (table_name, r) not in out]
+            if bare:
+                query = (select(log_table.c.row_id, func.min(log_table.c.hlc))
+                         .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare))
+                         .group_by(log_table.c.row_id))
+                if upto_seq is not None:
+                    query = query.where(log_table.c.seq <= upto_seq)
+                for r, h in conn.execute(query):
+                    out[(table_name, r)] = {"*": h}
+    return out
+
+
+def _stamp(clocks: dict[str, str], names: Iterable[str], hlc: str, whole_row: bool) -> None:
+    if whole_row:  # an insert sets every field: one entry stands for all
+        clocks.clear()
+        clocks["*"] = hlc
+    else:
+        for name in names:
+            clocks[name] = hlc
+
+
+def record_local(conn: Connection, changes: list[dict[str, Any]]) -> None:
+    """Changes made here: the row is already written; log them and advance the field clocks."""
+    updates = [c for c in changes if "id" not in c["values"]]  # an insert's clock is read from the log
+    keys = list({(c["table_name"], c["row_id"]) for c in updates})
+    clocks = _load_clocks(conn, keys)  # before these changes join the log
+    insert_many(conn, SyncChange.__table__, changes)
+    for change in updates:
+        _stamp(clocks.setdefault((change["table_name"], change["row_id"]), {}), change["values"], change["hlc"],
+               whole_row=False)
+    upsert_clocks(conn, {k: clocks[k] for k in keys})
+    # A local business can settle a flagged conflict (a card voided) or turn it into another
+    # (cancelling a person who holds two valid cards leaves one): look again, as a merge does.
+    cards = {c["row_id"] for c in changes if c["table_name"] == "card"}
+    persons = {c["row_id"] for c in changes if c["table_name"] == "person"}
+    if cards or persons:
+        review_conflicts(conn, cards, persons)
+
+
+# --- the rules --------------------------------------------------------------------
+
+def _rank(table: str, name: str, value: Any) -> int:
+    """Where a rule orders values whatever the clocks: a higher rank always wins, equal ranks go
+    to the later clock. Each field's winner is then the maximum of (rank, clock) over all its
+    changes, which does not depend on the order they arrive in."""
+    if table == "card" and name == "status":
+        # A void card never comes back; cancellation beats formal loss beats replacement.
+        return CARD_RANK.get(value, 0)
+    if table == "person" and name == "status":
+        return int(value == PersonStatus.CANCELLED.value)  # a cancelled person stays cancelled
+    if (table, name) in (("person", "cancelled_at"), ("loss_report", "lifted_at"),
+                         ("loss_report", "lifted_case_id")):
+        return int(value is not None)  # a cancellation's time and a lift are never undone
+    if table == "person" and name in ("phone", "address"):
+        # Never cleared on purpose (an info change refuses blanks, a registration only fills them):
+        # a blank from a registration elsewhere must not wipe a number typed here.
+        return int(bool(value))
+    return 0
+
+
+def wins(table: str, name: str, current: Any, incoming: Any, newer: bool) -> bool:
+    """Whether ``incoming`` replaces ``current`` for this field; ``newer`` is the clock's verdict."""
+    mine, theirs = _rank(table, name, current), _rank(table, name, incoming)
+    if mine != theirs:
+        return theirs > mine
+    return newer
+
+
+# Fields whose current stored value the rules need to see.
+RULE_FIELDS = {"card": ("status",), "person": ("status", "cancelled_at", "phone", "address"),
+               "loss_report": ("lifted_at", "lifted_case_id")}
+
+
+@dataclass
+class ApplyResult:
+    applied: int = 0
+    skipped: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+def _existing_ids(conn: Connection, table, ids: list[str]) -> dict[str, dict[str, Any]]:
+    cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table.name, ())]
+    out = {}
+    for chunk in _chunks(ids):
+        for row in conn.execute(select(*cols).where(table.c.id.in_(chunk))):
+            out[row[0]] = {n: _plain(v) for n, v in zip(RULE_FIELDS.get(table.name, ()), row[1:], strict=True)}
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bool) -> ApplyResult:
+    """Merge changes that came from elsewhere; those already in this log are ignored (idempotent)."""
+    result = ApplyResult()
+    if not changes:
+        return result
+    log_table = SyncChange.__table__
+    unique, seen = [], set()
+    for c in changes:
+        if c["change_id"] not in seen:
+            seen.add(c["change_id"])
+            unique.append(c)
+    now = utcnow()
+    logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
+    # The log decides what is new: a change already there is skipped (idempotent resend).
+    inserted = set(insert_many(conn, log_table, [{
+        "change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
+        "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique],
+        keys=("change_id",), returning="change_id"))
+    fresh = [c for c in unique if c["change_id"] in inserted]
+    result.skipped = len(changes) - len(fresh)
+    result.applied = len(fresh)
+    if not fresh:
+        return result
+
+    by_row: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for c in fresh:
+        if c["table_name"] in Base.metadata.tables:
+            by_row[(c["table_name"], c["row_id"])].append(c)
+    changed_clocks: Clocks = {}
+    touched_cards: set[str] = set()
+    touched_persons = {r for t, r in by_row if t == "person"}
+    by_table: dict[str, list[str]] = defaultdict(list)
+    for table_name, row_id in by_row:
+        by_table[table_name].append(row_id)
+    for table_name in sorted(by_table, key=TABLE_ORDER.__getitem__):  # referenced rows first
+        row_ids = by_table[table_name]
+        table = Base.metadata.tables[table_name]
+        existing = _existing_ids(conn, table, row_ids)
+        # A new row has no clocks yet; an existing one has those of the changes it holds.
+        clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before)
+        inserts, updates = [], []
+        for row_id in row_ids:
+            row_changes = by_row[(table_name, row_id)]
+            if row_id not in existing and len(row_changes) == 1 and "id" in row_changes[0]["values"]:
+                # A new row from its insert alone (the bulk of any first sync): nothing to weigh.
+                change = row_changes[0]  # its clock is in the log, see _load_clocks
+                if table_name == "card":
+                    touched_cards.add(row_id)
+                inserts.append({**change["values"], "id": row_id})
+                continue
+            current = dict(existing.get(row_id, {}))
+            row_clocks = clocks.get((table_name, row_id), {})
+            if row_id in existing:  # kept explicitly from now on: the log now holds changes that lost
+                changed_clocks[(table_name, row_id)] = row_clocks
+            winners: dict[str, Any] = {}
+            for change in sorted(row_changes, key=lambda c: c["hlc"]):
+                won = []
+                for name, value in change["values"].items():
+                    clock = field_clock(row_clocks, name)
+                    newer = clock is None or change["hlc"] > clock
+                    if wins(table_name, name, current.get(name), value, newer):
+                        winners[name] = value
+                        current[name] = value
+                        won.append(name)
+                if won:  # the clock of the value now held
+                    whole = not row_clocks and len(won) == len(change["values"]) and "id" in change["values"]
+                    _stamp(row_clocks, won, change["hlc"], whole_row=whole)
+                    changed_clocks[(table_name, row_id)] = row_clocks
+            if not winners:
+                continue
+            if table_name == "card":
+                touched_cards.add(row_id)
+            if row_id in existing:
+                updates.append((row_id, decode(table_name, winners)))
+            else:
+                inserts.append({**winners, "id": row_id})
+        _write(conn, table, inserts, updates)
+    # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
+    seal_received(conn, by_table.get("audit_entry", []))
+    upsert_clocks(conn, changed_clocks)
+    result.conflicts = review_conflicts(conn, touched_cards, touched_persons)
+    return result
+
+
+def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str, dict]]) -> None:
+    """``inserts`` still in their JSON form (PostgreSQL's COPY reads it as it is); ``updates`` decoded."""
+    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)  # same columns, same statement
+    for values in inserts:
+        groups[tuple(sorted(values))].append(values)
+    for rows in groups.values():
+        if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
+            _copy_insert(conn, table, rows, (), (), None, encoded=True)
+        else:
+            insert_many(conn, table, [decode(table.name, r) for r in rows])
+    ugroups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    for row_id, values in updates:
+        ugroups[tuple(sorted(values))].append({"_id": row_id, **{f"v_{k}": v for k, v in values.items()}})
+    for names, rows in ugroups.items():
+        values = {n: bindparam(f"v_{n}") for n in names}
+        if "updated_at" in table.c and "updated_at" not in values:
+            values["updated_at"] = table.c.updated_at  # as merged, not the time of this merge (onupdate)
+        stmt = update(table).where(table.c.id == bindparam("_id")).values(values)
+        conn.execute(stmt, rows)
+
+
+CANCELLED_PERSON = PersonStatus.CANCELLED.value
+
+
+def _flag(conn: Connection, kind: str, person_id: str, detail: dict, key: str) -> bool:
+    """Record a conflict once (its id derives from what it is about); whether it is new."""
+    conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{kind}:{person_id}:{key}"))
+    stmt = _insert(conn, SyncConflict.__table__).values(
+        id=conflict_id, kind=kind, person_id=person_id, detail=detail, detected_at=utcnow(), resolved_at=None,
+    ).on_conflict_do_nothing(index_elements=["id"])
+    return conn.execute(stmt).rowcount == 1
+
+
+def review_conflicts(conn: Connection, card_ids: set[str], person_ids: set[str] = frozenset()) -> list[str]:
+    """Flag what the rules cannot settle alone, for the persons of these cards and these persons:
+    more than one valid card, or a valid card held by a cancelled person (a card made at one
+    window while another cancelled the person). Nothing is dropped or changed: a supervisor
+    decides. Conflicts whose cause is gone (mended here or elsewhere) are closed. Returns the
+    persons newly flagged."""
+    card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
+    persons = set(person_ids)
+    for chunk in _chunks(sorted(card_ids)):
+        persons |= set(conn.scalars(select(card.c.person_id).where(card.c.id.in_(chunk))))
+    if not persons:
+        return []
+    flagged = []
+    for chunk in _chunks(sorted(persons)):
+        rows = conn.execute(select(card.c.person_id, func.count(), func.min(card.c.id), func.max(card.c.id))
+                            .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD))
+                            .group_by(card.c.person_id).having(func.count() > 1))
+        for person_id, count, low, high in rows:
+            if _flag(conn, "two_valid_cards", person_id, {"valid_cards": count, "card_ids": [low, high]},
+                     f"{low}:{high}"):
+                flagged.append(person_id)
+                log.warning("sync conflict: person %s has %d valid cards; flagged for a supervisor", person_id, count)
+        rows = conn.execute(select(card.c.person_id, card.c.id).join(person, person.c.id == card.c.person_id)
+                            .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD),
+                                   person.c.status == CANCELLED_PERSON))
+        for person_id, card_id in rows:
+            if not _flag(conn, "cancelled_person_valid_card", person_id, {"card_ids": [card_id]}, card_id):
+                continue
+            flagged.append(person_id)
+            log.warning("sync conflict: cancelled person %s holds valid card %s; flagged for a supervisor",
+                        person_id, card_id)
+    close_settled(conn, persons)
+    return sorted(set(flagged))
+
+
+def close_settled(conn: Connection, person_ids: set[str]) -> int:
+    """Mark resolved the open conflicts of these persons whose cause no longer holds."""
+    card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
+    conflict = SyncConflict.__table__
+    closed = 0
+    for chunk in _chunks(sorted(person_ids)):
+        open_ = conn.execute(select(conflict.c.id, conflict.c.kind, conflict.c.person_id)
+                             .where(conflict.c.person_id.in_(chunk), conflict.c.resolved_at.is_(None))).all()
+        for conflict_id, kind, person_id in open_:
+            valid = conn.scalar(select(func.count()).select_from(card)
+                                .where(card.c.person_id == person_id, card.c.status.in_(VALID_CARD)))
+            if kind == "cancelled_person_valid_card":
+                status = conn.scalar(select(person.c.status).where(person.c.id == person_id))
+                still = valid > 0 and _plain(status) == CANCELLED_PERSON
+            else:
+                still = valid > 1
+            if not still:
+                conn.execute(update(conflict).where(conflict.c.id == conflict_id).values(resolved_at=utcnow()))
+                closed += 1
+    return closed
+

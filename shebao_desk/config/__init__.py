@@ -1,0 +1,1 @@
+"""The county's data files under resources/: found, loaded and validated into typed settings."""

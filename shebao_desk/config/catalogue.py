@@ -1,0 +1,250 @@
+"""The business catalogue (DOMAIN.md §3), loaded from ``resources/businesses.toml``.
+
+The rules of *what* to bring live in that data file; this module only knows the
+shape of it and answers "what is still missing for this applicant?".
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from shebao_desk.config.data_models import FileModel, validate
+from shebao_desk.config.resources import load_toml, resource_path
+
+
+class Mode(enum.StrEnum):
+    SELF = "self"
+    AGENT = "agent"
+    GUARDIAN = "guardian"
+
+    @property
+    def label(self) -> str:
+        return {"self": "本人办理", "agent": "他人代办", "guardian": "监护人代办"}[self.value]
+
+
+class BusinessCode(enum.StrEnum):
+    """The businesses the program's rules know (each has its effect in ``card_effects.EFFECTS``).
+
+    The data file must define each and may not invent others: a business needs rules, not only
+    a list of papers. Adding one = an entry here, its [[business]] in businesses.toml, its effect.
+    """
+
+    APPLY = "apply"
+    ACTIVATE = "activate"
+    TEMP_LOSS = "temp_loss"
+    FORMAL_LOSS = "formal_loss"
+    LIFT_LOSS = "lift_loss"
+    REISSUE = "reissue"
+    REPLACE = "replace"
+    PIN_RESET = "pin_reset"
+    PIN_CHANGE = "pin_change"
+    INFO_CHANGE = "info_change"
+    CANCEL = "cancel"
+
+
+BUSINESS_CODES = tuple(code.value for code in BusinessCode)
+
+
+FEE_COLLECTORS = {"bank": "由发卡银行收取", "window": "由本窗口收取"}
+
+
+@dataclass(frozen=True)
+class Reason:
+    text: str
+    fee: int
+
+
+@dataclass(frozen=True)
+class Minors:
+    """Children apply through a guardian; many have no ID card yet (DOMAIN.md §3)."""
+
+    guardian_age: int = 16
+    child_id_documents: tuple[str, ...] = ("household_register",)
+    photo_exempt_age: int = 0
+
+
+@dataclass(frozen=True)
+class Business:
+    code: str
+    name: str
+    days: int
+    fee: int
+    modes: tuple[Mode, ...]
+    materials: dict[Mode, tuple[str, ...]]
+    optional: frozenset[str]
+    next_step: str
+    fee_collector: str = "window"
+    reasons: tuple[Reason, ...] = ()
+    pickup: bool = False
+    asks_reason: bool = False  # the form asks why (办理原因)
+    pin_pad: bool = False  # the holder types a PIN on the pad; the business writes to the chip
+    loss_time: bool = False  # the form asks when the loss took effect
+    changes_info: bool = False  # the form shows the fields to change
+    central_check: bool = False  # with a central database: the person's cards are checked there first
+
+    def fee_for(self, reason: str) -> int:
+        """The fee for this reason (the reason's own, else the business's)."""
+        for r in self.reasons:
+            if r.text == reason.strip():
+                return r.fee
+        return self.fee
+
+    def fee_text(self, fee: int) -> str:
+        """“20 元（工本费，由发卡银行收取）” — who collects, so the window never seems to."""
+        if fee == 0:
+            return "免费"
+        return f"{fee} 元（工本费，{FEE_COLLECTORS[self.fee_collector]}）"
+
+    def required(self, mode: Mode) -> tuple[str, ...]:
+        if mode not in self.materials:
+            raise KeyError(mode)
+        return self.materials[mode]
+
+    def missing(self, mode: Mode, presented: set[str] | frozenset[str],
+                waived: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Required materials not presented, in the catalogue's order (``waived``: not needed for this person)."""
+        return [m for m in self.required(mode) if m not in presented and m not in self.optional and m not in waived]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    materials: dict[str, str]
+    businesses: dict[str, Business]
+    minors: Minors = Minors()
+
+    def __getitem__(self, code: str) -> Business:
+        return self.businesses[code]
+
+    def __iter__(self):
+        return iter(self.businesses.values())
+
+    def material_name(self, code: str) -> str:
+        return self.materials[code]
+
+    def waived(self, age: int | None, presented: set[str] | frozenset[str]) -> frozenset[str]:
+        """Materials a child need not bring: the ID card when the 户口簿 stands in, a young child's photo."""
+        if age is None:
+            return frozenset()
+        out = set()
+        m = self.minors
+        if age < m.guardian_age and all(d in presented for d in m.child_id_documents):
+            out |= {"id_original", "id_copy"}
+        if age <= m.photo_exempt_age:
+            out.add("photo")
+        return frozenset(out)
+
+
+NonNegative = Annotated[int, Field(ge=0)]
+
+
+class ReasonEntry(FileModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    fee: NonNegative | None = None
+
+
+class BusinessEntry(FileModel):
+    code: str
+    name: str
+    days: int
+    fee: int
+    modes: list[str] = Field(min_length=1)
+    materials: dict[str, list[str]]
+    optional: list[str] = []
+    next_step: str = ""
+    fee_collector: Literal["bank", "window"] = "window"
+    reasons: list[ReasonEntry] = []
+    pickup: bool = False
+    asks_reason: bool = False
+    pin_pad: bool = False
+    loss_time: bool = False
+    changes_info: bool = False
+    central_check: bool = False
+
+    @field_validator("code")
+    @classmethod
+    def _known_code(cls, code: str) -> str:
+        if code not in BUSINESS_CODES:
+            raise ValueError(f"未知的业务代码 “{code}”（可用：{', '.join(BUSINESS_CODES)}）")
+        return code
+
+    @field_validator("modes")
+    @classmethod
+    def _known_modes(cls, modes: list[str]) -> list[str]:
+        unknown = [m for m in modes if m not in {x.value for x in Mode}]
+        if unknown:
+            raise ValueError(f"办理方式有误：{', '.join(unknown)}（可用：self、agent、guardian）")
+        return modes
+
+    @model_validator(mode="after")
+    def _not_negative(self) -> BusinessEntry:
+        if self.days < 0 or self.fee < 0:
+            raise ValueError(f"业务 {self.code} 的时限或收费不能为负数")
+        return self
+
+
+class MinorsEntry(FileModel):
+    guardian_age: Annotated[int, Field(ge=0, le=18)] = 16
+    child_id_documents: list[str] = ["household_register"]
+    photo_exempt_age: Annotated[int, Field(ge=0, le=18)] = 0
+
+
+class CatalogueFile(FileModel):
+    """resources/businesses.toml"""
+
+    minors: MinorsEntry = MinorsEntry()
+    materials: dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]]
+    business: list[BusinessEntry]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CatalogueFile:
+        seen: set[str] = set()
+        for b in self.business:
+            where = f"业务 {b.code}"
+            if b.code in seen:
+                raise ValueError(f"业务 “{b.code}” 重复定义")
+            seen.add(b.code)
+            for mode in b.modes:
+                items = b.materials.get(mode)
+                if items is None:
+                    raise ValueError(f"缺少字段 “{where}.materials.{mode}”")
+                if not items:
+                    raise ValueError(f"{where} 的 {mode} 材料清单为空")
+                unknown = [m for m in items if m not in self.materials]
+                if unknown:
+                    raise ValueError(f"{where} 引用了未定义的材料：{', '.join(unknown)}")
+            if any(m not in self.materials for m in b.optional):
+                raise ValueError(f"{where} 的 optional 引用了未定义的材料")
+        absent = [c for c in BUSINESS_CODES if c not in seen]
+        if absent:
+            raise ValueError(f"缺少业务：{', '.join(absent)}")
+        if any(d not in self.materials for d in self.minors.child_id_documents):
+            raise ValueError("minors.child_id_documents 应为 [materials] 中定义的材料代码列表")
+        return self
+
+
+def parse_catalogue(path: Path) -> Catalogue:
+    f = validate(path, CatalogueFile, load_toml(path))
+    businesses = {}
+    for b in f.business:
+        modes = tuple(Mode(m) for m in b.modes)
+        businesses[b.code] = Business(
+            code=b.code, name=b.name, days=b.days, fee=b.fee, modes=modes,
+            materials={m: tuple(b.materials[m.value]) for m in modes}, optional=frozenset(b.optional),
+            next_step=b.next_step, fee_collector=b.fee_collector,
+            reasons=tuple(Reason(r.text, b.fee if r.fee is None else r.fee) for r in b.reasons),
+            pickup=b.pickup, asks_reason=b.asks_reason, pin_pad=b.pin_pad, loss_time=b.loss_time,
+            changes_info=b.changes_info, central_check=b.central_check)
+    minors = Minors(f.minors.guardian_age, tuple(f.minors.child_id_documents), f.minors.photo_exempt_age)
+    return Catalogue(dict(f.materials), businesses, minors)
+
+
+@lru_cache(maxsize=1)
+def load_catalogue() -> Catalogue:
+    return parse_catalogue(resource_path("businesses.toml"))

@@ -1,0 +1,1 @@
+"""Use cases on a store (no Qt): intake, card businesses, queries, statistics, conflicts, accounts."""

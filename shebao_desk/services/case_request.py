@@ -1,0 +1,59 @@
+"""What the clerk asks for at the window: the request a case is taken from (no Qt, no store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from shebao_desk.config.catalogue import Mode
+from shebao_desk.models import LossChannel
+
+
+@dataclass
+class ApplicantInput:
+    id_number: str
+    name: str
+    ethnicity: str = "01"
+    phone: str = ""
+    address: str = ""
+    birthplace: str = ""
+    photo: bytes | None = None
+
+
+@dataclass
+class AgentInput:
+    name: str
+    id_number: str
+    relation: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class ChipCard:
+    """What the chip of the card in the reader says about the card itself (EF05)."""
+
+    card_number: str
+    card_id: str
+    generation: int
+    issue_date: dt.date | None = None
+    expiry_date: dt.date | None = None
+
+
+@dataclass
+class CaseRequest:
+    business: str
+    mode: Mode
+    applicant: ApplicantInput
+    materials: set[str] = field(default_factory=set)
+    agent: AgentInput | None = None
+    reason: str = ""
+    loss_channel: LossChannel = LossChannel.WINDOW
+    loss_functions: tuple[str, ...] = ("social", "financial")
+    loss_effective_at: dt.datetime | None = None
+    changes: dict[str, str] = field(default_factory=dict)  # info change: new name/phone/address
+    card_read: tuple[str, str] | None = None  # (card number, chip id) when the card was in the reader
+    chip: ChipCard | None = None  # the card in the reader, as its chip says
+    register_card: bool = False  # the clerk checked the holder's ID: register the chip's card if unknown
+    origins: dict[str, str] = field(default_factory=dict)  # applicant field -> id_card / ss_card / typed
+    outlet: str = ""  # the bank outlet chosen for pick-up (申领/补卡/换卡), by name from site.toml
+    large_print: bool = False  # the applicant reads large type: PIN dialog, receipt, notice

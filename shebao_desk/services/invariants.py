@@ -1,0 +1,168 @@
+"""Checks a whole store against the rules: what ``shebao-desk db check`` runs.
+
+Each finding names the rows involved, so a supervisor can find and mend them.
+ID numbers in findings are masked: the output may end up in a log or a ticket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from shebao_desk.changes.audit_chain import verify_chain
+from shebao_desk.config.regions import load_regions
+from shebao_desk.models import (
+    VALID_CARD_STATUSES, AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person,
+    PersonStatus, Site, SyncConflict,
+)
+from shebao_desk.rules.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
+from shebao_desk.services.rederive import compare
+
+VOID_VALUES = {s.value for s in CardStatus if not s.valid}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    detail: str
+    person_id: str | None = None  # whom it concerns, where a sync conflict may cover it
+    conflict_id: str | None = None  # set: an open sync conflict a supervisor has to settle, not a broken rule
+
+    @property
+    def open_conflict(self) -> bool:
+        return self.conflict_id is not None
+
+    def __str__(self) -> str:
+        if self.open_conflict:
+            return f"[待处理冲突 {self.conflict_id[:8]}] {self.detail}"
+        return f"[{self.rule}] {self.detail}"
+
+
+def integrity_check(session: Session) -> list[Finding]:
+    if session.get_bind().dialect.name != "sqlite":
+        return []
+    rows = session.execute(text("PRAGMA integrity_check")).scalars().all()
+    out = [Finding("integrity", r) for r in rows if r != "ok"]
+    out += [Finding("foreign_key", f"{r[0]} 行 {r[1]} 引用的 {r[2]} 不存在")
+            for r in session.execute(text("PRAGMA foreign_key_check")).all()]
+    return out
+
+
+def _two_valid_cards(session: Session) -> list[Finding]:
+    rows = session.execute(
+        select(Person.id, Person.id_number, func.count(Card.id))
+        .join(Card, Card.person_id == Person.id)
+        .where(Card.status.in_(VALID_CARD_STATUSES))
+        .group_by(Person.id, Person.id_number).having(func.count(Card.id) > 1)).all()
+    return [Finding("one_valid_card", f"人员 {mask_id_number(n)} 有 {c} 张有效卡（每人最多一张）", person_id=i)
+            for i, n, c in rows]
+
+
+def _cancelled_holds_valid_card(session: Session) -> list[Finding]:
+    rows = session.execute(
+        select(Person.id, Person.id_number, Card.card_number, Card.id).join(Card, Card.person_id == Person.id)
+        .where(Person.status == PersonStatus.CANCELLED, Card.status.in_(VALID_CARD_STATUSES))).all()
+    return [Finding("cancelled_no_valid_card", f"已注销人员 {mask_id_number(n)} 仍有有效卡 {number or card_id}",
+                    person_id=i) for i, n, number, card_id in rows]
+
+
+# Which flagged conflict covers which rule: such a finding is an open conflict, not a broken rule.
+CONFLICT_RULES = {"one_valid_card": "two_valid_cards", "cancelled_no_valid_card": "cancelled_person_valid_card"}
+
+
+def _mark_open_conflicts(session: Session, findings: list[Finding]) -> list[Finding]:
+    open_ = {(c.kind, c.person_id): c.id for c in session.scalars(
+        select(SyncConflict).where(SyncConflict.resolved_at.is_(None)).order_by(SyncConflict.id))}
+    out = []
+    for f in findings:
+        conflict = open_.get((CONFLICT_RULES.get(f.rule), f.person_id))
+        out.append(replace(f, conflict_id=conflict) if conflict else f)
+    return out
+
+
+def _void_came_back(session: Session) -> list[Finding]:
+    """A card that was void (per the audit trail) but is valid now."""
+    out = []
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.table_name == "card")
+                              .order_by(AuditEntry.at)).all()
+    was_void: set[str] = set()
+    for entry in entries:
+        after = entry.after or {}
+        if after.get("status") in VOID_VALUES:
+            was_void.add(entry.row_id)
+    for card in session.scalars(select(Card).where(Card.id.in_(was_void))):
+        if card.status.valid:
+            out.append(Finding("void_is_final", f"卡 {card.card_number or card.id} 曾作废，现在又是“{card.status.label}”"))
+    return out
+
+
+def _loss_rules(session: Session) -> list[Finding]:
+    out = []
+    for loss in session.scalars(select(LossReport)):
+        if loss.kind is LossKind.TEMPORARY:
+            if loss.expires_at is None or loss.expires_at <= loss.effective_at:
+                out.append(Finding("temp_loss_expiry", f"临时挂失 {loss.id} 的失效时间有误"))
+            elif loss.lifted_at is not None and loss.lifted_at >= loss.expires_at:
+                out.append(Finding("lift_in_force", f"临时挂失 {loss.id} 在失效后才被解挂"))
+        elif loss.lifted_at is not None:
+            out.append(Finding("formal_loss_final", f"正式挂失 {loss.id} 被解除（正式挂失不可撤销）"))
+    formally_lost = select(LossReport.card_id).where(LossReport.kind == LossKind.FORMAL)
+    for card in session.scalars(select(Card).where(Card.id.in_(formally_lost), Card.status.in_(VALID_CARD_STATUSES))):
+        out.append(Finding("formal_loss_final", f"卡 {card.card_number or card.id} 已正式挂失却仍有效"))
+    return out
+
+
+def _reissue_after_formal_loss(session: Session) -> list[Finding]:
+    out = []
+    for case in session.scalars(select(Case).where(Case.business == "reissue", Case.card_id.is_not(None))):
+        has_formal = session.scalar(select(func.count()).select_from(LossReport).where(
+            LossReport.card_id == case.card_id, LossReport.kind == LossKind.FORMAL))
+        if not has_formal:
+            out.append(Finding("reissue_after_formal_loss", f"补卡业务 {case.number} 的原卡没有正式挂失记录"))
+    return out
+
+
+def _people(session: Session) -> list[Finding]:
+    out = []
+    regions = load_regions()
+    for person in session.scalars(select(Person)):
+        try:
+            parse_id_number(person.id_number, regions=regions, today=person.created_at.date())
+        except InvalidIdNumber as exc:
+            out.append(Finding("id_number", f"人员 {mask_id_number(person.id_number)}：{exc.message}"))
+    return out
+
+
+def _site(session: Session) -> list[Finding]:
+    n = session.scalar(select(func.count()).select_from(Site))
+    return [] if n <= 1 else [Finding("site", f"site 表应只有一行，现有 {n} 行")]
+
+
+def _chip_writes(session: Session) -> list[Finding]:
+    """A chip changed without its case saved, or a chip command whose outcome nobody learnt."""
+    stale = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    rows = session.scalars(select(ChipWrite).where(
+        (ChipWrite.state == ChipWriteState.CHIP_CHANGED)
+        | ((ChipWrite.state == ChipWriteState.PENDING) & (ChipWrite.started_at < stale)))).all()
+    return [Finding("chip_write", f"卡号 {w.card_number}（{mask_id_number(w.id_number)}）的 {w.business} "
+                    + ("已写入芯片，但业务没有登记" if w.state is ChipWriteState.CHIP_CHANGED else "芯片操作结果不明")
+                    + f"（{w.started_at:%Y-%m-%d %H:%M} UTC，读卡器 {w.reader}）") for w in rows]
+
+
+def _evidence(session: Session) -> list[Finding]:
+    """The audit trail's hash chain, and the tables against the trail's replay (#14)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":  # the central database keeps each store's chain head, not a chain
+        return []
+    return [Finding(rule, detail) for rule, detail in verify_chain(conn) + compare(conn)]
+
+
+def check_store(session: Session) -> list[Finding]:
+    findings = integrity_check(session)
+    for check in (_two_valid_cards, _cancelled_holds_valid_card, _void_came_back, _loss_rules,
+                  _reissue_after_formal_loss, _people, _site, _chip_writes, _evidence):
+        findings += check(session)
+    return _mark_open_conflicts(session, findings)

@@ -1,0 +1,1 @@
+"""The local SQLite/SQLCipher store: opening and migrating it, its keys, site identity and backups."""
