@@ -1,8 +1,12 @@
 # An arm64 Debian 12 root run on this amd64 machine through qemu-user (binfmt_misc), for
 # `./shebao deb --arch arm64` (packaging/deb/build.sh) and scripts/test-arm64.sh. Sourced, as root.
 #   arm64_setup            host tools (qemu-user-static, debootstrap: apt-get when missing), binfmt on
-#   arm64_base             sets ARM64_BASE_ROOT: the cached minbase root ($ARM64_CACHE/base-bookworm,
+#   arm64_base [SUITE]     sets ARM64_BASE_ROOT: the cached minbase root ($ARM64_CACHE/base-bookworm,
 #                          made once by debootstrap; never changed afterwards, roots are made from it)
+#   arm64_overlay LOWER DIR  sets ARM64_ROOT: a fresh root in DIR/root, LOWER seen through an overlay
+#                          whose changes go to DIR (LOWER stays as it is), with /proc, /dev/pts, apt cache
+#   arm64_build_root       sets ARM64_BUILD_ROOT: the base plus what compiling a C extension needs
+#                          (python3-dev, gcc, swig, libpcsclite-dev; cached, made once)
 #   arm64_mount_proc ROOT  /proc and a private /dev/pts inside ROOT (the other device nodes come with
 #                          debootstrap: the host's /dev is not bound in)
 #   arm64_run ROOT CMD…    CMD inside ROOT, with a clean environment, at nice 15
@@ -95,17 +99,18 @@ arm64_setup() {
 }
 
 arm64_base() {
-  local base=$ARM64_CACHE/base-$ARM64_SUITE
+  local suite=${1:-$ARM64_SUITE}
+  local base=$ARM64_CACHE/base-$suite
   ARM64_BASE_ROOT=$base
   if [[ ! -x $base/bin/sh ]]; then
     local mirror; mirror=$(arm64_mirror)
-    arm64_log "debootstrap --arch arm64 --variant=minbase $ARM64_SUITE from $mirror (once; cached in $base)"
+    arm64_log "debootstrap --arch arm64 --variant=minbase $suite from $mirror (once; cached in $base)"
     rm -rf "$base.tmp"; mkdir -p "$ARM64_CACHE"
-    nice -n 15 debootstrap --arch arm64 --variant=minbase "$ARM64_SUITE" "$base.tmp" "$mirror" >"$ARM64_CACHE/debootstrap.log" 2>&1 ||
+    nice -n 15 debootstrap --arch arm64 --variant=minbase "$suite" "$base.tmp" "$mirror" >"$ARM64_CACHE/debootstrap.log" 2>&1 ||
       { tail -20 "$ARM64_CACHE/debootstrap.log" >&2; return 1; }
     # The same suites as the host: security and point-release updates.
     printf 'deb %s %s main\ndeb %s %s-updates main\ndeb %s-security %s-security main\n' \
-      "$mirror" "$ARM64_SUITE" "$mirror" "$ARM64_SUITE" "${mirror%/debian*}/debian" "$ARM64_SUITE" \
+      "$mirror" "$suite" "$mirror" "$suite" "${mirror%/debian*}/debian" "$suite" \
       >"$base.tmp/etc/apt/sources.list"
     # Services must never start inside the root during apt (they would take the host's ports).
     printf '#!/bin/sh\nexit 101\n' >"$base.tmp/usr/sbin/policy-rc.d"; chmod +x "$base.tmp/usr/sbin/policy-rc.d"
@@ -113,6 +118,30 @@ arm64_base() {
     rm -f "$base.tmp/etc/apt/apt.conf.d/docker-clean"
     mv "$base.tmp" "$base"
   fi
+}
+
+arm64_build_root() {
+  ARM64_BUILD_ROOT=$ARM64_CACHE/build-$ARM64_SUITE
+  local root=$ARM64_BUILD_ROOT
+  [[ -x $root/usr/bin/swig ]] && return 0
+  arm64_log "making the arm64 build root $root (once)"
+  rm -rf "$root.tmp"; cp -a "$ARM64_BASE_ROOT" "$root.tmp"
+  local before=${#ARM64_MOUNTS[@]}
+  arm64_mount_proc "$root.tmp"; arm64_apt_cache "$root.tmp"
+  arm64_run "$root.tmp" apt-get update -qq
+  arm64_run "$root.tmp" apt-get install -y -qq --no-install-recommends python3-dev python3-pip \
+    python3-setuptools python3-wheel swig gcc libc6-dev libpcsclite-dev >/dev/null
+  arm64_unmount_since "$before"
+  mv "$root.tmp" "$root"
+}
+
+arm64_overlay() {
+  local lower=$1 dir=$2
+  ARM64_ROOT=$dir/root
+  mkdir -p "$dir/upper" "$dir/overlay-work" "$ARM64_ROOT"
+  arm64_mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir/upper,workdir=$dir/overlay-work" "$ARM64_ROOT"
+  arm64_mount_proc "$ARM64_ROOT"
+  arm64_apt_cache "$ARM64_ROOT"
 }
 
 arm64_mount() {  # arm64_mount [mount args…] TARGET: mounts and remembers it for arm64_cleanup
@@ -144,13 +173,15 @@ arm64_spawn() {
     HOME=/root LANG=C.UTF-8 "$@"
 }
 
-arm64_unmount_all() {
+arm64_unmount_since() {  # unmounts what was mounted after the first N mounts, newest first
   local i
-  for ((i = ${#ARM64_MOUNTS[@]} - 1; i >= 0; i--)); do
+  for ((i = ${#ARM64_MOUNTS[@]} - 1; i >= $1; i--)); do
     umount "${ARM64_MOUNTS[i]}" 2>/dev/null || umount -l "${ARM64_MOUNTS[i]}"
+    unset 'ARM64_MOUNTS[i]'
   done
-  ARM64_MOUNTS=()
 }
+
+arm64_unmount_all() { arm64_unmount_since 0; }
 
 arm64_cleanup() {
   arm64_unmount_all

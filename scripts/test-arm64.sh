@@ -68,11 +68,8 @@ deb=$(realpath "$deb")
 echo "package: $deb ($(du -h "$deb" | cut -f1)); Depends on $(dpkg-deb -f "$deb" Depends | grep -o 'python3 (>= [^)]*)\|libc6 (>= [^)]*)' | tr '\n' ' ')"
 
 step root "a fresh root: overlay over the base"
-R=$work/root
-mkdir -p "$work/upper" "$work/overlay-work" "$R"
-arm64_mount -t overlay overlay -o "lowerdir=$ARM64_BASE_ROOT,upperdir=$work/upper,workdir=$work/overlay-work" "$R"
-arm64_mount_proc "$R"
-arm64_apt_cache "$R"
+arm64_overlay "$ARM64_BASE_ROOT" "$work"
+R=$ARM64_ROOT
 [[ $(arm64_run "$R" uname -m) == aarch64 ]] || fail "the root does not run aarch64 programs"
 echo "uname -m in the root: aarch64 (qemu-user); glibc $(arm64_run "$R" ldd --version | head -1 | grep -o '[0-9.]*$')"
 
@@ -209,7 +206,10 @@ app = QGuiApplication([])
 sys.exit(0 if app.primaryScreen().grabWindow(0).save("/tmp/window.png") else 1)' || fail "screenshot"
 mkdir -p "$shots" && cp "$R/tmp/window.png" "$shots/window.png"
 kill "$gui" 2>/dev/null || true; wait "$gui" 2>/dev/null || true
-if grep -q "Traceback" "$work/gui.log" "$R"/tmp/user/state/shebao-desk/log/*.log 2>/dev/null; then fail "a traceback in the log"; fi
+logs=("$R"/tmp/user/state/shebao-desk/log/*.log)
+[[ -s ${logs[0]} ]] || fail "the program wrote no log"
+if grep -q "Traceback" "$work/gui.log" "${logs[@]}"; then fail "a traceback in the log"; fi
+if grep -q "Qt translation qtbase_zh_CN not found" "${logs[@]}"; then fail "Qt's Chinese translations not found"; fi
 echo "ok: window appeared, store opened (first-use form); screenshot $shots/window.png"
 
 step "" ""

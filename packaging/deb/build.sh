@@ -49,7 +49,9 @@ cross_wheels() {
   arm64_setup
   local work=build/deb/cross
   arm64_base
-  build_root "$ARM64_BASE_ROOT"
+  arm64_build_root
+  local broot=$ARM64_BUILD_ROOT
+  arm64_mount_proc "$broot"
   pyver=$(arm64_run "$broot" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   rm -rf "$work"; mkdir -p "$work/sdists"
   echo "wheels (Python $pyver, aarch64, manylinux glibc <= $target_glibc, from $requirements)…"
@@ -77,22 +79,6 @@ cross_wheels() {
     cp "$cached"/*.whl "$wheels/"
   done
   arm64_cleanup; trap - EXIT
-}
-
-# The arm64 root with what compiling a C extension needs, in $broot (cached; made from the base once).
-build_root() {
-  broot=$ARM64_CACHE/build-$ARM64_SUITE
-  if [[ ! -x $broot/usr/bin/swig ]]; then
-    echo "making the arm64 build root $broot (once)…"
-    rm -rf "$broot.tmp"; cp -a "$1" "$broot.tmp"
-    arm64_mount_proc "$broot.tmp"; arm64_apt_cache "$broot.tmp"
-    arm64_run "$broot.tmp" apt-get update -qq
-    arm64_run "$broot.tmp" apt-get install -y -qq --no-install-recommends python3-dev python3-pip \
-      python3-setuptools python3-wheel swig gcc libc6-dev libpcsclite-dev >/dev/null
-    arm64_unmount_all
-    mv "$broot.tmp" "$broot"
-  fi
-  arm64_mount_proc "$broot"
 }
 
 rm -rf "$root"
