@@ -1,6 +1,9 @@
 # An arm64 Debian 12 root run on this amd64 machine through qemu-user (binfmt_misc), for
 # `./shebao deb --arch arm64` (packaging/deb/build.sh) and scripts/test-arm64.sh. Sourced, as root.
-#   arm64_setup            host tools (qemu-user-static, debootstrap: apt-get when missing), binfmt on
+#   arm64_lock             one user of binfmt_misc and the cache at a time (/run/lock/shebao-arm64.lock,
+#                          held until the process ends; its children inherit it)
+#   arm64_setup            arm64_lock, host tools (qemu-user-static, debootstrap: apt-get when
+#                          missing), binfmt on
 #   arm64_base [SUITE]     sets ARM64_BASE_ROOT: the cached minbase root ($ARM64_CACHE/base-bookworm,
 #                          made once by debootstrap; never changed afterwards, roots are made from it)
 #   arm64_overlay LOWER DIR  sets ARM64_ROOT: a fresh root in DIR/root, LOWER seen through an overlay
@@ -91,8 +94,19 @@ arm64_binfmt_restore() {
   fi
 }
 
+arm64_lock() {
+  [[ -n ${SHEBAO_ARM64_LOCKED:-} ]] && return 0
+  exec {ARM64_LOCK_FD}>/run/lock/shebao-arm64.lock
+  if ! flock -n "$ARM64_LOCK_FD"; then
+    arm64_log "another arm64 build or test is running; waiting for it"
+    flock "$ARM64_LOCK_FD"
+  fi
+  export SHEBAO_ARM64_LOCKED=1
+}
+
 arm64_setup() {
   [[ $(id -u) == 0 ]] || { echo "arm64 chroot: run as root" >&2; return 2; }
+  arm64_lock
   [[ $(uname -m) == aarch64 ]] && return 0   # a real arm64 machine needs no emulation
   arm64_host_tools
   arm64_binfmt_on

@@ -47,6 +47,7 @@ step() {
 }
 
 step setup "qemu-user-static, debootstrap, binfmt_misc"
+arm64_lock
 before_binfmt=$(ls /proc/sys/fs/binfmt_misc 2>/dev/null | sort | tr '\n' ' ')
 binfmt_was_mounted=$([[ -e /proc/sys/fs/binfmt_misc/register ]] && echo yes || echo no)
 arm64_setup
