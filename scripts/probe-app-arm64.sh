@@ -2,7 +2,8 @@
 # The arm64 one-folder build (PyInstaller) and the oldest glibc it runs on, tried on this amd64
 # machine as root under qemu-user (slow; not in the default suite). It reports, it does not gate:
 #   build      in a throwaway overlay of the cached arm64 Debian 12 build root: a venv from the
-#              wheels of `./shebao deb --arch arm64` plus PyInstaller's aarch64 wheels, then
+#              wheels of `./shebao deb --arch arm64` plus PyInstaller's aarch64 wheels (both at the
+#              lock's versions: requirements/run.txt and build.txt), then
 #              packaging/pyinstaller/shebao-desk.spec (WenQuanYi Zen Hei bundled)
 #   floor      the highest GLIBC_2.N and GLIBCXX_3.4.N any file of the one-folder needs (readelf),
 #              and which files need them
@@ -45,9 +46,13 @@ arm64_overlay "$ARM64_BUILD_ROOT" "$work/build"
 B=$ARM64_ROOT
 mkdir -p "$B/tmp/wheels" "$B/src"
 cp build/deb/root/opt/shebao-desk/wheels/*.whl "$B/tmp/wheels/"
-platforms=(); for ((m = 31; m >= 17; m--)); do platforms+=(--platform "manylinux_2_${m}_aarch64"); done
-.venv/bin/python -m pip download --quiet --only-binary=:all: "${platforms[@]}" --platform manylinux2014_aarch64 \
-  --python-version 3.11 --implementation cp --abi cp311 --dest "$B/tmp/wheels" "pyinstaller>=6.3" 2>/dev/null
+# PyInstaller and what it needs at the lock's versions (requirements/build.txt, hash-checked; the
+# package's wheels already there are checked against the same hashes and not downloaded again).
+tw=packaging/deb/target_wheels.py
+.venv/bin/python $tw split requirements/build.txt aarch64 3.11 "$work/build-binary.txt" "$work/build-source.txt"
+read -r -a platforms < <(.venv/bin/python $tw platforms aarch64 "$(.venv/bin/python $tw default-glibc)")
+.venv/bin/python -m pip download --quiet --require-hashes --only-binary=:all: "${platforms[@]}" \
+  --python-version 3.11 --implementation cp --abi cp311 --dest "$B/tmp/wheels" -r "$work/build-binary.txt"
 git archive HEAD | tar -x -C "$B/src"
 arm64_run "$B" apt-get update -qq
 # The libraries Qt links against (the package's Depends), so PyInstaller finds what it must collect.

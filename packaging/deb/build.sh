@@ -10,13 +10,13 @@
 #
 # Without --arch, or with this machine's own: the wheels of this venv's Python, exactly the locked
 # versions with their hashes (pip wheel --require-hashes -r requirements/run.txt), then the program's.
-# --arch arm64 on an amd64 machine (as root; Phytium, Kunpeng): an arm64 Debian 12 root under
-# qemu-user (scripts/arm64-chroot.sh, cached in /var/cache/shebao-arm64) gives the target's Python
-# version and compiles the packages that publish no aarch64 wheel (FROM_SOURCE); every other wheel
-# is downloaded for manylinux aarch64 with glibc <= SHEBAO_TARGET_GLIBC (default 2.31: Kylin V10
-# SP1's; the oldest PySide6's aarch64 wheels run on). The requirements come from
-# SHEBAO_DEB_REQUIREMENTS: pyproject.toml's dependencies (default) or a requirements/lock file
-# (pinned, with --hash lines: pip then checks every download against them).
+# --arch arm64 on an amd64 machine (as root; Phytium, Kunpeng): the same lock, its markers evaluated
+# for Linux aarch64 (target_wheels.py: Qt 6.8 there, 6.12 elsewhere), every file hash-checked. An arm64
+# Debian 12 root under qemu-user (scripts/arm64-chroot.sh, cached in /var/cache/shebao-arm64) gives the
+# target's Python version and compiles the locked sdists of the packages that publish no aarch64
+# wheel (target_wheels.py FROM_SOURCE); every other wheel is downloaded for manylinux aarch64 with
+# glibc <= SHEBAO_TARGET_GLIBC (default 2.31: Kylin V10 SP1's; the oldest PySide6's aarch64 wheels
+# run on). So the amd64 and arm64 packages carry the same reviewed versions.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 py=${PYTHON:-.venv/bin/python}
@@ -31,39 +31,37 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: ./shebao deb [--arch arm64]" >&2; exit 2 ;;
   esac
 done
-requirements=${SHEBAO_DEB_REQUIREMENTS:-pyproject.toml}
-target_glibc=${SHEBAO_TARGET_GLIBC:-2.31}
-FROM_SOURCE=pyscard,lunar-python   # no aarch64 wheel on PyPI (lunar-python: no wheel at all)
+lock=requirements/run.txt   # exported from uv.lock by ./shebao lock
 root=build/deb/root
 wheels=$root/opt/shebao-desk/wheels
 out=dist/shebao-desk_${version}_${arch}.deb
 start=$(date +%s)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# The aarch64 wheels, on an amd64 machine: downloaded for the target, FROM_SOURCE compiled in the
-# arm64 root (cached by the sdist's sha256 in $ARM64_CACHE/wheels).
+# The aarch64 wheels, on an amd64 machine: the lock's, downloaded for the target with their hashes
+# checked; the FROM_SOURCE sdists (hash-checked too) compiled in the arm64 root, the wheels cached by
+# the sdist's sha256 in $ARM64_CACHE/wheels.
 cross_wheels() {
   # shellcheck source=../../scripts/arm64-chroot.sh
   source scripts/arm64-chroot.sh
   trap arm64_cleanup EXIT
   arm64_setup
-  local work=build/deb/cross
+  local work=build/deb/cross target_glibc=${SHEBAO_TARGET_GLIBC:-}
   arm64_base
   arm64_build_root
   local broot=$ARM64_BUILD_ROOT
   arm64_mount_proc "$broot"
   pyver=$(arm64_run "$broot" python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  [[ -n $target_glibc ]] || target_glibc=$("$py" "$here/target_wheels.py" default-glibc)
   rm -rf "$work"; mkdir -p "$work/sdists"
-  echo "wheels (Python $pyver, aarch64, manylinux glibc <= $target_glibc, from $requirements)…"
-  "$py" "$here/target_wheels.py" split "$requirements" aarch64 "$pyver" "$FROM_SOURCE" \
-    "$work/binary.txt" "$work/source.txt"
-  local platforms=() minor
-  for ((minor = ${target_glibc#2.}; minor >= 17; minor--)); do platforms+=(--platform "manylinux_2_${minor}_aarch64"); done
-  platforms+=(--platform manylinux2014_aarch64)
-  nice -n 15 "$py" -m pip download --quiet --only-binary=:all: "${platforms[@]}" --python-version "$pyver" \
-    --implementation cp --abi "cp${pyver/./}" --dest "$wheels" -r "$work/binary.txt"
-  nice -n 15 "$py" -m pip download --quiet --no-deps --no-binary="$FROM_SOURCE" --dest "$work/sdists" \
-    -r "$work/source.txt"
+  echo "wheels (Python $pyver, aarch64, manylinux glibc <= $target_glibc, from $lock)…"
+  "$py" "$here/target_wheels.py" split "$lock" aarch64 "$pyver" "$work/binary.txt" "$work/source.txt"
+  local platforms
+  read -r -a platforms < <("$py" "$here/target_wheels.py" platforms aarch64 "$target_glibc")
+  nice -n 15 "$py" -m pip download --quiet --require-hashes --only-binary=:all: "${platforms[@]}" \
+    --python-version "$pyver" --implementation cp --abi "cp${pyver/./}" --dest "$wheels" -r "$work/binary.txt"
+  nice -n 15 "$py" -m pip download --quiet --require-hashes --no-deps \
+    --no-binary="$("$py" "$here/target_wheels.py" from-source)" --dest "$work/sdists" -r "$work/source.txt"
   local sdist key cached
   for sdist in "$work"/sdists/*; do
     key=$(sha256sum "$sdist" | cut -c1-16)-py$pyver
@@ -90,7 +88,7 @@ if [[ $arch == "$host_arch" ]]; then
   echo "wheels (Python $pyver, $arch)…"
   # Exactly the locked versions, each file checked against the lock's hashes (requirements/run.txt,
   # refreshed by ./shebao lock), then the program's own wheel; postinst installs from these alone.
-  "$py" -m pip wheel --quiet --require-hashes -r requirements/run.txt --wheel-dir "$wheels"
+  "$py" -m pip wheel --quiet --require-hashes -r "$lock" --wheel-dir "$wheels"
   "$py" -m pip wheel --quiet --no-deps --wheel-dir "$wheels" .
 elif [[ $arch == arm64 && $host_arch == amd64 ]]; then
   cross_wheels
