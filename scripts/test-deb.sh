@@ -31,7 +31,7 @@ if [[ -z $deb ]]; then
   start=$(date +%s)
   ./shebao deb
   echo "build time: $(($(date +%s) - start)) s"
-  deb=$(find dist -name 'shebao-desk_*.deb' -newer pyproject.toml -printf '%T@ %p\n' | sort -rn | head -1 | cut -d' ' -f2)
+  deb=$(find dist -name "shebao-desk_*_$(dpkg --print-architecture).deb" -newer pyproject.toml -printf '%T@ %p\n' | sort -rn | head -1 | cut -d' ' -f2)
 fi
 echo "package: $deb ($(du -h "$deb" | cut -f1))"
 
