@@ -170,3 +170,45 @@ def test_printing_runs_in_a_child_process_and_fails_plainly(tmp_path, policy):
     with pytest.raises(ShebaoError) as exc:
         print_in_child(tmp_path / "missing.pdf", PrintSettings(output=str(out)))
     assert "打印机" in exc.value.message
+
+
+def focus_chain(form):
+    """The named widgets Tab can reach inside ``form``, in Qt's focus chain order (hidden ones too)."""
+    chain, widget = [], form.nextInFocusChain()
+    while widget is not form:
+        name = widget.objectName()
+        if form.isAncestorOf(widget) and name and not name.startswith("qt_") and widget.focusPolicy() & Qt.TabFocus:
+            chain.append(name)
+        widget = widget.nextInFocusChain()
+    return chain
+
+
+def test_tab_runs_down_the_form_in_reading_order(make_window):
+    window, _ = make_window(monitor=False)
+    assert focus_chain(window.pages["intake"].form) == [
+        "business", "mode", "large_print", "id_number", "name", "ethnicity", "phone", "address", "register_card",
+        "photo_button", "agent_name", "agent_id", "agent_relation", "agent_phone", "reason_choice", "reason",
+        "outlet", "loss_channel", "loss_social", "loss_financial", "loss_effective", "new_name", "new_phone",
+        "new_address", "material_id_original", "material_id_copy", "material_photo"]
+
+
+def test_a_draft_restores_every_field_and_is_written_back_the_same(make_window):
+    """The draft's format is what a draft file from an earlier version holds: it must still restore."""
+    import base64
+    window, _ = make_window(monitor=False)
+    form = window.pages["intake"].form
+    who = applicant(13)
+    draft = {
+        "business": "reissue", "mode": "agent", "ethnicity": "02",
+        "text": {"id_number": who.id_number, "name": who.name, "phone": "13800000000", "address": "商州区北新街 1 号",
+                 "agent_name": "张三", "agent_id": make_id_number("611021", dt.date(1975, 1, 2), 33),
+                 "agent_relation": "子女", "agent_phone": "0914-2312333", "reason": "丢失",
+                 "new_name": "", "new_phone": "", "new_address": ""},
+        "materials": ["agent_id_original", "id_original"], "outlet": "长安银行商洛分行营业部", "large_print": True,
+        "photo": base64.b64encode(a_photo()).decode(), "origins": {"name": "id_card", "address": "id_card"},
+    }
+    form.restore(draft)
+    assert form.state() == draft
+    assert form.request().agent.relation == "子女" and form.request().outlet == "长安银行商洛分行营业部"
+    form.clear()
+    assert form.is_blank() and form.state()["photo"] is None and form.state()["origins"] == {}
