@@ -152,13 +152,15 @@ def shown_errors(monkeypatch):
 @pytest.fixture(autouse=True)
 def confirmations(monkeypatch):
     """Questions the clerk would be asked (title, text); answered yes unless a test sets ``answer``."""
-    import shebao_desk.ui.confirm as confirm
-    asked = []
 
     class Asked(list):
         answer = True
 
     asked = Asked()
+    try:
+        import shebao_desk.ui.confirm as confirm
+    except ImportError:  # a run where Qt cannot load (test_intake_service's): no one to ask
+        return asked
 
     def answer(title, text):
         asked.append((title, text))
