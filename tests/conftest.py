@@ -322,9 +322,12 @@ def a_photo() -> bytes:
 
 
 def fill(form, **fields):
-    """Type into the intake form's fields by name."""
+    """Type into the intake form's fields, found by their object names."""
+    from PySide6.QtWidgets import QLineEdit
     for name, value in fields.items():
-        getattr(form, name).setText(value)
+        field = form.findChild(QLineEdit, name)
+        assert field is not None, name
+        field.setText(value)
 
 
 def choose(combo, data):

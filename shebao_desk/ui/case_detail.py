@@ -16,11 +16,11 @@ from shebao_desk.rules.idnumber import mask_id_number
 from shebao_desk.services.case_documents import papers_for, render_case
 from shebao_desk.services.case_files import case_folder
 from shebao_desk.services.case_papers import attach_id_copy, print_state
+from shebao_desk.services.case_request import ORIGIN_FIELDS, ORIGIN_LABELS
 from shebao_desk.services.case_view import case_detail
 from shebao_desk.services.intake import complete_case
 from shebao_desk.ui.confirm import confirm
 from shebao_desk.ui.geometry import fit_to_screen
-from shebao_desk.ui.intake_form import ORIGIN_FIELDS, ORIGIN_LABELS
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
 from shebao_desk.ui.widgets import Hint, Table, china_today

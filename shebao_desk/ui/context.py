@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from shebao_desk.services.actor import Actor
 from shebao_desk.ui.ops import Changes
 from shebao_desk.ui.worker import Worker
 
@@ -34,6 +35,13 @@ class AppContext:
     @property
     def workstation(self) -> str:
         return self.site.workstation_id
+
+    @property
+    def actor(self) -> Actor:
+        """Whom a use case runs as; pages that change the store are open only to a signed-in clerk."""
+        if self.clerk is None:
+            raise RuntimeError("no clerk is signed in")
+        return Actor(self.clerk, self.site)
 
     def shutdown(self) -> None:
         if self.cards is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 from pathlib import Path
 
@@ -13,19 +12,15 @@ from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
-from shebao_desk.clock import now_utc
 from shebao_desk.config.catalogue import BusinessCode
-from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN, decode_photo, find_idcard_port, read_id_card
-from shebao_desk.errors import ShebaoError
-from shebao_desk.rules import card_rules
-from shebao_desk.rules.idnumber import parse_id_number
-from shebao_desk.services import card_business
-from shebao_desk.services.case_documents import render_case
-from shebao_desk.services.case_files import case_folder, draft_path
+from shebao_desk.devices.card_data import CardInfo
+from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN, IdCardInfo, decode_photo, find_idcard_port, read_id_card
+from shebao_desk.services import intake_service
+from shebao_desk.services.case_files import draft_path
+from shebao_desk.services.case_request import CaseRequest
 from shebao_desk.services.drafts import DraftFile
-from shebao_desk.services.intake import accept_case, find_person
+from shebao_desk.services.intake_service import ChipJournal, Lookup, Submitted
 from shebao_desk.services.photo import normalise_photo
-from shebao_desk.sync import central
 from shebao_desk.ui.confirm import confirm_business
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
@@ -34,13 +29,12 @@ from shebao_desk.ui.pin_dialog import PinDialog
 from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
 from shebao_desk.ui.widgets import Hint
 
-log = logging.getLogger(__name__)
 
 DOC_TITLES = {"business_form": "业务办理表", "receipt": "受理回执", "notice": "一次性告知单"}
 
 
 class IntakePage(QWidget):
-    case_saved = Signal(object)  # dict: number, status, missing, paths
+    case_saved = Signal(object)  # intake_service.Submitted
 
     def __init__(self, ctx) -> None:
         super().__init__()
@@ -51,8 +45,7 @@ class IntakePage(QWidget):
         self.last_case_id: str | None = None
         self.last_case = ""
         self.last_id = ""
-        self.stored_photo: tuple[str, bool] = ("", False)  # (ID number, a photo is on file)
-        self.previews: list = []
+        self.previews: list[PreviewDialog] = []
 
         layout = QVBoxLayout(self)
         reader_row = QHBoxLayout()
@@ -91,7 +84,7 @@ class IntakePage(QWidget):
         self.tick_button.clicked.connect(self.form.tick_all)
         self.clear_button.clicked.connect(self.clear)
         self.accept_button.clicked.connect(self.accept)
-        self.form.photo_button.clicked.connect(self.import_photo)
+        self.form.photo.photo_button.clicked.connect(self.import_photo)
         self.form.id_number_valid.connect(self.look_up_person)
         self.form.id_number_valid.connect(self._other_applicant)
         for keys, slot in (("F5", self.read_selected), ("F6", self.read_idcard), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
@@ -134,8 +127,8 @@ class IntakePage(QWidget):
         self.card_status.info(f"正在读卡：{reader or '第一个读卡器'}…")
         self.cards.read(reader)
 
-    def on_card_read(self, reader: str, info) -> None:
-        typed = self.form.id_number.text().strip().upper()
+    def on_card_read(self, reader: str, info: CardInfo) -> None:
+        typed = self.form.applicant.typed_id_number()
         if typed and info.ssn and typed != info.ssn:
             self.card_status.problem(f"{reader} 中的卡属于另一人（{info.name}），与正在填写的申请人不同；如要换人请先清空 (Ctrl+N)")
             return
@@ -165,15 +158,15 @@ class IntakePage(QWidget):
         run_op(self, self.ctx, work, lambda result: self.on_idcard_read(*result), hint=self.card_status,
                worker=self.ctx.devices)
 
-    def on_idcard_read(self, info, id_photo: bytes | None = None) -> None:
-
-        current = self.form.id_number.text().strip().upper()
+    def on_idcard_read(self, info: IdCardInfo, id_photo: bytes | None = None) -> None:
+        applicant = self.form.applicant
+        current = applicant.typed_id_number()
         if current and current != info.id_number:
-            source = "社会保障卡" if self.form.origins.get("id_number") == "ss_card" else "正在填写的"
+            source = "社会保障卡" if applicant.origins.get("id_number") == "ss_card" else "正在填写的"
             self.card_status.problem(
                 f"身份证（{info.name}）与{source}申请人不是同一人，请核对；如要换人请先清空 (Ctrl+N)")
             return
-        chip_name = self.form.name.text().strip() if self.form.origins.get("name") == "ss_card" else ""
+        chip_name = applicant.name.text().strip() if applicant.origins.get("name") == "ss_card" else ""
         self.form.fill_from_idcard(info)
         problem = info.validity_problem(dt.date.today())
         if chip_name and chip_name != info.name:
@@ -190,44 +183,22 @@ class IntakePage(QWidget):
     # -- person and photo ----------------------------------------------------------
 
     def look_up_person(self, id_number: str) -> None:
-        def local():
-            with self.ctx.store.read() as s:
-                person = find_person(s, id_number)
-                if person is None:
-                    return None
-                card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
-                label = card_rules.state_label(card, now_utc()) if card else self.tr("无卡")
-                number = card.card_number if card else ""
-                self.stored_photo = (id_number, person.photo is not None)
-                return person, label, number
+        ctx = self.ctx
+        run_op(self, ctx, lambda: intake_service.look_up_person(ctx.store, ctx.policy, id_number),
+               self.show_person, hint=self.form.applicant.person_status)
 
-        def work():
-
-            found = local()
-            url = central.central_url(self.ctx.policy)
-            if found is None and url:  # perhaps a person of another window: ask central
-                try:
-                    central.lookup_person(self.ctx.store, url, id_number)
-                except central.CentralUnavailable as exc:
-                    log.warning("%s", exc.detail)
-                    return exc.message
-                found = local()
-            return found
-
-        def done(found) -> None:
-            if self.form.id_number.text().strip().upper() != id_number:
-                return  # the clerk typed on meanwhile
-            if isinstance(found, str):  # central could not be asked; the clerk goes on with the papers
-                self.form.person_status.info(found)
-                return
-            if found is None:
-                self.form.person_status.info(self.tr("新申请人（系统中尚无记录）"))
-                return
-            person, label, number = found
+    def show_person(self, lookup: Lookup) -> None:
+        status = self.form.applicant.person_status
+        if self.form.applicant.typed_id_number() != lookup.id_number:
+            return  # the clerk typed on meanwhile
+        person = lookup.person
+        if lookup.central_problem:  # central could not be asked; the clerk goes on with the papers
+            status.info(lookup.central_problem)
+        elif person is None:
+            status.info(self.tr("新申请人（系统中尚无记录）"))
+        else:
             self.form.fill_from_person(person)
-            self.form.person_status.info(f"系统记录：{person.name}，社会保障卡 {number or '（卡号未登记）'}：{label}")
-
-        run_op(self, self.ctx, work, done, hint=self.form.person_status)
+            status.info(f"系统记录：{person.name}，社会保障卡 {person.card_number or '（卡号未登记）'}：{person.card_state}")
 
     def import_photo(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "选择照片", "", "图片 (*.jpg *.jpeg *.png *.bmp)")
@@ -236,9 +207,10 @@ class IntakePage(QWidget):
 
     def load_photo(self, path: Path) -> None:
         cfg = self.ctx.policy.site
-        self.form.photo_hint.info(self.tr("正在处理照片…"))
+        hint = self.form.photo.photo_hint
+        hint.info(self.tr("正在处理照片…"))
         run_op(self, self.ctx, lambda: normalise_photo(path.read_bytes(), cfg),
-               lambda photo: self.form.set_photo(photo.jpeg, photo.warnings), hint=self.form.photo_hint)
+               lambda photo: self.form.set_photo(photo.jpeg, photo.warnings), hint=hint)
 
     # -- accepting -----------------------------------------------------------------
 
@@ -247,14 +219,12 @@ class IntakePage(QWidget):
             return
         request = self.form.request()
         business = self.ctx.policy.catalogue[request.business]
-        number = request.applicant.id_number.strip().upper()
-        has_stored = self.stored_photo == (number, True)
-        if "photo" in request.materials and request.applicant.photo is None and not has_stored:
+        if self.form.photo_missing():
             self.result.problem(self.tr("已勾选“电子照片”，但还没有导入照片：请点“导入照片…”，或取消勾选（材料不全将退回补材料）。"))
-            self.form.photo_button.setFocus()
+            self.form.photo.photo_button.setFocus()
             return
         missing = business.missing(request.mode, request.materials)
-        card = self.form.card_read[0] if self.form.card_read else ""
+        card = request.card_read[0] if request.card_read else ""
         if not missing and not confirm_business(self, request.business, request.applicant.name.strip(), card):
             self.result.info(self.tr("未办理：经办人取消了确认，卡片状态没有改变。"))
             return
@@ -263,34 +233,28 @@ class IntakePage(QWidget):
             return
         self.save(request)
 
-    def run_pin_flow(self, request) -> None:
-        """启用 / 密码修改: check the whole business on the record side and journal it as pending
-        first; only then may the holder type a PIN that goes to the chip (card_business)."""
+    def run_pin_flow(self, request: CaseRequest) -> None:
+        """启用 / 密码修改: the record side checks the whole business and journals it as pending
+        first; only then may the holder type a PIN that goes to the chip (intake_service)."""
         reader = self.selected_reader()
         if not reader or not self.cards.readers.get(reader):
             self.result.problem(self.tr("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改"))
             return
-        ctx = self.ctx
+        ctx, actor = self.ctx, self.ctx.actor
         self.pin_dialog = None
         self.accept_button.setEnabled(False)
         self.result.info("正在核对业务…")
 
-        def work() -> tuple[bool, str]:
-            done_before = card_business.resumable(ctx.store, request)
-            if done_before is not None:
-                return True, done_before
-            return False, card_business.prepare(ctx.store, request, ctx.clerk, ctx.site, ctx.policy, reader)
-
-        def checked(result: tuple[bool, str]) -> None:
-            already_on_chip, journal_id = result
-            if already_on_chip:  # the chip was changed last time; only the case is missing
-                self.save(request, journal_id)
+        def checked(journal: ChipJournal) -> None:
+            if journal.already_changed:  # the chip was changed last time; only the case is missing
+                self.save(request, journal.journal_id)
             else:
-                self._open_pin_dialog(request, reader, journal_id)
+                self._open_pin_dialog(request, reader, journal.journal_id)
 
-        run_op(self, self.ctx, work, checked, failed=self.failed, title=self.tr("未能受理"))
+        run_op(self, ctx, lambda: intake_service.begin_chip_business(ctx.store, request, actor, ctx.policy, reader),
+               checked, failed=self.failed, title=self.tr("未能受理"))
 
-    def _open_pin_dialog(self, request, reader: str, journal_id: str) -> None:
+    def _open_pin_dialog(self, request: CaseRequest, reader: str, journal_id: str) -> None:
         self.accept_button.setEnabled(True)
         self.result.info("请持卡人输入密码")
         dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
@@ -300,79 +264,50 @@ class IntakePage(QWidget):
         self.pin_dialog = dialog
         dialog.open()
 
-    def _pin_dialog_closed(self, dialog, journal_id: str) -> None:
+    def _pin_dialog_closed(self, dialog: PinDialog, journal_id: str) -> None:
         """Closed without success: the chip is unchanged, unless a command's outcome is unknown."""
         if dialog.outcome_unknown:
             self.result.problem("密码操作结果不确定（读卡器无响应或卡被拔出），已记入待核对记录；请重新读卡核对")
             return
-        ctx = self.ctx
-        run_op(self, ctx, lambda: card_business.chip_unchanged(ctx.store, journal_id, ctx.clerk, ctx.site,
-                                                               refused=dialog.refusals > 0, detail=dialog.last_detail),
+        ctx, actor = self.ctx, self.ctx.actor
+        refused, detail = dialog.refusals > 0, dialog.last_detail
+        run_op(self, ctx, lambda: intake_service.chip_left_unchanged(ctx.store, journal_id, actor, refused=refused,
+                                                                     detail=detail),
                failed=self.failed, title=self.tr("未能受理"), changes={"cards"})
 
-    def save(self, request, journal_id: str | None = None) -> None:
-        ctx = self.ctx
+    def save(self, request: CaseRequest, journal_id: str | None = None) -> None:
+        ctx, actor = self.ctx, self.ctx.actor
         self.accept_button.setEnabled(False)
         self.result.info(self.tr("正在保存…"))
-        business = ctx.policy.catalogue[request.business]
-
-        def work():
-
-            url = central.central_url(ctx.policy)
-            if url and business.central_check:  # the card as every window knows it (businesses.toml)
-                central.check_person_with_central(ctx.store, url, request.applicant.id_number)
-            if journal_id is not None:  # the chip was changed: say so first, then save the case with it
-                card_business.chip_changed(ctx.store, journal_id, ctx.clerk, ctx.site)
-                case = card_business.record(ctx.store, journal_id, request, ctx.clerk, ctx.site, ctx.policy).case
-                saved = {"id": case.id, "number": case.number, "id_number": parse_id_number(
-                             request.applicant.id_number, regions=ctx.policy.regions).number, "status": case.status, "missing": [],
-                         "promised": case.promised_date, "provisional": case.promise_provisional,
-                         "paths": {}, "paper_error": None}
-            else:
-                with ctx.store.unit(ctx.clerk.id, ctx.workstation, f"intake {request.business}") as s:
-                    outcome = accept_case(s, request, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy)
-                    case = outcome.case
-                    saved = {"id": case.id, "number": case.number, "id_number": case.person.id_number,
-                             "status": case.status, "missing": outcome.missing,
-                             "promised": case.promised_date, "provisional": case.promise_provisional,
-                             "paths": {}, "paper_error": None}
-            try:
-                with ctx.store.read() as s:
-                    saved["paths"] = render_case(s, saved["id"], ctx.policy, case_folder(ctx.store.path, saved["number"]))
-            except ShebaoError as exc:  # the case is saved; only the paper failed
-                log.warning("papers for %s failed: %s", saved["number"], exc.detail)
-                saved["paper_error"] = exc
-            return saved
-
-        run_op(self, self.ctx, work, self.saved, failed=self.failed, title=self.tr("未能受理"),
-               changes={"cases", "cards", "people"})
+        run_op(self, ctx, lambda: intake_service.submit(ctx.store, request, actor, ctx.policy, journal_id=journal_id),
+               self.saved, failed=self.failed, title=self.tr("未能受理"), changes={"cases", "cards", "people"})
 
     def failed(self, error: BaseException) -> None:
         """After the presenter has logged it and shown the dialog: the line under the form, the button back."""
         self.accept_button.setEnabled(True)
         self.result.problem(clerk_message(error))
 
-    def saved(self, saved: dict) -> None:
+    def saved(self, saved: Submitted) -> None:
         self.accept_button.setEnabled(True)
-        number = saved["number"]
-        if saved["missing"]:
-            names = "、".join(self.ctx.policy.catalogue.material_name(m) for m in saved["missing"])
+        number = saved.number
+        if saved.missing:
+            names = "、".join(self.ctx.policy.catalogue.material_name(m) for m in saved.missing)
             text = f"材料不全，已登记为“退回补材料”（{number}）。尚缺：{names}。请打印一次性告知单交申请人。"
-        elif saved["promised"]:
-            text = f"已受理，受理编号 {number}，承诺 {saved['promised']:%Y年%m月%d日} 办结。"
-            if saved["provisional"]:
+        elif saved.promised:
+            text = f"已受理，受理编号 {number}，承诺 {saved.promised:%Y年%m月%d日} 办结。"
+            if saved.provisional:
                 text += "（预计：该日期所在年份的法定节假日安排尚未公布，按暂定日历计算，回执上已注明“预计”。）"
         else:
             text = f"已办结，受理编号 {number}。"
-        if saved["paper_error"] is not None:
-            text += f" 但打印文件未能生成：{clerk_message(saved['paper_error'])}"
+        if saved.paper_error is not None:
+            text += f" 但打印文件未能生成：{clerk_message(saved.paper_error)}"
             self.result.problem(text)
         else:
             self.result.fine(text)
-        self.last_paths = saved["paths"]
-        self.last_case_id = saved["id"]
+        self.last_paths = dict(saved.papers)
+        self.last_case_id = saved.case_id
         self.last_case = number
-        self.last_id = saved.get("id_number", "")
+        self.last_id = saved.id_number
         self._show_doc_buttons()
         self.form.clear()
         self.draft.clear()
@@ -438,4 +373,4 @@ class IntakePage(QWidget):
         self.forget_documents()
         self.result.info("")
         self.card_status.info("")
-        self.form.id_number.setFocus(Qt.ShortcutFocusReason)
+        self.form.applicant.id_number.setFocus(Qt.ShortcutFocusReason)
