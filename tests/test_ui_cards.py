@@ -130,7 +130,7 @@ def test_lift_and_reissue_through_the_workbench(make_window, qtbot, slot):
     wait_filled(qtbot, page, h)
     for business in ("temp_loss", "lift_loss", "formal_loss", "reissue"):
         if not page.form.applicant.id_number.text():
-            page.read_selected()
+            page.card_readers.read_selected()
             wait_filled(qtbot, page, h)
         choose(page.form.business, business)
         page.form.tick_all()
@@ -198,7 +198,7 @@ def test_card_of_another_person_does_not_overwrite_the_form(make_window, qtbot, 
     page = window.pages["intake"]
     page.form.applicant.id_number.setText(holder("gen1-li-xiuying").ssn)
     slot(holder())
-    qtbot.waitUntil(lambda: "另一人" in page.card_status.text(), timeout=15000)
+    qtbot.waitUntil(lambda: "另一人" in page.card_readers.card_status.text(), timeout=15000)
     assert page.form.applicant.id_number.text() == holder("gen1-li-xiuying").ssn
 
 
@@ -206,7 +206,7 @@ def test_third_generation_card_tells_the_clerk_to_type(make_window, qtbot, slot)
     window, ctx = make_window()
     page = window.pages["intake"]
     slot(holder("gen3-psam"))
-    qtbot.waitUntil(lambda: "PSAM" in page.card_status.text(), timeout=15000)
+    qtbot.waitUntil(lambda: "PSAM" in page.card_readers.card_status.text(), timeout=15000)
     assert page.form.applicant.id_number.text() == ""
 
 

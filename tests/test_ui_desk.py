@@ -171,17 +171,17 @@ def test_clear_takes_the_previous_cases_documents_away(make_window, qtbot):
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         page.accept()
     settle(qtbot, ctx)
-    buttons = page.doc_button_list()
+    buttons = page.papers.doc_button_list()
     assert buttons and all(b.isEnabled() for b in buttons)
-    assert saved.args[0].number in page.doc_case.text()
+    assert saved.args[0].number in page.papers.doc_case.text()
     page.form.applicant.id_number.setText("x")
     window.activateWindow()
     page.form.applicant.name.setFocus()
     qtbot.waitUntil(window.isActiveWindow, timeout=3000)
     qtbot.keyClick(page.form.applicant.id_number, Qt.Key_N, Qt.ControlModifier)  # 清空
     assert page.form.applicant.id_number.text() == ""
-    assert all(not b.isEnabled() for b in page.doc_button_list())
-    assert page.last_paths == {} and page.doc_case.text() == ""
+    assert all(not b.isEnabled() for b in page.papers.doc_button_list())
+    assert page.papers.paths == {} and page.papers.doc_case.text() == ""
     assert QApplication.focusWidget() is page.form.applicant.id_number  # ready for the next ID number
 
 

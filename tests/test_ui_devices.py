@@ -35,7 +35,7 @@ def test_f6_fills_an_application_from_the_id_card_and_records_the_origin(make_wi
     assert form.applicant.id_number.text() == "611021199207084633" and "号码有效" in form.applicant.id_hint.text()
     assert form.applicant.ethnicity.currentData() == "05"
     assert form.applicant.address.text() == "陕西省商洛市洛南县城关街道西街8号"
-    assert "已读身份证" in page.card_status.text() and "身份证" in form.applicant.origin_hint.text()
+    assert "已读身份证" in page.card_readers.card_status.text() and "身份证" in form.applicant.origin_hint.text()
     form.applicant.phone.setText("13800000001")
     form.applicant.address.setText("陕西省商洛市洛南县新址 1 号")  # the clerk corrects the address: typed now
     form.tick_all()
@@ -55,9 +55,9 @@ def test_f6_with_an_expired_card_fills_but_warns(make_window, qtbot):
     page = window.pages["intake"]
     with IdCardSimulator(load_card(CARDS / "expired.toml")) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
+        page.card_readers.read_idcard()
         qtbot.waitUntil(lambda: page.form.applicant.name.text() != "", timeout=10000)
-    assert "过期" in page.card_status.text()
+    assert "过期" in page.card_readers.card_status.text()
 
 
 def test_f6_warns_when_the_id_card_is_someone_else(make_window, qtbot):
@@ -66,8 +66,8 @@ def test_f6_warns_when_the_id_card_is_someone_else(make_window, qtbot):
     page.form.applicant.id_number.setText("611002198503122311")
     with IdCardSimulator(load_card(CARDS / "expired.toml")) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
-        qtbot.waitUntil(lambda: "不是同一人" in page.card_status.text(), timeout=10000)
+        page.card_readers.read_idcard()
+        qtbot.waitUntil(lambda: "不是同一人" in page.card_readers.card_status.text(), timeout=10000)
     assert page.form.applicant.name.text() == ""
 
 
@@ -76,8 +76,8 @@ def test_f6_without_a_card_says_so(make_window, qtbot):
     page = window.pages["intake"]
     with IdCardSimulator(None) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
-        qtbot.waitUntil(lambda: "没有身份证" in page.card_status.text(), timeout=10000)
+        page.card_readers.read_idcard()
+        qtbot.waitUntil(lambda: "没有身份证" in page.card_readers.card_status.text(), timeout=10000)
 
 
 # -- printing through a private CUPS to a cups-pdf queue ------------------------------------------
@@ -126,8 +126,8 @@ def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_wind
     window, ctx = make_window(monitor=False)
     page = window.pages["intake"]
     saved = accept_application(page, qtbot)
-    page.preview("business_form")
-    dialog = page.previews[-1]
+    page.papers.preview("business_form")
+    dialog = page.papers.previews[-1]
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setPrinterName(cups_queue.name)  # what the print dialog hands back when the clerk picks it
     settings = PrintSettings.from_printer(printer)
@@ -213,7 +213,7 @@ def test_f6_application_with_a_scanned_id_copy_listed_on_the_form(make_window, q
         ctx.idcard_port = sim.path
         press_f6(window, qtbot)
         qtbot.waitUntil(lambda: page.form.applicant.name.text() == "李德厚", timeout=10000)
-    assert "长期" in page.card_status.text()
+    assert "长期" in page.card_readers.card_status.text()
     page.form.applicant.phone.setText("13900000002")
     page.form.tick_all()
     page.form.set_photo(a_photo())
@@ -264,7 +264,7 @@ def test_f6_warns_when_the_chip_name_differs_from_the_id_card(make_window, qtbot
     assert "社会保障卡" in page.form.applicant.origin_hint.text()
     with IdCardSimulator(load_card(CARDS / "zhang-wei.toml")) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
-        qtbot.waitUntil(lambda: "不一致" in page.card_status.text(), timeout=10000)
+        page.card_readers.read_idcard()
+        qtbot.waitUntil(lambda: "不一致" in page.card_readers.card_status.text(), timeout=10000)
     assert page.form.applicant.name.text() == "张伟" and page.form.applicant.origins["name"] == "id_card"
     assert page.form.request().card_read == ("A12345678", "611002D15600000500A1B2C3D4")

@@ -84,8 +84,8 @@ def test_accepted_application_prints_form_and_receipt(make_window, qtbot):
     assert result.number in pdf_text(result.papers["receipt"])
     assert who.name in pdf_text(result.papers["business_form"])
     assert result.number in page.result.text()
-    page.preview("receipt")
-    assert page.previews[-1].isVisible() and page.previews[-1].document.pageCount() == 1
+    page.papers.preview("receipt")
+    assert page.papers.previews[-1].isVisible() and page.papers.previews[-1].document.pageCount() == 1
 
 
 def test_photo_ticked_but_not_imported_is_refused(make_window, qtbot):

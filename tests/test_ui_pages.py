@@ -39,7 +39,7 @@ def test_training_mode_is_marked_and_its_card_fills_the_form(make_window, qtbot,
     devices.insert_training_card()
     intake = window.show_page("intake")
     qtbot.waitUntil(lambda: intake.form.applicant.name.text() == "李秀英", timeout=10000)
-    assert intake.selected_reader() == TRAINING_READER
+    assert intake.card_readers.selected_reader() == TRAINING_READER
     shoot(window, "training-intake-card-read")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shebao_desk.services.actor import Actor
@@ -35,6 +36,20 @@ class AppContext:
     @property
     def workstation(self) -> str:
         return self.site.workstation_id
+
+    @property
+    def store_path(self) -> Path:
+        """The store's file; the case folders and drafts live beside it."""
+        if self.store.path is None:
+            raise RuntimeError("the store has no file")
+        return self.store.path
+
+    @property
+    def card_service(self) -> CardService:
+        """The card readers; build_context starts them before any page is made."""
+        if self.cards is None:
+            raise RuntimeError("the card service is not running")
+        return self.cards
 
     @property
     def actor(self) -> Actor:

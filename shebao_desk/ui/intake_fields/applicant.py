@@ -74,7 +74,8 @@ class ApplicantFields(QGroupBox):
             signal.connect(lambda *_, n=name: self._typed(n))
 
     def typed_id_number(self) -> str:
-        return self.id_number.text().strip().upper()
+        typed: str = self.id_number.text()
+        return typed.strip().upper()
 
     def _check_id(self, text: str) -> None:
         if not text.strip():

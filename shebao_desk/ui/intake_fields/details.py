@@ -104,7 +104,8 @@ class DetailFields(QGroupBox):
     # -- what the request takes from here -------------------------------------------------
 
     def loss_effective_at(self) -> dt.datetime:
-        return self.loss_effective.dateTime().toPython().replace(tzinfo=CHINA).astimezone(dt.UTC)
+        shown: dt.datetime = self.loss_effective.dateTime().toPython()  # naive, as the clerk reads it: China time
+        return shown.replace(tzinfo=CHINA).astimezone(dt.UTC)
 
     def loss_functions_ticked(self) -> tuple[str, ...]:
         return tuple(key for key, box in self.loss_functions.items() if box.isChecked())

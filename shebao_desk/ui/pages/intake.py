@@ -1,20 +1,19 @@
-"""受理: one form for every business, from the card in the reader to the papers in the applicant's hand."""
+"""受理: one form for every business, from the card in the reader to the papers in the applicant's hand.
+
+The page collects the clerk's input (the readers row, the form) and hands it to the intake use cases
+(services/intake_service) on the database worker; it shows what they return.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from shebao_desk.config.catalogue import BusinessCode
-from shebao_desk.devices.card_data import CardInfo
-from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN, IdCardInfo, decode_photo, find_idcard_port, read_id_card
 from shebao_desk.services import intake_service
 from shebao_desk.services.case_files import draft_path
 from shebao_desk.services.case_request import CaseRequest
@@ -24,41 +23,28 @@ from shebao_desk.services.photo import normalise_photo
 from shebao_desk.ui.confirm import confirm_business
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
+from shebao_desk.ui.intake_papers import CasePapers
+from shebao_desk.ui.intake_readers import CardReaders
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.pin_dialog import PinDialog
-from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
 from shebao_desk.ui.widgets import Hint
 
-
-DOC_TITLES = {"business_form": "业务办理表", "receipt": "受理回执", "notice": "一次性告知单"}
+if TYPE_CHECKING:
+    from shebao_desk.ui.context import AppContext
 
 
 class IntakePage(QWidget):
     case_saved = Signal(object)  # intake_service.Submitted
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
-        self.cards = ctx.cards
+        self.cards = ctx.card_service
         self.form = IntakeForm(ctx.policy)
-        self.last_paths: dict[str, Path] = {}
-        self.last_case_id: str | None = None
-        self.last_case = ""
-        self.last_id = ""
-        self.previews: list[PreviewDialog] = []
-
+        self.card_readers = CardReaders(ctx, self.cards, self.form)
+        self.papers = CasePapers(ctx)
         layout = QVBoxLayout(self)
-        reader_row = QHBoxLayout()
-        self.reader = QComboBox(objectName="reader")
-        self.read_button = QPushButton(self.tr("读卡 (F5)"), objectName="read_button")
-        self.card_status = Hint("card_status")
-        reader_row.addWidget(QLabel(self.tr("读卡器")))
-        reader_row.addWidget(self.reader, 1)
-        reader_row.addWidget(self.read_button)
-        self.idcard_button = QPushButton("读身份证 (F6)", objectName="idcard_button")
-        reader_row.addWidget(self.idcard_button)
-        layout.addLayout(reader_row)
-        layout.addWidget(self.card_status)
+        layout.addWidget(self.card_readers)
         scroll = QScrollArea(widgetResizable=True)
         scroll.setWidget(self.form)
         layout.addWidget(scroll, 1)
@@ -66,10 +52,7 @@ class IntakePage(QWidget):
         self.pin_dialog: PinDialog | None = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
-        self.doc_case = QLabel(objectName="doc_case")
-        self.doc_buttons = QHBoxLayout()
-        buttons.addWidget(self.doc_case)
-        buttons.addLayout(self.doc_buttons)
+        buttons.addWidget(self.papers)
         buttons.addStretch(1)
         self.tick_button = QPushButton(self.tr("材料全选 (Ctrl+M)"), objectName="tick_all")
         self.clear_button = QPushButton(self.tr("清空 (Ctrl+N)"), objectName="clear")
@@ -79,106 +62,23 @@ class IntakePage(QWidget):
             buttons.addWidget(b)
         layout.addLayout(buttons)
 
-        self.read_button.clicked.connect(self.read_selected)
-        self.idcard_button.clicked.connect(self.read_idcard)
         self.tick_button.clicked.connect(self.form.tick_all)
         self.clear_button.clicked.connect(self.clear)
         self.accept_button.clicked.connect(self.accept)
         self.form.photo.photo_button.clicked.connect(self.import_photo)
         self.form.id_number_valid.connect(self.look_up_person)
-        self.form.id_number_valid.connect(self._other_applicant)
-        for keys, slot in (("F5", self.read_selected), ("F6", self.read_idcard), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
+        self.form.id_number_valid.connect(self.papers.other_applicant)
+        for keys, slot in (("F5", self.card_readers.read_selected), ("F6", self.card_readers.read_idcard),
+                           ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
                            ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
             # Ctrl+A stays "select all" in the text fields; M for 材料.
             QShortcut(QKeySequence(keys), self, activated=slot, context=Qt.WidgetWithChildrenShortcut)
 
-        self.cards.readers_changed.connect(self.show_readers)
-        self.cards.card_read.connect(self.on_card_read)
-        self.cards.card_failed.connect(self.on_card_failed)
-        self.cards.card_inserted.connect(lambda r: self.card_status.info(f"{r}：检测到卡，正在读取…"))
-        self.cards.card_removed.connect(lambda r: self.card_status.info(f"{r}：卡已取出"))
-        self.show_readers(sorted(self.cards.readers.items()))
-
-        self.draft = DraftFile(draft_path(ctx.store.path, f"intake-{ctx.workstation}"))
+        self.draft = DraftFile(draft_path(ctx.store_path, f"intake-{ctx.workstation}"))
         self._draft_timer = QTimer(self, singleShot=True, interval=400)
         self._draft_timer.timeout.connect(self.save_draft)
         self.form.changed.connect(self._draft_timer.start)
         self.restore_draft()
-
-    # -- readers -----------------------------------------------------------------
-
-    def show_readers(self, readers: list) -> None:
-        current = self.reader.currentData()
-        self.reader.blockSignals(True)
-        self.reader.clear()
-        for name, present in readers:
-            self.reader.addItem(f"{name}（{'有卡' if present else '无卡'}）", name)
-        index = self.reader.findData(current)
-        if index < 0:  # prefer a reader holding a card
-            index = next((i for i, (_, present) in enumerate(readers) if present), 0)
-        self.reader.setCurrentIndex(index)
-        self.reader.blockSignals(False)
-
-    def selected_reader(self) -> str | None:
-        return self.reader.currentData()
-
-    def read_selected(self) -> None:
-        reader = self.selected_reader()
-        self.card_status.info(f"正在读卡：{reader or '第一个读卡器'}…")
-        self.cards.read(reader)
-
-    def on_card_read(self, reader: str, info: CardInfo) -> None:
-        typed = self.form.applicant.typed_id_number()
-        if typed and info.ssn and typed != info.ssn:
-            self.card_status.problem(f"{reader} 中的卡属于另一人（{info.name}），与正在填写的申请人不同；如要换人请先清空 (Ctrl+N)")
-            return
-        index = self.reader.findData(reader)
-        if index >= 0:
-            self.reader.setCurrentIndex(index)
-        self.form.fill_from_card(info)
-        self.card_status.fine(f"已读卡：{info.name}，卡号 {info.card_number}（{reader}）")
-
-    def on_card_failed(self, reader: str, error) -> None:
-        self.card_status.problem(f"{reader}：{clerk_message(error)}" if reader else clerk_message(error))
-
-    # -- the resident ID card reader (F6) ---------------------------------------------
-
-    def read_idcard(self) -> None:
-        port = self.ctx.idcard_port or find_idcard_port()
-        if not port:
-            self.card_status.problem("没有找到身份证阅读器：请连接阅读器，或在设置中填写它的串口")
-            return
-        self.card_status.info(f"正在读身份证（{port}）…")
-        decoder = os.environ.get("SHEBAO_WLT_DECODER", "")  # a vendor's licensed WLT decoder, if installed
-
-        def work():
-            info = read_id_card(port)
-            return info, decode_photo(info.photo_wlt, decoder)
-
-        run_op(self, self.ctx, work, lambda result: self.on_idcard_read(*result), hint=self.card_status,
-               worker=self.ctx.devices)
-
-    def on_idcard_read(self, info: IdCardInfo, id_photo: bytes | None = None) -> None:
-        applicant = self.form.applicant
-        current = applicant.typed_id_number()
-        if current and current != info.id_number:
-            source = "社会保障卡" if applicant.origins.get("id_number") == "ss_card" else "正在填写的"
-            self.card_status.problem(
-                f"身份证（{info.name}）与{source}申请人不是同一人，请核对；如要换人请先清空 (Ctrl+N)")
-            return
-        chip_name = applicant.name.text().strip() if applicant.origins.get("name") == "ss_card" else ""
-        self.form.fill_from_idcard(info)
-        problem = info.validity_problem(dt.date.today())
-        if chip_name and chip_name != info.name:
-            problem = (f"身份证上的姓名“{info.name}”与社会保障卡芯片中的“{chip_name}”不一致，"
-                       "请核对（可能需办理信息变更）")
-        until = info.valid_to.isoformat() if info.valid_to else "长期"
-        if problem:
-            self.card_status.problem(f"已读身份证：{info.name}。{problem}")
-        else:
-            photo = "身份证照片已由厂商解码库解码，可与申请人本人核对。" if id_photo else PHOTO_NOT_SHOWN
-            self.card_status.fine(f"已读身份证：{info.name}，有效期至 {until}。{photo}")
-        self.id_photo = id_photo  # for comparison with the applicant only; never stored as the card photo
 
     # -- person and photo ----------------------------------------------------------
 
@@ -236,8 +136,8 @@ class IntakePage(QWidget):
     def run_pin_flow(self, request: CaseRequest) -> None:
         """启用 / 密码修改: the record side checks the whole business and journals it as pending
         first; only then may the holder type a PIN that goes to the chip (intake_service)."""
-        reader = self.selected_reader()
-        if not reader or not self.cards.readers.get(reader):
+        reader = self.card_readers.selected_reader()
+        if reader is None or not self.card_readers.holds_card(reader):
             self.result.problem(self.tr("请先把持卡人的社会保障卡插入读卡器，再办理启用或密码修改"))
             return
         ctx, actor = self.ctx, self.ctx.actor
@@ -304,54 +204,12 @@ class IntakePage(QWidget):
             self.result.problem(text)
         else:
             self.result.fine(text)
-        self.last_paths = dict(saved.papers)
-        self.last_case_id = saved.case_id
-        self.last_case = number
-        self.last_id = saved.id_number
-        self._show_doc_buttons()
+        self.papers.show_case(saved)
         self.form.clear()
         self.draft.clear()
         self.case_saved.emit(saved)
-        if self.last_paths and self.ctx.auto_preview:
-            self.preview(next(iter(self.last_paths)))
-
-    def doc_button_list(self) -> list[QPushButton]:
-        return [self.doc_buttons.itemAt(i).widget()  # type: ignore[misc]  # the row holds only its buttons
-                for i in range(self.doc_buttons.count())]
-
-    def _show_doc_buttons(self) -> None:
-        while self.doc_buttons.count():
-            item = self.doc_buttons.takeAt(0)
-            item.widget().deleteLater()
-        # The papers belong to one case: say which, so no one hands over the previous person's.
-        self.doc_case.setText(self.tr("受理编号 {0} 的文件：").format(self.last_case) if self.last_paths else "")
-        for kind in self.last_paths:
-            button = QPushButton(f"预览/打印{DOC_TITLES[kind]}", objectName=f"preview_{kind}")
-            button.clicked.connect(lambda _=False, k=kind: self.preview(k))
-            self.doc_buttons.addWidget(button)
-
-    def _other_applicant(self, id_number: str) -> None:
-        if self.last_paths and id_number != self.last_id:
-            self.forget_documents()
-
-    def forget_documents(self) -> None:
-        """清空 or a new applicant: the previous case's papers leave the screen."""
-        self.last_paths = {}
-        self.last_case = ""
-        for button in self.doc_button_list():
-            button.setEnabled(False)
-        self.doc_case.setText("")
-        for dialog in self.previews:
-            dialog.close()
-        self.previews = []
-
-    def preview(self, kind: str) -> None:
-        if kind not in self.last_paths:
-            return
-        dialog = PreviewDialog(self.last_paths[kind], self.ctx.printer, self, DOC_TITLES[kind],
-                               on_result=case_print_recorder(self.ctx, self.last_case_id))  # type: ignore[arg-type]  # set with last_paths
-        self.previews.append(dialog)
-        dialog.show()
+        if saved.papers and self.ctx.auto_preview:
+            self.papers.preview(next(iter(saved.papers)))
 
     # -- drafts --------------------------------------------------------------------
 
@@ -370,7 +228,7 @@ class IntakePage(QWidget):
     def clear(self) -> None:
         self.form.clear()
         self.draft.clear()
-        self.forget_documents()
+        self.papers.forget()
         self.result.info("")
-        self.card_status.info("")
+        self.card_readers.card_status.info("")
         self.form.applicant.id_number.setFocus(Qt.ShortcutFocusReason)
