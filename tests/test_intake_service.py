@@ -202,11 +202,12 @@ def test_central_brings_another_windows_person_and_is_asked_again_before_a_lift(
 
 @pytest.mark.slow
 def test_these_use_cases_run_where_qt_cannot_be_imported():
-    """The tests above again, in a Python where importing PySide6 fails (pytest-qt's plugin off)."""
+    """The tests above, and the case window's (test_case_actions.py), again in a Python where importing
+    PySide6 fails (pytest-qt's plugin off)."""
     here = Path(__file__)
+    files = [str(here), str(here.with_name("test_case_actions.py"))]
     blocked = ("import sys; sys.modules['PySide6'] = None; import pytest; "
-               f"sys.exit(pytest.main(['-q', '-p', 'no:pytest-qt', '-p', 'no:cacheprovider', '-m', 'not slow', "
-               f"{str(here)!r}]))")
+               f"sys.exit(pytest.main(['-q', '-p', 'no:pytest-qt', '-p', 'no:cacheprovider', '-m', 'not slow', *{files!r}]))")
     result = subprocess.run([sys.executable, "-c", blocked], cwd=here.parent, capture_output=True, text=True,
                             timeout=300, check=False, env={**os.environ, "SHEBAO_TEST_PG": ""})
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
