@@ -24,18 +24,16 @@ from shebao_desk.clock import now_utc
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ShebaoError
 from shebao_desk.models import Case, CaseStatus, Person
-from shebao_desk.rules import card_rules
 from shebao_desk.services import card_business
 from shebao_desk.services.actor import Actor
 from shebao_desk.services.case_documents import render_papers
 from shebao_desk.services.case_request import CaseRequest
 from shebao_desk.services.intake import Outcome, accept_case, find_person
+from shebao_desk.services.queries import card_shown
 from shebao_desk.store.database import Store
 from shebao_desk.sync import central
 
 log = logging.getLogger(__name__)
-
-NO_CARD = "无卡"
 
 
 # -- looking the applicant up ------------------------------------------------------------------
@@ -89,12 +87,11 @@ def _on_file(store: Store, id_number: str, now: dt.datetime) -> PersonOnFile | N
 
 
 def _person_on_file(person: Person, now: dt.datetime) -> PersonOnFile:
-    card = card_rules.current_card(person.cards) or (person.cards[-1] if person.cards else None)
+    card_number, card_state = card_shown(person.cards, now)
     return PersonOnFile(
         id_number=person.id_number, name=person.name, phone=person.phone, address=person.address,
         ethnicity=person.ethnicity, large_print=bool(person.large_print), has_photo=person.photo is not None,
-        card_number=card.card_number if card else "",
-        card_state=card_rules.state_label(card, now) if card else NO_CARD)
+        card_number=card_number, card_state=card_state)
 
 
 # -- a chip business (启用, 密码修改): the record side before the chip --------------------------
