@@ -209,5 +209,5 @@ def test_these_use_cases_run_where_qt_cannot_be_imported():
     blocked = ("import sys; sys.modules['PySide6'] = None; import pytest; "
                f"sys.exit(pytest.main(['-q', '-p', 'no:pytest-qt', '-p', 'no:cacheprovider', '-m', 'not slow', *{files!r}]))")
     result = subprocess.run([sys.executable, "-c", blocked], cwd=here.parent, capture_output=True, text=True,
-                            timeout=300, check=False, env={**os.environ, "SHEBAO_TEST_PG": ""})
+                            timeout=300, check=False, env={**os.environ, "SHEBAO_TEST_PG": "", "SHEBAO_XCB_PASS": ""})
     assert result.returncode == 0 and " passed" in result.stdout, result.stdout[-3000:] + result.stderr[-3000:]
