@@ -156,7 +156,7 @@ def card_figures(cycles: int = 8) -> list[Figure]:
             page.accept()
             _wait(app, lambda saved=saved: bool(saved), what="case save")
             page.case_saved.disconnect(saved.append)
-            path = next(iter(saved[0]["paths"].values()))
+            path = next(iter(saved[0].papers.values()))
             settings = PrintSettings(output=str(Path(tmp.name) / "printed.pdf"))
             done: list = []
             ctx.printer.run(lambda p=path, s=settings: print_in_child(p, s), done.append, done.append)  # as the print dialog does

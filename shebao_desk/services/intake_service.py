@@ -48,7 +48,7 @@ class PersonOnFile:
     address: str
     ethnicity: str
     large_print: bool
-    has_photo: bool  # a photo is on file: the applicant need not bring one for a card business
+    has_photo: bool  # a photo is on file: 电子照片 may be ticked without importing one again
     card_number: str  # of the current card (else the newest); "" when none or not yet numbered
     card_state: str  # what the clerk reads: 正常, 临时挂失中, …, or 无卡
 
