@@ -146,17 +146,17 @@ def card_figures(cycles: int = 8) -> list[Figure]:
             inserted = time.perf_counter()
             slot.insert()
             meter.start()  # from here on, only the program's own work is on the GUI thread
-            _wait(app, lambda: page.form.name.text() == holder.name, what="card read into the form")
+            _wait(app, lambda: page.form.applicant.name.text() == holder.name, what="card read into the form")
             filled = time.perf_counter()
             page.form.business.setCurrentIndex(page.form.business.findData("info_change"))  # repeatable
-            page.form.new_phone.setText(f"1390000{len(fills):04d}")
+            page.form.details.new_phone.setText(f"1390000{len(fills):04d}")
             page.form.tick_all()
             saved = []
             page.case_saved.connect(saved.append)
             page.accept()
             _wait(app, lambda saved=saved: bool(saved), what="case save")
             page.case_saved.disconnect(saved.append)
-            path = next(iter(saved[0]["paths"].values()))
+            path = next(iter(saved[0].papers.values()))
             settings = PrintSettings(output=str(Path(tmp.name) / "printed.pdf"))
             done: list = []
             ctx.printer.run(lambda p=path, s=settings: print_in_child(p, s), done.append, done.append)  # as the print dialog does

@@ -56,4 +56,4 @@ def test_multiline_text_keeps_line_breaks_but_not_other_controls():
 def test_the_form_takes_its_max_lengths_from_the_same_table(make_window):
     window, _ = make_window(monitor=False)
     form = window.show_page("intake").form
-    assert form.name.maxLength() == 50 and form.address.maxLength() == 200 and form.agent_name.maxLength() == 50
+    assert form.applicant.name.maxLength() == 50 and form.applicant.address.maxLength() == 200 and form.agent.agent_name.maxLength() == 50

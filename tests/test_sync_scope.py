@@ -227,9 +227,9 @@ def test_the_intake_form_finds_a_person_of_another_window_at_central(tmp_path, p
     monkeypatch.setenv("SHEBAO_CENTRAL", central)
     window, ctx = make_window(monitor=False)
     form = window.pages["intake"].form
-    form.id_number.setText(who.id_number)
-    qtbot.waitUntil(lambda: "系统记录" in form.person_status.text(), timeout=10_000)
-    assert "赵丹凤" in form.person_status.text() and form.name.text() == "赵丹凤"
+    form.applicant.id_number.setText(who.id_number)
+    qtbot.waitUntil(lambda: "系统记录" in form.applicant.person_status.text(), timeout=10_000)
+    assert "赵丹凤" in form.applicant.person_status.text() and form.applicant.name.text() == "赵丹凤"
     assert knows(ctx.store, who)
 
 
@@ -237,7 +237,7 @@ def test_the_intake_form_says_when_central_cannot_be_asked(make_window, qtbot, m
     monkeypatch.setenv("SHEBAO_CENTRAL", "postgresql+psycopg://x:y@127.0.0.1:9/none")
     window, ctx = make_window(monitor=False)
     form = window.pages["intake"].form
-    form.id_number.setText(applicant(901).id_number)
-    qtbot.waitUntil(lambda: "无法连接中心数据库" in form.person_status.text(), timeout=10_000)
-    assert "继续办理" in form.person_status.text()
-    assert form.name.isEnabled() and not knows(ctx.store, applicant(901))
+    form.applicant.id_number.setText(applicant(901).id_number)
+    qtbot.waitUntil(lambda: "无法连接中心数据库" in form.applicant.person_status.text(), timeout=10_000)
+    assert "继续办理" in form.applicant.person_status.text()
+    assert form.applicant.name.isEnabled() and not knows(ctx.store, applicant(901))

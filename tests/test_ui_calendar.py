@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 import shebao_desk.services.intake
 from shebao_desk.models import CaseStatus
 
-from conftest import a_photo, applicant
+from conftest import a_photo, applicant, fill
 
 DEC_28 = dt.datetime(2026, 12, 28, 2, 0, tzinfo=dt.UTC)  # 10:00 in China, a Monday
 
@@ -24,17 +24,15 @@ def test_application_on_28_december_prints_an_estimated_date(make_window, qtbot,
     window, ctx = make_window(monitor=False)
     page = window.pages["intake"]
     who = applicant(41)
-    for name, value in dict(id_number=who.id_number, name=who.name, phone="13800000000",
-                            address="商州区北新街 1 号").items():
-        getattr(page.form, name).setText(value)
-    for box in page.form.material_boxes.values():
+    fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000", address="商州区北新街 1 号")
+    for box in page.form.materials.boxes.values():
         box.setChecked(True)
     page.form.set_photo(a_photo())
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         qtbot.mouseClick(page.accept_button, Qt.LeftButton)
     result = saved.args[0]
-    assert result["status"] is CaseStatus.ACCEPTED
-    receipt = pdf_text(result["paths"]["receipt"])
+    assert result.status is CaseStatus.ACCEPTED
+    receipt = pdf_text(result.papers["receipt"])
     # 12-29, 30, 31, then 2027 (元旦 on a Friday, the weekend), 01-04 … 01-07: the seventh working day.
     assert "2027-01-07预计" in receipt
     assert "尚未公布" in receipt  # the notice line tells the applicant why

@@ -14,7 +14,7 @@ from shebao_desk.services.case_request import ApplicantInput
 from shebao_desk.models import Case, CardStatus, CaseStatus
 from shebao_desk.config.resources import resource_path
 
-from conftest import a_photo, take
+from conftest import a_photo, fill, take
 
 pytestmark = pytest.mark.pcsc  # skipped without SHEBAO_TEST_PCSC (conftest); `ui` comes with qtbot
 
@@ -46,7 +46,7 @@ def with_issued_card(ctx, policy, h):
 
 
 def wait_filled(qtbot, page, h):
-    qtbot.waitUntil(lambda: page.form.id_number.text() == h.ssn and page.form.name.text() == h.name, timeout=15000)
+    qtbot.waitUntil(lambda: page.form.applicant.id_number.text() == h.ssn and page.form.applicant.name.text() == h.name, timeout=15000)
 
 
 def accept(qtbot, page):
@@ -94,20 +94,19 @@ def test_each_business_from_the_card_in_the_reader(make_window, qtbot, slot, bus
     choose(page.form.business, business)
     if business == "cancel":
         choose(page.form.mode, "agent")
-        page.form.agent_id.setText("611002197001011238")
+        page.form.agent.agent_id.setText("611002197001011238")
     slot(h)
     wait_filled(qtbot, page, h)
-    assert page.form.card_read == (h.card_number, h.card_id)
-    for name, value in typed.items():
-        getattr(page.form, name).setText(value)
+    assert page.form.applicant.card_read == (h.card_number, h.card_id)
+    fill(page.form, **typed)
     page.form.tick_all()
     page.form.set_photo(a_photo())
     result = accept(qtbot, page)
-    assert not result["missing"] and result["paper_error"] is None
-    text = pdf_text(result["paths"]["receipt"])
-    assert result["number"] in text and h.name in text
+    assert not result.missing and result.paper_error is None
+    text = pdf_text(result.papers["receipt"])
+    assert result.number in text and h.name in text
     with ctx.store.read() as s:
-        case = s.scalar(select(Case).where(Case.number == result["number"]))
+        case = s.scalar(select(Case).where(Case.number == result.number))
         person = find_person(s, h.ssn)
         assert case.business == business
         if ctx.policy.catalogue[business].days:
@@ -130,14 +129,14 @@ def test_lift_and_reissue_through_the_workbench(make_window, qtbot, slot):
     slot(h)
     wait_filled(qtbot, page, h)
     for business in ("temp_loss", "lift_loss", "formal_loss", "reissue"):
-        if not page.form.id_number.text():
-            page.read_selected()
+        if not page.form.applicant.id_number.text():
+            page.card_readers.read_selected()
             wait_filled(qtbot, page, h)
         choose(page.form.business, business)
         page.form.tick_all()
         page.form.set_photo(a_photo())
         result = accept(qtbot, page)
-        assert not result["missing"], business
+        assert not result.missing, business
     with ctx.store.read() as s:
         assert [c.status for c in find_person(s, h.ssn).cards] == [CardStatus.FORMALLY_LOST, CardStatus.PENDING]
 
@@ -165,7 +164,7 @@ def test_activation_refuses_a_weak_pin_then_succeeds(make_window, qtbot, slot):
         dialog.submit()
     assert card.pin_is("258147")
     with ctx.store.read() as s:
-        case = s.scalar(select(Case).where(Case.number == saved.args[0]["number"]))
+        case = s.scalar(select(Case).where(Case.number == saved.args[0].number))
         assert case.business == "activate" and case.card.activated_at is not None
 
 
@@ -197,18 +196,18 @@ def test_pin_change_with_a_wrong_then_the_right_old_pin(make_window, qtbot, slot
 def test_card_of_another_person_does_not_overwrite_the_form(make_window, qtbot, slot):
     window, ctx = make_window()
     page = window.pages["intake"]
-    page.form.id_number.setText(holder("gen1-li-xiuying").ssn)
+    page.form.applicant.id_number.setText(holder("gen1-li-xiuying").ssn)
     slot(holder())
-    qtbot.waitUntil(lambda: "另一人" in page.card_status.text(), timeout=15000)
-    assert page.form.id_number.text() == holder("gen1-li-xiuying").ssn
+    qtbot.waitUntil(lambda: "另一人" in page.card_readers.card_status.text(), timeout=15000)
+    assert page.form.applicant.id_number.text() == holder("gen1-li-xiuying").ssn
 
 
 def test_third_generation_card_tells_the_clerk_to_type(make_window, qtbot, slot):
     window, ctx = make_window()
     page = window.pages["intake"]
     slot(holder("gen3-psam"))
-    qtbot.waitUntil(lambda: "PSAM" in page.card_status.text(), timeout=15000)
-    assert page.form.id_number.text() == ""
+    qtbot.waitUntil(lambda: "PSAM" in page.card_readers.card_status.text(), timeout=15000)
+    assert page.form.applicant.id_number.text() == ""
 
 
 def test_devices_page_lists_both_readers_live(make_window, qtbot, slot):
@@ -236,7 +235,7 @@ def test_activation_of_a_genuine_card_unknown_to_the_store(make_window, qtbot, s
     assert page.pin_dialog is None
     assert card.pin_is("666666") and card.tries_left == 3 and card.pin_commands == 0  # the chip untouched
     assert chip_journal(ctx) == []
-    page.form.register_card.setChecked(True)
+    page.form.applicant.register_card.setChecked(True)
     dialog = open_pin_dialog(qtbot, page)
     assert chip_journal(ctx) == [("activate", "pending", h.card_number)]
     dialog.new.setText("258147")
@@ -247,7 +246,7 @@ def test_activation_of_a_genuine_card_unknown_to_the_store(make_window, qtbot, s
     with ctx.store.read() as s:
         cases = s.scalars(select(Case)).all()
         assert [(c.number, c.business, c.status) for c in cases] == [
-            (saved.args[0]["number"], "activate", CaseStatus.COMPLETED)]
+            (saved.args[0].number, "activate", CaseStatus.COMPLETED)]
         person = find_person(s, h.ssn)
         assert [(c.card_number, c.status) for c in person.cards] == [(h.card_number, CardStatus.NORMAL)]
         assert person.cards[0].activated_at is not None and person.name == h.name
@@ -266,7 +265,7 @@ def test_refused_activation_leaves_the_chip_untouched(make_window, qtbot, slot):
     choose(page.form.business, "activate")
     page.form.tick_all()
     page.form.set_photo(a_photo())
-    page.form.register_card.setChecked(True)  # even so: the person's card is known and not yet issued
+    page.form.applicant.register_card.setChecked(True)  # even so: the person's card is known and not yet issued
     page.accept()
     qtbot.waitUntil(lambda: "制卡中" in page.result.text(), timeout=15000)
     assert page.pin_dialog is None

@@ -167,27 +167,27 @@ def test_clear_takes_the_previous_cases_documents_away(make_window, qtbot):
     page = window.pages["intake"]
     who = applicant(42)
     fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000", address="商州区")
-    page.form.material_boxes["id_original"].setChecked(True)
+    page.form.materials.boxes["id_original"].setChecked(True)
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         page.accept()
     settle(qtbot, ctx)
-    buttons = page.doc_button_list()
+    buttons = page.papers.doc_button_list()
     assert buttons and all(b.isEnabled() for b in buttons)
-    assert saved.args[0]["number"] in page.doc_case.text()
-    page.form.id_number.setText("x")
+    assert saved.args[0].number in page.papers.doc_case.text()
+    page.form.applicant.id_number.setText("x")
     window.activateWindow()
-    page.form.name.setFocus()
+    page.form.applicant.name.setFocus()
     qtbot.waitUntil(window.isActiveWindow, timeout=3000)
-    qtbot.keyClick(page.form.id_number, Qt.Key_N, Qt.ControlModifier)  # 清空
-    assert page.form.id_number.text() == ""
-    assert all(not b.isEnabled() for b in page.doc_button_list())
-    assert page.last_paths == {} and page.doc_case.text() == ""
-    assert QApplication.focusWidget() is page.form.id_number  # ready for the next ID number
+    qtbot.keyClick(page.form.applicant.id_number, Qt.Key_N, Qt.ControlModifier)  # 清空
+    assert page.form.applicant.id_number.text() == ""
+    assert all(not b.isEnabled() for b in page.papers.doc_button_list())
+    assert page.papers.paths == {} and page.papers.doc_case.text() == ""
+    assert QApplication.focusWidget() is page.form.applicant.id_number  # ready for the next ID number
 
 
 def test_closing_with_an_unsaved_form_asks(make_window, qtbot, confirmations):
     window, _ = make_window(monitor=False)
-    window.pages["intake"].form.name.setText("王小明")
+    window.pages["intake"].form.applicant.name.setText("王小明")
     confirmations.answer = False
     window.close()
     assert window.isVisible() and "未受理" in confirmations[0][1]
@@ -228,7 +228,7 @@ def test_temporary_loss_default_time_is_china_time_on_a_pc_set_to_utc(make_windo
         window, _ = make_window(monitor=False)
         form = window.pages["intake"].form
         choose(form.business, "temp_loss")
-        shown = form.loss_effective.dateTime().toPython()
+        shown = form.details.loss_effective.dateTime().toPython()
         china = now_utc().astimezone(CHINA).replace(tzinfo=None)
         assert abs((china - shown).total_seconds()) < 120, (shown, china)
         effective = form.request().loss_effective_at
@@ -242,15 +242,15 @@ def test_large_print_and_outlet_are_chosen_at_intake(make_window, qtbot, policy)
     window, ctx = make_window(monitor=False)
     form = window.pages["intake"].form
     choose(form.business, "replace")
-    assert form.outlet.isVisibleTo(window) and form.outlet.count() == len(policy.site.bank_outlets)
-    form.reason_choice.activated.emit(1)
-    assert form.reason.text() == "卡面损坏"
-    choose(form.outlet, policy.site.bank_outlets[1].name)
+    assert form.details.outlet.isVisibleTo(window) and form.details.outlet.count() == len(policy.site.bank_outlets)
+    form.details.reason_choice.activated.emit(1)
+    assert form.details.reason.text() == "卡面损坏"
+    choose(form.details.outlet, policy.site.bank_outlets[1].name)
     form.large_print.setChecked(True)
     request = form.request()
     assert request.outlet == policy.site.bank_outlets[1].name and request.large_print
     choose(form.business, "temp_loss")
-    assert not form.outlet.isVisibleTo(window)
+    assert not form.details.outlet.isVisibleTo(window)
 
 
 # -- what the applicant reads ------------------------------------------------------------
@@ -288,7 +288,7 @@ def test_case_history_reads_as_plain_chinese(make_window, qtbot, confirmations):
     page.form.tick_all()
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         page.accept()
-    dialog = CaseDetailDialog(ctx, saved.args[0]["id"], window)
+    dialog = CaseDetailDialog(ctx, saved.args[0].case_id, window)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.history.rowCount() > 0, timeout=10000)
     sentences = [dialog.history.text(r, 3) for r in range(dialog.history.rowCount())]
@@ -391,15 +391,15 @@ def test_an_eight_year_old_with_household_register_and_guardian_is_accepted_at_t
     fill(form, id_number=child.id_number, name="王小明", agent_name="王建国", agent_id="611021197501020332",
          agent_relation="父亲", agent_phone="13900000000")
     for code in ("guardian_id_original", "guardian_id_copy", "household_register", "photo"):
-        form.material_boxes[code].setChecked(True)
-    assert not form.material_boxes["id_copy"].isChecked()  # the child has no ID card
+        form.materials.boxes[code].setChecked(True)
+    assert not form.materials.boxes["id_copy"].isChecked()  # the child has no ID card
     form.set_photo(a_photo())
-    choose(form.outlet, ctx.policy.site.bank_outlets[1].name)
+    choose(form.details.outlet, ctx.policy.site.bank_outlets[1].name)
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         page.accept()
     result = saved.args[0]
-    assert result["status"] is CaseStatus.ACCEPTED and result["missing"] == []
-    receipt = pdf_text(result["paths"]["receipt"])
+    assert result.status is CaseStatus.ACCEPTED and result.missing == ()
+    receipt = pdf_text(result.papers["receipt"])
     assert re.sub(r"\s+", "", ctx.policy.site.bank_outlets[1].name) in receipt
 
 
@@ -411,20 +411,20 @@ def test_a_damaged_card_replacement_at_the_form_prints_twenty_yuan_and_who_colle
     form = page.form
     choose(form.business, "replace")
     fill(form, id_number=who.id_number, name=who.name, phone="0914-2312333")
-    form.reason_choice.activated.emit(form.reason_choice.findData("卡面损坏"))
+    form.details.reason_choice.activated.emit(form.details.reason_choice.findData("卡面损坏"))
     form.tick_all()
     form.set_photo(a_photo())
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         page.accept()
     assert "换卡" in confirmations[-1][0]
-    receipt = pdf_text(saved.args[0]["paths"]["receipt"])
+    receipt = pdf_text(saved.args[0].papers["receipt"])
     assert "20元（工本费，由发卡银行收取）" in receipt
 
 
 def test_closing_from_the_lock_screen_does_not_ask(make_window, qtbot, confirmations, monkeypatch):
     import shebao_desk.ui.login as login
     window, _ = make_window(monitor=False)
-    window.pages["intake"].form.name.setText("王小明")
+    window.pages["intake"].form.applicant.name.setText("王小明")
     monkeypatch.setattr(login.StartDialog, "exec", lambda self: 0)  # nobody signs back in
     confirmations.answer = False
     window.lock()

@@ -19,8 +19,8 @@ def press_f6(window, qtbot):
     page = window.show_page("intake")
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    page.form.name.setFocus()
-    QTest.keyClick(page.form.name, Qt.Key_F6)
+    page.form.applicant.name.setFocus()
+    QTest.keyClick(page.form.applicant.name, Qt.Key_F6)
 
 
 def test_f6_fills_an_application_from_the_id_card_and_records_the_origin(make_window, qtbot):
@@ -29,20 +29,20 @@ def test_f6_fills_an_application_from_the_id_card_and_records_the_origin(make_wi
     with IdCardSimulator(load_card(CARDS / "uyghur-long-name.toml")) as sim:
         ctx.idcard_port = sim.path
         press_f6(window, qtbot)
-        qtbot.waitUntil(lambda: page.form.name.text() != "", timeout=10000)
+        qtbot.waitUntil(lambda: page.form.applicant.name.text() != "", timeout=10000)
     form = page.form
-    assert form.name.text() == "阿卜杜热合曼·买买提明·艾力江"
-    assert form.id_number.text() == "611021199207084633" and "号码有效" in form.id_hint.text()
-    assert form.ethnicity.currentData() == "05"
-    assert form.address.text() == "陕西省商洛市洛南县城关街道西街8号"
-    assert "已读身份证" in page.card_status.text() and "身份证" in form.origin_hint.text()
-    form.phone.setText("13800000001")
-    form.address.setText("陕西省商洛市洛南县新址 1 号")  # the clerk corrects the address: typed now
+    assert form.applicant.name.text() == "阿卜杜热合曼·买买提明·艾力江"
+    assert form.applicant.id_number.text() == "611021199207084633" and "号码有效" in form.applicant.id_hint.text()
+    assert form.applicant.ethnicity.currentData() == "05"
+    assert form.applicant.address.text() == "陕西省商洛市洛南县城关街道西街8号"
+    assert "已读身份证" in page.card_readers.card_status.text() and "身份证" in form.applicant.origin_hint.text()
+    form.applicant.phone.setText("13800000001")
+    form.applicant.address.setText("陕西省商洛市洛南县新址 1 号")  # the clerk corrects the address: typed now
     form.tick_all()
     form.set_photo(a_photo())
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         qtbot.mouseClick(page.accept_button, Qt.LeftButton)
-    assert saved.args[0]["status"] is CaseStatus.ACCEPTED
+    assert saved.args[0].status is CaseStatus.ACCEPTED
     with ctx.store.read() as s:
         case = s.scalar(select(Case))
         assert case.business == "apply"
@@ -55,20 +55,20 @@ def test_f6_with_an_expired_card_fills_but_warns(make_window, qtbot):
     page = window.pages["intake"]
     with IdCardSimulator(load_card(CARDS / "expired.toml")) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
-        qtbot.waitUntil(lambda: page.form.name.text() != "", timeout=10000)
-    assert "过期" in page.card_status.text()
+        page.card_readers.read_idcard()
+        qtbot.waitUntil(lambda: page.form.applicant.name.text() != "", timeout=10000)
+    assert "过期" in page.card_readers.card_status.text()
 
 
 def test_f6_warns_when_the_id_card_is_someone_else(make_window, qtbot):
     window, ctx = make_window(monitor=False)
     page = window.pages["intake"]
-    page.form.id_number.setText("611002198503122311")
+    page.form.applicant.id_number.setText("611002198503122311")
     with IdCardSimulator(load_card(CARDS / "expired.toml")) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
-        qtbot.waitUntil(lambda: "不是同一人" in page.card_status.text(), timeout=10000)
-    assert page.form.name.text() == ""
+        page.card_readers.read_idcard()
+        qtbot.waitUntil(lambda: "不是同一人" in page.card_readers.card_status.text(), timeout=10000)
+    assert page.form.applicant.name.text() == ""
 
 
 def test_f6_without_a_card_says_so(make_window, qtbot):
@@ -76,8 +76,8 @@ def test_f6_without_a_card_says_so(make_window, qtbot):
     page = window.pages["intake"]
     with IdCardSimulator(None) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
-        qtbot.waitUntil(lambda: "没有身份证" in page.card_status.text(), timeout=10000)
+        page.card_readers.read_idcard()
+        qtbot.waitUntil(lambda: "没有身份证" in page.card_readers.card_status.text(), timeout=10000)
 
 
 # -- printing through a private CUPS to a cups-pdf queue ------------------------------------------
@@ -107,9 +107,9 @@ def spooled_text(path) -> str:
 
 def accept_application(page, qtbot, who_seq=31, name="赵建国"):
     who = applicant(who_seq, name=name)
-    page.form.id_number.setText(who.id_number)
-    page.form.name.setText(who.name)
-    page.form.phone.setText("13800000000")
+    page.form.applicant.id_number.setText(who.id_number)
+    page.form.applicant.name.setText(who.name)
+    page.form.applicant.phone.setText("13800000000")
     page.form.tick_all()
     page.form.set_photo(a_photo())
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
@@ -126,8 +126,8 @@ def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_wind
     window, ctx = make_window(monitor=False)
     page = window.pages["intake"]
     saved = accept_application(page, qtbot)
-    page.preview("business_form")
-    dialog = page.previews[-1]
+    page.papers.preview("business_form")
+    dialog = page.papers.previews[-1]
     printer = QPrinter(QPrinter.PrinterMode.HighResolution)
     printer.setPrinterName(cups_queue.name)  # what the print dialog hands back when the clerk picks it
     settings = PrintSettings.from_printer(printer)
@@ -140,7 +140,7 @@ def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_wind
     assert len(new) == 1
     spooled = new.pop()
     from pypdf import PdfReader
-    assert len(PdfReader(spooled).pages) == len(PdfReader(saved["paths"]["business_form"]).pages)
+    assert len(PdfReader(spooled).pages) == len(PdfReader(saved.papers["business_form"]).pages)
     # cups-pdf goes PDF → PostScript → PDF; the private queue renders the PostScript with pdftocairo
     # (desk_services.start_cups), whose glyph names let Ghostscript write the ToUnicode maps again, so
     # the text the queue printed can be read back.
@@ -151,8 +151,8 @@ def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_wind
     # The page as an image, too: the same as the form we sent, unlike the receipt of the same case.
     # (the PostScript round trip shifts and re-rasterises a little: "the same" is a small difference,
     # far below the difference to another document)
-    to_form = page_difference(spooled, saved["paths"]["business_form"])
-    to_receipt = page_difference(spooled, saved["paths"]["receipt"])
+    to_form = page_difference(spooled, saved.papers["business_form"])
+    to_receipt = page_difference(spooled, saved.papers["receipt"])
     assert to_form < 10 and to_form * 2 < to_receipt, (to_form, to_receipt)
     qtbot.waitUntil(lambda: _case(ctx).papers_printed_at is not None, timeout=10000)
 
@@ -173,7 +173,7 @@ def test_the_form_prints_through_cups_and_a_stopped_queue_is_reprinted(make_wind
     again = cups_queue.spooled() - before
     assert len(again) == 1
     reprinted = again.pop()
-    assert page_difference(reprinted, saved["paths"]["business_form"]) < 10
+    assert page_difference(reprinted, saved.papers["business_form"]) < 10
     assert who.name in spooled_text(reprinted) and "陕西省社会保障卡业务办理表" in spooled_text(reprinted)
     assert not dialog.retry_button.isVisible()
     qtbot.waitUntil(lambda: _case(ctx).print_problem == "", timeout=10000)
@@ -212,14 +212,14 @@ def test_f6_application_with_a_scanned_id_copy_listed_on_the_form(make_window, q
     with IdCardSimulator(load_card(CARDS / "long-term-long-address.toml")) as sim:
         ctx.idcard_port = sim.path
         press_f6(window, qtbot)
-        qtbot.waitUntil(lambda: page.form.name.text() == "李德厚", timeout=10000)
-    assert "长期" in page.card_status.text()
-    page.form.phone.setText("13900000002")
+        qtbot.waitUntil(lambda: page.form.applicant.name.text() == "李德厚", timeout=10000)
+    assert "长期" in page.card_readers.card_status.text()
+    page.form.applicant.phone.setText("13900000002")
     page.form.tick_all()
     page.form.set_photo(a_photo())
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         page.accept()
-    case_id = saved.args[0]["id"]
+    case_id = saved.args[0].case_id
 
     dialog = CaseDetailDialog(ctx, case_id, window)
     qtbot.addWidget(dialog)
@@ -261,10 +261,10 @@ def test_f6_warns_when_the_chip_name_differs_from_the_id_card(make_window, qtbot
     chip = SimpleNamespace(card_number="A12345678", card_id="611002D15600000500A1B2C3D4", ssn="611002198503122311",
                            name="张卫", ethnicity="01", generation=2, issue_date="2020-01-01", expiry_date=None)
     page.form.fill_from_card(chip)
-    assert "社会保障卡" in page.form.origin_hint.text()
+    assert "社会保障卡" in page.form.applicant.origin_hint.text()
     with IdCardSimulator(load_card(CARDS / "zhang-wei.toml")) as sim:
         ctx.idcard_port = sim.path
-        page.read_idcard()
-        qtbot.waitUntil(lambda: "不一致" in page.card_status.text(), timeout=10000)
-    assert page.form.name.text() == "张伟" and page.form.origins["name"] == "id_card"
+        page.card_readers.read_idcard()
+        qtbot.waitUntil(lambda: "不一致" in page.card_readers.card_status.text(), timeout=10000)
+    assert page.form.applicant.name.text() == "张伟" and page.form.applicant.origins["name"] == "id_card"
     assert page.form.request().card_read == ("A12345678", "611002D15600000500A1B2C3D4")

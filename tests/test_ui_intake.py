@@ -22,15 +22,15 @@ def pdf_text(path):
 def test_id_number_is_validated_as_typed(make_window, qtbot):
     window, _ = make_window(monitor=False)
     form = window.pages["intake"].form
-    qtbot.keyClicks(form.id_number, "61100219900228123")
-    assert "18 位" in form.id_hint.text()
-    qtbot.keyClicks(form.id_number, "4")  # the check digit of 61100219900228123 is 9 (GB 11643), not 4
-    assert "校验位" in form.id_hint.text() and "有效" not in form.id_hint.text()
-    form.id_number.setText(make_id_number("611002", dt.date(1990, 2, 28), 123))
-    assert "号码有效" in form.id_hint.text() and "商州区" in form.id_hint.text()
-    assert form.sex.text() == "男"
-    form.id_number.setText("611099199002281234")
-    assert "地区代码 611099 不存在" in form.id_hint.text()
+    qtbot.keyClicks(form.applicant.id_number, "61100219900228123")
+    assert "18 位" in form.applicant.id_hint.text()
+    qtbot.keyClicks(form.applicant.id_number, "4")  # the check digit of 61100219900228123 is 9 (GB 11643), not 4
+    assert "校验位" in form.applicant.id_hint.text() and "有效" not in form.applicant.id_hint.text()
+    form.applicant.id_number.setText(make_id_number("611002", dt.date(1990, 2, 28), 123))
+    assert "号码有效" in form.applicant.id_hint.text() and "商州区" in form.applicant.id_hint.text()
+    assert form.applicant.sex.text() == "男"
+    form.applicant.id_number.setText("611099199002281234")
+    assert "地区代码 611099 不存在" in form.applicant.id_hint.text()
 
 
 def test_missing_materials_return_the_case_with_the_notice(make_window, qtbot):
@@ -38,16 +38,16 @@ def test_missing_materials_return_the_case_with_the_notice(make_window, qtbot):
     page = window.pages["intake"]
     who = applicant(7)
     fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000", address="商州区北新街 1 号")
-    page.form.material_boxes["id_original"].setChecked(True)
+    page.form.materials.boxes["id_original"].setChecked(True)
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
         qtbot.mouseClick(page.accept_button, Qt.LeftButton)
     result = saved.args[0]
-    assert result["status"] is CaseStatus.RETURNED and result["missing"] == ["id_copy", "photo"]
-    assert list(result["paths"]) == ["notice"]
-    text = pdf_text(result["paths"]["notice"])
+    assert result.status is CaseStatus.RETURNED and result.missing == ("id_copy", "photo")
+    assert list(result.papers) == ["notice"]
+    text = pdf_text(result.papers["notice"])
     assert who.name in text and "申请人身份证A4复印件尚缺" in text
     assert "退回补材料" in page.result.text()
-    assert page.form.id_number.text() == ""  # the form is ready for the next applicant
+    assert page.form.applicant.id_number.text() == ""  # the form is ready for the next applicant
 
 
 def test_agent_id_number_is_checked(make_window, qtbot, shown_errors):
@@ -56,7 +56,7 @@ def test_agent_id_number_is_checked(make_window, qtbot, shown_errors):
     choose(page.form.mode, "agent")
     who = applicant(8)
     fill(page.form, id_number=who.id_number, name=who.name, agent_name="张三", agent_id="611002199001011234")
-    assert page.form.agent_hint.text()
+    assert page.form.agent.agent_hint.text()
     page.form.tick_all()
     page.form.set_photo(a_photo())
     page.accept()
@@ -74,18 +74,18 @@ def test_accepted_application_prints_form_and_receipt(make_window, qtbot):
     page.form.set_photo(a_photo())
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
-    page.form.address.setFocus()
-    qtbot.keyClick(page.form.address, Qt.Key_M, Qt.ControlModifier)
-    assert all(box.isChecked() for box in page.form.material_boxes.values())
+    page.form.applicant.address.setFocus()
+    qtbot.keyClick(page.form.applicant.address, Qt.Key_M, Qt.ControlModifier)
+    assert all(box.isChecked() for box in page.form.materials.boxes.values())
     with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
-        qtbot.keyClick(page.form.address, Qt.Key_Return, Qt.ControlModifier)
+        qtbot.keyClick(page.form.applicant.address, Qt.Key_Return, Qt.ControlModifier)
     result = saved.args[0]
-    assert result["status"] is CaseStatus.ACCEPTED and set(result["paths"]) == {"business_form", "receipt"}
-    assert result["number"] in pdf_text(result["paths"]["receipt"])
-    assert who.name in pdf_text(result["paths"]["business_form"])
-    assert result["number"] in page.result.text()
-    page.preview("receipt")
-    assert page.previews[-1].isVisible() and page.previews[-1].document.pageCount() == 1
+    assert result.status is CaseStatus.ACCEPTED and set(result.papers) == {"business_form", "receipt"}
+    assert result.number in pdf_text(result.papers["receipt"])
+    assert who.name in pdf_text(result.papers["business_form"])
+    assert result.number in page.result.text()
+    page.papers.preview("receipt")
+    assert page.papers.previews[-1].isVisible() and page.papers.previews[-1].document.pageCount() == 1
 
 
 def test_photo_ticked_but_not_imported_is_refused(make_window, qtbot):
@@ -107,13 +107,13 @@ def test_draft_survives_closing_the_window(make_window, qtbot, tmp_path):
     choose(page.form.business, "replace")
     who = applicant(10)
     fill(page.form, id_number=who.id_number, name=who.name, reason="芯片损坏")
-    page.form.material_boxes["old_card"].setChecked(True)
+    page.form.materials.boxes["old_card"].setChecked(True)
     window.close()  # closing mid-form
     again, _ = make_window(monitor=False)
     form = again.pages["intake"].form
     assert form.business_code == "replace"
-    assert form.id_number.text() == who.id_number and form.name.text() == who.name
-    assert form.reason.text() == "芯片损坏" and form.material_boxes["old_card"].isChecked()
+    assert form.applicant.id_number.text() == who.id_number and form.applicant.name.text() == who.name
+    assert form.details.reason.text() == "芯片损坏" and form.materials.boxes["old_card"].isChecked()
     assert "已恢复" in again.pages["intake"].result.text()
 
 
@@ -132,9 +132,9 @@ def test_photo_import_is_normalised_and_warns_on_background(make_window, qtbot, 
     path = tmp_path / "p.png"
     Image.new("RGB", (900, 1200), (40, 90, 200)).save(path)
     page.load_photo(path)
-    qtbot.waitUntil(lambda: page.form.photo is not None, timeout=10000)
-    assert "背景不是白色" in page.form.photo_hint.text()
-    assert Image.open(io.BytesIO(page.form.photo)).size == (358, 441)
+    qtbot.waitUntil(lambda: page.form.photo.jpeg is not None, timeout=10000)
+    assert "背景不是白色" in page.form.photo.photo_hint.text()
+    assert Image.open(io.BytesIO(page.form.photo.jpeg)).size == (358, 441)
 
 
 def test_search_masks_id_numbers_and_opens_the_case(make_window, qtbot, policy):
@@ -170,3 +170,45 @@ def test_printing_runs_in_a_child_process_and_fails_plainly(tmp_path, policy):
     with pytest.raises(ShebaoError) as exc:
         print_in_child(tmp_path / "missing.pdf", PrintSettings(output=str(out)))
     assert "打印机" in exc.value.message
+
+
+def focus_chain(form):
+    """The named widgets Tab can reach inside ``form``, in Qt's focus chain order (hidden ones too)."""
+    chain, widget = [], form.nextInFocusChain()
+    while widget is not form:
+        name = widget.objectName()
+        if form.isAncestorOf(widget) and name and not name.startswith("qt_") and widget.focusPolicy() & Qt.TabFocus:
+            chain.append(name)
+        widget = widget.nextInFocusChain()
+    return chain
+
+
+def test_tab_runs_down_the_form_in_reading_order(make_window):
+    window, _ = make_window(monitor=False)
+    assert focus_chain(window.pages["intake"].form) == [
+        "business", "mode", "large_print", "id_number", "name", "ethnicity", "phone", "address", "register_card",
+        "photo_button", "agent_name", "agent_id", "agent_relation", "agent_phone", "reason_choice", "reason",
+        "outlet", "loss_channel", "loss_social", "loss_financial", "loss_effective", "new_name", "new_phone",
+        "new_address", "material_id_original", "material_id_copy", "material_photo"]
+
+
+def test_a_draft_restores_every_field_and_is_written_back_the_same(make_window):
+    """The draft's format is what a draft file from an earlier version holds: it must still restore."""
+    import base64
+    window, _ = make_window(monitor=False)
+    form = window.pages["intake"].form
+    who = applicant(13)
+    draft = {
+        "business": "reissue", "mode": "agent", "ethnicity": "02",
+        "text": {"id_number": who.id_number, "name": who.name, "phone": "13800000000", "address": "商州区北新街 1 号",
+                 "agent_name": "张三", "agent_id": make_id_number("611021", dt.date(1975, 1, 2), 33),
+                 "agent_relation": "子女", "agent_phone": "0914-2312333", "reason": "丢失",
+                 "new_name": "", "new_phone": "", "new_address": ""},
+        "materials": ["agent_id_original", "id_original"], "outlet": "长安银行商洛分行营业部", "large_print": True,
+        "photo": base64.b64encode(a_photo()).decode(), "origins": {"name": "id_card", "address": "id_card"},
+    }
+    form.restore(draft)
+    assert form.state() == draft
+    assert form.request().agent.relation == "子女" and form.request().outlet == "长安银行商洛分行营业部"
+    form.clear()
+    assert form.is_blank() and form.state()["photo"] is None and form.state()["origins"] == {}

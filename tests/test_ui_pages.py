@@ -38,8 +38,8 @@ def test_training_mode_is_marked_and_its_card_fills_the_form(make_window, qtbot,
     devices.holder.setCurrentIndex(devices.holder.findData(str(resource_path("holders", "gen1-li-xiuying.toml"))))
     devices.insert_training_card()
     intake = window.show_page("intake")
-    qtbot.waitUntil(lambda: intake.form.name.text() == "李秀英", timeout=10000)
-    assert intake.selected_reader() == TRAINING_READER
+    qtbot.waitUntil(lambda: intake.form.applicant.name.text() == "李秀英", timeout=10000)
+    assert intake.card_readers.selected_reader() == TRAINING_READER
     shoot(window, "training-intake-card-read")
 
 
@@ -56,9 +56,9 @@ def test_screenshots_of_every_page(make_window, qtbot, policy):
         take(ctx.store, policy, (ctx.clerk, ctx.site), "apply", applicant(20 + i), now=now)
     intake = window.show_page("intake")
     who = applicant(30)
-    intake.form.id_number.setText(who.id_number)
-    intake.form.name.setText(who.name)
-    intake.form.material_boxes["id_original"].setChecked(True)
+    intake.form.applicant.id_number.setText(who.id_number)
+    intake.form.applicant.name.setText(who.name)
+    intake.form.materials.boxes["id_original"].setChecked(True)
     shoot(window, "1-intake")
     search = window.show_page("search")
     search.query.setText(applicant(20).name[:1])

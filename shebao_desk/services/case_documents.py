@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session, selectinload
 from shebao_desk.config.document_layout import load_layout
 from shebao_desk.config.policy import Policy
 from shebao_desk.documents.model import CaseDocument, case_document
-from shebao_desk.documents.render import Renderer
+from shebao_desk.documents.render import DocumentError, Renderer
 from shebao_desk.models import Case, CaseStatus, Clerk, Person
+from shebao_desk.services.case_files import case_folder
 from shebao_desk.services.case_papers import scan_lines
+from shebao_desk.store.database import Store
 from shebao_desk.store.site_identity import get_site
 
 APPLICANT_READS = ("receipt", "notice")
@@ -40,7 +42,10 @@ def load_case_document(session: Session, case_id: str, policy: Policy) -> tuple[
 def render_case(session: Session, case_id: str, policy: Policy, folder: Path, *, large: bool = False,
                 kinds: list[str] | None = None) -> dict[str, Path]:
     case, document = load_case_document(session, case_id, policy)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # as the renderer says of a file it cannot write: the case itself is kept
+        raise DocumentError(f"无法建立文件夹 {folder}：{exc.strerror or exc}", repr(exc)) from exc
     # What the applicant reads (receipt, notice) in large type when chosen for this person;
     # the form the window keeps stays at its normal size.
     large = large or bool(case.person.large_print)
@@ -54,3 +59,11 @@ def render_case(session: Session, case_id: str, policy: Policy, folder: Path, *,
         renderers[big].render(kind, document, path)
         out[kind] = path
     return out
+
+
+def render_papers(store: Store, case_id: str, number: str, policy: Policy) -> dict[str, Path]:
+    """The case's papers (:func:`papers_for`), rendered now into its folder beside the store."""
+    if store.path is None:
+        raise ValueError("a store without a file has no case folders")
+    with store.read() as session:
+        return render_case(session, case_id, policy, case_folder(store.path, number))

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.models import LossChannel
 
+# Where an applicant field's value came from (CaseRequest.origins, Case.field_origins).
+ORIGIN_LABELS = {"id_card": "身份证", "ss_card": "社会保障卡", "typed": "手工录入"}
+ORIGIN_FIELDS = {"id_number": "身份证号码", "name": "姓名", "ethnicity": "民族", "address": "住址"}
+
 
 @dataclass
 class ApplicantInput:

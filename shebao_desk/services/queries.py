@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk.clock import CHINA, local_day, now_utc
+from shebao_desk.rules import card_rules
 from shebao_desk.rules.idnumber import normalise
 from shebao_desk.models import AuditEntry, Card, Case, CaseStatus, LossKind, LossReport, Person
 
 SEARCH_LIMIT = 200
 LIST_LIMIT = 200  # rows a list on the Today page shows; its heading gives the full count
+NO_CARD = "无卡"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,15 @@ def search(session: Session, text: str) -> SearchResult:
         .where(or_(Case.number == q, Case.person_id.in_([p.id for p in people])))
         .order_by(Case.accepted_at.desc()).limit(SEARCH_LIMIT)))
     return SearchResult(people, cases)
+
+
+def card_shown(cards: Sequence[Card], now: dt.datetime) -> tuple[str, str]:
+    """The card to name for a person (the valid one, else the newest): its number ("" when not yet
+    numbered) and its state as the clerk reads it (正常, 临时挂失中, …); ("", 无卡) when none."""
+    card = card_rules.current_card(cards) or (cards[-1] if cards else None)
+    if card is None:
+        return "", NO_CARD
+    return card.card_number, card_rules.state_label(card, now)
 
 
 def _prefix(column: Any, prefix: str) -> Any:

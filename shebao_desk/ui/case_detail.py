@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from shebao_desk.clock import CHINA, local_text, now_utc
-from shebao_desk.devices.scanner import ID_AREA_MM, ID_DPI, ScannerError, list_scanners, scan
-from shebao_desk.models import Case, CaseStatus
+from shebao_desk.clock import CHINA, local_text
+from shebao_desk.models import CaseStatus
 from shebao_desk.rules.idnumber import mask_id_number
-from shebao_desk.services.case_documents import papers_for, render_case
-from shebao_desk.services.case_files import case_folder
-from shebao_desk.services.case_papers import attach_id_copy, print_state
-from shebao_desk.services.case_view import case_detail
-from shebao_desk.services.intake import complete_case
+from shebao_desk.services.case_actions import ScannedFace, complete_on, scan_back_and_file, scan_id_face
+from shebao_desk.services.case_documents import render_papers
+from shebao_desk.services.case_papers import print_state
+from shebao_desk.services.case_request import ORIGIN_FIELDS, ORIGIN_LABELS
+from shebao_desk.services.case_view import CaseDetail, case_detail
 from shebao_desk.ui.confirm import confirm
 from shebao_desk.ui.geometry import fit_to_screen
-from shebao_desk.ui.intake_form import ORIGIN_FIELDS, ORIGIN_LABELS
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
 from shebao_desk.ui.widgets import Hint, Table, china_today
@@ -61,7 +59,7 @@ class CaseDetailDialog(QDialog):
         self.complete_button = QPushButton(self.tr("办结"), objectName="complete")
         self.reprint_button = QPushButton(self.tr("重新打印"), objectName="reprint")
         self.scan_button = QPushButton(self.tr("扫描身份证正面"), objectName="scan_id")
-        self.front = None  # the front face, while the clerk turns the card over
+        self.front: ScannedFace | None = None  # the front face, while the clerk turns the card over
         for w in (QLabel(self.tr("办结日期")), self.done_date, self.complete_button, self.reprint_button,
                   self.scan_button):
             row.addWidget(w)
@@ -73,11 +71,12 @@ class CaseDetailDialog(QDialog):
 
     def reload(self) -> None:
         ctx = self.ctx
-        run_op(self, ctx, lambda s: case_detail(s, ctx.store.path, self.case_id, ctx.policy.catalogue),
+        case_id, store_path = self.case_id, ctx.store_path
+        run_op(self, ctx, lambda s: case_detail(s, store_path, case_id, ctx.policy.catalogue),
                self.show_detail, read=True)
 
-    def show_detail(self, d: dict) -> None:
-        case, person = d["case"], d["person"]
+    def show_detail(self, d: CaseDetail) -> None:
+        case, person = d.case, d.person
         while self.fields.rowCount():
             self.fields.removeRow(0)
         catalogue = self.ctx.policy.catalogue
@@ -99,15 +98,15 @@ class CaseDetailDialog(QDialog):
                 (self.tr("尚缺"), "、".join(catalogue.material_name(m) for m in case.missing) or "—"),
                 (self.tr("原因"), case.reason or "—"), (self.tr("收费"), business.fee_text(case.fee)),
                 (self.tr("领卡网点"), case.outlet or "—"),
-                (self.tr("受理"), f"{local_text(case.accepted_at)}　{d['accepted_by']}　工作站 {case.workstation}"),
-                (self.tr("承诺办结"), promised), (self.tr("实际办结"), f"{actual}{late}　{d['completed_by']}"),
+                (self.tr("受理"), f"{local_text(case.accepted_at)}　{d.accepted_by}　工作站 {case.workstation}"),
+                (self.tr("承诺办结"), promised), (self.tr("实际办结"), f"{actual}{late}　{d.completed_by}"),
                 (self.tr("信息来源"), origins_text(case.field_origins)), (self.tr("打印"), print_state(case))]
         for label, value in rows:
             self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
-        self.history.fill([list(row) for row in d["history"]])
-        self.scans.fill([list(row[:4]) for row in d["scans"]], [row[4] for row in d["scans"]])
-        if d["scans"]:
-            pixmap = QPixmap(str(d["scans"][-1][4]))
+        self.history.fill(d.history)
+        self.scans.fill([row.cells() for row in d.scans], [row.path for row in d.scans])
+        if d.scans:
+            pixmap = QPixmap(str(d.scans[-1].path))
             self.scan_preview.setPixmap(pixmap.scaled(self.scan_preview.size(), Qt.KeepAspectRatio,
                                                       Qt.SmoothTransformation))
         self.complete_button.setEnabled(case.status is CaseStatus.ACCEPTED)
@@ -120,59 +119,43 @@ class CaseDetailDialog(QDialog):
                                "办结后不能撤销。").format(self.case.number, self.case.person.name, day),
                        self.tr("办结")):
             return
-        now = now_utc()
-        # Completed today: now. Recorded later for an earlier day: noon of that day.
-        at = now if day == now.astimezone(CHINA).date() else dt.datetime.combine(day, dt.time(12), CHINA).astimezone(dt.UTC)
-        ctx = self.ctx
+        ctx, actor, case_id = self.ctx, self.ctx.actor, self.case_id
 
-        def done(_):
+        def done(_: None) -> None:
             self.message.fine(self.tr("已办结"))
             self.reload()
 
-        run_op(self, ctx, lambda s: complete_case(s, s.get(Case, self.case_id), s.merge(ctx.clerk), at), done,
-               unit="complete case", changes={"cases"})
+        run_op(self, ctx, lambda: complete_on(ctx.store, actor, case_id, day), done, changes={"cases"})
 
     def reprint(self) -> None:
-        ctx = self.ctx
-        number = self.case.number
+        ctx, case_id, number = self.ctx, self.case_id, self.case.number
 
-        def work(s):
-            case = s.get(Case, self.case_id)
-            return render_case(s, self.case_id, ctx.policy, case_folder(ctx.store.path, number), kinds=papers_for(case))
-
-        def done(paths):
+        def done(paths: dict[str, Path]) -> None:
             self.previews = [PreviewDialog(p, ctx.printer, self, on_result=case_print_recorder(ctx, self.case_id,
                                                                                               self.reload))
                              for p in paths.values()]
             for dialog in self.previews:
                 dialog.show()
 
-        run_op(self, ctx, work, done, read=True)
+        run_op(self, ctx, lambda: render_papers(ctx.store, case_id, number, ctx.policy), done)
 
     # -- the A4 copy of the ID card, from the scanner ---------------------------------
 
     def scan_id(self) -> None:
         """First press: the front face; second press (after turning the card over): the back, then saved."""
 
-        ctx = self.ctx
+        ctx, actor = self.ctx, self.ctx.actor
         number, case_id, front = self.case.number, self.case_id, self.front
         chosen = ctx.scanner or os.environ.get("SHEBAO_SCANNER", "")
 
-        def work():
-            device = chosen or next((s.device for s in list_scanners()), "")
-            if not device:
-                raise ScannerError("没有找到扫描仪，请检查扫描仪是否已连接、已开机", "no SANE device")
-            face = scan(device, dpi=ID_DPI, area_mm=ID_AREA_MM)
+        def work() -> ScannedFace | str:
             if front is None:
-                return face
-            with ctx.store.unit(ctx.clerk.id if ctx.clerk else None, ctx.workstation, "scan id copy") as s:
-                row = attach_id_copy(s, case_id, case_folder(ctx.store.path, number), number, front, face,
-                                     dpi=ID_DPI, device=device)
-                return row.file_name
+                return scan_id_face(chosen)
+            return scan_back_and_file(ctx.store, actor, case_id, number, front)
 
-        def done(result) -> None:
+        def done(result: ScannedFace | str) -> None:
             self.scan_button.setEnabled(True)
-            if front is None:
+            if isinstance(result, ScannedFace):
                 self.front = result
                 self.scan_button.setText("扫描身份证反面")
                 self.message.info("正面已扫描。请把身份证翻面放在扫描仪的同一角，再点“扫描身份证反面”")

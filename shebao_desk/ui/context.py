@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from shebao_desk.services.actor import Actor
 from shebao_desk.ui.ops import Changes
 from shebao_desk.ui.worker import Worker
 
@@ -34,6 +36,27 @@ class AppContext:
     @property
     def workstation(self) -> str:
         return self.site.workstation_id
+
+    @property
+    def store_path(self) -> Path:
+        """The store's file; the case folders and drafts live beside it."""
+        if self.store.path is None:
+            raise RuntimeError("the store has no file")
+        return self.store.path
+
+    @property
+    def card_service(self) -> CardService:
+        """The card readers; build_context starts them before any page is made."""
+        if self.cards is None:
+            raise RuntimeError("the card service is not running")
+        return self.cards
+
+    @property
+    def actor(self) -> Actor:
+        """Whom a use case runs as; pages that change the store are open only to a signed-in clerk."""
+        if self.clerk is None:
+            raise RuntimeError("no clerk is signed in")
+        return Actor(self.clerk, self.site)
 
     def shutdown(self) -> None:
         if self.cards is not None:

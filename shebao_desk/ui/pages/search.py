@@ -5,9 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.clock import now_utc
-from shebao_desk.rules import card_rules
 from shebao_desk.rules.idnumber import mask_id_number
-from shebao_desk.services.queries import search
+from shebao_desk.services.queries import card_shown, search
 from shebao_desk.ui.case_detail import CaseDetailDialog
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
@@ -43,9 +42,7 @@ class SearchPage(QWidget):
             result = search(s, text)
             people = []
             for p in result.people:
-                card = card_rules.current_card(p.cards) or (p.cards[-1] if p.cards else None)
-                people.append([p.name, mask_id_number(p.id_number), card.card_number if card else "",
-                               card_rules.state_label(card, now) if card else self.tr("无卡"), p.phone])
+                people.append([p.name, mask_id_number(p.id_number), *card_shown(p.cards, now), p.phone])
             cases = [case_row(c, catalogue) for c in result.cases]
             return people, cases, [c.id for c in result.cases]
 

@@ -1,0 +1,133 @@
+"""业务信息: what only some businesses ask (reason, pick-up outlet, loss details, the new values of a change)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from PySide6.QtCore import QDate, QDateTime, QTime, Signal
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDateTimeEdit, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QWidget,
+)
+
+from shebao_desk.clock import CHINA, now_utc
+from shebao_desk.config.catalogue import Business
+from shebao_desk.config.site_config import BankOutlet
+from shebao_desk.models import LossChannel
+from shebao_desk.models.limits import max_length
+from shebao_desk.services.intake import LOSS_FUNCTIONS, phone_problem
+from shebao_desk.ui.intake_fields.draft import Draft, any_text, choose_data, put_texts, take_texts
+
+
+class DetailFields(QGroupBox):
+    """Shows the rows the chosen business asks for (businesses.toml) and hides itself when none."""
+
+    changed = Signal()
+
+    def __init__(self, outlets: Sequence[BankOutlet]) -> None:
+        super().__init__()
+        self.setTitle(self.tr("业务信息"))
+        form = QFormLayout(self)
+        self.reason = QLineEdit(objectName="reason", maxLength=max_length("case", "reason"))
+        self.reason_choice = QComboBox(objectName="reason_choice")
+        self.reason_choice.activated.connect(lambda i: self.reason.setText(self.reason_choice.itemData(i) or ""))
+        reason_row = QHBoxLayout()
+        reason_row.addWidget(self.reason_choice)
+        reason_row.addWidget(self.reason, 1)
+        self.reason_label = QLabel(self.tr("办理原因"))
+        form.addRow(self.reason_label, reason_row)
+        self.outlet = QComboBox(objectName="outlet")
+        for outlet in outlets:
+            self.outlet.addItem(f"{outlet.name}（{outlet.address}）", outlet.name)
+        self.outlet_label = QLabel(self.tr("领卡银行网点"))
+        form.addRow(self.outlet_label, self.outlet)
+        self.loss_rows = self._loss_rows(form)
+        self.new_name = QLineEdit(objectName="new_name", placeholderText=self.tr("不变则留空"),
+                                  maxLength=max_length("person", "name"))
+        self.new_phone = QLineEdit(objectName="new_phone", placeholderText=self.tr("不变则留空"),
+                                   maxLength=max_length("person", "phone"))
+        self.new_address = QLineEdit(objectName="new_address", placeholderText=self.tr("不变则留空"),
+                                     maxLength=max_length("person", "address"))
+        self.change_rows: list[QWidget] = [QLabel(self.tr("新姓名")), QLabel(self.tr("新电话")), QLabel(self.tr("新地址"))]
+        for row_label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
+            form.addRow(row_label, field)
+        self.change_rows += [self.new_name, self.new_phone, self.new_address]
+        self.texts = {"reason": self.reason, "new_name": self.new_name, "new_phone": self.new_phone,
+                      "new_address": self.new_address}
+        for field in self.findChildren(QLineEdit):  # the loss time's own editor too, as ever
+            field.textChanged.connect(self.changed)
+        self.loss_channel.currentIndexChanged.connect(self.changed)
+        for box in self.loss_functions.values():
+            box.toggled.connect(self.changed)
+
+    def _loss_rows(self, form: QFormLayout) -> list[QWidget]:
+        self.loss_channel = QComboBox(objectName="loss_channel")
+        for channel in LossChannel:
+            self.loss_channel.addItem(channel.label, channel.value)
+        self.loss_functions = {key: QCheckBox(label, objectName=f"loss_{key}", checked=True)
+                               for key, label in LOSS_FUNCTIONS.items()}
+        functions = QHBoxLayout()
+        for box in self.loss_functions.values():
+            functions.addWidget(box)
+        self.loss_effective = QDateTimeEdit(objectName="loss_effective", displayFormat="yyyy-MM-dd HH:mm",
+                                            calendarPopup=True)
+        labels = [QLabel(self.tr("挂失渠道")), QLabel(self.tr("挂失功能")), QLabel(self.tr("生效时间"))]
+        form.addRow(labels[0], self.loss_channel)
+        form.addRow(labels[1], functions)
+        form.addRow(labels[2], self.loss_effective)
+        return [*labels, self.loss_channel, *self.loss_functions.values(), self.loss_effective]
+
+    def show_business(self, business: Business) -> None:
+        for w in self.loss_rows:
+            w.setVisible(business.loss_time)
+        # China time from the UTC clock, whatever zone the PC is set to (a PC on UTC was 8 h off).
+        china = now_utc().astimezone(CHINA)
+        self.loss_effective.setDateTime(QDateTime(QDate(china.year, china.month, china.day),
+                                                  QTime(china.hour, china.minute)))
+        for w in self.change_rows:
+            w.setVisible(business.changes_info)
+        self.reason.setVisible(business.asks_reason)
+        self.reason_label.setVisible(business.asks_reason)
+        self.reason_choice.clear()
+        self.reason_choice.addItem(self.tr("常用原因…"), "")
+        for r in business.reasons:
+            fee = f"（{business.fee_text(r.fee)}）" if business.fee or r.fee else ""
+            self.reason_choice.addItem(r.text + fee, r.text)
+        self.reason_choice.setVisible(business.asks_reason and bool(business.reasons))
+        self.outlet.setVisible(business.pickup)
+        self.outlet_label.setVisible(business.pickup)
+        self.setVisible(business.loss_time or business.changes_info or business.asks_reason or business.pickup)
+
+    def phone_problem(self) -> str | None:
+        return phone_problem(self.new_phone.text())
+
+    # -- what the request takes from here -------------------------------------------------
+
+    def loss_effective_at(self) -> dt.datetime:
+        shown: dt.datetime = self.loss_effective.dateTime().toPython()  # naive, as the clerk reads it: China time
+        return shown.replace(tzinfo=CHINA).astimezone(dt.UTC)
+
+    def loss_functions_ticked(self) -> tuple[str, ...]:
+        return tuple(key for key, box in self.loss_functions.items() if box.isChecked())
+
+    def changes(self) -> dict[str, str]:
+        return {key: field.text() for key, field in (("name", self.new_name), ("phone", self.new_phone),
+                                                     ("address", self.new_address)) if field.text().strip()}
+
+    # -- the draft -------------------------------------------------------------------
+
+    def save_draft(self, draft: Draft) -> None:
+        put_texts(draft, self.texts)
+        draft["outlet"] = self.outlet.currentData()
+
+    def restore_draft(self, draft: Draft) -> None:
+        choose_data(self.outlet, draft.get("outlet"))
+        take_texts(draft, self.texts)
+
+    def is_blank(self) -> bool:
+        return not any_text(self.texts)
+
+    def clear(self) -> None:
+        for field in self.texts.values():
+            field.clear()
+        self.outlet.setCurrentIndex(0)
