@@ -195,7 +195,7 @@ def make_engine(url: str) -> Engine:
 class Store:
     """One open database: its engine and a factory of audited sessions."""
 
-    path: Path | None
+    path: Path  # open_store makes every Store, always on a file
     engine: Engine
     sessions: sessionmaker[Session]
 
