@@ -24,8 +24,9 @@ from shebao_desk.models import LossChannel
 from shebao_desk.models.limits import max_length
 from shebao_desk.rules.idnumber import id_problem, parse_id_number
 from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest, ChipCard
-from shebao_desk.services.intake import LOSS_FUNCTIONS, phone_problem
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.services.card_effects import LOSS_FUNCTIONS
+from shebao_desk.services.intake import phone_problem
+from shebao_desk.ui.widgets import Hint, named
 
 ORIGIN_LABELS = {"id_card": "身份证", "ss_card": "社会保障卡", "typed": "手工录入"}
 ORIGIN_FIELDS = {"id_number": "身份证号码", "name": "姓名", "ethnicity": "民族", "address": "住址"}
@@ -47,16 +48,16 @@ class IntakeForm(QWidget):
         outer = QVBoxLayout(self)
 
         top = QHBoxLayout()
-        self.business = QComboBox(objectName="business")
+        self.business = named(QComboBox(), "business")
         for b in policy.catalogue:
             self.business.addItem(b.name, b.code)
-        self.mode = QComboBox(objectName="mode")
+        self.mode = named(QComboBox(), "mode")
         top.addWidget(QLabel(self.tr("业务类型")))
         top.addWidget(self.business, 1)
         top.addWidget(QLabel(self.tr("办理方式")))
         top.addWidget(self.mode, 1)
         # What the applicant reads (PIN dialog, receipt, notice) in large type; remembered for the person.
-        self.large_print = QCheckBox(self.tr("大字版（老年人、视力不好）"), objectName="large_print")
+        self.large_print = named(QCheckBox(self.tr("大字版（老年人、视力不好）")), "large_print")
         top.addWidget(self.large_print)
         outer.addLayout(top)
         self.where_hint = Hint("where_hint")
@@ -64,15 +65,15 @@ class IntakeForm(QWidget):
 
         person = QGroupBox(self.tr("申请人（持卡人）"))
         grid = QGridLayout(person)
-        self.id_number = QLineEdit(objectName="id_number", maxLength=20, placeholderText=self.tr("18 位身份证号码，或插卡自动读取"))
+        self.id_number = named(QLineEdit(maxLength=20, placeholderText=self.tr("18 位身份证号码，或插卡自动读取")), "id_number")
         self.id_hint = Hint("id_hint")
-        self.name = QLineEdit(objectName="name")
-        self.sex = QLabel(objectName="sex")
-        self.ethnicity = QComboBox(objectName="ethnicity")
+        self.name = named(QLineEdit(), "name")
+        self.sex = named(QLabel(), "sex")
+        self.ethnicity = named(QComboBox(), "ethnicity")
         for code, label in ethnicity_names().items():
             self.ethnicity.addItem(label, code)
-        self.phone = QLineEdit(objectName="phone", maxLength=20)
-        self.address = QLineEdit(objectName="address", maxLength=200)
+        self.phone = named(QLineEdit(maxLength=20), "phone")
+        self.address = named(QLineEdit(maxLength=200), "address")
         self.person_status = Hint("person_status")
         grid.addWidget(QLabel(self.tr("身份证号码")), 0, 0)
         grid.addWidget(self.id_number, 0, 1)
@@ -88,16 +89,16 @@ class IntakeForm(QWidget):
         grid.addWidget(QLabel(self.tr("联系地址")), 6, 0)
         grid.addWidget(self.address, 6, 1)
         grid.addWidget(self.person_status, 7, 0, 1, 2)
-        self.register_card = QCheckBox(self.tr("核对身份证件后按卡片信息登记此卡"), objectName="register_card")
+        self.register_card = named(QCheckBox(self.tr("核对身份证件后按卡片信息登记此卡")), "register_card")
         self.register_card.setToolTip("持卡人的卡不在本系统中（以前或在别处发的卡）：核对身份证件与卡片一致后勾选")
         self.register_card.setVisible(False)
         grid.addWidget(self.register_card, 8, 0, 1, 2)
         self.origin_hint = Hint("origin_hint")
         grid.addWidget(self.origin_hint, 9, 0, 1, 2)
-        self.photo_view = QLabel(self.tr("无照片"), objectName="photo_view", alignment=Qt.AlignCenter)
+        self.photo_view = named(QLabel(self.tr("无照片"), alignment=Qt.AlignmentFlag.AlignCenter), "photo_view")
         self.photo_view.setFixedSize(110, 135)
         self.photo_view.setStyleSheet("border:1px solid #999")
-        self.photo_button = QPushButton(self.tr("导入照片…"), objectName="photo_button")
+        self.photo_button = named(QPushButton(self.tr("导入照片…")), "photo_button")
         self.photo_hint = Hint("photo_hint")
         grid.addWidget(self.photo_view, 0, 2, 5, 1)
         grid.addWidget(self.photo_button, 5, 2)
@@ -106,11 +107,11 @@ class IntakeForm(QWidget):
 
         self.agent_box = QGroupBox(self.tr("代办人 / 监护人"))
         form = QFormLayout(self.agent_box)
-        self.agent_name = QLineEdit(objectName="agent_name")
-        self.agent_id = QLineEdit(objectName="agent_id", maxLength=20)
+        self.agent_name = named(QLineEdit(), "agent_name")
+        self.agent_id = named(QLineEdit(maxLength=20), "agent_id")
         self.agent_hint = Hint("agent_hint")
-        self.agent_relation = QLineEdit(objectName="agent_relation", placeholderText=self.tr("如：子女、配偶、父母"))
-        self.agent_phone = QLineEdit(objectName="agent_phone", maxLength=20)
+        self.agent_relation = named(QLineEdit(placeholderText=self.tr("如：子女、配偶、父母")), "agent_relation")
+        self.agent_phone = named(QLineEdit(maxLength=20), "agent_phone")
         form.addRow(self.tr("姓名"), self.agent_name)
         form.addRow(self.tr("身份证号码"), self.agent_id)
         form.addRow("", self.agent_hint)
@@ -120,37 +121,37 @@ class IntakeForm(QWidget):
 
         self.detail_box = QGroupBox(self.tr("业务信息"))
         form = QFormLayout(self.detail_box)
-        self.reason = QLineEdit(objectName="reason")
-        self.reason_choice = QComboBox(objectName="reason_choice")
+        self.reason = named(QLineEdit(), "reason")
+        self.reason_choice = named(QComboBox(), "reason_choice")
         self.reason_choice.activated.connect(lambda i: self.reason.setText(self.reason_choice.itemData(i) or ""))
         reason_row = QHBoxLayout()
         reason_row.addWidget(self.reason_choice)
         reason_row.addWidget(self.reason, 1)
         self.reason_label = QLabel(self.tr("办理原因"))
         form.addRow(self.reason_label, reason_row)
-        self.outlet = QComboBox(objectName="outlet")
+        self.outlet = named(QComboBox(), "outlet")
         for outlet in policy.site.bank_outlets:
             self.outlet.addItem(f"{outlet.name}（{outlet.address}）", outlet.name)
         self.outlet_label = QLabel(self.tr("领卡银行网点"))
         form.addRow(self.outlet_label, self.outlet)
-        self.loss_channel = QComboBox(objectName="loss_channel")
+        self.loss_channel = named(QComboBox(), "loss_channel")
         for channel in LossChannel:
             self.loss_channel.addItem(channel.label, channel.value)
-        self.loss_functions = {key: QCheckBox(label, objectName=f"loss_{key}", checked=True)
+        self.loss_functions = {key: named(QCheckBox(label, checked=True), f"loss_{key}")  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
                                for key, label in LOSS_FUNCTIONS.items()}
         functions = QHBoxLayout()
         for box in self.loss_functions.values():
             functions.addWidget(box)
-        self.loss_effective = QDateTimeEdit(objectName="loss_effective", displayFormat="yyyy-MM-dd HH:mm",
-                                            calendarPopup=True)
+        self.loss_effective = named(QDateTimeEdit(displayFormat="yyyy-MM-dd HH:mm",
+                                            calendarPopup=True), "loss_effective")
         self.loss_rows = [QLabel(self.tr("挂失渠道")), QLabel(self.tr("挂失功能")), QLabel(self.tr("生效时间"))]
         form.addRow(self.loss_rows[0], self.loss_channel)
         form.addRow(self.loss_rows[1], functions)
         form.addRow(self.loss_rows[2], self.loss_effective)
         self.loss_widgets = [self.loss_channel, *self.loss_functions.values(), self.loss_effective]
-        self.new_name = QLineEdit(objectName="new_name", placeholderText=self.tr("不变则留空"))
-        self.new_phone = QLineEdit(objectName="new_phone", placeholderText=self.tr("不变则留空"))
-        self.new_address = QLineEdit(objectName="new_address", placeholderText=self.tr("不变则留空"))
+        self.new_name = named(QLineEdit(placeholderText=self.tr("不变则留空")), "new_name")
+        self.new_phone = named(QLineEdit(placeholderText=self.tr("不变则留空")), "new_phone")
+        self.new_address = named(QLineEdit(placeholderText=self.tr("不变则留空")), "new_address")
         self.change_rows = [QLabel(self.tr("新姓名")), QLabel(self.tr("新电话")), QLabel(self.tr("新地址"))]
         for row_label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
             form.addRow(row_label, field)
@@ -255,7 +256,7 @@ class IntakeForm(QWidget):
         business = self.policy.catalogue[self.business_code]
         for code in business.required(self.mode_value):
             label = self.policy.catalogue.material_name(code) + (self.tr("（有则提交）") if code in business.optional else "")
-            box = QCheckBox(label, objectName=f"material_{code}", checked=code in ticked)
+            box = named(QCheckBox(label, checked=code in ticked), f"material_{code}")  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
             box.toggled.connect(self.changed)
             self.materials_layout.addWidget(box)
             self.material_boxes[code] = box
@@ -362,7 +363,7 @@ class IntakeForm(QWidget):
         if jpeg:
             pixmap = QPixmap()
             pixmap.loadFromData(jpeg, "JPEG")
-            self.photo_view.setPixmap(pixmap.scaled(self.photo_view.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+            self.photo_view.setPixmap(pixmap.scaled(self.photo_view.size(), Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
         else:
             self.photo_view.setPixmap(QPixmap())
             self.photo_view.setText(self.tr("无照片"))
@@ -380,7 +381,7 @@ class IntakeForm(QWidget):
         if mode is not Mode.SELF:
             agent = AgentInput(self.agent_name.text(), self.agent_id.text(), self.agent_relation.text(),
                                self.agent_phone.text())
-        effective = self.loss_effective.dateTime().toPython().replace(tzinfo=CHINA).astimezone(dt.UTC)
+        effective = self.loss_effective.dateTime().toPython().replace(tzinfo=CHINA).astimezone(dt.UTC)  # type: ignore[attr-defined]  # toPython() of a QDateTime is a datetime; the stubs say object
         changes = {key: field.text() for key, field in (("name", self.new_name), ("phone", self.new_phone),
                                                       ("address", self.new_address)) if field.text().strip()}
         return CaseRequest(

@@ -32,7 +32,7 @@ from shebao_desk.ui.intake_form import IntakeForm
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.pin_dialog import PinDialog
 from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +56,13 @@ class IntakePage(QWidget):
 
         layout = QVBoxLayout(self)
         reader_row = QHBoxLayout()
-        self.reader = QComboBox(objectName="reader")
-        self.read_button = QPushButton(self.tr("读卡 (F5)"), objectName="read_button")
+        self.reader = named(QComboBox(), "reader")
+        self.read_button = named(QPushButton(self.tr("读卡 (F5)")), "read_button")
         self.card_status = Hint("card_status")
         reader_row.addWidget(QLabel(self.tr("读卡器")))
         reader_row.addWidget(self.reader, 1)
         reader_row.addWidget(self.read_button)
-        self.idcard_button = QPushButton("读身份证 (F6)", objectName="idcard_button")
+        self.idcard_button = named(QPushButton("读身份证 (F6)"), "idcard_button")
         reader_row.addWidget(self.idcard_button)
         layout.addLayout(reader_row)
         layout.addWidget(self.card_status)
@@ -73,14 +73,14 @@ class IntakePage(QWidget):
         self.pin_dialog: PinDialog | None = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
-        self.doc_case = QLabel(objectName="doc_case")
+        self.doc_case = named(QLabel(), "doc_case")
         self.doc_buttons = QHBoxLayout()
         buttons.addWidget(self.doc_case)
         buttons.addLayout(self.doc_buttons)
         buttons.addStretch(1)
-        self.tick_button = QPushButton(self.tr("材料全选 (Ctrl+M)"), objectName="tick_all")
-        self.clear_button = QPushButton(self.tr("清空 (Ctrl+N)"), objectName="clear")
-        self.accept_button = QPushButton(self.tr("受理 (Ctrl+Enter)"), objectName="accept")
+        self.tick_button = named(QPushButton(self.tr("材料全选 (Ctrl+M)")), "tick_all")
+        self.clear_button = named(QPushButton(self.tr("清空 (Ctrl+N)")), "clear")
+        self.accept_button = named(QPushButton(self.tr("受理 (Ctrl+Enter)")), "accept")
         self.accept_button.setStyleSheet("font-weight:bold;padding:6px 18px")
         for b in (self.tick_button, self.clear_button, self.accept_button):
             buttons.addWidget(b)
@@ -97,7 +97,7 @@ class IntakePage(QWidget):
         for keys, slot in (("F5", self.read_selected), ("F6", self.read_idcard), ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
                            ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
             # Ctrl+A stays "select all" in the text fields; M for 材料.
-            QShortcut(QKeySequence(keys), self, activated=slot, context=Qt.WidgetWithChildrenShortcut)
+            QShortcut(QKeySequence(keys), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut).activated.connect(slot)
 
         self.cards.readers_changed.connect(self.show_readers)
         self.cards.card_read.connect(self.on_card_read)
@@ -381,17 +381,17 @@ class IntakePage(QWidget):
             self.preview(next(iter(self.last_paths)))
 
     def doc_button_list(self) -> list[QPushButton]:
-        return [self.doc_buttons.itemAt(i).widget()  # type: ignore[misc]  # the row holds only its buttons
+        return [self.doc_buttons.itemAt(i).widget()  # type: ignore[misc,union-attr]  # the row holds only its buttons
                 for i in range(self.doc_buttons.count())]
 
     def _show_doc_buttons(self) -> None:
         while self.doc_buttons.count():
             item = self.doc_buttons.takeAt(0)
-            item.widget().deleteLater()
+            item.widget().deleteLater()  # type: ignore[union-attr]  # count() > 0, and the row holds only buttons
         # The papers belong to one case: say which, so no one hands over the previous person's.
         self.doc_case.setText(self.tr("受理编号 {0} 的文件：").format(self.last_case) if self.last_paths else "")
         for kind in self.last_paths:
-            button = QPushButton(f"预览/打印{DOC_TITLES[kind]}", objectName=f"preview_{kind}")
+            button = named(QPushButton(f"预览/打印{DOC_TITLES[kind]}"), f"preview_{kind}")
             button.clicked.connect(lambda _=False, k=kind: self.preview(k))
             self.doc_buttons.addWidget(button)
 
@@ -438,4 +438,4 @@ class IntakePage(QWidget):
         self.forget_documents()
         self.result.info("")
         self.card_status.info("")
-        self.form.id_number.setFocus(Qt.ShortcutFocusReason)
+        self.form.id_number.setFocus(Qt.FocusReason.ShortcutFocusReason)
