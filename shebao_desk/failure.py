@@ -11,6 +11,7 @@ import errno
 import re
 import sqlite3
 import traceback
+from collections.abc import Iterator
 
 from shebao_desk.errors import ShebaoError
 from shebao_desk.rules.idnumber import mask_id_numbers
@@ -30,12 +31,13 @@ def trace_text(exc: BaseException) -> str:
     return masked("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
 
-def _chain(exc: BaseException):
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
 
 
 def _is_psycopg(exc: BaseException) -> bool:

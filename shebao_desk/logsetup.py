@@ -11,6 +11,7 @@ import logging
 import logging.handlers
 import os
 import re
+from io import TextIOWrapper
 from pathlib import Path
 
 from platformdirs import user_log_dir
@@ -78,7 +79,7 @@ class MaskingFormatter(logging.Formatter):
 class OwnerOnlyFileHandler(logging.handlers.RotatingFileHandler):
     """A rotating log whose files (the rotated ones too) only their owner can read."""
 
-    def _open(self):
+    def _open(self) -> TextIOWrapper:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.close(fd)
         restrict(Path(self.baseFilename))

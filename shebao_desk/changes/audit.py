@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from shebao_desk.changes.audit_chain import seal
-from shebao_desk.models import AuditEntry, Row, utcnow
+from shebao_desk.models import AuditEntry, Row, table_of, utcnow
 from shebao_desk.models.base import new_uuid
 
 SECRET_COLUMNS = {"password_hash"}
@@ -79,7 +80,7 @@ def _changes(row: Row) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
-def _audited(rows) -> list[Row]:
+def _audited(rows: Iterable[object]) -> list[Row]:
     return [r for r in rows if isinstance(r, Row) and not isinstance(r, AuditEntry)]
 
 
@@ -89,7 +90,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     now = utcnow()
     entries = []
 
-    def entry(row: Row, verb: str, before, after) -> None:
+    def entry(row: Row, verb: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
         entries.append({"id": new_uuid(), "created_at": now, "updated_at": now, "at": now, "clerk_id": clerk_id,
                         "workstation": workstation, "action": f"{action}:{verb}" if action else verb,
                         "table_name": row.__tablename__, "row_id": row.id, "before": before, "after": after})
@@ -104,7 +105,7 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     for row in _audited(session.deleted):
         entry(row, "delete", snapshot(row), None)
     if entries:
-        session.connection().execute(AuditEntry.__table__.insert(), entries)
+        session.connection().execute(table_of(AuditEntry).insert(), entries)
         seal(session.connection(), entries)
         session.info.setdefault(WRITTEN, []).extend(entries)
 
@@ -116,7 +117,7 @@ def record_event(session: Session, table_name: str, row_id: str, detail: dict[st
     entry = {"id": new_uuid(), "created_at": now, "updated_at": now, "at": now, "clerk_id": clerk_id,
              "workstation": workstation, "action": session.info.get("action", ""), "table_name": table_name,
              "row_id": row_id, "before": None, "after": detail}
-    session.connection().execute(AuditEntry.__table__.insert(), [entry])
+    session.connection().execute(table_of(AuditEntry).insert(), [entry])
     seal(session.connection(), [entry])
     session.info.setdefault(WRITTEN, []).append(entry)  # travels with the unit's next flush, if any
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from shebao_desk.models import AuditEntry, AuditHead, AuditSeal, Site, SyncState
+from shebao_desk.models import AuditEntry, AuditHead, AuditSeal, Site, SyncState, table_of
 from shebao_desk.models.base import utcnow
 
 GENESIS = "0" * 64
@@ -26,11 +26,10 @@ FIELDS = ("id", "at", "clerk_id", "workstation", "action", "table_name", "row_id
 
 
 def _at(value: Any) -> str:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    moment: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
@@ -60,14 +59,14 @@ def seal(conn: Connection, entries: Iterable[dict[str, Any]]) -> None:
     for entry in entries:
         previous = link(previous, entry)
         seals.append({"audit_id": entry["id"], "hash": previous})
-    conn.execute(AuditSeal.__table__.insert(), seals)
+    conn.execute(table_of(AuditSeal).insert(), seals)
 
 
 def seal_received(conn: Connection, audit_ids: list[str]) -> None:
     """Seal audit entries that a merge has just written (from another site), read back as stored."""
     if not audit_ids or conn.dialect.name != "sqlite":
         return
-    table = AuditEntry.__table__
+    table = table_of(AuditEntry)
     rows = {}
     for i in range(0, len(audit_ids), 500):
         chunk = audit_ids[i:i + 500]
@@ -79,7 +78,7 @@ def seal_received(conn: Connection, audit_ids: list[str]) -> None:
 
 def verify_chain(conn: Connection) -> list[tuple[str, str]]:
     """(rule, detail) for each break in the chain; empty when the trail is whole."""
-    table = AuditEntry.__table__
+    table = table_of(AuditEntry)
     entries = {r.id: r._asdict() for r in conn.execute(select(*(table.c[f] for f in FIELDS)))}
     out: list[tuple[str, str]] = []
     previous, expected_seq = GENESIS, 1
@@ -123,9 +122,9 @@ def exchange_head(local: Connection, central: Connection) -> tuple[str, str] | N
     seq, digest = head(local)
     values = {"seq": seq, "hash": digest, "updated_at": utcnow()}
     if held is None:
-        central.execute(AuditHead.__table__.insert().values(origin=origin, **values))
+        central.execute(table_of(AuditHead).insert().values(origin=origin, **values))
     else:
-        central.execute(AuditHead.__table__.update().where(AuditHead.origin == origin).values(**values))
+        central.execute(table_of(AuditHead).update().where(AuditHead.origin == origin).values(**values))
     if restored:
-        local.execute(SyncState.__table__.delete().where(SyncState.key == RESTORED))
+        local.execute(table_of(SyncState).delete().where(SyncState.key == RESTORED))
     return None

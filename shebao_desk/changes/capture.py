@@ -10,10 +10,11 @@ again as if they were local.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from shebao_desk.changes.audit import WRITTEN
 from shebao_desk.models import Row, Site, SyncChange
@@ -47,7 +48,13 @@ class Capture:
         return True
 
 
-def observe_received(store, changes: list[dict[str, Any]]) -> None:
+class HasSessions(Protocol):
+    """A store, as far as this floor sees one (the store package sits above it)."""
+
+    sessions: sessionmaker[Session]
+
+
+def observe_received(store: HasSessions, changes: list[dict[str, Any]]) -> None:
     """After merging changes from elsewhere, move this store's clock past them, so a later
     local edit sorts after what it has seen. (A clock not yet started reads them from the log.)"""
     capture: Capture = store.sessions.kw["info"]["capture"]
@@ -59,7 +66,7 @@ def _full(row: Row) -> dict[str, Any]:
     """Every column of a new row: the merge takes an insert as setting every field, so one left
     out (not given, hence not loaded after the flush) must travel as the NULL it was written as."""
     state = inspect(row)
-    out = {}
+    out: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         if attr.key in state.unloaded and all(c.server_default is None for c in attr.columns):
             out[attr.key] = None
@@ -79,7 +86,7 @@ def _changed(row: Row) -> dict[str, Any]:
     return out
 
 
-def _synced(rows) -> list[Row]:
+def _synced(rows: Iterable[object]) -> list[Row]:
     return [r for r in rows if isinstance(r, Row) and r.__tablename__ not in LOCAL_TABLES]
 
 
@@ -96,17 +103,20 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     audits = [("audit_entry", a["id"], {k: encode(v) for k, v in a.items()}) for a in audit_rows]
     if not (records or audits) or capture is None or not capture.ready(session):
         return
+    clock = capture.clock
+    if clock is None:  # ready() has started it
+        return
     # Referenced rows first (a card before the case that names it), so that a batch cut
     # anywhere in the log never carries a row whose parent comes later.
     records.sort(key=lambda r: TABLE_ORDER[r[0]])
-    clocks = {(table, row_id): capture.clock.now() for table, row_id, _ in records}
+    clocks = {(table, row_id): clock.now() for table, row_id, _ in records}
     # An audit entry carries the clock of the row change it records: the merge settles each field
     # by that clock, so db check's replay of the trail (rederive) then follows the merge's order.
     # A clock of its own would sort differently from the change's wherever two stores' flushes
     # interleave within one millisecond.
     for (_, _, values), entry in zip(audits, audit_rows, strict=True):
         clocks[("audit_entry", values["id"])] = clocks.get((entry["table_name"], entry["row_id"])) \
-            or capture.clock.now()
+            or clock.now()
     now = utcnow()
     rows = [{"change_id": str(uuid.uuid4()), "table_name": table, "row_id": row_id, "hlc": clocks[(table, row_id)],
              "origin": capture.origin, "values": values, "pushed": False, "created_at": now}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -29,7 +30,7 @@ def encode(value: Any) -> Any:
 @lru_cache(maxsize=None)
 def _decoders(table_name: str) -> dict[str, Any]:
     table: Table = Base.metadata.tables[table_name]
-    out = {}
+    out: dict[str, Callable[[Any], Any]] = {}
     for column in table.columns:
         kind = column.type
         if isinstance(kind, UTCDateTime):

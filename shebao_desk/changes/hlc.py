@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 
 def make(ms: int, counter: int, node: str) -> str:
@@ -20,7 +21,7 @@ def parse(text: str) -> tuple[int, int]:
 
 
 class HybridClock:
-    def __init__(self, node: str, wall=lambda: int(time.time() * 1000)) -> None:
+    def __init__(self, node: str, wall: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.node = node
         self._wall = wall
         self._ms = 0

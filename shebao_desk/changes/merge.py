@@ -20,18 +20,17 @@ import logging
 import uuid
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Connection, LargeBinary, bindparam, func, select, update
+from sqlalchemy import JSON, Connection, LargeBinary, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.changes.audit_chain import seal_received
 from shebao_desk.changes.codec import decode
-from shebao_desk.models import Base, SyncChange, SyncClock, SyncConflict
+from shebao_desk.models import Base, CardStatus, PersonStatus, SyncChange, SyncClock, SyncConflict, table_of
 from shebao_desk.models.base import utcnow
-from shebao_desk.models.people import CardStatus, PersonStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +43,11 @@ COPY_MIN = 100  # fewer rows than this go in one executemany: a staging table co
 TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 
 
-def _insert(conn: Connection, table):
+def _insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
-def _chunks(items: list, size: int = CHUNK) -> Iterable[list]:
+def _chunks(items: list[str], size: int = CHUNK) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
 
@@ -62,8 +61,8 @@ def field_clock(clocks: dict[str, str] | None, name: str) -> str | None:
     return clocks.get(name) or clocks.get("*")
 
 
-def insert_many(conn: Connection, table, rows: list[dict], keys: tuple[str, ...] = (),
-                update_cols: tuple[str, ...] = (), returning: str | None = None) -> list | None:
+def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...] = (),
+                update_cols: tuple[str, ...] = (), returning: str | None = None) -> list[Any] | None:
     """Insert many rows; with ``keys``, skip (or, with ``update_cols``, update) rows already there.
 
     On PostgreSQL the rows are COPYed into a temporary table and inserted from it in one
@@ -85,12 +84,13 @@ def insert_many(conn: Connection, table, rows: list[dict], keys: tuple[str, ...]
     return None
 
 
-def _copy_insert(conn: Connection, table, rows: list[dict], keys: tuple[str, ...], update_cols: tuple[str, ...],
-                 returning: str | None, encoded: bool = False) -> list | None:
+def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...],
+                 update_cols: tuple[str, ...], returning: str | None, encoded: bool = False) -> list[Any] | None:
     """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
     timestamp-without-time-zone column takes as the UTC wall time we store."""
     columns = list(rows[0])
     json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
+    processors: dict[str, Callable[[Any], Any] | None]
     if encoded:
         binary = {c.key for c in table.columns if isinstance(c.type, LargeBinary)}
         processors = {k: (lambda v: base64.b64decode(v["b64"])) for k in binary if k in columns}
@@ -98,7 +98,8 @@ def _copy_insert(conn: Connection, table, rows: list[dict], keys: tuple[str, ...
         processors = {c.key: c.type.bind_processor(conn.dialect) for c in table.columns if c.key in columns}
     quoted = ", ".join(f'"{c}"' for c in columns)
     staging = f"_stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"  # one per column set
-    cursor = conn.connection.dbapi_connection.cursor()
+    raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: its cursor has copy()
+    cursor = raw.cursor()
     try:
         # Same column types, none of the constraints (seq and defaults are the target's business).
         cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
@@ -111,8 +112,8 @@ def _copy_insert(conn: Connection, table, rows: list[dict], keys: tuple[str, ...
                     value = row[c]
                     if c in json_cols:
                         value = None if value is None else json.dumps(value, ensure_ascii=False)
-                    elif processors.get(c) is not None and value is not None:
-                        value = processors[c](value)
+                    elif (process := processors.get(c)) is not None and value is not None:
+                        value = process(value)
                     out.append(value)
                 copy.write_row(out)
         clause = ""
@@ -132,7 +133,7 @@ def _copy_insert(conn: Connection, table, rows: list[dict], keys: tuple[str, ...
 
 def upsert_clocks(conn: Connection, clocks: Clocks) -> None:
     rows = [{"table_name": t, "row_id": r, "clocks": c} for (t, r), c in clocks.items()]
-    insert_many(conn, SyncClock.__table__, rows, keys=("table_name", "row_id"), update_cols=("clocks",))
+    insert_many(conn, table_of(SyncClock), rows, keys=("table_name", "row_id"), update_cols=("clocks",))
 
 
 def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | None = None) -> Clocks:
@@ -141,7 +142,7 @@ def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | 
     the log only up to there, i.e. before changes just logged but not yet weighed (an older
     change for a row first inserted here must not pass for this row's insert)."""
     out: Clocks = {}
-    clock, log_table = SyncClock.__table__, SyncChange.__table__
+    clock, log_table = table_of(SyncClock), table_of(SyncChange)
     by_table: dict[str, list[str]] = defaultdict(list)
     for t, r in keys:
         by_table[t].append(r)
@@ -177,7 +178,7 @@ def record_local(conn: Connection, changes: list[dict[str, Any]]) -> None:
     updates = [c for c in changes if "id" not in c["values"]]  # an insert's clock is read from the log
     keys = list({(c["table_name"], c["row_id"]) for c in updates})
     clocks = _load_clocks(conn, keys)  # before these changes join the log
-    insert_many(conn, SyncChange.__table__, changes)
+    insert_many(conn, table_of(SyncChange), changes)
     for change in updates:
         _stamp(clocks.setdefault((change["table_name"], change["row_id"]), {}), change["values"], change["hlc"],
                whole_row=False)
@@ -231,7 +232,7 @@ class ApplyResult:
     conflicts: list[str] = field(default_factory=list)
 
 
-def _existing_ids(conn: Connection, table, ids: list[str]) -> dict[str, dict[str, Any]]:
+def _existing_ids(conn: Connection, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
     cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table.name, ())]
     out = {}
     for chunk in _chunks(ids):
@@ -249,7 +250,7 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     result = ApplyResult()
     if not changes:
         return result
-    log_table = SyncChange.__table__
+    log_table = table_of(SyncChange)
     unique, seen = [], set()
     for c in changes:
         if c["change_id"] not in seen:
@@ -261,14 +262,14 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     inserted = set(insert_many(conn, log_table, [{
         "change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
         "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique],
-        keys=("change_id",), returning="change_id"))
+        keys=("change_id",), returning="change_id") or [])
     fresh = [c for c in unique if c["change_id"] in inserted]
     result.skipped = len(changes) - len(fresh)
     result.applied = len(fresh)
     if not fresh:
         return result
 
-    by_row: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    by_row: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for c in fresh:
         if c["table_name"] in Base.metadata.tables:
             by_row[(c["table_name"], c["row_id"])].append(c)
@@ -328,9 +329,10 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     return result
 
 
-def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str, dict]]) -> None:
+def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
+           updates: list[tuple[str, dict[str, Any]]]) -> None:
     """``inserts`` still in their JSON form (PostgreSQL's COPY reads it as it is); ``updates`` decoded."""
-    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)  # same columns, same statement
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)  # same columns, same statement
     for values in inserts:
         groups[tuple(sorted(values))].append(values)
     for rows in groups.values():
@@ -338,7 +340,7 @@ def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str
             _copy_insert(conn, table, rows, (), (), None, encoded=True)
         else:
             insert_many(conn, table, [decode(table.name, r) for r in rows])
-    ugroups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    ugroups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for row_id, values in updates:
         ugroups[tuple(sorted(values))].append({"_id": row_id, **{f"v_{k}": v for k, v in values.items()}})
     for names, rows in ugroups.items():
@@ -352,16 +354,17 @@ def _write(conn: Connection, table, inserts: list[dict], updates: list[tuple[str
 CANCELLED_PERSON = PersonStatus.CANCELLED.value
 
 
-def _flag(conn: Connection, kind: str, person_id: str, detail: dict, key: str) -> bool:
+def _flag(conn: Connection, kind: str, person_id: str, detail: dict[str, Any], key: str) -> bool:
     """Record a conflict once (its id derives from what it is about); whether it is new."""
     conflict_id = str(uuid.uuid5(CONFLICT_NS, f"{kind}:{person_id}:{key}"))
-    stmt = _insert(conn, SyncConflict.__table__).values(
+    stmt = _insert(conn, table_of(SyncConflict)).values(
         id=conflict_id, kind=kind, person_id=person_id, detail=detail, detected_at=utcnow(), resolved_at=None,
     ).on_conflict_do_nothing(index_elements=["id"])
     return conn.execute(stmt).rowcount == 1
 
 
-def review_conflicts(conn: Connection, card_ids: set[str], person_ids: set[str] = frozenset()) -> list[str]:
+def review_conflicts(conn: Connection, card_ids: set[str],
+                     person_ids: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """Flag what the rules cannot settle alone, for the persons of these cards and these persons:
     more than one valid card, or a valid card held by a cancelled person (a card made at one
     window while another cancelled the person). Nothing is dropped or changed: a supervisor
@@ -396,17 +399,17 @@ def review_conflicts(conn: Connection, card_ids: set[str], person_ids: set[str] 
     return sorted(set(flagged))
 
 
-def close_settled(conn: Connection, person_ids: set[str]) -> int:
+def close_settled(conn: Connection, person_ids: set[str] | frozenset[str]) -> int:
     """Mark resolved the open conflicts of these persons whose cause no longer holds."""
     card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
-    conflict = SyncConflict.__table__
+    conflict = table_of(SyncConflict)
     closed = 0
     for chunk in _chunks(sorted(person_ids)):
         open_ = conn.execute(select(conflict.c.id, conflict.c.kind, conflict.c.person_id)
                              .where(conflict.c.person_id.in_(chunk), conflict.c.resolved_at.is_(None))).all()
         for conflict_id, kind, person_id in open_:
-            valid = conn.scalar(select(func.count()).select_from(card)
-                                .where(card.c.person_id == person_id, card.c.status.in_(VALID_CARD)))
+            valid = conn.execute(select(func.count()).select_from(card)
+                                 .where(card.c.person_id == person_id, card.c.status.in_(VALID_CARD))).scalar_one()
             if kind == "cancelled_person_valid_card":
                 status = conn.scalar(select(person.c.status).where(person.c.id == person_id))
                 still = valid > 0 and _plain(status) == CANCELLED_PERSON

@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.config.resources import resource_path
@@ -24,24 +25,30 @@ from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import explain, trace_text
 from shebao_desk.logsetup import owner_only_umask, setup_logging
 
+if TYPE_CHECKING:  # start-up: a command loads only what it uses
+    from shebao_desk.config.policy import Policy
+    from shebao_desk.store.database import Store
+
 log = logging.getLogger(__name__)
 
-COMMANDS: dict[str, Callable[[argparse._SubParsersAction], None]] = {}
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"  # each command's parser is a _Parser too
+Register: TypeAlias = "Callable[[Subparsers], None]"  # adds a command's parser(s)
+COMMANDS: dict[str, Register] = {}
 
 
-def command(name: str):
-    def register(fn):
+def command(name: str) -> Callable[[Register], Register]:
+    def register(fn: Register) -> Register:
         COMMANDS[name] = fn
         return fn
     return register
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace) -> Store:
     from shebao_desk.store.database import open_store, resolve_db_path
     return open_store(resolve_db_path(args.db))
 
 
-def _policy():
+def _policy() -> Policy:
     from shebao_desk.config.policy import load_policy
     return load_policy()
 
@@ -56,7 +63,7 @@ def run_gui(args: argparse.Namespace) -> int:
 # --- admin -----------------------------------------------------------------
 
 @command("admin")
-def _admin(sub: argparse._SubParsersAction) -> None:
+def _admin(sub: Subparsers) -> None:
     from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("admin", help="账号管理")
     s = p.add_subparsers(dest="admin_cmd", required=True)
@@ -116,7 +123,7 @@ def admin_unlock(args: argparse.Namespace) -> int:
 # --- setup -----------------------------------------------------------------
 
 @command("setup")
-def _setup(sub: argparse._SubParsersAction) -> None:
+def _setup(sub: Subparsers) -> None:
     p = sub.add_parser("setup", help="首次设置本机的窗口编号和工作站编号（可同时在中心数据库登记，防止编号重复）")
     p.add_argument("--window", required=True, help="窗口编号（全市唯一，如 SZ01）")
     p.add_argument("--workstation", dest="setup_workstation", required=True,
@@ -138,7 +145,7 @@ def setup_command(args: argparse.Namespace) -> int:
 # --- calendar --------------------------------------------------------------
 
 @command("calendar")
-def _calendar(sub: argparse._SubParsersAction) -> None:
+def _calendar(sub: Subparsers) -> None:
     p = sub.add_parser("calendar", help="工作日历")
     s = p.add_subparsers(dest="calendar_cmd", required=True)
     w = s.add_parser("workdays", help="列出某年的全部工作日")
@@ -239,7 +246,7 @@ def calendar_import(args: argparse.Namespace) -> int:
 # --- db --------------------------------------------------------------------
 
 @command("db")
-def _db(sub: argparse._SubParsersAction) -> None:
+def _db(sub: Subparsers) -> None:
     from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("db", help="数据库维护")
     s = p.add_subparsers(dest="db_cmd", required=True)
@@ -345,7 +352,7 @@ def db_stats(args: argparse.Namespace) -> int:
 # --- demo ------------------------------------------------------------------
 
 @command("demo")
-def _demo(sub: argparse._SubParsersAction) -> None:
+def _demo(sub: Subparsers) -> None:
     p = sub.add_parser("demo", help="演示数据")
     s = p.add_subparsers(dest="demo_cmd", required=True)
     d = s.add_parser("seed", help="生成 N 个虚构但有效的人员、卡和各类业务")
@@ -370,7 +377,7 @@ def demo_seed(args: argparse.Namespace) -> int:
 # --- report ----------------------------------------------------------------
 
 @command("report")
-def _report(sub: argparse._SubParsersAction) -> None:
+def _report(sub: Subparsers) -> None:
     p = sub.add_parser("report", help="业务统计（用于考核），导出 XLSX 或 PDF")
     s = p.add_subparsers(dest="report_cmd", required=True)
     for kind, label, arg_help in (("month", "月报", "YYYY-MM"), ("week", "周报（含该日所在的周）", "YYYY-MM-DD"),
@@ -410,10 +417,11 @@ def report_command(args: argparse.Namespace) -> int:
 class _ShowVersion(argparse.Action):
     """``--version``: computed only when asked (it reads the migrations), then exit 0."""
 
-    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs) -> None:
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
         from shebao_desk.services.about import about
         print("\n".join(about(getattr(namespace, "db", None)).lines()))
         parser.exit(0)
@@ -422,7 +430,7 @@ class _ShowVersion(argparse.Action):
 class _Parser(argparse.ArgumentParser):
     """Wrong arguments are an error like any other: one Chinese line, exit 2."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"错误：命令参数有误（{message}）；用 {self.prog} --help 查看用法\n")
 
 
@@ -460,7 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup_logging(args.log_level, to_file=args.handler is run_gui or bool(args.cmd))
         if args.handler is not run_gui:  # the GUI validates them behind its start dialog
             _policy()  # every data file is validated before anything else happens
-        return args.handler(args)
+        code: int = args.handler(args)
+        return code
     except ShebaoError as exc:
         log.error("%s: %s", type(exc).__name__, exc.detail)
         print(f"错误：{exc.message}", file=sys.stderr)

@@ -6,12 +6,12 @@ import argparse
 import getpass
 import sys
 
-from shebao_desk.commands.cli import _store, command
+from shebao_desk.commands.cli import Subparsers, _store, command
 from shebao_desk.clock import local_text
 
 
 @command("conflicts")
-def _conflicts(sub: argparse._SubParsersAction) -> None:
+def _conflicts(sub: Subparsers) -> None:
     p = sub.add_parser("conflicts", help="同步冲突（主管处理）")
     s = p.add_subparsers(dest="conflicts_cmd", required=True)
     ls = s.add_parser("list", help="列出待处理的同步冲突")

@@ -8,13 +8,17 @@ import json
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from shebao_desk.commands.cli import command
+from shebao_desk.commands.cli import Subparsers, command
+
+if TYPE_CHECKING:  # start-up: pyscard loads only for a card command
+    from shebao_desk.devices.operations import Opener
 
 
 
 @command("devices")
-def _devices(sub: argparse._SubParsersAction) -> None:
+def _devices(sub: Subparsers) -> None:
     p = sub.add_parser("devices", help="列出读卡器、打印机和扫描仪，检查是否符合规范第九条")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=devices)
@@ -25,7 +29,7 @@ def devices(args: argparse.Namespace) -> int:
     from shebao_desk.devices.pcsc import PcscContext
     from shebao_desk.devices.printers import list_printers, live_queues
     from shebao_desk.devices.scanner import list_scanners, sane_available
-    readers: list[dict] = []
+    readers: list[dict[str, Any]] = []
     problem = None
     try:
         context = PcscContext()
@@ -63,7 +67,7 @@ def devices(args: argparse.Namespace) -> int:
 
 
 @command("card")
-def _card(sub: argparse._SubParsersAction) -> None:
+def _card(sub: Subparsers) -> None:
     p = sub.add_parser("card", help="读卡、改密码、虚拟卡")
     s = p.add_subparsers(dest="card_cmd", required=True)
     r = s.add_parser("read", help="读取社会保障卡")
@@ -80,7 +84,7 @@ def _card(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(handler=card_simulate)
 
 
-def _opener():
+def _opener() -> Opener:
     from shebao_desk.devices.pcsc import shared_context
     return lambda reader: shared_context().connect(reader)
 

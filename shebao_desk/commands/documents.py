@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shebao_desk.commands.cli import command
+from shebao_desk.commands.cli import Subparsers, command
 
 
 @command("documents")
-def _documents(sub: argparse._SubParsersAction) -> None:
+def _documents(sub: Subparsers) -> None:
     p = sub.add_parser("documents", help="打印文书")
     s = p.add_subparsers(dest="documents_cmd", required=True)
     d = s.add_parser("sample", help="用样例数据生成业务办理表、一次性告知单（含大字版）、受理回执和临时挂失回执")

@@ -9,12 +9,12 @@ import sys
 import threading
 from pathlib import Path
 
-from shebao_desk.commands.cli import command
+from shebao_desk.commands.cli import Subparsers, command
 from shebao_desk.errors import ShebaoError
 
 
 @command("idcard")
-def _idcard(sub: argparse._SubParsersAction) -> None:
+def _idcard(sub: Subparsers) -> None:
     p = sub.add_parser("idcard", help="居民身份证阅读器（GA 467 串口协议）")
     s = p.add_subparsers(dest="idcard_cmd", required=True)
     r = s.add_parser("read", help="读取阅读器上的身份证")

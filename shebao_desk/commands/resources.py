@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from shebao_desk.commands.cli import command
+from shebao_desk.commands.cli import Subparsers, command
 
 
 @command("resources")
-def _resources(sub: argparse._SubParsersAction) -> None:
+def _resources(sub: Subparsers) -> None:
     p = sub.add_parser("resources", help="县区数据文件")
     s = p.add_subparsers(dest="resources_cmd", required=True)
     d = s.add_parser("schema", help="导出每个数据文件的 JSON Schema（供编辑器校验和设置页使用）")

@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shebao_desk.clock import local_text
-from shebao_desk.commands.cli import _store, command
+from shebao_desk.commands.cli import Subparsers, _store, command
 from shebao_desk.errors import ShebaoError
+
+if TYPE_CHECKING:  # start-up: a command loads only what it uses
+    from shebao_desk.store.database import Store
 
 
 @command("sync")
-def _sync(sub: argparse._SubParsersAction) -> None:
+def _sync(sub: Subparsers) -> None:
     p = sub.add_parser("sync", help="与中心数据库同步（推送本机变更、拉取其他工作站的变更）")
     p.add_argument("--central", help="中心数据库地址，如 postgresql+psycopg://用户:密码@主机/库名"
                                      "（也可用环境变量 SHEBAO_CENTRAL 或 site.toml 的 [sync] central_url）")
@@ -49,7 +53,7 @@ def sync_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_quarantine(store, limit: int = 20) -> None:
+def _list_quarantine(store: Store, limit: int = 20) -> None:
     """For the admin: which changes central refused, and why (retried at every sync)."""
     from sqlalchemy import select
 
@@ -62,7 +66,7 @@ def _list_quarantine(store, limit: int = 20) -> None:
 
 
 @command("bundle")
-def _bundle(sub: argparse._SubParsersAction) -> None:
+def _bundle(sub: Subparsers) -> None:
     p = sub.add_parser("bundle", help="离线数据包（无网络时用移动介质传递变更）")
     s = p.add_subparsers(dest="bundle_cmd", required=True)
     e = s.add_parser("export", help="导出上次导出以来的变更")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import chinese_calendar
 
@@ -25,7 +26,7 @@ def year_from_library(year: int) -> tuple[list[tuple[str, dt.date, dt.date]], li
     days = sorted(d for d in chinese_calendar.holidays if d.year == year)
     if not days:
         raise CalendarUnknownYear(year)
-    groups: list[list] = []
+    groups: list[list[Any]] = []  # [name, first day, last day], widened while consecutive
     for day in days:
         name = NAMES.get(chinese_calendar.get_holiday_detail(day)[1], chinese_calendar.get_holiday_detail(day)[1])
         if groups and groups[-1][0] == name and (day - groups[-1][2]).days == 1:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -122,7 +123,7 @@ class Catalogue:
     def __getitem__(self, code: str) -> Business:
         return self.businesses[code]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Business]:
         return iter(self.businesses.values())
 
     def material_name(self, code: str) -> str:

@@ -85,8 +85,8 @@ class LayoutFile(FileModel):
     fonts: FontsTable
     page: PageTable
     business_form: BusinessFormTable  # type: ignore[valid-type]  # built by create_model
-    notice: NoticeTable  # type: ignore[valid-type]
-    receipt: ReceiptTable  # type: ignore[valid-type]
+    notice: NoticeTable  # type: ignore[valid-type]  # built by create_model
+    receipt: ReceiptTable  # type: ignore[valid-type]  # built by create_model
 
 
 def parse_layout(path: Path) -> Layout:

@@ -16,13 +16,16 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
 from shebao_desk.config.data_models import FileModel, validate
 from shebao_desk.config.resources import load_toml, resource_path
 from shebao_desk.errors import CalendarUnknownYear, ResourceError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class WorkCalendar:
         schedule = self.years[day.year] = provisional_schedule(day.year)
         return schedule
 
-    def refresh(self, session) -> None:
+    def refresh(self, session: Session) -> None:
         """Take the official years imported anywhere in the city (``calendar_year``, synced).
 
         Called where working days are counted with a session at hand, so a calendar that
@@ -175,7 +178,7 @@ class YearFile(FileModel):
         return self
 
 
-def parse_year_data(path: Path, data: dict) -> YearSchedule:
+def parse_year_data(path: Path, data: dict[str, Any]) -> YearSchedule:
     f = validate(path, YearFile, data)
     if path.stem.isdigit() and int(path.stem) != f.year:
         raise ResourceError(path, f"文件名是 {path.stem} 年，内容却是 {f.year} 年")

@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 from shebao_desk.devices.errors import CardDataDamagedError
 from shebao_desk.rules.idnumber import check_digit, mask_id_number
@@ -110,7 +111,29 @@ def check_ssn(ssn: str) -> str:
     return ssn
 
 
-def decode_card(ef05: dict[int, bytes | None]) -> dict[str, str | None]:
+class CardItems(TypedDict):
+    """EF05 decoded: the card's own fields of CardInfo."""
+
+    spec_version: str
+    card_type: str
+    card_id: str
+    card_number: str
+    issue_date: str
+    expiry_date: str | None
+
+
+class HolderItems(TypedDict):
+    """EF06 decoded: the holder's fields of CardInfo."""
+
+    ssn: str
+    name: str
+    sex: str
+    ethnicity: str
+    birthplace: str
+    birth_date: str
+
+
+def decode_card(ef05: dict[int, bytes | None]) -> CardItems:
     """EF05's items as CardInfo fields, each checked."""
     def need(tag: int, item: str) -> bytes:
         value = ef05.get(tag)
@@ -139,11 +162,11 @@ def decode_card(ef05: dict[int, bytes | None]) -> dict[str, str | None]:
         if expires <= issue:
             raise _damaged("卡有效期", f"expiry {expires} not after issue {issue}")
         expiry = expires.isoformat()
-    return dict(spec_version=spec_version, card_type=card_type, card_id=need(0x01, "卡识别码").hex().upper(),
+    return CardItems(spec_version=spec_version, card_type=card_type, card_id=need(0x01, "卡识别码").hex().upper(),
                 card_number=card_number, issue_date=issue.isoformat(), expiry_date=expiry)
 
 
-def decode_holder(ef06: dict[int, bytes | None], today: dt.date | None = None) -> dict[str, str | None]:
+def decode_holder(ef06: dict[int, bytes | None], today: dt.date | None = None) -> HolderItems:
     """EF06's items as CardInfo fields, each checked."""
     def need(tag: int, item: str) -> bytes:
         value = ef06.get(tag)
@@ -175,4 +198,4 @@ def decode_holder(ef06: dict[int, bytes | None], today: dt.date | None = None) -
         raise _damaged("出生日期", "birth date disagrees with the SSN")
     if int(ssn[16]) % 2 != (1 if sex == "1" else 0):
         raise _damaged("性别", "sex disagrees with the SSN")
-    return dict(ssn=ssn, name=name, sex=sex, ethnicity=ethnicity, birthplace=birthplace, birth_date=birth.isoformat())
+    return HolderItems(ssn=ssn, name=name, sex=sex, ethnicity=ethnicity, birthplace=birthplace, birth_date=birth.isoformat())

@@ -62,4 +62,5 @@ def with_deadline(fn: Callable[[], T], what: str, seconds: float = OPERATION_TIM
                 raise DeviceTimeoutError(what, seconds)
     if "error" in state:
         raise state["error"]
-    return state["value"]
+    value: T = state["value"]
+    return value

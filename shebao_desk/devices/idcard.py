@@ -17,6 +17,7 @@ import glob
 import logging
 import os
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from shebao_desk.devices.errors import DeviceError
 from shebao_desk.rules.idnumber import mask_id_number
@@ -93,7 +94,7 @@ class IdCardInfo:
             return f"身份证已于 {self.valid_to:%Y-%m-%d} 过期，请申请人出示有效身份证件"
         return None
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("photo_wlt")
         for key in ("birth_date", "valid_from"):
@@ -183,11 +184,11 @@ class IdCardReader:
     def __enter__(self) -> "IdCardReader":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _read_exact(self, n: int) -> bytes:
-        data = self.port.read(n)
+        data: bytes = self.port.read(n)  # pyserial has no type information
         if len(data) != n:
             raise IdReaderGoneError(self.port_name, f"timed out: wanted {n} bytes, got {len(data)}")
         return data

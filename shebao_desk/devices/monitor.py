@@ -11,10 +11,14 @@ import enum
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from shebao_desk.devices.errors import DeviceError
+
+if TYPE_CHECKING:
+    from shebao_desk.devices.pcsc import ReaderState
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +39,16 @@ class ReaderEvent:
     atr: bytes = b""
 
 
+class StateSource(Protocol):
+    """What the monitor needs of a PC/SC context: PcscContext, or a test's stand-in."""
+
+    def states(self, known: dict[str, int] | None,
+               timeout_ms: int) -> tuple[bool, list[ReaderState], dict[str, int]]: ...
+
+
 class ReaderMonitor:
-    def __init__(self, on_event: Callable[[ReaderEvent], None], *, context_factory=None,
-                 poll_ms: int = 500) -> None:
+    def __init__(self, on_event: Callable[[ReaderEvent], None], *,
+                 context_factory: Callable[[], StateSource] | None = None, poll_ms: int = 500) -> None:
         if context_factory is None:
             from shebao_desk.devices.pcsc import PcscContext  # noqa: PLC0415 - pyscard only if none is injected
             context_factory = PcscContext
@@ -63,7 +74,7 @@ class ReaderMonitor:
         except Exception:  # noqa: BLE001 - a broken listener must not stop monitoring
             log.exception("reader event listener failed")
 
-    def _apply(self, states) -> None:
+    def _apply(self, states: Iterable[ReaderState]) -> None:
         now = {s.name: s for s in states}
         for name in list(self.readers):
             if name not in now:
@@ -83,8 +94,8 @@ class ReaderMonitor:
 
     def _run(self) -> None:
         context = self._context_factory()
-        known = None
-        service_up = None
+        known: dict[str, int] | None = None
+        service_up: bool | None = None
         while not self._stop.is_set():
             try:
                 changed, states, known = context.states(known, self.poll_ms)
@@ -111,7 +122,7 @@ class ReaderMonitor:
         _release(context)
 
 
-def _release(context) -> None:
+def _release(context: object) -> None:
     release = getattr(context, "release", None)
     if release is not None:
         release()

@@ -118,7 +118,7 @@ class PcscContext:
                     pass
                 self._hcontext = None
 
-    def _call(self, what: str, fn: Callable[[Any], tuple], retry: bool = True) -> tuple:
+    def _call(self, what: str, fn: Callable[[Any], tuple[Any, ...]], retry: bool = True) -> tuple[Any, ...]:
         result = fn(self._context())
         code = result[0]
         if code in _CONTEXT_LOST and retry:

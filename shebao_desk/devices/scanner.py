@@ -78,7 +78,7 @@ def count_scanners() -> int | None:
 
 
 def scan(device: str, *, dpi: int, area_mm: tuple[float, float] | None = None, color: bool = True,
-         extra: tuple[str, ...] = ()):
+         extra: tuple[str, ...] = ()) -> Image.Image:
     """One pass of the scanner → a Pillow image (RGB or L) whose ``info['dpi']`` is set."""
     if not sane_available():
         raise ScannerError("本机没有安装扫描程序（SANE），无法扫描", "scanimage not found")
@@ -114,7 +114,7 @@ def _px(mm: float, dpi: int) -> int:
     return round(mm / 25.4 * dpi)
 
 
-def id_copy_page(front, back, dpi: int = ID_DPI):
+def id_copy_page(front: Image.Image, back: Image.Image, dpi: int = ID_DPI) -> Image.Image:
     """Both faces at actual size on an A4 page (front above back, centred), white elsewhere."""
     page = Image.new("RGB", (_px(A4_MM[0], dpi), _px(A4_MM[1], dpi)), "white")
     card = (_px(ID_CARD_MM[0], dpi), _px(ID_CARD_MM[1], dpi))
@@ -125,7 +125,7 @@ def id_copy_page(front, back, dpi: int = ID_DPI):
     return page
 
 
-def save_jpeg(image, path: Path, dpi: int) -> Path:
+def save_jpeg(image: Image.Image, path: Path, dpi: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
     image.save(tmp, "JPEG", quality=JPEG_QUALITY, dpi=(dpi, dpi), optimize=True)

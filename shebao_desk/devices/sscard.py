@@ -95,11 +95,10 @@ class SocialSecurityCard:
         self.select()
         card = decode_card(self._read_file(FID_EF05, EF05_ITEMS))
         items = dict(EF06_ITEMS)
-        if card["spec_version"][:1] == "1":  # type: ignore[index]
+        if card["spec_version"][:1] == "1":
             items.pop(TAG_NAME_EXT)  # the name extension came with the second generation
         holder = decode_holder(self._read_file(FID_EF06, items))
-        # decode_card/decode_holder check every required item is present (_required): no None reaches CardInfo.
-        return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)  # type: ignore[arg-type]
+        return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)
 
     def verify_pin(self, pin: str) -> None:
         if not self.selected:

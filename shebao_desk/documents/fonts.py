@@ -29,7 +29,7 @@ _reportlab_to_unicode = ttfonts.makeToUnicodeCMap
 _WIDE_ENTRY = re.compile(r"<([0-9A-F]{2})> <([0-9A-F]{5,6})>")
 
 
-def _utf16_hex(match: re.Match) -> str:
+def _utf16_hex(match: re.Match[str]) -> str:
     return f"<{match.group(1)}> <{chr(int(match.group(2), 16)).encode('utf-16-be').hex().upper()}>"
 
 

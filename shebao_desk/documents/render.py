@@ -11,6 +11,7 @@ import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import qrcode
 from reportlab.lib import colors
@@ -32,7 +33,13 @@ GRID = TableStyle([("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("VALIGN", (0,
                    ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3)])
 
 
-class QrCode(Flowable):
+# reportlab has no type information: its flowables and table cells are Any to mypy.
+Story = list[Any]  # the flowables of a document, in order
+Cells = list[list[Any]]  # a table's rows of cells (text, Paragraphs, other flowables)
+Wording = dict[str, Any]  # a wording table of layout.toml (form, notice, receipt)
+
+
+class QrCode(Flowable):  # type: ignore[misc]  # Flowable is Any (reportlab has no type information)
     """A QR code drawn as plain squares: no font, no graphics state, nothing unembedded."""
 
     def __init__(self, text: str, size: float) -> None:
@@ -101,19 +108,19 @@ class Renderer:
         """Several lines in one paragraph (one cell)."""
         return Paragraph("<br/>".join(self.fonts.markup(t) for t in texts), getattr(self.styles, style))
 
-    def table(self, rows: list[list], widths: list[float]) -> Table:
+    def table(self, rows: Cells, widths: list[float]) -> Table:
         table = Table(rows, colWidths=widths)
         table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), self.fonts.main), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         return table
 
-    def grid(self, rows: list[list], widths: list[float], extra: list | None = None) -> Table:
+    def grid(self, rows: Cells, widths: list[float], extra: list[tuple[Any, ...]] | None = None) -> Table:
         table = self.table(rows, [w * self.width for w in widths])
         table.setStyle(GRID)
         if extra:
             table.setStyle(TableStyle(extra))
         return table
 
-    def _build(self, story: list, out: Path | io.BytesIO, title: str) -> None:
+    def _build(self, story: Story, out: Path | io.BytesIO, title: str) -> None:
         margin = self.layout.page["margin_mm"] * mm
         doc = SimpleDocTemplate(str(out) if isinstance(out, Path) else out, pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=margin,
                                 bottomMargin=margin, title=title, author="shebao-desk",
@@ -121,7 +128,7 @@ class Renderer:
                                 initialFontName=self.fonts.main)
         doc.build(story)
 
-    def build_story(self, story: list, out: Path | io.BytesIO, title: str) -> None:
+    def build_story(self, story: Story, out: Path | io.BytesIO, title: str) -> None:
         """Any list of flowables to a PDF, with the same fonts and margins (for other sheets)."""
         try:
             self._build(story, out, title)
@@ -142,7 +149,7 @@ class Renderer:
 
     # -- the business form -----------------------------------------------------
 
-    def business_form(self, d: CaseDocument) -> tuple[list, str]:
+    def business_form(self, d: CaseDocument) -> tuple[Story, str]:
         form = self.layout.form
         return [*self._draw_form_title(d, form), self._draw_business_row(d, form), Spacer(1, 3 * mm),
                 *self._draw_applicant(d, form), *self._draw_agent(d, form), *self._draw_reason(d, form),
@@ -151,7 +158,7 @@ class Renderer:
     def _qr(self, text: str, size: float = 24 * mm) -> "QrCode":
         return QrCode(text, size)
 
-    def _draw_form_title(self, d: CaseDocument, form: dict) -> list:
+    def _draw_form_title(self, d: CaseDocument, form: Wording) -> Story:
         labels = form["labels"]
         info = [self.p(form["title"], "title"), self.p(form.get("subtitle", ""), "small"),
                 self.p(f"{labels['case_number']}：{d.number}"),
@@ -159,11 +166,11 @@ class Renderer:
                 self.p(f"{labels['window']}：{d.site.window_name}（{d.site.window_code}-{d.site.workstation}）")]
         return [self.table([[info, self._qr(d.number)]], [self.width - 28 * mm, 28 * mm])]
 
-    def _draw_business_row(self, d: CaseDocument, form: dict) -> Table:
+    def _draw_business_row(self, d: CaseDocument, form: Wording) -> Table:
         boxes = "　".join(f"{TICK if code == d.business_code else BOX} {name}" for code, name in d.all_businesses)
         return self.grid([[self.p(form["business_row"], "label"), self.p(boxes)]], [0.14, 0.86])
 
-    def _photo_cell(self, d: CaseDocument, form: dict):
+    def _photo_cell(self, d: CaseDocument, form: Wording) -> Image | Paragraph:
         if d.applicant.photo:
             try:
                 return Image(io.BytesIO(d.applicant.photo), width=26 * mm, height=32 * mm)
@@ -171,7 +178,7 @@ class Renderer:
                 log.warning("photo of case %s not printable: %s", d.number, exc)
         return self.lines([form["photo"], form["no_photo"]], "small")
 
-    def _draw_applicant(self, d: CaseDocument, form: dict) -> list:
+    def _draw_applicant(self, d: CaseDocument, form: Wording) -> Story:
         lab, a = form["labels"], d.applicant
         photo = self._photo_cell(d, form)
         rows = [
@@ -187,22 +194,22 @@ class Renderer:
                           [("SPAN", (4, 0), (4, 3)), ("SPAN", (1, 4), (4, 4)), ("ALIGN", (4, 0), (4, 3), "CENTER")])
         return [self.p(form["section_applicant"], "heading"), table]
 
-    def _draw_agent(self, d: CaseDocument, form: dict) -> list:
+    def _draw_agent(self, d: CaseDocument, form: Wording) -> Story:
         lab, g = form["labels"], d.agent
         name, number, relation, phone = (g.name, g.id_number, g.relation, g.phone) if g else ("—", "—", "—", "—")
         rows = [[self.p(lab["agent_name"], "label"), self.p(name), self.p(lab["agent_relation"], "label"), self.p(relation)],
                 [self.p(lab["agent_id_number"], "label"), self.p(number), self.p(lab["agent_phone"], "label"), self.p(phone)]]
         return [self.p(form["section_agent"], "heading"), self.grid(rows, [0.16, 0.34, 0.18, 0.32])]
 
-    def _draw_reason(self, d: CaseDocument, form: dict) -> list:
+    def _draw_reason(self, d: CaseDocument, form: Wording) -> Story:
         return [self.p(form["section_reason"], "heading"), self.grid([[self.p(d.reason or "—")]], [1.0])]
 
-    def _draw_materials(self, d: CaseDocument, form: dict) -> list:
+    def _draw_materials(self, d: CaseDocument, form: Wording) -> Story:
         rows = [[self.p(f"{TICK if m.presented else BOX} {m.name}")] for m in d.materials]
         rows += [[self.p(f"{TICK} {scan}")] for scan in d.scans]  # copies supplied as scans (issue 17)
         return [self.p(form["section_materials"], "heading"), self.grid(rows, [1.0])]
 
-    def _draw_signatures(self, d: CaseDocument, form: dict) -> list:
+    def _draw_signatures(self, d: CaseDocument, form: Wording) -> Story:
         """Declaration, then real room to sign: a ruled blank after every 签字： and 日期：, and the seal box."""
         lab, page = form["labels"], self.layout.page
         blank, size = page["signature_blank_pt"], self.styles.label.fontSize
@@ -229,7 +236,7 @@ class Renderer:
 
     # -- the one-time notice ---------------------------------------------------
 
-    def notice(self, d: CaseDocument) -> tuple[list, str]:
+    def notice(self, d: CaseDocument) -> tuple[Story, str]:
         n = self.layout.notice
         head = self.grid([[self.p(n["business"], "label"), self.p(d.business_name), self.p(n["mode"], "label"), self.p(d.mode)],
                           [self.p(n["applicant"], "label"), self.p(f"{d.applicant.name}（{d.number}）"), "", ""]],
@@ -242,7 +249,7 @@ class Renderer:
         return [self.p(n["title"], "title"), self.p(n["intro"]), Spacer(1, 2 * mm), head, Spacer(1, 2 * mm),
                 materials, *self._draw_next_steps(d, n), *self._draw_contact(d, n)], n["title"]
 
-    def _draw_next_steps(self, d: CaseDocument, n: dict) -> list:
+    def _draw_next_steps(self, d: CaseDocument, n: Wording) -> Story:
         if d.missing:
             lines = [n["missing_next"], "、".join(m.name for m in d.missing)]
         else:
@@ -255,7 +262,7 @@ class Renderer:
             lines.append(f"{d.outlet.name}，{d.outlet.address}，电话 {d.outlet.phone}，{d.outlet.hours}")
         return [self.p(n["next"], "heading"), *(self.p(line) for line in lines)]
 
-    def _draw_contact(self, d: CaseDocument, n: dict) -> list:
+    def _draw_contact(self, d: CaseDocument, n: Wording) -> Story:
         return [Spacer(1, 3 * mm),
                 self.p(f"{n['window']}：{d.site.institution} {d.site.window_name}，{d.site.address}"),
                 self.p(f"{n['phone']}：{d.site.phone}　　{n['hours']}：{d.site.hours}"),
@@ -263,7 +270,7 @@ class Renderer:
 
     # -- the receipt -----------------------------------------------------------
 
-    def receipt(self, d: CaseDocument) -> tuple[list, str]:
+    def receipt(self, d: CaseDocument) -> tuple[Story, str]:
         r = self.layout.receipt
         estimate = f" {r['provisional']}" if d.promise_provisional else ""
         promised = (f"{d.promised_date:%Y-%m-%d}{estimate}" + r["promised_days"].format(days=d.promised_days)

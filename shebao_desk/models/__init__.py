@@ -1,7 +1,7 @@
 """The tables of the local store (SQLAlchemy 2 typed ORM); the card states they store come from rules."""
 
 from shebao_desk.models.audit import AuditEntry, AuditHead, AuditSeal
-from shebao_desk.models.base import Base, Row, utcnow
+from shebao_desk.models.base import Base, Row, table_of, utcnow
 from shebao_desk.models.calendar import CalendarYear
 from shebao_desk.models.cases import Case, CaseAttachment, CaseStatus, Inquiry
 from shebao_desk.models.chip import ChipWrite, ChipWriteState
@@ -16,5 +16,6 @@ __all__ = [
     "AuditEntry", "AuditHead", "AuditSeal", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseAttachment", "CaseStatus", "Clerk",
     "ChipWrite", "ChipWriteState",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
-    "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncQuarantine", "SyncState", "SyncWorkstation", "VALID_CARD_STATUSES", "utcnow",
+    "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncQuarantine", "SyncState", "SyncWorkstation", "VALID_CARD_STATUSES", "table_of",
+    "utcnow",
 ]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, String, TypeDecorator
+from sqlalchemy import JSON, DateTime, Enum, MetaData, String, Table, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -82,3 +82,10 @@ class Row(Base):
     id: Mapped[uuid_pk]
     created_at: Mapped[utc] = mapped_column(default=utcnow)
     updated_at: Mapped[utc] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A mapped class's Table, for Core statements (insert/update/delete, ``.c``).
+
+    SQLAlchemy types ``Model.__table__`` as a FromClause, though a declarative class always has a Table."""
+    return cast(Table, model.__table__)

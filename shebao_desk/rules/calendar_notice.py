@@ -59,7 +59,7 @@ def _weekday_of(text: str) -> int | None:
     return WEEKDAYS.index("日" if found[-1] == "天" else found[-1])
 
 
-def _date(match: re.Match, p: str, year: int, month: int | None, line_no: int, line: str) -> dt.date:
+def _date(match: re.Match[str], p: str, year: int, month: int | None, line_no: int, line: str) -> dt.date:
     y = int(match[f"{p}y"]) if match[f"{p}y"] else year
     m = int(match[f"{p}m"]) if match[f"{p}m"] else month
     if m is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import Literal, overload
 
 from shebao_desk.config.policy import load_policy
 from shebao_desk.errors import AuthError, ShebaoError
@@ -31,6 +32,14 @@ def _admin_password(args: argparse.Namespace) -> str:
     if getattr(args, "admin_password_stdin", False):
         return sys.stdin.readline().rstrip("\n")
     return getpass.getpass(f"管理员 {args.admin} 的密码：")
+
+
+@overload
+def require_admin(store: Store, args: argparse.Namespace, *, first_admin_ok: Literal[False] = False) -> Clerk: ...
+
+
+@overload
+def require_admin(store: Store, args: argparse.Namespace, *, first_admin_ok: bool) -> Clerk | None: ...
 
 
 def require_admin(store: Store, args: argparse.Namespace, *, first_admin_ok: bool = False) -> Clerk | None:

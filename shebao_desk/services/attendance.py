@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shebao_desk.clock import local, local_day, now_utc
+from shebao_desk.config.workdays import WorkCalendar
 from shebao_desk.models import Attendance, Clerk
 from shebao_desk.models.base import stable_uuid
 
@@ -45,7 +46,7 @@ class AttendanceDay:
     absent: bool
 
 
-def attendance_report(session: Session, start: dt.date, end: dt.date, calendar, opens: dt.time,
+def attendance_report(session: Session, start: dt.date, end: dt.date, calendar: WorkCalendar, opens: dt.time,
                       closes: dt.time) -> list[AttendanceDay]:
     """Every active clerk on every working day in [start, end): present, late, early, absent."""
     clerks = list(session.scalars(select(Clerk).where(Clerk.active.is_(True)).order_by(Clerk.display_name)))

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,7 +66,8 @@ def scan_lines(session: Session, case_id: str) -> list[str]:
     return [f"{attachment_label(a.kind)}：{a.file_name}，{a.dpi} dpi" for a in attachments_of(session, case_id)]
 
 
-def attach_id_copy(session: Session, case_id: str, folder: Path, number: str, front, back, *, dpi: int,
+def attach_id_copy(session: Session, case_id: str, folder: Path, number: str, front: Image.Image,
+                   back: Image.Image, *, dpi: int,
                    device: str) -> CaseAttachment:
     """Both faces on one A4 page, saved in the case folder and recorded with the case."""
     existing = len(attachments_of(session, case_id))

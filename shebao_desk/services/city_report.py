@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from shebao_desk.config.policy import Policy
 from shebao_desk.services.report_export import export
 from shebao_desk.services.statistics import Period, city_sections
 from shebao_desk.sync.central import SyncError, central_engine
@@ -15,7 +16,7 @@ from shebao_desk.sync.central import SyncError, central_engine
 log = logging.getLogger(__name__)
 
 
-def city_report(url: str, period: Period, policy, out: Path) -> None:
+def city_report(url: str, period: Period, policy: Policy, out: Path) -> None:
     engine = central_engine(url)
     try:
         with Session(engine) as session:

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shebao_desk.services.auth import create_clerk
 from shebao_desk.config.catalogue import Mode
@@ -18,7 +19,7 @@ from shebao_desk.clock import CHINA, now_utc
 from shebao_desk.rules.idnumber import make_id_number
 from shebao_desk.services.intake import accept_case, complete_case, find_person
 from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest
-from shebao_desk.models import Clerk, Role
+from shebao_desk.models import Clerk, Role, Site
 from shebao_desk.config.policy import Policy
 from shebao_desk.store.site_identity import ensure_site
 from shebao_desk.store.database import Store
@@ -94,7 +95,7 @@ def seed(store: Store, policy: Policy, n: int, *, workstation: str = "A", seed_v
     return SeedResult(done, cases)
 
 
-def _follow_up(s, policy: Policy, clerk: Clerk, site, applicant: ApplicantInput, business: str,
+def _follow_up(s: Session, policy: Policy, clerk: Clerk, site: Site, applicant: ApplicantInput, business: str,
                when: dt.datetime) -> int:
     mode = Mode.AGENT if business == "cancel" else Mode.SELF
     materials = set(policy.catalogue[business].required(mode))

@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from shebao_desk.clock import local_text
-from shebao_desk.config.catalogue import Mode
+from shebao_desk.config.catalogue import Catalogue, Mode
 from shebao_desk.models import CardStatus, CaseStatus, LossKind, PersonStatus
 
 FIELDS = {
@@ -29,7 +29,7 @@ ENUMS = {"status": {**{s.value: s.label for s in CaseStatus}, **{s.value: s.labe
                     PersonStatus.ACTIVE.value: "正常", PersonStatus.CANCELLED.value: "已注销"}}
 
 
-def _value(key: str, value: Any, catalogue) -> str:
+def _value(key: str, value: Any, catalogue: Catalogue) -> str:
     if value is None or value == "" or value == []:
         return "空"
     if key in ENUMS and value in ENUMS[key]:
@@ -50,7 +50,7 @@ def _value(key: str, value: Any, catalogue) -> str:
     return str(value)
 
 
-def _changes(before: dict, after: dict, catalogue) -> str:
+def _changes(before: dict[str, Any], after: dict[str, Any], catalogue: Catalogue) -> str:
     parts = []
     for key, new in after.items():
         if key in HIDDEN or key not in FIELDS:
@@ -59,7 +59,8 @@ def _changes(before: dict, after: dict, catalogue) -> str:
     return "；".join(parts)
 
 
-def describe(table: str, action: str, before: dict | None, after: dict | None, catalogue) -> str:
+def describe(table: str, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
+             catalogue: Catalogue) -> str:
     """One sentence for one audit entry."""
     verb = action.rsplit(":", 1)[-1]
     data = after or before or {}

@@ -36,7 +36,7 @@ class Finding:
         return self.conflict_id is not None
 
     def __str__(self) -> str:
-        if self.open_conflict:
+        if self.conflict_id is not None:  # an open conflict
             return f"[待处理冲突 {self.conflict_id[:8]}] {self.detail}"
         return f"[{self.rule}] {self.detail}"
 
@@ -74,7 +74,7 @@ CONFLICT_RULES = {"one_valid_card": "two_valid_cards", "cancelled_no_valid_card"
 
 
 def _mark_open_conflicts(session: Session, findings: list[Finding]) -> list[Finding]:
-    open_ = {(c.kind, c.person_id): c.id for c in session.scalars(
+    open_: dict[tuple[str | None, str | None], str] = {(c.kind, c.person_id): c.id for c in session.scalars(
         select(SyncConflict).where(SyncConflict.resolved_at.is_(None)).order_by(SyncConflict.id))}
     out = []
     for f in findings:
@@ -137,7 +137,7 @@ def _people(session: Session) -> list[Finding]:
 
 
 def _site(session: Session) -> list[Finding]:
-    n = session.scalar(select(func.count()).select_from(Site))
+    n = session.execute(select(func.count()).select_from(Site)).scalar_one()
     return [] if n <= 1 else [Finding("site", f"site 表应只有一行，现有 {n} 行")]
 
 

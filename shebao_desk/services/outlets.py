@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from shebao_desk.clock import local_text, now_utc
 from shebao_desk.config.supervision import SupervisionRules
@@ -10,7 +13,7 @@ from shebao_desk.errors import ValidationError
 from shebao_desk.models import Clerk, Outlet, SupervisionVisit
 
 
-def article_11(outlet, rules: SupervisionRules) -> list[str]:
+def article_11(outlet: Outlet, rules: SupervisionRules) -> list[str]:
     """What the outlet lacks under Article 11; empty when it complies."""
     problems = []
     if outlet.card_windows < rules.min_card_windows:
@@ -25,7 +28,7 @@ def article_11(outlet, rules: SupervisionRules) -> list[str]:
 
 # Services for the outlets page: the caller owns the unit of work (session), as elsewhere in the core.
 
-def outlet_rows(session, rules: SupervisionRules) -> tuple[list[list[str]], list[str], list[list[str]]]:
+def outlet_rows(session: Session, rules: SupervisionRules) -> tuple[list[list[str]], list[str], list[list[str]]]:
     """Outlet rows with their Article 11 verdict, their ids, and the supervision visits (newest first)."""
 
 
@@ -42,7 +45,7 @@ def outlet_rows(session, rules: SupervisionRules) -> tuple[list[list[str]], list
     return rows, [o.id for o in outlets], visit_rows
 
 
-def save_outlet(session, values: dict, rules: SupervisionRules) -> list[str]:
+def save_outlet(session: Session, values: dict[str, Any], rules: SupervisionRules) -> list[str]:
     """Insert or update the outlet named ``values["name"]``; returns what it lacks under Article 11."""
 
 
@@ -56,7 +59,7 @@ def save_outlet(session, values: dict, rules: SupervisionRules) -> list[str]:
     return article_11(outlet, rules)
 
 
-def record_visit(session, outlet_id: str, clerk_id: str, checklist: dict[str, bool], findings: str) -> None:
+def record_visit(session: Session, outlet_id: str, clerk_id: str, checklist: dict[str, bool], findings: str) -> None:
 
     session.add(SupervisionVisit(outlet_id=outlet_id, clerk_id=clerk_id, visited_at=now_utc(),
                                  checklist=checklist, findings=findings))

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, column, func, select, table as table_clause
+from sqlalchemy import Connection, LargeBinary, Row, Select, Table, column, func, select, table as table_clause
 
 from shebao_desk.changes.audit import SECRET_COLUMNS, _json_value
 from shebao_desk.rules.idnumber import mask_id_number
@@ -43,12 +43,12 @@ _nullable = {name: [c.name for c in Base.metadata.tables[name].columns
                     if c.nullable and not isinstance(c.type, LargeBinary)] for name in TABLES}
 
 
-def _read(conn: Connection, table) -> list[dict[str, Any]]:
+def _read(conn: Connection, table: Table) -> list[dict[str, Any]]:
     """Every row as the audit trail writes values; a value the column type refuses (an enum
     nobody defined, written by another tool) is kept raw, so it shows as a mismatch instead of a crash."""
     columns = [c for c in table.columns if not isinstance(c.type, LargeBinary)]
     processors = [c.type._cached_result_processor(conn.dialect, None) for c in columns]
-    raw = select(*(column(c.name) for c in columns)).select_from(table_clause(table.name))
+    raw: Select[*tuple[Any, ...]] = select(*(column(c.name) for c in columns)).select_from(table_clause(table.name))
     out = []
     for row in conn.execute(raw):
         values = {}
@@ -79,14 +79,13 @@ def replay(conn: Connection) -> dict[tuple[str, str], Any]:
         .outerjoin(clock, clock.c.row_id == AuditEntry.id)
         .where(AuditEntry.table_name.in_(list(TABLES)))).all()
 
-    def when(r) -> tuple[str, int]:
+    def when(r: Row[*tuple[Any, ...]]) -> tuple[str, int]:
         at = r.at if isinstance(r.at, dt.datetime) else dt.datetime.fromisoformat(str(r.at))
         fallback = f"{int(at.replace(tzinfo=at.tzinfo or dt.UTC).timestamp() * 1000):013d}"  # an entry never logged
         return (r.hlc or fallback, r.seq if r.seq is not None else 1 << 62)
 
-    rows.sort(key=when)
     state: dict[tuple[str, str], Any] = {}
-    for r in rows:
+    for r in sorted(rows, key=when):
         key = (r.table_name, r.row_id)
         verb = r.action.rsplit(":", 1)[-1]
         current = state.get(key)
@@ -119,8 +118,8 @@ def compare(conn: Connection) -> list[tuple[str, str]]:
     """(rule, detail) for each row whose table value differs from its audit replay."""
     expected = replay(conn)
     by_table: dict[str, dict[str, Any]] = defaultdict(dict)
-    for (table, row_id), values in expected.items():
-        by_table[table][row_id] = values
+    for (name, row_id), values in expected.items():
+        by_table[name][row_id] = values
     out: list[tuple[str, str]] = []
     for table_name in TABLES:
         table = Base.metadata.tables[table_name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -46,7 +47,7 @@ def write_pdf(out: Path | io.BytesIO, title: str, period: Period, sections: list
     _save(lambda target: r.build_story(story, target, title), out)
 
 
-def _save(write, out) -> None:
+def _save(write: Callable[[Path | io.BytesIO], None], out: Path | io.BytesIO) -> None:
     """Files appear whole or not at all: written beside the target, then renamed."""
     if not isinstance(out, Path):
         write(out)

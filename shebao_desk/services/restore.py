@@ -7,6 +7,7 @@ store is missing or damaged (the case a restore exists for). The restore itself 
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from shebao_desk.store.database import open_store, quick_check
 from shebao_desk.store.keystore import parse_recovery
 
 
-def restore_as_admin(db: Path, source: Path, args) -> Path | None:
+def restore_as_admin(db: Path, source: Path, args: argparse.Namespace) -> Path | None:
     """Restore after an admin has shown credentials; returns where the old store was kept."""
     recovery = getattr(args, "recovery_key", None)
     recovery = parse_recovery(recovery) if recovery else None

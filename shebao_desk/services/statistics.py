@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Date, case, cast, func, literal, select
+from sqlalchemy import ColumnElement, Date, SQLColumnExpression, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from shebao_desk.clock import CHINA
+from shebao_desk.config.policy import Policy
 from shebao_desk.models import Case, CaseStatus, Clerk
 
 PERIODS = ("day", "week", "month")
@@ -77,32 +79,34 @@ class StatRow:
     avg_days: float | None
 
 
-def _local_date(session: Session, column):
+def _local_date(session: Session, column: SQLColumnExpression[Any]) -> ColumnElement[Any]:
     """The China calendar date of a UTC timestamp column, in SQL."""
     if session.get_bind().dialect.name == "sqlite":
         return func.date(column, "+8 hours")
     return cast(column + literal(dt.timedelta(hours=8)), Date)
 
 
-def _days_between(session: Session, later, earlier):
+def _days_between(session: Session, later: SQLColumnExpression[Any],
+                  earlier: SQLColumnExpression[Any]) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "sqlite":
         return func.julianday(later) - func.julianday(earlier)
     return func.extract("epoch", later - earlier) / 86400.0
 
 
-def of_window(window: str):
+def of_window(window: str) -> ColumnElement[bool]:
     """Cases accepted at this window: the case number starts ``<window><workstation>-``. A store
     also holds cases of people looked up from other windows; those are the other window's."""
     return Case.number.like(literal(window) + Case.workstation + literal("-%"))
 
 
-def window_of_case():
+def window_of_case() -> ColumnElement[Any]:
     """The window code in a case's number (PostgreSQL: the central city report)."""
     head = func.split_part(Case.number, "-", 1)
     return func.left(head, func.length(head) - func.length(Case.workstation))
 
 
-def _stats(session: Session, period: Period, group_column, window: str | None = None) -> dict[str, list]:
+def _stats(session: Session, period: Period, group_column: SQLColumnExpression[Any],
+           window: str | None = None) -> dict[str, list[Any]]:
     start, end = period.utc_bounds()
     mine = of_window(window) if window else literal(True)
     intake = session.execute(
@@ -117,7 +121,7 @@ def _stats(session: Session, period: Period, group_column, window: str | None = 
     done = session.execute(
         select(group_column, func.count(), func.sum(on_time), func.sum(late), func.avg(span))
         .where(Case.completed_at >= start, Case.completed_at < end, mine).group_by(group_column)).all()
-    out: dict[str, list] = {}
+    out: dict[str, list[Any]] = {}
     for key, accepted, returned in intake:
         out[key] = [int(accepted or 0), int(returned or 0), 0, 0, 0, None]
     for key, completed, ok, bad, avg in done:
@@ -146,12 +150,12 @@ def overall(session: Session, period: Period, window: str | None = None) -> Stat
 HEADERS = ["", "受理", "退回补材料", "办结", "按期办结", "超期办结", "平均办理天数"]
 
 
-def as_table(rows: list[StatRow]) -> list[list]:
+def as_table(rows: list[StatRow]) -> list[list[Any]]:
     return [[r.label, r.accepted, r.returned, r.completed, r.on_time, r.late,
              "" if r.avg_days is None else r.avg_days] for r in rows]
 
 
-def report_sections(session: Session, period: Period, policy,
+def report_sections(session: Session, period: Period, policy: Policy,
                     window: str | None = None) -> list[tuple[str, list[StatRow]]]:
     """The two tables of every statistics view and export: by business (with the total), by clerk.
     With ``window``, only the cases accepted at that window."""
@@ -160,7 +164,7 @@ def report_sections(session: Session, period: Period, policy,
             ("按经办人", by_clerk(session, period, window))]
 
 
-def city_sections(session: Session, period: Period, policy) -> list[tuple[str, list[StatRow]]]:
+def city_sections(session: Session, period: Period, policy: Policy) -> list[tuple[str, list[StatRow]]]:
     """From the central database: every window of the city (each row the same numbers as that
     window's own report), then the city by business."""
     names = {b.code: b.name for b in policy.catalogue}

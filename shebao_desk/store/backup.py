@@ -66,7 +66,7 @@ def backup(db: Path, out: Path | None = None) -> Path:
         if not out.parent.exists() or out.parent == default_backup_dir():
             private_dir(out.parent)
         online_copy(db, out, key)
-    except (*cipherfile.ERRORS, OSError) as exc:
+    except cipherfile.FILE_ERRORS as exc:
         out.unlink(missing_ok=True)
         raise StoreError(f"备份失败：{exc}", f"backup {db} -> {out}: {exc!r}") from exc
     log.info("store %s backed up to %s%s", db, out, " (encrypted)" if key else "")
@@ -121,7 +121,7 @@ def restore(db: Path, source: Path, recovery: bytes | None = None) -> Path | Non
             if dkey == b"unknown":
                 raise OSError("no key for the current store")
             online_copy(db, kept, dkey)
-        except (*cipherfile.ERRORS, OSError):
+        except cipherfile.FILE_ERRORS:
             shutil.copyfile(db, kept)  # damaged or unreadable: keep the bytes as they are
             restrict(kept)
     try:
@@ -152,7 +152,7 @@ def restore(db: Path, source: Path, recovery: bytes | None = None) -> Path | Non
             for side in (db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
                 side.unlink(missing_ok=True)
             os.replace(fresh, db)
-    except (*cipherfile.ERRORS, OSError) as exc:
+    except cipherfile.FILE_ERRORS as exc:
         if kept:
             shutil.copyfile(kept, db)
         raise StoreError(f"恢复失败，原数据库未改变：{exc}", repr(exc)) from exc

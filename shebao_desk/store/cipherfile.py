@@ -10,16 +10,20 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 try:  # a maintained SQLCipher 4 build with Linux and Windows wheels
-    import sqlcipher3.dbapi2 as sqlcipher
+    import sqlcipher3.dbapi2 as _sqlcipher
 except ImportError:  # pragma: no cover - declared as a dependency
-    sqlcipher = None
+    _sqlcipher = None
+sqlcipher: Any = _sqlcipher  # its DB-API module (untyped), for SQLAlchemy's module=; None without it
 
 PLAIN_HEADER = b"SQLite format 3\x00"
-ERRORS: tuple[type[BaseException], ...] = (sqlite3.Error,) + ((sqlcipher.Error,) if sqlcipher else ())
-DATABASE_ERRORS: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,) + \
+ERRORS: tuple[type[Exception], ...] = (sqlite3.Error,) + ((sqlcipher.Error,) if sqlcipher else ())
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError,) + \
     ((sqlcipher.DatabaseError,) if sqlcipher else ())
+# What copying or encrypting a store file can raise: the driver's errors and the file system's.
+FILE_ERRORS: tuple[type[Exception], ...] = (*ERRORS, OSError)
 
 
 def available() -> bool:
@@ -42,11 +46,13 @@ def key_pragma(key: bytes, schema: str = "") -> str:
     return f"PRAGMA {schema + '.' if schema else ''}key = \"x'{key.hex()}'\""
 
 
-def connect(path: Path, key: bytes | None, *, readonly: bool = False, check_same_thread: bool = True):
-    """A DB-API connection to the file: SQLCipher with the key, or the standard sqlite3 without."""
+def connect(path: Path, key: bytes | None, *, readonly: bool = False,
+            check_same_thread: bool = True) -> sqlite3.Connection:
+    """A DB-API connection to the file: SQLCipher with the key, or the standard sqlite3 without.
+    (SQLCipher's connection is pysqlite's: the same interface as sqlite3's.)"""
     module = sqlite3 if key is None else sqlcipher
     target = f"file:{path}?mode=ro" if readonly else str(path)
-    conn = module.connect(target, uri=readonly, check_same_thread=check_same_thread)
+    conn: sqlite3.Connection = module.connect(target, uri=readonly, check_same_thread=check_same_thread)
     if key is not None:
         conn.execute(key_pragma(key))
     return conn

@@ -114,7 +114,7 @@ def file_key(path: Path, *, create: bool = False) -> bytes | None:
     return key
 
 
-def connect_file(path: Path | str, *, readonly: bool = False):
+def connect_file(path: Path | str, *, readonly: bool = False) -> sqlite3.Connection:
     """A plain DB-API connection to a store file, decrypted with its key (maintenance and tests)."""
     path = Path(path)
     return cipherfile.connect(path, file_key(path), readonly=readonly)
@@ -178,7 +178,7 @@ def _encrypt_in_place(path: Path) -> None:
         for side in store_files(path)[1:]:
             side.unlink(missing_ok=True)
         os.replace(tmp, path)
-    except (*cipherfile.ERRORS, OSError) as exc:
+    except cipherfile.FILE_ERRORS as exc:
         tmp.unlink(missing_ok=True)
         raise StoreError(f"无法加密数据库 {path}：{exc}", repr(exc)) from exc
     log.info("store %s encrypted in place", path)
@@ -195,7 +195,7 @@ def make_engine(url: str) -> Engine:
 class Store:
     """One open database: its engine and a factory of audited sessions."""
 
-    path: Path | None
+    path: Path  # open_store makes every Store, always on a file
     engine: Engine
     sessions: sessionmaker[Session]
 

@@ -17,12 +17,12 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Protocol, overload
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from platformdirs import user_config_dir
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import private_dir, restrict
@@ -44,7 +44,17 @@ def store_name(db_path: Path) -> str:
     return hashlib.sha256(str(Path(db_path).expanduser().resolve()).encode()).hexdigest()[:32]
 
 
-def _keyring():
+class _Keyring(Protocol):
+    """What we use of the keyring module."""
+
+    def get_password(self, service_name: str, username: str) -> str | None: ...
+
+    def set_password(self, service_name: str, username: str, password: str) -> None: ...
+
+    def delete_password(self, service_name: str, username: str) -> None: ...
+
+
+def _keyring() -> _Keyring | None:
     """The system keyring, if there is a real one (not the 'fail' or plain-text backends)."""
     if os.environ.get("SHEBAO_KEYRING", "1") == "0":
         return None
@@ -73,12 +83,14 @@ class Keystore:
             try:
                 text = ring.get_password(SERVICE, self.name)
                 if text:
-                    return json.loads(text)
+                    held: dict[str, Any] = json.loads(text)
+                    return held
             except Exception as exc:  # a locked or broken keyring: the file is the fallback
                 log.warning("keyring unavailable (%s); using the key file", type(exc).__name__)
         if self.file.exists():
             try:
-                return json.loads(self.file.read_text(encoding="utf-8"))
+                kept: dict[str, Any] = json.loads(self.file.read_text(encoding="utf-8"))
+                return kept
             except (OSError, ValueError) as exc:
                 raise StoreError(f"密钥文件 {self.file} 无法读取", repr(exc)) from exc
         return {}
@@ -123,6 +135,12 @@ class Keystore:
 
     # --- the database key ---
 
+    @overload
+    def db_key(self, *, create: Literal[True]) -> bytes: ...
+
+    @overload
+    def db_key(self, *, create: bool) -> bytes | None: ...
+
     def db_key(self, *, create: bool) -> bytes | None:
         value = self.get(DB_KEY)
         if value:
@@ -151,13 +169,16 @@ def parse_recovery(text: str) -> bytes:
     return key
 
 
-def site_signing_key(conn):
+def site_signing_key(conn: Connection) -> Ed25519PrivateKey:
     """The site's Ed25519 key for this store's connection: from the keystore, made on first use.
 
     A key still in ``sync_state`` (stores from before #14, or a restored old backup) moves to
     the keystore and leaves the store, so backups and copies made from now on cannot sign."""
 
-    keystore = Keystore(Path(conn.engine.url.database))
+    database = conn.engine.url.database
+    if database is None:  # every store is a file (open_store); the keystore knows stores by their path
+        raise StoreError("数据库没有文件，无法保存站点密钥", f"site signing key for {conn.engine.url!r}")
+    keystore = Keystore(Path(database))
     held = keystore.get(SIGNING_KEY)
     legacy = state.get(conn, state.SIGNING_KEY)
     if legacy:

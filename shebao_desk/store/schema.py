@@ -120,7 +120,7 @@ def _engine(connect: Callable[[], object], module: object) -> Engine:
 
 
 def _file_engine(path: Path, key: bytes | None) -> Engine:
-    def connect():
+    def connect() -> sqlite3.Connection:
         conn = cipherfile.connect(path, key, check_same_thread=False)
         conn.isolation_level = None  # the driver never BEGINs on its own (it skips DDL); we do, it COMMITs
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -188,7 +188,7 @@ def reference_schema(revision: str | None) -> Schema:
     if revision is None:
         return Schema()
 
-    def connect():
+    def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         conn.isolation_level = None
         return conn

@@ -96,7 +96,7 @@ def start_new_incarnation(db: Path, previous: int = 0) -> int:
     store = open_store(db)
     try:
         with store.engine.begin() as conn:
-            restored = int(state.get(conn, state.INCARNATION, "0"))
+            restored = state.get_int(conn, state.INCARNATION)
             number = max(restored, previous) + 1
             state.put(conn, state.INCARNATION, str(number))
             state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
@@ -110,6 +110,6 @@ def current_incarnation(db: Path) -> int:
     store = open_store(db)
     try:
         with store.engine.connect() as conn:
-            return int(state.get(conn, state.INCARNATION, "0"))
+            return state.get_int(conn, state.INCARNATION)
     finally:
         store.close()

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import Connection, select
 
-from shebao_desk.models import SyncState
+from shebao_desk.models import SyncState, table_of
 from shebao_desk.changes.merge import _insert
 
 PULLED_SEQ = "central_pulled_seq"
@@ -23,8 +23,14 @@ def get(conn: Connection, key: str, default: str | None = None) -> str | None:
     return default if value is None else value
 
 
+def get_int(conn: Connection, key: str, default: int = 0) -> int:
+    """A counter or number kept as text (a cursor, a bundle number, the incarnation); ``default`` when unset."""
+    value = get(conn, key)
+    return default if value is None else int(value)
+
+
 def put(conn: Connection, key: str, value: str) -> None:
-    stmt = _insert(conn, SyncState.__table__).values(key=key, value=value)
+    stmt = _insert(conn, table_of(SyncState)).values(key=key, value=value)
     conn.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}))
 
 

@@ -26,13 +26,15 @@ import os
 import re
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from shebao_desk.changes.capture import LOCAL_TABLES, observe_received
@@ -40,7 +42,7 @@ from shebao_desk.changes.merge import apply_changes
 from shebao_desk.config.site_config import load_site_config
 from shebao_desk.errors import ShebaoError
 from shebao_desk.logsetup import restrict
-from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
+from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer, table_of
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import value_problems
 from shebao_desk.store import state
@@ -122,13 +124,13 @@ def fingerprint(public: str) -> str:
     return " ".join(digest[i:i + 4] for i in range(0, FINGERPRINT_HEX, 4))
 
 
-def _signed_bytes(header: dict, payload: bytes) -> bytes:
+def _signed_bytes(header: dict[str, Any], payload: bytes) -> bytes:
     fields = [header["format"], header["origin"], str(header["incarnation"]), str(header["number"]),
               header["public_key"], header["created_at"]]
     return ("\n".join(fields) + "\n").encode() + payload
 
 
-def _exportable(change: dict) -> dict | None:
+def _exportable(change: dict[str, Any]) -> dict[str, Any] | None:
     """A clerk's account leaves without its credentials (they travel only through central)."""
     if change["table_name"] != "clerk":
         return change
@@ -146,15 +148,15 @@ def export_bundle(store: Store, out: Path, to: str | None = None) -> ExportResul
     with store.engine.begin() as conn:
         origin = _origin(conn)
         key = signing_key(conn)
-        since = int(state.get(conn, state.EXPORTED_SEQ, "0"))
+        since = state.get_int(conn, state.EXPORTED_SEQ)
         rows = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
                             .where(SyncChange.seq > since, SyncChange.origin == origin)
                             .order_by(SyncChange.seq)).all()
         changes = [c for c in (_exportable(dict(zip(COLUMNS, r[1:], strict=True))) for r in rows) if c]
         if not changes:
             return None
-        incarnation = int(state.get(conn, state.INCARNATION, "0"))
-        number = int(state.get(conn, state.BUNDLE_NUMBER, "0")) + 1
+        incarnation = state.get_int(conn, state.INCARNATION)
+        number = state.get_int(conn, state.BUNDLE_NUMBER) + 1
         payload = gzip.compress(json.dumps(changes, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0)
         header = {"format": FORMAT, "origin": origin, "incarnation": incarnation, "number": number,
                   "public_key": public_hex(key), "created_at": utcnow().isoformat()}
@@ -191,7 +193,7 @@ def _seal_for_peers(conn: Connection, data: bytes, to: str | None) -> bytes:
     return seal(data, {origin: x25519_public(key) for origin, key in peers.items()})
 
 
-def opener_for(store: Store):
+def opener_for(store: Store) -> Callable[[bytes], bytes]:
     """Opens a bundle sealed for this site, with the X25519 twin of its signing key."""
 
     def open_sealed(data: bytes) -> bytes:
@@ -209,7 +211,8 @@ def _damaged(path: Path, why: object) -> BundleError:
     return BundleError("数据包文件已损坏或不是工作台数据包，未导入任何数据", f"{path}: {why!r}")
 
 
-def read_signed(path: Path, caps: Caps, opener=None) -> tuple[dict, bytes]:
+def read_signed(path: Path, caps: Caps,
+                opener: Callable[[bytes], bytes] | None = None) -> tuple[dict[str, Any], bytes]:
     """The header and the still-compressed payload, signature verified against the key in the header
     (a file sealed for this site is first opened with ``opener``)."""
     try:
@@ -271,7 +274,7 @@ def inflate(payload: bytes, caps: Caps) -> bytes:
         raise BundleError("数据包内容无法解压，未导入任何数据", repr(exc)) from None
 
 
-def _changes(raw: bytes) -> list[dict]:
+def _changes(raw: bytes) -> list[dict[str, Any]]:
     try:
         changes = json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -285,7 +288,8 @@ def _changes(raw: bytes) -> list[dict]:
     return changes
 
 
-def read_bundle(path: Path, caps: Caps | None = None, opener=None) -> tuple[dict, list[dict]]:
+def read_bundle(path: Path, caps: Caps | None = None,
+                opener: Callable[[bytes], bytes] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Parse and verify the signature (not the signer: see :func:`import_bundle`)."""
     caps = caps or Caps.from_site()
     header, payload = read_signed(path, caps, opener)
@@ -294,12 +298,14 @@ def read_bundle(path: Path, caps: Caps | None = None, opener=None) -> tuple[dict
 
 # --- who may say what ----------------------------------------------------------------
 
-def _check_signer(conn: Connection, header: dict) -> tuple[SyncPeer | None, bool]:
-    """The pinned peer for this bundle's origin (refusing anything else) and whether its key is new."""
+def _check_signer(conn: Connection, header: dict[str, Any]) -> tuple[Row[bytes, str, int, int], bool]:
+    """The pinned peer for this bundle's origin (refusing anything else) and whether its key is new.
+    The peer as its public_key, fingerprint, last_bundle and incarnation."""
     origin, public, number, incarnation = header["origin"], header["public_key"], header["number"], header["incarnation"]
     if origin == _origin(conn):
         raise BundleError("这是本机导出的数据包，无需导入", f"own bundle {origin}#{number}")
-    peer = conn.execute(select(SyncPeer).where(SyncPeer.origin == origin)).first()
+    peer = conn.execute(select(SyncPeer.public_key, SyncPeer.fingerprint, SyncPeer.last_bundle, SyncPeer.incarnation)
+                        .where(SyncPeer.origin == origin)).first()
     if peer is None:
         raise BundleError(f"未登记的站点 {origin}（指纹 {fingerprint(public)}）{REFUSED}；请先与对方电话核对指纹，"
                           f"再运行 shebao-desk bundle trust {origin} 指纹", f"unknown signer {origin}")
@@ -328,7 +334,7 @@ def _check_signer(conn: Connection, header: dict) -> tuple[SyncPeer | None, bool
     return peer, newly
 
 
-def _check_change(c: dict, origin: str, horizon_ms: int) -> None:
+def _check_change(c: dict[str, Any], origin: str, horizon_ms: int) -> None:
     where = f"{c['table_name']}/{c['row_id']}"
     if c["origin"] != origin:
         raise BundleError(f"数据包中有冒充其他站点（{c['origin'][:16]}）的变更{REFUSED}", f"{where}: origin {c['origin']!r}")
@@ -360,7 +366,7 @@ def _existing(conn: Connection, table: str, row_ids: list[str]) -> set[str]:
     return found
 
 
-def _settle_rows(conn: Connection, changes: list[dict]) -> tuple[list[dict], int, int]:
+def _settle_rows(conn: Connection, changes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, int]:
     """Audit entries are append-only; clerks arrive as inactive name cards, never as accounts.
 
     Returns the changes left for the merge (clerk changes are taken care of here), and
@@ -385,7 +391,7 @@ def _settle_rows(conn: Connection, changes: list[dict]) -> tuple[list[dict], int
         v = c["values"]
         if not isinstance(v.get("username"), str) or not isinstance(v.get("display_name"), str):
             raise BundleError(f"数据包中的经办员信息不完整{REFUSED}", f"clerk {c['row_id']}: {sorted(v)}")
-        conn.execute(Clerk.__table__.insert().values(
+        conn.execute(table_of(Clerk).insert().values(
             id=c["row_id"], username=v["username"], display_name=v["display_name"], role=Role.CLERK,
             password_hash="", active=False, failed_logins=0, created_at=now, updated_at=now))
         known.add(c["row_id"])
@@ -412,7 +418,7 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
             result.skipped += clerks_known
             values = {"public_key": bytes.fromhex(public), "last_bundle": number, "updated_at": utcnow(),
                       "incarnation": header["incarnation"]}
-            conn.execute(SyncPeer.__table__.update().where(SyncPeer.origin == origin).values(**values))
+            conn.execute(table_of(SyncPeer).update().where(SyncPeer.origin == origin).values(**values))
     except SQLAlchemyError as exc:
         raise BundleError(f"数据包中的数据与本机数据冲突或格式不对{REFUSED}",
                           f"{origin}#{number}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
@@ -449,8 +455,8 @@ def trust(store: Store, origin: str, pin: str) -> None:
         if origin == _origin(conn):
             raise BundleError("不能登记本机自己的编号")
         old = conn.execute(select(SyncPeer.last_bundle, SyncPeer.incarnation).where(SyncPeer.origin == origin)).first()
-        conn.execute(SyncPeer.__table__.delete().where(SyncPeer.origin == origin))
-        conn.execute(SyncPeer.__table__.insert().values(
+        conn.execute(table_of(SyncPeer).delete().where(SyncPeer.origin == origin))
+        conn.execute(table_of(SyncPeer).insert().values(
             origin=origin, public_key=public, fingerprint=fp, last_bundle=old[0] if old else 0,
             incarnation=old[1] if old else 0, updated_at=utcnow()))
 

@@ -15,22 +15,25 @@ the rest goes on; quarantined changes are tried again at every sync.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from typing import Any
 
 from alembic import command
-from sqlalchemy import Connection, Engine, create_engine, delete, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from shebao_desk.changes.audit_chain import RESTORED, exchange_head
 from shebao_desk.changes.capture import observe_received
 from shebao_desk.changes.merge import apply_changes
 from shebao_desk.clock import local_day, now_utc
+from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import masked
-from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation
+from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation, table_of
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import value_problems
 from shebao_desk.store import state
@@ -53,7 +56,7 @@ class SyncError(ShebaoError):
 
 
 class IdentityClash(SyncError):
-    def __init__(self, origin: str, host: str, since, *, during: str = "setup") -> None:
+    def __init__(self, origin: str, host: str, since: dt.datetime, *, during: str = "setup") -> None:
         what = ("请为本机另选一个工作站编号" if during == "setup" else
                 "本机的变更未发送，数据不会丢失；请管理员核对两台电脑的工作站编号，把本机的数据迁到新设置（shebao-desk setup）的库中")
         super().__init__(
@@ -99,7 +102,7 @@ def _identity(conn: Connection) -> tuple[str, str, int]:
     site = conn.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
     if site is None:
         raise SetupNeeded()
-    return f"{site[0]}{site[1]}", store_id(conn), int(state.get(conn, state.INCARNATION, "0"))
+    return f"{site[0]}{site[1]}", store_id(conn), state.get_int(conn, state.INCARNATION)
 
 
 def _own_pushed_hlc(conn: Connection, origin: str) -> str:
@@ -108,15 +111,18 @@ def _own_pushed_hlc(conn: Connection, origin: str) -> str:
 
 
 def register(engine: Engine, origin: str, store: str, incarnation: int, *, host: str | None = None,
-             pushed_hlc: str = "", during: str = "setup") -> SyncWorkstation | None:
+             pushed_hlc: str = "", during: str = "setup") -> Row[str, str, dt.datetime, int, str] | None:
     """Claim ``origin`` for this store; refuse (writing nothing) when another store holds it.
 
-    Returns the registration as it was before this call (None for a first registration)."""
+    Returns the registration as it was before this call (None for a first registration): its
+    store_id, host, registered_at, incarnation and last_hlc."""
     host = host or socket.gethostname()
-    table = SyncWorkstation.__table__
+    table = table_of(SyncWorkstation)
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REGISTER_LOCK})
-        row = conn.execute(select(SyncWorkstation).where(SyncWorkstation.origin == origin)).first()
+        row = conn.execute(select(SyncWorkstation.store_id, SyncWorkstation.host, SyncWorkstation.registered_at,
+                                  SyncWorkstation.incarnation, SyncWorkstation.last_hlc)
+                           .where(SyncWorkstation.origin == origin)).first()
         if row is not None and row.store_id != store:
             raise IdentityClash(origin, row.host, row.registered_at, during=during)
         now = utcnow()
@@ -137,7 +143,7 @@ def claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
     engine = central_engine(url)
     try:
         prepare_central(engine)
-        register(engine, origin, store_id(conn), int(state.get(conn, state.INCARNATION, "0")))
+        register(engine, origin, store_id(conn), state.get_int(conn, state.INCARNATION))
     except IdentityClash:
         raise
     except Exception as exc:
@@ -173,7 +179,7 @@ def _check_in(store: Store, engine: Engine) -> bool:
 
 
 def _record_pushed_hlc(engine: Engine, origin: str, hlc: str) -> None:
-    table = SyncWorkstation.__table__
+    table = table_of(SyncWorkstation)
     with engine.begin() as conn:
         conn.execute(update(table).where(table.c.origin == origin, table.c.last_hlc < hlc).values(last_hlc=hlc))
 
@@ -209,7 +215,11 @@ def _reason(exc: BaseException) -> tuple[str, str]:
     return "中心数据库不接受这条数据", detail
 
 
-def _send(engine: Engine, rows: list[dict], window: str) -> tuple[list[dict], list[tuple[dict, str, str]]]:
+Change = dict[str, Any]  # a change as it travels: change_id, table_name, row_id, hlc, origin, values
+Refused = tuple[Change, str, str]  # a refused change, the clerk's reason, the log's detail
+
+
+def _send(engine: Engine, rows: list[Change], window: str) -> tuple[list[Change], list[Refused]]:
     """Push ``rows`` (scoped to ``window``'s stream, see scope.py); a refused batch is split until each
     refused change stands alone."""
     if not rows:
@@ -236,9 +246,10 @@ def _send(engine: Engine, rows: list[dict], window: str) -> tuple[list[dict], li
         return ok1 + ok2, bad1 + bad2
 
 
-def _precheck(rows: list[dict]) -> tuple[list[dict], list[tuple[dict, str, str]]]:
+def _precheck(rows: list[Change]) -> tuple[list[Change], list[Refused]]:
     """What would not fit the central schema is quarantined without a round trip."""
-    good, bad = [], []
+    good: list[Change] = []
+    bad: list[Refused] = []
     for r in rows:
         problems = value_problems(r["table_name"], r["values"]) if isinstance(r["values"], dict) else ["values"]
         if problems:
@@ -248,13 +259,13 @@ def _precheck(rows: list[dict]) -> tuple[list[dict], list[tuple[dict, str, str]]
     return good, bad
 
 
-def _settle(store: Store, accepted: list[dict], refused: list[tuple[dict, str, str]],
+def _settle(store: Store, accepted: list[Change], refused: list[Refused],
             span: tuple[int, int] | None = None) -> None:
     """Locally, in one transaction: refused changes into quarantine, accepted ones marked as pushed.
 
     ``span``: the batch was every unpushed, unquarantined change with ``seq`` in (low, high]: then one
     statement marks them (the log only grows at its end)."""
-    q = SyncQuarantine.__table__
+    q = table_of(SyncQuarantine)
     now = utcnow()
     with store.engine.begin() as conn:
         if refused:
@@ -281,22 +292,23 @@ def _settle(store: Store, accepted: list[dict], refused: list[tuple[dict, str, s
             conn.execute(delete(q).where(q.c.change_id.in_(chunk)))
 
 
-def _rows(conn: Connection, stmt) -> list[dict]:
+def _rows(conn: Connection, stmt: Executable) -> list[Change]:
     return [dict(zip(COLUMNS, c, strict=True)) for c in conn.execute(stmt).all()]
 
 
-def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[tuple[dict, str, str]]]:
+def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Refused]]:
     """Returns how many changes central accepted, and those it refused (now quarantined)."""
-    q = SyncQuarantine.__table__
+    q = table_of(SyncQuarantine)
     cols = [getattr(SyncChange, c) for c in COLUMNS]
-    sent, refused_all = 0, []
+    sent = 0
+    refused_all: list[Refused] = []
     window, origin = identity(store)
     with engine.begin() as conn:
         scope.register_origin(conn, origin, window)
     with store.engine.connect() as conn:  # last time's refusals first: a fix may have come since
         waiting = _rows(conn, select(*cols).join(q, q.c.change_id == SyncChange.change_id)
                         .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq))
-    batches: list[tuple[list[dict], tuple[int, int] | None]] = [(waiting, None)] if waiting else []
+    batches: list[tuple[list[Change], tuple[int, int] | None]] = [(waiting, None)] if waiting else []
     after = 0
     while True:
         if not batches:
@@ -324,7 +336,7 @@ def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
     received, conflicts = 0, 0
     while True:
         with store.engine.connect() as conn:
-            cursor = int(state.get(conn, SCOPE_POS, "0"))
+            cursor = state.get_int(conn, SCOPE_POS)
         with engine.connect() as conn:
             got = scope.pull_batch(conn, window, cursor, batch)
         if not got:
@@ -344,7 +356,7 @@ def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int
     received, conflicts = 0, 0
     while True:
         with store.engine.connect() as conn:
-            cursor = int(state.get(conn, state.PULLED_SEQ, "0"))
+            cursor = state.get_int(conn, state.PULLED_SEQ)
         with engine.connect() as conn:
             changes = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
                                    .where(SyncChange.seq > cursor).order_by(SyncChange.seq).limit(batch)).all()
@@ -443,7 +455,7 @@ def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
     return Lookup(person_id, result.applied, len(result.conflicts))
 
 
-def central_url(policy) -> str:
+def central_url(policy: Policy) -> str:
     """The central database this workstation is configured for ("" when it works alone)."""
     return os.environ.get("SHEBAO_CENTRAL") or policy.site.central_url
 

@@ -13,18 +13,19 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.exc import DBAPIError
 
 from shebao_desk.changes.capture import LOCAL_TABLES
 from shebao_desk.changes.codec import encode
 from shebao_desk.models import Base
+from shebao_desk.store.database import Store
 from shebao_desk.sync.central import SyncError, central_engine
 
 SYNCED_TABLES = [t for t in Base.metadata.sorted_tables if t.name not in LOCAL_TABLES]
 
 
-def canonical_rows(conn: Connection, table) -> list[str]:
+def canonical_rows(conn: Connection, table: Table) -> list[str]:
     """Each row as one canonical JSON line, in id order."""
     rows = conn.execute(select(*table.columns)).all()
     lines = [(str(r.id), json.dumps([encode(v) for v in r], ensure_ascii=False, sort_keys=True,
@@ -34,7 +35,7 @@ def canonical_rows(conn: Connection, table) -> list[str]:
 
 
 def digest(conn: Connection) -> dict[str, dict[str, Any]]:
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
     for table in SYNCED_TABLES:
         h = hashlib.sha256()
         lines = canonical_rows(conn, table)
@@ -45,7 +46,7 @@ def digest(conn: Connection) -> dict[str, dict[str, Any]]:
     return out
 
 
-def digest_store(store) -> dict[str, dict[str, Any]]:
+def digest_store(store: Store) -> dict[str, dict[str, Any]]:
     with store.engine.connect() as conn:
         return digest(conn)
 

@@ -23,10 +23,10 @@ its stream too, so the PC that did not take the bundle gets it as well.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 SHARED = "*"
 PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
@@ -61,8 +61,8 @@ def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str 
     """A change relayed by bundle may come from an origin that never pushed itself: it is
     counted to the window that pushed it (or, with no pusher, to a window named as the origin)."""
     origins = list(set(origins))
-    known = dict(conn.execute(text("SELECT origin, window_code FROM scope_origin WHERE origin = ANY(:o)"),
-                              {"o": origins}).all())
+    known: dict[str, str] = dict(conn.execute(
+        text("SELECT origin, window_code FROM scope_origin WHERE origin = ANY(:o)"), {"o": origins}).all())
     for origin in set(origins) - set(known) if fallback is None else ():
         # Not registered (a log from before scoping): a case number names its window and workstation
         # (a scan of the cases, once per origin: registered when found).
@@ -76,7 +76,7 @@ def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str 
     return {o: known.get(o, fallback or o) for o in origins}
 
 
-def _lookup(conn: Connection, sql: str, ids: set[str]) -> list[tuple]:
+def _lookup(conn: Connection, sql: str, ids: set[str]) -> Sequence[tuple[Any, ...]]:
     return conn.execute(text(sql), {"ids": sorted(ids)}).all() if ids else []
 
 
@@ -108,8 +108,8 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
             scope = person_of.get((target, target_id)) or window  # an inquiry about nobody in particular
         elif target == "clerk":
             scope = "c:" + target_id
-        elif target in _CLERK_OF and person_of.get((target, target_id)):
-            scope = "c:" + person_of[(target, target_id)]
+        elif target in _CLERK_OF and (clerk_id := person_of.get((target, target_id))):
+            scope = "c:" + clerk_id
         elif target in WINDOW_TABLES or audit_of:
             scope = window
         else:
@@ -279,7 +279,7 @@ def adopt(conn: Connection, window: str, person_id: str) -> list[dict[str, Any]]
     return [dict(r._mapping) for r in rows]
 
 
-def pull_batch(conn: Connection, window: str, cursor: int, batch: int) -> list[tuple[int, dict]]:
+def pull_batch(conn: Connection, window: str, cursor: int, batch: int) -> list[tuple[int, dict[str, Any]]]:
     """The next changes of this window's stream and the shared one, in stream order. A workstation's
     own changes come back too (skipped as already there), as before: a store restored from a backup
     gets back what it pushed after that backup."""
@@ -291,11 +291,12 @@ def pull_batch(conn: Connection, window: str, cursor: int, batch: int) -> list[t
 
 
 def stream_end(conn: Connection, window: str) -> int:
-    return conn.scalar(text("SELECT coalesce(max(pos), 0) FROM sync_scope WHERE window_code IN (:w, '*')"),
-                       {"w": window})
+    end: int = conn.scalar(text("SELECT coalesce(max(pos), 0) FROM sync_scope WHERE window_code IN (:w, '*')"),
+                           {"w": window})
+    return end
 
 
-def backfill(engine, batch: int = 20_000) -> int:
+def backfill(engine: Engine, batch: int = 20_000) -> int:
     """Scope the changes of a central log written before scoped replication (or by a bulk load),
     in log order, batch by batch, with the same rules as a push. Returns how many were scoped."""
     done = 0

@@ -36,8 +36,10 @@ def sync_status(store: Store, warn_after_days: int, now: dt.datetime | None = No
     now = now or now_utc()
     with store.engine.connect() as conn:
         last = state.last_sync(conn)
-        pending = conn.scalar(select(func.count()).select_from(SyncChange).where(SyncChange.pushed.is_(False)))
-        conflicts = conn.scalar(select(func.count()).select_from(SyncConflict).where(SyncConflict.resolved_at.is_(None)))
+        pending = conn.execute(select(func.count()).select_from(SyncChange)
+                               .where(SyncChange.pushed.is_(False))).scalar_one()
+        conflicts = conn.execute(select(func.count()).select_from(SyncConflict)
+                                 .where(SyncConflict.resolved_at.is_(None))).scalar_one()
         reasons = conn.execute(select(SyncQuarantine.reason, func.count()).group_by(SyncQuarantine.reason)
                                .order_by(func.count().desc())).all()
     reference = last

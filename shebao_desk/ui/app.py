@@ -26,6 +26,8 @@ from shebao_desk.ui.worker import Worker
 if TYPE_CHECKING:
     import argparse
 
+    from shebao_desk.models import Clerk
+
 log = logging.getLogger(__name__)
 
 CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -103,10 +105,10 @@ def open_context(db_path: Path, training: bool, workstation: str | None, *, moni
     return build_context(open_core(db_path, training, workstation), monitor=monitor)
 
 
-def sign_in_clerk(ctx: AppContext) -> None:
+def sign_in_clerk(ctx: AppContext, clerk: Clerk) -> None:
     from shebao_desk.services.attendance import sign_in  # noqa: PLC0415 - start-up, see the module docstring
-    with ctx.store.unit(ctx.clerk.id, ctx.workstation, "sign in") as s:
-        sign_in(s, ctx.clerk.id, ctx.workstation)
+    with ctx.store.unit(clerk.id, ctx.workstation, "sign in") as s:
+        sign_in(s, clerk.id, ctx.workstation)
 
 
 def start_dialog(db_path: Path, training: bool, workstation: str | None, loader) -> tuple[Any, dict]:
@@ -155,8 +157,8 @@ def run(args: argparse.Namespace) -> int:
             ctx.shutdown()
         return 0
     from shebao_desk.ui.main_window import MainWindow  # noqa: PLC0415 - start-up: the workbench after login
-    ctx.clerk = dialog.result_clerk
-    sign_in_clerk(ctx)
+    ctx.clerk = clerk = dialog.result_clerk
+    sign_in_clerk(ctx, clerk)
     window = MainWindow(ctx)
     app.installEventFilter(window.idle)
     window.show()

@@ -18,9 +18,9 @@ def confirm(parent: QWidget | None, title: str, text: str, action: str) -> bool:
     """Ask before an irreversible step; True only when the clerk chose ``action``."""
     if _answer is not None:
         return bool(_answer(title, text))
-    box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.NoButton, parent)
-    go = box.addButton(action, QMessageBox.AcceptRole)
-    back = box.addButton(QMessageBox.Cancel)  # Qt's own “取消” (translated)
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, parent)
+    go = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+    back = box.addButton(QMessageBox.StandardButton.Cancel)  # Qt's own “取消” (translated)
     box.setDefaultButton(back)
     box.setEscapeButton(back)
     box.exec()

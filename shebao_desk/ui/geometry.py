@@ -35,8 +35,8 @@ def fit_to_screen(widget: QWidget, width: int, height: int) -> None:
 
 def desk_settings(folder: Path | None) -> QSettings:
     if folder is None:
-        return QSettings(QSettings.IniFormat, QSettings.UserScope, "shebao-desk", "desk")
-    return QSettings(str(folder / SETTINGS_NAME), QSettings.IniFormat)
+        return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "shebao-desk", "desk")
+    return QSettings(str(folder / SETTINGS_NAME), QSettings.Format.IniFormat)
 
 
 def restore_geometry(widget: QWidget, settings: QSettings, key: str) -> bool:

@@ -39,8 +39,9 @@ def install_translators(app: QCoreApplication, locale: str = LOCALE) -> list[QTr
     The translators are parented to the application so they live as long as it does.
     A missing file is logged, never fatal: the program then shows Qt's English.
     """
-    if getattr(app, "_shebao_translators", None) is not None:
-        return app._shebao_translators
+    held = getattr(app, "_shebao_translators", None)
+    if held is not None:
+        return held
     QLocale.setDefault(QLocale(locale))
     installed = []
     for name, folder in (("qtbase", qt_translations_dir()), ("shebao", own_translations_dir())):
@@ -50,7 +51,7 @@ def install_translators(app: QCoreApplication, locale: str = LOCALE) -> list[QTr
             installed.append(translator)
         elif name == "qtbase":
             log.warning("Qt translation %s_%s not found in %s", name, locale, folder)
-    app._shebao_translators = installed
+    app._shebao_translators = installed  # type: ignore[attr-defined]  # ours, kept on the app it belongs to
     return installed
 
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 from shebao_desk.errors import ValidationError
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.ops import run_op
+from shebao_desk.ui.widgets import named
 
 if TYPE_CHECKING:
     from shebao_desk.ui.context import AppContext
@@ -33,16 +34,16 @@ class StartDialog(QDialog):
         self.setWindowTitle(title)
         self.setMinimumWidth(440)
         layout = QVBoxLayout(self)
-        self.head = QLabel("<b>社会保障卡综合服务窗口工作台</b>", objectName="head")
-        self.intro = QLabel("正在打开数据库…", objectName="intro")
+        self.head = named(QLabel("<b>社会保障卡综合服务窗口工作台</b>"), "head")
+        self.intro = named(QLabel("正在打开数据库…"), "intro")
         self.intro.setWordWrap(True)
         layout.addWidget(self.head)
         layout.addWidget(self.intro)
 
         self.login_fields = QWidget()
         form = QFormLayout(self.login_fields)
-        self.username = QLineEdit(objectName="username")
-        self.password = QLineEdit(objectName="password", echoMode=QLineEdit.Password)
+        self.username = named(QLineEdit(), "username")
+        self.password = named(QLineEdit(echoMode=QLineEdit.EchoMode.Password), "password")
         form.addRow("用户名", self.username)
         form.addRow("密码", self.password)
         self.password.returnPressed.connect(self.submit)
@@ -50,8 +51,8 @@ class StartDialog(QDialog):
 
         self.site_fields = QWidget()  # first start of a new store: which window and workstation this PC is
         form = QFormLayout(self.site_fields)
-        self.window_code = QLineEdit(objectName="window_code", maxLength=8)
-        self.workstation_id = QLineEdit(objectName="workstation_id", maxLength=4, placeholderText="如 A、B，每台电脑不同")
+        self.window_code = named(QLineEdit(maxLength=8), "window_code")
+        self.workstation_id = named(QLineEdit(maxLength=4, placeholderText="如 A、B，每台电脑不同"), "workstation_id")
         form.addRow("窗口编号", self.window_code)
         form.addRow("工作站编号", self.workstation_id)
         layout.addWidget(self.site_fields)
@@ -59,10 +60,10 @@ class StartDialog(QDialog):
 
         self.admin_fields = QWidget()
         form = QFormLayout(self.admin_fields)
-        self.new_username = QLineEdit(objectName="new_username")
-        self.display_name = QLineEdit(objectName="display_name")
-        self.new_password = QLineEdit(objectName="new_password", echoMode=QLineEdit.Password)
-        self.new_password2 = QLineEdit(objectName="new_password2", echoMode=QLineEdit.Password)
+        self.new_username = named(QLineEdit(), "new_username")
+        self.display_name = named(QLineEdit(), "display_name")
+        self.new_password = named(QLineEdit(echoMode=QLineEdit.EchoMode.Password), "new_password")
+        self.new_password2 = named(QLineEdit(echoMode=QLineEdit.EchoMode.Password), "new_password2")
         form.addRow("用户名", self.new_username)
         form.addRow("姓名", self.display_name)
         form.addRow("密码（至少 8 位，含字母和数字）", self.new_password)
@@ -70,15 +71,15 @@ class StartDialog(QDialog):
         layout.addWidget(self.admin_fields)
         self.admin_fields.hide()
 
-        self.error = QLabel(objectName="error")
+        self.error = named(QLabel(), "error")
         self.error.setStyleSheet("color:#b00020")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(False)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         if ctx is not None:
             self.set_context(ctx, first_admin=first_admin)
 
@@ -116,15 +117,15 @@ class StartDialog(QDialog):
                 self.username.setText(self.locked_for)
                 self.username.setReadOnly(True)
             (self.password if self.locked_for else self.username).setFocus()
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(True)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
 
     def startup_failed(self, message: str) -> None:
         self.intro.setText("无法启动。")
         self.error.setText(message)
 
     def busy(self, on: bool) -> None:
-        self.buttons.button(QDialogButtonBox.Ok).setEnabled(not on)
-        self.setCursor(Qt.WaitCursor if on else Qt.ArrowCursor)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not on)
+        self.setCursor(Qt.CursorShape.WaitCursor if on else Qt.CursorShape.ArrowCursor)
 
     def fail(self, error: BaseException) -> None:
         self.busy(False)
@@ -143,17 +144,18 @@ class StartDialog(QDialog):
         self.accept()
 
     def submit(self) -> None:
-        if self.ctx is None:
+        ctx = self.ctx
+        if ctx is None:
             return
-        (self._create_admin if self.first_admin else self._login)()
+        (self._create_admin if self.first_admin else self._login)(ctx)
 
-    def _create_admin(self) -> None:
+    def _create_admin(self, ctx: AppContext) -> None:
         from shebao_desk.models import Role  # noqa: PLC0415 - start-up, see the module docstring
         from shebao_desk.services.auth import create_clerk  # noqa: PLC0415 - start-up
         if self.needs_admin and self.new_password.text() != self.new_password2.text():
             self.fail(ValidationError("两次输入的密码不一致"))
             return
-        ctx, needs_admin = self.ctx, self.needs_admin
+        needs_admin = self.needs_admin
         username, name, password = self.new_username.text(), self.display_name.text(), self.new_password.text()
         window, workstation = self.window_code.text(), self.workstation_id.text()
 
@@ -171,9 +173,8 @@ class StartDialog(QDialog):
         run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False),
                changes={"clerks", "site"})
 
-    def _login(self) -> None:
+    def _login(self, ctx: AppContext) -> None:
         from shebao_desk.services.auth import login  # noqa: PLC0415 - start-up, see the module docstring
-        ctx = self.ctx
         cfg = ctx.policy.site
         username, password = self.username.text(), self.password.text()
         self.password.clear()

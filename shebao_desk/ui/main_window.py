@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -23,6 +24,10 @@ from shebao_desk.ui.geometry import desk_settings, fit_to_screen, remember_geome
 from shebao_desk.ui.login import LoginDialog
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.pages import page_classes
+from shebao_desk.ui.widgets import named
+
+if TYPE_CHECKING:  # the pages load with the workbench (page_classes)
+    from shebao_desk.ui.pages.intake import IntakePage
 
 
 class IdleWatcher(QObject):
@@ -35,7 +40,7 @@ class IdleWatcher(QObject):
         self.timer.start()
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt naming)
-        if event.type() in (QEvent.KeyPress, QEvent.MouseButtonPress, QEvent.MouseMove, QEvent.Wheel):
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.Wheel):
             self.timer.start()
         return False
 
@@ -54,15 +59,15 @@ class MainWindow(QMainWindow):
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
         if ctx.training:
-            banner = QLabel(self.tr("培训模式 — 使用培训数据库，所有操作不影响真实业务"), objectName="training_banner")
-            banner.setAlignment(Qt.AlignCenter)
+            banner = named(QLabel(self.tr("培训模式 — 使用培训数据库，所有操作不影响真实业务")), "training_banner")
+            banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
             banner.setStyleSheet("background:#d32f2f;color:white;font-weight:bold;padding:6px;font-size:16px")
             outer.addWidget(banner)
-        self.header = QLabel(objectName="header")
+        self.header = named(QLabel(), "header")
         self.header.setStyleSheet("padding:6px 10px;background:#1565c0;color:white;font-size:14px")
         outer.addWidget(self.header)
         body = QHBoxLayout()
-        self.nav = QListWidget(objectName="nav")
+        self.nav = named(QListWidget(), "nav")
         self.nav.setFixedWidth(170)
         self.nav.setStyleSheet("font-size:16px")
         self.stack = QStackedWidget()
@@ -77,13 +82,13 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
         self.update_header()
         self.idle = IdleWatcher(site.idle_lock_minutes, self.lock)
-        self.sync_label = QLabel(objectName="sync_status")
+        self.sync_label = named(QLabel(), "sync_status")
         self.statusBar().addPermanentWidget(self.sync_label)
-        self.calendar_label = QLabel(objectName="calendar_status", wordWrap=True)
+        self.calendar_label = named(QLabel(wordWrap=True), "calendar_status")
         self.calendar_label.setStyleSheet("color:#b00020")
         self.calendar_label.hide()
         self.statusBar().addWidget(self.calendar_label, 1)
-        about = QPushButton("关于", objectName="about_button", flat=True)
+        about = named(QPushButton("关于", flat=True), "about_button")
         about.clicked.connect(self.show_about)
         self.statusBar().addPermanentWidget(about)
         self.sync_timer = QTimer(self, interval=60_000)
@@ -104,13 +109,13 @@ class MainWindow(QMainWindow):
             index = self.stack.count() - 1
             if index < 9:  # Ctrl+1 … Ctrl+9 in the order the clerk sees the pages
                 self.nav.addItem(f"{label}　Ctrl+{index + 1}")
-                QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self, activated=partial(self.nav.setCurrentRow, index))
+                QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self).activated.connect(partial(self.nav.setCurrentRow, index))
             else:
                 self.nav.addItem(label)
 
     def closeEvent(self, event) -> None:  # noqa: N802
         """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
-        intake = self.pages.get("intake")
+        intake = cast("IntakePage | None", self.pages.get("intake"))
         # Closing from the lock screen never asks: a question there would leave the desk unlocked.
         unsaved = intake is not None and self.isVisible() and not intake.form.is_blank() and not self.locked_out
         if unsaved and not confirm(self, self.tr("尚未受理"),

@@ -15,10 +15,11 @@ from shebao_desk.devices.errors import (
 from shebao_desk.devices.operations import activate, change_pin
 from shebao_desk.ui.card_service import CardService
 from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.widgets import named
 
 
 def _pin_field(name: str, length: int) -> QLineEdit:
-    field = QLineEdit(objectName=name, echoMode=QLineEdit.Password, maxLength=length)
+    field = named(QLineEdit(echoMode=QLineEdit.EchoMode.Password, maxLength=length), name)
     field.setInputMask("")
     return field
 
@@ -44,7 +45,7 @@ class PinDialog(QDialog):
                            f" {{font-size:{self.FONT_PX[large]}px}}")
         layout = QVBoxLayout(self)
         # The dialog grows with its message: the whole error (tries left, what to do) is always shown.
-        layout.setSizeConstraint(QLayout.SetMinimumSize)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         intro = QLabel(self.tr("读卡器：{0}<br>请持卡人自己输入密码，经办人请回避。").format(reader))
         intro.setWordWrap(True)
         intro.setMinimumWidth(600 if large else 460)  # the layout's minimum decides the dialog's width
@@ -58,11 +59,11 @@ class PinDialog(QDialog):
         form.addRow(f"新密码（{self.pin_length} 位数字）", self.new)
         form.addRow("再输一次新密码", self.confirm)
         layout.addLayout(form)
-        self.message = QLabel(objectName="pin_message")
+        self.message = named(QLabel(), "pin_message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color:#b00020;font-weight:bold")
         layout.addWidget(self.message)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -81,7 +82,7 @@ class PinDialog(QDialog):
         else:
             job = lambda open_card: activate(open_card, old, new, confirm, reader=reader, pin_length=length)  # noqa: E731
         self.buttons.setEnabled(False)
-        self.setCursor(Qt.WaitCursor)
+        self.setCursor(Qt.CursorShape.WaitCursor)
         self.cards.run(job, self._done, self._failed, reader)
 
     def _done(self, _result: object) -> None:
@@ -108,5 +109,5 @@ class PinDialog(QDialog):
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
-        self.layout().activate()
+        self.layout().activate()  # type: ignore[union-attr]  # the dialog's layout, set in __init__
         self.adjustSize()

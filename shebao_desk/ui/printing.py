@@ -22,6 +22,7 @@ from shebao_desk.ui.geometry import fit_to_screen
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.print_job import PrintSettings, print_in_child
 from shebao_desk.ui.worker import Worker
+from shebao_desk.ui.widgets import named
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class PreviewDialog(QDialog):
         close = QPushButton("关闭")
         close.clicked.connect(self.accept)
         # After a failure: print again to the same printer, once the clerk has fixed it.
-        self.retry_button = QPushButton("重新打印", objectName="retry_print")
+        self.retry_button = named(QPushButton("重新打印"), "retry_print")
         self.retry_button.clicked.connect(lambda: self.send(self.last_settings))
         self.retry_button.hide()
         row.addWidget(self.print_button)
@@ -63,7 +64,7 @@ class PreviewDialog(QDialog):
     def print_(self) -> None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         dialog = QPrintDialog(printer, self)
-        if dialog.exec() != QDialog.Accepted:
+        if dialog.exec() != QDialog.DialogCode.Accepted:
             return
         self.send(PrintSettings.from_printer(printer))
 

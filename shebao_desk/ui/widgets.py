@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QDate, QObject, Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
 from shebao_desk.clock import local_text, today
 from shebao_desk.rules.idnumber import mask_id_number
+
+
+Q = TypeVar("Q", bound=QObject)
+
+
+def named(widget: Q, name: str) -> Q:
+    """``widget`` with its objectName (what tests and style sheets find it by). Qt takes objectName=…
+    as a constructor keyword too, but PySide6's stubs list only a class's own properties there."""
+    widget.setObjectName(name)
+    return widget
 
 
 def china_today() -> QDate:
@@ -45,10 +55,10 @@ class Table(QTableWidget):
         super().__init__(0, len(headers))
         self.setObjectName(object_name)
         self.setHorizontalHeaderLabels(headers)
-        self.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.setSelectionBehavior(QTableWidget.SelectRows)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.horizontalHeader().setStretchLastSection(True)
         self.payloads: list[Any] = []  # what each row stands for (an id, a path): the page's own
 
@@ -57,7 +67,7 @@ class Table(QTableWidget):
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 item = QTableWidgetItem(value)
-                item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.setItem(r, c, item)
         self.payloads = list(payloads or [None] * len(rows))
 

@@ -100,7 +100,7 @@ class IdCardSimulator:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def _serve(self) -> None:

@@ -10,7 +10,7 @@ from shebao_desk.services.attendance import attendance_report, sign_out
 from shebao_desk.services.statistics import period_of
 from shebao_desk.ui.ops import run_op
 from shebao_desk.clock import today as today_in_china
-from shebao_desk.ui.widgets import Hint, Table, china_today
+from shebao_desk.ui.widgets import Hint, Table, china_today, named
 
 
 class AttendancePage(QWidget):
@@ -19,9 +19,9 @@ class AttendancePage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.month = QDateEdit(china_today(), objectName="attendance_month", displayFormat="yyyy-MM")
-        show = QPushButton(self.tr("查看"), objectName="run_attendance")
-        out = QPushButton(self.tr("我要签退"), objectName="sign_out")
+        self.month = named(QDateEdit(china_today(), displayFormat="yyyy-MM"), "attendance_month")  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
+        show = named(QPushButton(self.tr("查看")), "run_attendance")
+        out = named(QPushButton(self.tr("我要签退")), "sign_out")
         for w in (QLabel(self.tr("月份")), self.month, show, out):
             row.addWidget(w)
         row.addStretch(1)

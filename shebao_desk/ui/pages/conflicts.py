@@ -8,7 +8,7 @@ from shebao_desk.clock import local_text
 from shebao_desk.services.conflicts import list_conflicts, resolve_conflict
 from shebao_desk.models import Clerk
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, named
 
 
 class ConflictsPage(QWidget):
@@ -21,8 +21,8 @@ class ConflictsPage(QWidget):
         self.table = Table(["冲突", "人员", "身份证号码", "卡", "卡状态", "登记时间", "发现时间"], "conflicts")
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
-        refresh = QPushButton("刷新", objectName="refresh_conflicts")
-        self.resolve = QPushButton("保留选中的卡，处理此冲突", objectName="resolve_conflict")
+        refresh = named(QPushButton("刷新"), "refresh_conflicts")
+        self.resolve = named(QPushButton("保留选中的卡，处理此冲突"), "resolve_conflict")
         row.addWidget(refresh)
         row.addStretch(1)
         row.addWidget(self.resolve)

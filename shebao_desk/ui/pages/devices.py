@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from shebao_desk.config.resources import resource_path
 from shebao_desk.devices.simulators.virtual_card import VirtualCard, load_holder
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, named
 
 
 class DevicesPage(QWidget):
@@ -30,11 +30,11 @@ class DevicesPage(QWidget):
         layout.addWidget(self.article9)
         if ctx.training:
             row = QHBoxLayout()
-            self.holder = QComboBox(objectName="training_holder")
+            self.holder = named(QComboBox(), "training_holder")
             for path in sorted(resource_path("holders").glob("*.toml")):
                 self.holder.addItem(holder_label(path), str(path))
-            insert = QPushButton("插入培训卡", objectName="insert_training_card")
-            remove = QPushButton("取出培训卡", objectName="remove_training_card")
+            insert = named(QPushButton("插入培训卡"), "insert_training_card")
+            remove = named(QPushButton("取出培训卡"), "remove_training_card")
             insert.clicked.connect(self.insert_training_card)
             remove.clicked.connect(ctx.cards.remove_training_card)
             for w in (QLabel("培训虚拟卡"), self.holder, insert, remove):

@@ -10,7 +10,7 @@ from shebao_desk.config.service_guide import load_guide
 from shebao_desk.documents.sheets import guide_pdf
 from shebao_desk.services.case_files import case_folder
 from shebao_desk.ui.printing import generate_and_preview
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 
 class GuidePage(QWidget):
@@ -19,7 +19,7 @@ class GuidePage(QWidget):
         self.ctx = ctx
         guide = load_guide()
         layout = QVBoxLayout(self)
-        self.view = QTextBrowser(objectName="guide_view")
+        self.view = named(QTextBrowser(), "guide_view")
         html = [f"<h2>{escape(guide.title)}</h2>"]
         html += [f"<h3>{escape(h)}</h3><p>{escape(t)}</p>" for h, t in guide.sections]
         html.append(self.tr("<h2>服务流程</h2>"))
@@ -29,7 +29,7 @@ class GuidePage(QWidget):
         layout.addWidget(self.view, 1)
         row = QHBoxLayout()
         self.hint = Hint("guide_hint")
-        printable = QPushButton(self.tr("打印（大字版）…"), objectName="print_guide")
+        printable = named(QPushButton(self.tr("打印（大字版）…")), "print_guide")
         printable.clicked.connect(self.print_guide)
         row.addWidget(self.hint, 1)
         row.addWidget(printable)

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
 from shebao_desk.services import inquiries
 from shebao_desk.config.service_guide import load_guide
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, named
 
 
 class InquiriesPage(QWidget):
@@ -18,7 +18,7 @@ class InquiriesPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.person = QLineEdit(objectName="inquiry_person", placeholderText=self.tr("咨询人身份证号码（可不填）"))
+        self.person = named(QLineEdit(placeholderText=self.tr("咨询人身份证号码（可不填）")), "inquiry_person")
         row.addWidget(QLabel(self.tr("咨询人")))
         row.addWidget(self.person, 1)
         layout.addLayout(row)
@@ -26,7 +26,7 @@ class InquiriesPage(QWidget):
         grid = QGridLayout()
         self.topic_buttons = []
         for i, topic in enumerate(load_guide().topics):
-            button = QPushButton(topic, objectName=f"topic_{i}")
+            button = named(QPushButton(topic), f"topic_{i}")
             button.clicked.connect(lambda _=False, t=topic: self.record(t))
             grid.addWidget(button, i // 5, i % 5)
             self.topic_buttons.append(button)
@@ -37,10 +37,10 @@ class InquiriesPage(QWidget):
         self.table = Table([self.tr("登记时间"), self.tr("主题"), self.tr("说明"), self.tr("移交记录")], "my_inquiries")
         layout.addWidget(self.table, 1)
         actions = QHBoxLayout()
-        self.note = QLineEdit(objectName="inquiry_note", placeholderText=self.tr("办理情况 / 移交说明"))
-        self.handover_to = QComboBox(objectName="handover_to")
-        close = QPushButton(self.tr("办结"), objectName="close_inquiry")
-        give = QPushButton(self.tr("移交"), objectName="hand_over")
+        self.note = named(QLineEdit(placeholderText=self.tr("办理情况 / 移交说明")), "inquiry_note")
+        self.handover_to = named(QComboBox(), "handover_to")
+        close = named(QPushButton(self.tr("办结")), "close_inquiry")
+        give = named(QPushButton(self.tr("移交")), "hand_over")
         close.clicked.connect(self.close_selected)
         give.clicked.connect(self.hand_over_selected)
         for w in (self.note, QLabel(self.tr("移交给")), self.handover_to, give, close):

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import (
 from shebao_desk.services import outlets
 from shebao_desk.config.supervision import load_supervision
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, named
 
 
 class OutletsPage(QWidget):
@@ -23,14 +23,14 @@ class OutletsPage(QWidget):
         layout.addWidget(self.table, 2)
         form_box = QGroupBox(self.tr("登记网点"))
         form = QFormLayout(form_box)
-        self.name = QLineEdit(objectName="outlet_name")
-        self.bank = QLineEdit(objectName="outlet_bank")
-        self.town = QLineEdit(objectName="outlet_town")
-        self.population = QSpinBox(objectName="outlet_population", maximum=10_000_000)
-        self.windows = QSpinBox(objectName="outlet_windows", maximum=100)
-        self.atms = QSpinBox(objectName="outlet_atms", maximum=100)
-        self.terminals = QSpinBox(objectName="outlet_terminals", maximum=100)
-        add = QPushButton(self.tr("保存网点"), objectName="save_outlet")
+        self.name = named(QLineEdit(), "outlet_name")
+        self.bank = named(QLineEdit(), "outlet_bank")
+        self.town = named(QLineEdit(), "outlet_town")
+        self.population = named(QSpinBox(maximum=10_000_000), "outlet_population")
+        self.windows = named(QSpinBox(maximum=100), "outlet_windows")
+        self.atms = named(QSpinBox(maximum=100), "outlet_atms")
+        self.terminals = named(QSpinBox(maximum=100), "outlet_terminals")
+        add = named(QPushButton(self.tr("保存网点")), "save_outlet")
         for label, w in ((self.tr("网点名称"), self.name), (self.tr("银行"), self.bank), (self.tr("所在镇"), self.town),
                          (self.tr("镇人口"), self.population),
                          (self.tr("社会保障卡服务窗口"), self.windows), ("ATM", self.atms), (self.tr("自助查询终端"), self.terminals)):
@@ -38,11 +38,11 @@ class OutletsPage(QWidget):
         form.addRow("", add)
         visit_box = QGroupBox(self.tr("监管检查（第十二条）：先在上表选中网点"))
         visit = QVBoxLayout(visit_box)
-        self.items = {code: QCheckBox(text, objectName=f"check_{code}") for code, text in self.rules.checklist}
+        self.items = {code: named(QCheckBox(text), f"check_{code}") for code, text in self.rules.checklist}
         for box in self.items.values():
             visit.addWidget(box)
-        self.findings = QLineEdit(objectName="findings", placeholderText=self.tr("检查发现的问题与整改要求"))
-        record = QPushButton(self.tr("记录检查"), objectName="record_visit")
+        self.findings = named(QLineEdit(placeholderText=self.tr("检查发现的问题与整改要求")), "findings")
+        record = named(QPushButton(self.tr("记录检查")), "record_visit")
         visit.addWidget(self.findings)
         visit.addWidget(record)
         row = QHBoxLayout()

@@ -9,7 +9,7 @@ from shebao_desk.rules.idnumber import mask_id_number
 from shebao_desk.services.queries import card_shown, search
 from shebao_desk.ui.case_detail import CaseDetailDialog
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
+from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row, named
 
 
 class SearchPage(QWidget):
@@ -18,8 +18,8 @@ class SearchPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.query = QLineEdit(objectName="query", placeholderText=self.tr("身份证号码（可只输前几位）、姓名（可只输姓）、卡号或受理编号"))
-        self.button = QPushButton(self.tr("查询"), objectName="search_button")
+        self.query = named(QLineEdit(placeholderText=self.tr("身份证号码（可只输前几位）、姓名（可只输姓）、卡号或受理编号")), "query")
+        self.button = named(QPushButton(self.tr("查询")), "search_button")
         row.addWidget(self.query, 1)
         row.addWidget(self.button)
         layout.addLayout(row)

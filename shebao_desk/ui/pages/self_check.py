@@ -14,7 +14,7 @@ from shebao_desk.services.case_files import case_folder
 from shebao_desk.services.window_check import Check, self_check_now
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.printing import generate_and_preview
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, named
 
 
 class SelfCheckPage(QWidget):
@@ -23,8 +23,8 @@ class SelfCheckPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        run = QPushButton(self.tr("重新检测"), objectName="run_check")
-        printable = QPushButton(self.tr("打印自查表…"), objectName="print_check")
+        run = named(QPushButton(self.tr("重新检测")), "run_check")
+        printable = named(QPushButton(self.tr("打印自查表…")), "print_check")
         row.addWidget(QLabel(self.tr("规范第七至十条自查（读卡器、打印机为实时检测）")))
         row.addStretch(1)
         row.addWidget(run)
@@ -36,7 +36,7 @@ class SelfCheckPage(QWidget):
         layout.addWidget(self.hint)
         run.clicked.connect(self.refresh)
         printable.clicked.connect(self.print_sheet)
-        ctx.cards.readers_changed.connect(lambda _: self.isVisible() and self.refresh())
+        ctx.cards.readers_changed.connect(lambda _: self.refresh() if self.isVisible() else None)
         self.checks: list[Check] = []
 
     def showEvent(self, event) -> None:  # noqa: N802
@@ -61,7 +61,8 @@ class SelfCheckPage(QWidget):
             verdict = {True: self.tr("符合"), False: self.tr("不符合")}
             self.table.fill([[c.article, c.rule, c.required, c.actual, verdict[bool(c.passed)]] for c in checks])
             for i, c in enumerate(checks):
-                self.table.item(i, 4).setBackground(QColor("#d7f5dd" if c.passed else "#ffd6d6"))
+                self.table.item(i, 4).setBackground(  # type: ignore[union-attr]  # fill() made every cell
+                    QColor("#d7f5dd" if c.passed else "#ffd6d6"))
             failed = sum(not c.passed for c in checks)
             (self.hint.fine if not failed else self.hint.problem)(
                 f"共 {len(checks)} 项，符合 {len(checks) - failed} 项，不符合 {failed} 项")

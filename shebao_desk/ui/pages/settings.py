@@ -12,7 +12,7 @@ from shebao_desk.services.auth import create_clerk
 from shebao_desk.models import Role
 from shebao_desk.config.resources import resources_dir
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import Hint, Table
+from shebao_desk.ui.widgets import Hint, Table, named
 
 
 class SettingsPage(QWidget):
@@ -40,7 +40,7 @@ class SettingsPage(QWidget):
                     "、".join(m.label for m in b.modes)] for b in ctx.policy.catalogue])
         layout.addWidget(QLabel(self.tr("业务、时限与收费")))
         layout.addWidget(fees, 1)
-        open_folder = QPushButton(self.tr("打开业务参数文件夹（县区可修改）"), objectName="open_resources")
+        open_folder = named(QPushButton(self.tr("打开业务参数文件夹（县区可修改）")), "open_resources")
         open_folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(resources_dir()))))
         layout.addWidget(open_folder)
         if ctx.clerk is not None and ctx.clerk.role is Role.ADMIN:
@@ -49,13 +49,13 @@ class SettingsPage(QWidget):
     def _accounts(self) -> QGroupBox:
         box = QGroupBox(self.tr("新建账号"))
         row = QHBoxLayout(box)
-        self.username = QLineEdit(objectName="new_username", placeholderText=self.tr("用户名"))
-        self.display_name = QLineEdit(objectName="new_display_name", placeholderText=self.tr("姓名"))
-        self.password = QLineEdit(objectName="new_password", placeholderText=self.tr("初始密码"), echoMode=QLineEdit.Password)
-        self.role = QComboBox(objectName="new_role")
+        self.username = named(QLineEdit(placeholderText=self.tr("用户名")), "new_username")
+        self.display_name = named(QLineEdit(placeholderText=self.tr("姓名")), "new_display_name")
+        self.password = named(QLineEdit(placeholderText=self.tr("初始密码"), echoMode=QLineEdit.EchoMode.Password), "new_password")
+        self.role = named(QComboBox(), "new_role")
         for role in Role:
             self.role.addItem(role.label, role.value)
-        create = QPushButton(self.tr("创建"), objectName="create_user")
+        create = named(QPushButton(self.tr("创建")), "create_user")
         self.account_hint = Hint("account_hint")
         for w in (self.username, self.display_name, self.password, self.role, create, self.account_hint):
             row.addWidget(w)

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QL
 from shebao_desk.services.report_export import export
 from shebao_desk.services.statistics import HEADERS, as_table, period_of, report_sections
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import Hint, Table, china_today
+from shebao_desk.ui.widgets import Hint, Table, china_today, named
 
 
 class StatisticsPage(QWidget):
@@ -23,26 +23,27 @@ class StatisticsPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
-        self.kind = QComboBox(objectName="period_kind")
+        self.kind = named(QComboBox(), "period_kind")
         for key, label in (("day", self.tr("日")), ("week", self.tr("周")), ("month", self.tr("月"))):
             self.kind.addItem(label, key)
         self.kind.setCurrentIndex(2)
-        self.day = QDateEdit(china_today(), objectName="period_day", calendarPopup=True, displayFormat="yyyy-MM-dd")
-        show = QPushButton(self.tr("统计"), objectName="run_stats")
-        xlsx = QPushButton(self.tr("导出 XLSX…"), objectName="export_xlsx")
-        pdf = QPushButton(self.tr("导出 PDF…"), objectName="export_pdf")
+        self.day = named(QDateEdit(china_today(), calendarPopup=True, displayFormat="yyyy-MM-dd"),  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
+                         "period_day")
+        show = named(QPushButton(self.tr("统计")), "run_stats")
+        xlsx = named(QPushButton(self.tr("导出 XLSX…")), "export_xlsx")
+        pdf = named(QPushButton(self.tr("导出 PDF…")), "export_pdf")
         for w in (QLabel(self.tr("周期")), self.kind, self.day, show, xlsx, pdf):
             row.addWidget(w)
         row.addStretch(1)
         layout.addLayout(row)
-        self.title = QLabel(objectName="stats_title")
+        self.title = named(QLabel(), "stats_title")
         layout.addWidget(self.title)
         self.by_business = Table([self.tr("业务"), *HEADERS[1:]], "stats_business")
         self.by_clerk = Table([self.tr("经办人"), *HEADERS[1:]], "stats_clerk")
         layout.addWidget(self.by_business, 2)
         layout.addWidget(self.by_clerk, 1)
-        self.chart = QChartView(objectName="stats_chart")
-        self.chart.setRenderHint(QPainter.Antialiasing)
+        self.chart = named(QChartView(), "stats_chart")
+        self.chart.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.chart.setMinimumHeight(220)
         layout.addWidget(self.chart, 2)
         self.hint = Hint("stats_hint")
@@ -87,7 +88,7 @@ class StatisticsPage(QWidget):
         chart.addSeries(series)
         axis_x = QBarCategoryAxis()
         axis_x.append([r.label for r in rows])
-        chart.addAxis(axis_x, Qt.AlignBottom)
+        chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(axis_x)
         axis_y = QValueAxis()
         axis_y.setLabelFormat("%d")
@@ -98,9 +99,9 @@ class StatisticsPage(QWidget):
         axis_y.setTickAnchor(0)
         axis_y.setTickInterval(step)
         axis_y.setRange(0, step * -(-top // step))
-        chart.addAxis(axis_y, Qt.AlignLeft)
+        chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(axis_y)
-        chart.legend().setAlignment(Qt.AlignBottom)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
         self.chart.setChart(chart)
 
     def export_to(self, suffix: str, path: Path | None = None) -> None:

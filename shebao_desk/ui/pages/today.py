@@ -9,7 +9,7 @@ from shebao_desk.rules.idnumber import mask_id_number
 from shebao_desk.services.queries import LIST_LIMIT, losses_lapsing, open_case_counts, open_cases, todays_cases
 from shebao_desk.ui.case_detail import CaseDetailDialog
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row
+from shebao_desk.ui.widgets import CASE_COLUMNS, Table, case_row, named
 
 
 class TodayPage(QWidget):
@@ -18,8 +18,8 @@ class TodayPage(QWidget):
         self.ctx = ctx
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
-        self.summary = QLabel(objectName="today_summary")
-        refresh = QPushButton(self.tr("刷新"), objectName="refresh")
+        self.summary = named(QLabel(), "today_summary")
+        refresh = named(QPushButton(self.tr("刷新")), "refresh")
         refresh.clicked.connect(self.refresh)
         head.addWidget(self.summary, 1)
         head.addWidget(refresh)
