@@ -21,7 +21,7 @@ from shebao_desk.ui.confirm import confirm
 from shebao_desk.ui.geometry import fit_to_screen
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
-from shebao_desk.ui.widgets import Hint, Table, china_today
+from shebao_desk.ui.widgets import Hint, Table, china_today, named
 
 
 def origins_text(origins: dict | None) -> str:
@@ -44,7 +44,7 @@ class CaseDetailDialog(QDialog):
         layout.addWidget(self.history, 1)
         scans_row = QHBoxLayout()
         self.scans = Table(["扫描件", "文件", "分辨率", "扫描时间"], "attachments")
-        self.scan_preview = QLabel("无扫描件", objectName="attachment_preview", alignment=Qt.AlignCenter)
+        self.scan_preview = named(QLabel("无扫描件", alignment=Qt.AlignmentFlag.AlignCenter), "attachment_preview")
         self.scan_preview.setFixedSize(150, 212)  # A4 proportions
         self.scan_preview.setStyleSheet("border:1px solid #999")
         scans_row.addWidget(self.scans, 1)
@@ -54,11 +54,11 @@ class CaseDetailDialog(QDialog):
         row = QHBoxLayout()
         self.message = Hint("detail_message")
         row.addWidget(self.message, 1)
-        self.done_date = QDateEdit(china_today(), objectName="done_date", calendarPopup=True,
-                                   displayFormat="yyyy-MM-dd")
-        self.complete_button = QPushButton(self.tr("办结"), objectName="complete")
-        self.reprint_button = QPushButton(self.tr("重新打印"), objectName="reprint")
-        self.scan_button = QPushButton(self.tr("扫描身份证正面"), objectName="scan_id")
+        self.done_date = named(QDateEdit(china_today(), calendarPopup=True, displayFormat="yyyy-MM-dd"),  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
+                               "done_date")
+        self.complete_button = named(QPushButton(self.tr("办结")), "complete")
+        self.reprint_button = named(QPushButton(self.tr("重新打印")), "reprint")
+        self.scan_button = named(QPushButton(self.tr("扫描身份证正面")), "scan_id")
         self.front: ScannedFace | None = None  # the front face, while the clerk turns the card over
         for w in (QLabel(self.tr("办结日期")), self.done_date, self.complete_button, self.reprint_button,
                   self.scan_button):
@@ -102,13 +102,13 @@ class CaseDetailDialog(QDialog):
                 (self.tr("承诺办结"), promised), (self.tr("实际办结"), f"{actual}{late}　{d.completed_by}"),
                 (self.tr("信息来源"), origins_text(case.field_origins)), (self.tr("打印"), print_state(case))]
         for label, value in rows:
-            self.fields.addRow(label, QLabel(value, objectName=f"detail_{label}"))
+            self.fields.addRow(label, named(QLabel(value), f"detail_{label}"))
         self.history.fill(d.history)
         self.scans.fill([row.cells() for row in d.scans], [row.path for row in d.scans])
         if d.scans:
             pixmap = QPixmap(str(d.scans[-1].path))
-            self.scan_preview.setPixmap(pixmap.scaled(self.scan_preview.size(), Qt.KeepAspectRatio,
-                                                      Qt.SmoothTransformation))
+            self.scan_preview.setPixmap(pixmap.scaled(self.scan_preview.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                      Qt.TransformationMode.SmoothTransformation))
         self.complete_button.setEnabled(case.status is CaseStatus.ACCEPTED)
         self.case = case
 

@@ -23,7 +23,7 @@ from shebao_desk.ui.intake_fields.details import DetailFields
 from shebao_desk.ui.intake_fields.draft import Draft, FieldGroup, choose_data
 from shebao_desk.ui.intake_fields.materials import MaterialFields
 from shebao_desk.ui.intake_fields.photo import PhotoField
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 
 class IntakeForm(QWidget):
@@ -35,16 +35,16 @@ class IntakeForm(QWidget):
         self.policy = policy
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
-        self.business = QComboBox(objectName="business")
+        self.business = named(QComboBox(), "business")
         for b in policy.catalogue:
             self.business.addItem(b.name, b.code)
-        self.mode = QComboBox(objectName="mode")
+        self.mode = named(QComboBox(), "mode")
         top.addWidget(QLabel(self.tr("业务类型")))
         top.addWidget(self.business, 1)
         top.addWidget(QLabel(self.tr("办理方式")))
         top.addWidget(self.mode, 1)
         # What the applicant reads (PIN dialog, receipt, notice) in large type; remembered for the person.
-        self.large_print = QCheckBox(self.tr("大字版（老年人、视力不好）"), objectName="large_print")
+        self.large_print = named(QCheckBox(self.tr("大字版（老年人、视力不好）")), "large_print")
         top.addWidget(self.large_print)
         outer.addLayout(top)
         self.where_hint = Hint("where_hint")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from shebao_desk.services.intake_service import Submitted
 from shebao_desk.ui.printing import PreviewDialog, case_print_recorder
+from shebao_desk.ui.widgets import named
 
 if TYPE_CHECKING:
     from shebao_desk.ui.context import AppContext
@@ -26,7 +27,7 @@ class CasePapers(QWidget):
         self.previews: list[PreviewDialog] = []
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        self.doc_case = QLabel(objectName="doc_case")
+        self.doc_case = named(QLabel(), "doc_case")
         self.doc_buttons = QHBoxLayout()
         row.addWidget(self.doc_case)
         row.addLayout(self.doc_buttons)
@@ -35,15 +36,15 @@ class CasePapers(QWidget):
         self.case, self.paths = saved, dict(saved.papers)
         while self.doc_buttons.count():
             item = self.doc_buttons.takeAt(0)
-            item.widget().deleteLater()
+            item.widget().deleteLater()  # type: ignore[union-attr]  # count() > 0, and the row holds only buttons
         self.doc_case.setText(self.tr("受理编号 {0} 的文件：").format(saved.number) if self.paths else "")
         for kind in self.paths:
-            button = QPushButton(f"预览/打印{DOC_TITLES[kind]}", objectName=f"preview_{kind}")
+            button = named(QPushButton(f"预览/打印{DOC_TITLES[kind]}"), f"preview_{kind}")
             button.clicked.connect(lambda _=False, k=kind: self.preview(k))
             self.doc_buttons.addWidget(button)
 
     def doc_button_list(self) -> list[QPushButton]:
-        return [self.doc_buttons.itemAt(i).widget()  # type: ignore[misc]  # the row holds only its buttons
+        return [self.doc_buttons.itemAt(i).widget()  # type: ignore[misc,union-attr]  # the row holds only its buttons
                 for i in range(self.doc_buttons.count())]
 
     def other_applicant(self, id_number: str) -> None:

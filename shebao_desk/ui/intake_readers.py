@@ -17,7 +17,7 @@ from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN, IdCardInfo, decode_photo
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 if TYPE_CHECKING:  # the card service loads the devices only after the start dialog (ui/app.py)
     from shebao_desk.ui.card_service import CardService
@@ -32,9 +32,9 @@ class CardReaders(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         row = QHBoxLayout()
-        self.reader = QComboBox(objectName="reader")
-        self.read_button = QPushButton(self.tr("读卡 (F5)"), objectName="read_button")
-        self.idcard_button = QPushButton("读身份证 (F6)", objectName="idcard_button")
+        self.reader = named(QComboBox(), "reader")
+        self.read_button = named(QPushButton(self.tr("读卡 (F5)")), "read_button")
+        self.idcard_button = named(QPushButton("读身份证 (F6)"), "idcard_button")
         row.addWidget(QLabel(self.tr("读卡器")))
         row.addWidget(self.reader, 1)
         row.addWidget(self.read_button)

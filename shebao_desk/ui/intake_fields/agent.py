@@ -11,7 +11,7 @@ from shebao_desk.rules.idnumber import Regions, id_problem
 from shebao_desk.services.case_request import AgentInput
 from shebao_desk.services.intake import phone_problem
 from shebao_desk.ui.intake_fields.draft import Draft, any_text, put_texts, take_texts
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 
 class AgentFields(QGroupBox):
@@ -22,12 +22,12 @@ class AgentFields(QGroupBox):
         self.setTitle(self.tr("代办人 / 监护人"))
         self.regions = regions
         form = QFormLayout(self)
-        self.agent_name = QLineEdit(objectName="agent_name", maxLength=max_length("case", "agent_name"))
-        self.agent_id = QLineEdit(objectName="agent_id", maxLength=20)
+        self.agent_name = named(QLineEdit(maxLength=max_length("case", "agent_name")), "agent_name")
+        self.agent_id = named(QLineEdit(maxLength=20), "agent_id")
         self.agent_hint = Hint("agent_hint")
-        self.agent_relation = QLineEdit(objectName="agent_relation", placeholderText=self.tr("如：子女、配偶、父母"),
-                                        maxLength=max_length("case", "agent_relation"))
-        self.agent_phone = QLineEdit(objectName="agent_phone", maxLength=max_length("case", "agent_phone"))
+        self.agent_relation = named(QLineEdit(placeholderText=self.tr("如：子女、配偶、父母"),
+                                              maxLength=max_length("case", "agent_relation")), "agent_relation")
+        self.agent_phone = named(QLineEdit(maxLength=max_length("case", "agent_phone")), "agent_phone")
         form.addRow(self.tr("姓名"), self.agent_name)
         form.addRow(self.tr("身份证号码"), self.agent_id)
         form.addRow("", self.agent_hint)

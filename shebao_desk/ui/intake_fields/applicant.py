@@ -16,7 +16,7 @@ from shebao_desk.services.case_request import ORIGIN_FIELDS, ORIGIN_LABELS, Appl
 from shebao_desk.services.intake import phone_problem
 from shebao_desk.services.intake_service import PersonOnFile
 from shebao_desk.ui.intake_fields.draft import Draft, any_text, choose_data, put_texts, take_texts
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 
 class ApplicantFields(QGroupBox):
@@ -35,16 +35,16 @@ class ApplicantFields(QGroupBox):
         self.origins: dict[str, str] = {}  # field -> id_card / ss_card; anything else the clerk typed
         self._filling = False
         grid = QGridLayout(self)
-        self.id_number = QLineEdit(objectName="id_number", maxLength=20,
-                                   placeholderText=self.tr("18 位身份证号码，或插卡自动读取"))
+        self.id_number = named(QLineEdit(maxLength=20, placeholderText=self.tr("18 位身份证号码，或插卡自动读取")),
+                               "id_number")
         self.id_hint = Hint("id_hint")
-        self.name = QLineEdit(objectName="name", maxLength=max_length("person", "name"))
-        self.sex = QLabel(objectName="sex")
-        self.ethnicity = QComboBox(objectName="ethnicity")
+        self.name = named(QLineEdit(maxLength=max_length("person", "name")), "name")
+        self.sex = named(QLabel(), "sex")
+        self.ethnicity = named(QComboBox(), "ethnicity")
         for code, label in ethnicity_names().items():
             self.ethnicity.addItem(label, code)
-        self.phone = QLineEdit(objectName="phone", maxLength=max_length("person", "phone"))
-        self.address = QLineEdit(objectName="address", maxLength=max_length("person", "address"))
+        self.phone = named(QLineEdit(maxLength=max_length("person", "phone")), "phone")
+        self.address = named(QLineEdit(maxLength=max_length("person", "address")), "address")
         rows: list[tuple[str, QWidget]] = [
             (self.tr("身份证号码"), self.id_number), ("", self.id_hint), (self.tr("姓名"), self.name),
             (self.tr("性别"), self.sex), (self.tr("民族"), self.ethnicity), (self.tr("联系电话"), self.phone),
@@ -54,8 +54,8 @@ class ApplicantFields(QGroupBox):
                 grid.addWidget(QLabel(label), row, 0)
             grid.addWidget(widget, row, 1)
         self.person_status = Hint("person_status")
-        self.register_card = QCheckBox(self.tr("核对身份证件后按卡片信息登记此卡"), objectName="register_card",
-                                       visible=False)
+        self.register_card = named(QCheckBox(self.tr("核对身份证件后按卡片信息登记此卡"), visible=False),  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
+                                   "register_card")
         self.register_card.setToolTip("持卡人的卡不在本系统中（以前或在别处发的卡）：核对身份证件与卡片一致后勾选")
         self.origin_hint = Hint("origin_hint")
         self.phone_hint = Hint("phone_hint")  # the form's one line for every phone number on it

@@ -15,8 +15,10 @@ from shebao_desk.config.catalogue import Business
 from shebao_desk.config.site_config import BankOutlet
 from shebao_desk.models import LossChannel
 from shebao_desk.models.limits import max_length
-from shebao_desk.services.intake import LOSS_FUNCTIONS, phone_problem
+from shebao_desk.services.card_effects import LOSS_FUNCTIONS
+from shebao_desk.services.intake import phone_problem
 from shebao_desk.ui.intake_fields.draft import Draft, any_text, choose_data, put_texts, take_texts
+from shebao_desk.ui.widgets import named
 
 
 class DetailFields(QGroupBox):
@@ -28,26 +30,26 @@ class DetailFields(QGroupBox):
         super().__init__()
         self.setTitle(self.tr("业务信息"))
         form = QFormLayout(self)
-        self.reason = QLineEdit(objectName="reason", maxLength=max_length("case", "reason"))
-        self.reason_choice = QComboBox(objectName="reason_choice")
+        self.reason = named(QLineEdit(maxLength=max_length("case", "reason")), "reason")
+        self.reason_choice = named(QComboBox(), "reason_choice")
         self.reason_choice.activated.connect(lambda i: self.reason.setText(self.reason_choice.itemData(i) or ""))
         reason_row = QHBoxLayout()
         reason_row.addWidget(self.reason_choice)
         reason_row.addWidget(self.reason, 1)
         self.reason_label = QLabel(self.tr("办理原因"))
         form.addRow(self.reason_label, reason_row)
-        self.outlet = QComboBox(objectName="outlet")
+        self.outlet = named(QComboBox(), "outlet")
         for outlet in outlets:
             self.outlet.addItem(f"{outlet.name}（{outlet.address}）", outlet.name)
         self.outlet_label = QLabel(self.tr("领卡银行网点"))
         form.addRow(self.outlet_label, self.outlet)
         self.loss_rows = self._loss_rows(form)
-        self.new_name = QLineEdit(objectName="new_name", placeholderText=self.tr("不变则留空"),
-                                  maxLength=max_length("person", "name"))
-        self.new_phone = QLineEdit(objectName="new_phone", placeholderText=self.tr("不变则留空"),
-                                   maxLength=max_length("person", "phone"))
-        self.new_address = QLineEdit(objectName="new_address", placeholderText=self.tr("不变则留空"),
-                                     maxLength=max_length("person", "address"))
+        self.new_name = named(QLineEdit(placeholderText=self.tr("不变则留空"), maxLength=max_length("person", "name")),
+                              "new_name")
+        self.new_phone = named(QLineEdit(placeholderText=self.tr("不变则留空"), maxLength=max_length("person", "phone")),
+                               "new_phone")
+        self.new_address = named(QLineEdit(placeholderText=self.tr("不变则留空"),
+                                           maxLength=max_length("person", "address")), "new_address")
         self.change_rows: list[QWidget] = [QLabel(self.tr("新姓名")), QLabel(self.tr("新电话")), QLabel(self.tr("新地址"))]
         for row_label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
             form.addRow(row_label, field)
@@ -61,16 +63,16 @@ class DetailFields(QGroupBox):
             box.toggled.connect(self.changed)
 
     def _loss_rows(self, form: QFormLayout) -> list[QWidget]:
-        self.loss_channel = QComboBox(objectName="loss_channel")
+        self.loss_channel = named(QComboBox(), "loss_channel")
         for channel in LossChannel:
             self.loss_channel.addItem(channel.label, channel.value)
-        self.loss_functions = {key: QCheckBox(label, objectName=f"loss_{key}", checked=True)
+        self.loss_functions = {key: named(QCheckBox(label, checked=True), f"loss_{key}")  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
                                for key, label in LOSS_FUNCTIONS.items()}
         functions = QHBoxLayout()
         for box in self.loss_functions.values():
             functions.addWidget(box)
-        self.loss_effective = QDateTimeEdit(objectName="loss_effective", displayFormat="yyyy-MM-dd HH:mm",
-                                            calendarPopup=True)
+        self.loss_effective = named(QDateTimeEdit(displayFormat="yyyy-MM-dd HH:mm", calendarPopup=True),
+                                    "loss_effective")
         labels = [QLabel(self.tr("挂失渠道")), QLabel(self.tr("挂失功能")), QLabel(self.tr("生效时间"))]
         form.addRow(labels[0], self.loss_channel)
         form.addRow(labels[1], functions)
@@ -104,7 +106,8 @@ class DetailFields(QGroupBox):
     # -- what the request takes from here -------------------------------------------------
 
     def loss_effective_at(self) -> dt.datetime:
-        shown: dt.datetime = self.loss_effective.dateTime().toPython()  # naive, as the clerk reads it: China time
+        # naive, as the clerk reads it: China time
+        shown: dt.datetime = self.loss_effective.dateTime().toPython()  # type: ignore[assignment]  # toPython() of a QDateTime is a datetime; the stubs say object
         return shown.replace(tzinfo=CHINA).astimezone(dt.UTC)
 
     def loss_functions_ticked(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QGroupBox, QVBoxLayout
 
 from shebao_desk.config.catalogue import Business, Catalogue, Mode
 from shebao_desk.ui.intake_fields.draft import Draft
+from shebao_desk.ui.widgets import named
 
 
 class MaterialFields(QGroupBox):
@@ -28,7 +29,7 @@ class MaterialFields(QGroupBox):
         self.boxes = {}
         for code in business.required(mode):
             label = self.catalogue.material_name(code) + (self.tr("（有则提交）") if code in business.optional else "")
-            box = QCheckBox(label, objectName=f"material_{code}", checked=code in ticked)
+            box = named(QCheckBox(label, checked=code in ticked), f"material_{code}")  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
             box.toggled.connect(self.changed)
             self._layout.addWidget(box)
             self.boxes[code] = box

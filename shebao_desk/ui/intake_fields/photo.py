@@ -9,7 +9,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.ui.intake_fields.draft import Draft
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 
 class PhotoField(QWidget):
@@ -25,11 +25,11 @@ class PhotoField(QWidget):
         self._on_file = ""  # the ID number whose stored photo the store holds (looked up)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.view = QLabel(self.tr("无照片"), objectName="photo_view", alignment=Qt.AlignCenter)
+        self.view = named(QLabel(self.tr("无照片"), alignment=Qt.AlignmentFlag.AlignCenter), "photo_view")
         self.view.setFixedSize(110, 135)
         self.view.setStyleSheet("border:1px solid #999")
         self.sources = QVBoxLayout()
-        self.photo_button = QPushButton(self.tr("导入照片…"), objectName="photo_button")
+        self.photo_button = named(QPushButton(self.tr("导入照片…")), "photo_button")
         self.sources.addWidget(self.photo_button)
         self.photo_hint = Hint("photo_hint")
         layout.addWidget(self.view)
@@ -46,7 +46,8 @@ class PhotoField(QWidget):
         if jpeg:
             pixmap = QPixmap()
             pixmap.loadFromData(jpeg, "JPEG")
-            self.view.setPixmap(pixmap.scaled(self.view.size(), Qt.KeepAspectRatio, Qt.SmoothTransformation))
+            self.view.setPixmap(pixmap.scaled(self.view.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                              Qt.TransformationMode.SmoothTransformation))
         else:
             self.view.setPixmap(QPixmap())
             self.view.setText(self.tr("无照片"))

@@ -27,7 +27,7 @@ from shebao_desk.ui.intake_papers import CasePapers
 from shebao_desk.ui.intake_readers import CardReaders
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.pin_dialog import PinDialog
-from shebao_desk.ui.widgets import Hint
+from shebao_desk.ui.widgets import Hint, named
 
 if TYPE_CHECKING:
     from shebao_desk.ui.context import AppContext
@@ -54,9 +54,9 @@ class IntakePage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.papers)
         buttons.addStretch(1)
-        self.tick_button = QPushButton(self.tr("材料全选 (Ctrl+M)"), objectName="tick_all")
-        self.clear_button = QPushButton(self.tr("清空 (Ctrl+N)"), objectName="clear")
-        self.accept_button = QPushButton(self.tr("受理 (Ctrl+Enter)"), objectName="accept")
+        self.tick_button = named(QPushButton(self.tr("材料全选 (Ctrl+M)")), "tick_all")
+        self.clear_button = named(QPushButton(self.tr("清空 (Ctrl+N)")), "clear")
+        self.accept_button = named(QPushButton(self.tr("受理 (Ctrl+Enter)")), "accept")
         self.accept_button.setStyleSheet("font-weight:bold;padding:6px 18px")
         for b in (self.tick_button, self.clear_button, self.accept_button):
             buttons.addWidget(b)
@@ -72,7 +72,7 @@ class IntakePage(QWidget):
                            ("Ctrl+Return", self.accept), ("Ctrl+Enter", self.accept),
                            ("Ctrl+N", self.clear), ("Ctrl+M", self.form.tick_all)):
             # Ctrl+A stays "select all" in the text fields; M for 材料.
-            QShortcut(QKeySequence(keys), self, activated=slot, context=Qt.WidgetWithChildrenShortcut)
+            QShortcut(QKeySequence(keys), self, context=Qt.ShortcutContext.WidgetWithChildrenShortcut).activated.connect(slot)
 
         self.draft = DraftFile(draft_path(ctx.store_path, f"intake-{ctx.workstation}"))
         self._draft_timer = QTimer(self, singleShot=True, interval=400)
@@ -231,4 +231,4 @@ class IntakePage(QWidget):
         self.papers.forget()
         self.result.info("")
         self.card_readers.card_status.info("")
-        self.form.applicant.id_number.setFocus(Qt.ShortcutFocusReason)
+        self.form.applicant.id_number.setFocus(Qt.FocusReason.ShortcutFocusReason)
