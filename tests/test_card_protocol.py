@@ -307,6 +307,55 @@ def test_a_hung_reader_costs_only_its_own_operations():
     assert read_card(opener, "bad").name == "李秀英"  # the reader answers again: usable again
 
 
+def test_the_trace_costs_nothing_when_it_is_off(monkeypatch, caplog):
+    """The trace's text is built only when TRAFFIC is on (it was built for every APDU, a fifth of a
+    card read's own time), and it is still complete when it is on."""
+    from shebao_desk.devices import apdu
+
+    calls = []
+    monkeypatch.setattr(apdu, "redacted", lambda a: calls.append(a) or a.hex())
+    card = VirtualCard(holder())
+    with caplog.at_level(logging.INFO):
+        read_card(lambda reader: InProcessConnection(card))
+    assert calls == []
+    with caplog.at_level(TRAFFIC):
+        info = read_card(lambda reader: InProcessConnection(card))
+    assert info.name == "李秀英" and len(calls) == 17
+
+
+def test_a_reader_keeps_its_operation_thread_and_a_stuck_one_is_never_reused():
+    """One thread start per reader, not per operation; an operation abandoned past its deadline
+    takes its thread with it, and the reader gets a fresh one when it answers again."""
+    import threading
+
+    from conftest import wait_for
+    from shebao_desk.devices.deadline import stuck_operations, with_deadline
+    from shebao_desk.devices.errors import DeviceTimeoutError
+
+    def ident():
+        return threading.current_thread()  # the object: an OS thread id is reused after a thread ends
+
+    first = with_deadline(ident, "op", key="reuse")
+    assert [with_deadline(ident, "op", key="reuse") for _ in range(5)] == [first] * 5
+    assert with_deadline(ident, "op", key="other") != first  # each reader its own
+    release = threading.Event()
+    stuck_on = []
+
+    def hang():
+        stuck_on.append(threading.current_thread())
+        release.wait(10)
+
+    with pytest.raises(DeviceTimeoutError):
+        with_deadline(hang, "op", seconds=0.2, key="reuse")
+    assert stuck_on == [first]
+    release.set()
+    wait_for(lambda: stuck_operations("reuse") == 0, what="the stuck operation to end")
+    assert with_deadline(ident, "op", key="reuse") != first
+    with pytest.raises(ZeroDivisionError):  # an error reaches the caller; the thread stays usable
+        with_deadline(lambda: 1 // 0, "op", key="errors")
+    assert with_deadline(lambda: 7, "op", key="errors") == 7
+
+
 def test_monitor_reports_readers_plugged_and_unplugged_and_a_lost_service():
     import threading
 

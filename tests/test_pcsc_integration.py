@@ -119,6 +119,27 @@ def test_the_protocol_follows_the_atr(context, slots, name, protocol):
         connection.close()
 
 
+def test_a_reader_connected_before_is_connected_without_listing_readers(context, slots, monkeypatch):
+    """The reader list (a round trip to pcscd on another context) is asked for to resolve a name the
+    first time or to explain a failure, not before every read; the typed errors stay the same."""
+    from shebao_desk.devices import pcsc
+    from shebao_desk.devices.errors import ReaderGoneError
+    slots(sample())
+    reader = reader_name(PORTS[0])
+    assert read_card(opener(context), reader).name == "王强"
+    listed = []
+    real = pcsc.scard.SCardListReaders
+    monkeypatch.setattr(pcsc.scard, "SCardListReaders", lambda *a: listed.append(a) or real(*a))
+    for _ in range(3):
+        assert read_card(opener(context), reader).name == "王强"
+    assert listed == []
+    with pytest.raises(NoCardError):  # known reader, no card: still the typed error
+        read_card(opener(context), reader_name(PORTS[1]))
+    with pytest.raises(ReaderGoneError):
+        context.connect("Virtual PCD 99")
+    assert listed
+
+
 def test_no_card_is_a_typed_error(context, slots):
     with pytest.raises(NoCardError):
         read_card(opener(context), reader_name(PORTS[1]))

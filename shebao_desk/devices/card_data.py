@@ -28,6 +28,7 @@ CARD_NUMBER = re.compile(r"[A-Z][0-9]{8}")
 SPEC_VERSION = re.compile(r"[1-3]\.[0-9]{2}")  # generations 1–3
 ETHNICITIES = {f"{n:02d}" for n in range(1, 57)} | {"97", "98"}  # GB 3304, BCD
 FIRST_ISSUE = dt.date(1990, 1, 1)
+_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]*")
 _BAD_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
@@ -93,7 +94,7 @@ def gb_text(data: bytes, item: str) -> str:
 
 def ascii_text(data: bytes, item: str) -> str:
     raw = data.rstrip(b"\x00").rstrip(b"\xff")
-    if not raw.isascii() or not all(0x20 <= b < 0x7F for b in raw):
+    if not _PRINTABLE_ASCII.fullmatch(raw):
         raise _damaged(item, f"not printable ASCII: {data.hex()}")
     return raw.decode("ascii").strip()
 

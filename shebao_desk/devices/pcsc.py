@@ -168,20 +168,42 @@ class PcscContext:
         return ReaderState(name, present, atr if present else b"", bool(event & scard.SCARD_STATE_EXCLUSIVE))
 
     def connect(self, reader: str | None = None, *, exclusive: bool = False) -> PcscConnection:
+        """The card in ``reader`` (its exact name or a unique prefix; None: the first reader).
+
+        A reader connected before by its exact name is connected at once: the list of readers (a
+        round trip to pcscd on another context) is asked for only to resolve a name or to explain a
+        failure."""
+        share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
+        protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
+        if reader is not None:
+            with self._lock:
+                known = self._per_reader.get(reader)
+            if known is not None:
+                exact = reader
+                code, hcard, protocol = known._call(
+                    "SCardConnect", lambda h: scard.SCardConnect(h, exact, share, protocols))
+                if code not in _READER_GONE:
+                    return self._connected(exact, code, hcard, protocol)
+        name = self._resolve(reader)
+        code, hcard, protocol = self._reader_context(name)._call(
+            "SCardConnect", lambda h: scard.SCardConnect(h, name, share, protocols))
+        return self._connected(name, code, hcard, protocol)
+
+    def _resolve(self, reader: str | None) -> str:
         readers = self.readers()
         if not readers:
             raise NoReaderError()
         if reader is None:
-            reader = readers[0]
-        elif reader not in readers:
-            matches = [r for r in readers if r.startswith(reader)]
-            if len(matches) != 1:
-                raise ReaderGoneError(reader, f"reader {reader!r} not among {readers}")
-            reader = matches[0]
-        share = scard.SCARD_SHARE_EXCLUSIVE if exclusive else scard.SCARD_SHARE_SHARED
-        protocols = scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
-        code, hcard, protocol = self._reader_context(reader)._call(
-            "SCardConnect", lambda h: scard.SCardConnect(h, reader, share, protocols))
+            return readers[0]
+        if reader in readers:
+            return reader
+        matches = [r for r in readers if r.startswith(reader)]
+        if len(matches) != 1:
+            raise ReaderGoneError(reader, f"reader {reader!r} not among {readers}")
+        return matches[0]
+
+    @staticmethod
+    def _connected(reader: str, code: int, hcard: Any, protocol: int) -> PcscConnection:
         if code != scard.SCARD_S_SUCCESS:
             raise _connect_error(reader, code)
         code, _, _, _, atr = scard.SCardStatus(hcard)

@@ -14,9 +14,10 @@ are positions, not tags, and are never used.
 
 from __future__ import annotations
 
+import functools
 import logging
 
-from shebao_desk.devices.apdu import ApduProtocol, Response, build
+from shebao_desk.devices.apdu import SW_OK, ApduProtocol, build
 from shebao_desk.devices.card_data import (
     AID, EF05_ITEMS, EF06_ITEMS, FID_EF05, FID_EF06, TAG_NAME_EXT, CardInfo, decode_card,
     decode_holder,
@@ -36,6 +37,12 @@ SW_SECURITY = 0x6982
 SW_PIN_BLOCKED = (0x6983, 0x6984)
 SW_APP_LOCKED = 0x9303
 P2_CURRENT_EF_FIRST_ID = 0x00  # READ RECORD: current EF, first record whose identifier is P1
+
+
+@functools.cache
+def _read_record(tag: int, length: int) -> bytes:
+    """READ RECORD of identifier ``tag`` in the current EF, asking for the TLV's exact length."""
+    return build(0x00, 0xB2, tag, P2_CURRENT_EF_FIRST_ID, le=length + 2)
 
 
 def pin_bcd(pin: str) -> bytes:
@@ -71,18 +78,17 @@ class SocialSecurityCard:
 
     def read_item(self, tag: int, length: int) -> bytes | None:
         """The value of the record with identifier ``tag`` in the current EF, or None if there is none."""
-        response = self.protocol.send(build(0x00, 0xB2, tag, P2_CURRENT_EF_FIRST_ID, le=length + 2))
-        if response.sw == SW_RECORD_NOT_FOUND:
+        data, sw = self.protocol.send(_read_record(tag, length))
+        if sw == SW_OK:
+            return self._tlv_value(data, tag, length)
+        if sw == SW_RECORD_NOT_FOUND:
             return None
-        if response.sw == SW_SECURITY:
+        if sw == SW_SECURITY:
             raise NeedsPsamError()
-        if not response.ok:
-            raise ApduError(response.sw, f"READ RECORD {tag:02X}")
-        return self._tlv_value(response, tag, length)
+        raise ApduError(sw, f"READ RECORD {tag:02X}")
 
     @staticmethod
-    def _tlv_value(response: Response, tag: int, length: int) -> bytes:
-        data = response.data
+    def _tlv_value(data: bytes, tag: int, length: int) -> bytes:
         if len(data) < 2 or data[0] != tag or data[1] != len(data) - 2 or data[1] > length:
             raise BadResponseError(f"record {tag:02X}: malformed TLV of {len(data)} bytes")
         return data[2:]
