@@ -8,14 +8,12 @@ alternate, read for read, so a change in the machine's load falls on both.
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
-from benchmarks.common import Figure
+from benchmarks.common import Figure, alternating
 from shebao_desk.config.resources import resource_path
 from shebao_desk.devices.operations import read_card
 from shebao_desk.devices.pcsc import PcscContext
@@ -72,18 +70,6 @@ def _card_process() -> subprocess.Popen[str]:
         child.kill()
         raise RuntimeError(f"the card simulator exited {child.wait()}")
     return child
-
-
-def alternating(runs: int, *fns: Callable[[], object]) -> list[float]:
-    """The median ms of each of ``fns``, run in turn ``runs`` times after one warm-up round."""
-    times: list[list[float]] = [[] for _ in fns]
-    for i in range(runs + 1):
-        for fn, out in zip(fns, times, strict=True):
-            t = time.perf_counter()
-            fn()
-            if i:
-                out.append((time.perf_counter() - t) * 1000)
-    return [round(statistics.median(t), 3) for t in times]
 
 
 def run(quick: bool = False) -> list[Figure]:

@@ -47,6 +47,18 @@ def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
     return round(statistics.median(times), 3)
 
 
+def alternating(runs: int, *fns: Callable[[], object]) -> list[float]:
+    """The median ms of each of ``fns``, run in turn ``runs`` times after one warm-up round."""
+    times: list[list[float]] = [[] for _ in fns]
+    for i in range(runs + 1):
+        for fn, out in zip(fns, times, strict=True):
+            t = time.perf_counter()
+            fn()
+            if i:
+                out.append((time.perf_counter() - t) * 1000)
+    return [round(statistics.median(t), 3) for t in times]
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:

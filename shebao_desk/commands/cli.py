@@ -62,9 +62,16 @@ def run_gui(args: argparse.Namespace) -> int:
 
 # --- admin -----------------------------------------------------------------
 
+def add_admin_options(parser: argparse.ArgumentParser) -> None:
+    """--admin and --admin-password-stdin (read by services.admin_auth). Here, not there: building the
+    parser must not import the accounts' database and Argon2 for every command."""
+    parser.add_argument("--admin", metavar="USERNAME", help="执行此操作的管理员用户名")
+    parser.add_argument("--admin-password-stdin", action="store_true",
+                        help="从标准输入的第一行读取管理员密码（脚本用）")
+
+
 @command("admin")
 def _admin(sub: Subparsers) -> None:
-    from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("admin", help="账号管理")
     s = p.add_subparsers(dest="admin_cmd", required=True)
     c = s.add_parser("create-user", help="创建经办员、主管或管理员账号")
@@ -247,7 +254,6 @@ def calendar_import(args: argparse.Namespace) -> int:
 
 @command("db")
 def _db(sub: Subparsers) -> None:
-    from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("db", help="数据库维护")
     s = p.add_subparsers(dest="db_cmd", required=True)
     s.add_parser("upgrade", help="升级数据库结构").set_defaults(handler=db_upgrade)

@@ -22,12 +22,6 @@ from shebao_desk.store.database import Store
 NEEDS_ADMIN = "此操作需要管理员身份：请用 --admin 用户名 并输入该管理员的密码"
 
 
-def add_admin_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--admin", metavar="USERNAME", help="执行此操作的管理员用户名")
-    parser.add_argument("--admin-password-stdin", action="store_true",
-                        help="从标准输入的第一行读取管理员密码（脚本用）")
-
-
 def _admin_password(args: argparse.Namespace) -> str:
     if getattr(args, "admin_password_stdin", False):
         return sys.stdin.readline().rstrip("\n")

@@ -7,6 +7,7 @@ carries its own parameters, so they can be raised later and old hashes still ver
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 
@@ -25,10 +26,15 @@ log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3 (the library's RFC 9106 low-memory profile)
 MIN_PASSWORD_LENGTH = 8
-# Verified when the user is unknown, so that a refusal takes as long as for a real clerk.
-_DUMMY_HASH = _hasher.hash("no such clerk: timing only")
 REFUSED = "用户名或密码错误"  # one message for an unknown user and a wrong password
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the user is unknown, so that a refusal takes as long as for a real clerk. Made at
+    the first login, not at import: an Argon2 hash costs ~0.2 s that commands without a login paid."""
+    return _hasher.hash("no such clerk: timing only")
 
 
 def hash_password(password: str) -> str:
@@ -74,11 +80,11 @@ def attempt_login(session: Session, username: str, password: str, *, max_failure
     clerk = session.scalar(select(Clerk).where(Clerk.username == username.strip()))
     if clerk is None or not clerk.active:
         # Never log what was typed: it may be the password entered in the wrong field.
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         log.info("login refused: unknown or inactive user")
         return AuthError(REFUSED, "login refused: unknown or inactive user")
     if clerk.locked_until is not None and clerk.locked_until > now:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash(), password)
         return AuthError(f"连续输错密码次数过多，账号已锁定至 {local_text(clerk.locked_until)}，请稍后再试或联系管理员",
                          f"clerk {clerk.username} locked")
     if not _verify(clerk.password_hash, password):
