@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -215,8 +214,10 @@ class Store:
         return store_schema.head_revision()
 
     def current_revision(self) -> str | None:
-        with self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+        with self.engine.connect() as conn:  # the table Alembic keeps, read without importing Alembic
+            if not inspect(conn).has_table(store_schema.VERSION_TABLE):
+                return None
+            return conn.execute(text(f"SELECT version_num FROM {store_schema.VERSION_TABLE}")).scalar()
 
     def close(self) -> None:
         self.engine.dispose()
