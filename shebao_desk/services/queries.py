@@ -39,10 +39,12 @@ def search(session: Session, text: str) -> SearchResult:
         # Two queries, not one with OR: on its own the name range is read in index order and stops at
         # the limit; OR'd with the card number, SQLite collected every match (a surname: ~10,000 of
         # 300,000 people) and sorted them all.
-        by_card = select(Card.person_id).where(Card.card_number == q)
+        # The card's holders by their ids, not by a subquery: with statistics SQLite walked the whole name
+        # index for the ORDER BY and tested every person against the subquery.
         people = list(session.scalars(people_query.where(_prefix(Person.name, text.strip()))))
         found = {p.id for p in people}
-        holders = [p for p in session.scalars(people_query.where(Person.id.in_(by_card))) if p.id not in found]
+        holder_ids = set(session.scalars(select(Card.person_id).where(Card.card_number == q))) - found
+        holders = list(session.scalars(people_query.where(Person.id.in_(holder_ids)))) if holder_ids else []
         if holders:
             people = sorted(people + holders, key=lambda p: p.name)[:SEARCH_LIMIT]
     cases = list(session.scalars(
