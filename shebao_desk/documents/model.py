@@ -75,6 +75,8 @@ class CaseDocument:
     loss_effective: str = ""        # a loss: when it took effect
     loss_expires: str = ""          # a temporary loss: when it lapses by itself
     where: str = ""                 # where the next step is done, when not at this window
+    signature_png: bytes | None = None  # signed on the applicant's screen (issue 28), beside 申请人签字
+    signed_at: str = ""                 # when, beside the signature
 
     @property
     def missing(self) -> list[Material]:

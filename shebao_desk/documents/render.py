@@ -217,6 +217,9 @@ class Renderer:
         date_w = len(form["date"]) * size + 8
         rows = [[self.p(form[key], "label"), "", self.p(form["date"], "label"), ""]
                 for key in ("applicant_signature", "clerk_signature", "reviewer_signature")]
+        if d.signature_png:  # signed on the applicant's screen: the image on the applicant's line
+            rows[0][1] = Image(io.BytesIO(d.signature_png), width=blank, height=size * 2.6, kind="proportional")
+            rows[0][3] = self.p(d.signed_at, "label")
         seal_size = page["seal_mm"] * mm
         inner = self.width - 12 - seal_size - 6
         lines = Table(rows, colWidths=[label_w, blank, date_w, inner - label_w - blank - date_w],

@@ -65,7 +65,7 @@ class Keypad(QWidget):
         self.clear()
         order = list("0123456789")
         self._rng.shuffle(order)
-        for button, digit in zip(self.digit_buttons, order):
+        for button, digit in zip(self.digit_buttons, order, strict=True):
             button.setText(digit)
 
     def _press(self, digit: str) -> None:
@@ -119,7 +119,7 @@ class SignaturePad(QWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(Qt.GlobalColor.black, 4, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
         for stroke in self.strokes:
-            for a, b in zip(stroke, stroke[1:]):
+            for a, b in zip(stroke, stroke[1:], strict=False):
                 painter.drawLine(a, b)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802

@@ -21,7 +21,9 @@ from shebao_desk.services.applicant_view import ApplicantView, record_confirmati
 from shebao_desk.services.case_request import CaseRequest
 from shebao_desk.services.intake_service import Submitted
 from shebao_desk.services.ratings import record_rating
+from shebao_desk.services.signature import sign_form
 from shebao_desk.ui.applicant_screen import ApplicantScreen
+from shebao_desk.ui.applicant_signature import png_of
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.pin_dialog import PinDialog
@@ -99,8 +101,6 @@ class ApplicantSide(QObject):
             self.screen.ask_rating()
 
     def sign(self) -> None:
-        from shebao_desk.services.signature import sign_form  # noqa: PLC0415 - only when signing on screen
-        from shebao_desk.ui.applicant_signature import png_of
         screen, saved, ctx = self.screen, self.saved, self.ctx
         if screen is None or saved is None:
             return
