@@ -18,7 +18,7 @@ def add_ratings_parser(sub: Any) -> None:
 
 
 def ratings_command(args: argparse.Namespace) -> int:
-    from shebao_desk.commands.cli import _store
+    from shebao_desk.store.database import open_store, resolve_db_path
     from shebao_desk.config.applicant_settings import load_applicant_settings
     from shebao_desk.services.ratings import ratings_report, report_dict, report_text
     from shebao_desk.services.statistics import month
@@ -27,7 +27,7 @@ def ratings_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ShebaoError(str(exc)) from None
     settings = load_applicant_settings()
-    with _store(args).read() as session:
+    with open_store(resolve_db_path(args.db)).read() as session:
         report = ratings_report(session, settings, period, local_day(now_utc()))
     if args.json:
         print(json.dumps(report_dict(report, settings), ensure_ascii=False, indent=1))

@@ -270,7 +270,7 @@ class ApplicantScreen(QWidget):
         again = _touch(named(QPushButton("重签"), "signature_clear"))
         done = _touch(named(QPushButton("签好了"), "signature_done"))
         again.clicked.connect(pad.clear)
-        done.clicked.connect(lambda: pad.is_blank() or self.signed.emit())
+        done.clicked.connect(lambda: None if pad.is_blank() else self.signed.emit())
         row.addWidget(again)
         row.addWidget(done)
         layout.addLayout(row)
@@ -305,6 +305,8 @@ class ApplicantScreen(QWidget):
     def shown_text(self) -> str:
         """Every text the applicant can see now (tests check nothing unmasked is among it)."""
         page = self.pages.currentWidget()
+        if page is None:
+            return ""
         return "\n".join(w.text() for w in page.findChildren(QLabel) + page.findChildren(QPushButton)
                          if w.isVisibleTo(self))
 

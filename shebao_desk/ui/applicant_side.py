@@ -8,7 +8,7 @@ rest lives here, in :mod:`applicant_screen` and in the Qt-free services.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -28,8 +28,8 @@ from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.pin_dialog import PinDialog
 
-if TYPE_CHECKING:
-    from shebao_desk.ui.pages.intake import IntakePage
+# The intake page (ui/pages/intake.py), which holds an ApplicantSide: named by its role, not imported.
+IntakePage = Any
 
 log = logging.getLogger(__name__)
 

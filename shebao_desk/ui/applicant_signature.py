@@ -10,6 +10,6 @@ def png_of(image: QImage) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # QBuffer is a QIODevice; the stubs list only str paths
     buffer.close()
     return bytes(data.data())
