@@ -127,3 +127,32 @@ def test_a_reader_without_features_has_no_pin_pad(reader):
     assert not pad_support(open_card, "Plain Reader").usable
     _, open_card = reader()
     assert pad_support(open_card, "Pad Reader").usable
+
+
+def test_a_readers_features_without_a_card_through_a_direct_connection(monkeypatch):
+    fake = FakeScard()
+    connects = []
+
+    def connect(hcontext, reader, share, protocols):
+        connects.append((reader, share, protocols))
+        return 0, object(), 0
+    monkeypatch.setattr(pcsc.scard, "SCardConnect", connect)
+    for name in ("SCardControl", "SCardDisconnect"):
+        monkeypatch.setattr(pcsc.scard, name, getattr(fake, name))
+    monkeypatch.setattr(pcsc.scard, "SCardEstablishContext", lambda scope: (0, object()))
+    features = pcsc.PcscContext().reader_features("Pad Reader 00 00")
+    assert connects == [("Pad Reader 00 00", 3, 0)]  # SCARD_SHARE_DIRECT = 3, no protocol
+    assert features == {0x06: VERIFY_CODE, 0x07: MODIFY_CODE}
+    assert controls(fake) == [(GET_FEATURE_REQUEST, b"")]
+
+
+def test_the_applicant_side_is_listed_as_informative(policy):
+    from shebao_desk.config.applicant_settings import load_applicant_settings
+    from shebao_desk.services.applicant_devices import NOTE, applicant_side, side_text
+    side = applicant_side(load_applicant_settings(), monitors=2, pin_pad_readers=["Pad Reader 00 00"])
+    states = {d.name: d.state for d in side}
+    assert states["申请人屏幕"].startswith("第 2 个显示器（已连接")
+    assert states["带密码键盘的读卡器（PC/SC 第 10 部分）"] == "1 台（Pad Reader 00 00）"
+    assert NOTE in side_text(side)
+    lone = {d.name: d.state for d in applicant_side(load_applicant_settings(), monitors=1, pin_pad_readers=[])}
+    assert "普通窗口" in lone["申请人屏幕"]

@@ -124,3 +124,27 @@ def test_the_counter_on_two_monitors(make_window, qtbot):
     assert hashlib.sha256(signed.read_bytes()).hexdigest() == signed_hash
     page_one = PdfReader(signed).pages[0]
     assert len(page_one.images) >= 1 + len(PdfReader(result.papers["business_form"]).pages[0].images)
+
+
+@pytest.mark.skipif(os.environ.get(INNER) is not None, reason="the outer process's tests")
+def test_self_check_lists_the_applicant_side_as_informative(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.show_page("self_check")
+    qtbot.waitUntil(lambda: "申请人屏幕" in page.applicant_side.text(), timeout=15000)
+    assert "仅供参考" in page.applicant_side.text() and page.table.rowCount() == 10  # not in the verdict
+
+
+@pytest.mark.skipif(os.environ.get(INNER) is not None, reason="the outer process's tests")
+def test_a_bad_rating_needs_a_reason_on_the_applicant_screen(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    panel = window.pages["intake"].applicant.screen.rating
+    got = []
+    panel.rated.connect(lambda level, reasons: got.append((level, reasons)))
+    assert not panel.reason_boxes["等候时间长"].isVisibleTo(panel)
+    qtbot.mouseClick(panel.level_buttons["不满意"], Qt.MouseButton.LeftButton)
+    assert panel.reason_boxes["等候时间长"].isVisibleTo(panel)
+    qtbot.mouseClick(panel.submit, Qt.MouseButton.LeftButton)
+    assert got == [] and "原因" in panel.message.text()
+    panel.reason_boxes["等候时间长"].setChecked(True)
+    qtbot.mouseClick(panel.submit, Qt.MouseButton.LeftButton)
+    assert got == [("不满意", ["等候时间长"])]

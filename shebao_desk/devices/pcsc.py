@@ -192,6 +192,19 @@ class PcscContext:
         return PcscConnection(reader, hcard, protocol, bytes(atr))
 
 
+    def reader_features(self, reader: str) -> dict[int, int]:
+        """A reader's PC/SC part 10 features, card or no card (a direct connection to the reader)."""
+        code, hcard, _ = self._reader_context(reader)._call(
+            "SCardConnect direct", lambda h: scard.SCardConnect(h, reader, scard.SCARD_SHARE_DIRECT, 0))
+        if code != scard.SCARD_S_SUCCESS:
+            log.debug("%s: no direct connection (%s)", reader, _explain(code))
+            return {}
+        try:
+            return PcscConnection(reader, hcard, 0, b"").features()
+        finally:
+            scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
+
+
 def _connect_error(reader: str, code: int) -> DeviceError:
     if code in (scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_REMOVED_CARD):
         return NoCardError(reader)
