@@ -15,7 +15,7 @@ from shebao_desk.services.applicant_view import ApplicantView, mask_for_applican
 from shebao_desk.services.ratings import ratings_report, record_rating
 from shebao_desk.services.statistics import month
 
-from conftest import applicant, take
+from conftest import applicant, needs_pg, take
 from test_cli import cli
 
 # Monday 2026-03-09; 15 working days later (no holiday in between) is Monday 2026-03-30.
@@ -102,3 +102,23 @@ def test_report_ratings_cli(tmp_path, policy, settings):
     assert "王经办\t2\t50.0%\t1" in text.stdout and "2026-03-30 前反馈" in text.stdout
     bad = cli("report", "ratings", "--month", "2026/03", db=db)
     assert bad.returncode == 2 and "YYYY-MM" in bad.stderr
+
+
+@needs_pg
+def test_ratings_and_confirmations_reach_the_other_workstation_through_central(tmp_path, policy, central, settings):
+    from shebao_desk.models import CaseRating
+    from shebao_desk.sync.central import sync
+    from test_sync import workstation
+    a, csa = workstation(tmp_path, policy, "A")
+    b, _ = workstation(tmp_path, policy, "B")
+    case_id = take(a, policy, csa, "apply", applicant(300)).case.id
+    view = ApplicantView("申领", "李秀英", "**************0011", (), (), "免费", "", "X", case_id)
+    record_confirmation(a, Actor(*csa), view)
+    record_rating(a, Actor(*csa), settings, policy.calendar, case_id, "非常不满意", ["多次跑腿"], now=RATED)
+    sync(a, central)
+    sync(b, central)
+    with b.read() as s:
+        rating = s.scalar(select(CaseRating).where(CaseRating.case_id == case_id))
+        assert rating is not None and rating.level == "非常不满意" and rating.reasons == ["多次跑腿"]
+        assert rating.follow_up_due == dt.date(2026, 3, 30) and rating.clerk_id == csa[0].id
+        assert s.get(Case, case_id).applicant_confirmed == view.digest()
