@@ -148,3 +148,29 @@ def test_a_bad_rating_needs_a_reason_on_the_applicant_screen(make_window, qtbot)
     panel.reason_boxes["等候时间长"].setChecked(True)
     qtbot.mouseClick(panel.submit, Qt.MouseButton.LeftButton)
     assert got == [("不满意", ["等候时间长"])]
+
+
+@pytest.mark.skipif(os.environ.get(INNER) is not None, reason="the outer process's tests")
+def test_ratings_page_shows_the_rate_and_follows_up_a_bad_rating(make_window, qtbot, policy):
+    import datetime as dt
+    from PySide6.QtCore import QDate
+    from shebao_desk.clock import CHINA
+    from shebao_desk.config.applicant_settings import load_applicant_settings
+    from shebao_desk.services.actor import Actor
+    from shebao_desk.services.ratings import record_rating
+    from conftest import take
+    window, ctx = make_window(monitor=False)
+    actor = Actor(ctx.clerk, ctx.site)
+    at = dt.datetime(2026, 3, 9, 10, tzinfo=CHINA).astimezone(dt.UTC)
+    ids = [take(ctx.store, policy, (ctx.clerk, ctx.site), "apply", applicant(40 + i)).case.id for i in range(2)]
+    record_rating(ctx.store, actor, load_applicant_settings(), policy.calendar, ids[0], "基本满意", [], now=at)
+    record_rating(ctx.store, actor, load_applicant_settings(), policy.calendar, ids[1], "不满意", ["多次跑腿"], now=at)
+    page = window.show_page("ratings")
+    page.month.setDate(QDate(2026, 3, 1))
+    qtbot.waitUntil(lambda: "2026年03月" in page.title.text() and page.complaints.rowCount() == 1, timeout=10000)
+    assert [page.by_clerk.text(0, c) for c in range(4)] == [ctx.clerk.display_name, "2", "50.0%", "1"]
+    assert page.complaints.text(0, 6).startswith("2026-03-30")
+    page.complaints.selectRow(0)
+    page.note.setText("已电话回访，说明补办流程")
+    page.record_follow_up()
+    qtbot.waitUntil(lambda: page.complaints.rowCount() == 0, timeout=10000)

@@ -81,6 +81,7 @@ class ClerkRatings:
 
 @dataclass(frozen=True)
 class OpenComplaint:
+    rating_id: str
     case_number: str
     id_masked: str
     clerk: str
@@ -114,7 +115,7 @@ def ratings_report(session: Session, settings: ApplicantSettings, period: Period
         counts[rating.level] = counts.get(rating.level, 0) + 1
         window[rating.level] = window.get(rating.level, 0) + 1
     for rating, clerk, number, id_number in _open(session, settings):
-        complaints.append(OpenComplaint(number, mask_id_number(id_number), clerk, rating.level, tuple(rating.reasons),
+        complaints.append(OpenComplaint(rating.id, number, mask_id_number(id_number), clerk, rating.level, tuple(rating.reasons),
                                         rating.rated_at.astimezone(CHINA).date(), rating.follow_up_due,
                                         rating.follow_up_due is not None and rating.follow_up_due < today))
     return RatingsReport(period, [ClerkRatings(c, n) for c, n in per.items()], ClerkRatings("全窗口", window),
@@ -161,3 +162,20 @@ def report_text(report: RatingsReport, settings: ApplicantSettings) -> str:
         lines.append(f"{o.case_number}\t{o.id_masked}\t{o.clerk}\t{o.level}\t{'、'.join(o.reasons)}\t"
                      f"{o.rated_on:%Y-%m-%d} 评价\t{o.due:%Y-%m-%d} 前反馈{late}" if o.due else "")
     return "\n".join(lines)
+
+
+FOLLOW_UP_ACTION = "差评回访整改"
+
+
+def follow_up(store: Store, actor: Actor, rating_id: str, note: str, now: dt.datetime | None = None) -> None:
+    """The supervisor records the follow-up of a 差评 (回访核实、整改、反馈): it leaves the open list."""
+    if not note.strip():
+        raise ValidationError("请填写回访整改情况", "follow-up without a note")
+    with actor.unit(store, FOLLOW_UP_ACTION) as session:
+        rating = session.get(CaseRating, rating_id)
+        if rating is None:
+            raise ValidationError("找不到该评价", f"rating {rating_id} not found")
+        if rating.followed_up_at is not None:
+            raise ValidationError("该差评已记录过回访整改", f"rating {rating_id} already followed up")
+        rating.followed_up_at = now or utcnow()
+        rating.follow_up_note = note.strip()
