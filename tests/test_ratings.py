@@ -122,3 +122,28 @@ def test_ratings_and_confirmations_reach_the_other_workstation_through_central(t
         assert rating is not None and rating.level == "非常不满意" and rating.reasons == ["多次跑腿"]
         assert rating.follow_up_due == dt.date(2026, 3, 30) and rating.clerk_id == csa[0].id
         assert s.get(Case, case_id).applicant_confirmed == view.digest()
+
+
+def test_the_receipt_carries_a_rating_code_only_where_the_county_has_an_online_channel(
+        store, policy, clerk_and_site, tmp_path, monkeypatch, settings):
+    import dataclasses
+    import re
+    from pypdf import PdfReader
+    from shebao_desk.documents import model
+    from shebao_desk.documents.render import Renderer
+    from shebao_desk.services.case_documents import load_case_document
+    [case_id] = cases(store, policy, clerk_and_site, 1)
+    with store.read() as s:
+        case, document = load_case_document(s, case_id, policy)
+    assert document.rating_url == ""  # resources/applicant.toml: no online channel
+    online = settings.model_copy(update={"rating": settings.rating.model_copy(
+        update={"online_url": "https://zwfw.example.gov.cn/pj?case={number}"})})
+    monkeypatch.setattr(model, "load_applicant_settings", lambda: online)
+    assert model.rating_url(case.number) == f"https://zwfw.example.gov.cn/pj?case={case.number}"
+
+    def text_of(doc, name):
+        out = tmp_path / name
+        Renderer().render("receipt", doc, out)
+        return re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(out).pages))
+    assert "扫码评价" not in text_of(document, "plain.pdf")
+    assert "扫码评价" in text_of(dataclasses.replace(document, rating_url=model.rating_url(case.number)), "qr.pdf")

@@ -297,4 +297,11 @@ class Renderer:
         return [self.p(r["title"], "title"), self.p(f"{d.site.institution} {d.site.window_name}", "header"),
                 Spacer(1, 2 * mm), table, self.p(r["notices_title"], "heading"),
                 *(self.p(f"{i}. {text}") for i, text in enumerate(notices, 1)),
-                Spacer(1, 2 * mm), self._qr(d.number, 20 * mm)], r["title"]
+                Spacer(1, 2 * mm), self._qr(d.number, 20 * mm), *self._rating_qr(d)], r["title"]
+
+    def _rating_qr(self, d: CaseDocument) -> Story:
+        """Issue 28: where the county has an online 好差评 channel, a code to rate this case later."""
+        if not d.rating_url:
+            return []
+        return [self.table([[self._qr(d.rating_url, 20 * mm), self.p("扫码评价本次服务（政务服务“好差评”）")]],
+                           [24 * mm, self.width - 24 * mm])]
