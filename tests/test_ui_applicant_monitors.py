@@ -174,3 +174,22 @@ def test_ratings_page_shows_the_rate_and_follows_up_a_bad_rating(make_window, qt
     page.note.setText("已电话回访，说明补办流程")
     page.record_follow_up()
     qtbot.waitUntil(lambda: page.complaints.rowCount() == 0, timeout=10000)
+
+
+@pytest.mark.skipif(os.environ.get(INNER) is not None, reason="the outer process's tests")
+def test_the_next_applicant_never_sees_the_last_ones_case(make_window, qtbot):
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    screen = page.applicant.screen
+    first, second = applicant(51, name="张一"), applicant(52, name="王二")
+    fill(page.form, id_number=first.id_number, name=first.name, phone="13800000000", address="商州区北新街 1 号")
+    page.form.tick_all()
+    page.form.set_photo(a_photo())
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    qtbot.waitUntil(lambda: saved.args[0].number in screen.shown_text(), timeout=10000)
+    fill(page.form, id_number=second.id_number, name=second.name)
+    qtbot.waitUntil(lambda: second.name in screen.shown_text(), timeout=10000)
+    shown = screen.shown_text()
+    assert first.name not in shown and saved.args[0].number not in shown and first.id_number[-4:] not in shown
+    assert not screen.confirm_button.isVisible()

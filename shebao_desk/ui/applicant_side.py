@@ -63,18 +63,31 @@ class ApplicantSide(QObject):
 
     def follow_form(self) -> None:
         screen, form = self.screen, self.page.form
-        if screen is None or self.case is not None:
-            return  # a saved case is still being confirmed / rated
-        if form.is_blank():
-            self.preview = None
-            screen.show_idle()
+        if screen is None:
             return
+        typing_pin = screen.pages.currentWidget() is screen.pin_page  # the view is kept, the keypad stays up
+        if form.is_blank():
+            if typing_pin:
+                return
+            if self.case is None:  # a saved case stays up for its confirmation and rating
+                self.preview = None
+                screen.show_idle()
+            return
+        if self.case is not None and not typing_pin:
+            # The clerk has moved on to the next applicant: the last one's case leaves the screen unrated.
+            self.case = self.saved = None
         try:
             self.preview = view_of_request(form.request(), self.ctx.policy)
         except Exception:  # noqa: BLE001 - a half-typed form: keep the last view
             log.debug("no applicant view of the form yet", exc_info=True)
             return
-        screen.show_case(self.preview, confirm=False)
+        if not typing_pin:
+            screen.show_case(self.preview, confirm=False)
+
+    def submitting(self, request: CaseRequest) -> None:
+        """The request the page is saving: what the saved case will show (not a debounced preview)."""
+        if self.screen is not None:
+            self.preview = view_of_request(request, self.ctx.policy)
 
     def show_saved(self, saved: Submitted) -> None:
         if self.screen is None or self.preview is None:

@@ -178,6 +178,7 @@ class IntakePage(QWidget):
 
     def save(self, request: CaseRequest, journal_id: str | None = None) -> None:
         ctx, actor = self.ctx, self.ctx.actor
+        self.applicant.submitting(request)  # issue 28: the applicant's screen shows exactly this request
         self.accept_button.setEnabled(False)
         self.result.info(self.tr("正在保存…"))
         run_op(self, ctx, lambda: intake_service.submit(ctx.store, request, actor, ctx.policy, journal_id=journal_id),
