@@ -11,7 +11,7 @@ run_pkgs=(python3 python3-venv python3-dev build-essential swig libpcsclite-dev 
           fonts-wqy-zenhei fonts-hanazono libgl1 libegl1 libfontconfig1 libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-render-util0 libxcb-image0
           libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libnss3 libcups2)
-test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth poppler-utils
+test_pkgs=(vsmartcard-vpcd postgresql xvfb xauth x11-xserver-utils poppler-utils
            cups cups-client cups-bsd printer-driver-cups-pdf sane-utils libsane1)
 # What a bare Debian 12 (no desktop task) lacks besides: Qt's GLib and X11 libraries, pgrep, flock.
 bare_run_pkgs=(libglib2.0-0 libx11-xcb1 libxcb-shm0 libxcb-sync1 libxcb-xfixes0 libxcb-render0 libxcb-util1)

@@ -60,7 +60,12 @@ def choose(combo, data):
 
 
 def open_pin_dialog(qtbot, page):
-    """Accept a PIN business: the PIN dialog opens once the record side has agreed."""
+    """Accept a PIN business: the PIN dialog opens once the record side has agreed.
+
+    The clerk's PIN dialog is a county setting since issue 28 ([pin] entry = "clerk"); these tests
+    keep covering it (the applicant's keypad: test_ui_applicant.py)."""
+    from shebao_desk.config.applicant_settings import PinSection
+    page.applicant.settings = page.applicant.settings.model_copy(update={"pin": PinSection(entry="clerk")})
     page.accept()
     qtbot.waitUntil(lambda: page.pin_dialog is not None, timeout=15000)
     return page.pin_dialog

@@ -393,6 +393,8 @@ def _report(sub: Subparsers) -> None:
         r.add_argument("--out", type=Path, required=True, help="输出文件（.xlsx 或 .pdf）")
         r.add_argument("--central", help="从中心数据库统计全市各窗口（如 postgresql+psycopg://用户:密码@主机/库名）")
         r.set_defaults(handler=report_command, report_kind=kind)
+    from shebao_desk.commands.ratings import add_ratings_parser  # issue 28: 好差评
+    add_ratings_parser(s)
 
 
 def report_command(args: argparse.Namespace) -> int:

@@ -40,13 +40,15 @@ def devices(args: argparse.Namespace) -> int:
     printers = list_printers()
     live = set(live_queues())
     scanners = [{"device": s.device, "vendor": s.vendor, "model": s.model, "type": s.kind} for s in list_scanners()]
+    side = _applicant_side([r["name"] for r in readers])
     from shebao_desk.config.site_config import load_site_config
     least = load_site_config().minimums  # Article 9, from site.toml [minimums]
     ok = len(readers) >= least.readers and len(live) >= least.printers and len(scanners) >= least.scanners
     if args.json:
         print(json.dumps({"readers": readers, "printers": printers, "live_printers": sorted(live),
                           "scanners": scanners, "sane_installed": sane_available(), "article_9_met": ok,
-                          "problem": problem}, ensure_ascii=False, indent=2))
+                          "problem": problem, "applicant_side": [{"name": d.name, "state": d.state} for d in side]},
+                         ensure_ascii=False, indent=2))
         return 0
     print(f"读卡器（{len(readers)} 台）：")
     for r in readers:
@@ -63,7 +65,29 @@ def devices(args: argparse.Namespace) -> int:
         print("  本机未安装 SANE（sane-utils），无法检测扫描仪")
     print(f"规范第九条（读卡器至少 {least.readers} 台、打印机至少 {least.printers} 台、扫描仪至少 {least.scanners} 台）："
           f"读卡器 {len(readers)}、打印机 {len(live)}、扫描仪 {len(scanners)}，{'符合' if ok else '不符合'}")
+    from shebao_desk.services.applicant_devices import NOTE
+    print(f"申请人侧设备（{NOTE}）：")
+    for d in side:
+        print(f"  {d.name}：{d.state}")
     return 0
+
+
+def _applicant_side(readers: list[str]) -> list[Any]:
+    """Issue 28's devices: the applicant's screen (its setting: the command line asks no display)
+    and the readers with a PIN pad (asked through a direct connection, card or no card)."""
+    from shebao_desk.config.applicant_settings import load_applicant_settings
+    from shebao_desk.devices.errors import DeviceError
+    from shebao_desk.devices.pcsc import shared_context
+    from shebao_desk.devices.pinpad import support_of
+    from shebao_desk.services.applicant_devices import applicant_side
+    pads = []
+    for name in readers:
+        try:
+            if support_of(shared_context().reader_features(name)).usable:
+                pads.append(name)
+        except DeviceError:
+            continue
+    return applicant_side(load_applicant_settings(), monitors=None, pin_pad_readers=pads)
 
 
 @command("card")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from shebao_desk.config.catalogue import Catalogue, load_catalogue
 from shebao_desk.config.document_layout import ethnicity_names, load_layout
 from shebao_desk.config.regions import load_regions
+from shebao_desk.config.applicant_settings import load_applicant_settings
 from shebao_desk.config.service_guide import load_guide
 from shebao_desk.config.site_config import SiteConfig, load_site_config
 from shebao_desk.config.supervision import load_supervision
@@ -33,4 +34,5 @@ def load_policy() -> Policy:
     ethnicity_names()
     load_supervision()
     load_guide()
+    load_applicant_settings()
     return policy

@@ -18,6 +18,7 @@ from typing import Any
 
 from smartcard import scard
 
+from shebao_desk.devices.pinpad import GET_FEATURE_REQUEST, parse_features
 from shebao_desk.devices.errors import (
     BadResponseError, CardRemovedError, DeviceError, NoCardError, NoReaderError, PcscUnavailableError,
     ReaderBusyError, ReaderGoneError,
@@ -213,6 +214,19 @@ class PcscContext:
         return PcscConnection(reader, hcard, protocol, bytes(atr))
 
 
+    def reader_features(self, reader: str) -> dict[int, int]:
+        """A reader's PC/SC part 10 features, card or no card (a direct connection to the reader)."""
+        code, hcard, _ = self._reader_context(reader)._call(
+            "SCardConnect direct", lambda h: scard.SCardConnect(h, reader, scard.SCARD_SHARE_DIRECT, 0))
+        if code != scard.SCARD_S_SUCCESS:
+            log.debug("%s: no direct connection (%s)", reader, _explain(code))
+            return {}
+        try:
+            return PcscConnection(reader, hcard, 0, b"").features()
+        finally:
+            scard.SCardDisconnect(hcard, scard.SCARD_LEAVE_CARD)
+
+
 def _connect_error(reader: str, code: int) -> DeviceError:
     if code in (scard.SCARD_E_NO_SMARTCARD, scard.SCARD_W_REMOVED_CARD):
         return NoCardError(reader)
@@ -279,6 +293,23 @@ class PcscConnection:
                 time.sleep(0.05)
             raise BadResponseError(f"empty response from {self.reader}, card still present")
         return bytes(response[:-2]), (response[-2] << 8) | response[-1]
+
+    def control(self, code: int, data: bytes) -> bytes:
+        """SCardControl: a command to the reader itself (part 10 PIN entry); returns its answer."""
+        if self._broken:
+            raise CardRemovedError(self.reader, "connection already failed")
+        result, response = scard.SCardControl(self._hcard, code, list(data))
+        if result != scard.SCARD_S_SUCCESS:
+            raise _card_error(self.reader, f"SCardControl {code:#010x}", result)
+        return bytes(response)
+
+    def features(self) -> dict[int, int]:
+        """The reader's PC/SC part 10 features; empty for a reader without any (vpcd, most readers)."""
+        result, response = scard.SCardControl(self._hcard, scard.SCARD_CTL_CODE(GET_FEATURE_REQUEST), [])
+        if result != scard.SCARD_S_SUCCESS:
+            log.debug("%s: no part 10 features (%s)", self.reader, _explain(result))
+            return {}
+        return parse_features(bytes(response))
 
     def close(self, reset: bool = False) -> None:
         disposition = scard.SCARD_RESET_CARD if reset else scard.SCARD_LEAVE_CARD

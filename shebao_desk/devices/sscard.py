@@ -131,3 +131,5 @@ class SocialSecurityCard:
         if sw == SW_APP_LOCKED:
             raise ApplicationLockedError()
         raise ApduError(sw, what)
+
+    check_pin_sw = _check_pin_sw  # also for a PIN typed on the reader's keypad (pinpad_operations)

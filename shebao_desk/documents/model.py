@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from shebao_desk.config.applicant_settings import load_applicant_settings
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.clock import local_text
 from shebao_desk.config.document_layout import ethnicity_names
@@ -75,6 +76,9 @@ class CaseDocument:
     loss_effective: str = ""        # a loss: when it took effect
     loss_expires: str = ""          # a temporary loss: when it lapses by itself
     where: str = ""                 # where the next step is done, when not at this window
+    signature_png: bytes | None = None  # signed on the applicant's screen (issue 28), beside 申请人签字
+    signed_at: str = ""                 # when, beside the signature
+    rating_url: str = ""                # the county's online 好差评 channel (applicant.toml), a QR on the receipt
 
     @property
     def missing(self) -> list[Material]:
@@ -102,6 +106,12 @@ def site_info(policy: Policy, site: Site) -> SiteInfo:
                     cfg.phone, cfg.hours)
 
 
+def rating_url(number: str) -> str:
+    """The county's online rating address for this case ("{number}" filled in), or "" without one."""
+    url = load_applicant_settings().rating.online_url
+    return url.replace("{number}", number) if url else ""
+
+
 def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site: Site,
                   notices: dict[str, str] | None = None, scans: list[str] | None = None) -> CaseDocument:
     business = policy.catalogue[case.business]
@@ -127,6 +137,7 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
     outlets = {o.name: o for o in policy.site.bank_outlets}
     loss = next((x for x in (case.card.losses if case.card else []) if x.case_id == case.id), None)
     return CaseDocument(
+        rating_url=rating_url(case.number),
         number=case.number, business_code=case.business, business_name=business.name,
         all_businesses=[(b.code, b.name) for b in policy.catalogue], mode=mode.label, applicant=applicant,
         agent=agent, reason=case.reason, materials=materials, accepted_at=local_text(case.accepted_at),

@@ -217,6 +217,9 @@ class Renderer:
         date_w = len(form["date"]) * size + 8
         rows = [[self.p(form[key], "label"), "", self.p(form["date"], "label"), ""]
                 for key in ("applicant_signature", "clerk_signature", "reviewer_signature")]
+        if d.signature_png:  # signed on the applicant's screen: the image on the applicant's line
+            rows[0][1] = Image(io.BytesIO(d.signature_png), width=blank, height=size * 2.6, kind="proportional")
+            rows[0][3] = self.p(d.signed_at, "label")
         seal_size = page["seal_mm"] * mm
         inner = self.width - 12 - seal_size - 6
         lines = Table(rows, colWidths=[label_w, blank, date_w, inner - label_w - blank - date_w],
@@ -294,4 +297,11 @@ class Renderer:
         return [self.p(r["title"], "title"), self.p(f"{d.site.institution} {d.site.window_name}", "header"),
                 Spacer(1, 2 * mm), table, self.p(r["notices_title"], "heading"),
                 *(self.p(f"{i}. {text}") for i, text in enumerate(notices, 1)),
-                Spacer(1, 2 * mm), self._qr(d.number, 20 * mm)], r["title"]
+                Spacer(1, 2 * mm), self._qr(d.number, 20 * mm), *self._rating_qr(d)], r["title"]
+
+    def _rating_qr(self, d: CaseDocument) -> Story:
+        """Issue 28: where the county has an online 好差评 channel, a code to rate this case later."""
+        if not d.rating_url:
+            return []
+        return [self.table([[self._qr(d.rating_url, 20 * mm), self.p("扫码评价本次服务（政务服务“好差评”）")]],
+                           [24 * mm, self.width - 24 * mm])]

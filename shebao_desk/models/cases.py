@@ -62,6 +62,10 @@ class Case(Row):
     papers_printed_at: Mapped[utc_opt]  # None: the papers have not (yet) come out of a printer
     print_problem: Mapped[str] = mapped_column(Text, default="")  # the last failed print, for 重新打印
     outlet: Mapped[str] = mapped_column(String(100), default="", server_default="")  # pick-up bank outlet
+    # The applicant's side (issue 28): what the applicant confirmed on their screen, and their signature.
+    applicant_confirmed_at: Mapped[utc_opt]
+    applicant_confirmed: Mapped[str] = mapped_column(String(64), default="", server_default="")  # SHA-256 of what was shown
+    signature_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")  # the signed form PDF
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     card: Mapped[Card | None] = relationship(foreign_keys=[card_id])

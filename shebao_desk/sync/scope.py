@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Engine, text
 
 SHARED = "*"
 PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
-PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry"}
+PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry", "case_rating"}
 WINDOW_TABLES = {"attendance", "supervision_visit"}
 CLERK_REFS = {"case": ("accepted_by", "completed_by"), "inquiry": ("owner_id",)}
 
@@ -40,6 +40,9 @@ _PERSON_OF = {  # row id -> person id, on the central tables
     "loss_report": 'SELECT l.id, k.person_id FROM loss_report l JOIN card k ON k.id = l.card_id '
                    'WHERE l.id = ANY(:ids)',
     "inquiry": 'SELECT id, person_id FROM inquiry WHERE id = ANY(:ids)',
+    # 好差评 (issue 28): the rating of a case travels with the case's person.
+    "case_rating": 'SELECT r.id, c.person_id FROM case_rating r JOIN "case" c ON c.id = r.case_id '
+                   'WHERE r.id = ANY(:ids)',
 }
 # A clerk's attendance day has one id (clerk, day) wherever the clerk signs in: it is the clerk's
 # row, not one window's, so it travels with the clerk (a window-scoped copy would diverge).

@@ -9,6 +9,7 @@ from shebao_desk.ui.pages.guide import GuidePage
 from shebao_desk.ui.pages.inquiries import InquiriesPage
 from shebao_desk.ui.pages.intake import IntakePage
 from shebao_desk.ui.pages.outlets import OutletsPage
+from shebao_desk.ui.pages.ratings import RatingsPage
 from shebao_desk.ui.pages.search import SearchPage
 from shebao_desk.ui.pages.self_check import SelfCheckPage
 from shebao_desk.ui.pages.settings import SettingsPage
@@ -27,6 +28,7 @@ def page_classes():
         ("guide", "指南", GuidePage, False),
         ("self_check", "自查", SelfCheckPage, False),
         ("statistics", "统计", StatisticsPage, True),
+        ("ratings", "好差评", RatingsPage, True),  # issue 28
         ("attendance", "考勤", AttendancePage, True),
         ("outlets", "网点", OutletsPage, True),
         ("conflicts", "冲突", ConflictsPage, True),

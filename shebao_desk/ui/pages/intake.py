@@ -13,13 +13,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from shebao_desk.config.catalogue import BusinessCode
 from shebao_desk.services import intake_service
 from shebao_desk.services.case_files import draft_path
 from shebao_desk.services.case_request import CaseRequest
 from shebao_desk.services.drafts import DraftFile
 from shebao_desk.services.intake_service import ChipJournal, Lookup, Submitted
 from shebao_desk.services.photo import normalise_photo
+from shebao_desk.ui.applicant_side import ApplicantPinEntry, ApplicantSide, open_pin_entry
 from shebao_desk.ui.confirm import confirm_business
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
@@ -49,7 +49,7 @@ class IntakePage(QWidget):
         scroll.setWidget(self.form)
         layout.addWidget(scroll, 1)
         self.result = Hint("result")
-        self.pin_dialog: PinDialog | None = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
+        self.pin_dialog: PinDialog | ApplicantPinEntry | None = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         buttons = QHBoxLayout()
         buttons.addWidget(self.papers)
@@ -79,6 +79,8 @@ class IntakePage(QWidget):
         self._draft_timer.timeout.connect(self.save_draft)
         self.form.changed.connect(self._draft_timer.start)
         self.restore_draft()
+        # issue 28: the applicant's screen follows this page (ui/applicant_side.py).
+        self.applicant = ApplicantSide(self)
 
     # -- person and photo ----------------------------------------------------------
 
@@ -157,14 +159,13 @@ class IntakePage(QWidget):
     def _open_pin_dialog(self, request: CaseRequest, reader: str, journal_id: str) -> None:
         self.accept_button.setEnabled(True)
         self.result.info("请持卡人输入密码")
-        dialog = PinDialog(self.cards, reader, self.ctx.policy.site.initial_pin,
-                           change=request.business == BusinessCode.PIN_CHANGE, pin_length=self.ctx.policy.site.pin_length, large=request.large_print, parent=self)
+        dialog = open_pin_entry(self, request, reader)  # issue 28: the holder types, not the clerk
         dialog.succeeded.connect(lambda: self.save(request, journal_id))
         dialog.rejected.connect(lambda: self._pin_dialog_closed(dialog, journal_id))
         self.pin_dialog = dialog
         dialog.open()
 
-    def _pin_dialog_closed(self, dialog: PinDialog, journal_id: str) -> None:
+    def _pin_dialog_closed(self, dialog: PinDialog | ApplicantPinEntry, journal_id: str) -> None:
         """Closed without success: the chip is unchanged, unless a command's outcome is unknown."""
         if dialog.outcome_unknown:
             self.result.problem("密码操作结果不确定（读卡器无响应或卡被拔出），已记入待核对记录；请重新读卡核对")
@@ -177,6 +178,7 @@ class IntakePage(QWidget):
 
     def save(self, request: CaseRequest, journal_id: str | None = None) -> None:
         ctx, actor = self.ctx, self.ctx.actor
+        self.applicant.submitting(request)  # issue 28: the applicant's screen shows exactly this request
         self.accept_button.setEnabled(False)
         self.result.info(self.tr("正在保存…"))
         run_op(self, ctx, lambda: intake_service.submit(ctx.store, request, actor, ctx.policy, journal_id=journal_id),

@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.clock import local_text, now_utc
+from shebao_desk.devices.pinpad import support_of
 from shebao_desk.devices.printers import cups_available, live_queues
 from shebao_desk.devices.scanner import count_scanners
 from shebao_desk.documents.sheets import self_check_pdf
 from shebao_desk.services.case_files import case_folder
+from shebao_desk.config.applicant_settings import load_applicant_settings
+from shebao_desk.services.applicant_devices import applicant_side, side_text
 from shebao_desk.services.window_check import Check, self_check_now
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.printing import generate_and_preview
 from shebao_desk.ui.widgets import Hint, Table, named
+
+
+def pin_pads(readers: list[str]) -> dict[str, bool]:
+    """Which readers have a PIN pad (part 10), asked directly; a reader that cannot be asked has none."""
+    from shebao_desk.devices.pcsc import shared_context  # noqa: PLC0415 - pyscard only when checking
+    out = {}
+    for name in readers:
+        try:
+            out[name] = support_of(shared_context().reader_features(name)).usable
+        except Exception:  # noqa: BLE001 - informative only; the training reader is no PC/SC reader
+            out[name] = False
+    return out
 
 
 class SelfCheckPage(QWidget):
@@ -34,6 +49,9 @@ class SelfCheckPage(QWidget):
         layout.addWidget(self.table, 1)
         self.hint = Hint("check_hint")
         layout.addWidget(self.hint)
+        self.applicant_side = named(QLabel(), "applicant_side")  # issue 28: informative, not in the verdict
+        self.applicant_side.setWordWrap(True)
+        layout.addWidget(self.applicant_side)
         run.clicked.connect(self.refresh)
         printable.clicked.connect(self.print_sheet)
         ctx.cards.readers_changed.connect(lambda _: self.refresh() if self.isVisible() else None)
@@ -48,7 +66,11 @@ class SelfCheckPage(QWidget):
         readers = len(ctx.cards.readers)
         printers = len(QPrinterInfo.availablePrinters())
 
+        names = list(ctx.cards.readers)
+        pads: dict[str, bool] = {}
+
         def count_devices():  # scanners and queues on the devices worker: probing USB can take seconds
+            pads.update(pin_pads(names))
             return count_scanners(), len(live_queues()) if cups_available() else printers
 
         def counted(counts) -> None:
@@ -63,6 +85,9 @@ class SelfCheckPage(QWidget):
             for i, c in enumerate(checks):
                 self.table.item(i, 4).setBackground(  # type: ignore[union-attr]  # fill() made every cell
                     QColor("#d7f5dd" if c.passed else "#ffd6d6"))
+            self.applicant_side.setText(side_text(applicant_side(
+                load_applicant_settings(), monitors=len(QGuiApplication.screens()),
+                pin_pad_readers=[r for r, pad in pads.items() if pad])))
             failed = sum(not c.passed for c in checks)
             (self.hint.fine if not failed else self.hint.problem)(
                 f"共 {len(checks)} 项，符合 {len(checks) - failed} 项，不符合 {failed} 项")

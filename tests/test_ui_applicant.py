@@ -1,0 +1,90 @@
+"""The applicant's side at the workbench: their screen, their PIN on their own keypad."""
+
+import pytest
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import select
+
+from shebao_desk.models import Case
+
+from conftest import a_photo
+from test_ui_cards import choose, holder, slot, wait_filled, with_issued_card  # noqa: F401 - slot is a fixture
+
+pytestmark = pytest.mark.pcsc
+
+
+class KeyWatch(QObject):
+    """Every key event with a digit that reaches a widget of the clerk's window."""
+
+    def __init__(self, clerk_window):
+        super().__init__()
+        self.clerk_window, self.digits = clerk_window, []
+
+    def eventFilter(self, receiver, event):  # noqa: N802
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride):
+            window = receiver.window() if hasattr(receiver, "window") else None
+            if window is self.clerk_window and any(c.isdigit() for c in event.text()):
+                self.digits.append((type(receiver).__name__, event.type()))
+        return False
+
+
+def touch_digits(qtbot, screen, digits):
+    keypad = screen.keypad
+    for d in digits:
+        [button] = [b for b in keypad.digit_buttons if b.text() == d]
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(keypad.ok_button, Qt.MouseButton.LeftButton)
+
+
+def test_activation_pin_typed_on_the_applicant_keypad_only(make_window, qtbot, slot):
+    from shebao_desk.ui.applicant_side import ApplicantPinEntry
+    window, ctx = make_window()
+    page = window.pages["intake"]
+    screen = page.applicant.screen
+    assert screen is not None and screen.isVisible() and screen.isWindow()
+    h = holder()
+    with_issued_card(ctx, ctx.policy, h)
+    card = slot(h).card
+    changes = []
+    real_change = card._change_pin
+
+    def counted(*args):
+        answer = real_change(*args)
+        if answer == b"\x90\x00":
+            changes.append(card._pin)
+        return answer
+    card._change_pin = counted
+    watch = KeyWatch(window)
+    QApplication.instance().installEventFilter(watch)
+    try:
+        wait_filled(qtbot, page, h)
+        choose(page.form.business, "activate")
+        page.form.tick_all()
+        page.form.set_photo(a_photo())
+        page.accept()
+        qtbot.waitUntil(lambda: isinstance(page.pin_dialog, ApplicantPinEntry)
+                        and screen.pages.currentWidget() is screen.pin_page, timeout=15000)
+        layouts = set()
+        layouts.add(tuple(b.text() for b in screen.keypad.digit_buttons))
+        touch_digits(qtbot, screen, "123456")  # too weak: refused before anything reaches the card
+        layouts.add(tuple(b.text() for b in screen.keypad.digit_buttons))
+        touch_digits(qtbot, screen, "123456")
+        qtbot.waitUntil(lambda: "连续" in screen.pin_message.text(), timeout=10000)
+        assert card.pin_is("666666") and changes == []
+        touch_digits(qtbot, screen, "258147")
+        layouts.add(tuple(b.text() for b in screen.keypad.digit_buttons))
+        with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+            touch_digits(qtbot, screen, "258147")
+    finally:
+        QApplication.instance().removeEventFilter(watch)
+    assert card.pin_is("258147") and len(changes) == 1  # the chip's PIN changed exactly once
+    assert watch.digits == []  # no key event with a digit reached the clerk's window
+    assert len(layouts) > 1  # the digits move between entries
+    assert "258147" not in window.grab().toImage().text() and "258147" not in page.result.text()
+    with ctx.store.read() as s:
+        case = s.scalar(select(Case).where(Case.number == saved.args[0].number))
+        assert case.business == "activate" and case.card.activated_at is not None
+    # The screen now shows the saved case for the applicant to confirm, ID number masked.
+    qtbot.waitUntil(lambda: screen.confirm_button.isVisible(), timeout=10000)
+    shown = screen.shown_text()
+    assert h.ssn not in shown and ("*" * 14 + h.ssn[-4:]) in shown and saved.args[0].number in shown
