@@ -3,8 +3,6 @@ with exit 2 and one plain line, and the receiving store stays byte-for-byte what
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
 import json
 import os
@@ -14,6 +12,7 @@ import time
 import zlib
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shebao_desk.services.demo import seed
 from shebao_desk.models.base import utcnow
@@ -47,34 +46,38 @@ def sites(tmp_path_factory):
     r_db, e_db = root / "r.sqlite3", root / "e.sqlite3"
     assert cli(root, r_db, "--workstation", "R", "demo", "seed", "3").returncode == 0
     made = cli(root, r_db, "admin", "create-user", "--username", "boss", "--name", "老板", "--role", "admin",
-               "--password-stdin", stdin="Corr3ct-Horse\n")
+               "--password-stdin", stdin="Corr3ct-Horse-Battery\n")
     assert made.returncode == 0, made.stderr
+    r = open_store(r_db)
+    r_origin, r_public = B.own_key(r)
     e = open_store(e_db)
     seed(e, policy, 2, workstation="E")
+    B.trust(e, r_origin, r_public)
     genuine = B.export_bundle(e, root / "e1.bundle")
-    header, changes = B.read_bundle(genuine.path)
+    header, changes = B.read_bundle(genuine.path, r)
     with e.engine.connect() as conn:
-        key = B.signing_key(conn)
+        key = B.site_signing_key(conn)
     e.close()
+    r.close()
     with connect_file(r_db) as conn:
         admin_id = conn.execute("SELECT id FROM clerk WHERE username = 'boss'").fetchone()[0]
         audit_id = conn.execute("SELECT id FROM audit_entry LIMIT 1").fetchone()[0]
     conn.close()
     return {"root": root, "r": r_db, "key": key, "origin": header["origin"], "changes": changes,
-            "genuine": genuine.path, "admin_id": admin_id, "audit_id": audit_id}
+            "genuine": genuine.path, "admin_id": admin_id, "audit_id": audit_id,
+            "receivers": {r_origin: bytes.fromhex(r_public)}}
 
 
-def craft(sites, changes=None, *, origin=None, number=1, payload=None, key=None, name="x.bundle"):
+def craft(sites, changes=None, *, origin=None, number=1, payload=None, key=None, name="x.bundle", lines=None):
+    """A format-3 bundle signed with ``key`` (E's by default) and sealed for R."""
     key = key or sites["key"]
-    origin = origin or sites["origin"]
-    if payload is None:
-        payload = gzip.compress(json.dumps(changes, ensure_ascii=False).encode(), mtime=0)
-    header = {"format": B.FORMAT, "origin": origin, "incarnation": 0, "number": number,
-              "public_key": B.public_hex(key), "created_at": utcnow().isoformat()}
-    document = {**header, "changes": len(changes or []), "payload": base64.b64encode(payload).decode(),
-                "signature": key.sign(B._signed_bytes(header, payload)).hex()}
+    if lines is None and payload is None:
+        lines = B.change_lines(changes) if isinstance(changes, list) else json.dumps(changes).encode() + b"\n"
+    data = B.seal_bundle(origin=origin or sites["origin"], incarnation=0, number=number, count=len(changes or []),
+                         seed=key.private_bytes_raw(), receivers=sites["receivers"], lines=lines, compressed=payload,
+                         created_at=utcnow().isoformat())
     path = sites["root"] / name
-    path.write_text(json.dumps(document), encoding="utf-8")
+    path.write_bytes(data)
     return path
 
 
@@ -100,7 +103,9 @@ def refused(sites, path, *words):
 @pytest.fixture(scope="module")
 def pinned(sites):
     """From here on E is a pinned, known signer: even so it may not do any of the following."""
-    assert cli(sites["root"], sites["r"], "bundle", "trust", sites["origin"], B.public_hex(sites["key"])).returncode == 0
+    pinned = cli(sites["root"], sites["r"], "bundle", "trust", sites["origin"], sites["key"].public_key().public_bytes_raw().hex(),
+                 "--admin", "boss", "--admin-password-stdin", stdin="Corr3ct-Horse-Battery\n")
+    assert pinned.returncode == 0, pinned.stderr
     return sites
 
 
@@ -111,9 +116,9 @@ def test_unknown_signer_is_refused_before_its_payload_is_read(sites):
 def test_a_wrong_fingerprint_pinned_beforehand_refuses_the_key(tmp_path, sites):
     db = tmp_path / "other.sqlite3"
     assert cli(tmp_path, db, "--workstation", "Q", "demo", "seed", "1").returncode == 0
-    assert cli(tmp_path, db, "bundle", "trust", sites["origin"], "0123 4567 89AB CDEF 0123 4567 89AB CDEF").returncode == 0
+    assert cli(tmp_path, db, "bundle", "trust", sites["origin"], B.key_code(Ed25519PrivateKey.generate().public_key().public_bytes_raw())).returncode == 0
     result = cli(tmp_path, db, "bundle", "import", str(sites["genuine"]))
-    assert result.returncode == 2 and "指纹不符" in result.stderr
+    assert result.returncode == 2 and "密钥与" in result.stderr
 
 
 def test_origin_of_a_change_must_be_the_signer(pinned):
@@ -166,9 +171,10 @@ def test_malformed_payloads_are_refused(pinned, payload):
 
 
 def test_gzip_bomb_is_refused_with_little_memory(pinned):
-    # 1 GiB of zeros in about 1 MB: the probe's 6.4 GB bomb had the same ratio.
+    # 1 GiB of one valid change repeated, in about 1 MB: the probe's 6.4 GB bomb had the same ratio.
     squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = b"\0" * (16 << 20)
+    line = B.change_lines([_person_change(pinned)])
+    block = line * ((16 << 20) // len(line))
     payload = b"".join(squeeze.compress(block) for _ in range(64)) + squeeze.flush()
     bomb = craft(pinned, [], payload=payload, name="bomb.bundle")
     before = fingerprint_of_file(pinned["r"])

@@ -74,6 +74,11 @@ def _admin(sub: argparse._SubParsersAction) -> None:
     u.set_defaults(handler=admin_unlock)
 
 
+def _action(name: str, args: argparse.Namespace) -> str:
+    """The audited action; one done with the recovery key instead of an admin says so."""
+    return f"{name} (recovery key)" if getattr(args, "admin_recovery", False) else name
+
+
 def _read_new_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -90,7 +95,7 @@ def admin_create_user(args: argparse.Namespace) -> int:
     store = _store(args)
     admin = require_admin(store, args, first_admin_ok=args.role == "admin")
     password = _read_new_password(args.password_stdin)
-    with store.unit(admin.id if admin else None, args.workstation or "", "admin create-user") as s:
+    with store.unit(admin.id if admin else None, args.workstation or "", _action("admin create-user", args)) as s:
         clerk = create_clerk(s, args.username, args.name, password, Role(args.role))
         print(f"已创建 {clerk.role.label} {clerk.display_name}（{clerk.username}）")
     return 0
@@ -104,7 +109,7 @@ def admin_unlock(args: argparse.Namespace) -> int:
     from shebao_desk.services.auth import unlock
     store = _store(args)
     admin = require_admin(store, args)
-    with store.unit(admin.id, args.workstation or "", "admin unlock") as s:
+    with store.unit(admin.id if admin else None, args.workstation or "", _action("admin unlock", args)) as s:
         clerk = s.scalar(select(Clerk).where(Clerk.username == args.username))
         if clerk is None:
             raise ShebaoError(f"没有用户 {args.username}")
@@ -139,6 +144,7 @@ def setup_command(args: argparse.Namespace) -> int:
 
 @command("calendar")
 def _calendar(sub: argparse._SubParsersAction) -> None:
+    from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("calendar", help="工作日历")
     s = p.add_subparsers(dest="calendar_cmd", required=True)
     w = s.add_parser("workdays", help="列出某年的全部工作日")
@@ -152,7 +158,8 @@ def _calendar(sub: argparse._SubParsersAction) -> None:
     n = s.add_parser("import-notice", help="读入国务院办公厅节假日安排通知的文本，写出该年的日历数据文件")
     n.add_argument("file", type=Path)
     n.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
-    n.add_argument("--store", action="store_true", help="写入数据库（随同步与数据包传到各窗口），不写文件")
+    n.add_argument("--store", action="store_true", help="写入数据库（随同步与数据包传到各窗口），不写文件；需管理员")
+    add_admin_options(n)
     n.set_defaults(handler=calendar_import_notice)
     st = s.add_parser("status", help="各年日历来源；11 月起提醒次年安排是否已导入")
     st.set_defaults(handler=calendar_status)
@@ -189,9 +196,12 @@ def calendar_import_notice(args: argparse.Namespace) -> int:
     print("\n".join(notice.summary()))
     text = render_schedule(notice.year, notice.holidays, notice.workdays)
     if args.store:
+        from shebao_desk.services.admin_auth import require_admin
         from shebao_desk.services.calendar_store import store_year
         store = _store(args)
-        with store.unit(None, "", f"calendar import-notice {notice.year}") as s:
+        admin = require_admin(store, args, first_admin_ok=True)  # it changes every window's calendar
+        with store.unit(admin.id if admin else None, args.workstation or "",
+                        _action(f"calendar import-notice {notice.year}", args)) as s:
             store_year(s, notice.year, text, f"国务院办公厅关于{notice.year}年部分节假日安排的通知")
         print(f"已写入数据库 {store.path}；各窗口同步后生效")
         return 0
@@ -323,8 +333,8 @@ def db_recovery_key(args: argparse.Namespace) -> int:
     key = Keystore(store.path).db_key(create=False)
     if key is None:
         raise ShebaoError(f"数据库 {store.path} 未加密，没有恢复密钥")
-    with store.unit(admin.id, args.workstation or "", "db recovery-key") as s:
-        record_event(s, "store", "recovery-key", {"shown_to": admin.username})
+    with store.unit(admin.id if admin else None, args.workstation or "", _action("db recovery-key", args)) as s:
+        record_event(s, "store", "recovery-key", {"shown_to": admin.username if admin else "recovery-key"})
     print(f"数据库 {store.path} 的恢复密钥（请打印后锁入保险柜，勿存于本机）：")
     print(recovery_text(key))
     return 0

@@ -43,6 +43,7 @@ from shebao_desk.sync.bundle_file import (
     COLUMNS, FORMAT, ORIGIN, REFUSED, BundleError, Caps, Receiver, change_lines, read_bundle_file,
     seal_bundle,
 )
+from shebao_desk.sync.envelope import EnvelopeError, box_public
 from shebao_desk.sync.keycode import PinFormatError, fingerprint, fingerprint_hex, key_code, parse_pin
 
 __all__ = ["FORMAT", "BundleError", "Caps", "ExportResult", "ImportResult", "export_bundle", "fingerprint",
@@ -353,6 +354,11 @@ def plan_trust(store: Store, origin: str, text: str) -> TrustPlan:
         pin = parse_pin(text)
     except PinFormatError as exc:
         raise BundleError(str(exc)) from None
+    if pin.public is not None:
+        try:
+            box_public(pin.public)  # a key that cannot receive cannot be pinned
+        except EnvelopeError:
+            raise BundleError("密钥码不对（不是有效的公钥）；请与对方逐组核对后重新输入", "not an ed25519 point") from None
     if pin.public is None:
         raise BundleError("只凭指纹无法为对方加密数据包：请向对方索取 bundle key 第二行的密钥码（16 组数字）后再登记",
                           "a new pin by legacy fingerprint")
