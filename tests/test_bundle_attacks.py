@@ -19,6 +19,7 @@ from shebao_desk.models.base import utcnow
 from shebao_desk.config.policy import load_policy
 from shebao_desk.store.database import connect_file, open_store
 from shebao_desk.sync import bundle as B
+from shebao_desk.sync.bundle_file import MAGIC
 
 pytestmark = pytest.mark.slow  # every attack goes through `bundle import` in a subprocess
 
@@ -170,27 +171,68 @@ def test_malformed_payloads_are_refused(pinned, payload):
     refused(pinned, craft(pinned, payload), "格式不对")
 
 
+def import_measured(sites, path):
+    """`bundle import` in a subprocess, with its peak memory (MB); the store must come out byte-identical."""
+    before = fingerprint_of_file(sites["r"])
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
+    probe = ("import re, sys; from shebao_desk.commands.cli import main; code = main(sys.argv[1:]); "
+             "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)")
+    env = {**os.environ, "XDG_STATE_HOME": str(sites["root"] / "state")}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", probe, "--db", str(sites["r"]), "bundle", "import", str(path)],
+                            capture_output=True, text=True, timeout=300, env=env, check=False)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert fingerprint_of_file(sites["r"]) == before
+    peak_mb = int(result.stdout.strip()) / 1024
+    print(f"{path.name} ({path.stat().st_size / 1e6:.1f} MB): {result.stderr.strip()} in {elapsed:.1f} s, peak {peak_mb:.0f} MB")
+    return result.stderr, peak_mb
+
+
 def test_gzip_bomb_is_refused_with_little_memory(pinned):
     # 1 GiB of one valid change repeated, in about 1 MB: the probe's 6.4 GB bomb had the same ratio.
     squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     line = B.change_lines([_person_change(pinned)])
     block = line * ((16 << 20) // len(line))
     payload = b"".join(squeeze.compress(block) for _ in range(64)) + squeeze.flush()
-    bomb = craft(pinned, [], payload=payload, name="bomb.bundle")
-    before = fingerprint_of_file(pinned["r"])
-    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
-    probe = ("import re, sys; from shebao_desk.commands.cli import main; code = main(sys.argv[1:]); "
-             "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)")
-    env = {**os.environ, "XDG_STATE_HOME": str(pinned["root"] / "state")}
-    started = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", probe, "--db", str(pinned["r"]), "bundle", "import", str(bomb)],
-                            capture_output=True, text=True, timeout=300, env=env, check=False)
-    elapsed = time.monotonic() - started
-    assert result.returncode == 2 and "压缩炸弹" in result.stderr and "Traceback" not in result.stderr
-    peak_mb = int(result.stdout.strip()) / 1024
+    message, peak_mb = import_measured(pinned, craft(pinned, [], payload=payload, name="bomb.bundle"))
+    assert "压缩炸弹" in message
     assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
-    assert fingerprint_of_file(pinned["r"]) == before
-    print(f"gzip bomb ({len(payload) / 1e6:.1f} MB → 1 GiB): refused in {elapsed:.1f} s, peak {peak_mb:.0f} MB")
+
+
+@pytest.mark.parametrize("megabytes", [12, 40])
+def test_an_unsigned_file_of_nested_lists_is_refused_before_it_is_parsed(sites, megabytes):
+    """The probe's pre-authentication bomb, scaled down (120 MB of `[[],[],…]` took 3.3 GB): under the
+    cap for files of the old formats (parsed whole) and over it."""
+    path = sites["root"] / f"lists_{megabytes}MB.json"
+    with path.open("wb") as f:
+        f.write(b'{"format":"shebao-bundle/2","filler":[' + b"[]," * ((megabytes << 20) // 3) + b"[]]}")
+    message, peak_mb = import_measured(sites, path)
+    assert "已损坏" in message
+    assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
+
+
+def test_an_unsigned_header_is_refused_before_its_payload_is_read(sites):
+    header = {"format": B.FORMAT, "origin": sites["origin"], "incarnation": 0, "number": 1, "public_key": "00" * 32,
+              "created_at": "2026-12-05T00:00:00", "changes": 1, "signature": "00" * 64,
+              "receivers": [{"origin": o, "public_key": k.hex(), "sealed_key": "AA=="} for o, k in sites["receivers"].items()],
+              "payload": {"bytes": 30 << 20, "sha256": "0" * 64}}
+    path = sites["root"] / "unsigned.bundle"
+    path.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + b"\0" * (30 << 20))
+    message, peak_mb = import_measured(sites, path)
+    assert "签名校验失败" in message and peak_mb < 200
+
+
+def test_a_dense_payload_from_a_pinned_peer_is_read_as_a_stream(pinned):
+    """The probe's dense 100 MB payload (1.9 GB before the refusal), scaled down to 24 MB of changes that
+    each look right, the last line not: every change is read and checked, none kept."""
+    person = _person_change(pinned)
+    lines = b"".join(B.change_lines([dict(person, change_id=f"c0ffee00-0000-4000-8000-{i:012d}",
+                                          values={**person["values"], "address": os.urandom(60).hex()})])
+                     for i in range(60_000))
+    message, peak_mb = import_measured(pinned, craft(pinned, lines=lines + b"[[[not a change\n", name="dense.bundle"))
+    assert "无法解析" in message and peak_mb < 200, message
 
 
 def _person_change(sites):

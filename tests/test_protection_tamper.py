@@ -224,6 +224,7 @@ def test_a_store_that_received_a_bundle_passes_and_seals_what_it_received(tmp_pa
     with b.unit(None, "B", "setup") as s:
         ensure_site(s, policy.site, "B")
     trust(b, *own_key(a))  # pinned beforehand, as the admins do over the phone
+    trust(a, *own_key(b))
     import_bundle(b, export_bundle(a, tmp_path / "a.json").path)
     with b.read() as s:
         assert [str(f) for f in check_store(s)] == []

@@ -267,16 +267,18 @@ def test_connection_cut_at_random_points_loses_and_doubles_nothing(tmp_path, pol
 # --- bundles ------------------------------------------------------------------------
 
 def pin(receiver, sender):
-    """What the admins do once, over the phone: the receiver pins the sender's key."""
+    """What the admins do once, over the phone: each pins the other's key (the receiver checks the
+    sender's signature with it; the sender seals for the receiver with it)."""
     trust(receiver, *own_key(sender))
+    trust(sender, *own_key(receiver))
 
 
 def exchange(a, b, tmp_path, tag):
     """Carry bundles both ways (whichever side has something new)."""
     for src, dst, name in ((a, b, "ab"), (b, a, "ba")):
+        pin(dst, src)  # the admins compared key codes once (pinning again changes nothing)
         result = export_bundle(src, tmp_path / f"{tag}-{name}.bundle")
         if result is not None:
-            pin(dst, src)  # the admins compared fingerprints once (pinning again changes nothing)
             import_bundle(dst, result.path)
 
 
@@ -429,18 +431,24 @@ def test_done_when_bundle_cli_once_and_tamper(tmp_path):
     cli(a, "--workstation", "A", "demo", "seed", "5")
     cli(b, "--workstation", "B", "demo", "seed", "5")
     bundle = tmp_path / "a.bundle"
+    assert "bundle trust" in cli(a, "bundle", "export", "--out", str(bundle), ok=False).stderr  # never unsealed
+    assert not bundle.exists()
+
+    def key_code(db):  # read to the other site's admin over the phone
+        key = cli(db, "bundle", "key").stdout.splitlines()
+        return key[0].split()[0], key[1].split("：", 1)[1]
+    cli(a, "bundle", "trust", *key_code(b))
     assert "第 1 号" in cli(a, "bundle", "export", "--out", str(bundle)).stdout
     assert "未登记的站点" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
-    key = cli(a, "bundle", "key").stdout.splitlines()  # read to B's admin over the phone
-    origin, fp = key[0].split()[0], key[1].split("：", 1)[1]
-    cli(b, "bundle", "trust", origin, *fp.split())
+    origin, code = key_code(a)
+    cli(b, "bundle", "trust", origin, *code.split())
     tampered = tmp_path / "tampered.bundle"
     raw = bytearray(bundle.read_bytes())
-    raw[raw.index(b'"payload": "') + 30] ^= 0x01
+    raw[-30] ^= 0x01
     tampered.write_bytes(bytes(raw))
     before = snapshot(store_engine(b))
     refused = cli(b, "bundle", "import", str(tampered), ok=False).stderr
-    assert "签名校验失败" in refused or "未导入任何数据" in refused
+    assert "文件被改动或损坏" in refused
     assert snapshot(store_engine(b)) == before
     assert "新增" in cli(b, "bundle", "import", str(bundle)).stdout
     assert "已经导入过" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
