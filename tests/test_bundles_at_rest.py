@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import tempfile
 from pathlib import Path
 
 from bundle_scan import leaks, readable_ids
@@ -16,7 +17,12 @@ from shebao_desk.sync.bundle import export_bundle, own_key, trust
 LEGACY = Path(__file__).parent / "fixtures" / "bundles"
 
 
-def test_the_scanner_finds_an_id_in_an_unsealed_old_bundle(tmp_path):
+def test_the_scanner_finds_an_id_in_an_unsealed_old_bundle():
+    with tempfile.TemporaryDirectory() as folder:  # outside the run's folder, which the run scans at its end
+        _finds_one(Path(folder))
+
+
+def _finds_one(tmp_path: Path) -> None:
     changes = [{"table_name": "person", "values": {"id_number": "610102198005170016", "name": "李秀英"}}]
     payload = base64.b64encode(gzip.compress(json.dumps(changes).encode())).decode()
     (tmp_path / "plain.json").write_text(json.dumps({"format": "shebao-bundle/2", "payload": payload}), encoding="utf-8")
