@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shebao_desk.services.case_files import case_folder
+from shebao_desk.services.case_files import case_folder, inside
 from shebao_desk.services.case_papers import attachment_label, attachments_of
 from shebao_desk.clock import local_text
 from shebao_desk.errors import ValidationError
@@ -25,7 +25,7 @@ def case_detail(session: Session, store_path: Any, case_id: str, catalogue: Any)
     history = [(local_text(e.at), clerks.get(e.clerk_id or "", "系统"), e.workstation,
                 describe(e.table_name, e.action, e.before, e.after, catalogue)) for e in case_history(session, case)]
     folder = case_folder(store_path, case.number)
-    scans = [(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at), folder / a.file_name)
+    scans = [(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at), inside(folder, a.file_name))
              for a in attachments_of(session, case.id)]
     return {"case": case, "person": case.person, "accepted_by": clerks.get(case.accepted_by, ""),
             "completed_by": clerks.get(case.completed_by or "", ""), "history": history, "scans": scans}

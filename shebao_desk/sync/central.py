@@ -32,7 +32,7 @@ from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import masked
 from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
-from shebao_desk.models.limits import value_problems
+from shebao_desk.models.limits import path_problems, value_problems
 from shebao_desk.store import state
 from shebao_desk.store.database import Store, alembic_config
 from shebao_desk.store.site_identity import INCARNATION_DAY, SetupNeeded, store_id
@@ -330,12 +330,24 @@ def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
         if not got:
             return received, conflicts
         rows = [r for _, r in got]
+        _refuse_bad_names(rows)
         with store.engine.begin() as conn:  # the changes and the cursor move together
             result = apply_changes(conn, rows, pushed=True)
             state.put(conn, SCOPE_POS, str(got[-1][0]))
         observe_received(store, rows)
         received += result.applied
         conflicts += len(result.conflicts)
+
+
+def _refuse_bad_names(rows: list[dict]) -> None:
+    """Names that become paths here (case numbers, attachment file names) are checked by their pattern
+    before anything from central is merged: a central database that holds such a name was written to
+    by something other than this program."""
+    for r in rows:
+        problems = path_problems(r["table_name"], r["values"]) if isinstance(r["values"], dict) else []
+        if problems:
+            raise SyncError(f"中心数据库中有不合规的编号或文件名（{problems[0]}），已停止拉取，本机数据未改变；请管理员核查中心数据库",
+                            masked(f"pull refused change {r['change_id']} {r['table_name']}/{r['row_id']}: {problems}"))
 
 
 def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
