@@ -255,6 +255,22 @@ def test_values_the_store_cannot_take_are_refused_cleanly(pinned, poison):
     refused(pinned, craft(pinned, poisoned), "已拒绝导入")
 
 
+@pytest.mark.parametrize("number", ["../../../../outside/x", "SZ01E-20260309-0001/../../x"])
+def test_a_case_number_that_would_become_a_path_outside_is_refused(pinned, number):
+    """The probe's traversal: a case number from a bundle made a reprint write four folders up."""
+    case = next(c for c in pinned["changes"] if c["table_name"] == "case" and "number" in c["values"])
+    poisoned = [dict(c, values={**c["values"], "number": number}) if c is case else c for c in pinned["changes"]]
+    refused(pinned, craft(pinned, poisoned), "受理编号")
+
+
+def test_an_attachment_file_name_with_a_path_is_refused(pinned):
+    case = next(c for c in pinned["changes"] if c["table_name"] == "case" and "id" in c["values"])
+    attachment = change(pinned, "case_attachment", "0000bbbb-0000-4000-8000-000000000001",
+                        {"id": "0000bbbb-0000-4000-8000-000000000001", "case_id": case["row_id"], "kind": "id_copy",
+                         "file_name": "../../../outside.jpg", "media_type": "image/jpeg", "sha256": "0" * 64, "dpi": 300})
+    refused(pinned, craft(pinned, pinned["changes"] + [attachment]), "附件文件名")
+
+
 def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
     assert all(not (B.CREDENTIALS & set(c["values"])) for c in pinned["changes"] if c["table_name"] == "clerk")
 
@@ -272,18 +288,3 @@ def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
     conn.close()
     assert people == 5
 
-
-@pytest.mark.parametrize("number", ["../../../../outside/x", "SZ01E-20260309-0001/../../x"])
-def test_a_case_number_that_would_become_a_path_outside_is_refused(pinned, number):
-    """The probe's traversal: a case number from a bundle made a reprint write four folders up."""
-    case = next(c for c in pinned["changes"] if c["table_name"] == "case" and "number" in c["values"])
-    poisoned = [dict(c, values={**c["values"], "number": number}) if c is case else c for c in pinned["changes"]]
-    refused(pinned, craft(pinned, poisoned), "受理编号")
-
-
-def test_an_attachment_file_name_with_a_path_is_refused(pinned):
-    case = next(c for c in pinned["changes"] if c["table_name"] == "case" and "id" in c["values"])
-    attachment = change(pinned, "case_attachment", "0000bbbb-0000-4000-8000-000000000001",
-                        {"id": "0000bbbb-0000-4000-8000-000000000001", "case_id": case["row_id"], "kind": "id_copy",
-                         "file_name": "../../../outside.jpg", "media_type": "image/jpeg", "sha256": "0" * 64, "dpi": 300})
-    refused(pinned, craft(pinned, pinned["changes"] + [attachment]), "附件文件名")
