@@ -20,6 +20,8 @@ def cli(*args, db=None, stdin=None):
 
 
 def _first_admin(db):
+    if not db.exists():
+        assert cli("setup", "--window", "SZ01", "--workstation", "A", db=db).returncode == 0
     done = cli("admin", "create-user", "--username", "boss", "--name", "管理员", "--role", "admin",
                "--password-stdin", db=db, stdin="adm1nPass\n")
     assert done.returncode == 0, done.stderr

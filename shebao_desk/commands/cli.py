@@ -36,9 +36,21 @@ def command(name: str):
     return register
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace, *, create: bool = False, check: bool = False):
+    """The store ``--db`` (or SHEBAO_DB, or the default) names. Only the commands that start a store
+    (``setup``, ``demo seed``; the GUI's first start) may create one: for any other, a path that does
+    not exist is a typo, refused before a folder or file is made."""
     from shebao_desk.store.database import open_store, resolve_db_path
-    return open_store(resolve_db_path(args.db))
+    path = resolve_db_path(args.db)
+    if not create:
+        require_existing(path)
+    return open_store(path, check=check)
+
+
+def require_existing(path: Path) -> None:
+    if not path.is_file():
+        raise ShebaoError(f"找不到数据库 {path}，未创建任何文件；请检查 --db 参数或 SHEBAO_DB"
+                          "（新的工作站请先运行 shebao-desk setup，或启动程序完成初始设置）", f"no store at {path}")
 
 
 def _policy():
@@ -132,7 +144,7 @@ def _setup(sub: argparse._SubParsersAction) -> None:
 
 def setup_command(args: argparse.Namespace) -> int:
     from shebao_desk.services.site_setup import set_up_site
-    store, policy = _store(args), _policy()
+    store, policy = _store(args, create=True), _policy()
     site = set_up_site(store, policy.site, args.window, args.setup_workstation, central_url=args.central or "",
                        central_required=bool(args.central))
     print(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}"
@@ -283,7 +295,7 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 def db_check(args: argparse.Namespace) -> int:
     from shebao_desk.services.invariants import check_store
-    store = _store(args)
+    store = _store(args, check=True)  # a damaged page: one line naming the restore, before any query
     with store.read() as s:
         findings = check_store(s)
     broken = [f for f in findings if not f.open_conflict]
@@ -311,6 +323,7 @@ def db_digest(args: argparse.Namespace) -> int:
 def db_backup(args: argparse.Namespace) -> int:
     from shebao_desk.store.backup import backup
     from shebao_desk.store.database import resolve_db_path
+    require_existing(resolve_db_path(args.db))
     out = backup(resolve_db_path(args.db), args.path)
     print(f"已备份到 {out}")
     return 0
@@ -368,7 +381,7 @@ def _demo(sub: argparse._SubParsersAction) -> None:
 def demo_seed(args: argparse.Namespace) -> int:
     from shebao_desk.services.demo import seed
     from shebao_desk.store.site_identity import get_site
-    store = _store(args)
+    store = _store(args, create=True)  # a training store may start here
     with store.read() as s:
         site = get_site(s)
     workstation = site.workstation_id if site else (args.seed_workstation or args.workstation or "A")
@@ -477,6 +490,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `shebao-desk … | head -1`: the reader has gone; the work itself is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
         log.error("command %s failed:\n%s", args.cmd or "gui", trace_text(exc))
         print(f"错误：{explain(exc)}", file=sys.stderr)

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.capture import LOCAL_TABLES, observe_received
 from shebao_desk.changes.merge import apply_changes
+from shebao_desk.failure import disk_full
 from shebao_desk.logsetup import restrict
 from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
@@ -143,7 +144,8 @@ def _write_private(out: Path, data: bytes) -> None:
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BundleError(f"无法写入数据包文件：{exc.strerror or exc}", repr(exc)) from exc
+        why = "目标磁盘已满" if disk_full(exc) else (exc.strerror or str(exc))
+        raise BundleError(f"无法写入数据包文件 {out}：{why}，未导出任何变更", repr(exc)) from exc
 
 
 def _receivers(conn: Connection, to: Iterable[str] | None) -> dict[str, bytes]:
@@ -313,6 +315,8 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
                       "incarnation": header["incarnation"]}
             conn.execute(SyncPeer.__table__.update().where(SyncPeer.origin == origin).values(**values))
     except SQLAlchemyError as exc:
+        if disk_full(exc):
+            raise BundleError(f"本机磁盘已满{REFUSED}；请清理磁盘后重新导入", repr(exc)[:400]) from exc
         raise BundleError(f"数据包中的数据与本机数据冲突或格式不对{REFUSED}",
                           f"{origin}#{number}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
     except (TypeError, ValueError, KeyError, LookupError, AttributeError) as exc:

@@ -29,7 +29,7 @@ from shebao_desk.changes.capture import observe_received
 from shebao_desk.changes.merge import apply_changes
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.errors import ShebaoError
-from shebao_desk.failure import masked
+from shebao_desk.failure import disk_full, local_failure, masked
 from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import path_problems, value_problems
@@ -406,6 +406,10 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
     except Exception as exc:  # noqa: BLE001 - driver errors of every kind end as one clear line
         orig = getattr(exc, "orig", None) or exc
         detail = masked(f"sync with {host} ({stage}): {type(orig).__name__}: {orig}")
+        here = local_failure(exc)  # this PC's disk or store: never blamed on the network or central
+        if here:
+            raise SyncError(f"{here}，同步未完成；已同步的部分已保存，未完成的部分下次会自动继续"
+                            + ("；请清理磁盘后再同步" if disk_full(exc) else "；请把日志交给管理员"), detail) from exc
         if stage == "connect" and isinstance(exc, (DBAPIError, SQLAlchemyError)) or \
                 type(orig).__name__ in ("OperationalError", "ConnectionTimeout"):
             if stage == "connect":
