@@ -295,9 +295,14 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 def db_check(args: argparse.Namespace) -> int:
     from shebao_desk.services.invariants import check_store
+    from shebao_desk.services.invariants import Finding
+    from shebao_desk.store import anchor
     store = _store(args, check=True)  # a damaged page: one line naming the restore, before any query
     with store.read() as s:
         findings = check_store(s)
+    with store.engine.connect() as conn:  # what only the state kept outside the store can tell
+        findings += [Finding(rule, detail) for rule, detail in
+                     anchor.change_log_findings(conn) + anchor.findings(store.path, conn)]
     broken = [f for f in findings if not f.open_conflict]
     conflicts = [f for f in findings if f.open_conflict]
     for finding in broken + conflicts:

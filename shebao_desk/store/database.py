@@ -26,7 +26,7 @@ from shebao_desk.changes.capture import Capture, install_capture
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import private_dir, restrict
 from shebao_desk.models import SyncState
-from shebao_desk.store import cipherfile, state
+from shebao_desk.store import anchor, cipherfile, state
 from shebao_desk.store import schema as store_schema
 from shebao_desk.store.keystore import Keystore, site_signing_key
 from shebao_desk.store.paths import APP_NAME as APP_NAME, default_backup_dir as default_backup_dir
@@ -205,6 +205,13 @@ class Store:
         with self.sessions.begin() as session:
             act_as(session, clerk_id, workstation, action)
             yield session
+        self.anchor()
+
+    def anchor(self) -> None:
+        """Record the store's state outside it, after a commit (:mod:`shebao_desk.store.anchor`)."""
+        if self.path is not None:
+            with self.engine.connect() as conn:
+                anchor.write(self.path, conn)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -253,6 +260,8 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
         for file in store_files(path):  # the WAL and SHM now exist
             restrict(file)
         _signing_key_out_of_the_store(store)
+        if anchor.read(path) is None:  # never anchored (new, or from before anchors): from now on
+            store.anchor()
         log.info("store open at %s (schema %s)", path, store.current_revision())
     return store
 

@@ -130,6 +130,7 @@ def export_bundle(store: Store, out: Path, to: str | Iterable[str] | None = None
         # Counted as exported only once the file is safely written (same transaction).
         state.put(conn, state.BUNDLE_NUMBER, str(number))
         state.put(conn, state.EXPORTED_SEQ, str(rows[-1][0]))
+    store.anchor()
     log.info("bundle %s #%d.%d exported: %d changes to %s, sealed for %s", origin, incarnation, number, len(changes),
              out, ", ".join(sorted(receivers)))
     return ExportResult(out, number, len(changes), tuple(sorted(receivers)))
@@ -321,6 +322,7 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
                           f"{origin}#{number}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
     except (TypeError, ValueError, KeyError, LookupError, AttributeError) as exc:
         raise BundleError(f"数据包中的数据格式不对{REFUSED}", f"{origin}#{number}: {exc!r}"[:400]) from exc
+    store.anchor()
     if newest:
         observe_received(store, [{"hlc": newest}])
     log.info("bundle %s#%d imported: %d applied, %d already known", origin, number, applied, skipped)

@@ -33,7 +33,7 @@ from shebao_desk.failure import disk_full, local_failure, masked
 from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import path_problems, value_problems
-from shebao_desk.store import state
+from shebao_desk.store import anchor, state
 from shebao_desk.store.database import Store, alembic_config
 from shebao_desk.store.site_identity import INCARNATION_DAY, SetupNeeded, store_id
 from shebao_desk.sync import scope
@@ -146,6 +146,17 @@ def claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
         log.warning("central register not reachable at set-up (%s); will register at first sync", type(exc).__name__)
     finally:
         engine.dispose()
+
+
+def _check_anchor(store: Store) -> None:
+    """The store must agree with the state the program last recorded outside it (:mod:`store.anchor`)."""
+    if store.path is None:
+        return
+    with store.engine.connect() as conn:
+        problems = anchor.findings(store.path, conn) + anchor.change_log_findings(conn)
+    if problems:
+        raise SyncError(f"本机数据库与上次记录的状态不符（{problems[0][1]}），已停止同步，中心数据库未改动；"
+                        "请管理员运行 shebao-desk db check 核查", f"anchor: {problems}")
 
 
 def _check_in(store: Store, engine: Engine) -> bool:
@@ -380,11 +391,14 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
         scope.backfill(engine)  # changes logged before scoped replication (once, after the upgrade)
         report = SyncReport()
         stage = "register"
+        _check_anchor(store)  # a store rewritten behind the program's back stops here, before central hears of it
         report.new_incarnation = _check_in(store, engine)  # an identity clash stops here, before any write
+        store.anchor()  # a new incarnation's restored flag is the program's own
         with store.engine.begin() as local, engine.begin() as central:  # a cut or rewritten audit trail stops here (#14)
             problem = exchange_head(local, central)
         if problem:
             raise SyncError(*problem)
+        store.anchor()
         stage = "push"
         report.pushed, refused = push(store, engine, batch)
         report.quarantined = len(refused)
@@ -398,6 +412,7 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
         report.pulled, report.conflicts = pull(store, engine, batch)
         with store.engine.begin() as conn:
             state.put(conn, state.LAST_SYNC, utcnow().isoformat())
+        store.anchor()
         log.info("sync with %s: pushed %d, pulled %d, conflicts %d, quarantined %d", host, report.pushed,
                  report.pulled, report.conflicts, report.quarantined)
         return report
