@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import re
 import traceback
+from collections.abc import Iterator
 
 from shebao_desk.errors import ShebaoError
 from shebao_desk.rules.idnumber import mask_id_numbers
@@ -29,7 +30,7 @@ def trace_text(exc: BaseException) -> str:
     return masked("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
 
-def _chain(exc: BaseException):
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

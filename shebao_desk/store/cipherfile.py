@@ -66,8 +66,10 @@ def _route_native_log(conn: Any) -> None:
         os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         conn.execute(f"PRAGMA cipher_log = '{str(target).replace(chr(39), chr(39) * 2)}'")
         conn.execute("PRAGMA cipher_log_level = WARN")
-    except (OSError, *ERRORS):
+    except OSError:
         conn.execute("PRAGMA cipher_log_level = NONE")  # no file to write to: silence rather than the console
+    except ERRORS:
+        conn.execute("PRAGMA cipher_log_level = NONE")
 
 
 def connect(path: Path, key: bytes | None, *, readonly: bool = False, check_same_thread: bool = True) -> Any:
