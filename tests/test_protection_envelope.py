@@ -146,3 +146,30 @@ def test_a_legacy_sealed_bundle_for_another_key_is_refused(tmp_path, policy):
     with pytest.raises(EnvelopeError, match="不是发给本站"):
         import_bundle(b, tmp_path / "s.json")
     b.close()
+
+
+def test_a_legacy_fingerprint_pin_still_receives_and_is_completed_by_the_key_code(tmp_path, policy):
+    """A pin stored by an earlier version (32 hex digits): B still accepts A's bundles (the key in the
+    header is checked against it); A cannot seal for B until B's key code completes the pin."""
+    from shebao_desk.sync.bundle import plan_trust
+    from shebao_desk.sync.keycode import fingerprint_hex
+    a, b = _site(tmp_path, policy, "A", 5), _site(tmp_path, policy, "B")
+    a_origin, a_key = own_key(a)
+    b_origin, b_key = own_key(b)
+    for store, origin, key in ((b, a_origin, a_key), (a, b_origin, b_key)):  # what the old `bundle trust` stored
+        with connect_file(store.path) as conn:
+            conn.execute("insert into sync_peer (origin, public_key, last_bundle, updated_at, fingerprint, incarnation) "
+                         "values (?, x'', 0, '2026-11-30 00:00:00', ?, 0)", (origin, fingerprint_hex(bytes.fromhex(key))))
+    with pytest.raises(BundleError, match="旧版指纹"):
+        export_bundle(a, tmp_path / "a1.bundle")
+    assert plan_trust(a, b_origin, key_code(bytes.fromhex(b_key))).kind == "complete"
+    trust(a, b_origin, key_code(bytes.fromhex(b_key)))
+    result = import_bundle(b, export_bundle(a, tmp_path / "a1.bundle").path)
+    assert result.newly_trusted and result.applied > 0
+    with connect_file(b.path) as conn:
+        assert conn.execute("select hex(public_key) from sync_peer").fetchone()[0] == a_key.upper()
+    other = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    assert plan_trust(b, a_origin, key_code(other)).kind == "replace"
+    with pytest.raises(BundleError, match="--replace"):
+        trust(b, a_origin, key_code(other))
+    a.close(), b.close()

@@ -325,8 +325,8 @@ def test_a_bundle_with_one_flipped_byte_is_rejected_and_nothing_changes(tmp_path
     raw = bytearray(good.read_bytes())
     before = snapshot(b.engine)
     rng = random.Random(7)
-    payload_start = raw.index(b'"payload": "') + 12
-    for position in [payload_start + 40, raw.index(b'"number"') + 10, len(raw) - 20] + \
+    payload_start = raw.index(b"\n", len(b"shebao-bundle/3\n")) + 1  # after the header line
+    for position in [payload_start + 40, raw.index(b'"number"') + 10, raw.index(b'"sealed_key"') + 20, len(raw) - 20] + \
             [rng.randrange(len(raw)) for _ in range(20)]:
         bad = bytearray(raw)
         bad[position] ^= 0x01
@@ -345,6 +345,7 @@ def test_a_bundle_signed_by_another_key_is_refused(tmp_path, policy):
     issued(a, policy, csa, applicant(900))
     import_bundle(b, export_bundle(a, tmp_path / "a1.bundle").path)
     impostor, csi = workstation(tmp_path / "x", policy, "A")  # claims to be A with its own key
+    trust(impostor, *own_key(b))
     issued(impostor, policy, csi, applicant(901))
     export_bundle(impostor, tmp_path / "i1.bundle")
     issued(impostor, policy, csi, applicant(902))
@@ -356,6 +357,8 @@ def test_a_bundle_signed_by_another_key_is_refused(tmp_path, policy):
 
 def test_own_and_malformed_bundles_are_refused(tmp_path, policy):
     a, csa = workstation(tmp_path, policy, "A")
+    b, _ = workstation(tmp_path, policy, "B")
+    pin(b, a)
     issued(a, policy, csa, applicant(950))
     own = export_bundle(a, tmp_path / "a1.bundle").path
     with pytest.raises(BundleError):
@@ -379,6 +382,8 @@ def test_status_warns_after_days_unsynced(tmp_path, policy):
 
 def test_nothing_new_means_no_bundle(tmp_path, policy):
     a, csa = workstation(tmp_path, policy, "A")
+    b, _ = workstation(tmp_path, policy, "B")
+    pin(b, a)
     issued(a, policy, csa, applicant(970))
     assert export_bundle(a, tmp_path / "1.bundle") is not None
     assert export_bundle(a, tmp_path / "2.bundle") is None

@@ -198,6 +198,7 @@ class Store:
     path: Path | None
     engine: Engine
     sessions: sessionmaker[Session]
+    anchored: bool = True  # this PC's own store: its state is kept outside it (not a backup opened to be judged)
 
     @contextmanager
     def unit(self, clerk_id: str | None, workstation: str, action: str) -> Iterator[Session]:
@@ -209,7 +210,7 @@ class Store:
 
     def anchor(self) -> None:
         """Record the store's state outside it, after a commit (:mod:`shebao_desk.store.anchor`)."""
-        if self.path is not None:
+        if self.path is not None and self.anchored:
             with self.engine.connect() as conn:
                 anchor.write(self.path, conn)
 
@@ -237,6 +238,7 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
     keystore; ``key`` overrides the keystore (a recovery key). ``check`` runs
     ``PRAGMA quick_check`` first (the GUI does, at start)."""
     path = Path(path)
+    recovering = key  # opened with a key from outside (a backup being judged): not this PC's own state
     encrypt = default_encrypt() if encrypt is None else encrypt
     _prepare_file(path)
     if cipherfile.is_plain(path):
@@ -253,14 +255,15 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
     if migrate:  # before any other connection: the whole upgrade is one transaction on its own connection
         store_schema.upgrade(path, key)
     engine = sqlite_engine(path, key)
-    store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}))
+    store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}),
+                  anchored=recovering is None)
     install_audit(store.sessions)
     install_capture(store.sessions)  # after the audit hook, so audit entries are captured too
     if migrate:
         for file in store_files(path):  # the WAL and SHM now exist
             restrict(file)
         _signing_key_out_of_the_store(store)
-        if anchor.read(path) is None:  # never anchored (new, or from before anchors): from now on
+        if store.anchored and anchor.read(path) is None:  # never anchored (new, or from before anchors): from now on
             store.anchor()
         log.info("store open at %s (schema %s)", path, store.current_revision())
     return store
