@@ -36,6 +36,7 @@ from shebao_desk.store.schema import alembic_config as alembic_config  # where s
 
 log = logging.getLogger(__name__)
 
+CACHE_KIB = 65536  # SQLite's page cache per connection (see _sqlite_pragmas)
 APPLICATION_ID = 0x53484244  # "SHBD" in the SQLite header: this file is a shebao-desk store
 
 
@@ -149,7 +150,7 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # 64 MiB of page cache: an encrypted store decrypts a page only when it enters this cache,
     # so the monthly report's second run reads decrypted pages instead of the OS cache's.
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commit
     cur.close()
 

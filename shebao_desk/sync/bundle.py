@@ -34,11 +34,11 @@ from shebao_desk.changes.capture import LOCAL_TABLES, observe_received
 from shebao_desk.changes.merge import apply_changes
 from shebao_desk.failure import disk_full
 from shebao_desk.logsetup import restrict
-from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
+from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncConflict, SyncPeer
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import value_problems
 from shebao_desk.store import state
-from shebao_desk.store.database import Store
+from shebao_desk.store.database import CACHE_KIB, Store
 from shebao_desk.store.keystore import site_signing_key
 from shebao_desk.sync.bundle_file import (
     COLUMNS, FORMAT, ORIGIN, REFUSED, BundleError, Caps, Receiver, change_lines, read_bundle_file,
@@ -57,7 +57,8 @@ UUIDISH = re.compile(r"[0-9A-Za-z-]{1,36}")
 # Fields of a clerk's account that never leave by bundle and are never accepted from one.
 CREDENTIALS = frozenset({"password_hash", "role", "active", "failed_logins", "locked_until", "last_login_at"})
 NEVER_BY_BUNDLE = LOCAL_TABLES | {"alembic_version"}
-APPLY_BATCH = 2000  # changes merged at a time, all in the import's one transaction
+APPLY_BATCH = 500  # changes merged at a time, all in the import's one transaction
+IMPORT_CACHE_KIB = 16 * 1024  # SQLite's page cache while importing: the transaction's pages, not the report's
 
 
 @dataclass
@@ -305,13 +306,18 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
     try:
         with store.engine.begin() as conn:
             peer, newly = _check_signer(conn, header)
-            for batch in _batches(bundle.changes(caps, receiver), APPLY_BATCH):
-                rest, clerks_made, clerks_known = _settle_rows(conn, batch)
-                result = apply_changes(conn, rest, pushed=False)
-                applied += result.applied + clerks_made
-                skipped += result.skipped + clerks_known
-                conflicts += len(result.conflicts)
-                newest = max(newest, max(c["hlc"] for c in batch))
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")  # memory stays bounded (#24)
+            known_conflicts = set(conn.scalars(select(SyncConflict.id)))
+            try:
+                for batch in _batches(bundle.changes(caps, receiver), APPLY_BATCH):
+                    rest, clerks_made, clerks_known = _settle_rows(conn, batch)
+                    result = apply_changes(conn, rest, pushed=False)
+                    applied += result.applied + clerks_made
+                    skipped += result.skipped + clerks_known
+                    newest = max(newest, max(c["hlc"] for c in batch))
+            finally:
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
+            conflicts = _transient_conflicts_dropped(conn, known_conflicts)
             values = {"public_key": bytes.fromhex(public), "last_bundle": number, "updated_at": utcnow(),
                       "incarnation": header["incarnation"]}
             conn.execute(SyncPeer.__table__.update().where(SyncPeer.origin == origin).values(**values))
@@ -327,6 +333,18 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
         observe_received(store, [{"hlc": newest}])
     log.info("bundle %s#%d imported: %d applied, %d already known", origin, number, applied, skipped)
     return ImportResult(origin, number, applied, skipped, conflicts, newly, fingerprint(bytes.fromhex(public)))
+
+
+def _transient_conflicts_dropped(conn: Connection, known: set[str]) -> int:
+    """Merging in batches, a batch can flag a conflict that a later batch of the same bundle settles (a
+    card's new state in the next batch): those never were conflicts of the bundle, and go; returns how
+    many this import left open, as one merge of the whole bundle would have."""
+    table = SyncConflict.__table__
+    new = [(i, resolved) for i, resolved in conn.execute(select(table.c.id, table.c.resolved_at)) if i not in known]
+    transient = [i for i, resolved in new if resolved is not None]
+    for i in range(0, len(transient), 500):
+        conn.execute(table.delete().where(table.c.id.in_(transient[i:i + 500])))
+    return len(new) - len(transient)
 
 
 def _batches(changes: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
