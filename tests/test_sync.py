@@ -578,9 +578,10 @@ def test_a_clerk_relayed_by_two_windows_before_its_pc_ever_synced_arrives_whole(
     the unregistered origin counted to its own window; C1's push was then taken for its own window's
     and C1 never received A2's clerk account: it kept the inactive name card the bundle made."""
     (a1, _), (a2, _), (c1, _) = three_stores(tmp_path, policy)
-    bundle = export_bundle(a2, tmp_path / "a2.bundle").path
     for store in (a1, c1):
         pin(store, a2)
+    bundle = export_bundle(a2, tmp_path / "a2.bundle").path
+    for store in (a1, c1):
         import_bundle(store, bundle)
     sync_rounds(central, [a1, c1, a2])
     assert_identical(central, a1, a2, c1)
