@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import re
-import sqlite3
 import traceback
 from collections.abc import Iterator
 
@@ -44,6 +43,37 @@ def _is_psycopg(exc: BaseException) -> bool:
     return type(exc).__module__.startswith("psycopg")
 
 
+def _sqlite_kinds(exc: BaseException) -> set[str]:
+    """The DB-API class names of an error of the standard sqlite3 or of SQLCipher's module (two
+    separate class trees: sqlcipher3's OperationalError is not sqlite3's)."""
+    if not type(exc).__module__.startswith(("sqlite3", "sqlcipher3")):
+        return set()
+    return {c.__name__ for c in type(exc).__mro__}
+
+
+def disk_full(exc: BaseException) -> bool:
+    """The local disk is full: SQLite's SQLITE_FULL or the system's ENOSPC, anywhere in the chain."""
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            return True
+        if _sqlite_kinds(e) and "disk is full" in str(e):
+            return True
+    return False
+
+
+def local_failure(exc: BaseException) -> str | None:
+    """What went wrong on this PC (its disk, its store), when that is the cause: a sync or an import
+    must not blame the network or central for it. None when the cause is elsewhere."""
+    if disk_full(exc):
+        return "本机磁盘已满"
+    for e in _chain(exc):
+        if _sqlite_kinds(e):
+            return f"本机数据库出错（{str(e).splitlines()[0][:80] if str(e) else type(e).__name__}）"
+        if isinstance(e, OSError) and not _is_psycopg(e):
+            return f"本机文件读写失败（{e.strerror or e}）"
+    return None
+
+
 def explain(exc: BaseException) -> str:
     """The one line a clerk reads for ``exc``."""
     if isinstance(exc, ShebaoError):
@@ -56,14 +86,17 @@ def explain(exc: BaseException) -> str:
             if name in ("OperationalError", "ConnectionTimeout", "InterfaceError"):
                 return f"无法连接中心数据库或连接已中断，请检查网络和地址后重试（{first}）"
             return f"中心数据库拒绝了这次操作，数据未改变（{first}）"
-        if isinstance(e, sqlite3.OperationalError):
+        kinds = _sqlite_kinds(e)
+        if "disk is full" in text and kinds:
+            return "磁盘已满，操作未完成，数据未改变；请清理磁盘后重试"
+        if "OperationalError" in kinds:
             if "locked" in text or "busy" in text:
                 return "数据库正被另一个程序占用，请稍后重试"
             if "unable to open" in text:
                 return "无法打开数据库文件，请检查路径和权限"
             if "no such table" in text or "no such column" in text:
                 return f"数据库结构不完整（{text}），数据未改变；{RESTORE_HINT}"
-        if isinstance(e, sqlite3.DatabaseError):
+        if "DatabaseError" in kinds:
             return f"数据库文件已损坏或不是本工作台的数据库（{text}），数据未改变；{RESTORE_HINT}"
         if type(e).__module__.startswith("alembic"):
             if "Can't locate revision" in text or "No such revision" in text:

@@ -38,6 +38,24 @@ def pytest_configure(config):
     os.environ["SHEBAO_KEYRING"] = "0"
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """No bundle file any test wrote holds a readable ID number (issue #24): every file under this
+    run's temporary folder that starts like a bundle is scanned (raw, base64, gzip); a leak fails the run."""
+    from bundle_scan import leaks
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    try:
+        found = leaks(factory.getbasetemp())
+    except (OSError, ValueError):
+        return
+    if found:
+        import sys
+        for path, ids in sorted(found.items()):
+            print(f"\nreadable ID numbers in bundle {path}: {len(ids)}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_unconfigure(config):
     import shutil
     shutil.rmtree(os.environ.get("SHEBAO_KEYS", "/nonexistent"), ignore_errors=True)

@@ -3,8 +3,6 @@ with exit 2 and one plain line, and the receiving store stays byte-for-byte what
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
 import json
 import os
@@ -14,12 +12,14 @@ import time
 import zlib
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shebao_desk.services.demo import seed
 from shebao_desk.models.base import utcnow
 from shebao_desk.config.policy import load_policy
 from shebao_desk.store.database import connect_file, open_store
 from shebao_desk.sync import bundle as B
+from shebao_desk.sync.bundle_file import MAGIC
 
 pytestmark = pytest.mark.slow  # every attack goes through `bundle import` in a subprocess
 
@@ -47,34 +47,38 @@ def sites(tmp_path_factory):
     r_db, e_db = root / "r.sqlite3", root / "e.sqlite3"
     assert cli(root, r_db, "--workstation", "R", "demo", "seed", "3").returncode == 0
     made = cli(root, r_db, "admin", "create-user", "--username", "boss", "--name", "老板", "--role", "admin",
-               "--password-stdin", stdin="Corr3ct-Horse\n")
+               "--password-stdin", stdin="Corr3ct-Horse-Battery\n")
     assert made.returncode == 0, made.stderr
+    r = open_store(r_db)
+    r_origin, r_public = B.own_key(r)
     e = open_store(e_db)
     seed(e, policy, 2, workstation="E")
+    B.trust(e, r_origin, r_public)
     genuine = B.export_bundle(e, root / "e1.bundle")
-    header, changes = B.read_bundle(genuine.path)
+    header, changes = B.read_bundle(genuine.path, r)
     with e.engine.connect() as conn:
-        key = B.signing_key(conn)
+        key = B.site_signing_key(conn)
     e.close()
+    r.close()
     with connect_file(r_db) as conn:
         admin_id = conn.execute("SELECT id FROM clerk WHERE username = 'boss'").fetchone()[0]
         audit_id = conn.execute("SELECT id FROM audit_entry LIMIT 1").fetchone()[0]
     conn.close()
     return {"root": root, "r": r_db, "key": key, "origin": header["origin"], "changes": changes,
-            "genuine": genuine.path, "admin_id": admin_id, "audit_id": audit_id}
+            "genuine": genuine.path, "admin_id": admin_id, "audit_id": audit_id,
+            "receivers": {r_origin: bytes.fromhex(r_public)}}
 
 
-def craft(sites, changes=None, *, origin=None, number=1, payload=None, key=None, name="x.bundle"):
+def craft(sites, changes=None, *, origin=None, number=1, payload=None, key=None, name="x.bundle", lines=None):
+    """A format-3 bundle signed with ``key`` (E's by default) and sealed for R."""
     key = key or sites["key"]
-    origin = origin or sites["origin"]
-    if payload is None:
-        payload = gzip.compress(json.dumps(changes, ensure_ascii=False).encode(), mtime=0)
-    header = {"format": B.FORMAT, "origin": origin, "incarnation": 0, "number": number,
-              "public_key": B.public_hex(key), "created_at": utcnow().isoformat()}
-    document = {**header, "changes": len(changes or []), "payload": base64.b64encode(payload).decode(),
-                "signature": key.sign(B._signed_bytes(header, payload)).hex()}
+    if lines is None and payload is None:
+        lines = B.change_lines(changes) if isinstance(changes, list) else json.dumps(changes).encode() + b"\n"
+    data = B.seal_bundle(origin=origin or sites["origin"], incarnation=0, number=number, count=len(changes or []),
+                         seed=key.private_bytes_raw(), receivers=sites["receivers"], lines=lines, compressed=payload,
+                         created_at=utcnow().isoformat())
     path = sites["root"] / name
-    path.write_text(json.dumps(document), encoding="utf-8")
+    path.write_bytes(data)
     return path
 
 
@@ -100,7 +104,9 @@ def refused(sites, path, *words):
 @pytest.fixture(scope="module")
 def pinned(sites):
     """From here on E is a pinned, known signer: even so it may not do any of the following."""
-    assert cli(sites["root"], sites["r"], "bundle", "trust", sites["origin"], B.public_hex(sites["key"])).returncode == 0
+    pinned = cli(sites["root"], sites["r"], "bundle", "trust", sites["origin"], sites["key"].public_key().public_bytes_raw().hex(),
+                 "--admin", "boss", "--admin-password-stdin", stdin="Corr3ct-Horse-Battery\n")
+    assert pinned.returncode == 0, pinned.stderr
     return sites
 
 
@@ -111,9 +117,9 @@ def test_unknown_signer_is_refused_before_its_payload_is_read(sites):
 def test_a_wrong_fingerprint_pinned_beforehand_refuses_the_key(tmp_path, sites):
     db = tmp_path / "other.sqlite3"
     assert cli(tmp_path, db, "--workstation", "Q", "demo", "seed", "1").returncode == 0
-    assert cli(tmp_path, db, "bundle", "trust", sites["origin"], "0123 4567 89AB CDEF 0123 4567 89AB CDEF").returncode == 0
+    assert cli(tmp_path, db, "bundle", "trust", sites["origin"], B.key_code(Ed25519PrivateKey.generate().public_key().public_bytes_raw())).returncode == 0
     result = cli(tmp_path, db, "bundle", "import", str(sites["genuine"]))
-    assert result.returncode == 2 and "指纹不符" in result.stderr
+    assert result.returncode == 2 and "密钥与" in result.stderr
 
 
 def test_origin_of_a_change_must_be_the_signer(pinned):
@@ -165,26 +171,68 @@ def test_malformed_payloads_are_refused(pinned, payload):
     refused(pinned, craft(pinned, payload), "格式不对")
 
 
-def test_gzip_bomb_is_refused_with_little_memory(pinned):
-    # 1 GiB of zeros in about 1 MB: the probe's 6.4 GB bomb had the same ratio.
-    squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = b"\0" * (16 << 20)
-    payload = b"".join(squeeze.compress(block) for _ in range(64)) + squeeze.flush()
-    bomb = craft(pinned, [], payload=payload, name="bomb.bundle")
-    before = fingerprint_of_file(pinned["r"])
+def import_measured(sites, path):
+    """`bundle import` in a subprocess, with its peak memory (MB); the store must come out byte-identical."""
+    before = fingerprint_of_file(sites["r"])
     # VmHWM, not ru_maxrss: the latter keeps the parent's peak across fork + exec.
     probe = ("import re, sys; from shebao_desk.commands.cli import main; code = main(sys.argv[1:]); "
              "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); sys.exit(code)")
-    env = {**os.environ, "XDG_STATE_HOME": str(pinned["root"] / "state")}
+    env = {**os.environ, "XDG_STATE_HOME": str(sites["root"] / "state")}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-c", probe, "--db", str(pinned["r"]), "bundle", "import", str(bomb)],
+    result = subprocess.run([sys.executable, "-c", probe, "--db", str(sites["r"]), "bundle", "import", str(path)],
                             capture_output=True, text=True, timeout=300, env=env, check=False)
     elapsed = time.monotonic() - started
-    assert result.returncode == 2 and "压缩炸弹" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert fingerprint_of_file(sites["r"]) == before
     peak_mb = int(result.stdout.strip()) / 1024
+    print(f"{path.name} ({path.stat().st_size / 1e6:.1f} MB): {result.stderr.strip()} in {elapsed:.1f} s, peak {peak_mb:.0f} MB")
+    return result.stderr, peak_mb
+
+
+def test_gzip_bomb_is_refused_with_little_memory(pinned):
+    # 1 GiB of one valid change repeated, in about 1 MB: the probe's 6.4 GB bomb had the same ratio.
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    line = B.change_lines([_person_change(pinned)])
+    block = line * ((16 << 20) // len(line))
+    payload = b"".join(squeeze.compress(block) for _ in range(64)) + squeeze.flush()
+    message, peak_mb = import_measured(pinned, craft(pinned, [], payload=payload, name="bomb.bundle"))
+    assert "压缩炸弹" in message
     assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
-    assert fingerprint_of_file(pinned["r"]) == before
-    print(f"gzip bomb ({len(payload) / 1e6:.1f} MB → 1 GiB): refused in {elapsed:.1f} s, peak {peak_mb:.0f} MB")
+
+
+@pytest.mark.parametrize("megabytes", [12, 40])
+def test_an_unsigned_file_of_nested_lists_is_refused_before_it_is_parsed(sites, megabytes):
+    """The probe's pre-authentication bomb, scaled down (120 MB of `[[],[],…]` took 3.3 GB): under the
+    cap for files of the old formats (parsed whole) and over it."""
+    path = sites["root"] / f"lists_{megabytes}MB.json"
+    with path.open("wb") as f:
+        f.write(b'{"format":"shebao-bundle/2","filler":[' + b"[]," * ((megabytes << 20) // 3) + b"[]]}")
+    message, peak_mb = import_measured(sites, path)
+    assert "已损坏" in message
+    assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
+
+
+def test_an_unsigned_header_is_refused_before_its_payload_is_read(sites):
+    header = {"format": B.FORMAT, "origin": sites["origin"], "incarnation": 0, "number": 1, "public_key": "00" * 32,
+              "created_at": "2026-12-05T00:00:00", "changes": 1, "signature": "00" * 64,
+              "receivers": [{"origin": o, "public_key": k.hex(), "sealed_key": "AA=="} for o, k in sites["receivers"].items()],
+              "payload": {"bytes": 30 << 20, "sha256": "0" * 64}}
+    path = sites["root"] / "unsigned.bundle"
+    path.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + b"\0" * (30 << 20))
+    message, peak_mb = import_measured(sites, path)
+    assert "签名校验失败" in message and peak_mb < 200
+
+
+def test_a_dense_payload_from_a_pinned_peer_is_read_as_a_stream(pinned):
+    """The probe's dense 100 MB payload (1.9 GB before the refusal), scaled down to 24 MB of changes that
+    each look right, the last line not: every change is read and checked, none kept."""
+    person = _person_change(pinned)
+    lines = b"".join(B.change_lines([dict(person, change_id=f"c0ffee00-0000-4000-8000-{i:012d}",
+                                          values={**person["values"], "address": os.urandom(60).hex()})])
+                     for i in range(60_000))
+    message, peak_mb = import_measured(pinned, craft(pinned, lines=lines + b"[[[not a change\n", name="dense.bundle"))
+    assert "无法解析" in message and peak_mb < 200, message
 
 
 def _person_change(sites):
@@ -207,6 +255,22 @@ def test_values_the_store_cannot_take_are_refused_cleanly(pinned, poison):
     refused(pinned, craft(pinned, poisoned), "已拒绝导入")
 
 
+@pytest.mark.parametrize("number", ["../../../../outside/x", "SZ01E-20260309-0001/../../x"])
+def test_a_case_number_that_would_become_a_path_outside_is_refused(pinned, number):
+    """The probe's traversal: a case number from a bundle made a reprint write four folders up."""
+    case = next(c for c in pinned["changes"] if c["table_name"] == "case" and "number" in c["values"])
+    poisoned = [dict(c, values={**c["values"], "number": number}) if c is case else c for c in pinned["changes"]]
+    refused(pinned, craft(pinned, poisoned), "受理编号")
+
+
+def test_an_attachment_file_name_with_a_path_is_refused(pinned):
+    case = next(c for c in pinned["changes"] if c["table_name"] == "case" and "id" in c["values"])
+    attachment = change(pinned, "case_attachment", "0000bbbb-0000-4000-8000-000000000001",
+                        {"id": "0000bbbb-0000-4000-8000-000000000001", "case_id": case["row_id"], "kind": "id_copy",
+                         "file_name": "../../../outside.jpg", "media_type": "image/jpeg", "sha256": "0" * 64, "dpi": 300})
+    refused(pinned, craft(pinned, pinned["changes"] + [attachment]), "附件文件名")
+
+
 def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
     assert all(not (B.CREDENTIALS & set(c["values"])) for c in pinned["changes"] if c["table_name"] == "clerk")
 
@@ -223,3 +287,4 @@ def test_the_genuine_bundle_still_imports_and_carries_no_credentials(pinned):
         people = conn.execute("SELECT count(*) FROM person").fetchone()[0]
     conn.close()
     assert people == 5
+

@@ -47,15 +47,16 @@ def test_calendar_due_into_an_unpublished_year_is_provisional():
 @pytest.mark.slow  # runs the program in a subprocess
 def test_admin_create_user_from_stdin(tmp_path):
     db = tmp_path / "s.sqlite3"
+    assert cli("setup", "--window", "SZ01", "--workstation", "A", db=db).returncode == 0
     first = cli("admin", "create-user", "--username", "boss", "--name", "管理员", "--role", "admin",
                 "--password-stdin", db=db, stdin="adm1nPass\n")
     assert first.returncode == 0, first.stderr  # the first admin of an empty store needs nobody's word
     result = cli("admin", "create-user", "--username", "li", "--name", "李主管", "--role", "supervisor",
-                 "--password-stdin", "--admin", "boss", "--admin-password-stdin", db=db, stdin="adm1nPass\nabc12345\n")
+                 "--password-stdin", "--admin", "boss", "--admin-password-stdin", db=db, stdin="adm1nPass\nzhu-guan-88\n")
     assert result.returncode == 0, result.stderr
     assert "李主管" in result.stdout
     dup = cli("admin", "create-user", "--username", "li", "--name", "x", "--password-stdin", "--admin", "boss",
-              "--admin-password-stdin", db=db, stdin="adm1nPass\nabc12345\n")
+              "--admin-password-stdin", db=db, stdin="adm1nPass\nzhu-guan-88\n")
     assert dup.returncode != 0 and "已存在" in dup.stderr
 
 
@@ -105,5 +106,5 @@ def test_backup_and_restore_commands(tmp_path):
 @pytest.mark.slow  # runs the program in a subprocess
 def test_db_option_and_env_var_choose_the_store(tmp_path):
     env_db = tmp_path / "env.sqlite3"
-    result = cli("db", "upgrade", env_extra={"SHEBAO_DB": str(env_db)})
+    result = cli("setup", "--window", "SZ01", "--workstation", "A", env_extra={"SHEBAO_DB": str(env_db)})
     assert result.returncode == 0 and env_db.exists()

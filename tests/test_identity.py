@@ -105,6 +105,8 @@ def test_a_restored_store_never_issues_a_number_twice(tmp_path, central, how):
     cli(tmp_path, b, "demo", "seed", "1")
     key = cli(tmp_path, a, "bundle", "key").stdout.split()
     cli(tmp_path, b, "bundle", "trust", key[0], key[1])
+    key = cli(tmp_path, b, "bundle", "key").stdout.split()
+    cli(tmp_path, a, "bundle", "trust", key[0], key[1])
     backup = tmp_path / "a-backup.sqlite3"
     cli(tmp_path, a, "db", "backup", str(backup))
 
@@ -119,6 +121,10 @@ def test_a_restored_store_never_issues_a_number_twice(tmp_path, central, how):
         for suffix in ("", "-wal", "-shm"):
             (tmp_path / f"a.sqlite3{suffix}").unlink(missing_ok=True)
         shutil.copyfile(backup, a)
+        # The store is older than the state the program recorded outside it (#24): reported, nothing sent.
+        refused = cli(tmp_path, a, "sync", "--central", central, ok=False)
+        assert "旧的副本" in refused.stderr and "db check" in refused.stderr
+        cli(tmp_path, a, "db", "restore", str(backup))  # the admin makes the copy an audited restore
         first_sync = cli(tmp_path, a, "sync", "--central", central)  # central notices the store went back
         assert "新的编号段" in first_sync.stdout
     again = add_cases(a, 600, 4)

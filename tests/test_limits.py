@@ -57,3 +57,59 @@ def test_the_form_takes_its_max_lengths_from_the_same_table(make_window):
     window, _ = make_window(monitor=False)
     form = window.show_page("intake").form
     assert form.applicant.name.maxLength() == 50 and form.applicant.address.maxLength() == 200 and form.agent.agent_name.maxLength() == 50
+
+
+# --- invisible and format characters (issue #24: the probe's list passed) -------------------
+
+@pytest.mark.parametrize("sneaky", ["\u200b", "\u200d", "\ufeff", "\u2028", "\u2029", "\U000e0041", "\ue000", "\ufe0f",
+                                    "\U000e0100", "\u00ad", "\u2060"])
+def test_invisible_characters_in_a_name_or_address_are_refused(sneaky):
+    from shebao_desk.models.limits import value_problems
+    for column in ("name", "address"):
+        problems = value_problems("person", {column: f"张{sneaky}三"})
+        assert problems and f"U+{ord(sneaky):04X}" in problems[0], (column, sneaky, problems)
+
+
+def test_combining_marks_on_latin_letters_are_refused_precomposed_ones_are_not():
+    from shebao_desk.models.limits import text_problem
+    assert "组合符号" in text_problem("Zha\u0301ng", 50)
+    assert "组合符号" in text_problem("\u0301张三", 50)
+    assert text_problem("Zh\u00e1ng", 50) is None  # á precomposed (NFC)
+
+
+def test_what_gb18030_names_need_passes():
+    from shebao_desk.models.limits import text_problem
+    for name in ("阿卜杜热合曼·买买提依明·艾合买提江", "买买提•艾力", "玛丽亚・安娜", "𠮷野家", "㐀㒸", "王　芳"):
+        assert text_problem(name, 50) is None, name
+
+
+def test_the_fast_pattern_misses_no_format_separator_or_private_character():
+    """Every Cf, Zl, Zp and Co code point (by this Python's Unicode tables) is caught by the one-search
+    pattern that lets ordinary text through without a character-by-character look."""
+    import sys
+    import unicodedata
+
+    from shebao_desk.models.limits import _ANY_BAD, text_problem
+    missed = [f"U+{c:04X}" for c in range(sys.maxunicode + 1)
+              if unicodedata.category(chr(c)) in ("Cf", "Zl", "Zp", "Co", "Cc") and not _ANY_BAD.match(chr(c))]
+    assert missed == []
+    assert all(text_problem(f"a{chr(c)}b", 50) for c in (0x200B, 0x2028, 0xE0001, 0xF0000, 0x10FFFD))
+
+
+@pytest.mark.parametrize("number", ["../../../../outside/x", "SZ01A-20260309-0001/../x", "x", "", "SZ01A-2026-0001"])
+def test_a_case_number_that_could_become_a_path_is_refused(number):
+    from shebao_desk.models.limits import value_problems
+    assert value_problems("case", {"number": number})
+    assert value_problems("case", {"number": "SZ01A-20260309-0001"}) == []
+
+
+def test_the_path_joiner_stays_in_its_folder(tmp_path):
+    from shebao_desk.errors import ValidationError
+    from shebao_desk.services.case_files import case_folder, inside
+    assert case_folder(tmp_path / "s.sqlite3", "SZ01A-20260309-0001") == tmp_path / "s-documents" / "SZ01A-20260309-0001"
+    for bad in ("../../../../outside/x", "..", "a/b", "a\\b", "C:x", "\u202ex", ""):
+        with pytest.raises(ValidationError, match="不合规"):
+            inside(tmp_path, bad)
+    (tmp_path / "link").symlink_to("/")
+    with pytest.raises(ValidationError, match="之外"):
+        inside(tmp_path, "link", "etc")

@@ -93,6 +93,8 @@ def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def kill_at(tmp_path: Path, step: int, db: Path) -> subprocess.CompletedProcess:
     """``db upgrade`` of ``db``, SIGKILLed right before its ``step``-th writing statement."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    if not db.exists():  # `db upgrade` opens only a store that exists (#24): an empty file is a new one
+        db.touch(mode=0o600)
     return subprocess.run([sys.executable, str(FIXTURES / "kill_at_step.py"), str(step), "--db", str(db), "db",
                            "upgrade"], capture_output=True, text=True, env=env, timeout=120, check=False)
 
@@ -351,6 +353,8 @@ def killed_after(tmp_path: Path, db: Path, delay: float, *, after_first_write: b
     """Start ``db upgrade`` of ``db``; SIGKILL it ``delay`` s after the file's first write (or after the start).
     True if it was still running when killed."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_DATA_HOME": str(tmp_path / "data")}
+    if not db.exists():  # `db upgrade` opens only a store that exists (#24): an empty file is a new one
+        db.touch(mode=0o600)
     proc = subprocess.Popen([sys.executable, "-m", "shebao_desk", "--db", str(db), "db", "upgrade"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

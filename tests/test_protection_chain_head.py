@@ -36,5 +36,24 @@ def test_head_kept_centrally_and_a_cut_trail_stops_sync(tmp_path, policy, centra
         conn.execute("DELETE FROM audit_seal WHERE seq > ?", (top - 5,))
     with pytest.raises(SyncError) as err:
         sync(a, central)
-    assert "审计记录被截断" in err.value.message
+    assert "被截断" in err.value.message  # by the anchor kept outside the store, before central is asked
+    a.close()
+
+
+def test_a_restored_flag_set_by_hand_or_a_rewritten_chain_stops_sync_before_central_hears(tmp_path, policy, central):
+    """The probe's T12: rewrite plus `audit_chain_restored=1` switched off central's comparison (sync rc 0)."""
+    from test_protection_tamper import rewrite_chain
+    a, csa = workstation(tmp_path, policy, "A")
+    issued(a, policy, csa, applicant(303))
+    sync(a, central)
+    origin = csa[1].window_code + "A"
+    held = _central_head(central, origin)
+    with connect_file(a.path) as conn:
+        conn.execute("UPDATE audit_entry SET workstation = 'Z' WHERE id = (SELECT audit_id FROM audit_seal WHERE seq = 3)")
+        rewrite_chain(conn)
+        conn.execute("INSERT INTO sync_state (key, value) VALUES ('audit_chain_restored', '1')")
+    with pytest.raises(SyncError) as err:
+        sync(a, central)
+    assert "db check" in err.value.message and "不是由恢复操作设置的" in err.value.detail
+    assert _central_head(central, origin) == held  # central's head is not overwritten
     a.close()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX modes; Windows relies on per-user folders")
 
@@ -34,6 +35,8 @@ def test_store_wal_backup_log_bundle_all_owner_only(tmp_path):
     assert done.returncode == 0, done.stderr
     assert run(home, "db", "backup").returncode == 0
     out = tmp_path / "usb" / "b.json"
+    peer = Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex()
+    assert run(home, "bundle", "trust", "SZ99Z", peer).returncode == 0  # a receiver to seal for
     done = run(home, "bundle", "export", "--out", str(out))
     assert done.returncode == 0, done.stderr
     created = [p for p in home.rglob("*")] + [out]

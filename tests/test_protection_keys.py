@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import stat
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from shebao_desk.store.backup import backup
 from shebao_desk.store.keystore import Keystore, keys_dir, parse_recovery, recovery_text
 from shebao_desk.store.database import open_store, connect_file
-from shebao_desk.sync.bundle import export_bundle, own_key
+from shebao_desk.sync.bundle import export_bundle, own_key, trust
 
 
 def test_signing_key_lives_in_an_owner_only_key_file_not_in_the_store(store, clerk_and_site, tmp_path):
@@ -21,6 +23,7 @@ def test_signing_key_lives_in_an_owner_only_key_file_not_in_the_store(store, cle
     assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     assert stat.S_IMODE(keys_dir().stat().st_mode) == 0o700
     assert keys_dir() not in store.path.parents
+    trust(store, "SZ99Z", Ed25519PrivateKey.generate().public_key().public_bytes_raw().hex())  # a receiver to seal for
     out = export_bundle(store, tmp_path / "b.json")
     copy = backup(store.path, tmp_path / "copy.sqlite3")
     for f in (out.path, copy, store.path):

@@ -45,6 +45,7 @@ def db(seeded, tmp_path):
     path = tmp_path / "s.sqlite3"
     shutil.copyfile(source, path)
     Keystore(path).put(DB_KEY, key.hex())
+    open_store(path).close()  # the program has run on this store: its state is anchored outside it
     return path
 
 
@@ -224,6 +225,7 @@ def test_a_store_that_received_a_bundle_passes_and_seals_what_it_received(tmp_pa
     with b.unit(None, "B", "setup") as s:
         ensure_site(s, policy.site, "B")
     trust(b, *own_key(a))  # pinned beforehand, as the admins do over the phone
+    trust(a, *own_key(b))
     import_bundle(b, export_bundle(a, tmp_path / "a.json").path)
     with b.read() as s:
         assert [str(f) for f in check_store(s)] == []
@@ -233,8 +235,175 @@ def test_a_store_that_received_a_bundle_passes_and_seals_what_it_received(tmp_pa
 
 
 def test_a_store_from_before_the_chain_is_sealed_by_its_migration(db):
+    from shebao_desk.store import anchor
+    keystore = Keystore(db)  # a store that old was never anchored either
+    values = keystore.load()
+    values.pop(anchor.ANCHOR_KEY)
+    keystore.save(values)
+    anchor.forget(db)
     edit(db, "DROP TABLE audit_seal", "DROP TABLE audit_head", "DROP INDEX IF EXISTS ix_case_open",
          "UPDATE alembic_version SET version_num='0013'")  # the revision before 0014 (0016's index follows it)
     done = check(db)  # opening migrates: 0014 seals the existing trail in the order it was written
     assert done.returncode == 0, done.stdout + done.stderr
     assert one(db, "select count(*) from audit_seal")[0] == one(db, "select count(*) from audit_entry")[0] > 100
+
+
+# --- the probe's 17 tamperings (F7: T01–T17) and a rollback, each reported by db check ---------------
+# T01 (person name), T03 (card made valid), T04 (audit row deleted) are the tests above; the rest here.
+# The intruder holds the store key (a copy of the key file), not the keystore's anchor key.
+
+def rewrite_chain(conn) -> None:
+    """What an intruder with the store key does to hide an edit: renumber the seals of the entries
+    still there, and recompute every hash from the first."""
+    from shebao_desk.changes.audit_chain import FIELDS, GENESIS, link
+    rows = conn.execute("select s.seq, s.audit_id from audit_seal s join audit_entry e on e.id = s.audit_id "
+                        "order by s.seq").fetchall()
+    conn.execute("delete from audit_seal")
+    previous = GENESIS
+    for seq, (_, audit_id) in enumerate(rows, start=1):
+        entry = dict(zip(FIELDS, conn.execute(f"select {', '.join(FIELDS)} from audit_entry where id = ?",
+                                              (audit_id,)).fetchone(), strict=True))
+        entry["before"] = json.loads(entry["before"]) if entry["before"] else None
+        entry["after"] = json.loads(entry["after"]) if entry["after"] else None
+        previous = link(previous, entry)
+        conn.execute("insert into audit_seal (seq, audit_id, hash) values (?, ?, ?)", (seq, audit_id, previous))
+
+
+def test_t02_case_number_and_status_edited(db):
+    number = one(db, "select number from \"case\" where status='completed' limit 1")[0]
+    edit(db, f"update \"case\" set number='SZ01A-20200101-9999', status='accepted' where number='{number}'")
+    _reported(db, "SZ01A-20200101-9999")
+
+
+def test_t05_audit_row_and_its_seal_deleted(db):
+    seq, aid = one(db, "select seq, audit_id from audit_seal order by seq limit 1 offset 39")
+    edit(db, f"delete from audit_entry where id='{aid}'", f"delete from audit_seal where seq={seq}")
+    _reported(db, "audit_chain", f"第 {seq}—{seq} 号缺失")
+
+
+def test_t06_two_seals_swapped(db):
+    (s1, a1), (s2, a2) = [tuple(r) for r in (one(db, "select seq, audit_id from audit_seal where seq=30"),
+                                             one(db, "select seq, audit_id from audit_seal where seq=31"))]
+    edit(db, f"update audit_seal set audit_id='x' where seq={s1}", f"update audit_seal set audit_id='{a1}' where seq={s2}",
+         f"update audit_seal set audit_id='{a2}' where seq={s1}")
+    _reported(db, "audit_chain")
+
+
+@pytest.mark.parametrize("keep", [0.9, 0.5])  # T07 the unsynced tail; T08 past what central holds
+def test_t07_t08_trail_cut_off_at_the_end(db, keep):
+    top = one(db, "select max(seq) from audit_seal")[0]
+    cut = int(top * keep)
+    edit(db, f"delete from audit_entry where id in (select audit_id from audit_seal where seq > {cut})",
+         f"delete from audit_seal where seq > {cut}")
+    _reported(db, "anchor", f"只到第 {cut} 号")
+
+
+@pytest.mark.parametrize("where", [0.3, 0.97])  # T09 an old entry; T10 one of the unsynced tail
+def test_t09_t10_audit_edited_and_every_hash_recomputed(db, where):
+    top = one(db, "select max(seq) from audit_seal")[0]
+    aid = one(db, f"select audit_id from audit_seal where seq = {int(top * where)}")[0]
+    with connect_file(db) as conn:
+        conn.execute(f"update audit_entry set workstation='Z' where id='{aid}'")
+        rewrite_chain(conn)
+    out = _reported(db, "anchor", "被改写")
+    assert "[audit_chain]" not in out  # the chain itself is whole again: only the anchor tells
+
+
+def test_t11_card_uncancelled_with_a_forged_and_sealed_audit_entry(db):
+    from shebao_desk.changes.audit_chain import link
+    cid = one(db, "select id from card where status='cancelled' limit 1")[0]
+    forged = {"id": str(uuid.uuid4()), "at": "2026-03-10 01:00:00.000000", "clerk_id": None, "workstation": "A",
+              "action": "fix:update", "table_name": "card", "row_id": cid, "before": {"status": "cancelled"},
+              "after": {"status": "normal"}}
+    with connect_file(db) as conn:
+        conn.execute(f"update card set status='normal', void_at=NULL where id='{cid}'")
+        conn.execute("insert into audit_entry (id, created_at, updated_at, at, clerk_id, workstation, action, table_name, "
+                     "row_id, before, after) values (?, ?, ?, ?, NULL, 'A', ?, 'card', ?, ?, ?)",
+                     (forged["id"], forged["at"], forged["at"], forged["at"], forged["action"], cid,
+                      json.dumps(forged["before"]), json.dumps(forged["after"])))
+        seq, previous = conn.execute("select seq, hash from audit_seal order by seq desc limit 1").fetchone()
+        conn.execute("insert into audit_seal (seq, audit_id, hash) values (?, ?, ?)",
+                     (seq + 1, forged["id"], link(previous, forged)))
+    _reported(db, cid)
+
+
+def test_t12_rewrite_and_a_restored_flag_set_by_hand(db):
+    aid = one(db, "select audit_id from audit_seal where seq = 40")[0]
+    with connect_file(db) as conn:
+        conn.execute(f"update audit_entry set workstation='Z' where id='{aid}'")
+        rewrite_chain(conn)
+        conn.execute("insert into sync_state (key, value) values ('audit_chain_restored', '1')")
+    _reported(db, "被改写", "不是由恢复操作设置的")
+
+
+def test_t13_trail_cut_and_a_restored_flag_set_by_hand(db):
+    top = one(db, "select max(seq) from audit_seal")[0]
+    edit(db, f"delete from audit_entry where id in (select audit_id from audit_seal where seq > {top // 2})",
+         f"delete from audit_seal where seq > {top // 2}",
+         "insert into sync_state (key, value) values ('audit_chain_restored', '1')")
+    _reported(db, "只到第", "不是由恢复操作设置的")
+
+
+def test_t14_every_audit_row_and_seal_deleted(db):
+    edit(db, "delete from audit_entry", "delete from audit_seal")
+    _reported(db, "anchor", "只到第 0 号")
+
+
+def test_t15_a_persons_change_log_rows_deleted(db):
+    pid = one(db, "select row_id from sync_change where table_name='person' order by seq limit 1 offset 5")[0]
+    edit(db, f"delete from sync_change where row_id='{pid}'")
+    _reported(db, "change_log", "缺失")
+
+
+def test_t15_the_change_log_cut_at_its_end(db):
+    top = one(db, "select max(seq) from sync_change")[0]
+    edit(db, f"delete from sync_change where seq > {top - 50}")
+    _reported(db, "change_log", f"只到第 {top - 50} 号")
+
+
+def test_t16_a_completed_case_and_its_audit_rows_deleted_hashes_recomputed(db):
+    cid, number = one(db, "select id, number from \"case\" where status='completed' and id not in "
+                          "(select case_id from case_attachment) limit 1")
+    with connect_file(db) as conn:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(f"delete from \"case\" where id='{cid}'")
+        conn.execute(f"delete from audit_entry where row_id='{cid}'")
+        rewrite_chain(conn)
+    _reported(db, "anchor")
+
+
+def test_t17_phone_edited_with_its_audit_entry_and_hashes_recomputed(db):
+    pid = one(db, "select id from person limit 1")[0]
+    with connect_file(db) as conn:
+        conn.execute(f"update person set phone='13999999999' where id='{pid}'")
+        conn.execute(f"update audit_entry set after=json_set(after, '$.phone', '13999999999') "
+                     f"where row_id='{pid}' and action like '%insert'")
+        rewrite_chain(conn)
+    _reported(db, "anchor", "被改写")
+
+
+def test_rollback_to_an_older_copy_of_the_whole_store(db, tmp_path):
+    older = tmp_path / "older.sqlite3"
+    with connect_file(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(db, older)
+    store = open_store(db)
+    seed(store, load_policy(), 3, workstation="A")  # work done after the copy was taken
+    store.close()
+    for side in ("-wal", "-shm"):
+        db.with_name(db.name + side).unlink(missing_ok=True)
+    shutil.copyfile(older, db)
+    _reported(db, "anchor", "旧的副本")
+
+
+def test_an_audited_restore_is_not_a_tampering(db, tmp_path):
+    from shebao_desk.store.backup import backup
+    copy = backup(db, tmp_path / "b.sqlite3")
+    store = open_store(db)
+    seed(store, load_policy(), 2, workstation="A")
+    store.close()
+    done = subprocess.run([sys.executable, "-m", "shebao_desk", "--db", str(db), "db", "restore", str(copy)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result = check(db)
+    assert result.returncode == 0, result.stdout + result.stderr

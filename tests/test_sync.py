@@ -267,16 +267,18 @@ def test_connection_cut_at_random_points_loses_and_doubles_nothing(tmp_path, pol
 # --- bundles ------------------------------------------------------------------------
 
 def pin(receiver, sender):
-    """What the admins do once, over the phone: the receiver pins the sender's key."""
+    """What the admins do once, over the phone: each pins the other's key (the receiver checks the
+    sender's signature with it; the sender seals for the receiver with it)."""
     trust(receiver, *own_key(sender))
+    trust(sender, *own_key(receiver))
 
 
 def exchange(a, b, tmp_path, tag):
     """Carry bundles both ways (whichever side has something new)."""
     for src, dst, name in ((a, b, "ab"), (b, a, "ba")):
+        pin(dst, src)  # the admins compared key codes once (pinning again changes nothing)
         result = export_bundle(src, tmp_path / f"{tag}-{name}.bundle")
         if result is not None:
-            pin(dst, src)  # the admins compared fingerprints once (pinning again changes nothing)
             import_bundle(dst, result.path)
 
 
@@ -323,8 +325,8 @@ def test_a_bundle_with_one_flipped_byte_is_rejected_and_nothing_changes(tmp_path
     raw = bytearray(good.read_bytes())
     before = snapshot(b.engine)
     rng = random.Random(7)
-    payload_start = raw.index(b'"payload": "') + 12
-    for position in [payload_start + 40, raw.index(b'"number"') + 10, len(raw) - 20] + \
+    payload_start = raw.index(b"\n", len(b"shebao-bundle/3\n")) + 1  # after the header line
+    for position in [payload_start + 40, raw.index(b'"number"') + 10, raw.index(b'"sealed_key"') + 20, len(raw) - 20] + \
             [rng.randrange(len(raw)) for _ in range(20)]:
         bad = bytearray(raw)
         bad[position] ^= 0x01
@@ -343,6 +345,7 @@ def test_a_bundle_signed_by_another_key_is_refused(tmp_path, policy):
     issued(a, policy, csa, applicant(900))
     import_bundle(b, export_bundle(a, tmp_path / "a1.bundle").path)
     impostor, csi = workstation(tmp_path / "x", policy, "A")  # claims to be A with its own key
+    trust(impostor, *own_key(b))
     issued(impostor, policy, csi, applicant(901))
     export_bundle(impostor, tmp_path / "i1.bundle")
     issued(impostor, policy, csi, applicant(902))
@@ -354,6 +357,8 @@ def test_a_bundle_signed_by_another_key_is_refused(tmp_path, policy):
 
 def test_own_and_malformed_bundles_are_refused(tmp_path, policy):
     a, csa = workstation(tmp_path, policy, "A")
+    b, _ = workstation(tmp_path, policy, "B")
+    pin(b, a)
     issued(a, policy, csa, applicant(950))
     own = export_bundle(a, tmp_path / "a1.bundle").path
     with pytest.raises(BundleError):
@@ -377,6 +382,8 @@ def test_status_warns_after_days_unsynced(tmp_path, policy):
 
 def test_nothing_new_means_no_bundle(tmp_path, policy):
     a, csa = workstation(tmp_path, policy, "A")
+    b, _ = workstation(tmp_path, policy, "B")
+    pin(b, a)
     issued(a, policy, csa, applicant(970))
     assert export_bundle(a, tmp_path / "1.bundle") is not None
     assert export_bundle(a, tmp_path / "2.bundle") is None
@@ -429,18 +436,24 @@ def test_done_when_bundle_cli_once_and_tamper(tmp_path):
     cli(a, "--workstation", "A", "demo", "seed", "5")
     cli(b, "--workstation", "B", "demo", "seed", "5")
     bundle = tmp_path / "a.bundle"
+    assert "bundle trust" in cli(a, "bundle", "export", "--out", str(bundle), ok=False).stderr  # never unsealed
+    assert not bundle.exists()
+
+    def key_code(db):  # read to the other site's admin over the phone
+        key = cli(db, "bundle", "key").stdout.splitlines()
+        return key[0].split()[0], key[1].split("：", 1)[1]
+    cli(a, "bundle", "trust", *key_code(b))
     assert "第 1 号" in cli(a, "bundle", "export", "--out", str(bundle)).stdout
     assert "未登记的站点" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
-    key = cli(a, "bundle", "key").stdout.splitlines()  # read to B's admin over the phone
-    origin, fp = key[0].split()[0], key[1].split("：", 1)[1]
-    cli(b, "bundle", "trust", origin, *fp.split())
+    origin, code = key_code(a)
+    cli(b, "bundle", "trust", origin, *code.split())
     tampered = tmp_path / "tampered.bundle"
     raw = bytearray(bundle.read_bytes())
-    raw[raw.index(b'"payload": "') + 30] ^= 0x01
+    raw[-30] ^= 0x01
     tampered.write_bytes(bytes(raw))
     before = snapshot(store_engine(b))
     refused = cli(b, "bundle", "import", str(tampered), ok=False).stderr
-    assert "签名校验失败" in refused or "未导入任何数据" in refused
+    assert "文件被改动或损坏" in refused
     assert snapshot(store_engine(b)) == before
     assert "新增" in cli(b, "bundle", "import", str(bundle)).stdout
     assert "已经导入过" in cli(b, "bundle", "import", str(bundle), ok=False).stderr
@@ -565,9 +578,10 @@ def test_a_clerk_relayed_by_two_windows_before_its_pc_ever_synced_arrives_whole(
     the unregistered origin counted to its own window; C1's push was then taken for its own window's
     and C1 never received A2's clerk account: it kept the inactive name card the bundle made."""
     (a1, _), (a2, _), (c1, _) = three_stores(tmp_path, policy)
-    bundle = export_bundle(a2, tmp_path / "a2.bundle").path
     for store in (a1, c1):
         pin(store, a2)
+    bundle = export_bundle(a2, tmp_path / "a2.bundle").path
+    for store in (a1, c1):
         import_bundle(store, bundle)
     sync_rounds(central, [a1, c1, a2])
     assert_identical(central, a1, a2, c1)

@@ -18,8 +18,8 @@ def test_first_start_asks_for_the_codes_then_creates_the_admin(qtbot, tmp_path, 
     assert "工作站编号" in dialog.intro.text()
     dialog.new_username.setText("admin")
     dialog.display_name.setText("管理员")
-    dialog.new_password.setText("abc12345")
-    dialog.new_password2.setText("abc12345")
+    dialog.new_password.setText("Lao-Wang-2026")
+    dialog.new_password2.setText("Lao-Wang-2026")
     dialog.submit()  # no workstation code yet: refused with a message, nothing written
     qtbot.waitUntil(lambda: "工作站编号" in dialog.error.text(), timeout=10000)
     ctx = state["ctx"]

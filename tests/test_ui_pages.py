@@ -115,15 +115,15 @@ def test_first_start_creates_the_admin_then_logs_in(qtbot, tmp_path, shown_error
     qtbot.waitUntil(lambda: "ctx" in state and dialog.first_admin, timeout=20000)
     dialog.new_username.setText("admin")
     dialog.display_name.setText("管理员")
-    dialog.new_password.setText("abc12345")
-    dialog.new_password2.setText("abc12345")
+    dialog.new_password.setText("Lao-Wang-2026")
+    dialog.new_password2.setText("Lao-Wang-2026")
     dialog.submit()
     qtbot.waitUntil(lambda: not dialog.first_admin, timeout=10000)
     assert dialog.username.text() == "admin"
     dialog.password.setText("wrong-pass1")
     dialog.submit()
     qtbot.waitUntil(lambda: "用户名或密码错误" in dialog.error.text(), timeout=10000)
-    dialog.password.setText("abc12345")
+    dialog.password.setText("Lao-Wang-2026")
     dialog.submit()
     qtbot.waitUntil(lambda: dialog.result_clerk is not None, timeout=10000)
     assert dialog.result_clerk.role.value == "admin"

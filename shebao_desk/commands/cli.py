@@ -43,9 +43,21 @@ def command(name: str) -> Callable[[Register], Register]:
     return register
 
 
-def _store(args: argparse.Namespace) -> Store:
+def _store(args: argparse.Namespace, *, create: bool = False, check: bool = False) -> Store:
+    """The store ``--db`` (or SHEBAO_DB, or the default) names. Only the commands that start a store
+    (``setup``, ``demo seed``; the GUI's first start) may create one: for any other, a path that does
+    not exist is a typo, refused before a folder or file is made."""
     from shebao_desk.store.database import open_store, resolve_db_path
-    return open_store(resolve_db_path(args.db))
+    path = resolve_db_path(args.db)
+    if not create:
+        require_existing(path)
+    return open_store(path, check=check)
+
+
+def require_existing(path: Path) -> None:
+    if not path.is_file():
+        raise ShebaoError(f"找不到数据库 {path}，未创建任何文件；请检查 --db 参数或 SHEBAO_DB"
+                          "（新的工作站请先运行 shebao-desk setup，或启动程序完成初始设置）", f"no store at {path}")
 
 
 def _policy() -> Policy:
@@ -88,6 +100,11 @@ def _admin(sub: Subparsers) -> None:
     u.set_defaults(handler=admin_unlock)
 
 
+def _action(name: str, args: argparse.Namespace) -> str:
+    """The audited action; one done with the recovery key instead of an admin says so."""
+    return f"{name} (recovery key)" if getattr(args, "admin_recovery", False) else name
+
+
 def _read_new_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -104,7 +121,7 @@ def admin_create_user(args: argparse.Namespace) -> int:
     store = _store(args)
     admin = require_admin(store, args, first_admin_ok=args.role == "admin")
     password = _read_new_password(args.password_stdin)
-    with store.unit(admin.id if admin else None, args.workstation or "", "admin create-user") as s:
+    with store.unit(admin.id if admin else None, args.workstation or "", _action("admin create-user", args)) as s:
         clerk = create_clerk(s, args.username, args.name, password, Role(args.role))
         print(f"已创建 {clerk.role.label} {clerk.display_name}（{clerk.username}）")
     return 0
@@ -118,7 +135,7 @@ def admin_unlock(args: argparse.Namespace) -> int:
     from shebao_desk.services.auth import unlock
     store = _store(args)
     admin = require_admin(store, args)
-    with store.unit(admin.id, args.workstation or "", "admin unlock") as s:
+    with store.unit(admin.id if admin else None, args.workstation or "", _action("admin unlock", args)) as s:
         clerk = s.scalar(select(Clerk).where(Clerk.username == args.username))
         if clerk is None:
             raise ShebaoError(f"没有用户 {args.username}")
@@ -141,7 +158,7 @@ def _setup(sub: Subparsers) -> None:
 
 def setup_command(args: argparse.Namespace) -> int:
     from shebao_desk.services.site_setup import set_up_site
-    store, policy = _store(args), _policy()
+    store, policy = _store(args, create=True), _policy()
     site = set_up_site(store, policy.site, args.window, args.setup_workstation, central_url=args.central or "",
                        central_required=bool(args.central))
     print(f"本机已设置为窗口 {site.window_code}、工作站 {site.workstation_id}"
@@ -153,6 +170,7 @@ def setup_command(args: argparse.Namespace) -> int:
 
 @command("calendar")
 def _calendar(sub: Subparsers) -> None:
+    from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("calendar", help="工作日历")
     s = p.add_subparsers(dest="calendar_cmd", required=True)
     w = s.add_parser("workdays", help="列出某年的全部工作日")
@@ -166,7 +184,8 @@ def _calendar(sub: Subparsers) -> None:
     n = s.add_parser("import-notice", help="读入国务院办公厅节假日安排通知的文本，写出该年的日历数据文件")
     n.add_argument("file", type=Path)
     n.add_argument("--out", type=Path, help="默认写入 resources/calendar/YEAR.toml")
-    n.add_argument("--store", action="store_true", help="写入数据库（随同步与数据包传到各窗口），不写文件")
+    n.add_argument("--store", action="store_true", help="写入数据库（随同步与数据包传到各窗口），不写文件；需管理员")
+    add_admin_options(n)
     n.set_defaults(handler=calendar_import_notice)
     st = s.add_parser("status", help="各年日历来源；11 月起提醒次年安排是否已导入")
     st.set_defaults(handler=calendar_status)
@@ -203,9 +222,12 @@ def calendar_import_notice(args: argparse.Namespace) -> int:
     print("\n".join(notice.summary()))
     text = render_schedule(notice.year, notice.holidays, notice.workdays)
     if args.store:
+        from shebao_desk.services.admin_auth import require_admin
         from shebao_desk.services.calendar_store import store_year
         store = _store(args)
-        with store.unit(None, "", f"calendar import-notice {notice.year}") as s:
+        admin = require_admin(store, args, first_admin_ok=True)  # it changes every window's calendar
+        with store.unit(admin.id if admin else None, args.workstation or "",
+                        _action(f"calendar import-notice {notice.year}", args)) as s:
             store_year(s, notice.year, text, f"国务院办公厅关于{notice.year}年部分节假日安排的通知")
         print(f"已写入数据库 {store.path}；各窗口同步后生效")
         return 0
@@ -286,9 +308,14 @@ def db_upgrade(args: argparse.Namespace) -> int:
 
 def db_check(args: argparse.Namespace) -> int:
     from shebao_desk.services.invariants import check_store
-    store = _store(args)
+    from shebao_desk.services.invariants import Finding
+    from shebao_desk.store import anchor
+    store = _store(args, check=True)  # a damaged page: one line naming the restore, before any query
     with store.read() as s:
         findings = check_store(s)
+    with store.engine.connect() as conn:  # what only the state kept outside the store can tell
+        findings += [Finding(rule, detail) for rule, detail in
+                     anchor.change_log_findings(conn) + anchor.findings(store.path, conn)]
     broken = [f for f in findings if not f.open_conflict]
     conflicts = [f for f in findings if f.open_conflict]
     for finding in broken + conflicts:
@@ -314,6 +341,7 @@ def db_digest(args: argparse.Namespace) -> int:
 def db_backup(args: argparse.Namespace) -> int:
     from shebao_desk.store.backup import backup
     from shebao_desk.store.database import resolve_db_path
+    require_existing(resolve_db_path(args.db))
     out = backup(resolve_db_path(args.db), args.path)
     print(f"已备份到 {out}")
     return 0
@@ -336,8 +364,8 @@ def db_recovery_key(args: argparse.Namespace) -> int:
     key = Keystore(store.path).db_key(create=False)
     if key is None:
         raise ShebaoError(f"数据库 {store.path} 未加密，没有恢复密钥")
-    with store.unit(admin.id, args.workstation or "", "db recovery-key") as s:
-        record_event(s, "store", "recovery-key", {"shown_to": admin.username})
+    with store.unit(admin.id if admin else None, args.workstation or "", _action("db recovery-key", args)) as s:
+        record_event(s, "store", "recovery-key", {"shown_to": admin.username if admin else "recovery-key"})
     print(f"数据库 {store.path} 的恢复密钥（请打印后锁入保险柜，勿存于本机）：")
     print(recovery_text(key))
     return 0
@@ -371,7 +399,7 @@ def _demo(sub: Subparsers) -> None:
 def demo_seed(args: argparse.Namespace) -> int:
     from shebao_desk.services.demo import seed
     from shebao_desk.store.site_identity import get_site
-    store = _store(args)
+    store = _store(args, create=True)  # a training store may start here
     with store.read() as s:
         site = get_site(s)
     workstation = site.workstation_id if site else (args.seed_workstation or args.workstation or "A")
@@ -484,6 +512,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `shebao-desk … | head -1`: the reader has gone; the work itself is done
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - the one place where any failure becomes one line
         log.error("command %s failed:\n%s", args.cmd or "gui", trace_text(exc))
         print(f"错误：{explain(exc)}", file=sys.stderr)

@@ -4,6 +4,17 @@ The lengths are those of the schema itself (``String(n)`` in the models, which t
 migrations give PostgreSQL), so the intake, the form's ``maxLength``, the CLI and the
 checks before a merge can never drift apart from what the central database accepts.
 SQLite does not enforce lengths; PostgreSQL does, and refuses NUL in any text.
+
+Text is refused when it holds what a clerk cannot see or a printer cannot print: control
+and format characters (zero-width spaces and joiners, byte-order marks, bidi controls,
+tag characters, line and paragraph separators), private-use characters, variation
+selectors, and combining marks put on a Latin letter or on nothing (``张\u200b三`` and
+``张三`` would be two people who look the same). What names under GB 18030 need stays:
+every CJK character of the standard, and the middle dot of minority names (``·`` U+00B7,
+and its visible look-alikes, which are punctuation, not format characters).
+
+Names that become file names (a case number, an attachment's file name) must also match
+their pattern (:data:`PATTERNS`), checked wherever they arrive from elsewhere.
 """
 
 from __future__ import annotations
@@ -49,8 +60,20 @@ def max_length(table: str, column: str) -> int:
     return length or TEXT_MAX
 
 
-# Cc (C0, DEL, C1), surrogates and the bidi controls, in one pattern: the common case is one C-speed search.
-_ANY_BAD = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff" + "".join(sorted(BIDI_CONTROLS)) + "]")
+# Every character text_problem may refuse, in one pattern: the common case is one C-speed search.
+# Cc and surrogates; Cf (format: soft hyphen, Arabic number signs, ZWSP/ZWNJ/ZWJ, LRM/RLM, bidi
+# embeddings and isolates, word joiner and invisible operators, BOM, interlinear annotation, Kaithi,
+# Egyptian and shorthand format controls, musical symbol controls, tags); Zl and Zp; Co (private use);
+# variation selectors; combining marks (allowed only after a letter of a script that needs them).
+# tests/test_limits.py checks against unicodedata that no Cf, Zl, Zp or Co character escapes it.
+_SUSPECT_RANGES = (
+    "\x00-\x1f\x7f-\x9f\xad\u0300-\u036f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180b-\u180f"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200f\u2028-\u202e\u2060-\u206f\u20d0-\u20ff\ud800-\udfff\ue000-\uf8ff"
+    "\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
+)
+_ANY_BAD = re.compile(f"[{_SUSPECT_RANGES}]")
+_VARIATION_SELECTOR = re.compile("[\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
 def text_problem(value: str, max_len: int | None, *, multiline: bool = False) -> str | None:
@@ -59,15 +82,40 @@ def text_problem(value: str, max_len: int | None, *, multiline: bool = False) ->
         return f"不能超过 {max_len} 个字（现为 {len(value)} 个）"
     if _ANY_BAD.search(value) is None:
         return None
+    previous = ""
     for ch in value:
-        if ch == "\x00":
-            return "含有空字符（NUL），请重新输入"
-        if ch in BIDI_CONTROLS:
-            return f"含有看不见的控制字符（U+{ord(ch):04X}），请重新输入"
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cs") and not (multiline and ch in MULTILINE_WHITESPACE):
-            return f"含有控制字符（U+{ord(ch):04X}），请重新输入"
+        problem = _char_problem(ch, previous, multiline)
+        if problem:
+            return problem
+        previous = ch
     return None
+
+
+def _char_problem(ch: str, previous: str, multiline: bool) -> str | None:
+    code = f"U+{ord(ch):04X}"
+    if ch == "\x00":
+        return "含有空字符（NUL），请重新输入"
+    if ch in BIDI_CONTROLS:
+        return f"含有看不见的控制字符（{code}），请重新输入"
+    category = unicodedata.category(ch)
+    if category in ("Cc", "Cs") and not (multiline and ch in MULTILINE_WHITESPACE):
+        return f"含有控制字符（{code}），请重新输入"
+    if category in ("Cf", "Zl", "Zp"):
+        return f"含有看不见的格式字符（{code}），请删除后重新输入"
+    if category == "Co":
+        return f"含有私用区字符（{code}），无法打印或交换，请重新输入"
+    if _VARIATION_SELECTOR.fullmatch(ch):
+        return f"含有变体选择符（{code}），请删除后重新输入"
+    if category in ("Mn", "Mc", "Me") and _bare_or_latin(previous):
+        return f"含有组合符号（{code}），请直接输入带声调的字母或删除它"
+    return None
+
+
+def _bare_or_latin(base: str) -> bool:
+    """A combining mark's base: none, a space or punctuation, or a Latin letter (where it only disguises text)."""
+    if not base or not base.isalpha():
+        return True
+    return unicodedata.name(base, "").startswith("LATIN")
 
 
 def check_field(table: str, column: str, value: str, label: str | None = None) -> None:
@@ -84,14 +132,52 @@ def _table_limits(table: str) -> dict[str, tuple[int | None, bool]]:
     return {c.key: column_limit(table, c.key) for c in Base.metadata.tables[table].columns}
 
 
+# Names that become paths (a case's folder and file names, an attachment's file): their only shapes.
+CASE_NUMBER = re.compile(r"[A-Za-z0-9]{2,12}-[0-9]{8}-[0-9]{4,6}")
+PATTERNS: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
+    ("case", "number"): (CASE_NUMBER, "受理编号应为 站点-日期-序号，如 SZ01A-20260309-0001"),
+}
+PATH_NAME_MAX = 200
+
+
+def path_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one plain component of a path (in Chinese), or None."""
+    if not name or name in (".", ".."):
+        return "不能为空，也不能是 . 或 .."
+    if any(ch in name for ch in "/\\:"):
+        return "含有路径分隔符"
+    return text_problem(name, PATH_NAME_MAX)
+
+
+def _pattern_problem(table: str, name: str, value: Any) -> str | None:
+    if table == "case_attachment" and name == "file_name" and isinstance(value, str):
+        problem = path_name_problem(value)
+        return f"附件文件名{problem}" if problem else None
+    rule = PATTERNS.get((table, name))
+    if rule is None or value is None:
+        return None
+    pattern, message = rule
+    return None if isinstance(value, str) and pattern.fullmatch(value) else f"{message}（现为 {str(value)[:40]!r}）"
+
+
+def path_problems(table: str, values: dict[str, Any]) -> list[str]:
+    """Only the pattern checks of :func:`value_problems`: for changes from central, whose schema holds the rest."""
+    return [p for name, value in values.items() if (p := _pattern_problem(table, name, value))]
+
+
 def value_problems(table: str, values: dict[str, Any]) -> list[str]:
-    """Problems of one synced change's values against the central schema (checked before a push or merge)."""
+    """Problems of one synced change's values against the central schema (checked before a push or merge),
+    and of the names that become paths against their patterns."""
     limits = _table_limits(table)
     out = []
     for name, value in values.items():
         limit = limits.get(name)
         if limit is None:
             out.append(f"{table}.{name}: 没有这个字段")
+            continue
+        pattern = _pattern_problem(table, name, value)
+        if pattern:
+            out.append(pattern)
         elif value.__class__ is str and ((limit[0] is not None and len(value) > limit[0]) or _ANY_BAD.search(value)):
             problem = text_problem(value, limit[0], multiline=limit[1])
             if problem:

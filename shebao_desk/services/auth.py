@@ -2,14 +2,23 @@
 
 Passwords are hashed with Argon2id (memory-hard, via argon2-cffi); the hash
 carries its own parameters, so they can be raised later and old hashes still verify.
+A new password must be long enough and hard enough to guess: zxcvbn (Dropbox's
+estimator: common passwords, words, names, keyboard runs, dates, l33t spellings, and
+the account's own username and name) must count at least 10^4 guesses for it.
+
+Every refusal reads the same — unknown user, wrong password, locked account — and
+costs the same hash, so the answer never tells whether an account exists. The lock
+still holds; an admin locked out (by someone else's typing, or after forgetting) gets
+in with a second admin or the store's recovery key (:mod:`admin_auth`).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import functools
 import logging
 import re
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,26 +35,38 @@ log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()  # argon2id, 64 MiB, t=3 (the library's RFC 9106 low-memory profile)
 MIN_PASSWORD_LENGTH = 8
-REFUSED = "用户名或密码错误"  # one message for an unknown user and a wrong password
-_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
+MIN_GUESSES_LOG10 = 4  # zxcvbn's estimate: "password1" is 10^2.3, "passw0rd!x" 10^4.3
+# One message for an unknown user, a wrong password and a locked account: none of them says the account exists.
+REFUSED = "用户名或密码错误；连续输错多次的账号会暂时锁定，请稍后再试或联系管理员"
 
 
-@functools.cache
 def _dummy_hash() -> str:
-    """Verified when the user is unknown, so that a refusal takes as long as for a real clerk. Made at
-    the first login, not at import: an Argon2 hash costs ~0.2 s that commands without a login paid."""
-    return _hasher.hash("no such clerk: timing only")
+    """A hash of nothing, with the hasher's own cost, verified when the user is unknown or locked so
+    that every refusal costs the same. Random bytes in the argon2 encoding: no hashing at import
+    (a hash would cost 64 MiB of memory in every command that imports this module)."""
+    def b64(n: int) -> str:
+        return base64.b64encode(secrets.token_bytes(n)).decode().rstrip("=")
+    return (f"$argon2id$v=19$m={_hasher.memory_cost},t={_hasher.time_cost},p={_hasher.parallelism}"
+            f"${b64(_hasher.salt_len)}${b64(_hasher.hash_len)}")
+
+
+_DUMMY_HASH = _dummy_hash()
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"密码至少 {MIN_PASSWORD_LENGTH} 位")
     if password.isdigit() or password.isalpha():
         raise ValidationError("密码需同时包含字母和数字")
+    from zxcvbn import zxcvbn  # noqa: PLC0415 - start-up: its dictionaries load only when a password is set
+    if zxcvbn(password[:100], user_inputs=[u for u in user_inputs if u])["guesses_log10"] < MIN_GUESSES_LOG10:
+        raise ValidationError("密码太容易被猜到（常见密码、单词、键盘顺序、日期或与用户名、姓名相近），"
+                              "请换一个更长、更不规则的密码", "password below the zxcvbn floor")
 
 
 def needs_first_admin(session: Session) -> bool:
@@ -58,7 +79,7 @@ def create_clerk(session: Session, username: str, display_name: str, password: s
         raise ValidationError("用户名为 2—40 位字母、数字或 _ . -")
     if not display_name.strip():
         raise ValidationError("请填写姓名")
-    check_password_rules(password)
+    check_password_rules(password, user_inputs=(username, display_name.strip()))
     if session.scalar(select(Clerk).where(Clerk.username == username)) is not None:
         raise ValidationError(f"用户名 {username} 已存在")
     clerk = Clerk(id=stable_uuid("clerk", username), username=username, display_name=display_name.strip(), role=role,
@@ -80,13 +101,12 @@ def attempt_login(session: Session, username: str, password: str, *, max_failure
     clerk = session.scalar(select(Clerk).where(Clerk.username == username.strip()))
     if clerk is None or not clerk.active:
         # Never log what was typed: it may be the password entered in the wrong field.
-        _verify(_dummy_hash(), password)
+        _verify(_DUMMY_HASH, password)
         log.info("login refused: unknown or inactive user")
         return AuthError(REFUSED, "login refused: unknown or inactive user")
     if clerk.locked_until is not None and clerk.locked_until > now:
-        _verify(_dummy_hash(), password)
-        return AuthError(f"连续输错密码次数过多，账号已锁定至 {local_text(clerk.locked_until)}，请稍后再试或联系管理员",
-                         f"clerk {clerk.username} locked")
+        _verify(_DUMMY_HASH, password)
+        return AuthError(REFUSED, f"clerk {clerk.username} locked until {local_text(clerk.locked_until)}")
     if not _verify(clerk.password_hash, password):
         clerk.failed_logins += 1
         left = max_failures - clerk.failed_logins
@@ -94,7 +114,7 @@ def attempt_login(session: Session, username: str, password: str, *, max_failure
             clerk.locked_until = now + dt.timedelta(minutes=lockout_minutes)
             clerk.failed_logins = 0
             log.warning("clerk %s locked for %d minutes", clerk.username, lockout_minutes)
-            return AuthError(f"密码错误次数过多，账号锁定 {lockout_minutes} 分钟", f"clerk {clerk.username} locked now")
+            return AuthError(REFUSED, f"clerk {clerk.username} locked now for {lockout_minutes} minutes")
         return AuthError(REFUSED, f"bad password for {clerk.username} ({left} tries left)")
     clerk.failed_logins = 0
     clerk.locked_until = None

@@ -11,7 +11,7 @@ from shebao_desk.config.policy import Policy
 from shebao_desk.documents.model import CaseDocument, case_document
 from shebao_desk.documents.render import DocumentError, Renderer
 from shebao_desk.models import Case, CaseStatus, Clerk, Person
-from shebao_desk.services.case_files import case_folder
+from shebao_desk.services.case_files import case_folder, inside
 from shebao_desk.services.case_papers import scan_lines
 from shebao_desk.store.database import Store
 from shebao_desk.store.site_identity import get_site
@@ -55,7 +55,7 @@ def render_case(session: Session, case_id: str, policy: Policy, folder: Path, *,
     out = {}
     for kind in kinds or papers_for(case):
         big = large and kind in APPLICANT_READS
-        path = folder / f"{case.number}-{kind}{'-large' if big else ''}.pdf"
+        path = inside(folder, f"{case.number}-{kind}{'-large' if big else ''}.pdf")
         renderers[big].render(kind, document, path)
         out[kind] = path
     return out

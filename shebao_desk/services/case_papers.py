@@ -14,6 +14,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shebao_desk.services.case_files import inside
 from shebao_desk.clock import now_utc
 from shebao_desk.devices.scanner import id_copy_page, save_jpeg
 from shebao_desk.models import Case, CaseAttachment
@@ -71,5 +72,5 @@ def attach_id_copy(session: Session, case_id: str, folder: Path, number: str, fr
                    device: str) -> CaseAttachment:
     """Both faces on one A4 page, saved in the case folder and recorded with the case."""
     existing = len(attachments_of(session, case_id))
-    path = save_jpeg(id_copy_page(front, back, dpi), folder / f"{number}-id_copy-{existing + 1}.jpg", dpi)
+    path = save_jpeg(id_copy_page(front, back, dpi), inside(folder, f"{number}-id_copy-{existing + 1}.jpg"), dpi)
     return attach_scan(session, case_id, path, "id_copy", dpi=dpi, device=device)

@@ -12,7 +12,7 @@ from shebao_desk.clock import local_text
 from shebao_desk.config.catalogue import Catalogue
 from shebao_desk.errors import ValidationError
 from shebao_desk.models import Case, Clerk, Person
-from shebao_desk.services.case_files import case_folder
+from shebao_desk.services.case_files import case_folder, inside
 from shebao_desk.services.case_papers import attachment_label, attachments_of
 from shebao_desk.services.history_text import describe
 from shebao_desk.services.queries import case_history
@@ -48,7 +48,8 @@ def case_detail(session: Session, store_path: Path, case_id: str, catalogue: Cat
     history = [[local_text(e.at), clerks.get(e.clerk_id or "", "系统"), e.workstation,
                 describe(e.table_name, e.action, e.before, e.after, catalogue)] for e in case_history(session, case)]
     folder = case_folder(store_path, case.number)
-    scans = [ScanRow(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at), folder / a.file_name)
+    scans = [ScanRow(attachment_label(a.kind), a.file_name, f"{a.dpi} dpi", local_text(a.scanned_at),
+                     inside(folder, a.file_name))
              for a in attachments_of(session, case.id)]
     return CaseDetail(case, case.person, clerks.get(case.accepted_by, ""), clerks.get(case.completed_by or "", ""),
                       history, scans)

@@ -32,7 +32,7 @@ SHANGLUO = ["611002", "611021", "611022", "611023", "611024", "611025", "611026"
 # every business type appears and each follows the card's state machine.
 FOLLOW_UPS = ["activate", "temp_loss", "lift_loss", "formal_loss", "replace", "pin_reset",
               "pin_change", "info_change", "cancel", None]
-DEMO_PASSWORD = "demo1234"
+DEMO_PASSWORD = "demo-pass-1"
 
 
 @dataclass

@@ -15,6 +15,7 @@ from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.audit_chain import RESTORED
 from shebao_desk.errors import StoreError
 from shebao_desk.services.admin_auth import require_admin
+from shebao_desk.store import anchor
 from shebao_desk.store import state
 from shebao_desk.store.backup import backup_key, online_copy, restore, verify_backup
 from shebao_desk.store.database import open_store, quick_check
@@ -43,6 +44,7 @@ def restore_as_admin(db: Path, source: Path, args: argparse.Namespace) -> Path |
         finally:
             judge.close()
     kept = restore(db, source, recovery)
+    anchor.forget(db)  # older on purpose: the unit below anchors the restored state, flag and all
     store = open_store(db)
     try:
         with store.unit(admin.id if admin else None, getattr(args, "workstation", None) or "", "db restore") as s:

@@ -14,6 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
+from shebao_desk.failure import disk_full, explain
 from shebao_desk.clock import now_utc
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import private_dir, restrict
@@ -68,7 +69,8 @@ def backup(db: Path, out: Path | None = None) -> Path:
         online_copy(db, out, key)
     except cipherfile.FILE_ERRORS as exc:
         out.unlink(missing_ok=True)
-        raise StoreError(f"备份失败：{exc}", f"backup {db} -> {out}: {exc!r}") from exc
+        why = "目标磁盘已满，请换一个位置或清理磁盘" if disk_full(exc) else explain(exc)
+        raise StoreError(f"备份失败（未留下不完整的备份）：{why}", f"backup {db} -> {out}: {exc!r}") from exc
     log.info("store %s backed up to %s%s", db, out, " (encrypted)" if key else "")
     return out
 

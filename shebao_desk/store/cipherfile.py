@@ -12,6 +12,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from shebao_desk.logsetup import log_file, private_dir
+
 try:  # a maintained SQLCipher 4 build with Linux and Windows wheels
     import sqlcipher3.dbapi2 as _sqlcipher
 except ImportError:  # pragma: no cover - declared as a dependency
@@ -46,14 +48,41 @@ def key_pragma(key: bytes, schema: str = "") -> str:
     return f"PRAGMA {schema + '.' if schema else ''}key = \"x'{key.hex()}'\""
 
 
+_native_log_routed = False
+
+
+def native_log_file() -> Path:
+    """Where SQLCipher's own messages go (``ERROR CORE sqlcipher_page_cipher: hmac check failed…``): beside
+    our log, never the console, where the CLI promises one plain line."""
+    return log_file().with_name("sqlcipher.log")
+
+
+def _route_native_log(conn: Any) -> None:
+    """SQLCipher writes its errors to stderr by default; the setting is the process's, made once."""
+    global _native_log_routed
+    if _native_log_routed:
+        return
+    _native_log_routed = True
+    target = native_log_file()
+    try:
+        private_dir(target.parent)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        conn.execute(f"PRAGMA cipher_log = '{str(target).replace(chr(39), chr(39) * 2)}'")
+        conn.execute("PRAGMA cipher_log_level = WARN")
+    except OSError:
+        conn.execute("PRAGMA cipher_log_level = NONE")  # no file to write to: silence rather than the console
+    except ERRORS:
+        conn.execute("PRAGMA cipher_log_level = NONE")
+
+
 def connect(path: Path, key: bytes | None, *, readonly: bool = False,
             check_same_thread: bool = True) -> sqlite3.Connection:
-    """A DB-API connection to the file: SQLCipher with the key, or the standard sqlite3 without.
-    (SQLCipher's connection is pysqlite's: the same interface as sqlite3's.)"""
+    """A DB-API connection to the file: SQLCipher with the key, or the standard sqlite3 without."""
     module = sqlite3 if key is None else sqlcipher
     target = f"file:{path}?mode=ro" if readonly else str(path)
     conn: sqlite3.Connection = module.connect(target, uri=readonly, check_same_thread=check_same_thread)
     if key is not None:
+        _route_native_log(conn)
         conn.execute(key_pragma(key))
     return conn
 

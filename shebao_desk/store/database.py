@@ -25,7 +25,7 @@ from shebao_desk.changes.capture import Capture, install_capture
 from shebao_desk.errors import StoreError
 from shebao_desk.logsetup import private_dir, restrict
 from shebao_desk.models import SyncState
-from shebao_desk.store import cipherfile, state
+from shebao_desk.store import anchor, cipherfile, state
 from shebao_desk.store import schema as store_schema
 from shebao_desk.store.keystore import Keystore, site_signing_key
 from shebao_desk.store.paths import APP_NAME as APP_NAME, default_backup_dir as default_backup_dir
@@ -35,6 +35,7 @@ from shebao_desk.store.schema import alembic_config as alembic_config  # where s
 
 log = logging.getLogger(__name__)
 
+CACHE_KIB = 65536  # SQLite's page cache per connection (see _sqlite_pragmas)
 APPLICATION_ID = 0x53484244  # "SHBD" in the SQLite header: this file is a shebao-desk store
 
 
@@ -148,7 +149,7 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # 64 MiB of page cache: an encrypted store decrypts a page only when it enters this cache,
     # so the monthly report's second run reads decrypted pages instead of the OS cache's.
-    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a power cut loses at most the last commit
     cur.close()
 
@@ -197,6 +198,7 @@ class Store:
     path: Path  # open_store makes every Store, always on a file
     engine: Engine
     sessions: sessionmaker[Session]
+    anchored: bool = True  # this PC's own store: its state is kept outside it (not a backup opened to be judged)
 
     @contextmanager
     def unit(self, clerk_id: str | None, workstation: str, action: str) -> Iterator[Session]:
@@ -204,6 +206,13 @@ class Store:
         with self.sessions.begin() as session:
             act_as(session, clerk_id, workstation, action)
             yield session
+        self.anchor()
+
+    def anchor(self) -> None:
+        """Record the store's state outside it, after a commit (:mod:`shebao_desk.store.anchor`)."""
+        if self.path is not None and self.anchored:
+            with self.engine.connect() as conn:
+                anchor.write(self.path, conn)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -231,6 +240,7 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
     keystore; ``key`` overrides the keystore (a recovery key). ``check`` runs
     ``PRAGMA quick_check`` first (the GUI does, at start)."""
     path = Path(path)
+    recovering = key  # opened with a key from outside (a backup being judged): not this PC's own state
     encrypt = default_encrypt() if encrypt is None else encrypt
     _prepare_file(path)
     if cipherfile.is_plain(path):
@@ -247,13 +257,16 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
     if migrate:  # before any other connection: the whole upgrade is one transaction on its own connection
         store_schema.upgrade(path, key)
     engine = sqlite_engine(path, key)
-    store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}))
+    store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}),
+                  anchored=recovering is None)
     install_audit(store.sessions)
     install_capture(store.sessions)  # after the audit hook, so audit entries are captured too
     if migrate:
         for file in store_files(path):  # the WAL and SHM now exist
             restrict(file)
         _signing_key_out_of_the_store(store)
+        if store.anchored and anchor.read(path) is None:  # never anchored (new, or from before anchors): from now on
+            store.anchor()
         log.info("store open at %s (schema %s)", path, store.current_revision())
     return store
 

@@ -1,72 +1,64 @@
-"""Signed bundles: this store's changes in a file, for when there is no network.
+"""Signed, sealed bundles: this store's changes in a file, for when there is no network.
 
 A bundle holds the changes this site made since its previous export, numbered per
-site (and per incarnation: a restore from backup starts a new one) and signed with
-the site's Ed25519 key. Import refuses, before anything is written and before the
-payload is even decompressed, a file too large, a bad signature, a signer whose key
-or fingerprint was not pinned beforehand (``bundle trust``), a replayed or skipped
-number. The payload is then inflated under a size and ratio cap, and every change
-is checked: it must be the signer's own (origin and clock), stamped no later than
-now + the allowed skew, and touch only rows a site may change by bundle — never
-this site's identity or sync state, never clerk credentials (clerk accounts travel
-only through the central database), never an existing audit entry; its text must
-fit the central schema. Only then is it merged, in one transaction: all or nothing.
+site (and per incarnation: a restore from backup starts a new one), signed with the
+site's Ed25519 key and sealed for the sites it pinned (:mod:`bundle_file` holds the file
+format, :mod:`envelope` the sealing, :mod:`keycode` the key code read over the phone).
+Import refuses, before anything is written and before the payload is even read, a file
+too large, a bad signature, a signer whose key was not pinned beforehand (``bundle
+trust``), a replayed or skipped number. The payload is then inflated under a size and
+ratio cap, and every change is checked: it must be the signer's own (origin and clock),
+stamped no later than now + the allowed skew, and touch only rows a site may change by
+bundle — never this site's identity or sync state, never clerk credentials (clerk
+accounts travel only through the central database), never an existing audit entry; its
+text must fit the central schema. Only then is it merged, in one transaction: all or nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
-import gzip
-import hashlib
-import json
 import logging
 import os
 import re
 import time
-import zlib
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.capture import LOCAL_TABLES, observe_received
 from shebao_desk.changes.merge import apply_changes
-from shebao_desk.config.site_config import load_site_config
-from shebao_desk.errors import ShebaoError
+from shebao_desk.failure import disk_full
 from shebao_desk.logsetup import restrict
-from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer, table_of
+from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncConflict, SyncPeer, table_of
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import value_problems
 from shebao_desk.store import state
-from shebao_desk.store.database import Store
+from shebao_desk.store.database import CACHE_KIB, Store
 from shebao_desk.store.keystore import site_signing_key
-from shebao_desk.sync.envelope import is_envelope, open_envelope, seal, x25519_private, x25519_public
+from shebao_desk.sync.bundle_file import (
+    COLUMNS, FORMAT, ORIGIN, REFUSED, BundleError, Caps, Receiver, change_lines, read_bundle_file,
+    seal_bundle,
+)
+from shebao_desk.sync.envelope import EnvelopeError, box_public
+from shebao_desk.sync.keycode import PinFormatError, fingerprint, fingerprint_hex, key_code, parse_pin
+
+__all__ = ["FORMAT", "BundleError", "Caps", "ExportResult", "ImportResult", "export_bundle", "fingerprint",
+           "import_bundle", "key_code", "own_key", "read_bundle", "trust"]
 
 log = logging.getLogger(__name__)
 
-FORMAT = "shebao-bundle/2"
-HEADER = ("format", "origin", "incarnation", "number", "public_key", "created_at")
-COLUMNS = ("change_id", "table_name", "row_id", "hlc", "origin", "values")
-ORIGIN = re.compile(r"[A-Za-z0-9]{2,16}")
 HLC = re.compile(r"(\d{13})-(\d{5})-([A-Za-z0-9]{2,16})")
 UUIDISH = re.compile(r"[0-9A-Za-z-]{1,36}")
-FINGERPRINT_HEX = 32  # 128 bits, read over the phone as 8 groups of 4
 # Fields of a clerk's account that never leave by bundle and are never accepted from one.
 CREDENTIALS = frozenset({"password_hash", "role", "active", "failed_logins", "locked_until", "last_login_at"})
 NEVER_BY_BUNDLE = LOCAL_TABLES | {"alembic_version"}
-REFUSED = "，已拒绝导入，数据未改变"
-
-
-class BundleError(ShebaoError):
-    pass
+APPLY_BATCH = 500  # changes merged at a time, all in the import's one transaction
+IMPORT_CACHE_KIB = 16 * 1024  # SQLite's page cache while importing: the transaction's pages, not the report's
 
 
 @dataclass
@@ -74,6 +66,7 @@ class ExportResult:
     path: Path
     number: int
     changes: int
+    receivers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -83,20 +76,8 @@ class ImportResult:
     applied: int
     skipped: int
     conflicts: int
-    newly_trusted: bool  # the key was seen for the first time, and matched the pinned fingerprint
+    newly_trusted: bool  # the key was seen for the first time, and matched the pinned (legacy) fingerprint
     fingerprint: str = ""
-
-
-@dataclass(frozen=True)
-class Caps:
-    max_bytes: int = 256 * 1024 * 1024
-    max_ratio: int = 50
-    skew: dt.timedelta = dt.timedelta(minutes=10)
-
-    @classmethod
-    def from_site(cls) -> Caps:
-        cfg = load_site_config()
-        return cls(cfg.bundle_max_mb * 1024 * 1024, cfg.bundle_max_ratio, dt.timedelta(minutes=cfg.clock_skew_minutes))
 
 
 def _origin(conn: Connection) -> str:
@@ -106,28 +87,14 @@ def _origin(conn: Connection) -> str:
     return f"{site[0]}{site[1]}"
 
 
-def signing_key(conn: Connection) -> Ed25519PrivateKey:
-    """This site's key, made on first use and kept in the keystore, never in the store (#14)."""
-    return site_signing_key(conn)
+def _seed(conn: Connection) -> bytes:
+    """This site's Ed25519 seed, from the keystore (made on first use, never in the store: #14)."""
+    return site_signing_key(conn).private_bytes_raw()
 
 
-def public_hex(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
-
-
-def _fingerprint_hex(public: str) -> str:
-    return hashlib.sha256(bytes.fromhex(public)).hexdigest().upper()[:FINGERPRINT_HEX]
-
-
-def fingerprint(public: str) -> str:
-    digest = _fingerprint_hex(public)
-    return " ".join(digest[i:i + 4] for i in range(0, FINGERPRINT_HEX, 4))
-
-
-def _signed_bytes(header: dict[str, Any], payload: bytes) -> bytes:
-    fields = [header["format"], header["origin"], str(header["incarnation"]), str(header["number"]),
-              header["public_key"], header["created_at"]]
-    return ("\n".join(fields) + "\n").encode() + payload
+def _receiver(store: Store) -> Receiver:
+    with store.engine.begin() as conn:
+        return Receiver(_origin(conn), _seed(conn))
 
 
 def _exportable(change: dict[str, Any]) -> dict[str, Any] | None:
@@ -140,160 +107,82 @@ def _exportable(change: dict[str, Any]) -> dict[str, Any] | None:
     return {**change, "values": values}
 
 
-def export_bundle(store: Store, out: Path, to: str | None = None) -> ExportResult | None:
-    """Write this site's own changes since the last export; None when there are none.
+def export_bundle(store: Store, out: Path, to: str | Iterable[str] | None = None) -> ExportResult | None:
+    """Write this site's own changes since the last export, sealed; None when there are none.
 
-    The file is sealed for every site whose key this store has pinned (or only ``to``),
-    so a lost stick leaks nothing; with no site's key known yet it is signed only."""
+    Sealed for every pinned site (or only those named by ``to``). A bundle holds personal data,
+    so with no receiver whose key is known nothing is written (:func:`_receivers` says how to pin)."""
     with store.engine.begin() as conn:
         origin = _origin(conn)
-        key = signing_key(conn)
-        since = state.get_int(conn, state.EXPORTED_SEQ)
+        receivers = _receivers(conn, [to] if isinstance(to, str) else to)
+        since = int(state.get(conn, state.EXPORTED_SEQ, "0") or 0)
         rows = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
                             .where(SyncChange.seq > since, SyncChange.origin == origin)
                             .order_by(SyncChange.seq)).all()
         changes = [c for c in (_exportable(dict(zip(COLUMNS, r[1:], strict=True))) for r in rows) if c]
         if not changes:
             return None
-        incarnation = state.get_int(conn, state.INCARNATION)
-        number = state.get_int(conn, state.BUNDLE_NUMBER) + 1
-        payload = gzip.compress(json.dumps(changes, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0)
-        header = {"format": FORMAT, "origin": origin, "incarnation": incarnation, "number": number,
-                  "public_key": public_hex(key), "created_at": utcnow().isoformat()}
-        signature = key.sign(_signed_bytes(header, payload))
-        document = {**header, "changes": len(changes), "payload": base64.b64encode(payload).decode(),
-                    "signature": signature.hex()}
-        data = _seal_for_peers(conn, json.dumps(document, ensure_ascii=False, indent=1).encode(), to)
-        tmp = out.with_name(out.name + ".tmp")
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(data)
-            restrict(tmp)  # owner-only, as every file with personal data
-            os.replace(tmp, out)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise BundleError(f"无法写入数据包文件：{exc}", repr(exc)) from exc
+        incarnation = int(state.get(conn, state.INCARNATION, "0") or 0)
+        number = int(state.get(conn, state.BUNDLE_NUMBER, "0") or 0) + 1
+        data = seal_bundle(origin=origin, incarnation=incarnation, number=number, count=len(changes),
+                           seed=_seed(conn), receivers=receivers, lines=change_lines(changes),
+                           created_at=utcnow().isoformat())
+        _write_private(out, data)
         # Counted as exported only once the file is safely written (same transaction).
         state.put(conn, state.BUNDLE_NUMBER, str(number))
         state.put(conn, state.EXPORTED_SEQ, str(rows[-1][0]))
-    log.info("bundle %s #%d.%d exported: %d changes to %s", origin, incarnation, number, len(changes), out)
-    return ExportResult(out, number, len(changes))
+    store.anchor()
+    log.info("bundle %s #%d.%d exported: %d changes to %s, sealed for %s", origin, incarnation, number, len(changes),
+             out, ", ".join(sorted(receivers)))
+    return ExportResult(out, number, len(changes), tuple(sorted(receivers)))
 
 
-def _seal_for_peers(conn: Connection, data: bytes, to: str | None) -> bytes:
-    peers = {origin: bytes(key) for origin, key in conn.execute(select(SyncPeer.origin, SyncPeer.public_key))
-             if key}  # a site pinned by fingerprint only: its key is learnt with its first bundle
-    if to is not None:
-        if to not in peers:
-            raise BundleError(f"尚未登记站点 {to} 的公钥，无法为其加密；请先用 bundle trust 登记其公钥", f"no pinned key for {to}")
-        peers = {to: peers[to]}
-    if not peers:
-        log.warning("bundle not sealed: no site's key is known yet")
-        return data
-    return seal(data, {origin: x25519_public(key) for origin, key in peers.items()})
-
-
-def opener_for(store: Store) -> Callable[[bytes], bytes]:
-    """Opens a bundle sealed for this site, with the X25519 twin of its signing key."""
-
-    def open_sealed(data: bytes) -> bytes:
-        with store.engine.begin() as conn:
-            origin, key = _origin(conn), signing_key(conn)
-        seed = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                 serialization.NoEncryption())
-        return open_envelope(data, origin, x25519_private(seed))
-    return open_sealed
-
-
-# --- reading: form and signature, before anything else --------------------------------
-
-def _damaged(path: Path, why: object) -> BundleError:
-    return BundleError("数据包文件已损坏或不是工作台数据包，未导入任何数据", f"{path}: {why!r}")
-
-
-def read_signed(path: Path, caps: Caps,
-                opener: Callable[[bytes], bytes] | None = None) -> tuple[dict[str, Any], bytes]:
-    """The header and the still-compressed payload, signature verified against the key in the header
-    (a file sealed for this site is first opened with ``opener``)."""
+def _write_private(out: Path, data: bytes) -> None:
+    tmp = out.with_name(out.name + ".tmp")
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise BundleError(f"找不到数据包文件 {path}") from None
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        restrict(tmp)  # owner-only, as every file with personal data
+        os.replace(tmp, out)
     except OSError as exc:
-        raise BundleError(f"无法读取数据包文件 {path}：{exc.strerror}", repr(exc)) from None
-    if size > caps.max_bytes:
-        raise BundleError(f"数据包文件过大（{size // 1048576} MB，上限 {caps.max_bytes // 1048576} MB）{REFUSED}",
-                          f"{path}: {size} bytes")
-    try:
-        raw = path.read_bytes()
-        if is_envelope(raw):
-            if opener is None:
-                raise BundleError("此数据包已加密，只能由接收站点导入", f"{path}: sealed")
-            raw = opener(raw)
-        document = json.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _damaged(path, exc) from None
-    try:
-        if not isinstance(document, dict) or document.get("format") != FORMAT:
-            raise ValueError(f"format {document.get('format') if isinstance(document, dict) else type(document)!r}")
-        header = {k: document[k] for k in HEADER}
-        for k in ("incarnation", "number"):
-            if type(header[k]) is not int or not 0 <= header[k] < 2**31:
-                raise ValueError(f"bad {k}")
-        if header["number"] < 1 or not isinstance(header["origin"], str) or not ORIGIN.fullmatch(header["origin"]):
-            raise ValueError("bad number or origin")
-        if not isinstance(header["created_at"], str) or not isinstance(document["signature"], str):
-            raise ValueError("bad created_at or signature")
-        dt.datetime.fromisoformat(header["created_at"])
-        payload = base64.b64decode(document["payload"], validate=True)
-        public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(header["public_key"]))
-        public.verify(bytes.fromhex(document["signature"]), _signed_bytes(header, payload))
-    except InvalidSignature:
-        raise BundleError(f"数据包签名校验失败（文件被改动或损坏）{REFUSED}", f"{path}: bad signature") from None
-    except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
-        raise _damaged(path, exc) from None
-    return header, payload
+        tmp.unlink(missing_ok=True)
+        why = "目标磁盘已满" if disk_full(exc) else (exc.strerror or str(exc))
+        raise BundleError(f"无法写入数据包文件 {out}：{why}，未导出任何变更", repr(exc)) from exc
 
 
-def inflate(payload: bytes, caps: Caps) -> bytes:
-    """Decompress under a cap: a first pass only counts (memory stays at one chunk), a bomb stops early."""
-    cap = min(caps.max_bytes, max(len(payload) * caps.max_ratio, 1 << 20))
-    counter = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    total, data = 0, payload
-    try:
-        while data:
-            total += len(counter.decompress(data, 1 << 20))
-            if total > cap:
-                raise BundleError(f"数据包解压后过大（超过 {cap // 1048576} MB，疑似压缩炸弹）{REFUSED}",
-                                  f"inflated beyond {cap} bytes from {len(payload)}")
-            data = counter.unconsumed_tail
-        if not counter.eof or counter.unused_data:
-            raise zlib.error("truncated or trailing data")
-        return zlib.decompress(payload, 16 + zlib.MAX_WBITS)
-    except zlib.error as exc:
-        raise BundleError("数据包内容无法解压，未导入任何数据", repr(exc)) from None
+def _receivers(conn: Connection, to: Iterable[str] | None) -> dict[str, bytes]:
+    """The pinned sites to seal for (origin → public key). Refused: no pinned site (a bundle is
+    never written unsealed), or a site pinned by a legacy fingerprint only (it could not open
+    this bundle, and so none after it: bundles import in number order)."""
+    peers = {origin: (bytes(key or b""), fp) for origin, key, fp in
+             conn.execute(select(SyncPeer.origin, SyncPeer.public_key, SyncPeer.fingerprint))}
+    if to is not None:
+        wanted = list(to)
+        missing = [o for o in wanted if not peers.get(o, (b"", ""))[0]]
+        if missing:
+            raise BundleError(f"尚未登记站点 {missing[0]} 的密钥，无法为其加密；请先用 shebao-desk bundle trust "
+                              f"{missing[0]} 密钥码 登记（密钥码由对方 bundle key 显示）", f"no pinned key for {missing}")
+        return {o: peers[o][0] for o in wanted}
+    unkeyed = sorted(o for o, (key, _) in peers.items() if not key)
+    if unkeyed:
+        raise BundleError(f"站点 {unkeyed[0]} 只登记了旧版指纹，本机没有它的公钥，无法为它加密（它将打不开此包及之后的包）；"
+                          f"请向对方索取 bundle key 显示的密钥码，用 shebao-desk bundle trust {unkeyed[0]} 密钥码 补登，"
+                          "或用 --to 指定接收站点", f"legacy pins without key: {unkeyed}")
+    if not peers:
+        raise BundleError("尚未登记任何接收站点，数据包含个人信息，不能不加密导出；请先用 shebao-desk bundle trust "
+                          "站点编号 密钥码 登记接收站点（密钥码由对方 bundle key 显示），或用 --to 指定已登记的站点",
+                          "no pinned receiver")
+    return {o: key for o, (key, _) in peers.items()}
 
 
-def _changes(raw: bytes) -> list[dict[str, Any]]:
-    try:
-        changes = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise BundleError("数据包内容无法解析，未导入任何数据", repr(exc)) from None
-    if not isinstance(changes, list):
-        raise BundleError("数据包内容格式不对，未导入任何数据", f"payload is {type(changes).__name__}")
-    for c in changes:
-        if not (isinstance(c, dict) and set(c) == set(COLUMNS) and isinstance(c["values"], dict)
-                and all(isinstance(c[k], str) for k in COLUMNS if k != "values")):
-            raise BundleError("数据包内容格式不对，未导入任何数据", f"malformed change {str(c)[:200]}")
-    return changes
-
-
-def read_bundle(path: Path, caps: Caps | None = None,
-                opener: Callable[[bytes], bytes] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Parse and verify the signature (not the signer: see :func:`import_bundle`)."""
+def read_bundle(path: Path, store: Store, caps: Caps | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Header and changes of a bundle sealed for ``store`` (signature verified, not the signer:
+    see :func:`import_bundle`). For tools and tests; an import streams them instead."""
     caps = caps or Caps.from_site()
-    header, payload = read_signed(path, caps, opener)
-    return header, _changes(inflate(payload, caps))
+    receiver = _receiver(store)
+    bundle = read_bundle_file(path, caps, receiver)
+    bundle.verify_payload()
+    return bundle.header, list(bundle.changes(caps, receiver))
 
 
 # --- who may say what ----------------------------------------------------------------
@@ -307,16 +196,16 @@ def _check_signer(conn: Connection, header: dict[str, Any]) -> tuple[Row[bytes, 
     peer = conn.execute(select(SyncPeer.public_key, SyncPeer.fingerprint, SyncPeer.last_bundle, SyncPeer.incarnation)
                         .where(SyncPeer.origin == origin)).first()
     if peer is None:
-        raise BundleError(f"未登记的站点 {origin}（指纹 {fingerprint(public)}）{REFUSED}；请先与对方电话核对指纹，"
-                          f"再运行 shebao-desk bundle trust {origin} 指纹", f"unknown signer {origin}")
+        raise BundleError(f"未登记的站点 {origin}{REFUSED}；请先与对方电话核对密钥码（对方 bundle key 显示），"
+                          f"再运行 shebao-desk bundle trust {origin} 密钥码", f"unknown signer {origin}")
     if peer.public_key:
         if peer.public_key.hex() != public:
             raise BundleError(f"数据包的签名密钥与 {origin} 已登记的密钥不同{REFUSED}",
-                              f"{origin}: key {fingerprint(public)} != pinned {fingerprint(peer.public_key.hex())}")
+                              f"{origin}: key {fingerprint(bytes.fromhex(public))} != pinned {fingerprint(peer.public_key)}")
         newly = False
     else:
-        if not _fingerprint_hex(public).startswith(peer.fingerprint) or len(peer.fingerprint) < FINGERPRINT_HEX:
-            raise BundleError(f"数据包的签名密钥（指纹 {fingerprint(public)}）与为 {origin} 登记的指纹不符{REFUSED}",
+        if fingerprint_hex(bytes.fromhex(public)) != (peer.fingerprint or "-").upper():
+            raise BundleError(f"数据包的签名密钥（指纹 {fingerprint(bytes.fromhex(public))}）与为 {origin} 登记的指纹不符{REFUSED}",
                               f"{origin}: fingerprint mismatch")
         newly = True
     last = peer.last_bundle
@@ -400,67 +289,148 @@ def _settle_rows(conn: Connection, changes: list[dict[str, Any]]) -> tuple[list[
 
 
 def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportResult:
+    """Read with bounded work (:mod:`bundle_file`): the header's signature, then the signer, then the
+    payload's hash, then every change checked in a first pass that keeps none of them, then
+    merged in a second pass, in batches, in one transaction: all or nothing."""
     caps = caps or Caps.from_site()
-    header, payload = read_signed(path, caps, opener_for(store))
+    receiver = _receiver(store)
+    bundle = read_bundle_file(path, caps, receiver)
+    header = bundle.header
     origin, number, public = header["origin"], header["number"], header["public_key"]
-    with store.engine.connect() as conn:  # the signer first: an unknown one never gets its payload inflated
+    with store.engine.connect() as conn:  # the signer first: an unknown one never gets its payload read
         _check_signer(conn, header)
-    changes = _changes(inflate(payload, caps))
+    bundle.verify_payload()
     horizon = int(time.time() * 1000 + caps.skew.total_seconds() * 1000)
-    for c in changes:
+    for c in bundle.changes(caps, receiver):
         _check_change(c, origin, horizon)
+    applied = skipped = conflicts = 0
+    newest = ""
     try:
         with store.engine.begin() as conn:
             peer, newly = _check_signer(conn, header)
-            rest, clerks_made, clerks_known = _settle_rows(conn, changes)
-            result = apply_changes(conn, rest, pushed=False)
-            result.applied += clerks_made
-            result.skipped += clerks_known
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")  # memory stays bounded (#24)
+            known_conflicts = set(conn.scalars(select(SyncConflict.id)))
+            try:
+                for batch in _batches(bundle.changes(caps, receiver), APPLY_BATCH):
+                    rest, clerks_made, clerks_known = _settle_rows(conn, batch)
+                    result = apply_changes(conn, rest, pushed=False)
+                    applied += result.applied + clerks_made
+                    skipped += result.skipped + clerks_known
+                    newest = max(newest, max(c["hlc"] for c in batch))
+            finally:
+                conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
+            conflicts = _transient_conflicts_dropped(conn, known_conflicts)
             values = {"public_key": bytes.fromhex(public), "last_bundle": number, "updated_at": utcnow(),
                       "incarnation": header["incarnation"]}
             conn.execute(table_of(SyncPeer).update().where(SyncPeer.origin == origin).values(**values))
     except SQLAlchemyError as exc:
+        if disk_full(exc):
+            raise BundleError(f"本机磁盘已满{REFUSED}；请清理磁盘后重新导入", repr(exc)[:400]) from exc
         raise BundleError(f"数据包中的数据与本机数据冲突或格式不对{REFUSED}",
                           f"{origin}#{number}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
-    except (TypeError, ValueError, KeyError, LookupError, AttributeError, binascii.Error) as exc:
+    except (TypeError, ValueError, KeyError, LookupError, AttributeError) as exc:
         raise BundleError(f"数据包中的数据格式不对{REFUSED}", f"{origin}#{number}: {exc!r}"[:400]) from exc
-    observe_received(store, changes)
-    log.info("bundle %s#%d imported: %d applied, %d already known", origin, number, result.applied, result.skipped)
-    return ImportResult(origin, number, result.applied, result.skipped, len(result.conflicts), newly,
-                        fingerprint(public))
+    store.anchor()
+    if newest:
+        observe_received(store, [{"hlc": newest}])
+    log.info("bundle %s#%d imported: %d applied, %d already known", origin, number, applied, skipped)
+    return ImportResult(origin, number, applied, skipped, conflicts, newly, fingerprint(bytes.fromhex(public)))
 
 
-def _normalise_pin(text: str) -> tuple[bytes, str]:
-    """A full public key (64 hex digits) or its fingerprint (32 hex digits, spaces allowed)."""
-    hexdigits = re.sub(r"[\s:-]", "", text).upper()
-    if not re.fullmatch(r"[0-9A-F]+", hexdigits or "-"):
-        raise BundleError("指纹或公钥格式不对（应为十六进制数字）")
-    if len(hexdigits) == 64:
-        try:
-            Ed25519PublicKey.from_public_bytes(bytes.fromhex(hexdigits))
-        except ValueError:
-            raise BundleError("公钥格式不对（应为 64 位十六进制）") from None
-        return bytes.fromhex(hexdigits), ""
-    if len(hexdigits) == FINGERPRINT_HEX:
-        return b"", hexdigits
-    raise BundleError(f"指纹应为 {FINGERPRINT_HEX} 位十六进制数字（或 64 位的完整公钥），现为 {len(hexdigits)} 位")
+def _transient_conflicts_dropped(conn: Connection, known: set[str]) -> int:
+    """Merging in batches, a batch can flag a conflict that a later batch of the same bundle settles (a
+    card's new state in the next batch): those never were conflicts of the bundle, and go; returns how
+    many this import left open, as one merge of the whole bundle would have."""
+    table = table_of(SyncConflict)
+    new = [(i, resolved) for i, resolved in conn.execute(select(table.c.id, table.c.resolved_at)) if i not in known]
+    transient = [i for i, resolved in new if resolved is not None]
+    for i in range(0, len(transient), 500):
+        conn.execute(table.delete().where(table.c.id.in_(transient[i:i + 500])))
+    return len(new) - len(transient)
 
 
-def trust(store: Store, origin: str, pin: str) -> None:
-    """Pin a site's key, or its fingerprint read over the phone, before its first bundle."""
+def _batches(changes: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for c in changes:
+        batch.append(c)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# --- pinning: which site's key this store trusts ---------------------------------------
+
+@dataclass(frozen=True)
+class TrustPlan:
+    """What ``bundle trust`` would do: ``new`` pin, ``same`` key again (nothing to do), ``complete``
+    a legacy fingerprint pin with the key it names, or ``replace`` a pinned key (admin, --replace)."""
+
+    kind: str
+    origin: str
+    public: bytes
+    old: str  # the key code or fingerprint pinned before ("" for a new pin)
+
+
+def plan_trust(store: Store, origin: str, text: str) -> TrustPlan:
     if not ORIGIN.fullmatch(origin):
         raise BundleError("站点编号应为窗口编号加工作站编号，如 SZ01B")
-    public, fp = _normalise_pin(pin)
-    with store.engine.begin() as conn:
+    try:
+        pin = parse_pin(text)
+    except PinFormatError as exc:
+        raise BundleError(str(exc)) from None
+    if pin.public is not None:
+        try:
+            box_public(pin.public)  # a key that cannot receive cannot be pinned
+        except EnvelopeError:
+            raise BundleError("密钥码不对（不是有效的公钥）；请与对方逐组核对后重新输入", "not an ed25519 point") from None
+    if pin.public is None:
+        raise BundleError("只凭指纹无法为对方加密数据包：请向对方索取 bundle key 第二行的密钥码（16 组数字）后再登记",
+                          "a new pin by legacy fingerprint")
+    with store.engine.connect() as conn:
         if origin == _origin(conn):
             raise BundleError("不能登记本机自己的编号")
-        old = conn.execute(select(SyncPeer.last_bundle, SyncPeer.incarnation).where(SyncPeer.origin == origin)).first()
-        conn.execute(table_of(SyncPeer).delete().where(SyncPeer.origin == origin))
-        conn.execute(table_of(SyncPeer).insert().values(
-            origin=origin, public_key=public, fingerprint=fp, last_bundle=old[0] if old else 0,
-            incarnation=old[1] if old else 0, updated_at=utcnow()))
+        row = conn.execute(select(SyncPeer.public_key, SyncPeer.fingerprint).where(SyncPeer.origin == origin)).first()
+    if row is None:
+        return TrustPlan("new", origin, pin.public, "")
+    held, fp = bytes(row[0] or b""), row[1] or ""
+    if held:
+        return TrustPlan("same" if held == pin.public else "replace", origin, pin.public, key_code(held))
+    return TrustPlan("complete" if fingerprint_hex(pin.public) == fp.upper() else "replace", origin, pin.public, fp)
+
+
+def trust(store: Store, origin: str, text: str, *, replace: bool = False, admin_id: str | None = None,
+          workstation: str = "") -> TrustPlan:
+    """Pin a site's key (its key code read over the phone, or its 64-hex-digit key) before its first
+    bundle. Replacing a pinned key needs ``replace`` (the CLI asks an admin for it). Every pin is an
+    audit entry, which travels to central and to the peers like any other change."""
+    plan = plan_trust(store, origin, text)
+    if plan.kind == "same":
+        return plan
+    if plan.kind == "replace" and not replace:
+        raise BundleError(f"站点 {origin} 已登记了另一把密钥；如确需更换（对方重装或换了电脑，且已电话核对），"
+                          "请管理员加 --replace 重新登记", f"{origin}: pinned key differs")
+    with store.unit(admin_id, workstation, "bundle trust") as s:
+        _pin(s, plan)
+    log.info("bundle trust %s: %s (key code %s)", plan.kind, origin, key_code(plan.public)[:17])
+    return plan
+
+
+def _pin(session: Session, plan: TrustPlan) -> None:
+    """The pin and its audit entry, in one unit; the peer row's flush carries the entry into the change log."""
+    record_event(session, "sync_peer", plan.origin, {"pin": plan.kind, "key_code": key_code(plan.public),
+                                                     "fingerprint": fingerprint(plan.public), "before": plan.old})
+    peer = session.get(SyncPeer, plan.origin)
+    if peer is None:
+        session.add(SyncPeer(origin=plan.origin, public_key=plan.public, fingerprint="", last_bundle=0,
+                             incarnation=0, updated_at=utcnow()))
+    else:
+        peer.public_key, peer.fingerprint, peer.updated_at = plan.public, "", utcnow()
+    session.flush()
 
 
 def own_key(store: Store) -> tuple[str, str]:
+    """(origin, public key in hex) of this site."""
     with store.engine.begin() as conn:
-        return _origin(conn), public_hex(signing_key(conn))
+        return _origin(conn), site_signing_key(conn).public_key().public_bytes_raw().hex()

@@ -32,11 +32,11 @@ from shebao_desk.changes.merge import apply_changes
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ShebaoError
-from shebao_desk.failure import masked
+from shebao_desk.failure import disk_full, local_failure, masked
 from shebao_desk.models import Card, Person, Site, SyncChange, SyncQuarantine, SyncWorkstation, table_of
 from shebao_desk.models.base import utcnow
-from shebao_desk.models.limits import value_problems
-from shebao_desk.store import state
+from shebao_desk.models.limits import path_problems, value_problems
+from shebao_desk.store import anchor, state
 from shebao_desk.store.database import Store, alembic_config
 from shebao_desk.store.site_identity import INCARNATION_DAY, SetupNeeded, store_id
 from shebao_desk.sync import scope
@@ -152,6 +152,17 @@ def claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
         log.warning("central register not reachable at set-up (%s); will register at first sync", type(exc).__name__)
     finally:
         engine.dispose()
+
+
+def _check_anchor(store: Store) -> None:
+    """The store must agree with the state the program last recorded outside it (:mod:`store.anchor`)."""
+    if store.path is None:
+        return
+    with store.engine.connect() as conn:
+        problems = anchor.findings(store.path, conn) + anchor.change_log_findings(conn)
+    if problems:
+        raise SyncError(f"本机数据库与上次记录的状态不符（{problems[0][1]}），已停止同步，中心数据库未改动；"
+                        "请管理员运行 shebao-desk db check 核查", f"anchor: {problems}")
 
 
 def _check_in(store: Store, engine: Engine) -> bool:
@@ -342,12 +353,24 @@ def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
         if not got:
             return received, conflicts
         rows = [r for _, r in got]
+        _refuse_bad_names(rows)
         with store.engine.begin() as conn:  # the changes and the cursor move together
             result = apply_changes(conn, rows, pushed=True)
             state.put(conn, SCOPE_POS, str(got[-1][0]))
         observe_received(store, rows)
         received += result.applied
         conflicts += len(result.conflicts)
+
+
+def _refuse_bad_names(rows: list[dict[str, Any]]) -> None:
+    """Names that become paths here (case numbers, attachment file names) are checked by their pattern
+    before anything from central is merged: a central database that holds such a name was written to
+    by something other than this program."""
+    for r in rows:
+        problems = path_problems(r["table_name"], r["values"]) if isinstance(r["values"], dict) else []
+        if problems:
+            raise SyncError(f"中心数据库中有不合规的编号或文件名（{problems[0]}），已停止拉取，本机数据未改变；请管理员核查中心数据库",
+                            masked(f"pull refused change {r['change_id']} {r['table_name']}/{r['row_id']}: {problems}"))
 
 
 def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
@@ -380,11 +403,14 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
         scope.backfill(engine)  # changes logged before scoped replication (once, after the upgrade)
         report = SyncReport()
         stage = "register"
+        _check_anchor(store)  # a store rewritten behind the program's back stops here, before central hears of it
         report.new_incarnation = _check_in(store, engine)  # an identity clash stops here, before any write
+        store.anchor()  # a new incarnation's restored flag is the program's own
         with store.engine.begin() as local, engine.begin() as central:  # a cut or rewritten audit trail stops here (#14)
             problem = exchange_head(local, central)
         if problem:
             raise SyncError(*problem)
+        store.anchor()
         stage = "push"
         report.pushed, refused = push(store, engine, batch)
         report.quarantined = len(refused)
@@ -398,6 +424,7 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
         report.pulled, report.conflicts = pull(store, engine, batch)
         with store.engine.begin() as conn:
             state.put(conn, state.LAST_SYNC, utcnow().isoformat())
+        store.anchor()
         log.info("sync with %s: pushed %d, pulled %d, conflicts %d, quarantined %d", host, report.pushed,
                  report.pulled, report.conflicts, report.quarantined)
         return report
@@ -406,6 +433,10 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
     except Exception as exc:  # noqa: BLE001 - driver errors of every kind end as one clear line
         orig = getattr(exc, "orig", None) or exc
         detail = masked(f"sync with {host} ({stage}): {type(orig).__name__}: {orig}")
+        here = local_failure(exc)  # this PC's disk or store: never blamed on the network or central
+        if here:
+            raise SyncError(f"{here}，同步未完成；已同步的部分已保存，未完成的部分下次会自动继续"
+                            + ("；请清理磁盘后再同步" if disk_full(exc) else "；请把日志交给管理员"), detail) from exc
         if stage == "connect" and isinstance(exc, (DBAPIError, SQLAlchemyError)) or \
                 type(orig).__name__ in ("OperationalError", "ConnectionTimeout"):
             if stage == "connect":
