@@ -357,3 +357,26 @@ def parse_catalogue(path: Path) -> Catalogue:
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     return parse_catalogue(resource_path("businesses.toml"))
+
+
+def describe(catalogue: Catalogue, done_at: dict[str, str], temp_loss_days: int) -> list[dict[str, object]]:
+    """Every business as plain data (``shebao-desk catalogue --json``): where it is done, its fee and who
+    collects it, its days, reasons and materials per mode, and the flags the intake follows."""
+    out: list[dict[str, object]] = []
+    for b in catalogue:
+        out.append({
+            "code": b.code, "name": b.name, "offered": b.offered,
+            "place": done_at.get(b.code, "window"),  # site.toml [where]; everything else at the window
+            "days": b.days, "fee": b.fee, "fee_collector": b.fee_collector, "fee_text": b.fee_text(b.fee),
+            "reasons": [{"text": r.text, "fee": r.fee, "within_days_of_expiry": r.within_days_of_expiry}
+                        for r in b.reasons],
+            "modes": [m.value for m in b.modes],
+            "materials": {m.value: [{"code": c, "name": catalogue.material_name(c),
+                                     "optional": c in b.optional,
+                                     "instead_of": next((k for k, alts in b.alternatives.items() if c in alts), None)}
+                                    for c in b.required(m)] for m in b.modes},
+            "next_step": b.next_step_text(temp_loss_days),
+            "pickup": b.pickup, "instant": b.instant, "hands_card": b.hands_card,
+            "resident_id_only": b.resident_id_only,
+        })
+    return out
