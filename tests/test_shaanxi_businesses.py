@@ -376,3 +376,42 @@ def test_a_temporary_card_issued_at_one_pc_and_returned_at_another_converges(tmp
             assert outstanding(s) == []
             assert s.scalar(select(TempCard.returned_by)) == cs2[0].id  # the clerk of PC 2 travelled with it
     assert_identical(central, one, two)
+
+
+def test_the_temporary_card_case_reads_as_one_history(store, policy, clerk_and_site):
+    from shebao_desk.services.history_text import describe
+    from shebao_desk.services.queries import case_history
+    temp = take(store, policy, clerk_and_site, "temp_card", applicant(495), card_number="LS0000495")
+    with store.read() as s:
+        temp_id = outstanding(s)[0].id
+    with store.unit(clerk_and_site[0].id, "A", "return") as s:
+        return_temp_card(s, temp_id, s.merge(clerk_and_site[0]), LATER)
+    with store.read() as s:
+        text = "".join(describe(e.table_name, e.action, e.before, e.after, policy.catalogue)
+                       for e in case_history(s, s.get(Case, temp.case.id)))
+    assert "受理临时卡业务" in text and "交付临时卡（卡号 LS0000495）" in text and "临时卡已交回（2026-03-20" in text
+
+
+def test_db_check_finds_nothing_after_every_new_business(store, policy, clerk_and_site):
+    """The audit chain, the re-derivation from the trail and the rules (db check) hold after each new business."""
+    from shebao_desk.services.invariants import check_store
+    who, lost = applicant(496), applicant(497)
+    collected(store, policy, clerk_and_site, who)
+    collected(store, policy, clerk_and_site, lost)
+    take(store, policy, clerk_and_site, "pin_unlock", who, now=LATER)
+    take(store, policy, clerk_and_site, "temp_card", who, card_number="LS0000496", now=LATER)
+    take(store, policy, clerk_and_site, "instant_replace", who, card_number="C30000496", reason="卡面损坏", now=LATER)
+    take(store, policy, clerk_and_site, "formal_loss", lost, now=LATER)
+    take(store, policy, clerk_and_site, "instant_reissue", lost, card_number="C30000497", now=LATER)
+    take(store, policy, clerk_and_site, "instant_apply", applicant(498), card_number="C30000498", now=LATER)
+    with store.read() as s:
+        assert check_store(s) == []
+
+
+def test_an_instant_replacement_takes_the_temporary_card_back(store, policy, clerk_and_site):
+    who = applicant(499)
+    collected(store, policy, clerk_and_site, who)
+    take(store, policy, clerk_and_site, "temp_card", who, card_number="LS0000499", now=LATER)
+    take(store, policy, clerk_and_site, "instant_replace", who, card_number="C30000499", reason="卡面损坏", now=LATER)
+    with store.read() as s:
+        assert outstanding(s) == [] and s.scalar(select(TempCard.returned_by)) == clerk_and_site[0].id

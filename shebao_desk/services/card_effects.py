@@ -189,6 +189,7 @@ def _hand_over(a: Act) -> None:
         card.expiry_date = chip.expiry_date
     card.status = CardStatus.NORMAL
     card.issue_date = local_day(a.now)
+    return_temp_cards(a.person, a.case.accepted_by, a.now)  # handed over against the temporary card, as at collection
 
 
 def instant(effect: Callable[[Act], None]) -> Callable[[Act], None]:
