@@ -1,6 +1,6 @@
 """The three documents a GA 467 reader reads (issue 27): each read and named with the fields it has,
 through the simulator on a real pty; an unknown type flag refused. (The refusal of a non-resident
-document for 申领 is in test_shaanxi_rules.py.)
+document for 申领 is in test_shaanxi_businesses.py.)
 
 The blocks built in this file follow the public descriptions field by field (a third copy, beside
 devices/idcard.py and the simulator), so a wrong offset in either is caught here.
@@ -32,7 +32,7 @@ def hmt_block(flag="J"):
     # name, sex, reserved 4, born, address, number, authority, from, to, travel permit 18, 签发次数 4,
     # reserved 6, type flag 2, reserved 6
     return (f("林美华", 30) + f("2", 2) + f("", 4) + f("19900102", 16) + f("陕西省商洛市山阳县城关街道", 70)
-            + f("830000199001020024", 36) + f("山阳县公安局", 30) + f("20220101", 16) + f("20270101", 16)
+            + f("830000199001020026", 36) + f("山阳县公安局", 30) + f("20220101", 16) + f("20270101", 16)
             + f("01234567", 18) + f("02", 4) + f("", 6) + f(flag, 2) + f("", 6))
 
 
@@ -54,7 +54,7 @@ def test_a_hand_built_residence_permit_decodes_with_its_own_fields():
     info = idcard.decode_text(hmt_block())
     assert info.kind is IdDocument.HMT_RESIDENCE and info.kind_name == "港澳台居民居住证"
     assert (info.name, info.sex, info.id_number, info.pass_number, info.issue_count) == (
-        "林美华", "2", "830000199001020024", "01234567", "02")
+        "林美华", "2", "830000199001020026", "01234567", "02")
     assert info.ethnicity == "" and info.birth_date == dt.date(1990, 1, 2) and info.valid_to == dt.date(2027, 1, 1)
 
 
@@ -93,7 +93,7 @@ def test_each_document_is_read_and_named_through_the_serial_path(name, kind, exp
 
 @pytest.mark.parametrize("number, document", [
     ("611002198503122311", IdDocument.RESIDENT), ("810000198806150313", IdDocument.HMT_RESIDENCE),
-    ("830000199001020024", IdDocument.HMT_RESIDENCE), ("USA610085061512", IdDocument.FOREIGN_PERMANENT),
+    ("830000199001020026", IdDocument.HMT_RESIDENCE), ("USA610085061512", IdDocument.FOREIGN_PERMANENT),
     ("961840198506151232", IdDocument.FOREIGN_PERMANENT),
 ])
 def test_a_number_alone_says_which_document_it_belongs_to(number, document):

@@ -96,8 +96,9 @@ def describe(table: str, action: str, before: dict | None, after: dict | None, c
     if table == "temp_card":
         if verb == "insert":
             return f"交付临时卡（卡号 {data.get('number', '')}），有效期至 {data.get('valid_until', '')}。"
-        if (after or {}).get("returned_at"):
-            return f"临时卡已交回（{_value('returned_at', after['returned_at'], catalogue)}）。"
+        returned = (after or {}).get("returned_at")
+        if returned:
+            return f"临时卡已交回（{_value('returned_at', returned, catalogue)}）。"
         return "临时卡记录更新。"
     if table == "person":
         if verb == "insert":
