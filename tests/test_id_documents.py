@@ -44,10 +44,19 @@ def foreign_2017_block():
             + f("I", 2) + f("", 6))
 
 
+def foreign_2023_block():
+    # Chinese name 30, sex 2, renewals 4, born 16, English name 70 (characters 1-35), number 36, reserved 30,
+    # issued 16, expires 16, English name 22 (characters 36-46), nationality 6, type flag 2, former number 6
+    english = "WILLIAMSON-HARGREAVES, ALEXANDRINA ELIZABETH"  # the 35th character a space
+    return (f("威廉森", 30) + f("2", 2) + f("00", 4) + f("19920304", 16) + f(english[:35], 70)
+            + f("932500199203040028", 36) + f("", 30) + f("20240110", 16) + f("20340110", 16) + f(english[35:], 22)
+            + f("GBR", 6) + f("Y", 2) + f("", 6))
+
+
 def test_the_type_flag_sits_at_bytes_248_and_249_in_every_layout():
-    for block in (hmt_block(), foreign_2017_block()):
+    for block, flag in ((hmt_block(), "J"), (foreign_2017_block(), "I"), (foreign_2023_block(), "Y")):
         assert len(block) == 256
-        assert block[248:250] in ("J".encode("utf-16-le"), "I".encode("utf-16-le"))
+        assert block[248:250] == flag.encode("utf-16-le")
 
 
 def test_a_hand_built_residence_permit_decodes_with_its_own_fields():
@@ -64,6 +73,14 @@ def test_a_hand_built_foreigners_card_decodes_with_its_own_fields():
     assert (info.name, info.english_name, info.id_number, info.nationality, info.card_version) == (
         "金敏俊", "KIM, MINJUN", "KOR610090050112", "KOR", "05")
     assert info.address == "" and info.ethnicity == "" and info.birth_date == dt.date(1990, 5, 1)
+
+
+def test_a_hand_built_2023_foreigners_card_joins_the_english_name_split_in_two():
+    info = idcard.decode_text(foreign_2023_block())
+    assert info.kind is IdDocument.FOREIGN_PERMANENT and info.kind_name == "外国人永久居留身份证"
+    assert (info.name, info.sex, info.id_number, info.nationality) == ("威廉森", "2", "932500199203040028", "GBR")
+    assert info.english_name == "WILLIAMSON-HARGREAVES, ALEXANDRINA ELIZABETH"
+    assert info.birth_date == dt.date(1992, 3, 4) and info.valid_to == dt.date(2034, 1, 10) and info.address == ""
 
 
 def test_an_unknown_type_flag_is_named_not_misread():

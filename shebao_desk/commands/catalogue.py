@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from shebao_desk.commands.cli import command
 
@@ -11,7 +12,7 @@ PLACES = {"window": "本窗口", "bank": "发卡银行网点"}
 
 
 @command("catalogue")
-def _catalogue(sub: argparse._SubParsersAction) -> None:
+def _catalogue(sub: argparse._SubParsersAction[Any]) -> None:
     p = sub.add_parser("catalogue", help="业务目录：每项业务的办理地点、收费、收费方、时限、原因和材料（businesses.toml、site.toml）")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.set_defaults(handler=catalogue)

@@ -205,6 +205,19 @@ def _fields(block: bytes, layout: tuple[tuple[str, int], ...]) -> dict[str, str]
     return fields
 
 
+def _english_name(block: bytes, layout: tuple[tuple[str, int], ...], f: dict[str, str]) -> str:
+    """The English name; the 2023 card splits it after its 35th character, which may be a space."""
+    if not f.get("english_name_2"):
+        return f.get("english_name", "")
+    offset = 0
+    for name, size in layout:
+        if name == "english_name":
+            # Characters 1-35 fill their 70 bytes when a second part follows: no padding to strip.
+            return block[offset:offset + size].decode("utf-16-le").lstrip(" \x00") + f["english_name_2"]
+        offset += size
+    raise AssertionError("english_name_2 without english_name")
+
+
 def decode_text(block: bytes, photo: bytes = b"") -> IdCardInfo:
     if len(block) != TEXT_LEN:
         raise IdFrameError(f"text block is {len(block)} bytes, not {TEXT_LEN}")
@@ -220,7 +233,7 @@ def decode_text(block: bytes, photo: bytes = b"") -> IdCardInfo:
         id_number=f["id_number"].upper(), authority=f.get("authority", ""),
         valid_from=_date(f["valid_from"], "valid_from"),
         valid_to=None if valid_to == LONG_TERM else _date(valid_to, "valid_to"),
-        photo_wlt=photo, kind=kind, english_name=(f.get("english_name", "") + f.get("english_name_2", "")).strip(),
+        photo_wlt=photo, kind=kind, english_name=_english_name(block, layout, f),
         nationality=f.get("nationality", ""), card_version=f.get("card_version", ""),
         pass_number=f.get("pass_number", ""), issue_count=f.get("issue_count", ""),
     )

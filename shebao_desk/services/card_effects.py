@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from shebao_desk.clock import local_day
 from shebao_desk.rules import card_rules
-from shebao_desk.rules.card_states import LOSS_FUNCTIONS
+from shebao_desk.rules.card_states import LOSS_FUNCTIONS as LOSS_FUNCTIONS  # re-exported: the intake form's name
 from shebao_desk.config.catalogue import BusinessCode
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ValidationError

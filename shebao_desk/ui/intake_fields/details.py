@@ -42,8 +42,8 @@ class DetailFields(QGroupBox):
         self.outlet_label = QLabel(self.tr("领卡银行网点"))
         form.addRow(self.outlet_label, self.outlet)
         # The card handed over now (businesses.toml hands_card): an instant card's number, a temporary card's.
-        self.card_number = QLineEdit(objectName="card_number", maxLength=20,
-                                     placeholderText=self.tr("照卡面填写；即时制卡也可插入新卡读取"))
+        self.card_number = QLineEdit(maxLength=20, placeholderText=self.tr("照卡面填写；即时制卡也可插入新卡读取"))
+        self.card_number.setObjectName("card_number")
         self.card_number_label = QLabel(self.tr("交付的卡号"))
         form.addRow(self.card_number_label, self.card_number)
         self.loss_rows = self._loss_rows(form)

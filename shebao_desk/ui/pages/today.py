@@ -44,7 +44,8 @@ class TodayPage(QWidget):
         # The last two lists side by side: the page keeps the height it had (1280×720).
         self.temp_cards = Table([self.tr("持卡人"), self.tr("身份证号码"), self.tr("临时卡号"), self.tr("发放时间"),
                                  self.tr("有效期至"), self.tr("状态")], "temp_cards")
-        self.return_button = QPushButton(self.tr("登记交回"), objectName="return_temp_card")
+        self.return_button = QPushButton(self.tr("登记交回"))
+        self.return_button.setObjectName("return_temp_card")
         self.return_button.clicked.connect(self.return_selected)
         self.temp_hint = Hint("temp_card_hint")
         bottom = QGridLayout()
