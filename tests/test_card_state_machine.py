@@ -30,6 +30,7 @@ from conftest import MONDAY, applicant
 
 _shared: dict = {}
 _people = itertools.count(1)
+_card_numbers = itertools.count(10_000_001)  # unique card numbers across every life
 
 
 def shared():
@@ -63,6 +64,8 @@ class CardLife(RuleBasedStateMachine):
             kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
         if business is BusinessCode.INFO_CHANGE:
             kw["changes"] = {"phone": "13900000000"}
+        if self.policy.catalogue[business].hands_card:  # 即时制卡's new card, a 临时卡: numbered as handed over
+            kw["card_number"] = f"C{next(_card_numbers):08d}"
         try:
             with self.store.unit(self.clerk.id, "A", f"test {business}") as s:
                 accept_case(s, CaseRequest(business, mode, self.who, materials, **kw), s.merge(self.clerk),

@@ -7,6 +7,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
+from shebao_desk.config.catalogue import BUSINESS_CODES
 from shebao_desk.models import Case
 from shebao_desk.store.database import connect_file, open_store
 
@@ -68,8 +69,7 @@ def test_seed_then_check_is_clean_and_covers_every_business(tmp_path):
     with store.read() as s:
         kinds = set(s.scalars(select(Case.business).distinct()))
         assert s.scalar(select(func.count()).select_from(Case)) >= 30
-    assert kinds == {"apply", "activate", "temp_loss", "lift_loss", "formal_loss", "reissue", "replace",
-                     "pin_reset", "pin_change", "info_change", "cancel"}
+    assert kinds == set(BUSINESS_CODES)  # the new ones of issue 27 too
     result = cli("db", "check", db=db)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -146,8 +146,10 @@ def text_height(pdf, starting: str) -> float:
 def test_where_the_next_step_is_done_follows_the_site_data(policy, monkeypatch):
     import dataclasses
     from shebao_desk.documents.model import where_next
-    assert where_next("temp_loss", policy) == ""  # Shangluo's data: at the window
-    site = dataclasses.replace(policy.site, done_at={"formal_loss": "bank", "reissue": "bank", "replace": "bank"})
-    at_bank = dataclasses.replace(policy, site=site)
-    assert "正式挂失请到发卡银行网点办理" in where_next("temp_loss", at_bank)
-    assert "补卡请到发卡银行网点办理" in where_next("formal_loss", at_bank)
+    # The shipped data sends them to the issuing bank (Shaanxi 2018 guidance, Xi'an: site.toml [where]).
+    assert policy.site.done_at == {"formal_loss": "bank", "reissue": "bank", "replace": "bank"}
+    assert "正式挂失请到社会保障卡的发卡银行网点办理" in where_next("temp_loss", policy)
+    assert "补卡请到社会保障卡的发卡银行网点办理" in where_next("formal_loss", policy)
+    site = dataclasses.replace(policy.site, done_at={"formal_loss": "window", "reissue": "window", "replace": "window"})
+    at_window = dataclasses.replace(policy, site=site)
+    assert where_next("temp_loss", at_window) == "" and where_next("formal_loss", at_window) == ""

@@ -348,3 +348,14 @@ def test_monitor_survives_a_pcscd_restart(context):
             wait_for(lambda r=reader: reader_shows(r, False), what=f"{reader} back and empty")
     finally:
         monitor.stop()
+
+
+def test_a_card_with_a_blank_birthplace_reads_through_the_real_stack(context, slots):
+    """出生地 issued blank (FF FF FF): unknown, and the rest of the card read (issue 27)."""
+    holder = sample("gen2-blank-birthplace")
+    assert holder.birthplace == ""
+    slots(holder)
+    info = read_card(opener(context), reader_name(PORTS[0]))
+    assert info.birthplace is None
+    assert (info.name, info.ssn, info.card_number, info.birth_date) == ("赵桂兰", "611024197508210226",
+                                                                        "B20000214", "1975-08-21")

@@ -188,7 +188,7 @@ def test_tab_runs_down_the_form_in_reading_order(make_window):
     assert focus_chain(window.pages["intake"].form) == [
         "business", "mode", "large_print", "id_number", "name", "ethnicity", "phone", "address", "register_card",
         "photo_button", "agent_name", "agent_id", "agent_relation", "agent_phone", "reason_choice", "reason",
-        "outlet", "loss_channel", "loss_social", "loss_financial", "loss_effective", "new_name", "new_phone",
+        "outlet", "card_number", "loss_channel", "loss_social", "loss_financial", "loss_effective", "new_name", "new_phone",
         "new_address", "material_id_original", "material_id_copy", "material_photo"]
 
 

@@ -203,8 +203,9 @@ def _rank(table: str, name: str, value: Any) -> int:
     if table == "person" and name == "status":
         return int(value == PersonStatus.CANCELLED.value)  # a cancelled person stays cancelled
     if (table, name) in (("person", "cancelled_at"), ("loss_report", "lifted_at"),
-                         ("loss_report", "lifted_case_id")):
-        return int(value is not None)  # a cancellation's time and a lift are never undone
+                         ("loss_report", "lifted_case_id"), ("temp_card", "returned_at"),
+                         ("temp_card", "returned_by")):
+        return int(value is not None)  # a cancellation's time, a lift and a returned temporary card are never undone
     if table == "person" and name in ("phone", "address"):
         # Never cleared on purpose (an info change refuses blanks, a registration only fills them):
         # a blank from a registration elsewhere must not wipe a number typed here.
@@ -222,7 +223,7 @@ def wins(table: str, name: str, current: Any, incoming: Any, newer: bool) -> boo
 
 # Fields whose current stored value the rules need to see.
 RULE_FIELDS = {"card": ("status",), "person": ("status", "cancelled_at", "phone", "address"),
-               "loss_report": ("lifted_at", "lifted_case_id")}
+               "loss_report": ("lifted_at", "lifted_case_id"), "temp_card": ("returned_at", "returned_by")}
 
 
 @dataclass

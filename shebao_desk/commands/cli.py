@@ -488,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Subcommands defined beside the code they drive; each registers itself with @command.
 PLUGIN_MODULES: tuple[str, ...] = ("shebao_desk.commands.devices", "shebao_desk.commands.documents", "shebao_desk.commands.sync",
                                    "shebao_desk.commands.idcard", "shebao_desk.commands.conflicts",
-                                   "shebao_desk.commands.resources")
+                                   "shebao_desk.commands.resources", "shebao_desk.commands.catalogue")
 
 
 def _load_plugins() -> None:

@@ -120,10 +120,12 @@ def card_read(args: argparse.Namespace) -> int:
         print(json.dumps(info.as_json(), ensure_ascii=False))
     else:
         labels = {"reader": "读卡器", "card_number": "卡号", "name": "姓名", "ssn": "社会保障号码", "sex": "性别",
-                  "birth_date": "出生日期", "spec_version": "规范版本", "issue_date": "发卡日期", "expiry_date": "有效期至"}
+                  "birth_date": "出生日期", "birthplace": "出生地", "spec_version": "规范版本", "issue_date": "发卡日期",
+                  "expiry_date": "有效期至"}
         for key, label in labels.items():
             value = getattr(info, key)
-            print(f"{label}：{'无' if value is None else value}")
+            unknown = "未知（卡内未写）" if key == "birthplace" else "无"  # cards issued with 出生地 blank
+            print(f"{label}：{unknown if value is None else value}")
     return 0
 
 

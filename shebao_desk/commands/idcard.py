@@ -29,17 +29,23 @@ def _idcard(sub: Subparsers) -> None:
 
 def idcard_read(args: argparse.Namespace) -> int:
     from shebao_desk.devices.idcard import read_id_card
+    from shebao_desk.rules.id_documents import IdDocument
     info = read_id_card(args.port)
     problem = info.validity_problem(dt.date.today())
     if args.json:
         print(json.dumps({**info.as_json(), "valid_now": problem is None}, ensure_ascii=False))
     else:
-        labels = (("姓名", info.name), ("性别", info.sex_label), ("民族", info.ethnicity),
-                  ("出生日期", info.birth_date.isoformat()), ("住址", info.address), ("公民身份号码", info.id_number),
-                  ("签发机关", info.authority),
+        foreign = info.kind is IdDocument.FOREIGN_PERMANENT  # its number is not a 公民身份号码
+        number_label = "永久居留身份证号码" if foreign else "公民身份号码"
+        labels = (("证件类型", info.kind_name), ("姓名", info.name), ("英文姓名", info.english_name),
+                  ("性别", info.sex_label), ("民族", info.ethnicity), ("国籍或地区", info.nationality),
+                  ("出生日期", info.birth_date.isoformat()), ("住址", info.address), (number_label, info.id_number),
+                  ("通行证号码", info.pass_number), ("签发次数", info.issue_count), ("签发机关", info.authority),
+                  ("证件版本号", info.card_version),
                   ("有效期限", f"{info.valid_from.isoformat()} 至 {info.as_json()['valid_to']}"))
         for label, value in labels:
-            print(f"{label}：{value}")
+            if value:  # each document has only some of these
+                print(f"{label}：{value}")
     if problem:
         print(problem, file=sys.stderr)
     return 0

@@ -7,16 +7,16 @@ shape of it and answers "what is still missing for this applicant?".
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from collections.abc import Iterator
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from shebao_desk.config.data_models import FileModel, validate
+from shebao_desk.config.data_models import FileModel, check_placeholders, validate
 from shebao_desk.config.resources import load_toml, resource_path
 
 
@@ -48,6 +48,11 @@ class BusinessCode(enum.StrEnum):
     PIN_CHANGE = "pin_change"
     INFO_CHANGE = "info_change"
     CANCEL = "cancel"
+    PIN_UNLOCK = "pin_unlock"  # a card locked by wrong PINs: unlocked, the holder's own PIN kept
+    TEMP_CARD = "temp_card"  # a free temporary card during 补换, tracked until it is returned
+    INSTANT_APPLY = "instant_apply"  # 即时制卡: the card made and handed over on the spot
+    INSTANT_REISSUE = "instant_reissue"
+    INSTANT_REPLACE = "instant_replace"
 
 
 BUSINESS_CODES = tuple(code.value for code in BusinessCode)
@@ -60,6 +65,7 @@ FEE_COLLECTORS = {"bank": "由发卡银行收取", "window": "由本窗口收取
 class Reason:
     text: str
     fee: int
+    within_days_of_expiry: int | None = None  # 有效期届满: the card must expire within this many days
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,32 @@ class Minors:
     guardian_age: int = 16
     child_id_documents: tuple[str, ...] = ("household_register",)
     photo_exempt_age: int = 0
+    guardian_optional_until: int = 16  # from guardian_age up to this age a guardian *may* come instead
+    guardianship_alternatives: tuple[str, ...] = ()  # accepted instead of the 户口簿 as proof of guardianship
+
+    @property
+    def guardian_until(self) -> int:
+        """Below this age the guardian mode is allowed (required below ``guardian_age``)."""
+        return max(self.guardian_age, self.guardian_optional_until)
+
+
+@dataclass(frozen=True)
+class TempCardRules:
+    valid_days: int = 60  # from the day it is handed over
+
+
+NEXT_STEP_VALUES = ("days",)  # {days}: site.toml [card] temp_loss_days
+REFUSAL_VALUES = ("document", "business")
+
+
+@dataclass(frozen=True)
+class IdCardRules:
+    # Told when a business that takes only the resident ID card meets another document:
+    # {document} its name (港澳台居民居住证, 外国人永久居留身份证), {business} the business's.
+    non_resident_refused: str = "读到的是{document}：{business}须持本人第二代居民身份证。"
+
+    def refusal(self, document: str, business: str) -> str:
+        return self.non_resident_refused.format(document=document, business=business)
 
 
 @dataclass(frozen=True)
@@ -89,13 +121,25 @@ class Business:
     loss_time: bool = False  # the form asks when the loss took effect
     changes_info: bool = False  # the form shows the fields to change
     central_check: bool = False  # with a central database: the person's cards are checked there first
+    offered: bool = True  # this window does it: the intake form lists it
+    instant: bool = False  # 即时制卡: the new card is made and handed over now (days = 0)
+    hands_card: bool = False  # a card is handed over now (instant card, temporary card): its number is asked
+    resident_id_only: bool = False  # only the resident ID card proves identity (Art. 13 for 申领)
+    # material -> materials accepted instead (the 户口簿 as proof of guardianship: [minors] guardianship_alternatives)
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def reason(self, text: str) -> Reason | None:
+        """The listed reason with this text, if it is one."""
+        return next((r for r in self.reasons if r.text == text.strip()), None)
 
     def fee_for(self, reason: str) -> int:
         """The fee for this reason (the reason's own, else the business's)."""
-        for r in self.reasons:
-            if r.text == reason.strip():
-                return r.fee
-        return self.fee
+        listed = self.reason(reason)
+        return self.fee if listed is None else listed.fee
+
+    def next_step_text(self, temp_loss_days: int) -> str:
+        """What to do next, the days of a temporary loss filled in (``{days}``)."""
+        return self.next_step.format(days=temp_loss_days)
 
     def fee_text(self, fee: int) -> str:
         """“20 元（工本费，由发卡银行收取）” — who collects, so the window never seems to."""
@@ -110,8 +154,12 @@ class Business:
 
     def missing(self, mode: Mode, presented: set[str] | frozenset[str],
                 waived: set[str] | frozenset[str] = frozenset()) -> list[str]:
-        """Required materials not presented, in the catalogue's order (``waived``: not needed for this person)."""
-        return [m for m in self.required(mode) if m not in presented and m not in self.optional and m not in waived]
+        """Required materials not presented, in the catalogue's order (``waived``: not needed for this person).
+        An alternative is never missing itself; presented, it stands for the material it replaces."""
+        standing_in = {alt for alts in self.alternatives.values() for alt in alts}
+        return [m for m in self.required(mode)
+                if m not in presented and m not in self.optional and m not in waived and m not in standing_in
+                and not any(alt in presented for alt in self.alternatives.get(m, ()))]
 
 
 @dataclass(frozen=True)
@@ -119,12 +167,19 @@ class Catalogue:
     materials: dict[str, str]
     businesses: dict[str, Business]
     minors: Minors = Minors()
+    temp_card: TempCardRules = TempCardRules()
+    id_cards: IdCardRules = IdCardRules()
 
     def __getitem__(self, code: str) -> Business:
         return self.businesses[code]
 
     def __iter__(self) -> Iterator[Business]:
+        """Every business, offered here or not (statistics and old cases name them all)."""
         return iter(self.businesses.values())
+
+    def offered(self) -> list[Business]:
+        """The businesses this window does, in the file's order: what the intake form lists."""
+        return [b for b in self.businesses.values() if b.offered]
 
     def material_name(self, code: str) -> str:
         return self.materials[code]
@@ -133,7 +188,7 @@ class Catalogue:
         """Materials a child need not bring: the ID card when the 户口簿 stands in, a young child's photo."""
         if age is None:
             return frozenset()
-        out = set()
+        out: set[str] = set()
         m = self.minors
         if age < m.guardian_age and all(d in presented for d in m.child_id_documents):
             out |= {"id_original", "id_copy"}
@@ -148,6 +203,7 @@ NonNegative = Annotated[int, Field(ge=0)]
 class ReasonEntry(FileModel):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
     fee: NonNegative | None = None
+    within_days_of_expiry: NonNegative | None = None
 
 
 class BusinessEntry(FileModel):
@@ -167,6 +223,10 @@ class BusinessEntry(FileModel):
     loss_time: bool = False
     changes_info: bool = False
     central_check: bool = False
+    offered: bool = True
+    instant: bool = False
+    hands_card: bool = False
+    resident_id_only: bool = False
 
     @field_validator("code")
     @classmethod
@@ -174,6 +234,11 @@ class BusinessEntry(FileModel):
         if code not in BUSINESS_CODES:
             raise ValueError(f"未知的业务代码 “{code}”（可用：{', '.join(BUSINESS_CODES)}）")
         return code
+
+    @field_validator("next_step")
+    @classmethod
+    def _next_step_placeholders(cls, text: str) -> str:
+        return check_placeholders(text, NEXT_STEP_VALUES)
 
     @field_validator("modes")
     @classmethod
@@ -187,6 +252,8 @@ class BusinessEntry(FileModel):
     def _not_negative(self) -> BusinessEntry:
         if self.days < 0 or self.fee < 0:
             raise ValueError(f"业务 {self.code} 的时限或收费不能为负数")
+        if self.instant and (self.days != 0 or not self.hands_card):
+            raise ValueError(f"业务 {self.code} 是即时制卡（instant）：days 应为 0，hands_card 应为 true")
         return self
 
 
@@ -194,6 +261,21 @@ class MinorsEntry(FileModel):
     guardian_age: Annotated[int, Field(ge=0, le=18)] = 16
     child_id_documents: list[str] = ["household_register"]
     photo_exempt_age: Annotated[int, Field(ge=0, le=18)] = 0
+    guardian_optional_until: Annotated[int, Field(ge=0, le=18)] = 16
+    guardianship_alternatives: list[str] = []
+
+
+class TempCardEntry(FileModel):
+    valid_days: Annotated[int, Field(gt=0, le=366)] = 60
+
+
+class IdCardsEntry(FileModel):
+    non_resident_refused: str = IdCardRules.non_resident_refused
+
+    @field_validator("non_resident_refused")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        return check_placeholders(text, REFUSAL_VALUES)
 
 
 class CatalogueFile(FileModel):
@@ -201,6 +283,8 @@ class CatalogueFile(FileModel):
 
     minors: MinorsEntry = MinorsEntry()
     materials: dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]]
+    temp_card: TempCardEntry = TempCardEntry()
+    id_cards: IdCardsEntry = IdCardsEntry()
     business: list[BusinessEntry]
 
     @model_validator(mode="after")
@@ -227,25 +311,72 @@ class CatalogueFile(FileModel):
             raise ValueError(f"缺少业务：{', '.join(absent)}")
         if any(d not in self.materials for d in self.minors.child_id_documents):
             raise ValueError("minors.child_id_documents 应为 [materials] 中定义的材料代码列表")
+        if any(d not in self.materials for d in self.minors.guardianship_alternatives):
+            raise ValueError("minors.guardianship_alternatives 应为 [materials] 中定义的材料代码列表")
         return self
+
+
+GUARDIANSHIP_PROOF = "household_register"  # the material the [minors] alternatives stand in for
+
+
+def _with_alternatives(items: list[str], alternatives: tuple[str, ...]) -> tuple[str, ...]:
+    """The mode's materials, each alternative listed right after the proof it may replace."""
+    out: list[str] = []
+    for item in items:
+        out.append(item)
+        if item == GUARDIANSHIP_PROOF:
+            out += [a for a in alternatives if a not in items]
+    return tuple(out)
 
 
 def parse_catalogue(path: Path) -> Catalogue:
     f = validate(path, CatalogueFile, load_toml(path))
+    alternatives = tuple(f.minors.guardianship_alternatives)
     businesses = {}
     for b in f.business:
         modes = tuple(Mode(m) for m in b.modes)
+        materials = {m: _with_alternatives(b.materials[m.value], alternatives) for m in modes}
+        uses_proof = any(GUARDIANSHIP_PROOF in items for items in materials.values())
         businesses[b.code] = Business(
             code=b.code, name=b.name, days=b.days, fee=b.fee, modes=modes,
-            materials={m: tuple(b.materials[m.value]) for m in modes}, optional=frozenset(b.optional),
+            materials=materials, optional=frozenset(b.optional),
             next_step=b.next_step, fee_collector=b.fee_collector,
-            reasons=tuple(Reason(r.text, b.fee if r.fee is None else r.fee) for r in b.reasons),
+            reasons=tuple(Reason(r.text, b.fee if r.fee is None else r.fee, r.within_days_of_expiry)
+                          for r in b.reasons),
             pickup=b.pickup, asks_reason=b.asks_reason, pin_pad=b.pin_pad, loss_time=b.loss_time,
-            changes_info=b.changes_info, central_check=b.central_check)
-    minors = Minors(f.minors.guardian_age, tuple(f.minors.child_id_documents), f.minors.photo_exempt_age)
-    return Catalogue(dict(f.materials), businesses, minors)
+            changes_info=b.changes_info, central_check=b.central_check, offered=b.offered, instant=b.instant,
+            hands_card=b.hands_card, resident_id_only=b.resident_id_only,
+            alternatives={GUARDIANSHIP_PROOF: alternatives} if alternatives and uses_proof else {})
+    m = f.minors
+    minors = Minors(m.guardian_age, tuple(m.child_id_documents), m.photo_exempt_age, m.guardian_optional_until,
+                    alternatives)
+    return Catalogue(dict(f.materials), businesses, minors, TempCardRules(f.temp_card.valid_days),
+                     IdCardRules(f.id_cards.non_resident_refused))
 
 
 @lru_cache(maxsize=1)
 def load_catalogue() -> Catalogue:
     return parse_catalogue(resource_path("businesses.toml"))
+
+
+def describe(catalogue: Catalogue, done_at: dict[str, str], temp_loss_days: int) -> list[dict[str, object]]:
+    """Every business as plain data (``shebao-desk catalogue --json``): where it is done, its fee and who
+    collects it, its days, reasons and materials per mode, and the flags the intake follows."""
+    out: list[dict[str, object]] = []
+    for b in catalogue:
+        out.append({
+            "code": b.code, "name": b.name, "offered": b.offered,
+            "place": done_at.get(b.code, "window"),  # site.toml [where]; everything else at the window
+            "days": b.days, "fee": b.fee, "fee_collector": b.fee_collector, "fee_text": b.fee_text(b.fee),
+            "reasons": [{"text": r.text, "fee": r.fee, "within_days_of_expiry": r.within_days_of_expiry}
+                        for r in b.reasons],
+            "modes": [m.value for m in b.modes],
+            "materials": {m.value: [{"code": c, "name": catalogue.material_name(c),
+                                     "optional": c in b.optional,
+                                     "instead_of": next((k for k, alts in b.alternatives.items() if c in alts), None)}
+                                    for c in b.required(m)] for m in b.modes},
+            "next_step": b.next_step_text(temp_loss_days),
+            "pickup": b.pickup, "instant": b.instant, "hands_card": b.hands_card,
+            "resident_id_only": b.resident_id_only,
+        })
+    return out

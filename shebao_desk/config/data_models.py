@@ -8,8 +8,9 @@ and the field (``数据文件 site.toml 有误：字段 “card.temp_loss_days�
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -70,3 +71,17 @@ def validate(path: Path, model: type[M], data: Any) -> M:
 
 def json_schema(model: type[BaseModel]) -> dict[str, Any]:
     return model.model_json_schema()
+
+
+def check_placeholders(text: str, allowed: Iterable[str]) -> str:
+    """``text`` with only the ``{name}`` placeholders the program fills in; else the sentence that says so."""
+    allowed = tuple(allowed)
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError:
+        names = {"?"}
+    unknown = sorted(n for n in names if n not in allowed)
+    if unknown:
+        usable = "、".join("{" + a + "}" for a in allowed) or "无"
+        raise ValueError(f"文字中的 {{{unknown[0]}}} 不能使用（可用：{usable}；要写花括号本身请写两遍）")
+    return text

@@ -9,9 +9,9 @@ from typing import Any
 
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints, create_model
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, create_model
 
-from shebao_desk.config.data_models import FileModel, validate
+from shebao_desk.config.data_models import FileModel, check_placeholders, validate
 from shebao_desk.config.resources import load_toml, require, resource_path
 
 FORM_LABELS = ("case_number", "site", "window", "name", "sex", "ethnicity", "birth_date", "id_number",
@@ -61,12 +61,16 @@ class PageTable(FileModel):
     seal_mm: Size = 42
 
 
-FormLabels = _texts("FormLabels", FORM_LABELS)
+# A business's notice may name the days of a temporary loss: {days} (site.toml temp_loss_days).
+NoticeText = Annotated[str, AfterValidator(lambda text: check_placeholders(text, ("days",)))]
+
+FormLabels = _texts("FormLabels", FORM_LABELS, {"outlet": "领卡银行"})
 BusinessFormTable = _texts(
     "BusinessFormTable", ("title", "business_row", "section_applicant", "section_agent", "section_reason",
                           "section_materials", "photo", "no_photo", "declaration", "applicant_signature",
                           "clerk_signature", "date"),
-    {"reviewer_signature": "审核人签字：", "seal": "受理机构（业务专用章）", "clerk_line": "经办人"},
+    {"reviewer_signature": "审核人签字：", "seal": "受理机构（业务专用章）", "clerk_line": "经办人",
+     "guardian_signature": "监护人签字："},
     subtitle=(str, ""), labels=(FormLabels, ...))
 NoticeTable = _texts(
     "NoticeTable", ("title", "intro", "business", "applicant", "mode", "materials", "presented", "missing",
@@ -75,8 +79,12 @@ ReceiptTable = _texts(
     "ReceiptTable", ("title", "case_number", "business", "applicant", "accepted_at", "promised", "promised_days",
                      "done_now", "provisional", "provisional_note", "pickup", "clerk", "fee", "notices_title", "keep"),
     {"window_phone": "窗口电话", "loss_effective": "挂失生效时间", "loss_expires": "临时挂失有效期至",
-     "where": "办理地点"},
-    notices=(dict[str, str], ...))
+     "where": "办理地点", "keep_no_card": "请妥善保管本回执，以备查询。", "loss_functions": "已挂失的功能",
+     "loss_liability": "挂失生效前（或挂失失效后）造成的经济损失由持卡人承担。",
+     "financial_elsewhere": "金融功能请拨打发卡银行客服电话另行挂失。",
+     "social_elsewhere": "社会保障功能请拨打 12333 另行挂失。", "new_card_number": "新卡卡号",
+     "temp_card_number": "临时卡卡号", "temp_card_until": "临时卡有效期至"},
+    notices=(dict[str, NoticeText], ...))
 
 
 class LayoutFile(FileModel):

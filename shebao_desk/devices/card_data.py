@@ -112,6 +112,18 @@ def check_ssn(ssn: str) -> str:
     return ssn
 
 
+def decode_birthplace(value: bytes | None) -> str | None:
+    """出生地 (EF06 tag 0C) as a 6-digit region code, or None when the card leaves it unknown.
+
+    Cards are issued with the item blank (FF or 00 filled), short (a 2- or 4-digit code, F-padded)
+    or absent; public reader code shows such a card's birthplace as unknown and reads the rest, and
+    so do we: nothing else depends on it (the ID number carries the region of registration)."""
+    if value is None or is_blank(value):
+        return None
+    digits = bcd(value)
+    return digits if len(digits) == 6 and digits.isdigit() else None
+
+
 class CardItems(TypedDict):
     """EF05 decoded: the card's own fields of CardInfo."""
 
@@ -130,7 +142,7 @@ class HolderItems(TypedDict):
     name: str
     sex: str
     ethnicity: str
-    birthplace: str
+    birthplace: str | None
     birth_date: str
 
 
@@ -188,9 +200,7 @@ def decode_holder(ef06: dict[int, bytes | None], today: dt.date | None = None) -
     ethnicity = need(0x0B, "民族").hex().upper()
     if ethnicity not in ETHNICITIES:
         raise _damaged("民族", f"ethnicity byte {ethnicity}")
-    birthplace = bcd(need(0x0C, "出生地"))
-    if len(birthplace) != 6 or not birthplace.isdigit():
-        raise _damaged("出生地", f"birthplace {need(0x0C, '出生地').hex()}")
+    birthplace = decode_birthplace(ef06.get(0x0C))
     birth = bcd_date(need(0x0D, "出生日期"), "出生日期")
     if birth > (today or dt.date.today()):
         raise _damaged("出生日期", f"birth date {birth} in the future")

@@ -5,6 +5,12 @@ CMD PARA data (command) or SW1 SW2 SW3 data (answer), and a checksum that XORs e
 from the length to the end of the data. A read is three commands: find card, select card,
 read text + photo. The 256-byte text block is UCS-2 little-endian, space-padded.
 
+The same readers read three documents (rules/id_documents.py); the 证件类型标识, one UCS-2
+character at bytes 248–249 of the text block, says which layout the block has: blank for the
+resident ID card (those bytes are in its reserved area), ``J`` for the residence permit of Hong
+Kong, Macao and Taiwan residents, ``I`` for the 2017 foreigner's permanent residence ID card and
+``Y`` for the 2023 one. Layouts from the public descriptions cited beside each.
+
 No Qt here. A vendor SDK (``termb`` DLL/.so) could be a second adapter with the same
 ``read_id_card(port) -> IdCardInfo`` shape; the serial protocol is the default.
 """
@@ -20,6 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from shebao_desk.devices.errors import DeviceError
+from shebao_desk.rules.id_documents import IdDocument
 from shebao_desk.rules.idnumber import mask_id_number
 
 log = logging.getLogger(__name__)
@@ -41,9 +48,33 @@ STATUS_TEXT = {  # SW3 → what happened, for the log
     0x11: "reader saw a length error", 0x21: "unknown command",
 }
 TEXT_LEN, PHOTO_LEN = 256, 1024
-# (field, bytes) in block order; the rest of the 256 bytes is reserved.
+TYPE_FLAG = slice(248, 250)  # 证件类型标识: one UCS-2 character, at the same place in every layout
+# (field, bytes) in block order; "" is reserved. DOMAIN.md §5 (the resident ID card).
 TEXT_FIELDS = (("name", 30), ("sex", 2), ("ethnicity", 4), ("birth_date", 16), ("address", 70),
-               ("id_number", 36), ("authority", 30), ("valid_from", 16), ("valid_to", 16))
+               ("id_number", 36), ("authority", 30), ("valid_from", 16), ("valid_to", 16), ("", 36))
+# 港澳台居民居住证 ('J'): 《港澳台居民居住证机读信息规范（试行版）》 as public reader code lays it out (the ethnicity
+# bytes reserved; then 通行证号码 18, 签发次数 4, reserved 6, type 2, reserved 6), e.g. the vendor header
+# t_idcardinfor and an Android reader's analysiGATCardInfo; the items are those of the permit (国办 2018, Art. 3).
+HMT_FIELDS = (("name", 30), ("sex", 2), ("", 4), ("birth_date", 16), ("address", 70), ("id_number", 36),
+              ("authority", 30), ("valid_from", 16), ("valid_to", 16), ("pass_number", 18), ("issue_count", 4),
+              ("", 6), ("type", 2), ("", 6))
+# 外国人永久居留身份证, 2017 ('I'): the machine-readable items table published at its launch (afzhan.com
+# news_212938, 2017-07-03): English name 120, sex 2, number 30 (15 characters), nationality 6 (GB/T 2659),
+# Chinese name 30, issued 16, expires 16, born 16, card version 4, accepting authority's code 8, type 2 ("I"),
+# reserved 6; the same in yechangpeng/Paperless Centerm/IDCardDef.h.
+FOREIGN_2017_FIELDS = (("english_name", 120), ("sex", 2), ("id_number", 30), ("nationality", 6), ("name", 30),
+                       ("valid_from", 16), ("valid_to", 16), ("birth_date", 16), ("card_version", 4),
+                       ("authority", 8), ("type", 2), ("", 6))
+# 外国人永久居留身份证, 2023 ('Y', issued since 2023-12-01): 《新版外国人永久居留身份证机读信息规则（2023版）》 as
+# the reader vendors published it (eastcoms.com pro/840) and a vendor header (t_idforeigner2023): Chinese name 30,
+# sex 2, renewals 4, born 16, English name 70 (characters 1–35), number 36 (18 digits, first 9), reserved 30,
+# issued 16, expires 16, English name 22 (characters 36–46), nationality 6, type 2 ("Y"), former number link 6.
+FOREIGN_2023_FIELDS = (("name", 30), ("sex", 2), ("renewals", 4), ("birth_date", 16), ("english_name", 70),
+                       ("id_number", 36), ("", 30), ("valid_from", 16), ("valid_to", 16), ("english_name_2", 22),
+                       ("nationality", 6), ("type", 2), ("", 6))
+LAYOUTS = {"": (IdDocument.RESIDENT, TEXT_FIELDS), "J": (IdDocument.HMT_RESIDENCE, HMT_FIELDS),
+           "I": (IdDocument.FOREIGN_PERMANENT, FOREIGN_2017_FIELDS),
+           "Y": (IdDocument.FOREIGN_PERMANENT, FOREIGN_2023_FIELDS)}
 LONG_TERM = "长期"
 
 
@@ -66,6 +97,12 @@ class IdFrameError(IdCardError):
         super().__init__("身份证阅读器应答有误（校验错误），请把身份证重新放一次后再读", detail)
 
 
+class UnknownIdDocumentError(IdCardError):
+    def __init__(self, flag: str) -> None:
+        super().__init__(f"阅读器上的证件不是居民身份证、港澳台居民居住证或外国人永久居留身份证（证件类型标识“{flag}”），"
+                         "请核对证件", f"unknown type flag {flag.encode('utf-16-le').hex()}")
+
+
 @dataclass(frozen=True)
 class IdCardInfo:
     name: str
@@ -78,10 +115,22 @@ class IdCardInfo:
     valid_from: dt.date
     valid_to: dt.date | None  # None: 长期 (valid without end)
     photo_wlt: bytes = b""
+    kind: IdDocument = IdDocument.RESIDENT
+    # What only some documents carry ("" on the others): the foreigner's ID has an English name, a
+    # nationality (GB/T 2659) and a version; the residence permit the travel permit's number and 签发次数.
+    english_name: str = ""
+    nationality: str = ""
+    card_version: str = ""
+    pass_number: str = ""
+    issue_count: str = ""
 
     @property
     def sex_label(self) -> str:
         return {"1": "男", "2": "女"}.get(self.sex, "未知")
+
+    @property
+    def kind_name(self) -> str:
+        return self.kind.label
 
     def expired(self, today: dt.date) -> bool:
         return self.valid_to is not None and self.valid_to < today
@@ -100,6 +149,7 @@ class IdCardInfo:
         for key in ("birth_date", "valid_from"):
             out[key] = out[key].isoformat()
         out["valid_to"] = self.valid_to.isoformat() if self.valid_to else LONG_TERM
+        out["kind"], out["kind_name"] = self.kind.value, self.kind.label
         return out
 
 
@@ -138,25 +188,55 @@ def _date(text: str, field: str) -> dt.date:
         raise IdFrameError(f"{field} is not YYYYMMDD: {text!r}") from None
 
 
+def _text(raw: bytes, name: str) -> str:
+    try:
+        return raw.decode("utf-16-le").strip(" \x00")
+    except UnicodeDecodeError as exc:
+        raise IdFrameError(f"{name} is not UCS-2: {exc}") from None
+
+
+def _fields(block: bytes, layout: tuple[tuple[str, int], ...]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    offset = 0
+    for name, size in layout:
+        if name:
+            fields[name] = _text(block[offset:offset + size], name)
+        offset += size
+    assert offset == TEXT_LEN, "every layout covers the 256-byte block"
+    return fields
+
+
+def _english_name(block: bytes, layout: tuple[tuple[str, int], ...], f: dict[str, str]) -> str:
+    """The English name; the 2023 card splits it after its 35th character, which may be a space."""
+    if not f.get("english_name_2"):
+        return f.get("english_name", "")
+    offset = 0
+    for name, size in layout:
+        if name == "english_name":
+            # Characters 1-35 fill their 70 bytes when a second part follows: no padding to strip.
+            return block[offset:offset + size].decode("utf-16-le").lstrip(" \x00") + f["english_name_2"]
+        offset += size
+    raise AssertionError("english_name_2 without english_name")
+
+
 def decode_text(block: bytes, photo: bytes = b"") -> IdCardInfo:
     if len(block) != TEXT_LEN:
         raise IdFrameError(f"text block is {len(block)} bytes, not {TEXT_LEN}")
-    fields: dict[str, str] = {}
-    offset = 0
-    for name, size in TEXT_FIELDS:
-        try:
-            fields[name] = block[offset:offset + size].decode("utf-16-le").strip(" \x00")
-        except UnicodeDecodeError as exc:
-            raise IdFrameError(f"{name} is not UCS-2: {exc}") from None
-        offset += size
-    valid_to = fields["valid_to"]
+    flag = _text(block[TYPE_FLAG], "type flag")
+    if flag not in LAYOUTS:
+        raise UnknownIdDocumentError(flag)
+    kind, layout = LAYOUTS[flag]
+    f = _fields(block, layout)
+    valid_to = f["valid_to"]
     return IdCardInfo(
-        name=fields["name"], sex=fields["sex"], ethnicity=fields["ethnicity"],
-        birth_date=_date(fields["birth_date"], "birth_date"), address=fields["address"],
-        id_number=fields["id_number"].upper(), authority=fields["authority"],
-        valid_from=_date(fields["valid_from"], "valid_from"),
+        name=f["name"] or f.get("english_name", ""), sex=f["sex"], ethnicity=f.get("ethnicity", ""),
+        birth_date=_date(f["birth_date"], "birth_date"), address=f.get("address", ""),
+        id_number=f["id_number"].upper(), authority=f.get("authority", ""),
+        valid_from=_date(f["valid_from"], "valid_from"),
         valid_to=None if valid_to == LONG_TERM else _date(valid_to, "valid_to"),
-        photo_wlt=photo,
+        photo_wlt=photo, kind=kind, english_name=_english_name(block, layout, f),
+        nationality=f.get("nationality", ""), card_version=f.get("card_version", ""),
+        pass_number=f.get("pass_number", ""), issue_count=f.get("issue_count", ""),
     )
 
 

@@ -12,6 +12,7 @@ from shebao_desk.config.document_layout import ethnicity_names
 from shebao_desk.models import Case, Clerk, Person, Site
 from shebao_desk.config.policy import Policy
 from shebao_desk.config.site_config import BankOutlet
+from shebao_desk.rules.card_states import LOSS_FUNCTIONS
 
 SEX = {"1": "男", "2": "女"}
 
@@ -79,6 +80,21 @@ class CaseDocument:
     signature_png: bytes | None = None  # signed on the applicant's screen (issue 28), beside 申请人签字
     signed_at: str = ""                 # when, beside the signature
     rating_url: str = ""                # the county's online 好差评 channel (applicant.toml), a QR on the receipt
+    mode_code: str = ""             # self / agent / guardian: the form's signature line follows it
+    loss_functions: tuple[str, ...] = ()  # a loss: the functions suspended (social, financial)
+    new_card_number: str = ""       # 即时制卡: the card handed over now
+    temp_card_number: str = ""      # 临时卡: the temporary card handed over, and its last valid day
+    temp_card_until: str = ""
+    temp_loss_days: int = 7         # site.toml temp_loss_days, for {days} in the notices
+    outlet_known: bool = True       # ``outlet`` is the applicant's own bank (chosen now, or when the card was applied for)
+
+    @property
+    def is_loss(self) -> bool:
+        return bool(self.loss_effective)
+
+    @property
+    def loss_function_names(self) -> str:
+        return "、".join(LOSS_FUNCTIONS.get(f, f) for f in self.loss_functions)
 
     @property
     def missing(self) -> list[Material]:
@@ -93,7 +109,7 @@ class CaseDocument:
         """Every value printed, for checking fonts before rendering."""
         parts = [self.number, self.business_name, self.mode, self.reason, self.clerk_name, self.next_step,
                  *(m.name for m in self.materials), *self.notices, *self.scans, self.fee_line, self.where, self.outlet.name,
-                 self.outlet.address]
+                 self.outlet.address, self.new_card_number, self.temp_card_number]
         for party in (self.applicant, self.agent):
             if party is not None:
                 parts += [party.name, party.address, party.relation, party.ethnicity]
@@ -113,7 +129,10 @@ def rating_url(number: str) -> str:
 
 
 def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site: Site,
-                  notices: dict[str, str] | None = None, scans: list[str] | None = None) -> CaseDocument:
+                  notices: dict[str, str] | None = None, scans: list[str] | None = None,
+                  card_outlet: str = "") -> CaseDocument:
+    """``card_outlet``: the bank outlet chosen when the case's card was applied for, where the
+    next step of a loss is done when site.toml [where] sends it to the bank."""
     business = policy.catalogue[case.business]
     mode = Mode(case.mode)
     presented = set(case.materials)
@@ -133,22 +152,31 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
     if case.agent_name:
         agent = Party(name=case.agent_name, id_number=case.agent_id_number, relation=case.agent_relation,
                       phone=case.agent_phone)
+    days = policy.site.temp_loss_days
     note = (notices or {}).get(case.business)
     outlets = {o.name: o for o in policy.site.bank_outlets}
+    own_outlet = case.outlet or card_outlet
     loss = next((x for x in (case.card.losses if case.card else []) if x.case_id == case.id), None)
+    temp = next((t for t in person.temp_cards if t.case_id == case.id), None)
+    new_card = case.new_card.card_number if business.instant and case.new_card is not None else ""
     return CaseDocument(
         rating_url=rating_url(case.number),
         number=case.number, business_code=case.business, business_name=business.name,
-        all_businesses=[(b.code, b.name) for b in policy.catalogue], mode=mode.label, applicant=applicant,
+        all_businesses=[(b.code, b.name) for b in policy.catalogue if b.offered or b.code == case.business],
+        mode=mode.label, applicant=applicant,
         agent=agent, reason=case.reason, materials=materials, accepted_at=local_text(case.accepted_at),
         promised_date=case.promised_date, promised_days=business.days,
         promise_provisional=bool(case.promise_provisional), clerk_name=clerk.display_name,
-        fee=case.fee, next_step=business.next_step, site=site_info(policy, site),
-        outlet=outlets.get(case.outlet, policy.site.bank_outlets[0]), notices=[note] if note else [], scans=list(scans or []),
+        fee=case.fee, next_step=business.next_step_text(days), site=site_info(policy, site),
+        outlet=outlets.get(own_outlet, policy.site.bank_outlets[0]), outlet_known=own_outlet in outlets,
+        notices=[note.format(days=days)] if note else [], scans=list(scans or []),
         fee_text=business.fee_text(case.fee), pickup=business.pickup,
         loss_effective=local_text(loss.effective_at) if loss else "",
         loss_expires=local_text(loss.expires_at) if loss and loss.expires_at else "",
-        where=where_next(case.business, policy),
+        where=where_next(case.business, policy), mode_code=mode.value,
+        loss_functions=tuple(loss.functions) if loss else (), new_card_number=new_card,
+        temp_card_number=temp.number if temp else "", temp_card_until=f"{temp.valid_until:%Y-%m-%d}" if temp else "",
+        temp_loss_days=days,
     )
 
 
@@ -162,4 +190,4 @@ def where_next(business: str, policy: Policy) -> str:
     if step is None or not policy.site.done_at_bank(step):
         return ""
     name = policy.catalogue[step].name
-    return f"{name}请到发卡银行网点办理（见下方网点地址），不在本窗口办理。"
+    return f"{name}请到社会保障卡的发卡银行网点办理，不在本窗口办理。"

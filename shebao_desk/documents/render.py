@@ -168,7 +168,10 @@ class Renderer:
 
     def _draw_business_row(self, d: CaseDocument, form: Wording) -> Table:
         boxes = "　".join(f"{TICK if code == d.business_code else BOX} {name}" for code, name in d.all_businesses)
-        return self.grid([[self.p(form["business_row"], "label"), self.p(boxes)]], [0.14, 0.86])
+        # The card is co-branded with the bank chosen at intake: the form the window keeps names it too.
+        bank = f"{d.outlet.name}（{d.outlet.address}）" if d.pickup else "—"
+        return self.grid([[self.p(form["business_row"], "label"), self.p(boxes)],
+                          [self.p(form["labels"]["outlet"], "label"), self.p(bank)]], [0.14, 0.86])
 
     def _photo_cell(self, d: CaseDocument, form: Wording) -> Image | Paragraph:
         if d.applicant.photo:
@@ -213,10 +216,12 @@ class Renderer:
         """Declaration, then real room to sign: a ruled blank after every 签字： and 日期：, and the seal box."""
         lab, page = form["labels"], self.layout.page
         blank, size = page["signature_blank_pt"], self.styles.label.fontSize
-        label_w = max(len(form[k]) for k in ("applicant_signature", "clerk_signature", "reviewer_signature")) * size + 8
+        # A minor's case is signed by the guardian (监护人签字), not by an applicant or an agent.
+        first = "guardian_signature" if d.mode_code == "guardian" else "applicant_signature"
+        keys = (first, "clerk_signature", "reviewer_signature")
+        label_w = max(len(form[k]) for k in keys) * size + 8
         date_w = len(form["date"]) * size + 8
-        rows = [[self.p(form[key], "label"), "", self.p(form["date"], "label"), ""]
-                for key in ("applicant_signature", "clerk_signature", "reviewer_signature")]
+        rows = [[self.p(form[key], "label"), "", self.p(form["date"], "label"), ""] for key in keys]
         if d.signature_png:  # signed on the applicant's screen: the image on the applicant's line
             rows[0][1] = Image(io.BytesIO(d.signature_png), width=blank, height=size * 2.6, kind="proportional")
             rows[0][3] = self.p(d.signed_at, "label")
@@ -262,7 +267,8 @@ class Renderer:
                              f"{d.promised_date:%Y年%m月%d日}后")
         if d.where:
             lines.append(d.where)
-            lines.append(f"{d.outlet.name}，{d.outlet.address}，电话 {d.outlet.phone}，{d.outlet.hours}")
+            if d.outlet_known:  # else it would name a bank that may not be the applicant's
+                lines.append(f"{d.outlet.name}，{d.outlet.address}，电话 {d.outlet.phone}，{d.outlet.hours}")
         return [self.p(n["next"], "heading"), *(self.p(line) for line in lines)]
 
     def _draw_contact(self, d: CaseDocument, n: Wording) -> Story:
@@ -273,6 +279,41 @@ class Renderer:
 
     # -- the receipt -----------------------------------------------------------
 
+    @staticmethod
+    def _receipt_rows(d: CaseDocument, r: Wording, promised: str) -> list[tuple[str, str]]:
+        """Rows that mean something for this business: a loss has its times and functions, a card
+        handed over its number, a new card to collect its bank."""
+        rows = []
+        if d.loss_effective:
+            rows.append((r["loss_effective"], d.loss_effective))
+        if d.loss_expires:
+            rows.append((r["loss_expires"], d.loss_expires))
+        if d.loss_functions:
+            rows.append((r["loss_functions"], d.loss_function_names))
+        if d.new_card_number:
+            rows.append((r["new_card_number"], d.new_card_number))
+        if d.temp_card_number:
+            rows += [(r["temp_card_number"], d.temp_card_number), (r["temp_card_until"], d.temp_card_until)]
+        rows.append((r["promised"], promised))
+        if d.pickup and d.promised_date:
+            rows.append((r["pickup"], f"{d.outlet.name}（{d.outlet.address}，{d.outlet.phone}，{d.outlet.hours}）"))
+        if d.where:
+            bank = f"{d.outlet.name}（{d.outlet.address}，{d.outlet.phone}）" if d.outlet_known else ""
+            rows.append((r["where"], d.where + bank))
+        return rows + [(r["fee"], d.fee_line), (r["clerk"], d.clerk_name), (r["window_phone"], d.site.phone)]
+
+    @staticmethod
+    def _loss_tips(d: CaseDocument, r: Wording) -> list[str]:
+        """Art. 15 in full on every loss receipt, and the function not suspended here, if one was not."""
+        if not d.is_loss:
+            return []
+        tips = [r["loss_liability"]]
+        if "financial" not in d.loss_functions:
+            tips.append(r["financial_elsewhere"])
+        if "social" not in d.loss_functions:
+            tips.append(r["social_elsewhere"])
+        return tips
+
     def receipt(self, d: CaseDocument) -> tuple[Story, str]:
         r = self.layout.receipt
         estimate = f" {r['provisional']}" if d.promise_provisional else ""
@@ -280,20 +321,12 @@ class Renderer:
                     if d.promised_date else r["done_now"])
         rows = [(r["case_number"], d.number), (r["business"], d.business_name),
                 (r["applicant"], d.applicant.name), (r["accepted_at"], d.accepted_at)]
-        # Rows that mean something for this business: a loss has its times, a new card its bank.
-        if d.loss_effective:
-            rows.append((r["loss_effective"], d.loss_effective))
-        if d.loss_expires:
-            rows.append((r["loss_expires"], d.loss_expires))
-        rows.append((r["promised"], promised))
-        if d.pickup and d.promised_date:
-            rows.append((r["pickup"], f"{d.outlet.name}（{d.outlet.address}，{d.outlet.phone}，{d.outlet.hours}）"))
-        if d.where:
-            rows.append((r["where"], d.where))
-        rows += [(r["fee"], d.fee_line), (r["clerk"], d.clerk_name), (r["window_phone"], d.site.phone)]
+        rows += self._receipt_rows(d, r, promised)
         table = self.grid([[self.p(k, "label"), self.p(v)] for k, v in rows], [0.22, 0.78])
         provisional_note = r["provisional_note"] if d.promise_provisional and d.promised_date else ""
-        notices = [n for n in (*d.notices, provisional_note, d.next_step, r["keep"]) if n]
+        collects = d.pickup and d.promised_date  # only then is there a card to collect with this receipt
+        notices = [n for n in (*self._loss_tips(d, r), *d.notices, provisional_note, d.next_step,
+                               r["keep"] if collects else r["keep_no_card"]) if n]
         return [self.p(r["title"], "title"), self.p(f"{d.site.institution} {d.site.window_name}", "header"),
                 Spacer(1, 2 * mm), table, self.p(r["notices_title"], "heading"),
                 *(self.p(f"{i}. {text}") for i, text in enumerate(notices, 1)),

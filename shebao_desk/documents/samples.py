@@ -12,7 +12,8 @@ from shebao_desk.config.policy import Policy
 from shebao_desk.documents.model import CaseDocument, Material, Party, SiteInfo, where_next
 from shebao_desk.documents.render import Renderer
 
-SAMPLE_FILES = ("business_form.pdf", "notice.pdf", "notice_large.pdf", "receipt.pdf", "receipt_loss.pdf")
+SAMPLE_FILES = ("business_form.pdf", "notice.pdf", "notice_large.pdf", "receipt.pdf", "receipt_loss.pdf",
+                "business_form_guardian.pdf", "receipt_temp_card.pdf")
 
 
 def sample_document(policy: Policy, *, presented: set[str] | None = None) -> CaseDocument:
@@ -34,7 +35,8 @@ def sample_document(policy: Policy, *, presented: set[str] | None = None) -> Cas
         site=SiteInfo(cfg.institution, cfg.window_name, cfg.window_code, "A", cfg.address, cfg.phone, cfg.hours),
         outlet=cfg.bank_outlets[0],
         notices=["制卡期间如需查询进度，请拨打窗口电话。"],
-        fee_text=business.fee_text(business.fee), pickup=business.pickup,
+        fee_text=business.fee_text(business.fee), pickup=business.pickup, mode_code=mode.value,
+        temp_loss_days=cfg.temp_loss_days,
     )
 
 
@@ -44,15 +46,52 @@ def sample_loss_document(policy: Policy) -> CaseDocument:
     business = policy.catalogue["temp_loss"]
     base = sample_document(policy)
     effective = dt.datetime(2026, 3, 9, 9, 30)
-    expires = effective + dt.timedelta(days=policy.site.temp_loss_days)
+    days = policy.site.temp_loss_days
+    expires = effective + dt.timedelta(days=days)
     return replace(
         base, number=base.number[:-4] + "0002", business_code="temp_loss", business_name=business.name,
-        mode=Mode.SELF.label, agent=None, reason="", promised_date=None, promised_days=0,
+        mode=Mode.SELF.label, mode_code=Mode.SELF.value, agent=None, reason="", promised_date=None, promised_days=0,
         materials=[Material(c, policy.catalogue.material_name(c), True) for c in business.required(Mode.SELF)],
-        fee=0, fee_text=business.fee_text(0), pickup=False, next_step=business.next_step,
-        notices=[load_layout().receipt["notices"]["temp_loss"]],
+        fee=0, fee_text=business.fee_text(0), pickup=False, next_step=business.next_step_text(days),
+        notices=_notices("temp_loss", days),
         loss_effective=f"{effective:%Y-%m-%d %H:%M}", loss_expires=f"{expires:%Y-%m-%d %H:%M}",
-        where=where_next("temp_loss", policy),
+        loss_functions=("social",),  # reported at the window for the social function only: the bank's is told
+        where=where_next("temp_loss", policy),  # the card's bank: the sample applicant's outlet
+    )
+
+
+def _notices(business: str, days: int) -> list[str]:
+    note = load_layout().receipt["notices"].get(business)
+    return [note.format(days=days)] if note else []
+
+
+def sample_guardian_document(policy: Policy) -> CaseDocument:
+    """A child's application through a guardian: the form is signed by the 监护人."""
+    business = policy.catalogue["apply"]
+    base = sample_document(policy)
+    required = business.required(Mode.GUARDIAN)
+    return replace(
+        base, number=base.number[:-4] + "0003", mode=Mode.GUARDIAN.label, mode_code=Mode.GUARDIAN.value,
+        applicant=Party(name="王小明", id_number="611002201709010010", sex="男", ethnicity="汉族",
+                        birth_date="2017-09-01", phone="13900000000", address=base.applicant.address),
+        agent=Party(name="王建国", id_number="611021197501020332", relation="父亲", phone="13900000000"),
+        materials=[Material(c, policy.catalogue.material_name(c), True) for c in required],
+        outlet=policy.site.bank_outlets[-1],
+    )
+
+
+def sample_temp_card_document(policy: Policy) -> CaseDocument:
+    """A temporary card handed over during 补换: its number, its last valid day, return it for the new card."""
+    business = policy.catalogue["temp_card"]
+    base = sample_document(policy)
+    issued = dt.date(2026, 3, 9)
+    return replace(
+        base, number=base.number[:-4] + "0004", business_code="temp_card", business_name=business.name,
+        mode=Mode.SELF.label, mode_code=Mode.SELF.value, agent=None, reason="", promised_date=None, promised_days=0,
+        materials=[Material(c, policy.catalogue.material_name(c), True) for c in business.required(Mode.SELF)],
+        fee=0, fee_text=business.fee_text(0), pickup=False, next_step=business.next_step_text(policy.site.temp_loss_days),
+        notices=_notices("temp_card", policy.site.temp_loss_days), temp_card_number="LS0000123",
+        temp_card_until=f"{issued + dt.timedelta(days=policy.catalogue.temp_card.valid_days):%Y-%m-%d}",
     )
 
 
@@ -61,7 +100,9 @@ def write_samples(policy: Policy, out: Path) -> list[Path]:
     document, loss = sample_document(policy), sample_loss_document(policy)
     normal, large = Renderer(), Renderer(large=True)
     jobs = [("business_form", normal, document), ("notice", normal, document), ("notice", large, document),
-            ("receipt", normal, document), ("receipt", normal, loss)]
+            ("receipt", normal, document), ("receipt", normal, loss),
+            ("business_form", normal, sample_guardian_document(policy)),
+            ("receipt", normal, sample_temp_card_document(policy))]
     paths = []
     for (kind, renderer, doc), name in zip(jobs, SAMPLE_FILES, strict=True):
         path = out / name

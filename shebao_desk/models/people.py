@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, ForeignKey, LargeBinary, String, false
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shebao_desk.models.base import Row, enum_column, utc, utc_opt
@@ -46,6 +46,7 @@ class Person(Row):
     large_print: Mapped[bool] = mapped_column(default=False, server_default=false())  # reads large type
 
     cards: Mapped[list[Card]] = relationship(back_populates="person", order_by="Card.created_at")
+    temp_cards: Mapped[list[TempCard]] = relationship(back_populates="person", order_by="TempCard.issued_at")
 
 
 class Card(Row):
@@ -81,3 +82,23 @@ class LossReport(Row):
     lifted_case_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     card: Mapped[Card] = relationship(back_populates="losses")
+
+
+class TempCard(Row):
+    """A temporary card (临时卡) handed over free during 补换, tracked until it comes back: the new
+    card may be used only once it is returned (Shaanxi 2018 guidance; businesses.toml ``temp_card``).
+    Not a ``Card``: it has no financial function and no place in the one-valid-card rule."""
+
+    __tablename__ = "temp_card"
+    # The Today page's list of outstanding temporary cards: not returned, by validity.
+    __table_args__ = (Index("ix_temp_card_outstanding", "returned_at", "valid_until"),)
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("person.id"), index=True)
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("case.id"), nullable=True)  # the 临时卡 case
+    number: Mapped[str] = mapped_column(String(20))
+    issued_at: Mapped[utc]
+    valid_until: Mapped[dt.date] = mapped_column(Date)  # the last day it may be used
+    returned_at: Mapped[utc_opt]  # None: still out (a return is never undone: changes.merge ranks it)
+    returned_by: Mapped[str | None] = mapped_column(ForeignKey("clerk.id"), nullable=True)
+
+    person: Mapped[Person] = relationship(back_populates="temp_cards")

@@ -10,6 +10,7 @@ with the reason a clerk can read to the applicant.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
@@ -181,3 +182,58 @@ def check_cancel(cards: Sequence[C], person_cancelled: bool) -> C | None:
     if person_cancelled:
         raise RuleViolation("该人员的社会保障卡已经注销。", "cancel refused: already cancelled")
     return current_card(cards)
+
+
+# -- the card handed over now (即时制卡) and the temporary card (临时卡) --------------------------
+
+CARD_NUMBER = re.compile(r"[A-Z][0-9]{8}")  # DOMAIN.md §2: EF05 tag 07, a letter and 8 digits
+TEMP_CARD_NUMBER = re.compile(r"[A-Za-z0-9]{1,20}")  # printed on the temporary card; no national form known
+
+
+def check_new_card_number(number: str, taken_by_other: bool) -> str:
+    """The number of a card made on the spot, as printed on it (upper-cased)."""
+    number = number.strip().upper()
+    if not number:
+        raise RuleViolation("即时制卡须登记新卡卡号（读卡或照卡面填写）", "instant card without a number")
+    if not CARD_NUMBER.fullmatch(number):
+        raise RuleViolation(f"新卡卡号“{number}”有误：应为 1 个字母加 8 位数字", "instant card number of wrong form")
+    if taken_by_other:
+        raise RuleViolation(f"卡号 {number} 已登记在另一张卡上，请核对", "instant card number taken")
+    return number
+
+
+class TempCardLike(Protocol):
+    @property
+    def number(self) -> str: ...
+    @property
+    def valid_until(self) -> dt.date: ...
+    @property
+    def returned_at(self) -> dt.datetime | None: ...
+
+
+T = TypeVar("T", bound=TempCardLike)
+
+
+def outstanding_temp_cards(temp_cards: Sequence[T]) -> list[T]:
+    return [t for t in temp_cards if t.returned_at is None]
+
+
+def check_temp_card(number: str, temp_cards: Sequence[TempCardLike]) -> str:
+    """A temporary card may be handed over when none is still out; returns its number as recorded."""
+    out = outstanding_temp_cards(temp_cards)
+    if out:
+        raise RuleViolation(
+            f"该人员已领临时卡（卡号 {out[-1].number}，有效期至 {out[-1].valid_until:%Y-%m-%d}）尚未交回，"
+            "请先交回再领", "temp card refused: one still out")
+    number = number.strip()
+    if not TEMP_CARD_NUMBER.fullmatch(number):
+        raise RuleViolation("请填写临时卡卡号（照卡面填写，字母或数字）", "temp card number missing or of wrong form")
+    return number
+
+
+def check_expiry_renewal(expiry: dt.date | None, today: dt.date, within_days: int) -> None:
+    """有效期届满 as a reason: the card's expiry (when known) must have come, or be within ``within_days``."""
+    if expiry is not None and expiry > today + dt.timedelta(days=within_days):
+        raise RuleViolation(
+            f"该卡有效期至 {expiry:%Y-%m-%d}，尚未届满（到期前 {within_days} 天内才可按“有效期届满”换卡）；"
+            "卡片损坏等请选择相应的办理原因", "expiry renewal refused: expiry too far")

@@ -28,3 +28,8 @@ VALID_CARD_STATUSES = (CardStatus.PENDING, CardStatus.NORMAL)
 class LossKind(enum.StrEnum):
     TEMPORARY = "temporary"
     FORMAL = "formal"
+
+
+# The functions a loss report suspends (Art. 15: the social security and the financial function are
+# reported lost separately, through 12333 and the bank's hotline), by the code stored in loss_report.functions.
+LOSS_FUNCTIONS = {"social": "社会保障功能", "financial": "金融功能"}

@@ -14,14 +14,17 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from sqlalchemy import select
+
+from shebao_desk.clock import local_day
 from shebao_desk.rules import card_rules
+from shebao_desk.rules.card_states import LOSS_FUNCTIONS as LOSS_FUNCTIONS  # re-exported: the intake form's name
 from shebao_desk.config.catalogue import BusinessCode
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ValidationError
-from shebao_desk.models import Card, CardStatus, Case, LossKind, LossReport, Person, PersonStatus
+from shebao_desk.models import Card, CardStatus, Case, LossKind, LossReport, Person, PersonStatus, TempCard
 from shebao_desk.services.case_request import CaseRequest
 
-LOSS_FUNCTIONS = {"social": "社会保障功能", "financial": "金融功能"}
 CHANGEABLE_FIELDS = ("name", "phone", "address", "ethnicity")  # what an info-change business may change
 
 
@@ -101,6 +104,10 @@ def reissue(a: Act) -> None:
 
 def replace(a: Act) -> None:
     old = card_rules.check_replace(a.person.cards, a.now)
+    reason = a.policy.catalogue[a.req.business].reason(a.req.reason)
+    if reason is not None and reason.within_days_of_expiry is not None:  # 有效期届满
+        expiry = old.expiry_date or (a.req.chip.expiry_date if a.req.chip and not _instant(a) else None)
+        card_rules.check_expiry_renewal(expiry, local_day(a.now), reason.within_days_of_expiry)
     _void(old, CardStatus.REPLACED, a.req.reason or "换卡", a.now)
     a.case.card = old
     a.case.new_card = _new_card(a.person)
@@ -111,6 +118,12 @@ def pin_reset(a: Act) -> None:
     card.pin_reset_at = a.now
     card.activated_at = None  # the holder must activate again with the initial PIN
     a.case.card = card
+
+
+def pin_unlock(a: Act) -> None:
+    """A card locked by wrong PINs: the holder keeps the own PIN and the activation (unlike a reset)."""
+    a.case.card = card_rules.check_pin_service(a.person.cards, a.now,
+                                               a.policy.catalogue[BusinessCode.PIN_UNLOCK].name)
 
 
 def pin_change(a: Act) -> None:
@@ -139,6 +152,55 @@ def cancel(a: Act) -> None:
     a.person.cancelled_at = a.now
 
 
+def temp_card(a: Act) -> None:
+    """A temporary card handed over now, valid for [temp_card] valid_days, tracked until returned."""
+    number = card_rules.check_temp_card(a.req.card_number, a.person.temp_cards)
+    days = a.policy.catalogue.temp_card.valid_days
+    issued = TempCard(person=a.person, number=number, issued_at=a.now,
+                      valid_until=local_day(a.now) + dt.timedelta(days=days))
+    a.session.add(issued)
+    a.session.flush()
+    issued.case_id = a.case.id
+
+
+def return_temp_cards(person: Person, clerk_id: str, now: dt.datetime) -> list[TempCard]:
+    """The person's temporary cards still out come back (the new card may be used only then)."""
+    returned = card_rules.outstanding_temp_cards(person.temp_cards)
+    for t in returned:
+        t.returned_at, t.returned_by = now, clerk_id
+    return returned
+
+
+def _instant(a: Act) -> bool:
+    return a.policy.catalogue[a.req.business].instant
+
+
+def _hand_over(a: Act) -> None:
+    """即时制卡: the new card was made on the spot; it is the holder's now, with the number printed on it."""
+    card = a.case.new_card
+    assert card is not None  # the wrapped apply/reissue/replace made it
+    chip = a.req.chip
+    number = a.req.card_number or (chip.card_number if chip else "")
+    taken = a.session.scalar(select(Card.id).where(Card.card_number == number.strip().upper(),
+                                                   Card.id != card.id).limit(1)) is not None
+    card.card_number = card_rules.check_new_card_number(number, taken)
+    if chip is not None and chip.card_number == card.card_number:  # the new card was read: its chip data too
+        card.card_id, card.generation = chip.card_id, chip.generation
+        card.expiry_date = chip.expiry_date
+    card.status = CardStatus.NORMAL
+    card.issue_date = local_day(a.now)
+    return_temp_cards(a.person, a.case.accepted_by, a.now)  # handed over against the temporary card, as at collection
+
+
+def instant(effect: Callable[[Act], None]) -> Callable[[Act], None]:
+    """The same-day variant of 申领/补卡/换卡: the same rules, then the card handed over at once."""
+    def made_now(a: Act) -> None:
+        effect(a)
+        _hand_over(a)
+    made_now.__name__ = f"instant_{effect.__name__}"
+    return made_now
+
+
 EFFECTS: dict[BusinessCode, Callable[[Act], None]] = {
     BusinessCode.APPLY: apply,
     BusinessCode.ACTIVATE: activate,
@@ -151,4 +213,9 @@ EFFECTS: dict[BusinessCode, Callable[[Act], None]] = {
     BusinessCode.PIN_CHANGE: pin_change,
     BusinessCode.INFO_CHANGE: info_change,
     BusinessCode.CANCEL: cancel,
+    BusinessCode.PIN_UNLOCK: pin_unlock,
+    BusinessCode.TEMP_CARD: temp_card,
+    BusinessCode.INSTANT_APPLY: instant(apply),
+    BusinessCode.INSTANT_REISSUE: instant(reissue),
+    BusinessCode.INSTANT_REPLACE: instant(replace),
 }

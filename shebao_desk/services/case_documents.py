@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk.config.document_layout import load_layout
@@ -35,8 +36,16 @@ def load_case_document(session: Session, case_id: str, policy: Policy) -> tuple[
     if clerk is None or site is None:  # a store without its site row or the accepting clerk is broken
         raise LookupError(f"case {case_id}: clerk or site missing")
     document = case_document(case, case.person, clerk, policy, site,
-                             notices=dict(load_layout().receipt["notices"]), scans=scan_lines(session, case.id))
+                             notices=dict(load_layout().receipt["notices"]), scans=scan_lines(session, case.id),
+                             card_outlet=_card_outlet(session, case))
     return case, document
+
+
+def _card_outlet(session: Session, case: Case) -> str:
+    """The bank outlet chosen when the case's card was applied for (its bank, for a loss's next step)."""
+    if case.outlet or case.card_id is None:
+        return ""
+    return session.scalar(select(Case.outlet).where(Case.new_card_id == case.card_id).limit(1)) or ""
 
 
 def render_case(session: Session, case_id: str, policy: Policy, folder: Path, *, large: bool = False,

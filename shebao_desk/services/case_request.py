@@ -61,3 +61,4 @@ class CaseRequest:
     origins: dict[str, str] = field(default_factory=dict)  # applicant field -> id_card / ss_card / typed
     outlet: str = ""  # the bank outlet chosen for pick-up (申领/补卡/换卡), by name from site.toml
     large_print: bool = False  # the applicant reads large type: PIN dialog, receipt, notice
+    card_number: str = ""  # the card handed over now (businesses.toml hands_card): 即时制卡's new card, 临时卡

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import zlib
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,9 +30,14 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 TOWNS = ["商州区北新街", "商州区工农路", "洛南县城关街道", "丹凤县龙驹寨街道", "山阳县城关街道", "镇安县永乐街道"]
 SHANGLUO = ["611002", "611021", "611022", "611023", "611024", "611025", "611026"]
 # After the first application, each person does one more business (cycled), so
-# every business type appears and each follows the card's state machine.
+# every business type appears and each follows the card's state machine. The people with no
+# follow-up had their card made on the spot (即时制卡申领) instead of applying.
 FOLLOW_UPS = ["activate", "temp_loss", "lift_loss", "formal_loss", "replace", "pin_reset",
-              "pin_change", "info_change", "cancel", None]
+              "pin_change", "info_change", "cancel", "pin_unlock", "temp_card", "instant_replace",
+              "instant_reissue", None]
+# What a follow-up brings with it: the loss before a reissue, the lift after a temporary loss.
+CHAINS = {"lift_loss": ["temp_loss", "lift_loss"], "formal_loss": ["formal_loss", "reissue"],
+          "instant_reissue": ["formal_loss", "instant_reissue"]}
 DEMO_PASSWORD = "demo-pass-1"
 
 
@@ -80,15 +86,16 @@ def seed(store: Store, policy: Policy, n: int, *, workstation: str = "A", seed_v
                     continue
                 taken.add(applicant.id_number)
                 when = now - dt.timedelta(days=rng.randint(20, 60), minutes=rng.randint(0, 480))
-                apply = accept_case(s, CaseRequest("apply", Mode.SELF, applicant, {"id_original", "id_copy", "photo"}),
+                follow = FOLLOW_UPS[done % len(FOLLOW_UPS)]
+                first = "apply" if follow else "instant_apply"
+                apply = accept_case(s, CaseRequest(first, Mode.SELF, applicant, {"id_original", "id_copy", "photo"},
+                                                   card_number=_card_number(applicant, first)),
                                     clerk_here, site, policy, when)
                 cases += 1
-                complete_case(s, apply.case, clerk_here, when + dt.timedelta(days=10))
-                follow = FOLLOW_UPS[done % len(FOLLOW_UPS)]
+                if first == "apply":
+                    complete_case(s, apply.case, clerk_here, when + dt.timedelta(days=10))
                 later = when + dt.timedelta(days=12, minutes=rng.randint(0, 300))
-                for business in (["temp_loss", "lift_loss"] if follow == "lift_loss" else
-                                 ["formal_loss", "reissue"] if follow == "formal_loss" else
-                                 [follow] if follow else []):
+                for business in CHAINS.get(follow or "", [follow] if follow else []):
                     cases += _follow_up(s, policy, clerk_here, site, applicant, business, later)
                     later += dt.timedelta(hours=1)
                 done += 1
@@ -101,6 +108,15 @@ def _follow_up(s: Session, policy: Policy, clerk: Clerk, site: Site, applicant: 
     materials = set(policy.catalogue[business].required(mode))
     agent = AgentInput("张家属", make_id_number("611002", dt.date(1970, 5, 5), 11), "子女") if mode is Mode.AGENT else None
     changes = {"phone": "13900000000"} if business == "info_change" else {}
-    accept_case(s, CaseRequest(business, mode, applicant, materials, agent=agent, changes=changes),
+    reason = "卡面损坏" if business in ("replace", "instant_replace") else ""
+    accept_case(s, CaseRequest(business, mode, applicant, materials, agent=agent, changes=changes, reason=reason,
+                               card_number=_card_number(applicant, business)),
                 clerk, site, policy, when)
     return 1
+
+
+def _card_number(applicant: ApplicantInput, business: str) -> str:
+    """The number of a card handed over on the spot, unique with the person (a letter and 8 digits)."""
+    digits = f"{zlib.crc32(applicant.id_number.encode()) % 10**8:08d}"
+    return {"temp_card": "LS" + digits, "instant_apply": "D" + digits, "instant_reissue": "E" + digits,
+            "instant_replace": "F" + digits}.get(business, "")

@@ -94,6 +94,13 @@ def describe(table: str, action: str, before: dict[str, Any] | None, after: dict
         if (after or {}).get("lifted_at"):
             return f"解除{kind}。"
         return f"挂失记录：{_changes(before or {}, after or {}, catalogue)}。"
+    if table == "temp_card":
+        if verb == "insert":
+            return f"交付临时卡（卡号 {data.get('number', '')}），有效期至 {data.get('valid_until', '')}。"
+        returned = (after or {}).get("returned_at")
+        if returned:
+            return f"临时卡已交回（{_value('returned_at', returned, catalogue)}）。"
+        return "临时卡记录更新。"
     if table == "person":
         if verb == "insert":
             return f"新建人员档案：{data.get('name', '')}。"

@@ -26,8 +26,10 @@ from shebao_desk.models.base import stable_uuid
 from shebao_desk.models.limits import LABELS, check_field
 from shebao_desk.rules import card_rules
 from shebao_desk.rules.idnumber import Regions, mask_id_number, parse_id_number
-from shebao_desk.services.card_effects import EFFECTS, LOSS_FUNCTIONS, Act
+from shebao_desk.rules.card_states import LOSS_FUNCTIONS
+from shebao_desk.services.card_effects import EFFECTS, Act, return_temp_cards
 from shebao_desk.services.case_request import AgentInput, CaseRequest
+from shebao_desk.services.id_documents import number_refusal
 from shebao_desk.store.site_identity import case_sequence_floor
 
 log = logging.getLogger(__name__)
@@ -81,11 +83,15 @@ def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
     if not req.applicant.name.strip():
         raise ValidationError("请填写申请人姓名")
     _check_lengths_and_characters(req)
+    refused = number_refusal(policy.catalogue, req.business, req.applicant.id_number)
+    if refused:  # a residence permit's or a foreigner's number where only the resident ID card will do
+        raise ValidationError(refused, f"{req.business} refused: not a resident ID number")
     parsed = parse_id_number(req.applicant.id_number, today=today, regions=policy.regions)
-    guardian_age = policy.catalogue.minors.guardian_age
+    minors = policy.catalogue.minors
+    guardian_age, guardian_until = minors.guardian_age, minors.guardian_until
     age = _age(parsed.birth_date, today)
-    if req.mode is Mode.GUARDIAN and age >= guardian_age:
-        raise ValidationError(f"申请人已满 {guardian_age} 周岁，不能由监护人代办；请选择本人办理或他人代办")
+    if req.mode is Mode.GUARDIAN and age >= guardian_until:  # 16–17 only where the county allows (businesses.toml)
+        raise ValidationError(f"申请人已满 {guardian_until} 周岁，不能由监护人代办；请选择本人办理或他人代办")
     if req.mode is Mode.SELF and age < guardian_age and Mode.GUARDIAN in business.modes:
         raise ValidationError(f"申请人未满 {guardian_age} 周岁，须由监护人代办（请选择“监护人代办”并填写监护人）")
     for who, phone in (("申请人", req.applicant.phone), ("代办人/监护人", req.agent.phone if req.agent else ""),
@@ -158,11 +164,13 @@ def next_case_number(session: Session, site: Site, day: dt.date) -> str:
     return f"{prefix}{seq:04d}"
 
 
-def _register_chip_card(session: Session, req: CaseRequest, person: Person) -> None:
+def _register_chip_card(session: Session, req: CaseRequest, person: Person, policy: Policy) -> None:
     """A genuine card issued before this program (or at another window), unknown here: when the
     person has no valid card in the store, the clerk may register it from its chip data."""
     chip = req.chip
     if chip is None or req.business in (BusinessCode.APPLY, BusinessCode.CANCEL) or card_rules.current_card(person.cards) is not None:
+        return
+    if policy.catalogue[req.business].instant:  # the card in the reader is the one just made: _hand_over records it
         return
     owner = session.scalar(select(Card).where(Card.card_number == chip.card_number))
     if owner is not None:
@@ -181,9 +189,10 @@ def _register_chip_card(session: Session, req: CaseRequest, person: Person) -> N
 
 def _apply_effects(session: Session, req: CaseRequest, case: Case, person: Person,
                    policy: Policy, now: dt.datetime) -> None:
-    _register_chip_card(session, req, person)
+    _register_chip_card(session, req, person, policy)
     EFFECTS[BusinessCode(req.business)](Act(session, req, case, person, policy, now))
-    if req.card_read and case.card is not None and req.business != BusinessCode.APPLY:
+    instant = policy.catalogue[req.business].instant  # the card read is the new one, not the person's old card
+    if req.card_read and case.card is not None and req.business != BusinessCode.APPLY and not instant:
         _match_card(case.card, *req.card_read)
 
 
@@ -265,6 +274,11 @@ def complete_case(session: Session, case: Case, clerk: Clerk, now: dt.datetime |
     if case.new_card is not None and case.new_card.status is CardStatus.PENDING:
         case.new_card.status = CardStatus.NORMAL
         case.new_card.issue_date = local_day(now)
+    if case.business in (BusinessCode.REISSUE, BusinessCode.REPLACE):
+        # The new card is handed over only against the temporary card (it may be used only once that is back).
+        for back in return_temp_cards(case.person, clerk.id, now):
+            log.info("temporary card %s of %s returned with case %s", back.number,
+                     mask_id_number(case.person.id_number), case.number)
     case.status = CaseStatus.COMPLETED
     case.completed_at = now
     case.completed_by = clerk.id

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from shebao_desk.clock import CHINA, local_day, now_utc
 from shebao_desk.rules import card_rules
 from shebao_desk.rules.idnumber import normalise
-from shebao_desk.models import AuditEntry, Card, Case, CaseStatus, LossKind, LossReport, Person
+from shebao_desk.models import AuditEntry, Card, Case, CaseStatus, LossKind, LossReport, Person, TempCard
 
 SEARCH_LIMIT = 200
 LIST_LIMIT = 200  # rows a list on the Today page shows; its heading gives the full count
@@ -149,7 +149,8 @@ def losses_lapsing(session: Session, within: dt.timedelta = dt.timedelta(hours=2
 
 
 def case_history(session: Session, case: Case) -> list[AuditEntry]:
-    """Audit entries of the case and of the rows it touched (its person, cards, losses)."""
+    """Audit entries of the case and of the rows it touched (its person, cards, losses, temporary card)."""
     ids = {case.id, case.person_id} | {i for i in (case.card_id, case.new_card_id) if i}
     ids |= set(session.scalars(select(LossReport.id).where(LossReport.case_id == case.id)))
+    ids |= set(session.scalars(select(TempCard.id).where(TempCard.case_id == case.id)))
     return list(session.scalars(select(AuditEntry).where(AuditEntry.row_id.in_(ids)).order_by(AuditEntry.at)))

@@ -30,9 +30,9 @@ from sqlalchemy import Connection, Engine, text
 
 SHARED = "*"
 PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
-PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry", "case_rating"}
+PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry", "temp_card", "case_rating"}
 WINDOW_TABLES = {"attendance", "supervision_visit"}
-CLERK_REFS = {"case": ("accepted_by", "completed_by"), "inquiry": ("owner_id",)}
+CLERK_REFS = {"case": ("accepted_by", "completed_by"), "inquiry": ("owner_id",), "temp_card": ("returned_by",)}
 
 _PERSON_OF = {  # row id -> person id, on the central tables
     "card": 'SELECT id, person_id FROM card WHERE id = ANY(:ids)',
@@ -40,6 +40,7 @@ _PERSON_OF = {  # row id -> person id, on the central tables
     "loss_report": 'SELECT l.id, k.person_id FROM loss_report l JOIN card k ON k.id = l.card_id '
                    'WHERE l.id = ANY(:ids)',
     "inquiry": 'SELECT id, person_id FROM inquiry WHERE id = ANY(:ids)',
+    "temp_card": 'SELECT id, person_id FROM temp_card WHERE id = ANY(:ids)',
     # 好差评 (issue 28): the rating of a case travels with the case's person.
     "case_rating": 'SELECT r.id, c.person_id FROM case_rating r JOIN "case" c ON c.id = r.case_id '
                    'WHERE r.id = ANY(:ids)',
@@ -50,6 +51,7 @@ _CLERK_OF = {"attendance": 'SELECT id, clerk_id FROM attendance WHERE id = ANY(:
 _CLERKS_OF = {
     "case": 'SELECT id, accepted_by, completed_by FROM "case" WHERE id = ANY(:ids)',
     "inquiry": 'SELECT id, owner_id FROM inquiry WHERE id = ANY(:ids)',
+    "temp_card": 'SELECT id, returned_by FROM temp_card WHERE id = ANY(:ids)',
 }
 _COLUMNS = "c.change_id, c.table_name, c.row_id, c.hlc, c.origin, c.values"
 
@@ -228,12 +230,13 @@ def _with_history(conn: Connection, keys: set[str], before: int) -> set[str]:
 
 
 def _clerks_named(conn: Connection, persons: list[str]) -> set[str]:
-    """The clerks the cases and inquiries of these persons name."""
+    """The clerks the cases, inquiries and temporary cards of these persons name."""
     if not persons:
         return set()
     return {k for (k,) in conn.execute(text(
         'SELECT accepted_by FROM "case" WHERE person_id = ANY(:p) UNION SELECT completed_by FROM "case" '
-        'WHERE person_id = ANY(:p) UNION SELECT owner_id FROM inquiry WHERE person_id = ANY(:p)'), {"p": persons}) if k}
+        'WHERE person_id = ANY(:p) UNION SELECT owner_id FROM inquiry WHERE person_id = ANY(:p) '
+        'UNION SELECT returned_by FROM temp_card WHERE person_id = ANY(:p)'), {"p": persons}) if k}
 
 
 def _bring(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:

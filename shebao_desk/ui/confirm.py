@@ -44,6 +44,10 @@ CONSEQUENCES = {
     "replace": (QT_TRANSLATE_NOOP("confirm", "确认换卡"),
                 QT_TRANSLATE_NOOP("confirm", "换卡后，{name}的原社会保障卡（{card}）立即作废并收回销毁，不可恢复。"),
                 QT_TRANSLATE_NOOP("confirm", "换卡")),
+    "instant_replace": (QT_TRANSLATE_NOOP("confirm", "确认即时制卡换卡"),
+                        QT_TRANSLATE_NOOP("confirm", "换卡后，{name}的原社会保障卡（{card}）立即作废并收回销毁，"
+                                              "新卡当场交付，不可恢复。"),
+                        QT_TRANSLATE_NOOP("confirm", "换卡")),
 }
 
 

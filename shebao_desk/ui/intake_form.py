@@ -36,7 +36,7 @@ class IntakeForm(QWidget):
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
         self.business = named(QComboBox(), "business")
-        for b in policy.catalogue:
+        for b in policy.catalogue.offered():  # businesses.toml offered = false: not done at this window
             self.business.addItem(b.name, b.code)
         self.mode = named(QComboBox(), "mode")
         top.addWidget(QLabel(self.tr("业务类型")))
@@ -152,6 +152,7 @@ class IntakeForm(QWidget):
             changes=details.changes(), card_read=applicant.card_read, origins=applicant.field_origins(),
             chip=applicant.chip, register_card=applicant.registers_card(),
             outlet=details.outlet.currentData() or "", large_print=self.large_print.isChecked(),
+            card_number=details.card_number.text() if business.hands_card else "",
         )
 
     # -- drafts (format: ui/intake_fields/draft.py) -----------------------------

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBox
 
 from shebao_desk.devices.card_data import CardInfo
 from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN, IdCardInfo, decode_photo, find_idcard_port, read_id_card
+from shebao_desk.services.id_documents import idcard_refusal
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.intake_form import IntakeForm
 from shebao_desk.ui.ops import run_op
@@ -110,6 +111,10 @@ class CardReaders(QWidget):
                worker=self.ctx.devices)
 
     def on_idcard_read(self, info: IdCardInfo, id_photo: bytes | None = None) -> None:
+        refused = idcard_refusal(self.ctx.policy.catalogue, self.form.business_code, info.kind)
+        if refused:  # e.g. a foreigner's permanent residence ID for 申领 (Art. 13): named, nothing filled
+            self.card_status.problem(refused)
+            return
         applicant = self.form.applicant
         current = applicant.typed_id_number()
         if current and current != info.id_number:

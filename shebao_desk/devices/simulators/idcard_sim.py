@@ -5,7 +5,9 @@ below are copied from there on purpose, not imported from :mod:`idcard`, so a mi
 the reader cannot hide behind the same mistake here). The client opens the pty's slave
 path like any serial port: ``/dev/pts/N``.
 
-Cards are TOML files (resources/idcards/). Faults for tests: ``corrupt_checksum`` spoils
+Cards are TOML files (resources/idcards/); ``type_flag`` ("" resident ID card, "J" residence permit for
+Hong Kong, Macao and Taiwan residents, "I"/"Y" foreigner's permanent residence ID, 2017/2023) picks
+the text block's layout. Faults for tests: ``corrupt_checksum`` spoils
 the checksum of every answer; ``pull_on_read`` closes the port when the read command comes,
 as a USB reader pulled out mid-read.
 """
@@ -24,12 +26,45 @@ HEAD = bytes([0xAA, 0xAA, 0xAA, 0x96, 0x69])
 # valid from 16, valid to 16, reserved 36 → 256 bytes of UCS-2 LE, space-padded.
 BLOCK = (("name", 30), ("sex", 2), ("ethnicity", 4), ("birth_date", 16), ("address", 70), ("id_number", 36),
          ("authority", 30), ("valid_from", 16), ("valid_to", 16), ("", 36))
+# The other documents a GA 467 reader reads, each from its public description (not from devices/idcard.py);
+# the card file's ``type_flag`` picks one, and is written as the block's 证件类型标识.
+BLOCKS = {
+    "": BLOCK,
+    # 港澳台居民居住证: the permit's items (国办《港澳台居民居住证申领发放办法》Art. 3: 签发次数 and the
+    # 港澳台居民出入境证件号码 besides the resident card's) in the reader vendors' layout: the ethnicity
+    # place reserved, then the travel permit's number 18, 签发次数 4, reserved 6, flag "J", reserved 6.
+    "J": (("name", 30), ("sex", 2), ("", 4), ("birth_date", 16), ("address", 70), ("id_number", 36),
+          ("authority", 30), ("valid_from", 16), ("valid_to", 16), ("pass_number", 18), ("issue_count", 4),
+          ("", 6), ("type_flag", 2), ("", 6)),
+    # 外国人永久居留身份证 (2017): the machine-readable items table published with it: English name 120,
+    # sex 2, number 30, nationality 6, Chinese name 30, issued 16, ends 16, born 16, version 4,
+    # authority code 8, flag "I" 2, reserved 6.
+    "I": (("english_name", 120), ("sex", 2), ("id_number", 30), ("nationality", 6), ("name", 30),
+          ("valid_from", 16), ("valid_to", 16), ("birth_date", 16), ("card_version", 4), ("authority", 8),
+          ("type_flag", 2), ("", 6)),
+    # 外国人永久居留身份证 (2023): Chinese name 30, sex 2, renewals 4, born 16, English name 70, number 36,
+    # reserved 30, issued 16, ends 16, English name continued 22, nationality 6, flag "Y" 2, former number 6.
+    "Y": (("name", 30), ("sex", 2), ("renewals", 4), ("birth_date", 16), ("english_name", 70), ("id_number", 36),
+          ("", 30), ("valid_from", 16), ("valid_to", 16), ("english_name_2", 22), ("nationality", 6),
+          ("type_flag", 2), ("", 6)),
+}
+
+
+def layout(card: dict[str, str]) -> tuple[tuple[str, int], ...]:
+    flag = str(card.get("type_flag", ""))
+    if flag not in BLOCKS:
+        raise ValueError(f"type_flag {flag!r} is none of {sorted(BLOCKS)}")
+    return BLOCKS[flag]
 
 
 def load_card(path: Path) -> dict[str, str]:
     with open(path, "rb") as f:
         card = tomllib.load(f)
-    for field, size in BLOCK:
+    try:
+        fields = layout(card)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    for field, size in fields:
         if field and len(str(card.get(field, "")).encode("utf-16-le")) > size:
             raise ValueError(f"{path}: {field} longer than {size} bytes")
     return card
@@ -37,7 +72,7 @@ def load_card(path: Path) -> dict[str, str]:
 
 def text_block(card: dict[str, str]) -> bytes:
     out = b""
-    for field, size in BLOCK:
+    for field, size in layout(card):
         raw = str(card.get(field, "")).encode("utf-16-le") if field else b""
         out += raw + " ".encode("utf-16-le") * ((size - len(raw)) // 2)
     assert len(out) == 256

@@ -43,6 +43,11 @@ class DetailFields(QGroupBox):
             self.outlet.addItem(f"{outlet.name}（{outlet.address}）", outlet.name)
         self.outlet_label = QLabel(self.tr("领卡银行网点"))
         form.addRow(self.outlet_label, self.outlet)
+        # The card handed over now (businesses.toml hands_card): an instant card's number, a temporary card's.
+        self.card_number = QLineEdit(maxLength=20, placeholderText=self.tr("照卡面填写；即时制卡也可插入新卡读取"))
+        self.card_number.setObjectName("card_number")
+        self.card_number_label = QLabel(self.tr("交付的卡号"))
+        form.addRow(self.card_number_label, self.card_number)
         self.loss_rows = self._loss_rows(form)
         self.new_name = named(QLineEdit(placeholderText=self.tr("不变则留空"), maxLength=max_length("person", "name")),
                               "new_name")
@@ -98,7 +103,11 @@ class DetailFields(QGroupBox):
         self.reason_choice.setVisible(business.asks_reason and bool(business.reasons))
         self.outlet.setVisible(business.pickup)
         self.outlet_label.setVisible(business.pickup)
-        self.setVisible(business.loss_time or business.changes_info or business.asks_reason or business.pickup)
+        self.card_number.setVisible(business.hands_card)
+        self.card_number_label.setVisible(business.hands_card)
+        self.card_number_label.setText(self.tr("新卡卡号") if business.instant else self.tr("临时卡卡号"))
+        self.setVisible(business.loss_time or business.changes_info or business.asks_reason or business.pickup
+                        or business.hands_card)
 
     def phone_problem(self) -> str | None:
         return phone_problem(self.new_phone.text())
@@ -122,15 +131,19 @@ class DetailFields(QGroupBox):
     def save_draft(self, draft: Draft) -> None:
         put_texts(draft, self.texts)
         draft["outlet"] = self.outlet.currentData()
+        if self.card_number.text():  # only then: a draft of an earlier version reads back the same
+            draft["card_number"] = self.card_number.text()
 
     def restore_draft(self, draft: Draft) -> None:
         choose_data(self.outlet, draft.get("outlet"))
         take_texts(draft, self.texts)
+        number = draft.get("card_number")
+        self.card_number.setText(number if isinstance(number, str) else "")
 
     def is_blank(self) -> bool:
-        return not any_text(self.texts)
+        return not any_text(self.texts) and not self.card_number.text().strip()
 
     def clear(self) -> None:
-        for field in self.texts.values():
+        for field in (*self.texts.values(), self.card_number):
             field.clear()
         self.outlet.setCurrentIndex(0)
