@@ -1,14 +1,14 @@
 """temporary cards (临时卡) handed over during 补换, tracked until returned (issue 27)
 
 Revision ID: 0019_i27
-Revises: 0016
+Revises: 0019
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0019_i27'
-down_revision = '0016'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
