@@ -3,6 +3,7 @@ with exit 2 and one plain line, and the receiving store stays byte-for-byte what
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -22,6 +23,10 @@ from shebao_desk.sync import bundle as B
 from shebao_desk.sync.bundle_file import MAGIC
 
 pytestmark = pytest.mark.slow  # every attack goes through `bundle import` in a subprocess
+# The memory tests run scaled down; SHEBAO_PROBE_SCALE=1 runs them at the probe's sizes (a 120 MB
+# unsigned file; a dense payload from a pinned peer of 170 MB, above the probe's 100 MB) to measure the
+# figures issue 24 asks for (2026-12-05: every one refused at 88 MB peak, 2-14 s).
+PROBE_SCALE = os.environ.get("SHEBAO_PROBE_SCALE") == "1"
 
 
 def cli(tmp_path, db, *args, stdin=None):
@@ -201,7 +206,7 @@ def test_gzip_bomb_is_refused_with_little_memory(pinned):
     assert peak_mb < 200, f"peak memory {peak_mb:.0f} MB"
 
 
-@pytest.mark.parametrize("megabytes", [12, 40])
+@pytest.mark.parametrize("megabytes", [120] if PROBE_SCALE else [12, 40])
 def test_an_unsigned_file_of_nested_lists_is_refused_before_it_is_parsed(sites, megabytes):
     """The probe's pre-authentication bomb, scaled down (120 MB of `[[],[],…]` took 3.3 GB): under the
     cap for files of the old formats (parsed whole) and over it."""
@@ -214,12 +219,13 @@ def test_an_unsigned_file_of_nested_lists_is_refused_before_it_is_parsed(sites, 
 
 
 def test_an_unsigned_header_is_refused_before_its_payload_is_read(sites):
+    size = (120 if PROBE_SCALE else 30) << 20
     header = {"format": B.FORMAT, "origin": sites["origin"], "incarnation": 0, "number": 1, "public_key": "00" * 32,
               "created_at": "2026-12-05T00:00:00", "changes": 1, "signature": "00" * 64,
               "receivers": [{"origin": o, "public_key": k.hex(), "sealed_key": "AA=="} for o, k in sites["receivers"].items()],
-              "payload": {"bytes": 30 << 20, "sha256": "0" * 64}}
+              "payload": {"bytes": size, "sha256": "0" * 64}}
     path = sites["root"] / "unsigned.bundle"
-    path.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + b"\0" * (30 << 20))
+    path.write_bytes(MAGIC + json.dumps(header).encode() + b"\n" + b"\0" * size)
     message, peak_mb = import_measured(sites, path)
     assert "签名校验失败" in message and peak_mb < 200
 
@@ -230,8 +236,10 @@ def test_a_dense_payload_from_a_pinned_peer_is_read_as_a_stream(pinned):
     person = _person_change(pinned)
     lines = b"".join(B.change_lines([dict(person, change_id=f"c0ffee00-0000-4000-8000-{i:012d}",
                                           values={**person["values"], "address": os.urandom(60).hex()})])
-                     for i in range(60_000))
-    message, peak_mb = import_measured(pinned, craft(pinned, lines=lines + b"[[[not a change\n", name="dense.bundle"))
+                     for i in range(250_000 if PROBE_SCALE else 60_000)) + b"[[[not a change\n"
+    # Stored, not deflated, at the probe's scale: the file is as large as its payload (170 MB).
+    payload = gzip.compress(lines, compresslevel=0 if PROBE_SCALE else 6, mtime=0)
+    message, peak_mb = import_measured(pinned, craft(pinned, payload=payload, name="dense.bundle"))
     assert "无法解析" in message and peak_mb < 200, message
 
 
