@@ -88,3 +88,69 @@ def test_activation_pin_typed_on_the_applicant_keypad_only(make_window, qtbot, s
     qtbot.waitUntil(lambda: screen.confirm_button.isVisible(), timeout=10000)
     shown = screen.shown_text()
     assert h.ssn not in shown and ("*" * 14 + h.ssn[-4:]) in shown and saved.args[0].number in shown
+
+
+class PadReaderSim:
+    """A reader with a PIN pad as PC/SC part 10 describes it: it lists VERIFY/MODIFY_PIN_DIRECT and,
+    for PIN_MODIFY_STRUCTURE, takes the digits from its own keypad (``keys``), packs them as the
+    structure says (BCD, byte units, left justified, at the insertion offsets after Lc) into the
+    APDU of abData and sends it to the card. Written from the specification's field list."""
+
+    def __init__(self, card, keys):
+        self.card, self.keys, self.reader, self.atr = card, list(keys), "Pad Reader 00 00", b"\x3b"
+        self.controls = []
+
+    def transmit(self, apdu):
+        answer = self.card.process(bytes(apdu))
+        return answer[:-2], int.from_bytes(answer[-2:], "big")
+
+    def features(self):
+        return {0x06: 0x42330006, 0x07: 0x42330007}
+
+    def control(self, code, data):
+        self.controls.append(code)
+        assert code == 0x42330007  # MODIFY
+        fmt, block_string, offset_old, offset_new, confirm = data[2], data[3], data[5], data[6], data[9]
+        length = int.from_bytes(data[20:24], "little")
+        apdu = bytearray(data[24:24 + length])
+        assert fmt == 0x81 and len(apdu) == length  # bytes, position 0, left, BCD
+        block = block_string & 0x0F
+
+        def put(offset, digits):
+            apdu[5 + offset:5 + offset + block] = bytes.fromhex(digits.ljust(2 * block, "F"))
+        if confirm & 0x02:
+            put(offset_old, self.keys.pop(0))
+        new = self.keys.pop(0)
+        if confirm & 0x01 and self.keys.pop(0) != new:
+            return b"\x64\x02"
+        put(offset_new, new)
+        return self.card.process(bytes(apdu))
+
+    def close(self, reset=False):
+        if reset:
+            self.card.power_on()
+
+
+def test_activation_on_the_readers_pin_pad(make_window, qtbot, slot):
+    from shebao_desk.ui.applicant_side import ApplicantPinEntry
+    window, ctx = make_window()
+    page = window.pages["intake"]
+    h = holder()
+    with_issued_card(ctx, ctx.policy, h)
+    card = slot(h).card
+    wait_filled(qtbot, page, h)
+    pad = PadReaderSim(card, ["258147", "258147"])  # what the holder types on the reader
+    page.cards.open_card = lambda reader: pad
+    choose(page.form.business, "activate")
+    page.form.tick_all()
+    page.form.set_photo(a_photo())
+    watch = KeyWatch(window)
+    QApplication.instance().installEventFilter(watch)
+    try:
+        with qtbot.waitSignal(page.case_saved, timeout=20000):
+            page.accept()
+    finally:
+        QApplication.instance().removeEventFilter(watch)
+    assert isinstance(page.pin_dialog, ApplicantPinEntry) and page.pin_dialog.on_pad
+    assert pad.controls == [0x42330007] and card.pin_is("258147") and card.pin_commands == 1
+    assert watch.digits == []
