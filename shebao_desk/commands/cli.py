@@ -75,11 +75,13 @@ def run_gui(args: argparse.Namespace) -> int:
 # --- admin -----------------------------------------------------------------
 
 def add_admin_options(parser: argparse.ArgumentParser) -> None:
-    """--admin and --admin-password-stdin (read by services.admin_auth). Here, not there: building the
+    """--admin, --admin-password-stdin and --admin-recovery (read by services.admin_auth). Here, not there: building the
     parser must not import the accounts' database and Argon2 for every command."""
     parser.add_argument("--admin", metavar="USERNAME", help="执行此操作的管理员用户名")
     parser.add_argument("--admin-password-stdin", action="store_true",
-                        help="从标准输入的第一行读取管理员密码（脚本用）")
+                        help="从标准输入的第一行读取管理员密码（或恢复密钥，脚本用）")
+    parser.add_argument("--admin-recovery", action="store_true",
+                        help="以本库的恢复密钥代替管理员密码（管理员被锁定或忘记密码时；记入审计）")
 
 
 @command("admin")
@@ -170,7 +172,6 @@ def setup_command(args: argparse.Namespace) -> int:
 
 @command("calendar")
 def _calendar(sub: Subparsers) -> None:
-    from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("calendar", help="工作日历")
     s = p.add_subparsers(dest="calendar_cmd", required=True)
     w = s.add_parser("workdays", help="列出某年的全部工作日")

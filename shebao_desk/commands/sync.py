@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shebao_desk.clock import local_text
-from shebao_desk.commands.cli import Subparsers, _store, command
+from shebao_desk.commands.cli import Subparsers, _store, add_admin_options, command
 from shebao_desk.errors import ShebaoError
 
 if TYPE_CHECKING:  # start-up: a command loads only what it uses
@@ -67,7 +67,6 @@ def _list_quarantine(store: Store, limit: int = 20) -> None:
 
 @command("bundle")
 def _bundle(sub: Subparsers) -> None:
-    from shebao_desk.services.admin_auth import add_admin_options
     p = sub.add_parser("bundle", help="离线数据包（无网络时用移动介质传递变更）")
     s = p.add_subparsers(dest="bundle_cmd", required=True)
     e = s.add_parser("export", help="导出上次导出以来的变更（为已登记的站点加密）")

@@ -32,14 +32,6 @@ NEEDS_ADMIN = "此操作需要管理员身份：请用 --admin 用户名 并输�
 RECOVERY = "recovery-key"  # the actor named in the log for an action done with the recovery key
 
 
-def add_admin_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--admin", metavar="USERNAME", help="执行此操作的管理员用户名")
-    parser.add_argument("--admin-password-stdin", action="store_true",
-                        help="从标准输入的第一行读取管理员密码（或恢复密钥，脚本用）")
-    parser.add_argument("--admin-recovery", action="store_true",
-                        help="以本库的恢复密钥代替管理员密码（管理员被锁定或忘记密码时；记入审计）")
-
-
 def _admin_secret(args: argparse.Namespace, prompt: str) -> str:
     if getattr(args, "admin_password_stdin", False):
         return sys.stdin.readline().rstrip("\n")
