@@ -8,13 +8,13 @@ from shebao_desk.models.chip import ChipWrite, ChipWriteState
 from shebao_desk.models.outlets import Outlet, SupervisionVisit
 from shebao_desk.models.people import Card, LossChannel, LossReport, Person, PersonStatus
 from shebao_desk.models.site import Attendance, Clerk, Role, Site
-from shebao_desk.models.sync import (SyncChange, SyncClock, SyncConflict, SyncPeer, SyncQuarantine, SyncState,
-                                     SyncWorkstation)
+from shebao_desk.models.sync import (SyncChange, SyncClock, SyncConflict, SyncParked, SyncPeer, SyncQuarantine,
+                                     SyncState, SyncWorkstation)
 from shebao_desk.rules.card_states import VALID_CARD_STATUSES, CardStatus, LossKind
 
 __all__ = [
     "AuditEntry", "AuditHead", "AuditSeal", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseAttachment", "CaseStatus", "Clerk",
     "ChipWrite", "ChipWriteState",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
-    "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncPeer", "SyncQuarantine", "SyncState", "SyncWorkstation", "VALID_CARD_STATUSES", "utcnow",
+    "Site", "SyncChange", "SyncClock", "SyncConflict", "SyncParked", "SyncPeer", "SyncQuarantine", "SyncState", "SyncWorkstation", "VALID_CARD_STATUSES", "utcnow",
 ]
