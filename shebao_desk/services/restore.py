@@ -45,7 +45,11 @@ def restore_as_admin(db: Path, source: Path, args) -> Path | None:
     store = open_store(db)
     try:
         with store.unit(admin.id if admin else None, getattr(args, "workstation", None) or "", "db restore") as s:
-            record_event(s, "store", "restore", {"from": str(source), "kept": str(kept) if kept else None})
+            # The new incarnation travels with its reason: a receiver of this site's bundles accepts the
+            # renumbered ones only with this record (sync.bundle).
+            incarnation = int(state.get(s.connection(), state.INCARNATION, "0") or "0")
+            record_event(s, "store", "restore", {"from": str(source), "kept": str(kept) if kept else None,
+                                                 "incarnation": incarnation})
             state.put(s.connection(), RESTORED, "1")  # the chain is shorter on purpose: central is told at next sync
     finally:
         store.close()
