@@ -121,5 +121,4 @@ class SyncParked(Base):
 
     change_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     waits_for: Mapped[str] = mapped_column(String(80))  # "table/row id" of the first missing row
-    pushed: Mapped[bool] = mapped_column(Boolean, default=False)  # how it came: from central, or to relay
     parked_at: Mapped[utc]

@@ -40,12 +40,13 @@ from shebao_desk.changes.merge import apply_changes
 from shebao_desk.config.site_config import load_site_config
 from shebao_desk.errors import ShebaoError
 from shebao_desk.logsetup import restrict
-from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncPeer
+from shebao_desk.models import Base, Site, SyncChange, SyncPeer
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import value_problems
 from shebao_desk.store import state
 from shebao_desk.store.database import Store
 from shebao_desk.store.keystore import site_signing_key
+from shebao_desk.sync import acceptance
 from shebao_desk.sync.envelope import is_envelope, open_envelope, seal, x25519_private, x25519_public
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ class ImportResult:
     conflicts: int
     newly_trusted: bool  # the key was seen for the first time, and matched the pinned fingerprint
     fingerprint: str = ""
+    parked: int = 0  # changes waiting for a row they depend on, taken in automatically when it arrives
 
 
 @dataclass(frozen=True)
@@ -145,17 +147,19 @@ def export_bundle(store: Store, out: Path, to: str | None = None) -> ExportResul
     so a lost stick leaks nothing; with no site's key known yet it is signed only."""
     with store.engine.begin() as conn:
         origin = _origin(conn)
+        window = conn.scalar(select(Site.window_code).limit(1))
         key = signing_key(conn)
         since = int(state.get(conn, state.EXPORTED_SEQ, "0"))
         rows = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
                             .where(SyncChange.seq > since, SyncChange.origin == origin)
                             .order_by(SyncChange.seq)).all()
         changes = [c for c in (_exportable(dict(zip(COLUMNS, r[1:], strict=True))) for r in rows) if c]
+        changes = acceptance.exportable(changes)
         if not changes:
             return None
         incarnation = int(state.get(conn, state.INCARNATION, "0"))
         number = int(state.get(conn, state.BUNDLE_NUMBER, "0")) + 1
-        payload = gzip.compress(json.dumps(changes, ensure_ascii=False, separators=(",", ":")).encode(), mtime=0)
+        payload = gzip.compress(acceptance.encode_payload(window, changes), mtime=0)
         header = {"format": FORMAT, "origin": origin, "incarnation": incarnation, "number": number,
                   "public_key": public_hex(key), "created_at": utcnow().isoformat()}
         signature = key.sign(_signed_bytes(header, payload))
@@ -271,25 +275,27 @@ def inflate(payload: bytes, caps: Caps) -> bytes:
         raise BundleError("数据包内容无法解压，未导入任何数据", repr(exc)) from None
 
 
-def _changes(raw: bytes) -> list[dict]:
+def _changes(raw: bytes, origin: str) -> acceptance.Payload:
     try:
-        changes = json.loads(raw)
+        document = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise BundleError("数据包内容无法解析，未导入任何数据", repr(exc)) from None
-    if not isinstance(changes, list):
-        raise BundleError("数据包内容格式不对，未导入任何数据", f"payload is {type(changes).__name__}")
-    for c in changes:
+    try:
+        payload = acceptance.decode_payload(document, origin)
+    except acceptance.PayloadError as exc:
+        raise BundleError(exc.message, exc.detail) from None
+    for c in payload.changes:
         if not (isinstance(c, dict) and set(c) == set(COLUMNS) and isinstance(c["values"], dict)
                 and all(isinstance(c[k], str) for k in COLUMNS if k != "values")):
             raise BundleError("数据包内容格式不对，未导入任何数据", f"malformed change {str(c)[:200]}")
-    return changes
+    return payload
 
 
 def read_bundle(path: Path, caps: Caps | None = None, opener=None) -> tuple[dict, list[dict]]:
     """Parse and verify the signature (not the signer: see :func:`import_bundle`)."""
     caps = caps or Caps.from_site()
     header, payload = read_signed(path, caps, opener)
-    return header, _changes(inflate(payload, caps))
+    return header, _changes(inflate(payload, caps), header["origin"]).changes
 
 
 # --- who may say what ----------------------------------------------------------------
@@ -360,12 +366,10 @@ def _existing(conn: Connection, table: str, row_ids: list[str]) -> set[str]:
     return found
 
 
-def _settle_rows(conn: Connection, changes: list[dict]) -> tuple[list[dict], int, int]:
-    """Audit entries are append-only; clerks arrive as inactive name cards, never as accounts.
-
-    Returns the changes left for the merge (clerk changes are taken care of here), and
-    how many clerk changes made a name card or were already known.
-    """
+def _settle_rows(conn: Connection, changes: list[dict], origin: str) -> tuple[list[dict], int]:
+    """Audit entries are append-only; clerks arrive as inactive name cards, never as accounts
+    (acceptance.name_cards). Returns the changes for the merge, and how many clerk changes
+    were of clerks already here."""
     audits = [c for c in changes if c["table_name"] == "audit_entry"]
     present = _existing(conn, "audit_entry", [c["row_id"] for c in audits])
     if present:  # only the very change that wrote the entry may come again (a resent bundle): it is skipped
@@ -375,22 +379,9 @@ def _settle_rows(conn: Connection, changes: list[dict]) -> tuple[list[dict], int
             known |= set(conn.scalars(select(SyncChange.change_id).where(SyncChange.change_id.in_(again[i:i + 500]))))
         if set(again) - known:
             raise BundleError(f"数据包试图改写已有的审计记录{REFUSED}", f"audit rewrite {sorted(set(again) - known)[:3]}")
-    clerk_changes = [c for c in changes if c["table_name"] == "clerk"]
-    known = _existing(conn, "clerk", [c["row_id"] for c in clerk_changes])
-    now = utcnow()
-    made = 0
-    for c in clerk_changes:  # a clerk named by cases from elsewhere: a name card that cannot sign in
-        if c["row_id"] in known:
-            continue
-        v = c["values"]
-        if not isinstance(v.get("username"), str) or not isinstance(v.get("display_name"), str):
-            raise BundleError(f"数据包中的经办员信息不完整{REFUSED}", f"clerk {c['row_id']}: {sorted(v)}")
-        conn.execute(Clerk.__table__.insert().values(
-            id=c["row_id"], username=v["username"], display_name=v["display_name"], role=Role.CLERK,
-            password_hash="", active=False, failed_logins=0, created_at=now, updated_at=now))
-        known.add(c["row_id"])
-        made += 1
-    return [c for c in changes if c["table_name"] != "clerk"], made, len(clerk_changes) - made
+    cards = acceptance.name_cards(conn, changes, origin)
+    clerks = sum(c["table_name"] == "clerk" for c in changes)
+    return cards + [c for c in changes if c["table_name"] != "clerk"], clerks - len(cards)
 
 
 def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportResult:
@@ -399,20 +390,27 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
     origin, number, public = header["origin"], header["number"], header["public_key"]
     with store.engine.connect() as conn:  # the signer first: an unknown one never gets its payload inflated
         _check_signer(conn, header)
-    changes = _changes(inflate(payload, caps))
+    payload_ = _changes(inflate(payload, caps), origin)
+    changes = payload_.changes
     horizon = int(time.time() * 1000 + caps.skew.total_seconds() * 1000)
-    for c in changes:
-        _check_change(c, origin, horizon)
     try:
+        for c in changes:
+            _check_change(c, origin, horizon)
+            acceptance.check_audit_name(c, origin, payload_.window)
         with store.engine.begin() as conn:
             peer, newly = _check_signer(conn, header)
-            rest, clerks_made, clerks_known = _settle_rows(conn, changes)
-            result = apply_changes(conn, rest, pushed=False)
-            result.applied += clerks_made
+            acceptance.check_incarnation(changes, origin, header["incarnation"], peer.incarnation)
+            rest, clerks_known = _settle_rows(conn, changes, origin)
+            # A change whose rows are not here yet (a person first registered at a third site) waits,
+            # parked, and is taken in when they arrive; the rest of the bundle is merged now.
+            result = apply_changes(conn, rest, pushed=False, park=True)
             result.skipped += clerks_known
+            acceptance.remember_window(conn, origin, payload_.window)
             values = {"public_key": bytes.fromhex(public), "last_bundle": number, "updated_at": utcnow(),
                       "incarnation": header["incarnation"]}
             conn.execute(SyncPeer.__table__.update().where(SyncPeer.origin == origin).values(**values))
+    except acceptance.PayloadError as exc:
+        raise BundleError(exc.message, exc.detail) from None
     except SQLAlchemyError as exc:
         raise BundleError(f"数据包中的数据与本机数据冲突或格式不对{REFUSED}",
                           f"{origin}#{number}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}") from exc
@@ -421,7 +419,7 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
     observe_received(store, changes)
     log.info("bundle %s#%d imported: %d applied, %d already known", origin, number, result.applied, result.skipped)
     return ImportResult(origin, number, result.applied, result.skipped, len(result.conflicts), newly,
-                        fingerprint(public))
+                        fingerprint(public), result.parked)
 
 
 def _normalise_pin(text: str) -> tuple[bytes, str]:

@@ -18,7 +18,6 @@ def upgrade() -> None:
     op.create_table('sync_parked',
     sa.Column('change_id', sa.String(length=36), nullable=False),
     sa.Column('waits_for', sa.String(length=80), nullable=False),
-    sa.Column('pushed', sa.Boolean(), nullable=False),
     sa.Column('parked_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('change_id', name=op.f('pk_sync_parked'))
     )

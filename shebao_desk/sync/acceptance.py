@@ -1,0 +1,154 @@
+"""What a bundle's payload says and which of its changes a store takes: the layer under the signature.
+
+The payload names the signer's window beside its changes, so a store that relays them (pushes
+them to central before their origin ever synced) can tell central which window they are
+from. A pinned peer writes only its own: its audit entries are in its own workstation's name,
+its clerks are name cards under the username their id derives from (never a username this store
+holds under another id), and a new incarnation comes with the restore record that explains it.
+A name card is logged as a change of its own, with the lowest clock there is: relayed, it gives
+central the clerk a case names, and the account's own insert wins every field wherever it arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from shebao_desk.errors import ShebaoError
+from shebao_desk.models import Clerk, Site, SyncChange, SyncState
+from shebao_desk.models.base import stable_uuid, utcnow
+from shebao_desk.store import state
+
+NAME_CARD_NS = uuid.UUID("3d5e2a7c-91b4-4f0e-8c6d-1a2b3c4d5e6f")
+BOTTOM = "0000000000000-00000-"  # a name card's clock (+ origin): below every change a PC ever makes
+PEER_WINDOW = "peer_window:"  # sync_state: the window a site signed its bundles under
+RESTORE_TABLE = "store"  # record_event's table for a restore or a new incarnation noticed at sync
+ACCOUNT_ONLY = ("role", "password_hash", "active", "failed_logins", "locked_until", "last_login_at")
+REFUSED = "，已拒绝导入，数据未改变"
+
+Change = dict[str, Any]
+
+
+class PayloadError(ShebaoError):
+    pass
+
+
+@dataclass(frozen=True)
+class Payload:
+    window: str | None  # None: a bundle from before the window travelled
+    changes: list[Change]
+
+
+def encode_payload(window: str, changes: list[Change]) -> bytes:
+    return json.dumps({"window": window, "changes": changes}, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_payload(document: object, origin: str) -> Payload:
+    """The payload's parts; a bare list is the earlier form (changes only)."""
+    if isinstance(document, list):
+        return Payload(None, document)
+    if not isinstance(document, dict) or not isinstance(document.get("changes"), list):
+        raise PayloadError("数据包内容格式不对，未导入任何数据", f"payload is {type(document).__name__}")
+    window = document.get("window")
+    if not isinstance(window, str) or not window or not origin.startswith(window) or len(window) >= len(origin):
+        raise PayloadError(f"数据包中的窗口编号与站点 {origin} 不符{REFUSED}", f"window {str(window)[:20]!r} of {origin}")
+    return Payload(window, document["changes"])
+
+
+def exportable(changes: Iterable[Change]) -> list[Change]:
+    """A name card made here for another site's clerk is not this site's to send."""
+    return [c for c in changes if not c["hlc"].startswith(BOTTOM)]
+
+
+def workstation_of(origin: str, window: str | None) -> str | None:
+    return origin[len(window):] if window else None
+
+
+# --- a pinned peer writes only its own --------------------------------------------------------
+
+def check_audit_name(change: Change, origin: str, window: str | None) -> None:
+    """An audit entry in a bundle is the signer's own act: in its workstation's name."""
+    if change["table_name"] != "audit_entry":
+        return
+    workstation = change["values"].get("workstation")
+    own = workstation_of(origin, window)
+    mine = workstation == own if own is not None else (
+        isinstance(workstation, str) and bool(workstation) and origin.endswith(workstation))
+    if not mine:
+        raise PayloadError(f"数据包中有以其他工作站（{str(workstation)[:8]}）名义写的审计记录{REFUSED}",
+                           f"audit entry {change['row_id']} of workstation {workstation!r} from {origin}")
+
+
+def check_incarnation(changes: list[Change], origin: str, incarnation: int, known: int) -> None:
+    """A bundle from a later incarnation than the last one seen must carry the restore record of it."""
+    if incarnation <= known:
+        return
+    for c in changes:
+        values = c["values"]
+        after = values.get("after")
+        if c["table_name"] == "audit_entry" and values.get("table_name") == RESTORE_TABLE \
+                and isinstance(after, dict) and after.get("incarnation") == incarnation:
+            return
+    raise PayloadError(f"数据包声称 {origin} 已从备份恢复（第 {incarnation} 次），却没有恢复记录{REFUSED}",
+                       f"{origin}: incarnation {known} -> {incarnation} without a restore record")
+
+
+def name_cards(conn: Connection, changes: list[Change], origin: str) -> list[Change]:
+    """Clerks arrive as inactive name cards, never as accounts: one change per clerk new here, in its
+    place in the merge. Refused: a clerk whose id is not the one its username derives to, or a
+    username this store holds under another id."""
+    clerk_changes = [c for c in changes if c["table_name"] == "clerk"]
+    if not clerk_changes:
+        return []
+    ids = sorted({c["row_id"] for c in clerk_changes})
+    known = set(conn.scalars(select(Clerk.id).where(Clerk.id.in_(ids))))
+    cards: dict[str, Change] = {}
+    for c in clerk_changes:
+        v = c["values"]
+        username, display_name = v.get("username"), v.get("display_name")
+        if c["row_id"] in known or c["row_id"] in cards:
+            continue
+        if not isinstance(username, str) or not isinstance(display_name, str):
+            raise PayloadError(f"数据包中的经办员信息不完整{REFUSED}", f"clerk {c['row_id']}: {sorted(v)}")
+        if c["row_id"] != stable_uuid("clerk", username):
+            raise PayloadError(f"数据包中的经办员 {username[:40]} 的编号与用户名不符{REFUSED}",
+                               f"clerk {c['row_id']} is not the id of {username!r}")
+        holder = conn.scalar(select(Clerk.id).where(Clerk.username == username))
+        if holder is not None:
+            raise PayloadError(f"数据包中的经办员用户名 {username[:40]} 在本机已属于另一个账号{REFUSED}",
+                               f"username {username!r} held here by {holder}, bundle says {c['row_id']}")
+        now = utcnow().isoformat()
+        card = {"id": c["row_id"], "username": username, "display_name": display_name, "role": "clerk",
+                "password_hash": "", "active": False, "failed_logins": 0, "locked_until": None,
+                "last_login_at": None, "created_at": v.get("created_at") or now, "updated_at": v.get("updated_at") or now}
+        cards[c["row_id"]] = {"change_id": str(uuid.uuid5(NAME_CARD_NS, c["change_id"])), "table_name": "clerk",
+                              "row_id": c["row_id"], "hlc": BOTTOM + origin, "origin": origin, "values": card}
+    return list(cards.values())
+
+
+def name_card_owner(conn: Connection, clerk_id: str) -> str | None:
+    """The site whose bundle (or relayed push) made this name card, if it is one."""
+    return conn.scalar(select(SyncChange.origin).where(SyncChange.table_name == "clerk", SyncChange.row_id == clerk_id,
+                                                       SyncChange.hlc.startswith(BOTTOM)).limit(1))
+
+
+# --- the windows of the sites whose changes this store relays ---------------------------------
+
+def remember_window(conn: Connection, origin: str, window: str | None) -> None:
+    if window:
+        state.put(conn, PEER_WINDOW + origin, window)
+
+
+def relayed_windows(conn: Connection) -> dict[str, str]:
+    """origin -> window, for every site whose bundle named its window here (and this site itself)."""
+    out = {key[len(PEER_WINDOW):]: value for key, value in conn.execute(
+        select(SyncState.key, SyncState.value).where(SyncState.key.startswith(PEER_WINDOW)))}
+    site = conn.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
+    if site is not None:
+        out[f"{site[0]}{site[1]}"] = site[0]
+    return out
