@@ -71,17 +71,31 @@ def workstation_of(origin: str, window: str | None) -> str | None:
 
 # --- a pinned peer writes only its own --------------------------------------------------------
 
-def check_audit_name(change: Change, origin: str, window: str | None) -> None:
-    """An audit entry in a bundle is the signer's own act: in its workstation's name."""
-    if change["table_name"] != "audit_entry":
-        return
-    workstation = change["values"].get("workstation")
+def check_audit_names(conn: Connection, changes: list[Change], origin: str, window: str | None) -> None:
+    """Every audit entry in a bundle is the signer's own act: in its workstation's name. An entry in no
+    workstation's name (written before the site had its codes, or by an older version's admin command)
+    passes only if it names no account of this store: the probe's forgery named this store's admin."""
     own = workstation_of(origin, window)
-    mine = workstation == own if own is not None else (
-        isinstance(workstation, str) and bool(workstation) and origin.endswith(workstation))
-    if not mine:
-        raise PayloadError(f"数据包中有以其他工作站（{str(workstation)[:8]}）名义写的审计记录{REFUSED}",
-                           f"audit entry {change['row_id']} of workstation {workstation!r} from {origin}")
+    unnamed: dict[str, str] = {}
+    for c in changes:
+        if c["table_name"] != "audit_entry":
+            continue
+        workstation, clerk = c["values"].get("workstation"), c["values"].get("clerk_id")
+        if workstation == "" and (clerk is None or isinstance(clerk, str)):
+            if clerk:
+                unnamed[clerk] = c["row_id"]
+            continue
+        mine = workstation == own if own is not None else (
+            isinstance(workstation, str) and bool(workstation) and origin.endswith(workstation))
+        if not mine:
+            raise PayloadError(f"数据包中有以其他工作站（{str(workstation)[:8]}）名义写的审计记录{REFUSED}",
+                               f"audit entry {c['row_id']} of workstation {workstation!r} from {origin}")
+    if unnamed:
+        accounts = set(conn.scalars(select(Clerk.id).where(Clerk.id.in_(sorted(unnamed)), Clerk.password_hash != "")))
+        if accounts:
+            clerk = sorted(accounts)[0]
+            raise PayloadError(f"数据包中有以本机账号名义写的审计记录{REFUSED}",
+                               f"audit entry {unnamed[clerk]} names local account {clerk}, from {origin}")
 
 
 def check_incarnation(changes: list[Change], origin: str, incarnation: int, known: int) -> None:

@@ -396,9 +396,9 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
     try:
         for c in changes:
             _check_change(c, origin, horizon)
-            acceptance.check_audit_name(c, origin, payload_.window)
         with store.engine.begin() as conn:
             peer, newly = _check_signer(conn, header)
+            acceptance.check_audit_names(conn, changes, origin, payload_.window)
             acceptance.check_incarnation(changes, origin, header["incarnation"], peer.incarnation)
             rest, clerks_known = _settle_rows(conn, changes, origin)
             # A change whose rows are not here yet (a person first registered at a third site) waits,
