@@ -68,3 +68,21 @@ def test_a_direct_edit_of_a_merged_field_is_still_reported(tmp_path: Path, polic
     with c1.read() as s:
         found = [str(f) for f in check_store(s)]
     assert any("issue_date" in f and "被直接改动" in f for f in found), found
+
+
+def test_a_bulk_store_with_its_whole_trail_passes_db_check(tmp_path: Path) -> None:
+    """The store benchmarks/trail_store.py makes (the 1M-case figure's) holds a trail db check accepts."""
+    import sys
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:  # benchmarks/ is a top-level package of the checkout, not installed
+        sys.path.insert(0, root)
+    from benchmarks.trail_store import fill
+    from shebao_desk.store.database import open_store
+    path = tmp_path / "bulk.sqlite3"
+    fill(path, 300)
+    store = open_store(path)
+    try:
+        with store.read() as s:
+            assert [str(f) for f in check_store(s)] == []
+    finally:
+        store.close()

@@ -26,8 +26,9 @@ from shebao_desk.services.invariants import check_store
 from shebao_desk.store.database import open_store
 from shebao_desk.store.site_identity import ensure_site
 from shebao_desk.sync.bundle import export_bundle, import_bundle, own_key, trust
-from shebao_desk.sync.central import lookup_person, sync
+from shebao_desk.sync.central import SyncError, lookup_person, sync
 from shebao_desk.sync.digest import digest
+from shebao_desk.sync.status import sync_status
 
 from conftest import MONDAY, applicant, needs_pg, take
 
@@ -155,9 +156,26 @@ def test_a_bundle_whose_card_names_a_third_sites_person_is_taken_in_part(station
     result = s_.carry_to(r, tmp_path)  # the case update waits: R holds neither the person nor the case
     assert result.parked > 0
     assert r.scalar("SELECT count(*) FROM sync_parked") == result.parked
+    assert f"收到的变更 {result.parked} 条等待" in sync_status(r.store, 7).text()
     assert r.findings() == []
     import_bundle(r.store, t_bundle.path)
     assert r.scalar("SELECT count(*) FROM sync_parked") == 0
     assert r.scalar('SELECT status FROM "case"') == "completed"
     assert r.findings() == []
     assert r.scalar("SELECT count(*) FROM clerk WHERE id = :i", i=t.clerk.id) == 1
+
+
+@pytest.mark.slow
+@needs_pg
+def test_a_local_integrity_error_in_the_pull_is_not_blamed_on_central(stations, central):
+    """Probe F6: the local UNIQUE on case.number failed the pull, and the clerk read that central refused."""
+    a1, a2 = stations["SZ011"], stations["SZ012"]
+    take(a1.store, a1.policy, (a1.clerk, a1.site), "apply", applicant(704))
+    take(a2.store, a2.policy, (a2.clerk, a2.site), "apply", applicant(705))
+    sync(a1.store, central)
+    number = a1.scalar('SELECT number FROM "case"')
+    with a2.store.engine.begin() as conn:  # a number issued twice (another tool, a broken copy)
+        conn.execute(text('UPDATE "case" SET number = :n'), {"n": number})
+    with pytest.raises(SyncError) as caught:
+        sync(a2.store, central)
+    assert "本机数据库" in caught.value.message and "中心数据库拒绝" not in caught.value.message

@@ -11,17 +11,18 @@ untouched, this makes a direct edit visible.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, LargeBinary, Table, func, select, text
+from sqlalchemy import Boolean, Column, Connection, Date, Enum, Integer, LargeBinary, String, Table, text
 
 from shebao_desk.changes.audit import SECRET_COLUMNS, _json_value
 from shebao_desk.changes.merge import field_clock, wins
-from shebao_desk.models import AuditEntry, AuditSeal, Base, SyncChange
+from shebao_desk.models import Base
 from shebao_desk.rules.idnumber import mask_id_number
 
 TABLES = {"person": "人员", "card": "卡", "case": "业务", "loss_report": "挂失记录"}
@@ -49,19 +50,33 @@ def _columns(table: Table) -> list[Column[Any]]:
     return [c for c in table.columns if not isinstance(c.type, LargeBinary)]
 
 
-def _as_written(conn: Connection, table: Table, row: Sequence[Any]) -> dict[str, Any]:
-    """A row as the audit trail writes values; a value the column type refuses (an enum nobody
-    defined, written by another tool) is kept raw, so it shows as a mismatch instead of a crash."""
-    values: dict[str, Any] = {}
-    for c, value in zip(_columns(table), row, strict=False):
-        proc = c.type._cached_result_processor(conn.dialect, None)
+def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | None:
+    """How a raw stored value becomes what the audit trail writes (None: as it is). Text, numbers,
+    dates and enums are stored as the trail writes them (an enum by its value), so only times,
+    flags and JSON need work; a value the column type refuses is kept raw (a mismatch, not a crash)."""
+    kind = column.type
+    if isinstance(kind, (String, Date, Enum)) or (isinstance(kind, Integer) and not isinstance(kind, Boolean)):
+        return None
+    proc = kind._cached_result_processor(conn.dialect, None)
+    if proc is None:
+        return None
+
+    def convert(value: Any) -> Any:
         try:
-            value = proc(value) if proc and value is not None else value
+            return _json_value(column.name, proc(value))
         except (LookupError, ValueError, TypeError):
-            values[c.name] = value
-            continue
-        values[c.name] = _json_value(c.name, value)
-    return values
+            return value
+    return convert
+
+
+def _reader(conn: Connection, table: Table) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """A row as the audit trail writes values."""
+    columns = [(c.name, _converter(conn, c)) for c in _columns(table)]
+
+    def read(row: Sequence[Any]) -> dict[str, Any]:
+        return {name: convert(value) if convert is not None and value is not None else value
+                for (name, convert), value in zip(columns, row, strict=False)}
+    return read
 
 
 @dataclass
@@ -72,27 +87,32 @@ class Entry:
     seq: int  # its place in this store's chain: ties and entries never logged
 
 
-def _entries(conn: Connection, table_name: str) -> Iterator[tuple[str, list[Entry]]]:
-    """(row id, its audit entries), in row-id order: one row's entries in memory at a time."""
-    clock = (select(func.min(SyncChange.hlc)).where(SyncChange.table_name == "audit_entry",
-                                                    SyncChange.row_id == AuditEntry.id).scalar_subquery())
-    rows = conn.execute(
-        select(AuditEntry.row_id, AuditEntry.action, AuditEntry.after, AuditEntry.at, AuditSeal.seq, clock)
-        .outerjoin(AuditSeal, AuditSeal.audit_id == AuditEntry.id)
-        .where(AuditEntry.table_name == table_name).order_by(AuditEntry.row_id))
-    current: str | None = None
+_ENTRIES = text(
+    # Sorted by SQLite (+: not in the row-id index's order, which would read the trail page by page at random):
+    # one sequential pass over the trail, the sort spilling to temporary files as it grows.
+    "SELECT a.row_id, a.table_name, a.action, a.after, a.at, s.seq, "
+    "(SELECT min(c.hlc) FROM sync_change c WHERE c.table_name = 'audit_entry' AND c.row_id = a.id) "
+    "FROM audit_entry a LEFT JOIN audit_seal s ON s.audit_id = a.id "
+    f"WHERE a.table_name IN ({', '.join(repr(t) for t in TABLES)}) ORDER BY +a.row_id, a.table_name")
+
+
+def _entries(conn: Connection) -> Iterator[tuple[str, str, list[Entry]]]:
+    """(row id, table, its audit entries), in row-id order over the replayed tables (row ids are UUIDs,
+    unique across tables): one row's entries in memory at a time, the trail read once."""
+    current: tuple[str, str] | None = None
     batch: list[Entry] = []
-    for row_id, action, after, at, seq, hlc in rows:
-        if row_id != current:
+    for row_id, table_name, action, after, at, seq, hlc in conn.execute(_ENTRIES):
+        if current is None or (row_id, table_name) != current:
             if current is not None:
-                yield current, batch
-            current, batch = row_id, []
+                yield current[0], current[1], batch
+            current, batch = (row_id, table_name), []
         if hlc is None:  # an entry never logged: its wall time stands in for a clock
             when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
             hlc = f"{int(when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() * 1000):013d}"
-        batch.append(Entry(action.rsplit(":", 1)[-1], after, hlc, seq if seq is not None else 1 << 62))
+        batch.append(Entry(action.rsplit(":", 1)[-1], json.loads(after) if isinstance(after, str) else after, hlc,
+                           seq if seq is not None else 1 << 62))
     if current is not None:
-        yield current, batch
+        yield current[0], current[1], batch
 
 
 def replay_row(table_name: str, entries: list[Entry]) -> Any:
@@ -133,15 +153,17 @@ def _merge_says(entries: list[Entry], clocks: dict[str, str] | None, name: str, 
                and (e.clock == clock or _node(e.clock) == flush) for e in entries)
 
 
-def _rows(conn: Connection, table: Table) -> Iterator[tuple[dict[str, Any], dict[str, str] | None]]:
-    """Every row as written (raw values, see :func:`_as_written`), in id order, with the merge's
-    field clocks of it."""
+def _rows(conn: Connection, table: Table) -> Iterator[tuple[str, str, dict[str, Any], dict[str, str] | None]]:
+    """Every row as written (raw values, see :func:`_reader`), in id order, with the merge's field
+    clocks of it."""
     columns = ", ".join(f't."{c.name}"' for c in _columns(table))
+    read = _reader(conn, table)
     raw = conn.execute(text(f'SELECT {columns}, k.clocks FROM "{table.name}" t LEFT JOIN sync_clock k '
-                            "ON k.table_name = :t AND k.row_id = t.id ORDER BY t.id"), {"t": table.name})
+                            "ON k.table_name = :t AND k.row_id = t.id ORDER BY +t.id"), {"t": table.name})
     for row in raw:
         clocks = row[-1]
-        yield _as_written(conn, table, row[:-1]), json.loads(clocks) if isinstance(clocks, str) else clocks
+        values = read(row[:-1])
+        yield values["id"], table.name, values, json.loads(clocks) if isinstance(clocks, str) else clocks
 
 
 def _label(table: str, row: dict[str, Any]) -> str:
@@ -155,25 +177,25 @@ def _label(table: str, row: dict[str, Any]) -> str:
 
 
 def compare(conn: Connection) -> list[tuple[str, str]]:
-    """(rule, detail) for each row whose table value differs from its audit replay. Streams: rows and
-    entries are read in id order side by side, one row's entries in memory at a time."""
+    """(rule, detail) for each row whose table value differs from its audit replay. Streams: the rows
+    of the replayed tables and the trail are read side by side in id order, once, one row's entries
+    in memory at a time."""
     out: list[tuple[str, str]] = []
-    for table_name in TABLES:
-        table = Base.metadata.tables[table_name]
-        entries = _entries(conn, table_name)
-        pending = next(entries, None)
-        for actual, clocks in _rows(conn, table):
-            while pending is not None and pending[0] < actual["id"]:
-                _missing_row(out, table_name, replay_row(table_name, pending[1]))
-                pending = next(entries, None)
-            mine: list[Entry] = []
-            if pending is not None and pending[0] == actual["id"]:
-                mine = pending[1]
-                pending = next(entries, None)
-            _compare_row(out, table_name, actual, clocks, mine)
-        while pending is not None:
-            _missing_row(out, table_name, replay_row(table_name, pending[1]))
+    rows = heapq.merge(*(_rows(conn, Base.metadata.tables[t]) for t in TABLES), key=lambda r: (r[0], r[1]))
+    entries = _entries(conn)
+    pending = next(entries, None)
+    for row_id, table_name, actual, clocks in rows:
+        while pending is not None and (pending[0], pending[1]) < (row_id, table_name):
+            _missing_row(out, pending[1], replay_row(pending[1], pending[2]))
             pending = next(entries, None)
+        mine: list[Entry] = []
+        if pending is not None and (pending[0], pending[1]) == (row_id, table_name):
+            mine = pending[2]
+            pending = next(entries, None)
+        _compare_row(out, table_name, actual, clocks, mine)
+    while pending is not None:
+        _missing_row(out, pending[1], replay_row(pending[1], pending[2]))
+        pending = next(entries, None)
     return out
 
 
