@@ -393,9 +393,9 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
     payload_ = _changes(inflate(payload, caps), origin)
     changes = payload_.changes
     horizon = int(time.time() * 1000 + caps.skew.total_seconds() * 1000)
+    for c in changes:
+        _check_change(c, origin, horizon)
     try:
-        for c in changes:
-            _check_change(c, origin, horizon)
         with store.engine.begin() as conn:
             peer, newly = _check_signer(conn, header)
             acceptance.check_audit_names(conn, changes, origin, payload_.window)

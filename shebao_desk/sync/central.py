@@ -192,7 +192,8 @@ def _check_in(store: Store, engine: Engine) -> bool:
     # Behind what it pushed in its own incarnation (a file copied back over it): a restore nobody ran.
     # A store `db restore` renumbered is already in a later incarnation than central knew: explained.
     behind = before.incarnation > incarnation or \
-        (before.incarnation == incarnation and before.last_hlc and pushed_hlc < before.last_hlc)
+        (before.incarnation == incarnation and before.last_hlc and pushed_hlc < before.last_hlc
+         and not _holds_own_change(store, origin, before.last_hlc))
     if not behind:
         return False
     number = max(incarnation, before.incarnation) + 1
@@ -209,6 +210,14 @@ def _check_in(store: Store, engine: Engine) -> bool:
     register(engine, origin, sid, number, place=place, pushed_hlc=pushed_hlc)
     log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)
     return True
+
+
+def _holds_own_change(store: Store, origin: str, hlc: str) -> bool:
+    """Whether this store still holds the change central last had from it: it only lost the word that
+    its pushes arrived (all marked unpushed), it was not put back to an older copy."""
+    with store.engine.connect() as conn:
+        return conn.scalar(select(SyncChange.seq).where(SyncChange.origin == origin, SyncChange.hlc == hlc)
+                           .limit(1)) is not None
 
 
 def _record_pushed_hlc(engine: Engine, origin: str, hlc: str) -> None:
