@@ -318,7 +318,7 @@ MIGRATIONS_THAT_WRITE = {
     "0014_audit_seal.py": f"audit_seal: {LOCAL} (the existing entries sealed)",
     "0015_outlet_large_print.py": SAME_EVERYWHERE,
     "0017_devices_attachments_origins_printed.py": SAME_EVERYWHERE,
-    "0019_parked_changes_store_place.py": f"sync_workstation.place: {CENTRAL}",
+    "0019_i25_parked_changes_store_place.py": f"sync_workstation.place: {CENTRAL}",
 }
 DML = ("INSERT", "UPDATE", "DELETE")
 
