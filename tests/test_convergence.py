@@ -163,6 +163,10 @@ class Station:
         with self.store.read() as s:
             return s.scalar(select(func.count()).select_from(model))
 
+    def open_conflicts(self) -> bool:
+        with self.store.read() as s:
+            return bool(list_conflicts(s))
+
 
 def _request(rng: random.Random, business: str, who, policy) -> CaseRequest:
     mode = Mode.AGENT if business == "cancel" else Mode.SELF
@@ -384,18 +388,23 @@ def run_schedule(seed: int, tmp_path, templates, central_engine, policy, steps: 
         left = {"quarantined": sum(st.count(SyncQuarantine) for st in stations),
                 "parked_left": sum(st.count(SyncParked) for st in stations)}
         conflicts = 0
-        # A supervisor settles the flagged conflicts at one PC; the change travels; db check passes everywhere.
-        desk = rng.choice(stations)
-        with desk.store.unit(desk.supervisor, desk.number, "resolve") as s:
-            while open_ := list_conflicts(s):  # settling one may settle others of the same person
-                conflict = open_[0]
-                keep = conflict.valid_cards[-1].id if conflict.needs_choice else None
-                resolve_conflict(s, conflict.id, s.get(Clerk, desk.supervisor), keep_card_id=keep, now=now)
-                conflicts += 1
-        if conflicts:
+        # A supervisor settles the flagged conflicts at one PC that holds them (a window holds only its own
+        # people, #18), the change travels; then any a window still shows; db check passes everywhere.
+        for _ in stations:
+            desks = [st for st in rng.sample(stations, len(stations)) if st.open_conflicts()]
+            if not desks:
+                break
+            desk = desks[0]
+            with desk.store.unit(desk.supervisor, desk.number, "resolve") as s:
+                while open_ := list_conflicts(s):  # settling one may settle others of the same person
+                    conflict = open_[0]
+                    keep = conflict.valid_cards[-1].id if conflict.needs_choice else None
+                    resolve_conflict(s, conflict.id, s.get(Clerk, desk.supervisor), keep_card_id=keep, now=now)
+                    conflicts += 1
             for _ in range(2):
                 for station in stations:
                     sync_one(station, central_engine)
+        if conflicts:
             diverged += divergences(stations, central_engine)
             broken += findings(stations, central_engine, allow_open=False)
         # (none settled: then none may be open anywhere, see open_left, and the check above was complete)
