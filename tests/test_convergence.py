@@ -263,6 +263,10 @@ def back_up_or_restore(station: Station, folder: Path) -> str:
     record_restore(station.path, station.backup, kept, None, station.number)
     station.backup = None
     station.imported = {}  # what it had taken since the backup is gone: it is offered every bundle again
+    # Until central sees the restore, a byte copy of this store is indistinguishable from it (the same store,
+    # the same new incarnation): whichever syncs first is the restored store and the other is named a clone.
+    # The clone step copies only a PC whose restore central has seen.
+    station.synced = False
     station.open()
     return "restore"
 
