@@ -89,7 +89,8 @@ class Entry:
 
 _ENTRIES = text(
     # Sorted by SQLite (+: not in the row-id index's order, which would read the trail page by page at random):
-    # one sequential pass over the trail, the sort spilling to temporary files as it grows.
+    # one sequential pass over the trail. SQLCipher keeps the sort in memory (TEMP_STORE=2: its temporary
+    # files would not be encrypted), about 1.8 kB a case: the figure in README "Audit".
     "SELECT a.row_id, a.table_name, a.action, a.after, a.at, s.seq, "
     "(SELECT min(c.hlc) FROM sync_change c WHERE c.table_name = 'audit_entry' AND c.row_id = a.id) "
     "FROM audit_entry a LEFT JOIN audit_seal s ON s.audit_id = a.id "
