@@ -79,6 +79,8 @@ def pytest_collection_modifyitems(config, items):
 def pytest_addoption(parser):
     parser.addoption("--soak", type=int, default=0, help="random sync schedules to run (test_convergence)")
     parser.addoption("--soak-seed", type=int, default=1, help="first seed of the random sync schedules")
+    parser.addoption("--soak-minutes", type=float, default=0.0,
+                     help="start no schedule after this many minutes (0: no limit); the totals still print")
 
 
 @pytest.fixture(scope="session")

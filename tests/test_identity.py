@@ -143,3 +143,48 @@ def test_a_restored_store_never_issues_a_number_twice(tmp_path, central, how):
         assert set(again) <= set(b_numbers) and len(b_numbers) == len(set(b_numbers))
         assert s.scalar(text("SELECT count(*) FROM person WHERE id_number = :n"), {"n": applicant(600).id_number}) == 1
     store.close()
+
+
+def clone(db, target):
+    """A disk image of a PC's store on another PC: the file and its keys, as they were."""
+    from contextlib import closing
+
+    from shebao_desk.store.database import connect_file
+    from shebao_desk.store.keystore import Keystore
+    with closing(connect_file(db)) as conn:  # the WAL folded in first: the copy is the whole store
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(db, target)
+    copy = Keystore(target)
+    for name, value in Keystore(db).load().items():
+        if name != "store":
+            copy.put(name, value)
+
+
+@pytest.mark.parametrize("first", ["genuine", "clone"])
+def test_a_cloned_store_is_refused_by_name_and_the_genuine_pc_is_left_alone(tmp_path, central, first):
+    """Probe F6: a copy of a synced store (same store id) on another PC, both working on. Whichever syncs
+    first, the copy is refused with one line naming both places, central keeps nothing of it, and the
+    genuine store keeps its incarnation and syncs on."""
+    a = tmp_path / "pc1" / "a.sqlite3"
+    copy = tmp_path / "pc2" / "a.sqlite3"
+    a.parent.mkdir()
+    cli(tmp_path, a, "setup", "--window", "SZ03", "--workstation", "A", "--central", central)
+    cli(tmp_path, a, "demo", "seed", "3")
+    cli(tmp_path, a, "sync", "--central", central)
+    clone(a, copy)
+    add_cases(a, 800, 2)
+    add_cases(copy, 900, 2)
+    order = [a, copy] if first == "genuine" else [copy, a]
+    results = {db: cli(tmp_path, db, "sync", "--central", central, ok=None) for db in order}
+    assert results[a].returncode == 0, results[a].stderr
+    assert "新的编号段" not in results[a].stdout
+    refused = results[copy]
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "拷贝" in refused.stderr and str(a) in refused.stderr and str(copy) in refused.stderr
+    before = central_counts(central)
+    assert [r[2] for r in before["registrations"]] == [0]  # the genuine PC was not moved to a new incarnation
+    assert cli(tmp_path, copy, "sync", "--central", central, ok=False).returncode == 2
+    assert central_counts(central) == before
+    again = cli(tmp_path, a, "sync", "--central", central)
+    assert "新的编号段" not in again.stdout and "拒收" not in again.stdout

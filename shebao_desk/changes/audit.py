@@ -16,11 +16,11 @@ import enum
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from shebao_desk.changes.audit_chain import seal
-from shebao_desk.models import AuditEntry, Row, table_of, utcnow
+from shebao_desk.models import AuditEntry, Row, Site, table_of, utcnow
 from shebao_desk.models.base import new_uuid
 
 SECRET_COLUMNS = {"password_hash"}
@@ -84,8 +84,19 @@ def _audited(rows: Iterable[object]) -> list[Row]:
     return [r for r in rows if isinstance(r, Row) and not isinstance(r, AuditEntry)]
 
 
-def _after_flush(session: Session, flush_context: Any) -> None:
+def _actor(session: Session) -> tuple[str | None, str]:
+    """Who acts, and at which workstation: a unit that names none (an admin command) is this
+    store's own, so its entries are in this site's name wherever they travel."""
     clerk_id, workstation = session.info.get("actor", (None, ""))
+    if not workstation:
+        workstation = session.connection().execute(select(Site.workstation_id).limit(1)).scalar() or ""
+    return clerk_id, workstation
+
+
+def _after_flush(session: Session, flush_context: Any) -> None:
+    if not any(isinstance(r, Row) for rows in (session.new, session.dirty, session.deleted) for r in rows):
+        return
+    clerk_id, workstation = _actor(session)
     action = session.info.get("action", "")
     now = utcnow()
     entries = []
@@ -112,14 +123,14 @@ def _after_flush(session: Session, flush_context: Any) -> None:
 
 def record_event(session: Session, table_name: str, row_id: str, detail: dict[str, Any]) -> None:
     """An audit entry, sealed at once, for an act that changes no row (a restore): by whom, and what."""
-    clerk_id, workstation = session.info.get("actor", (None, ""))
+    clerk_id, workstation = _actor(session)
     now = utcnow()
     entry = {"id": new_uuid(), "created_at": now, "updated_at": now, "at": now, "clerk_id": clerk_id,
              "workstation": workstation, "action": session.info.get("action", ""), "table_name": table_name,
              "row_id": row_id, "before": None, "after": detail}
     session.connection().execute(table_of(AuditEntry).insert(), [entry])
     seal(session.connection(), [entry])
-    session.info.setdefault(WRITTEN, []).append(entry)  # travels with the unit's next flush, if any
+    session.info.setdefault(WRITTEN, []).append(entry)  # logged by the capture with the next flush or at commit
 
 
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:

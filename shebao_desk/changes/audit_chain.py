@@ -77,27 +77,26 @@ def seal_received(conn: Connection, audit_ids: list[str]) -> None:
 
 
 def verify_chain(conn: Connection) -> list[tuple[str, str]]:
-    """(rule, detail) for each break in the chain; empty when the trail is whole."""
+    """(rule, detail) for each break in the chain; empty when the trail is whole. Streams: the seals in
+    order with their entries (written in that order, so read mostly in file order), one at a time."""
     table = table_of(AuditEntry)
-    entries = {r.id: r._asdict() for r in conn.execute(select(*(table.c[f] for f in FIELDS)))}
     out: list[tuple[str, str]] = []
     previous, expected_seq = GENESIS, 1
-    sealed: set[str] = set()
-    for seq, audit_id, stored in conn.execute(select(AuditSeal.seq, AuditSeal.audit_id, AuditSeal.hash)
-                                              .order_by(AuditSeal.seq)):
+    rows = conn.execute(select(AuditSeal.seq, AuditSeal.audit_id, AuditSeal.hash, table.c.id, *(table.c[f] for f in FIELDS))
+                        .outerjoin(table, table.c.id == AuditSeal.audit_id).order_by(AuditSeal.seq))
+    for seq, audit_id, stored, found, *values in rows:
         if seq != expected_seq:
             out.append(("audit_chain", f"审计链在第 {expected_seq}—{seq - 1} 号缺失（记录被删除）"))
         expected_seq = seq + 1
-        sealed.add(audit_id)
-        entry = entries.get(audit_id)
+        entry = dict(zip(FIELDS, values, strict=True)) if found is not None else None
         if entry is None:
             out.append(("audit_chain", f"审计记录 {audit_id}（第 {seq} 号）被删除"))
         elif link(previous, entry) != stored:
             out.append(("audit_chain", f"审计记录 {audit_id}（第 {seq} 号，{entry['action']}）被改动或链被改写"))
         previous = stored
-    for audit_id, entry in entries.items():
-        if audit_id not in sealed:
-            out.append(("audit_chain", f"审计记录 {audit_id}（{entry['action']}）不在审计链中（非本程序写入）"))
+    unsealed = select(table.c.id, table.c.action).where(table.c.id.not_in(select(AuditSeal.audit_id)))
+    for audit_id, action in conn.execute(unsealed):
+        out.append(("audit_chain", f"审计记录 {audit_id}（{action}）不在审计链中（非本程序写入）"))
     return out
 
 

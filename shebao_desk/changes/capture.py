@@ -17,7 +17,7 @@ from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from shebao_desk.changes.audit import WRITTEN
-from shebao_desk.models import Row, Site, SyncChange
+from shebao_desk.models import Base, Row, Site, SyncChange, table_of
 from shebao_desk.models.base import utcnow
 from shebao_desk.changes.codec import encode
 from shebao_desk.changes.hlc import HybridClock
@@ -25,8 +25,10 @@ from shebao_desk.changes.merge import TABLE_ORDER, record_local
 
 # Tables that are this workstation's own business and never travel.
 LOCAL_TABLES = frozenset({"site", "audit_seal", "audit_head", "sync_change", "sync_clock", "sync_state", "sync_peer", "sync_conflict",
-                          "sync_quarantine", "sync_workstation",
-                          "alembic_version"})
+                          "sync_quarantine", "sync_workstation", "sync_parked",
+                          "alembic_version", "chip_write"})
+# chip_write: this PC's journal of commands sent to a chip in its own reader (db check reads it here).
+ROW_TABLES = frozenset(table_of(m.class_).name for m in Row.registry.mappers if issubclass(m.class_, Row))
 
 
 class Capture:
@@ -92,14 +94,22 @@ def _synced(rows: Iterable[object]) -> list[Row]:
 
 def _after_flush(session: Session, flush_context: Any) -> None:
     """Runs after the audit hook: rows hold their flushed values, history still shows the changes."""
-    capture: Capture | None = session.info.get("capture")
-    audit_rows = session.info.pop(WRITTEN, [])
     records = [(row.__tablename__, row.id, _full(row)) for row in _synced(session.new)]
     for row in _synced(session.dirty):
         if session.is_modified(row):
             values = _changed(row)
             if values:
                 records.append((row.__tablename__, row.id, values))
+    site_made = any(isinstance(row, Site) for row in session.new)
+    _log(session, records, session.info.pop(WRITTEN, []))
+    if site_made:
+        _log_unlogged(session)
+
+
+def _log(session: Session, records: list[tuple[str, str, dict[str, Any]]],
+         audit_rows: list[dict[str, Any]]) -> None:
+    """Append these row changes and audit entries to the change log, each with its clock."""
+    capture: Capture | None = session.info.get("capture")
     audits = [("audit_entry", a["id"], {k: encode(v) for k, v in a.items()}) for a in audit_rows]
     if not (records or audits) or capture is None or not capture.ready(session):
         return
@@ -124,6 +134,28 @@ def _after_flush(session: Session, flush_context: Any) -> None:
     record_local(session.connection(), rows)
 
 
+def _before_commit(session: Session) -> None:
+    """Audit entries written outside a flush (``record_event``: a restore, a recovery key shown)
+    would otherwise wait for a flush that may never come in their unit: log them now."""
+    if session.info.get(WRITTEN):
+        _log(session, [], session.info.pop(WRITTEN))
+
+
+def _log_unlogged(session: Session) -> None:
+    """The site row was just made: rows and audit entries written before it (when this store had no
+    origin to log them under: a first admin made before the codes were chosen) join the log now, as
+    inserts of what they hold, so nothing this store wrote stays behind when it syncs."""
+    conn = session.connection()
+    records: list[tuple[str, str, dict[str, Any]]] = []
+    for table in Base.metadata.sorted_tables:
+        if table.name in LOCAL_TABLES or table.name not in ROW_TABLES:
+            continue
+        logged = select(SyncChange.row_id).where(SyncChange.table_name == table.name)
+        for row in conn.execute(select(table).where(table.c.id.not_in(logged))):
+            records.append((table.name, row.id, {k: encode(v) for k, v in row._mapping.items()}))
+    _log(session, records, [])
+
+
 def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
     """Stamp ``updated_at`` on changed rows ourselves, so the value logged is the value written
     (left to the column's onupdate, the row can get a later time than the change carries)."""
@@ -136,3 +168,4 @@ def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
 def install_capture(session_factory: Any) -> None:
     event.listen(session_factory, "before_flush", _before_flush)
     event.listen(session_factory, "after_flush", _after_flush)
+    event.listen(session_factory, "before_commit", _before_commit)

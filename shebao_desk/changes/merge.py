@@ -29,7 +29,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.changes.audit_chain import seal_received
 from shebao_desk.changes.codec import decode
-from shebao_desk.models import Base, CardStatus, PersonStatus, SyncChange, SyncClock, SyncConflict, table_of
+from shebao_desk.models import (Base, CardStatus, PersonStatus, Row, SyncChange, SyncClock, SyncConflict, SyncParked,
+                                table_of)
 from shebao_desk.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ CONFLICT_NS = uuid.UUID("6f1c7c5e-3b8a-4c43-9f8e-2f6f4a1d9b21")
 CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
 COPY_MIN = 100  # fewer rows than this go in one executemany: a staging table costs more than it saves
 TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+# What each table's foreign keys name: a change is written only once those rows are here.
+FOREIGN_KEYS = {t.name: tuple((fk.parent.name, fk.column.table.name) for fk in t.foreign_keys)
+                for t in Base.metadata.sorted_tables if t.foreign_keys}
+# The rows an audit entry can describe that travel with it (not this site's own: site, chip journal).
+REFERENCED_BY_AUDIT = frozenset(table_of(m.class_).name for m in Row.registry.mappers
+                                if issubclass(m.class_, Row) and table_of(m.class_).name not in ("site", "audit_entry"))
 
 
 def _insert(conn: Connection, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -138,7 +145,8 @@ def upsert_clocks(conn: Connection, clocks: Clocks) -> None:
 
 def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | None = None) -> Clocks:
     """The field clocks of existing rows. A row only ever inserted has no entry: every field
-    then carries the clock of that insert, its earliest change in the log. ``upto_seq``: read
+    then carries the clock of that insert, its earliest merged change in the log (a parked one is
+    not merged yet). ``upto_seq``: read
     the log only up to there, i.e. before changes just logged but not yet weighed (an older
     change for a row first inserted here must not pass for this row's insert)."""
     out: Clocks = {}
@@ -155,7 +163,8 @@ def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | 
             bare = [r for r in chunk if (table_name, r) not in out]
             if bare:
                 query = (select(log_table.c.row_id, func.min(log_table.c.hlc))
-                         .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare))
+                         .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare),
+                                log_table.c.change_id.not_in(select(SyncParked.change_id)))
                          .group_by(log_table.c.row_id))
                 if upto_seq is not None:
                     query = query.where(log_table.c.seq <= upto_seq)
@@ -231,6 +240,8 @@ class ApplyResult:
     applied: int = 0
     skipped: int = 0
     conflicts: list[str] = field(default_factory=list)
+    parked: int = 0  # logged, waiting for a row they depend on (see :func:`hold_back`)
+    taken_in: int = 0  # parked earlier, merged now that their rows have arrived
 
 
 def _existing_ids(conn: Connection, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -246,8 +257,14 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
-def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bool) -> ApplyResult:
-    """Merge changes that came from elsewhere; those already in this log are ignored (idempotent)."""
+def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bool,
+                  park: bool = False) -> ApplyResult:
+    """Merge changes that came from elsewhere; those already in this log are ignored (idempotent).
+
+    ``park``: a change whose rows are not here yet (the person a card names, the clerk of a case,
+    the row an update is for) is logged but parked instead of failing the whole batch, and merged
+    by a later call once they have arrived (a store; central refuses instead, so the sender
+    keeps the change in quarantine)."""
     result = ApplyResult()
     if not changes:
         return result
@@ -267,9 +284,25 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     fresh = [c for c in unique if c["change_id"] in inserted]
     result.skipped = len(changes) - len(fresh)
     result.applied = len(fresh)
-    if not fresh:
-        return result
+    if park:
+        fresh, waiting = hold_back(conn, fresh)
+        insert_many(conn, table_of(SyncParked), [{"change_id": c["change_id"], "waits_for": why[:80], "parked_at": now}
+                                                 for c, why in waiting], keys=("change_id",))
+        result.parked = len(waiting)
+        for c, why in waiting:
+            log.info("change %s (%s) parked: waits for %s", c["change_id"], c["table_name"], why)
+    result.conflicts = _merge(conn, fresh, logged_before)
+    if park:
+        taken, conflicts = take_in_parked(conn)
+        result.taken_in = taken
+        result.conflicts = sorted(set(result.conflicts) | set(conflicts))
+    return result
 
+
+def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | None) -> list[str]:
+    """Weigh logged changes against the rows and write the winners; returns the persons newly flagged."""
+    if not fresh:
+        return []
     by_row: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for c in fresh:
         if c["table_name"] in Base.metadata.tables:
@@ -326,8 +359,76 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
     upsert_clocks(conn, changed_clocks)
-    result.conflicts = review_conflicts(conn, touched_cards, touched_persons)
-    return result
+    return review_conflicts(conn, touched_cards, touched_persons)
+
+
+# --- changes that wait for a row they depend on ----------------------------------------------
+
+def _references(change: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rows a change needs before it can be written: its own row (an update of a row not here),
+    the rows its foreign keys name, and, for an audit entry, the row it describes (so db check never
+    finds an entry whose row has not arrived)."""
+    table, values = change["table_name"], change["values"]
+    if table == "audit_entry":
+        described, row_id = values.get("table_name"), values.get("row_id")
+        action = str(values.get("action") or "")
+        if described in REFERENCED_BY_AUDIT and isinstance(row_id, str) and not action.endswith("delete"):
+            return [(described, row_id)]
+        return []
+    needs = [] if "id" in values else [(table, change["row_id"])]
+    for column, target in FOREIGN_KEYS.get(table, ()):
+        value = values.get(column)
+        if isinstance(value, str) and value:
+            needs.append((target, value))
+    return needs
+
+
+def hold_back(conn: Connection, changes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+    """Split changes into those whose rows are all here (or come with them) and those that must wait,
+    each with the first row it waits for."""
+    needs = {c["change_id"]: _references(c) for c in changes}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for refs in needs.values():
+        for table, row_id in refs:
+            wanted[table].add(row_id)
+    present = {(t, r) for t, ids in wanted.items() for r in _existing_ids(conn, Base.metadata.tables[t], sorted(ids))}
+    blocked: dict[str, str] = {}
+    while True:  # a row this batch inserts is there only if its insert is not held back itself
+        inserted = {(c["table_name"], c["row_id"]) for c in changes
+                    if "id" in c["values"] and c["change_id"] not in blocked}
+        more = False
+        for c in changes:
+            if c["change_id"] in blocked:
+                continue
+            missing = [ref for ref in needs[c["change_id"]] if ref not in present and ref not in inserted]
+            if missing:
+                blocked[c["change_id"]] = f"{missing[0][0]}/{missing[0][1]}"
+                more = True
+        if not more:
+            break
+    return ([c for c in changes if c["change_id"] not in blocked],
+            [(c, blocked[c["change_id"]]) for c in changes if c["change_id"] in blocked])
+
+
+def take_in_parked(conn: Connection) -> tuple[int, list[str]]:
+    """Merge the parked changes whose rows have arrived (in rounds: one may bring another's row)."""
+    parked_table, log_table = table_of(SyncParked), table_of(SyncChange)
+    taken, conflicts = 0, []
+    while conn.scalar(select(func.count()).select_from(parked_table)):
+        rows = conn.execute(select(*(log_table.c[k] for k in ("change_id", "table_name", "row_id", "hlc", "origin",
+                                                             "values")))
+                            .join(parked_table, parked_table.c.change_id == log_table.c.change_id)
+                            .order_by(log_table.c.seq)).all()
+        ready, _ = hold_back(conn, [dict(r._mapping) for r in rows])
+        if not ready:
+            break
+        # Still parked while weighed: a parked change never passes for the insert of its row (_load_clocks).
+        conflicts += _merge(conn, ready, None)
+        for chunk in _chunks([c["change_id"] for c in ready]):
+            conn.execute(parked_table.delete().where(parked_table.c.change_id.in_(chunk)))
+        taken += len(ready)
+        log.info("%d parked changes taken in: their rows have arrived", len(ready))
+    return taken, conflicts
 
 
 def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],

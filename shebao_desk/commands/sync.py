@@ -101,7 +101,9 @@ def bundle_import(args: argparse.Namespace) -> int:
     from shebao_desk.sync.bundle import import_bundle
     result = import_bundle(_store(args), args.file)
     print(f"已导入 {result.origin} 的第 {result.number} 号数据包：新增 {result.applied} 条变更，"
-          f"已有 {result.skipped} 条" + (f"，发现 {result.conflicts} 处冲突待主管处理" if result.conflicts else ""))
+          f"已有 {result.skipped} 条" + (f"，发现 {result.conflicts} 处冲突待主管处理" if result.conflicts else "")
+          + (f"；其中 {result.parked} 条所依赖的记录（如其他站点登记的人员）尚未到达，已暂存，到达后自动导入"
+             if result.parked else ""))
     if result.newly_trusted:
         print(f"{result.origin} 的公钥与预先登记的旧版指纹（{result.fingerprint}）相符，已登记")
     return 0

@@ -9,14 +9,14 @@ from shebao_desk.models.outlets import Outlet, SupervisionVisit
 from shebao_desk.models.ratings import CaseRating
 from shebao_desk.models.people import Card, LossChannel, LossReport, Person, PersonStatus, TempCard
 from shebao_desk.models.site import Attendance, Clerk, Role, Site
-from shebao_desk.models.sync import (SyncChange, SyncClock, SyncConflict, SyncPeer, SyncQuarantine, SyncState,
-                                     SyncWorkstation)
+from shebao_desk.models.sync import (SyncChange, SyncClock, SyncConflict, SyncParked, SyncPeer, SyncQuarantine,
+                                     SyncState, SyncWorkstation)
 from shebao_desk.rules.card_states import VALID_CARD_STATUSES, CardStatus, LossKind
 
 __all__ = [
     "AuditEntry", "AuditHead", "AuditSeal", "Attendance", "Base", "CalendarYear", "Card", "CardStatus", "Case", "CaseAttachment", "CaseRating", "CaseStatus", "Clerk",
     "ChipWrite", "ChipWriteState",
     "Inquiry", "LossChannel", "Outlet", "SupervisionVisit", "LossKind", "LossReport", "Person", "PersonStatus", "Role", "Row",
-    "Site", "SyncChange", "TempCard", "SyncClock", "SyncConflict", "SyncPeer", "SyncQuarantine", "SyncState", "SyncWorkstation", "VALID_CARD_STATUSES", "table_of",
+    "Site", "SyncChange", "TempCard", "SyncClock", "SyncConflict", "SyncParked", "SyncPeer", "SyncQuarantine", "SyncState", "SyncWorkstation", "VALID_CARD_STATUSES", "table_of",
     "utcnow",
 ]

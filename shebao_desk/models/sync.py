@@ -94,6 +94,9 @@ class SyncWorkstation(Base):
     last_hlc: Mapped[str] = mapped_column(String(40), default="")  # the newest own change this store has pushed
     registered_at: Mapped[utc]
     last_seen_at: Mapped[utc]
+    # Where this store lives: host and file path. A store seen elsewhere with the same store id is a
+    # copy of it: refused as a clone, unless a restore (a higher incarnation) moved it there.
+    place: Mapped[str] = mapped_column(String(400), default="", server_default="")
 
 
 class SyncConflict(Base):
@@ -107,3 +110,15 @@ class SyncConflict(Base):
     detail: Mapped[dict[str, Any]]
     detected_at: Mapped[utc]
     resolved_at: Mapped[utc_opt]
+
+
+class SyncParked(Base):
+    """A change received from elsewhere that waits for a row it depends on (the person a card names,
+    the clerk of a case, the row an update is for), logged in ``sync_change`` but not yet merged.
+    Every later merge takes in the changes whose rows have arrived since."""
+
+    __tablename__ = "sync_parked"
+
+    change_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    waits_for: Mapped[str] = mapped_column(String(80))  # "table/row id" of the first missing row
+    parked_at: Mapped[utc]

@@ -27,9 +27,10 @@ from sqlalchemy.orm import Session
 
 from shebao_desk.clock import local_text, now_utc
 from shebao_desk.errors import AuthError, ValidationError
-from shebao_desk.models import Clerk, Role
+from shebao_desk.models import Attendance, AuditEntry, Case, Clerk, Inquiry, Role, SupervisionVisit
 from shebao_desk.models.base import stable_uuid
 from shebao_desk.store.database import Store
+from shebao_desk.sync.acceptance import name_card_owner
 
 log = logging.getLogger(__name__)
 
@@ -80,14 +81,42 @@ def create_clerk(session: Session, username: str, display_name: str, password: s
     if not display_name.strip():
         raise ValidationError("请填写姓名")
     check_password_rules(password, user_inputs=(username, display_name.strip()))
-    if session.scalar(select(Clerk).where(Clerk.username == username)) is not None:
-        raise ValidationError(f"用户名 {username} 已存在")
+    existing = session.scalar(select(Clerk).where(Clerk.username == username))
+    if existing is not None:
+        return _take_over_name_card(session, existing, display_name.strip(), password, role)
     clerk = Clerk(id=stable_uuid("clerk", username), username=username, display_name=display_name.strip(), role=role,
                   password_hash=hash_password(password))
     session.add(clerk)
     session.flush()
     log.info("clerk %s created with role %s", username, role.value)
     return clerk
+
+
+def _take_over_name_card(session: Session, card: Clerk, display_name: str, password: str, role: Role) -> Clerk:
+    """A username held here only by a name card another site's bundle brought (no account, no work of
+    theirs here) does not keep this store from making the account: it takes the card's place. One
+    that names someone's work here is another site's clerk: refused, saying whose."""
+    if card.password_hash or card.active:
+        raise ValidationError(f"用户名 {card.username} 已存在")
+    owner = name_card_owner(session.connection(), card.id)
+    if clerk_named_anywhere(session, card.id):
+        raise ValidationError(f"用户名 {card.username} 已是站点 {owner or '（其他站点）'} 的经办员（本机已有其办理的记录），"
+                              "请另选用户名")
+    card.display_name, card.role, card.password_hash = display_name, role, hash_password(password)
+    card.active, card.failed_logins, card.locked_until = True, 0, None
+    session.flush()
+    log.warning("clerk %s created over a name card from %s that named no one's work", card.username, owner)
+    return card
+
+
+def clerk_named_anywhere(session: Session, clerk_id: str) -> bool:
+    """Whether any row or audit entry here names this clerk."""
+    named = [select(Case.id).where((Case.accepted_by == clerk_id) | (Case.completed_by == clerk_id)),
+             select(Inquiry.id).where(Inquiry.owner_id == clerk_id),
+             select(Attendance.id).where(Attendance.clerk_id == clerk_id),
+             select(SupervisionVisit.id).where(SupervisionVisit.clerk_id == clerk_id),
+             select(AuditEntry.id).where(AuditEntry.clerk_id == clerk_id)]
+    return any(session.scalar(query.limit(1)) is not None for query in named)
 
 
 def attempt_login(session: Session, username: str, password: str, *, max_failures: int,

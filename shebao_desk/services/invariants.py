@@ -85,54 +85,49 @@ def _mark_open_conflicts(session: Session, findings: list[Finding]) -> list[Find
 
 def _void_came_back(session: Session) -> list[Finding]:
     """A card that was void (per the audit trail) but is valid now."""
-    out = []
-    entries = session.scalars(select(AuditEntry).where(AuditEntry.table_name == "card")
-                              .order_by(AuditEntry.at)).all()
-    was_void: set[str] = set()
-    for entry in entries:
-        after = entry.after or {}
-        if after.get("status") in VOID_VALUES:
-            was_void.add(entry.row_id)
-    for card in session.scalars(select(Card).where(Card.id.in_(was_void))):
-        if card.status.valid:
-            out.append(Finding("void_is_final", f"卡 {card.card_number or card.id} 曾作废，现在又是“{card.status.label}”"))
-    return out
+    was_void = (select(AuditEntry.row_id).where(AuditEntry.table_name == "card",
+                                                AuditEntry.after["status"].as_string().in_(sorted(VOID_VALUES))))
+    rows = session.execute(select(Card.card_number, Card.id, Card.status)
+                           .where(Card.id.in_(was_void), Card.status.in_(VALID_CARD_STATUSES))).all()
+    return [Finding("void_is_final", f"卡 {number or card_id} 曾作废，现在又是“{status.label}”")
+            for number, card_id, status in rows]
 
 
 def _loss_rules(session: Session) -> list[Finding]:
     out = []
-    for loss in session.scalars(select(LossReport)):
-        if loss.kind is LossKind.TEMPORARY:
-            if loss.expires_at is None or loss.expires_at <= loss.effective_at:
-                out.append(Finding("temp_loss_expiry", f"临时挂失 {loss.id} 的失效时间有误"))
-            elif loss.lifted_at is not None and loss.lifted_at >= loss.expires_at:
-                out.append(Finding("lift_in_force", f"临时挂失 {loss.id} 在失效后才被解挂"))
-        elif loss.lifted_at is not None:
-            out.append(Finding("formal_loss_final", f"正式挂失 {loss.id} 被解除（正式挂失不可撤销）"))
+    rows = session.execute(select(LossReport.id, LossReport.kind, LossReport.effective_at, LossReport.expires_at,
+                                  LossReport.lifted_at).execution_options(yield_per=5000))
+    for loss_id, kind, effective_at, expires_at, lifted_at in rows:
+        if kind is LossKind.TEMPORARY:
+            if expires_at is None or expires_at <= effective_at:
+                out.append(Finding("temp_loss_expiry", f"临时挂失 {loss_id} 的失效时间有误"))
+            elif lifted_at is not None and lifted_at >= expires_at:
+                out.append(Finding("lift_in_force", f"临时挂失 {loss_id} 在失效后才被解挂"))
+        elif lifted_at is not None:
+            out.append(Finding("formal_loss_final", f"正式挂失 {loss_id} 被解除（正式挂失不可撤销）"))
     formally_lost = select(LossReport.card_id).where(LossReport.kind == LossKind.FORMAL)
-    for card in session.scalars(select(Card).where(Card.id.in_(formally_lost), Card.status.in_(VALID_CARD_STATUSES))):
-        out.append(Finding("formal_loss_final", f"卡 {card.card_number or card.id} 已正式挂失却仍有效"))
+    for number, card_id in session.execute(select(Card.card_number, Card.id).where(
+            Card.id.in_(formally_lost), Card.status.in_(VALID_CARD_STATUSES))):
+        out.append(Finding("formal_loss_final", f"卡 {number or card_id} 已正式挂失却仍有效"))
     return out
 
 
 def _reissue_after_formal_loss(session: Session) -> list[Finding]:
-    out = []
-    for case in session.scalars(select(Case).where(Case.business == "reissue", Case.card_id.is_not(None))):
-        has_formal = session.scalar(select(func.count()).select_from(LossReport).where(
-            LossReport.card_id == case.card_id, LossReport.kind == LossKind.FORMAL))
-        if not has_formal:
-            out.append(Finding("reissue_after_formal_loss", f"补卡业务 {case.number} 的原卡没有正式挂失记录"))
-    return out
+    formal = select(LossReport.card_id).where(LossReport.kind == LossKind.FORMAL)
+    rows = session.execute(select(Case.number).where(Case.business == "reissue", Case.card_id.is_not(None),
+                                                     Case.card_id.not_in(formal)))
+    return [Finding("reissue_after_formal_loss", f"补卡业务 {number} 的原卡没有正式挂失记录") for (number,) in rows]
 
 
 def _people(session: Session) -> list[Finding]:
     out = []
     regions = load_regions()
-    for person in session.scalars(select(Person)):
+    rows = session.execute(select(Person.id_number, Person.created_at).execution_options(yield_per=5000))
+    for id_number, created_at in rows:  # streamed: a county's register is read once, a batch at a time
         try:
-            parse_id_number(person.id_number, regions=regions, today=person.created_at.date())
+            parse_id_number(id_number, regions=regions, today=created_at.date())
         except InvalidIdNumber as exc:
-            out.append(Finding("id_number", f"人员 {mask_id_number(person.id_number)}：{exc.message}"))
+            out.append(Finding("id_number", f"人员 {mask_id_number(id_number)}：{exc.message}"))
     return out
 
 

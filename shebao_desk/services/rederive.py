@@ -11,16 +11,19 @@ untouched, this makes a direct edit visible.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import json
 import re
-from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, LargeBinary, Row, Select, Table, column, func, select, table as table_clause
+from sqlalchemy import (Boolean, Column, Connection, Date, Enum, Integer, LargeBinary, String, Table, text)
 
 from shebao_desk.changes.audit import SECRET_COLUMNS, _json_value
+from shebao_desk.changes.merge import field_clock, wins
+from shebao_desk.models import Base
 from shebao_desk.rules.idnumber import mask_id_number
-from shebao_desk.changes.merge import wins
-from shebao_desk.models import AuditEntry, AuditSeal, Base, SyncChange
 
 TABLES = {"person": "人员", "card": "卡", "case": "业务", "loss_report": "挂失记录"}
 SKIPPED = {"updated_at"} | SECRET_COLUMNS  # set by the flush itself, not in an update's history
@@ -43,65 +46,125 @@ _nullable = {name: [c.name for c in Base.metadata.tables[name].columns
                     if c.nullable and not isinstance(c.type, LargeBinary)] for name in TABLES}
 
 
-def _read(conn: Connection, table: Table) -> list[dict[str, Any]]:
-    """Every row as the audit trail writes values; a value the column type refuses (an enum
-    nobody defined, written by another tool) is kept raw, so it shows as a mismatch instead of a crash."""
-    columns = [c for c in table.columns if not isinstance(c.type, LargeBinary)]
-    processors = [c.type._cached_result_processor(conn.dialect, None) for c in columns]
-    raw: Select[*tuple[Any, ...]] = select(*(column(c.name) for c in columns)).select_from(table_clause(table.name))
-    out = []
-    for row in conn.execute(raw):
-        values = {}
-        for c, proc, value in zip(columns, processors, row, strict=True):
-            try:
-                value = proc(value) if proc and value is not None else value
-            except (LookupError, ValueError, TypeError):
-                values[c.name] = value
-                continue
-            values[c.name] = _json_value(c.name, value)
-        out.append(values)
-    return out
+def _columns(table: Table) -> list[Column[Any]]:
+    return [c for c in table.columns if not isinstance(c.type, LargeBinary)]
 
 
-def replay(conn: Connection) -> dict[tuple[str, str], Any]:
-    """(table, row id) → the values the audit trail says the row has now, or GONE if deleted."""
-    seal = select(AuditSeal.audit_id, AuditSeal.seq).subquery()
-    # The order is the merge's: each entry is logged with the hybrid logical clock of the row change
-    # it records (see sync.capture), and the merge settles every field by that clock; the PCs' wall
-    # clocks may be skewed. (Entries logged before that rule carry a clock of their own, a few ticks
-    # off: for rows changed at two stores within one millisecond their order can differ.)
-    clock = (select(SyncChange.row_id, func.min(SyncChange.hlc).label("hlc"))
-             .where(SyncChange.table_name == "audit_entry").group_by(SyncChange.row_id).subquery())
-    rows = conn.execute(
-        select(AuditEntry.table_name, AuditEntry.row_id, AuditEntry.action, AuditEntry.after, AuditEntry.at,
-               seal.c.seq, clock.c.hlc)
-        .outerjoin(seal, seal.c.audit_id == AuditEntry.id)
-        .outerjoin(clock, clock.c.row_id == AuditEntry.id)
-        .where(AuditEntry.table_name.in_(list(TABLES)))).all()
+def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | None:
+    """How a raw stored value becomes what the audit trail writes (None: as it is). Text, numbers,
+    dates and enums are stored as the trail writes them (an enum by its value), so only times,
+    flags and JSON need work; a value the column type refuses is kept raw (a mismatch, not a crash)."""
+    kind = column.type
+    if isinstance(kind, (String, Date, Enum)) or (isinstance(kind, Integer) and not isinstance(kind, Boolean)):
+        return None
+    proc = kind._cached_result_processor(conn.dialect, None)
+    if proc is None:
+        return None
 
-    def when(r: Row[*tuple[Any, ...]]) -> tuple[str, int]:
-        at = r.at if isinstance(r.at, dt.datetime) else dt.datetime.fromisoformat(str(r.at))
-        fallback = f"{int(at.replace(tzinfo=at.tzinfo or dt.UTC).timestamp() * 1000):013d}"  # an entry never logged
-        return (r.hlc or fallback, r.seq if r.seq is not None else 1 << 62)
+    def convert(value: Any) -> Any:
+        try:
+            return _json_value(column.name, proc(value))
+        except (LookupError, ValueError, TypeError):
+            return value
+    return convert
 
-    state: dict[tuple[str, str], Any] = {}
-    for r in sorted(rows, key=when):
-        key = (r.table_name, r.row_id)
-        verb = r.action.rsplit(":", 1)[-1]
-        current = state.get(key)
-        if verb == "delete":
-            state[key] = GONE
-        elif current is None or current is GONE:
+
+def _reader(conn: Connection, table: Table) -> Callable[[Sequence[Any]], dict[str, Any]]:
+    """A row as the audit trail writes values."""
+    columns = [(c.name, _converter(conn, c)) for c in _columns(table)]
+
+    def read(row: Sequence[Any]) -> dict[str, Any]:
+        return {name: convert(value) if convert is not None and value is not None else value
+                for (name, convert), value in zip(columns, row, strict=False)}
+    return read
+
+
+@dataclass
+class Entry:
+    verb: str
+    after: dict[str, Any] | None
+    clock: str  # the hybrid clock of the entry's change: the merge's order
+    seq: int  # its place in this store's chain: ties and entries never logged
+
+
+_ENTRIES = text(
+    # Sorted by SQLite (+: not in the row-id index's order, which would read the trail page by page at random):
+    # one sequential pass over the trail. SQLCipher keeps the sort in memory (TEMP_STORE=2: its temporary
+    # files would not be encrypted), about 1.8 kB a case: the figure in README "Audit".
+    "SELECT a.row_id, a.table_name, a.action, a.after, a.at, s.seq, "
+    "(SELECT min(c.hlc) FROM sync_change c WHERE c.table_name = 'audit_entry' AND c.row_id = a.id) "
+    "FROM audit_entry a LEFT JOIN audit_seal s ON s.audit_id = a.id "
+    f"WHERE a.table_name IN ({', '.join(repr(t) for t in TABLES)}) ORDER BY +a.row_id, a.table_name")
+
+
+def _entries(conn: Connection) -> Iterator[tuple[str, str, list[Entry]]]:
+    """(row id, table, its audit entries), in row-id order over the replayed tables (row ids are UUIDs,
+    unique across tables): one row's entries in memory at a time, the trail read once."""
+    current: tuple[str, str] | None = None
+    batch: list[Entry] = []
+    for row_id, table_name, action, after, at, seq, hlc in conn.execute(_ENTRIES):
+        if current is None or (row_id, table_name) != current:
+            if current is not None:
+                yield current[0], current[1], batch
+            current, batch = (row_id, table_name), []
+        if hlc is None:  # an entry never logged: its wall time stands in for a clock
+            when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+            hlc = f"{int(when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() * 1000):013d}"
+        batch.append(Entry(action.rsplit(":", 1)[-1], json.loads(after) if isinstance(after, str) else after, hlc,
+                           seq if seq is not None else 1 << 62))
+    if current is not None:
+        yield current[0], current[1], batch
+
+
+def replay_row(table_name: str, entries: list[Entry]) -> Any:
+    """What the trail says one row holds now (or GONE), settled as the merge settles it: each field goes
+    to the highest (rank, clock) of the entries that set it, an insert setting every field."""
+    state: Any = None
+    for e in sorted(entries, key=lambda e: (e.clock, e.seq)):
+        if e.verb == "delete":
+            state = GONE
+        elif state is None or state is GONE:
             # A column the insert did not set is NULL (no column has a server default).
-            state[key] = {**dict.fromkeys(_nullable[r.table_name]), **(r.after or {})}
+            state = {**dict.fromkeys(_nullable[table_name]), **(e.after or {})}
         else:
             # An update, or the same derived-id row inserted at another workstation: fields settle
             # by the merge's own rules (a cancellation stays, a void card never comes back), so a
             # store that merged copies replays to what it holds.
-            for name, value in (r.after or {}).items():
-                if wins(r.table_name, name, current.get(name), value, newer=True):
-                    current[name] = value
+            for name, value in (e.after or {}).items():
+                if wins(table_name, name, state.get(name), value, newer=True):
+                    state[name] = value
     return state
+
+
+def _node(clock: str) -> tuple[str, str]:
+    """(millisecond, origin) of a clock: the flush it was taken in."""
+    ms, _, rest = clock.partition("-")
+    return ms, rest.partition("-")[2]
+
+
+def _merge_says(entries: list[Entry], clocks: dict[str, str] | None, name: str, actual: Any) -> bool:
+    """Whether the merge's own record (sync_clock) explains ``actual``: the change that set the field won
+    at clock C, and the entry of that change (at C, or taken in the same flush: an entry logged before
+    entries carried their change's clock) set the field to this value."""
+    clock = field_clock(clocks, name)
+    if clock is None:
+        return False
+    flush = _node(clock)
+    return any(e.after is not None and name in e.after and _same(e.after[name], actual)
+               and (e.clock == clock or _node(e.clock) == flush) for e in entries)
+
+
+def _rows(conn: Connection, table: Table) -> Iterator[tuple[str, str, dict[str, Any], dict[str, str] | None]]:
+    """Every row as written (raw values, see :func:`_reader`), in id order, with the merge's field
+    clocks of it."""
+    columns = ", ".join(f't."{c.name}"' for c in _columns(table))
+    read = _reader(conn, table)
+    raw = conn.execute(text(f'SELECT {columns}, k.clocks FROM "{table.name}" t LEFT JOIN sync_clock k '
+                            "ON k.table_name = :t AND k.row_id = t.id ORDER BY +t.id"), {"t": table.name})
+    for row in raw:
+        clocks = row[-1]
+        values = read(row[:-1])
+        yield values["id"], table.name, values, json.loads(clocks) if isinstance(clocks, str) else clocks
 
 
 def _label(table: str, row: dict[str, Any]) -> str:
@@ -115,34 +178,47 @@ def _label(table: str, row: dict[str, Any]) -> str:
 
 
 def compare(conn: Connection) -> list[tuple[str, str]]:
-    """(rule, detail) for each row whose table value differs from its audit replay."""
-    expected = replay(conn)
-    by_table: dict[str, dict[str, Any]] = defaultdict(dict)
-    for (name, row_id), values in expected.items():
-        by_table[name][row_id] = values
+    """(rule, detail) for each row whose table value differs from its audit replay. Streams: the rows
+    of the replayed tables and the trail are read side by side in id order, once, one row's entries
+    in memory at a time."""
     out: list[tuple[str, str]] = []
-    for table_name in TABLES:
-        table = Base.metadata.tables[table_name]
-        wanted = by_table[table_name]
-        seen = set()
-        for actual in _read(conn, table):
-            seen.add(actual["id"])
-            values = wanted.get(actual["id"])
-            if values is None:
-                out.append(("rederive", f"{_label(table_name, actual)} 没有任何审计记录（绕过本程序直接写入）"))
-                continue
-            if values is GONE:
-                out.append(("rederive", f"{_label(table_name, actual)} 按审计记录已删除，却仍在表中"))
-                continue
-            for name, value in values.items():
-                if name in SKIPPED or name not in actual:
-                    continue
-                if not _same(value, actual[name]):
-                    shown = (mask_id_number(str(actual[name])), mask_id_number(str(value))) \
-                        if name == "id_number" else (actual[name], value)
-                    out.append(("rederive", f"{_label(table_name, actual)} 的 {name} 为 {shown[0]!r}，"
-                                            f"按审计记录应为 {shown[1]!r}（被直接改动）"))
-        for row_id, values in wanted.items():
-            if values is not GONE and row_id not in seen:
-                out.append(("rederive", f"{_label(table_name, values)} 按审计记录应存在，却已不在表中（被直接删除）"))
+    rows = heapq.merge(*(_rows(conn, Base.metadata.tables[t]) for t in TABLES), key=lambda r: (r[0], r[1]))
+    entries = _entries(conn)
+    pending = next(entries, None)
+    for row_id, table_name, actual, clocks in rows:
+        while pending is not None and (pending[0], pending[1]) < (row_id, table_name):
+            _missing_row(out, pending[1], replay_row(pending[1], pending[2]))
+            pending = next(entries, None)
+        mine: list[Entry] = []
+        if pending is not None and (pending[0], pending[1]) == (row_id, table_name):
+            mine = pending[2]
+            pending = next(entries, None)
+        _compare_row(out, table_name, actual, clocks, mine)
+    while pending is not None:
+        _missing_row(out, pending[1], replay_row(pending[1], pending[2]))
+        pending = next(entries, None)
     return out
+
+
+def _missing_row(out: list[tuple[str, str]], table_name: str, values: Any) -> None:
+    if values is not GONE and values is not None:
+        out.append(("rederive", f"{_label(table_name, values)} 按审计记录应存在，却已不在表中（被直接删除）"))
+
+
+def _compare_row(out: list[tuple[str, str]], table_name: str, actual: dict[str, Any],
+                 clocks: dict[str, str] | None, entries: list[Entry]) -> None:
+    values = replay_row(table_name, entries) if entries else None
+    if values is None:
+        out.append(("rederive", f"{_label(table_name, actual)} 没有任何审计记录（绕过本程序直接写入）"))
+        return
+    if values is GONE:
+        out.append(("rederive", f"{_label(table_name, actual)} 按审计记录已删除，却仍在表中"))
+        return
+    for name, value in values.items():
+        if name in SKIPPED or name not in actual:
+            continue
+        if not _same(value, actual[name]) and not _merge_says(entries, clocks, name, actual[name]):
+            shown = (mask_id_number(str(actual[name])), mask_id_number(str(value))) \
+                if name == "id_number" else (actual[name], value)
+            out.append(("rederive", f"{_label(table_name, actual)} 的 {name} 为 {shown[0]!r}，"
+                                    f"按审计记录应为 {shown[1]!r}（被直接改动）"))

@@ -44,12 +44,21 @@ def restore_as_admin(db: Path, source: Path, args: argparse.Namespace) -> Path |
         finally:
             judge.close()
     kept = restore(db, source, recovery)
+    record_restore(db, source, kept, admin.id if admin else None, getattr(args, "workstation", None) or "")
+    return kept
+
+
+def record_restore(db: Path, source: Path, kept: Path | None, admin_id: str | None, workstation: str = "") -> None:
+    """The restore in the restored store's trail: who, from where, and the incarnation it began."""
     anchor.forget(db)  # older on purpose: the unit below anchors the restored state, flag and all
     store = open_store(db)
     try:
-        with store.unit(admin.id if admin else None, getattr(args, "workstation", None) or "", "db restore") as s:
-            record_event(s, "store", "restore", {"from": str(source), "kept": str(kept) if kept else None})
+        with store.unit(admin_id, workstation, "db restore") as s:
+            # The new incarnation travels with its reason: a receiver of this site's bundles accepts the
+            # renumbered ones only with this record (sync.acceptance).
+            incarnation = int(state.get(s.connection(), state.INCARNATION, "0") or "0")
+            record_event(s, "store", "restore", {"from": str(source), "kept": str(kept) if kept else None,
+                                                 "incarnation": incarnation})
             state.put(s.connection(), RESTORED, "1")  # the chain is shorter on purpose: central is told at next sync
     finally:
         store.close()
-    return kept

@@ -34,7 +34,7 @@ from shebao_desk.changes.capture import LOCAL_TABLES, observe_received
 from shebao_desk.changes.merge import apply_changes
 from shebao_desk.failure import disk_full
 from shebao_desk.logsetup import restrict
-from shebao_desk.models import Base, Clerk, Role, Site, SyncChange, SyncConflict, SyncPeer, table_of
+from shebao_desk.models import Base, Site, SyncChange, SyncConflict, SyncPeer, table_of
 from shebao_desk.models.base import utcnow
 from shebao_desk.models.limits import value_problems
 from shebao_desk.store import state
@@ -44,6 +44,7 @@ from shebao_desk.sync.bundle_file import (
     COLUMNS, FORMAT, ORIGIN, REFUSED, BundleError, Caps, Receiver, change_lines, read_bundle_file,
     seal_bundle,
 )
+from shebao_desk.sync import acceptance
 from shebao_desk.sync.envelope import EnvelopeError, box_public
 from shebao_desk.sync.keycode import PinFormatError, fingerprint, fingerprint_hex, key_code, parse_pin
 
@@ -78,6 +79,7 @@ class ImportResult:
     conflicts: int
     newly_trusted: bool  # the key was seen for the first time, and matched the pinned (legacy) fingerprint
     fingerprint: str = ""
+    parked: int = 0  # changes waiting for a row they depend on, taken in automatically when it arrives
 
 
 def _origin(conn: Connection) -> str:
@@ -115,18 +117,20 @@ def export_bundle(store: Store, out: Path, to: str | Iterable[str] | None = None
     with store.engine.begin() as conn:
         origin = _origin(conn)
         receivers = _receivers(conn, [to] if isinstance(to, str) else to)
+        window = conn.scalar(select(Site.window_code).limit(1)) or ""
         since = int(state.get(conn, state.EXPORTED_SEQ, "0") or 0)
         rows = conn.execute(select(SyncChange.seq, *(getattr(SyncChange, c) for c in COLUMNS))
                             .where(SyncChange.seq > since, SyncChange.origin == origin)
                             .order_by(SyncChange.seq)).all()
         changes = [c for c in (_exportable(dict(zip(COLUMNS, r[1:], strict=True))) for r in rows) if c]
+        changes = acceptance.exportable(changes)
         if not changes:
             return None
         incarnation = int(state.get(conn, state.INCARNATION, "0") or 0)
         number = int(state.get(conn, state.BUNDLE_NUMBER, "0") or 0) + 1
         data = seal_bundle(origin=origin, incarnation=incarnation, number=number, count=len(changes),
                            seed=_seed(conn), receivers=receivers, lines=change_lines(changes),
-                           created_at=utcnow().isoformat())
+                           created_at=utcnow().isoformat(), window=window)
         _write_private(out, data)
         # Counted as exported only once the file is safely written (same transaction).
         state.put(conn, state.BUNDLE_NUMBER, str(number))
@@ -255,12 +259,10 @@ def _existing(conn: Connection, table: str, row_ids: list[str]) -> set[str]:
     return found
 
 
-def _settle_rows(conn: Connection, changes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, int]:
-    """Audit entries are append-only; clerks arrive as inactive name cards, never as accounts.
-
-    Returns the changes left for the merge (clerk changes are taken care of here), and
-    how many clerk changes made a name card or were already known.
-    """
+def _settle_rows(conn: Connection, changes: list[dict[str, Any]], origin: str) -> tuple[list[dict[str, Any]], int]:
+    """Audit entries are append-only; clerks arrive as inactive name cards, never as accounts
+    (acceptance.name_cards). Returns the changes for the merge, and how many clerk changes
+    were of clerks already here."""
     audits = [c for c in changes if c["table_name"] == "audit_entry"]
     present = _existing(conn, "audit_entry", [c["row_id"] for c in audits])
     if present:  # only the very change that wrote the entry may come again (a resent bundle): it is skipped
@@ -270,22 +272,9 @@ def _settle_rows(conn: Connection, changes: list[dict[str, Any]]) -> tuple[list[
             known |= set(conn.scalars(select(SyncChange.change_id).where(SyncChange.change_id.in_(again[i:i + 500]))))
         if set(again) - known:
             raise BundleError(f"数据包试图改写已有的审计记录{REFUSED}", f"audit rewrite {sorted(set(again) - known)[:3]}")
-    clerk_changes = [c for c in changes if c["table_name"] == "clerk"]
-    known = _existing(conn, "clerk", [c["row_id"] for c in clerk_changes])
-    now = utcnow()
-    made = 0
-    for c in clerk_changes:  # a clerk named by cases from elsewhere: a name card that cannot sign in
-        if c["row_id"] in known:
-            continue
-        v = c["values"]
-        if not isinstance(v.get("username"), str) or not isinstance(v.get("display_name"), str):
-            raise BundleError(f"数据包中的经办员信息不完整{REFUSED}", f"clerk {c['row_id']}: {sorted(v)}")
-        conn.execute(table_of(Clerk).insert().values(
-            id=c["row_id"], username=v["username"], display_name=v["display_name"], role=Role.CLERK,
-            password_hash="", active=False, failed_logins=0, created_at=now, updated_at=now))
-        known.add(c["row_id"])
-        made += 1
-    return [c for c in changes if c["table_name"] != "clerk"], made, len(clerk_changes) - made
+    cards = acceptance.name_cards(conn, changes, origin)
+    clerks = sum(c["table_name"] == "clerk" for c in changes)
+    return cards + [c for c in changes if c["table_name"] != "clerk"], clerks - len(cards)
 
 
 def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportResult:
@@ -300,29 +289,40 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
     with store.engine.connect() as conn:  # the signer first: an unknown one never gets its payload read
         _check_signer(conn, header)
     bundle.verify_payload()
+    window = acceptance.window_of(header)
     horizon = int(time.time() * 1000 + caps.skew.total_seconds() * 1000)
+    restores: set[int] = set()  # incarnations whose restore record the bundle carries
     for c in bundle.changes(caps, receiver):
         _check_change(c, origin, horizon)
-    applied = skipped = conflicts = 0
+        restores |= acceptance.restore_incarnations([c])
+    applied = skipped = conflicts = parked = 0
     newest = ""
     try:
         with store.engine.begin() as conn:
             peer, newly = _check_signer(conn, header)
+            acceptance.check_incarnation(restores, origin, header["incarnation"], peer.incarnation)
             conn.exec_driver_sql(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")  # memory stays bounded (#24)
             known_conflicts = set(conn.scalars(select(SyncConflict.id)))
             try:
                 for batch in _batches(bundle.changes(caps, receiver), APPLY_BATCH):
-                    rest, clerks_made, clerks_known = _settle_rows(conn, batch)
-                    result = apply_changes(conn, rest, pushed=False)
-                    applied += result.applied + clerks_made
+                    acceptance.check_audit_names(conn, batch, origin, window)
+                    rest, clerks_known = _settle_rows(conn, batch, origin)
+                    # A change whose rows are not here yet (a person first registered at a third site)
+                    # waits, parked, and is taken in when they arrive; the rest is merged now.
+                    result = apply_changes(conn, rest, pushed=False, park=True)
+                    applied += result.applied
                     skipped += result.skipped + clerks_known
+                    parked += result.parked
                     newest = max(newest, max(c["hlc"] for c in batch))
             finally:
                 conn.exec_driver_sql(f"PRAGMA cache_size=-{CACHE_KIB}")
             conflicts = _transient_conflicts_dropped(conn, known_conflicts)
+            acceptance.remember_window(conn, origin, window)
             values = {"public_key": bytes.fromhex(public), "last_bundle": number, "updated_at": utcnow(),
                       "incarnation": header["incarnation"]}
             conn.execute(table_of(SyncPeer).update().where(SyncPeer.origin == origin).values(**values))
+    except acceptance.PayloadError as exc:
+        raise BundleError(exc.message, exc.detail) from None
     except SQLAlchemyError as exc:
         if disk_full(exc):
             raise BundleError(f"本机磁盘已满{REFUSED}；请清理磁盘后重新导入", repr(exc)[:400]) from exc
@@ -334,7 +334,7 @@ def import_bundle(store: Store, path: Path, caps: Caps | None = None) -> ImportR
     if newest:
         observe_received(store, [{"hlc": newest}])
     log.info("bundle %s#%d imported: %d applied, %d already known", origin, number, applied, skipped)
-    return ImportResult(origin, number, applied, skipped, conflicts, newly, fingerprint(bytes.fromhex(public)))
+    return ImportResult(origin, number, applied, skipped, conflicts, newly, fingerprint(bytes.fromhex(public)), parked)
 
 
 def _transient_conflicts_dropped(conn: Connection, known: set[str]) -> int:

@@ -114,7 +114,7 @@ def change_lines(changes: Iterable[dict[str, Any]]) -> bytes:
 
 def seal_bundle(*, origin: str, incarnation: int, number: int, count: int, seed: bytes,
                 receivers: dict[str, bytes], lines: bytes | None = None, compressed: bytes | None = None,
-                created_at: str | None = None) -> bytes:
+                created_at: str | None = None, window: str | None = None) -> bytes:
     """A format-3 bundle file: ``lines`` (or an already ``compressed`` payload) sealed for
     ``receivers`` (origin → Ed25519 public key) and signed with ``seed``."""
     if not receivers:
@@ -126,6 +126,8 @@ def seal_bundle(*, origin: str, incarnation: int, number: int, count: int, seed:
                               "public_key": bytes(signer.verify_key).hex(),
                               "created_at": created_at or dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(),
                               "changes": count}
+    if window:  # the signer's window, for a store that relays its changes to central (sync.acceptance)
+        header["window"] = window
     key = new_content_key()
     sealed = b"".join(seal_stream([compressed], key, _stream_ad(header)))
     header["receivers"] = [{"origin": o, "public_key": pk.hex(), "sealed_key": base64.b64encode(wrap_key(key, pk)).decode()}

@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import os
 import socket
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from alembic import command
 from sqlalchemy import Connection, Engine, Executable, Row, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.audit_chain import RESTORED, exchange_head
 from shebao_desk.changes.capture import observe_received
 from shebao_desk.changes.merge import apply_changes
@@ -39,7 +41,7 @@ from shebao_desk.models.limits import path_problems, value_problems
 from shebao_desk.store import anchor, state
 from shebao_desk.store.database import Store, alembic_config
 from shebao_desk.store.site_identity import INCARNATION_DAY, SetupNeeded, store_id
-from shebao_desk.sync import scope
+from shebao_desk.sync import acceptance, scope
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,28 @@ class IdentityClash(SyncError):
         super().__init__(
             f"窗口/工作站编号 {origin} 已由电脑 {host or '（未知）'} 使用（{since:%Y-%m-%d} 登记），中心数据库未作任何改动；{what}",
             f"identity {origin} registered to another store on {host!r} since {since}")
+
+
+class CloneRefused(SyncError):
+    """The same store (one store id) in two places: a copy of a PC's store, not a restore of it."""
+
+    def __init__(self, origin: str, registered: str, here: str) -> None:
+        super().__init__(
+            f"本机数据库是工作站 {origin} 数据库的拷贝：原库在{_where(registered)}，本拷贝在{_where(here)}；"
+            "同一数据库不能在两台电脑（两处）同时使用，中心数据库未作任何改动，原库不受影响。"
+            "请在本机新建数据库（shebao-desk setup，另选工作站编号），或由管理员用 db restore 把备份恢复到本机",
+            f"clone of {origin}: registered at {registered!r}, this copy at {here!r}")
+
+
+def _where(place: str) -> str:
+    host, _, path = place.partition("|")
+    return f"电脑 {host or '（未知）'} 的 {path or '（未知位置）'}"
+
+
+def place_of(conn: Connection) -> str:
+    """Where this store lives (host and file), as the register remembers it."""
+    path = conn.engine.url.database or ""
+    return f"{socket.gethostname()}|{Path(path).resolve() if path else ''}"[:400]
 
 
 @dataclass
@@ -111,27 +135,34 @@ def _own_pushed_hlc(conn: Connection, origin: str) -> str:
 
 
 def register(engine: Engine, origin: str, store: str, incarnation: int, *, host: str | None = None,
-             pushed_hlc: str = "", during: str = "setup") -> Row[str, str, dt.datetime, int, str] | None:
-    """Claim ``origin`` for this store; refuse (writing nothing) when another store holds it.
+             pushed_hlc: str = "", during: str = "setup", place: str = "") -> Row[str, str, dt.datetime, int, str, str] | None:
+    """Claim ``origin`` for this store; refuse (writing nothing) when another store holds it, or when
+    this store is a copy of the registered one living elsewhere (a clone: same store id, another
+    place, no restore to explain the move). A restore (a higher incarnation) may move it.
 
     Returns the registration as it was before this call (None for a first registration): its
-    store_id, host, registered_at, incarnation and last_hlc."""
+    store_id, host, registered_at, incarnation, last_hlc and place."""
     host = host or socket.gethostname()
     table = table_of(SyncWorkstation)
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": REGISTER_LOCK})
         row = conn.execute(select(SyncWorkstation.store_id, SyncWorkstation.host, SyncWorkstation.registered_at,
-                                  SyncWorkstation.incarnation, SyncWorkstation.last_hlc)
+                                  SyncWorkstation.incarnation, SyncWorkstation.last_hlc, SyncWorkstation.place)
                            .where(SyncWorkstation.origin == origin)).first()
         if row is not None and row.store_id != store:
             raise IdentityClash(origin, row.host, row.registered_at, during=during)
+        if row is not None and row.place and place and row.place != place and incarnation <= row.incarnation:
+            raise CloneRefused(origin, row.place, place)
         now = utcnow()
         if row is None:
             conn.execute(insert(table).values(origin=origin, store_id=store, host=host[:100], incarnation=incarnation,
-                                              last_hlc=pushed_hlc, registered_at=now, last_seen_at=now))
+                                              last_hlc=pushed_hlc, registered_at=now, last_seen_at=now, place=place))
         else:
+            moved: dict[str, str] = {"host": host[:100], "place": place} if place and place != row.place else {}
+            if incarnation > row.incarnation:  # restored: what it pushed before is measured afresh
+                moved["last_hlc"] = pushed_hlc
             conn.execute(update(table).where(table.c.origin == origin).values(
-                host=host[:100], incarnation=max(incarnation, row.incarnation), last_seen_at=now))
+                incarnation=max(incarnation, row.incarnation), last_seen_at=now, **moved))
     return row
 
 
@@ -143,7 +174,7 @@ def claim(conn: Connection, url: str, origin: str, *, required: bool) -> None:
     engine = central_engine(url)
     try:
         prepare_central(engine)
-        register(engine, origin, store_id(conn), state.get_int(conn, state.INCARNATION))
+        register(engine, origin, store_id(conn), state.get_int(conn, state.INCARNATION), place=place_of(conn))
     except IdentityClash:
         raise
     except Exception as exc:
@@ -171,22 +202,39 @@ def _check_in(store: Store, engine: Engine) -> bool:
     with store.engine.begin() as conn:
         origin, sid, incarnation = _identity(conn)
         pushed_hlc = _own_pushed_hlc(conn, origin)
-    before = register(engine, origin, sid, incarnation, pushed_hlc=pushed_hlc, during="sync")
+        place = place_of(conn)
+    before = register(engine, origin, sid, incarnation, pushed_hlc=pushed_hlc, during="sync", place=place)
     if before is None:
         return False
-    behind = before.incarnation > incarnation or (before.last_hlc and pushed_hlc < before.last_hlc)
+    # Behind what it pushed in its own incarnation (a file copied back over it): a restore nobody ran.
+    # A store `db restore` renumbered is already in a later incarnation than central knew: explained.
+    behind = before.incarnation > incarnation or \
+        (before.incarnation == incarnation and before.last_hlc and pushed_hlc < before.last_hlc
+         and not _holds_own_change(store, origin, before.last_hlc))
     if not behind:
         return False
     number = max(incarnation, before.incarnation) + 1
-    with store.engine.begin() as conn:
+    with store.unit(None, "", "sync: restored copy") as s:
+        conn = s.connection()
         state.put(conn, state.INCARNATION, str(number))
         state.put(conn, INCARNATION_DAY, local_day(now_utc()).isoformat())
         state.put(conn, state.BUNDLE_NUMBER, "0")
-        # Its audit trail is shorter than the head central keeps, knowingly: the new incarnation says why.
+        # Its audit trail is shorter than the head central keeps, knowingly: the new incarnation says why,
+        # in a record that travels (bundle receivers accept the renumbered bundles only with it).
         state.put(conn, RESTORED, "1")
-    register(engine, origin, sid, number)
+        record_event(s, acceptance.RESTORE_TABLE, "incarnation",
+                     {"incarnation": number, "noticed": "central holds changes of this store that it lacks"})
+    register(engine, origin, sid, number, place=place, pushed_hlc=pushed_hlc)
     log.warning("store %s is behind what it pushed before (restored copy?): incarnation %d", origin, number)
     return True
+
+
+def _holds_own_change(store: Store, origin: str, hlc: str) -> bool:
+    """Whether this store still holds the change central last had from it: it only lost the word that
+    its pushes arrived (all marked unpushed), it was not put back to an older copy."""
+    with store.engine.connect() as conn:
+        return conn.scalar(select(SyncChange.seq).where(SyncChange.origin == origin, SyncChange.hlc == hlc)
+                           .limit(1)) is not None
 
 
 def _record_pushed_hlc(engine: Engine, origin: str, hlc: str) -> None:
@@ -314,8 +362,11 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Re
     sent = 0
     refused_all: list[Refused] = []
     window, origin = identity(store)
+    with store.engine.connect() as conn:
+        relayed = {o: w for o, w in acceptance.relayed_windows(conn).items() if o != origin}
     with engine.begin() as conn:
         scope.register_origin(conn, origin, window)
+        scope.register_relayed(conn, relayed)  # the sites whose bundles this store took: their windows as signed
     with store.engine.connect() as conn:  # last time's refusals first: a fix may have come since
         waiting = _rows(conn, select(*cols).join(q, q.c.change_id == SyncChange.change_id)
                         .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq))
@@ -355,7 +406,7 @@ def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
         rows = [r for _, r in got]
         _refuse_bad_names(rows)
         with store.engine.begin() as conn:  # the changes and the cursor move together
-            result = apply_changes(conn, rows, pushed=True)
+            result = apply_changes(conn, rows, pushed=True, park=True)
             state.put(conn, SCOPE_POS, str(got[-1][0]))
         observe_received(store, rows)
         received += result.applied
@@ -387,44 +438,52 @@ def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int
             return received, conflicts
         rows = [dict(zip(COLUMNS, c[1:], strict=True)) for c in changes]
         with store.engine.begin() as conn:  # the changes and the cursor move together
-            result = apply_changes(conn, rows, pushed=True)
+            result = apply_changes(conn, rows, pushed=True, park=True)
             state.put(conn, state.PULLED_SEQ, str(changes[-1][0]))
         observe_received(store, rows)
         received += result.applied
         conflicts += len(result.conflicts)
 
 
+def sync_with(store: Store, engine: Engine, batch: int = BATCH, stages: list[str] | None = None) -> SyncReport:
+    """One sync on a prepared central database: check in, exchange the audit head, push, pull.
+    ``stages`` is appended with the stage reached (for the caller's message when it fails)."""
+    stages = stages if stages is not None else []
+    report = SyncReport()
+    stages.append("register")
+    _check_anchor(store)  # a store rewritten behind the program's back stops here, before central hears of it
+    report.new_incarnation = _check_in(store, engine)  # an identity clash stops here, before any write
+    store.anchor()  # a new incarnation's restored flag is the program's own
+    with store.engine.begin() as local, engine.begin() as central:  # a cut or rewritten audit trail stops here (#14)
+        problem = exchange_head(local, central)
+    if problem:
+        raise SyncError(*problem)
+    store.anchor()
+    stages.append("push")
+    report.pushed, refused = push(store, engine, batch)
+    report.quarantined = len(refused)
+    report.reasons = sorted({reason for _, reason, _ in refused})
+    with store.engine.connect() as conn:
+        origin, _, _ = _identity(conn)
+        pushed_hlc = _own_pushed_hlc(conn, origin)
+    if pushed_hlc:
+        _record_pushed_hlc(engine, origin, pushed_hlc)
+    stages.append("pull")
+    report.pulled, report.conflicts = pull(store, engine, batch)
+    with store.engine.begin() as conn:
+        state.put(conn, state.LAST_SYNC, utcnow().isoformat())
+    store.anchor()
+    return report
+
+
 def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
     engine = central_engine(url)
     host = engine.url.host
-    stage = "connect"
+    stages = ["connect"]
     try:
         prepare_central(engine)
         scope.backfill(engine)  # changes logged before scoped replication (once, after the upgrade)
-        report = SyncReport()
-        stage = "register"
-        _check_anchor(store)  # a store rewritten behind the program's back stops here, before central hears of it
-        report.new_incarnation = _check_in(store, engine)  # an identity clash stops here, before any write
-        store.anchor()  # a new incarnation's restored flag is the program's own
-        with store.engine.begin() as local, engine.begin() as central:  # a cut or rewritten audit trail stops here (#14)
-            problem = exchange_head(local, central)
-        if problem:
-            raise SyncError(*problem)
-        store.anchor()
-        stage = "push"
-        report.pushed, refused = push(store, engine, batch)
-        report.quarantined = len(refused)
-        report.reasons = sorted({reason for _, reason, _ in refused})
-        with store.engine.connect() as conn:
-            origin, _, _ = _identity(conn)
-            pushed_hlc = _own_pushed_hlc(conn, origin)
-        if pushed_hlc:
-            _record_pushed_hlc(engine, origin, pushed_hlc)
-        stage = "pull"
-        report.pulled, report.conflicts = pull(store, engine, batch)
-        with store.engine.begin() as conn:
-            state.put(conn, state.LAST_SYNC, utcnow().isoformat())
-        store.anchor()
+        report = sync_with(store, engine, batch, stages)
         log.info("sync with %s: pushed %d, pulled %d, conflicts %d, quarantined %d", host, report.pushed,
                  report.pulled, report.conflicts, report.quarantined)
         return report
@@ -432,6 +491,7 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
         raise
     except Exception as exc:  # noqa: BLE001 - driver errors of every kind end as one clear line
         orig = getattr(exc, "orig", None) or exc
+        stage = stages[-1]
         detail = masked(f"sync with {host} ({stage}): {type(orig).__name__}: {orig}")
         here = local_failure(exc)  # this PC's disk or store: never blamed on the network or central
         if here:
@@ -442,6 +502,9 @@ def sync(store: Store, url: str, batch: int = BATCH) -> SyncReport:
             if stage == "connect":
                 raise SyncError(f"无法连接中心数据库 {host}，请检查网络和地址；本机数据未改变", detail) from exc
             raise SyncError("与中心数据库的连接中断，已同步的部分已保存，未完成的部分下次会自动继续", detail) from exc
+        if type(orig).__module__.startswith(("sqlite3", "sqlcipher3")):  # this PC's own database, not central
+            raise SyncError(f"本机数据库不接受从中心收到的数据（{type(orig).__name__}），已同步的部分已保存；"
+                            "请把日志交给管理员", detail) from exc
         if type(orig).__module__.startswith("psycopg") or isinstance(exc, SQLAlchemyError):
             raise SyncError(f"中心数据库拒绝了同步（{type(orig).__name__}），已同步的部分已保存；请把日志交给管理员",
                             detail) from exc
@@ -480,7 +543,7 @@ def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
     finally:
         engine.dispose()
     with store.engine.begin() as conn:
-        result = apply_changes(conn, rows, pushed=True)
+        result = apply_changes(conn, rows, pushed=True, park=True)
     observe_received(store, rows)
     log.info("looked up a person at central: %d changes received", result.applied)
     return Lookup(person_id, result.applied, len(result.conflicts))

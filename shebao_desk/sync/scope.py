@@ -62,6 +62,16 @@ def register_origin(conn: Connection, origin: str, window: str) -> None:
                  {"o": origin, "w": window})
 
 
+def register_relayed(conn: Connection, windows: dict[str, str]) -> None:
+    """The windows of sites whose changes a store relays, as their signed bundles named them: so
+    their changes reach their own window before they ever sync themselves (their own check-in,
+    :func:`register_origin`, has the last word)."""
+    if windows:
+        conn.execute(text("INSERT INTO scope_origin (origin, window_code) SELECT * FROM unnest(CAST(:o AS text[]), "
+                          "CAST(:w AS text[])) ON CONFLICT (origin) DO NOTHING"),
+                     {"o": list(windows), "w": [windows[o] for o in windows]})
+
+
 def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str | None) -> dict[str, str]:
     """A change relayed by bundle may come from an origin that never pushed itself: it is
     counted to the window that pushed it (or, with no pusher, to a window named as the origin)."""
@@ -98,6 +108,8 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
     for table, ids in wanted.items():
         for row_id, owner in _lookup(conn, (_PERSON_OF | _CLERK_OF)[table], ids):
             person_of[(table, row_id)] = owner
+    # The changes of rows that are in this batch but were refused (held back in quarantine at their
+    # sender) are not in the tables: the audit entries of such a row wait for it (pending_scope).
     out = {}
     for c in changes:
         table, row_id = c["table_name"], c["row_id"]
@@ -107,7 +119,9 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
         else:
             target, target_id, audit_of = table, row_id, False
         window = "w:" + window_of[c["origin"]]
-        if target == "person":
+        if audit_of and target in _PERSON_OF | _CLERK_OF and (target, target_id) not in person_of:
+            scope = pending_scope(target, target_id)  # its row is not here yet: it follows the row
+        elif target == "person":
             scope = target_id
         elif target in _PERSON_OF:
             scope = person_of.get((target, target_id)) or window  # an inquiry about nobody in particular
@@ -123,6 +137,27 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
     return out
 
 
+def pending_scope(table: str, row_id: str) -> str:
+    """An audit entry pushed before the row it describes reached central: in no stream until the
+    row arrives, then in the row's (:func:`_settle_pending`), so every window holding the row gets it."""
+    return "r:" + row_id  # row ids are UUIDs: unique across tables
+
+
+def _settle_pending(conn: Connection, fresh: list[Any], by_id: dict[str, dict[str, Any]]) -> list[tuple[int, str, str]]:
+    """Audit entries that waited for rows now scoped: they take the rows' scopes. Returns them as
+    (seq, change_id, scope), to be appended to the streams with the rows."""
+    resolved = {pending_scope(by_id[cid]["table_name"], by_id[cid]["row_id"]): scope for _, cid, scope in fresh
+                if by_id[cid]["table_name"] in _PERSON_OF | _CLERK_OF}
+    if not resolved:
+        return []
+    keys = sorted(resolved)
+    rows = conn.execute(text("UPDATE sync_change c SET scope = v.scope FROM unnest(CAST(:k AS text[]), "
+                             "CAST(:s AS text[])) AS v(key, scope) WHERE c.scope = v.key "
+                             "RETURNING c.seq, c.change_id, c.scope"),
+                        {"k": keys, "s": [resolved[k] for k in keys]}).all()
+    return [(seq, change_id, scope) for seq, change_id, scope in rows]
+
+
 def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) -> int:
     """After a pushed batch is merged (same transaction, under the push lock): scope the new
     changes, record which windows now hold whom, and append them to those windows' streams.
@@ -134,7 +169,7 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
     window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
     scopes = scopes_of(conn, changes, window_of)
     ids = list(scopes)
-    fresh = conn.execute(text(
+    fresh: Sequence[Any] = conn.execute(text(
         "UPDATE sync_change c SET scope = v.scope FROM unnest(CAST(:ids AS text[]), CAST(:scopes AS text[])) "
         "AS v(id, scope) WHERE c.change_id = v.id AND c.scope IS NULL RETURNING c.seq, c.change_id, c.scope"),
         {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
@@ -143,6 +178,12 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
             _relay(conn, changes, window, set())
         return 0
     by_id = {c["change_id"]: c for c in changes}
+    fresh = [(f[0], f[1], f[2]) for f in fresh if not f[2].startswith("r:")]  # pending: in no stream yet
+    if not fresh:
+        if window:
+            _relay(conn, changes, window, set())
+        return 0
+    settled = _settle_pending(conn, fresh, by_id)
     members = set()
     for _, change_id, scope in fresh:
         if scope == SHARED or scope.startswith("w:"):
@@ -161,6 +202,7 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
         _bring(conn, w, keys, before=first)
     persons = {scope for _, _, scope in fresh if scope != SHARED and ":" not in scope}
     _follow_clerks(conn, [by_id[cid] for _, cid, scope in fresh if scope in persons], scopes)
+    fresh = sorted(fresh + settled)
     seqs = [s for s, _, _ in fresh]
     conn.execute(text(
         "INSERT INTO sync_scope (window_code, change_seq) "
@@ -191,7 +233,8 @@ def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: 
     scoped = conn.execute(text("SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) "
                                "AND scope IS NOT NULL"), {"ids": ids}).all()
     # (a fresh one's person or clerk: the pushing window was made a member by assign)
-    keys = {scope for _, scope, cid in scoped if scope != SHARED and not scope.startswith("w:") and cid not in fresh}
+    keys = {scope for _, scope, cid in scoped
+            if scope != SHARED and not scope.startswith(("w:", "r:")) and cid not in fresh}
     new = [key for _, key in _add_members(conn, {(window, key) for key in keys})]
     if new:
         _bring(conn, window, sorted(new))

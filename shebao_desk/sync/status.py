@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from shebao_desk.clock import local_text, now_utc
-from shebao_desk.models import SyncChange, SyncConflict, SyncQuarantine
+from shebao_desk.models import SyncChange, SyncConflict, SyncParked, SyncQuarantine
 from shebao_desk.store.database import Store
 from shebao_desk.store import state
 
@@ -21,12 +21,15 @@ class SyncStatus:
     warn: bool
     blocked: int = 0  # changes the central database refused, kept in quarantine
     reason: str = ""  # the most common reason among them
+    parked: int = 0  # changes received that wait for a row they depend on (taken in when it arrives)
 
     def text(self) -> str:
         last = local_text(self.last_sync) if self.last_sync else "从未同步"
         parts = [f"上次同步：{last}", f"待同步 {self.pending} 条"]
         if self.blocked:
             parts.insert(0, f"同步受阻：{self.blocked} 条，原因 {self.reason}")
+        if self.parked:
+            parts.append(f"收到的变更 {self.parked} 条等待其所依赖的记录")
         if self.conflicts:
             parts.append(f"待主管处理的冲突 {self.conflicts} 条")
         return "　".join(parts)
@@ -40,6 +43,7 @@ def sync_status(store: Store, warn_after_days: int, now: dt.datetime | None = No
                                .where(SyncChange.pushed.is_(False))).scalar_one()
         conflicts = conn.execute(select(func.count()).select_from(SyncConflict)
                                  .where(SyncConflict.resolved_at.is_(None))).scalar_one()
+        parked = conn.execute(select(func.count()).select_from(SyncParked)).scalar_one()
         reasons = conn.execute(select(SyncQuarantine.reason, func.count()).group_by(SyncQuarantine.reason)
                                .order_by(func.count().desc())).all()
     reference = last
@@ -49,4 +53,4 @@ def sync_status(store: Store, warn_after_days: int, now: dt.datetime | None = No
     warn = bool(pending) and reference is not None and now - reference > dt.timedelta(days=warn_after_days)
     blocked = sum(n for _, n in reasons)
     return SyncStatus(last, pending, conflicts, warn or bool(conflicts) or bool(blocked), blocked,
-                      reasons[0][0] if reasons else "")
+                      reasons[0][0] if reasons else "", parked)

@@ -1,13 +1,13 @@
 """temporary cards (临时卡) handed over during 补换, tracked until returned (issue 27)
 
-Revision ID: 0019_i27
+Revision ID: 0020
 Revises: 0019
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019_i27'
+revision = '0020'
 down_revision = '0019'
 branch_labels = None
 depends_on = None

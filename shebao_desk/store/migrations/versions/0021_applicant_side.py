@@ -1,14 +1,14 @@
 """the applicant's side: confirmation and signature on the case, 好差评 ratings (issue 28)
 
-Revision ID: 0019_i28
-Revises: 0019_i27
+Revision ID: 0021
+Revises: 0020
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0019_i28'
-down_revision = '0019_i27'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,88 @@
+"""db check's replay of the audit trail follows the merge's own field clocks (issue 25, item 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+from shebao_desk.config.policy import Policy
+from shebao_desk.models import Card
+from shebao_desk.services.intake import find_person
+from shebao_desk.services.invariants import check_store
+from shebao_desk.store.database import Store
+
+from conftest import applicant
+from test_sync import _clock, _freeze, exchange, issued, window_store
+
+
+def _entry_clocks(store: Store, card_id: str) -> dict[str, str]:
+    """origin -> the logged clock of the audit entry of that origin's edit of the card's issue date."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT c.hlc, c.origin FROM audit_entry a JOIN sync_change c ON c.table_name = 'audit_entry' "
+            "AND c.row_id = a.id WHERE a.row_id = :r AND a.action = 'fix issue date:update'"), {"r": card_id}).all()
+    return {origin: hlc for hlc, origin in rows}
+
+
+def test_entries_logged_with_their_own_clocks_replay_as_the_card_merged(tmp_path: Path, policy: Policy) -> None:
+    """A trail written before entries carried their change's clock: at each store the entry sat a
+    tick or two off its change, so ordering whole entries put A's edit last while the merge kept C's
+    (seeds 1143, 1148). The replay follows the merge's field clocks (sync_clock) and passes."""
+    (a1, cs1), (c1, cs3) = window_store(tmp_path, policy, "SZ01", "1"), window_store(tmp_path, policy, "SZ02", "1")
+    who = applicant(126)
+    issued(a1, policy, cs1, who)
+    with a1.read() as s:
+        card_id = find_person(s, who.id_number).cards[0].id
+    exchange(a1, c1, tmp_path, "1")
+    ms = max(_clock(store)._ms for store in (a1, c1)) + 1000
+    _freeze(a1, ms, 7)
+    _freeze(c1, ms, 7)  # both edits at tick 8 of one millisecond: C's (SZ021 > SZ011) wins the field
+    with a1.unit(cs1[0].id, "1", "fix issue date") as s:
+        s.get(Card, card_id).issue_date = dt.date(2026, 3, 13)
+    with c1.unit(cs3[0].id, "1", "fix issue date") as s:
+        s.get(Card, card_id).issue_date = dt.date(2026, 3, 12)
+    exchange(a1, c1, tmp_path, "2")
+    legacy = {"SZ011": f"{ms:013d}-00009-SZ011", "SZ021": f"{ms:013d}-00007-SZ021"}
+    for store in (a1, c1):
+        assert set(_entry_clocks(store, card_id)) == set(legacy)
+        with store.engine.begin() as conn:  # as an older version logged them: each entry's own tick
+            for origin, hlc in legacy.items():
+                conn.execute(text("UPDATE sync_change SET hlc = :h WHERE table_name = 'audit_entry' AND origin = :o "
+                                  "AND row_id IN (SELECT id FROM audit_entry WHERE row_id = :r "
+                                  "AND action = 'fix issue date:update')"), {"h": hlc, "o": origin, "r": card_id})
+    for store in (a1, c1):
+        with store.read() as s:
+            assert s.scalar(select(Card.issue_date).where(Card.id == card_id)) == dt.date(2026, 3, 12)
+            assert [str(f) for f in check_store(s)] == []
+
+
+def test_a_direct_edit_of_a_merged_field_is_still_reported(tmp_path: Path, policy: Policy) -> None:
+    (a1, cs1), (c1, _) = window_store(tmp_path, policy, "SZ01", "1"), window_store(tmp_path, policy, "SZ02", "1")
+    who = applicant(127)
+    issued(a1, policy, cs1, who)
+    exchange(a1, c1, tmp_path, "1")
+    with c1.engine.begin() as conn:
+        conn.execute(text("UPDATE card SET issue_date = '2025-01-01'"))
+    with c1.read() as s:
+        found = [str(f) for f in check_store(s)]
+    assert any("issue_date" in f and "被直接改动" in f for f in found), found
+
+
+def test_a_bulk_store_with_its_whole_trail_passes_db_check(tmp_path: Path) -> None:
+    """The store benchmarks/trail_store.py makes (the 1M-case figure's) holds a trail db check accepts."""
+    import sys
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:  # benchmarks/ is a top-level package of the checkout, not installed
+        sys.path.insert(0, root)
+    from benchmarks.trail_store import fill
+    from shebao_desk.store.database import open_store
+    path = tmp_path / "bulk.sqlite3"
+    fill(path, 300)
+    store = open_store(path)
+    try:
+        with store.read() as s:
+            assert [str(f) for f in check_store(s)] == []
+    finally:
+        store.close()
