@@ -14,9 +14,9 @@ from shebao_desk.services.auth import create_clerk
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.clock import CHINA
 from shebao_desk.rules.idnumber import make_id_number
-from shebao_desk.services.intake import accept_case
+from shebao_desk.services.intake import accept_case, complete_case
 from shebao_desk.services.case_request import AgentInput, ApplicantInput, CaseRequest
-from shebao_desk.models import Role
+from shebao_desk.models import Case, Role
 from shebao_desk.config.policy import load_policy
 from shebao_desk.store.site_identity import ensure_site
 from shebao_desk.store.database import open_store
@@ -152,6 +152,14 @@ def take(store, policy, clerk_and_site, business, who, *, mode=Mode.SELF, materi
         outcome = accept_case(s, CaseRequest(business, mode, who, set(materials), **kw),
                               s.merge(clerk), s.merge(site), policy, now)
         return outcome
+
+
+def collected(store, policy, clerk_and_site, who, **kw):
+    """An applied-for card, collected ten days later: the person holds a normal card."""
+    first = take(store, policy, clerk_and_site, "apply", who, **kw)
+    with store.unit(clerk_and_site[0].id, clerk_and_site[1].workstation_id, "collect") as s:
+        complete_case(s, s.get(Case, first.case.id), s.merge(clerk_and_site[0]), MONDAY + dt.timedelta(days=10))
+    return first
 
 
 def pcsc_available() -> bool:

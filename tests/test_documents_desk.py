@@ -16,7 +16,7 @@ from shebao_desk.services.intake import complete_case
 from shebao_desk.services.case_request import AgentInput
 from shebao_desk.models import Case
 
-from conftest import MONDAY, applicant, take
+from conftest import MONDAY, applicant, collected, take
 
 pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
 MIN_BLANK_PT = 80
@@ -81,12 +81,6 @@ def test_receipt_names_the_window_phone_and_who_collects(policy):
     assert "窗口电话" + policy.site.phone in text
     assert "领卡地点" in text
 
-
-def collected(store, policy, clerk_and_site, who, **kw):
-    first = take(store, policy, clerk_and_site, "apply", who, **kw)
-    with store.unit(clerk_and_site[0].id, "A", "collect") as s:
-        complete_case(s, s.get(Case, first.case.id), s.merge(clerk_and_site[0]), MONDAY + dt.timedelta(days=10))
-    return first
 
 
 def test_a_damaged_card_replacement_prints_twenty_yuan_collected_by_the_bank(store, policy, clerk_and_site, tmp_path):

@@ -22,7 +22,7 @@ from shebao_desk.services.case_documents import render_case
 from shebao_desk.services.case_request import AgentInput
 from shebao_desk.services.intake import complete_case
 
-from conftest import MONDAY, applicant, take
+from conftest import MONDAY, applicant, collected, take
 
 ART_15 = "挂失生效前（或挂失失效后）造成的经济损失由持卡人承担"
 NORM = "《商洛市社会保障卡综合服务窗口规范》"
@@ -99,12 +99,6 @@ def test_documents_sample_renders_the_words_from_the_county_data(tmp_path):
 
 
 # -- real cases ----------------------------------------------------------------------------------------------
-
-def collected(store, policy, cs, who, **kw):
-    first = take(store, policy, cs, "apply", who, **kw)
-    with store.unit(cs[0].id, "A", "collect") as s:
-        complete_case(s, s.get(Case, first.case.id), s.merge(cs[0]), MONDAY + dt.timedelta(days=10))
-    return first
 
 
 def papers(store, policy, case, tmp_path):

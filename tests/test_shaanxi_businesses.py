@@ -19,18 +19,11 @@ from shebao_desk.services.intake import complete_case, find_person
 from shebao_desk.services.statistics import period_of, report_sections
 from shebao_desk.services.temp_cards import outstanding, return_temp_card
 
-from conftest import MONDAY, applicant, take
+from conftest import MONDAY, applicant, collected, take
 
 NEW = ("temp_card", "pin_unlock", "instant_apply", "instant_reissue", "instant_replace")
 LATER = MONDAY + dt.timedelta(days=11)
 
-
-def collected(store, policy, cs, who, **kw):
-    """An applied-for card, collected: the person holds a normal card."""
-    first = take(store, policy, cs, "apply", who, **kw)
-    with store.unit(cs[0].id, "A", "collect") as s:
-        complete_case(s, s.get(Case, first.case.id), s.merge(cs[0]), MONDAY + dt.timedelta(days=10))
-    return first
 
 
 def card_of(store, who):
