@@ -126,6 +126,9 @@ def take(store, policy, clerk_and_site, business, who, *, mode=Mode.SELF, materi
     clerk, site = clerk_and_site
     if materials is None:
         materials = set(policy.catalogue[business].required(mode))
+    listed = policy.catalogue[business].reasons
+    if policy.catalogue[business].reasons_only and "reason" not in kw:
+        kw["reason"] = listed[0].text  # 注销 takes a reason from its list (死亡 …)
     if mode is not Mode.SELF and "agent" not in kw:
         kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
     with store.unit(clerk.id, site.workstation_id, f"test {business}") as s:

@@ -7,7 +7,8 @@ shape of it and answers "what is still missing for this applicant?".
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -54,6 +55,12 @@ BUSINESS_CODES = tuple(code.value for code in BusinessCode)
 
 FEE_COLLECTORS = {"bank": "由发卡银行收取", "window": "由本窗口收取"}
 
+# Applicant fields a business may require to be filled (required_fields in businesses.toml).
+REQUIRED_FIELDS = {"phone": "联系电话", "address": "联系地址"}
+# What an information change may change; materials_by_change names the papers each one asks.
+CHANGE_FIELDS = {"name": "姓名", "id_number": "公民身份号码", "sex": "性别", "birth_date": "出生日期",
+                 "ethnicity": "民族", "phone": "联系电话", "address": "联系地址"}
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -88,6 +95,11 @@ class Business:
     loss_time: bool = False  # the form asks when the loss took effect
     changes_info: bool = False  # the form shows the fields to change
     central_check: bool = False  # with a central database: the person's cards are checked there first
+    required_fields: tuple[str, ...] = ()  # applicant fields that must be filled (REQUIRED_FIELDS)
+    reason_required: bool = False  # no acceptance without a reason
+    reasons_only: bool = False  # the reason is one of ``reasons`` (picked, not typed)
+    needs_valid_id: bool = False  # an expired resident ID card blocks it unless a supervisor overrides
+    materials_by_change: dict[str, tuple[str, ...]] = field(default_factory=dict)  # changed field -> papers
 
     def fee_for(self, reason: str) -> int:
         """The fee for this reason (the reason's own, else the business's)."""
@@ -103,14 +115,36 @@ class Business:
         return f"{fee} 元（工本费，{FEE_COLLECTORS[self.fee_collector]}）"
 
     def required(self, mode: Mode) -> tuple[str, ...]:
+        """Every material this mode may ask: its own list, then what any change asks (materials_by_change)."""
+        extras = [m for papers in self.materials_by_change.values() for m in papers]
+        return _unique(self.base(mode) + tuple(extras))
+
+    def base(self, mode: Mode) -> tuple[str, ...]:
+        """What this mode always asks, whatever changes."""
         if mode not in self.materials:
             raise KeyError(mode)
         return self.materials[mode]
 
+    def needed(self, mode: Mode, changes: Iterable[str] = ()) -> tuple[str, ...]:
+        """What this applicant must bring: the mode's list and the papers of the fields that change."""
+        extras = [m for f in changes for m in self.materials_by_change.get(f, ())]
+        return _unique(self.base(mode) + tuple(extras))
+
+    def listed(self, mode: Mode, recorded: Iterable[str]) -> tuple[str, ...]:
+        """The materials a case's papers list: the mode's own, and the change papers it recorded."""
+        seen = set(recorded)
+        return tuple(m for m in self.required(mode) if m in self.base(mode) or m in seen)
+
     def missing(self, mode: Mode, presented: set[str] | frozenset[str],
-                waived: set[str] | frozenset[str] = frozenset()) -> list[str]:
-        """Required materials not presented, in the catalogue's order (``waived``: not needed for this person)."""
-        return [m for m in self.required(mode) if m not in presented and m not in self.optional and m not in waived]
+                waived: set[str] | frozenset[str] = frozenset(), changes: Iterable[str] = ()) -> list[str]:
+        """Needed materials not presented, in the catalogue's order (``waived``: not needed for this person;
+        ``changes``: the fields an information change changes, whose papers are needed too)."""
+        return [m for m in self.needed(mode, changes)
+                if m not in presented and m not in self.optional and m not in waived]
+
+
+def _unique(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(codes))
 
 
 @dataclass(frozen=True)
@@ -166,6 +200,27 @@ class BusinessEntry(FileModel):
     loss_time: bool = False
     changes_info: bool = False
     central_check: bool = False
+    required_fields: list[str] = []
+    reason_required: bool = False
+    reasons_only: bool = False
+    needs_valid_id: bool = False
+    materials_by_change: dict[str, list[str]] = {}
+
+    @field_validator("required_fields")
+    @classmethod
+    def _known_fields(cls, fields: list[str]) -> list[str]:
+        unknown = [f for f in fields if f not in REQUIRED_FIELDS]
+        if unknown:
+            raise ValueError(f"required_fields 有误：{', '.join(unknown)}（可用：{', '.join(REQUIRED_FIELDS)}）")
+        return fields
+
+    @field_validator("materials_by_change")
+    @classmethod
+    def _known_changes(cls, by_change: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = [f for f in by_change if f not in CHANGE_FIELDS]
+        if unknown:
+            raise ValueError(f"materials_by_change 的信息项有误：{', '.join(unknown)}（可用：{', '.join(CHANGE_FIELDS)}）")
+        return by_change
 
     @field_validator("code")
     @classmethod
@@ -186,6 +241,8 @@ class BusinessEntry(FileModel):
     def _not_negative(self) -> BusinessEntry:
         if self.days < 0 or self.fee < 0:
             raise ValueError(f"业务 {self.code} 的时限或收费不能为负数")
+        if self.reasons_only and not self.reasons:
+            raise ValueError(f"业务 {self.code} 设了 reasons_only，却没有列出 reasons")
         return self
 
 
@@ -221,6 +278,9 @@ class CatalogueFile(FileModel):
                     raise ValueError(f"{where} 引用了未定义的材料：{', '.join(unknown)}")
             if any(m not in self.materials for m in b.optional):
                 raise ValueError(f"{where} 的 optional 引用了未定义的材料")
+            unknown = [m for papers in b.materials_by_change.values() for m in papers if m not in self.materials]
+            if unknown:
+                raise ValueError(f"{where} 的 materials_by_change 引用了未定义的材料：{', '.join(unknown)}")
         absent = [c for c in BUSINESS_CODES if c not in seen]
         if absent:
             raise ValueError(f"缺少业务：{', '.join(absent)}")
@@ -240,7 +300,10 @@ def parse_catalogue(path: Path) -> Catalogue:
             next_step=b.next_step, fee_collector=b.fee_collector,
             reasons=tuple(Reason(r.text, b.fee if r.fee is None else r.fee) for r in b.reasons),
             pickup=b.pickup, asks_reason=b.asks_reason, pin_pad=b.pin_pad, loss_time=b.loss_time,
-            changes_info=b.changes_info, central_check=b.central_check)
+            changes_info=b.changes_info, central_check=b.central_check,
+            required_fields=tuple(b.required_fields), reason_required=b.reason_required or b.reasons_only,
+            reasons_only=b.reasons_only, needs_valid_id=b.needs_valid_id,
+            materials_by_change={k: tuple(v) for k, v in b.materials_by_change.items()})
     minors = Minors(f.minors.guardian_age, tuple(f.minors.child_id_documents), f.minors.photo_exempt_age)
     return Catalogue(dict(f.materials), businesses, minors)
 

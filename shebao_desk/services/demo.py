@@ -100,6 +100,8 @@ def _follow_up(s, policy: Policy, clerk: Clerk, site, applicant: ApplicantInput,
     materials = set(policy.catalogue[business].required(mode))
     agent = AgentInput("张家属", make_id_number("611002", dt.date(1970, 5, 5), 11), "子女") if mode is Mode.AGENT else None
     changes = {"phone": "13900000000"} if business == "info_change" else {}
-    accept_case(s, CaseRequest(business, mode, applicant, materials, agent=agent, changes=changes),
+    reasons = policy.catalogue[business].reasons
+    reason = reasons[0].text if policy.catalogue[business].reason_required and reasons else ""  # 注销: 死亡
+    accept_case(s, CaseRequest(business, mode, applicant, materials, agent=agent, changes=changes, reason=reason),
                 clerk, site, policy, when)
     return 1

@@ -93,6 +93,9 @@ def describe(table: str, action: str, before: dict | None, after: dict | None, c
         if (after or {}).get("lifted_at"):
             return f"解除{kind}。"
         return f"挂失记录：{_changes(before or {}, after or {}, catalogue)}。"
+    if table == "approval":  # intake.APPROVAL_TABLE: an approval recorded with its case
+        return (f"主管{data.get('supervisor', '')}授权受理：身份证已于 {data.get('id_card_valid_to', '')} 过期；"
+                f"授权原因：{data.get('reason', '')}。")
     if table == "person":
         if verb == "insert":
             return f"新建人员档案：{data.get('name', '')}。"
