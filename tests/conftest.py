@@ -324,6 +324,16 @@ def a_photo() -> bytes:
     return out.getvalue()
 
 
+def portrait(path, shade: int = 120) -> None:
+    """What a photo station saves: a portrait on a white background, detailed enough to make a
+    standard-size JPEG (14–40 KB once normalised)."""
+    from PIL import Image
+    img = Image.new("RGB", (700, 900), (255, 255, 255))
+    noise = Image.effect_noise((360, 520), 60).convert("RGB")
+    img.paste(Image.blend(noise, Image.new("RGB", noise.size, (shade, 90, 70)), 0.5), (170, 260))
+    img.save(path, "JPEG", quality=92)
+
+
 def fill(form, **fields):
     """Type into the intake form's fields, found by their object names."""
     from PySide6.QtWidgets import QLineEdit

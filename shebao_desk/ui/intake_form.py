@@ -50,14 +50,14 @@ class IntakeForm(QWidget):
         self.large_print = QCheckBox(self.tr("大字版（老年人、视力不好）"), objectName="large_print")
         top.addWidget(self.large_print)
         outer.addLayout(top)
-        self.where_hint = Hint("where_hint")
+        self.where_hint = Hint("where_hint", collapse=True)
         outer.addWidget(self.where_hint)
-        self.mode_hint = Hint("mode_hint")  # the minors' rule, as soon as the ID number tells the age
+        self.mode_hint = Hint("mode_hint", collapse=True)  # the minors' rule, as soon as the ID number tells the age
         outer.addWidget(self.mode_hint)
-        self.business_hint = Hint("business_hint")  # a business suggested by the card or a waiting case
+        self.business_hint = Hint("business_hint", collapse=True)  # a business suggested by the card or a waiting case
         outer.addWidget(self.business_hint)
         self.business_touched = False  # the clerk chose the business: suggestions leave it alone
-        self.business.activated.connect(self._clerk_chose_business)
+        self._choosing_for_clerk = True  # the form itself sets the business (start, 清空, a suggestion)
 
         self.photo = PhotoField()
         self.applicant = ApplicantFields(policy.regions, beside=self.photo)
@@ -81,6 +81,7 @@ class IntakeForm(QWidget):
         for field in (self.applicant.phone, self.agent.agent_phone, self.details.new_phone):
             field.textChanged.connect(self._check_phones)
         self._business_changed()
+        self._choosing_for_clerk = False
 
     # -- reacting to the clerk --------------------------------------------------
 
@@ -96,6 +97,9 @@ class IntakeForm(QWidget):
         return self.policy.catalogue[self.business_code]
 
     def _business_changed(self) -> None:
+        if not self._choosing_for_clerk:  # the clerk's choice (or a test's, which stands for it)
+            self.business_touched = True
+            self.business_hint.info("")
         business = self.chosen_business()
         current = self.mode.currentData()
         self.mode.blockSignals(True)
@@ -124,9 +128,12 @@ class IntakeForm(QWidget):
         """信息变更: the papers follow the fields that change (a new phone needs no police proof)."""
         self.materials.show_business(self.chosen_business(), self.mode_value, self.details.changes())
 
-    def _clerk_chose_business(self) -> None:
-        self.business_touched = True
-        self.business_hint.info("")
+    def _choose_for_clerk(self, code: str) -> None:
+        self._choosing_for_clerk = True
+        try:
+            choose_data(self.business, code)
+        finally:
+            self._choosing_for_clerk = False
 
     def suggest_business(self, code: str, why: str) -> bool:
         """Choose ``code`` for the clerk (a card in the reader, a case waiting for materials), unless the
@@ -134,7 +141,7 @@ class IntakeForm(QWidget):
         if self.business_touched or self.business.findData(code) < 0:
             return False
         if code != self.business_code:
-            choose_data(self.business, code)
+            self._choose_for_clerk(code)
         self.business_hint.info(why)
         return True
 
@@ -235,8 +242,12 @@ class IntakeForm(QWidget):
 
     def clear(self) -> None:
         """The next applicant: every field, and the business and mode back to the first (申领, 本人办理)."""
+        self._choosing_for_clerk = True
+        try:
+            self.business.setCurrentIndex(0)
+        finally:
+            self._choosing_for_clerk = False
         self.business_touched = False
-        self.business.setCurrentIndex(0)
         self.mode.setCurrentIndex(0)
         for group in self.groups:
             group.clear()

@@ -54,12 +54,13 @@ class CasePapers(QWidget):
         row.addLayout(self.doc_buttons)
         row.addStretch(1)
         outer.addLayout(row)
-        self.print_status = Hint("print_status")
+        self.print_status = Hint("print_status", collapse=True)
         outer.addWidget(self.print_status)
         self.print_button.clicked.connect(self.print_all)
         self.dialog_button.clicked.connect(self.print_with_dialog)
         self.retry_button.clicked.connect(lambda: self.print_all(self.last_settings))
         self._show_print_buttons(False)
+        self.hide()  # no room taken until there is a case's papers to show
 
     def _show_print_buttons(self, shown: bool) -> None:
         for button in (self.print_button, self.dialog_button):
@@ -77,6 +78,7 @@ class CasePapers(QWidget):
         self.print_button.setText(self.tr("打印{0} (Ctrl+P)").format(titles))
         self._show_print_buttons(bool(self.paths))
         self.print_status.info("")
+        self.setVisible(bool(self.paths))
         for kind in self.paths:
             button = QPushButton(f"预览{DOC_TITLES[kind]}", objectName=f"preview_{kind}")
             button.clicked.connect(lambda _=False, k=kind: self.preview(k))
@@ -98,6 +100,7 @@ class CasePapers(QWidget):
         self.doc_case.setText("")
         self._show_print_buttons(False)
         self.print_status.info("")
+        self.hide()
         for dialog in self.previews:
             dialog.close()
         self.previews = []

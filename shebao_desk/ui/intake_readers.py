@@ -44,7 +44,7 @@ class CardReaders(QWidget):
         row.addWidget(self.read_button)
         row.addWidget(self.idcard_button)
         layout.addLayout(row)
-        self.card_status = Hint("card_status")
+        self.card_status = Hint("card_status", collapse=True)
         layout.addWidget(self.card_status)
 
         self.read_button.clicked.connect(self.read_selected)

@@ -25,7 +25,7 @@ class AgentFields(QGroupBox):
         form = QFormLayout(self)
         self.agent_name = QLineEdit(objectName="agent_name")  # too long: refused with its limit, never cut
         self.agent_id = QLineEdit(objectName="agent_id", maxLength=20)
-        self.agent_hint = Hint("agent_hint")
+        self.agent_hint = Hint("agent_hint", collapse=True)
         self.agent_relation = QLineEdit(objectName="agent_relation", placeholderText=self.tr("如：子女、配偶、父母"),
                                         maxLength=max_length("case", "agent_relation"))
         self.agent_phone = QLineEdit(objectName="agent_phone", maxLength=max_length("case", "agent_phone"))

@@ -38,7 +38,7 @@ class ApplicantFields(QGroupBox):
         grid = QGridLayout(self)
         self.id_number = QLineEdit(objectName="id_number", maxLength=20,
                                    placeholderText=self.tr("18 位身份证号码，或插卡自动读取"))
-        self.id_hint = Hint("id_hint")
+        self.id_hint = Hint("id_hint", collapse=True)
         # No maxLength on names and addresses: a value too long is refused with its limit, never cut silently.
         self.name = QLineEdit(objectName="name")
         self.sex = QLabel(objectName="sex")
@@ -57,13 +57,13 @@ class ApplicantFields(QGroupBox):
                 self.labels[widget.objectName()] = QLabel(label)
                 grid.addWidget(self.labels[widget.objectName()], row, 0)
             grid.addWidget(widget, row, 1)
-        self.person_status = Hint("person_status")
+        self.person_status = Hint("person_status", collapse=True)
         self.register_card = QCheckBox(self.tr("核对身份证件后按卡片信息登记此卡"), objectName="register_card",
                                        visible=False)
         self.register_card.setToolTip("持卡人的卡不在本系统中（以前或在别处发的卡）：核对身份证件与卡片一致后勾选")
-        self.origin_hint = Hint("origin_hint")
-        self.phone_hint = Hint("phone_hint")  # the form's one line for every phone number on it
-        self.length_hint = Hint("length_hint")  # a name or address longer than the store takes
+        self.origin_hint = Hint("origin_hint", collapse=True)
+        self.phone_hint = Hint("phone_hint", collapse=True)  # the form's one line for every phone number on it
+        self.length_hint = Hint("length_hint", collapse=True)  # a name or address longer than the store takes
         for row, widget in enumerate((self.person_status, self.register_card, self.origin_hint, self.phone_hint,
                                       self.length_hint), 7):
             grid.addWidget(widget, row, 0, 1, 2)

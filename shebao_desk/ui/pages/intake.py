@@ -72,7 +72,7 @@ class IntakePage(QWidget):
         self.scroll_area = QScrollArea(widgetResizable=True)
         self.scroll_area.setWidget(self.form)
         layout.addWidget(self.scroll_area, 1)
-        self.result = Hint("result")
+        self.result = Hint("result", collapse=True)
         self.pin_dialog: PinDialog | None = None  # the PIN dialog of the running 启用 / 密码修改, once the record side agreed
         layout.addWidget(self.result)
         layout.addWidget(self.papers)
