@@ -8,11 +8,13 @@ photographed. Prints one JSON object. Started by tests/test_screens.py on Xvfb d
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import sys
 import time
 from pathlib import Path
 
+from PIL import Image
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
@@ -34,28 +36,39 @@ def pump(seconds: float = 0.3) -> None:
         time.sleep(0.01)
 
 
-def outside_scroll(widget: QWidget, top: QWidget) -> bool:
+def scroll_of(widget: QWidget, top: QWidget) -> QScrollArea | None:
     parent = widget.parentWidget()
     while parent is not None and parent is not top:
         if isinstance(parent, QScrollArea):
-            return False
+            return parent
         parent = parent.parentWidget()
-    return True
+    return None
+
+
+def on_screen(widget: QWidget) -> QRect:
+    return QRect(widget.mapToGlobal(QPoint(0, 0)), widget.size())
 
 
 def offenders(top: QWidget, name: str) -> list[str]:
-    """What of ``top`` lies outside the screen's available area: the window, or a button that does
-    not scroll into sight (one inside a scroll area can be scrolled to)."""
+    """What of ``top`` lies outside the screen's available area: the window, or a button that cannot
+    be seen whole — one outside a scroll area where it is, one inside once scrolled to (as a clerk
+    would scroll, or Tab would)."""
     room = top.screen().availableGeometry()
     out = []
     if not room.contains(top.frameGeometry()):
         out.append(f"{name}: window {top.frameGeometry().getRect()} outside {room.getRect()}")
     for button in top.findChildren(QAbstractButton):
-        if not button.isVisible() or not outside_scroll(button, top) or button.window() is not top:
+        if not button.isVisibleTo(top) or button.window() is not top:
             continue
-        rect = QRect(button.mapToGlobal(QPoint(0, 0)), button.size())
-        if not room.contains(rect):
-            out.append(f"{name}: button {button.text() or button.objectName()!r} at {rect.getRect()}")
+        scroll = scroll_of(button, top)
+        if scroll is not None:
+            scroll.ensureWidgetVisible(button, 0, 0)
+            pump(0.05)
+            seen = on_screen(scroll.viewport()).intersected(room)
+        else:
+            seen = room
+        if not seen.contains(on_screen(button)):
+            out.append(f"{name}: button {button.text() or button.objectName()!r} at {on_screen(button).getRect()}")
     return out
 
 
@@ -69,6 +82,45 @@ def seed(ctx) -> str:
                            s.merge(ctx.site), ctx.policy).case
         complete_case(s, case, s.merge(ctx.clerk))
         return case.id
+
+
+def a_photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
+    return out.getvalue()
+
+
+def intake_with_a_case(window, found: list[str], shot_dir: Path, size: str) -> list[str]:
+    """The intake filled in (every line and the papers row that a case brings shown), then accepted:
+    the print buttons appear. Both states photographed, their buttons checked."""
+    page = window.pages["intake"]
+    form = page.form
+    form.applicant.id_number.setText(make_id_number("611002", dt.date(1985, 3, 12), 23))
+    form.applicant.name.setText("张伟")
+    form.applicant.phone.setText("13800000000")
+    form.applicant.address.setText("陕西省商洛市商州区北新街22号")
+    form.tick_all()
+    form.set_photo(a_photo())
+    pump(0.5)
+    found += offenders(window, "intake, filled in")
+    page.scroll_area.verticalScrollBar().setValue(0)
+    pump(0.2)
+    shoot(shot_dir / f"intake-filled-{size}.png")
+    saved: list[object] = []
+    page.case_saved.connect(saved.append)
+    page.accept()
+    deadline = time.monotonic() + 30
+    while not saved and time.monotonic() < deadline:
+        pump(0.1)
+    if not saved:
+        found.append(f"intake: the case was not saved ({page.result.text()})")
+        return [f"intake-filled-{size}.png"]
+    pump(0.5)
+    found += offenders(window, "intake, papers of the accepted case")
+    page.scroll_area.verticalScrollBar().setValue(0)  # as after 受理 (the probe scrolled to each button)
+    pump(0.2)
+    shoot(shot_dir / f"intake-papers-{size}.png")
+    return [f"intake-filled-{size}.png", f"intake-papers-{size}.png"]
 
 
 def shoot(path: Path) -> None:
@@ -108,6 +160,7 @@ def main() -> int:
     window.show_page("intake")
     pump(0.3)
     shoot(shot_dir / f"main-window-{size}.png")
+    shots = [f"main-window-{size}.png"] + intake_with_a_case(window, found, shot_dir, size)
 
     detail = CaseDetailDialog(ctx, case_id, window)
     detail.show()
@@ -117,7 +170,7 @@ def main() -> int:
     pump(0.5)
     found += offenders(detail, "case window")
     shoot(shot_dir / f"case-window-{size}.png")
-    shots = [f"main-window-{size}.png", f"case-window-{size}.png"]
+    shots.append(f"case-window-{size}.png")
     detail.close()
 
     sample = write_samples(ctx.policy, store_dir / "samples")[0]
