@@ -267,6 +267,43 @@ def test_d5_closing_or_switching_users_is_not_signing_out(qtbot, tmp_path, windo
     assert "已签退" in wang.statusBar().currentMessage()
 
 
+def test_d5_the_attendance_page_judges_the_day_by_first_sign_in_and_last_sign_out(make_window, qtbot):
+    from PySide6.QtCore import QDate
+    from shebao_desk.clock import CHINA
+    from shebao_desk.services.attendance import sign_in, sign_out
+    from shebao_desk.services.auth import create_clerk
+    window, ctx = make_window(monitor=False)
+    monday = dt.date(2026, 11, 9)  # a working day, long over
+
+    def at(hh, mm, ss=0):
+        return dt.datetime.combine(monday, dt.time(hh, mm, ss), CHINA).astimezone(dt.UTC)
+
+    with ctx.store.unit(None, "A", "staff") as s:
+        staff = {u: create_clerk(s, u, n, "passw0rd!", Role.CLERK)
+                 for u, n in (("lina", "李娜"), ("wangfang", "王芳"), ("zhaoli", "赵丽"))}
+        for clerk in staff.values():
+            clerk.created_at = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    li, wang, zhao = (staff[u].id for u in ("lina", "wangfang", "zhaoli"))
+    with ctx.store.unit(None, "A", "the day") as s:
+        sign_in(s, li, "A", at(8, 30, 40))  # the clock on the wall says 08:30: on time
+        sign_in(s, wang, "A", at(9, 10))  # 李娜 closed the program so 王芳 could log in …
+        sign_in(s, li, "A", at(10, 5))  # … and logged in again: not a new day, not a new sign-in
+        sign_in(s, zhao, "A", at(8, 0))  # never signs out: 未签退, not 早退
+        sign_out(s, li, at(12, 0))  # a sign-out before lunch …
+        sign_out(s, li, at(18, 0))  # … the last one of the day counts
+        sign_out(s, wang, at(17, 30))  # late in, early out
+    page = window.show_page("attendance")
+    page.month.setDate(QDate(2026, 11, 1))
+    page.refresh()
+    qtbot.waitUntil(lambda: any(page.table.text(r, 1) == "2026-11-09" for r in range(page.table.rowCount())),
+                    timeout=10000)
+    rows = {page.table.text(r, 0): [page.table.text(r, c) for c in range(8)]
+            for r in range(page.table.rowCount()) if page.table.text(r, 1) == "2026-11-09"}
+    assert rows["李娜"][2:4] == ["08:30", "18:00"] and rows["李娜"][5:7] == ["", ""]
+    assert rows["王芳"][2:4] == ["09:10", "17:30"] and rows["王芳"][5:7] == ["是", "是"]
+    assert rows["赵丽"][3] == "未签退" and rows["赵丽"][5:7] == ["", ""]
+
+
 # -- D6: the 正式挂失 confirmation names the card it voids -----------------------------------------
 
 def test_d6_formal_loss_confirmation_names_the_registered_card(make_window, qtbot, confirmations):
