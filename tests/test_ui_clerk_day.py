@@ -123,6 +123,36 @@ def test_an_application_from_empty_form_to_both_papers_in_six_key_actions(make_w
           + " | ".join(keys.actions))
 
 
+@pytest.mark.slow  # prints through CUPS
+def test_ctrl_p_prints_a_returned_cases_notice_and_reprints_after_a_stopped_queue(make_window, qtbot, cups_queue):
+    cups_queue.admin("lpadmin", "-d", cups_queue.name)
+    window, ctx = make_window(monitor=False)
+    page = window.pages["intake"]
+    ready(qtbot, window)
+    who = applicant(69)
+    fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000")
+    page.form.materials.boxes["id_original"].setChecked(True)
+    with qtbot.waitSignal(page.case_saved, timeout=20000) as saved:
+        page.accept()
+    assert saved.args[0].status is CaseStatus.RETURNED and set(saved.args[0].papers) == {"notice"}
+    assert page.papers.print_button.text() == "打印一次性告知单 (Ctrl+P)"
+    before = cups_queue.spooled()
+    cups_queue.admin("cupsdisable", cups_queue.name)
+    try:
+        QTest.keyClick(QApplication.focusWidget() or page.form.applicant.id_number, Qt.Key.Key_P,
+                       Qt.KeyboardModifier.ControlModifier)
+        qtbot.waitUntil(lambda: page.papers.retry_button.isVisible(), timeout=60000)
+    finally:
+        cups_queue.admin("cupsenable", cups_queue.name)
+    assert "已暂停" in page.papers.print_status.text() and "重新打印" in page.papers.print_status.text()
+    assert cups_queue.spooled() == before
+    qtbot.mouseClick(page.papers.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.papers.print_status.text().startswith("已打印"), timeout=120000)
+    assert "一次性告知单" in page.papers.print_status.text() and cups_queue.name in page.papers.print_status.text()
+    assert len(cups_queue.spooled() - before) == 1 and not page.papers.retry_button.isVisible()
+    qtbot.waitUntil(lambda: case_of(ctx, saved.args[0].number).papers_printed_at is not None, timeout=10000)
+
+
 # -- D1: the keys work right after login and after the left-hand list ---------------------------
 
 def test_d1_intake_keys_work_with_the_cursor_in_the_page_list(make_window, qtbot):
