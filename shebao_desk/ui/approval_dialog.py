@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 
 from shebao_desk.services.case_request import ApprovalRequest
 from shebao_desk.ui.geometry import fit_to_screen
+from shebao_desk.ui.widgets import named
 
 # Tests replace this with a callable (text) -> ApprovalRequest | None instead of the modal dialog.
 _answer = None
@@ -21,12 +22,12 @@ class ApprovalDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(self.tr("主管授权"))
         layout = QVBoxLayout(self)
-        message = QLabel(text, objectName="approval_text", wordWrap=True)
+        message = named(QLabel(text, wordWrap=True), "approval_text")
         layout.addWidget(message)
         form = QFormLayout()
-        self.username = QLineEdit(objectName="approval_username")
-        self.password = QLineEdit(objectName="approval_password", echoMode=QLineEdit.EchoMode.Password)
-        self.reason = QLineEdit(objectName="approval_reason", placeholderText=self.tr("如：申请人已办理换领，持临时身份证"))
+        self.username = named(QLineEdit(), "approval_username")
+        self.password = named(QLineEdit(echoMode=QLineEdit.EchoMode.Password), "approval_password")
+        self.reason = named(QLineEdit(placeholderText=self.tr("如：申请人已办理换领，持临时身份证")), "approval_reason")
         form.addRow(self.tr("主管用户名"), self.username)
         form.addRow(self.tr("主管密码"), self.password)
         form.addRow(self.tr("授权原因"), self.reason)

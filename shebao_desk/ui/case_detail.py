@@ -41,7 +41,7 @@ class CaseDetailDialog(QDialog):
         layout = QVBoxLayout(self)
         # Everything but the action row scrolls: the window fits a 1280×720 laptop and 办结, 重新打印
         # and 扫描 stay in sight however long the history grows (D4).
-        body = QWidget(objectName="detail_body")
+        body = named(QWidget(), "detail_body")
         inner = QVBoxLayout(body)
         self.fields = QFormLayout()
         inner.addLayout(self.fields)
@@ -58,7 +58,7 @@ class CaseDetailDialog(QDialog):
         scans_row.addWidget(self.scan_preview)
         inner.addWidget(QLabel("扫描件（身份证复印件等）"))
         inner.addLayout(scans_row)
-        self.scroll_area = QScrollArea(widgetResizable=True, objectName="detail_scroll")
+        self.scroll_area = named(QScrollArea(widgetResizable=True), "detail_scroll")
         self.scroll_area.setWidget(body)
         layout.addWidget(self.scroll_area, 1)
         row = QHBoxLayout()

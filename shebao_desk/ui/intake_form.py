@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from shebao_desk.clock import today as china_day
 from shebao_desk.config.catalogue import Business, Mode
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ValidationError
@@ -26,7 +27,7 @@ from shebao_desk.ui.intake_fields.details import DetailFields
 from shebao_desk.ui.intake_fields.draft import Draft, FieldGroup, choose_data
 from shebao_desk.ui.intake_fields.materials import MaterialFields
 from shebao_desk.ui.intake_fields.photo import PhotoField
-from shebao_desk.ui.widgets import Hint, china_today, named
+from shebao_desk.ui.widgets import Hint, named
 
 
 class IntakeForm(QWidget):
@@ -164,7 +165,7 @@ class IntakeForm(QWidget):
             parsed = parse_id_number(self.applicant.id_number.text(), regions=self.policy.regions)
         except ValidationError:
             return None
-        today = china_today().toPython()
+        today = china_day()
         birth = parsed.birth_date
         return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 

@@ -185,7 +185,7 @@ class MainWindow(QMainWindow):
         def shown(warning) -> None:
             text = f"⚠ {warning}" if warning else ""
             width = max(200, self.width() - 420)
-            self.calendar_label.setText(self.calendar_label.fontMetrics().elidedText(text, Qt.ElideRight, width))
+            self.calendar_label.setText(self.calendar_label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width))
             self.calendar_label.setToolTip(text)
             self.calendar_label.setVisible(bool(warning))
 

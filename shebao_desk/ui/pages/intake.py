@@ -130,6 +130,7 @@ class IntakePage(QWidget):
     def after_id_card(self) -> None:
         """F6 filled the form: on to the first field still empty (the phone, usually)."""
         agent = self.form.agent
+        empty: QWidget | None
         if agent.isVisible() and agent.agent_name.text().strip():
             empty = next((f for f in (agent.agent_relation, agent.agent_phone) if not f.text().strip()), None)
         else:

@@ -51,7 +51,7 @@ class SettingsPage(QWidget):
         row.addWidget(open_folder)
         # Next year's holidays, from the State Council's notice (its text saved as a .txt): the
         # same as `calendar import-notice --store`, without a command line.
-        notice = QPushButton(self.tr("导入节假日安排通知…"), objectName="import_notice")
+        notice = named(QPushButton(self.tr("导入节假日安排通知…")), "import_notice")
         notice.clicked.connect(self.import_notice)
         row.addWidget(notice)
         row.addStretch(1)
