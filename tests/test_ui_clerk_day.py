@@ -262,7 +262,7 @@ def clerk_window(qtbot, tmp_path, username, display, role, *, db="ui.sqlite3"):
         clerk = s.scalar(select(Clerk).where(Clerk.username == username)) or \
             create_clerk(s, username, display, "passw0rd!", role)
     ctx.clerk = clerk
-    sign_in_clerk(ctx)
+    sign_in_clerk(ctx, clerk)
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     window.show()
