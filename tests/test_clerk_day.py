@@ -78,6 +78,25 @@ def test_every_problem_is_told_at_once_one_line_each(policy, store, clerk_and_si
     assert input_problems(request(policy, "apply", long_name), policy, TODAY) == ["姓名不能超过 50 个字（现为 51 个）"]
 
 
+def test_the_shaanxi_refusals_are_lines_of_the_same_list(policy):
+    """Merged with issue 27: the non-resident refusal takes the ID number's line (not a parse error
+    besides it) and the guardian ages are lines too, told with the other problems at once."""
+    permit = dataclasses.replace(applicant(5), id_number="810000198806150313", name="", phone="")
+    problems = input_problems(request(policy, "apply", permit), policy, TODAY)
+    assert len(problems) == 3 and problems[0].startswith("读到的是") and "第二代居民身份证原件" in problems[0]
+    assert problems[1:] == ["请填写申请人姓名", "请填写申请人联系电话（申领必填，以便联系申请人）"]
+    assert input_problems(request(policy, "temp_loss", permit), policy, TODAY)[0] != problems[0]  # only where the data says
+    seventeen = dataclasses.replace(applicant(6, birth=dt.date(2008, 10, 1)), phone="")
+    guardian = AgentInput("王建国", make_id_number("611021", dt.date(1975, 1, 2), 33), "父亲")
+    by_guardian = request(policy, "apply", seventeen, mode=Mode.GUARDIAN, agent=guardian)
+    assert input_problems(by_guardian, policy, TODAY) == [
+        "请填写申请人联系电话（申领必填，以便联系申请人）", "申请人已满 16 周岁，不能由监护人代办；请选择本人办理或他人代办"]
+    cat = policy.catalogue
+    county = dataclasses.replace(policy, catalogue=dataclasses.replace(
+        cat, minors=dataclasses.replace(cat.minors, guardian_optional_until=18)))  # 16–17 may come with a guardian
+    assert input_problems(by_guardian, county, TODAY) == ["请填写申请人联系电话（申领必填，以便联系申请人）"]
+
+
 @pytest.mark.parametrize("old, new, fragment", [
     ("phone = []\naddress = []", "phone = []\nemail = []", "email"),
     ('birth_date = ["change_proof"]', 'birth_date = ["police_letter"]', "police_letter"),
