@@ -146,6 +146,9 @@ def take(store, policy, clerk_and_site, business, who, *, mode=Mode.SELF, materi
     clerk, site = clerk_and_site
     if materials is None:
         materials = set(policy.catalogue[business].required(mode))
+    listed = policy.catalogue[business].reasons
+    if policy.catalogue[business].reasons_only and "reason" not in kw:
+        kw["reason"] = listed[0].text  # 注销 takes a reason from its list (死亡 …)
     if mode is not Mode.SELF and "agent" not in kw:
         kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
     with store.unit(clerk.id, site.workstation_id, f"test {business}") as s:
@@ -347,6 +350,16 @@ def a_photo() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (358, 441), (255, 255, 255)).save(out, "JPEG", dpi=(350, 350))
     return out.getvalue()
+
+
+def portrait(path, shade: int = 120) -> None:
+    """What a photo station saves: a portrait on a white background, detailed enough to make a
+    standard-size JPEG (14–40 KB once normalised)."""
+    from PIL import Image
+    img = Image.new("RGB", (700, 900), (255, 255, 255))
+    noise = Image.effect_noise((360, 520), 60).convert("RGB")
+    img.paste(Image.blend(noise, Image.new("RGB", noise.size, (shade, 90, 70)), 0.5), (170, 260))
+    img.save(path, "JPEG", quality=92)
 
 
 def fill(form, **fields):

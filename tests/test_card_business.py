@@ -83,7 +83,7 @@ def test_a_card_of_another_person_is_not_registered(store, policy, clerk_and_sit
 
 def test_refused_business_for_a_known_card_never_journals(store, policy, clerk_and_site):
     clerk, site = clerk_and_site
-    who = ApplicantInput(SSN, "李秀英")
+    who = ApplicantInput(SSN, "李秀英", phone="13800000000")  # 申领 asks a phone
     take(store, policy, clerk_and_site, "apply", who)  # the new card is still being made
     with pytest.raises(RuleViolation) as exc:
         card_business.prepare(store, request(policy), clerk, site, policy, "R", MONDAY)

@@ -53,10 +53,16 @@ def test_multiline_text_keeps_line_breaks_but_not_other_controls():
     assert value_problems("person", {"name": "王" * 51, "phone": "1" * 20}) == ["姓名不能超过 50 个字（现为 51 个）"]
 
 
-def test_the_form_takes_its_max_lengths_from_the_same_table(make_window):
+def test_the_form_takes_its_limits_from_the_same_table_and_never_cuts(make_window):
+    """A name or address longer than the store takes stays as typed and is refused with its limit (issue 26):
+    a silently cut name would be a different name."""
     window, _ = make_window(monitor=False)
     form = window.show_page("intake").form
-    assert form.applicant.name.maxLength() == 50 and form.applicant.address.maxLength() == 200 and form.agent.agent_name.maxLength() == 50
+    form.applicant.name.setText("王" * 51)
+    assert form.applicant.name.text() == "王" * 51
+    assert form.applicant.length_hint.text() == "姓名不能超过 50 个字（现为 51 个）"
+    form.applicant.address.setText("路" * 201)
+    assert "联系地址不能超过 200 个字（现为 201 个）" in form.applicant.length_hint.text()
 
 
 # --- invisible and format characters (issue #24: the probe's list passed) -------------------

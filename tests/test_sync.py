@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, select, text
 from shebao_desk.services.auth import create_clerk
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.errors import ShebaoError
+from shebao_desk.services.case_request import AgentInput
 from shebao_desk.services.intake import complete_case, find_person
+from shebao_desk.rules.idnumber import make_id_number
 from shebao_desk.models import Base, CardStatus, Clerk, Role, SyncConflict
 from shebao_desk.store.site_identity import ensure_site
 from shebao_desk.store.database import open_store
@@ -522,7 +524,9 @@ def test_phone_typed_at_one_window_survives_a_later_registration_elsewhere(tmp_p
     who = blank_phone(120)
     # A2 does not know the person: inserted with a blank phone, then the phone set.
     take(a2, policy, cs2, "info_change", who, changes={"phone": "13912345678"})
-    take(c1, policy, cs3, "apply", who, now=MONDAY + dt.timedelta(hours=1))  # later, no phone
+    # Later, no applicant's phone: an agent applies, and 申领 is reached through the agent's phone (issue 26).
+    agent = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女", "13900000000")
+    take(c1, policy, cs3, "apply", who, mode=Mode.AGENT, agent=agent, now=MONDAY + dt.timedelta(hours=1))
     sync_rounds(central, [a1, a2, c1])
     assert_identical(central, a1, a2, c1)
     with c1.read() as s:
@@ -738,8 +742,9 @@ def test_same_person_registered_at_two_stores_ends_identical_whichever_syncs_fir
     who = applicant(130)
     (a, csa), (b, csb) = stores["A"], stores["B"]
     take(a, policy, csa, "apply", dataclasses.replace(who, phone="13900000001"))
-    take(b, policy, csb, "apply", dataclasses.replace(who, phone="", address="丹凤县 2 号"),
-         now=MONDAY + dt.timedelta(minutes=20))
+    agent = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女", "13900000000")
+    take(b, policy, csb, "apply", dataclasses.replace(who, phone="", address="丹凤县 2 号"), mode=Mode.AGENT,
+         agent=agent, now=MONDAY + dt.timedelta(minutes=20))  # no applicant's phone: the agent's (issue 26)
     paths = {name: store.path for name, (store, _) in stores.items()}
     for store, _ in stores.values():
         store.close()

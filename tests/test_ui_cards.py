@@ -79,13 +79,13 @@ def chip_journal(ctx):
 
 # The business, whether the person must already hold a card, and what else the clerk types.
 BUSINESSES = [
-    ("apply", False, {}),
+    ("apply", False, {"phone": "13800000000"}),  # 申领/换卡 require a phone (issue 26)
     ("temp_loss", True, {}),
     ("formal_loss", True, {"reason": "遗失"}),
-    ("replace", True, {"reason": "芯片损坏"}),
+    ("replace", True, {"reason": "芯片损坏", "phone": "13800000000"}),
     ("pin_reset", True, {"reason": "忘记密码"}),
     ("info_change", True, {"new_phone": "13911112222"}),
-    ("cancel", True, {"agent_name": "王家属", "agent_relation": "子女"}),
+    ("cancel", True, {"agent_name": "王家属", "agent_relation": "子女", "reason": "死亡"}),
 ]
 
 
@@ -96,12 +96,12 @@ def test_each_business_from_the_card_in_the_reader(make_window, qtbot, slot, bus
     h = holder()
     if needs_card:
         with_issued_card(ctx, ctx.policy, h)
-    choose(page.form.business, business)
+    slot(h)
+    wait_filled(qtbot, page, h)
+    choose(page.form.business, business)  # after the card: the clerk's choice wins over the card's suggestion
     if business == "cancel":
         choose(page.form.mode, "agent")
         page.form.agent.agent_id.setText("611002197001011238")
-    slot(h)
-    wait_filled(qtbot, page, h)
     assert page.form.applicant.card_read == (h.card_number, h.card_id)
     fill(page.form, **typed)
     page.form.tick_all()
@@ -138,6 +138,7 @@ def test_lift_and_reissue_through_the_workbench(make_window, qtbot, slot):
             page.card_readers.read_selected()
             wait_filled(qtbot, page, h)
         choose(page.form.business, business)
+        fill(page.form, phone="13800000000")  # 补卡 requires a phone (issue 26)
         page.form.tick_all()
         page.form.set_photo(a_photo())
         result = accept(qtbot, page)

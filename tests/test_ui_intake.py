@@ -95,7 +95,7 @@ def test_photo_ticked_but_not_imported_is_refused(make_window, qtbot):
     fill(page.form, id_number=who.id_number, name=who.name, phone="13800000000")
     page.form.tick_all()
     page.accept()
-    assert "还没有导入照片" in page.result.text()
+    assert "还没有照片" in page.result.text()
     settle(qtbot, ctx)  # a save the refusal failed to stop would be in by now
     with ctx.store.read() as s:
         assert s.scalar(select(Case)) is None
@@ -187,7 +187,7 @@ def test_tab_runs_down_the_form_in_reading_order(make_window):
     window, _ = make_window(monitor=False)
     assert focus_chain(window.pages["intake"].form) == [
         "business", "mode", "large_print", "id_number", "name", "ethnicity", "phone", "address", "register_card",
-        "photo_button", "agent_name", "agent_id", "agent_relation", "agent_phone", "reason_choice", "reason",
+        "photo_button", "photo_folder_button", "agent_name", "agent_id", "agent_relation", "agent_phone", "reason_choice", "reason",
         "outlet", "card_number", "loss_channel", "loss_social", "loss_financial", "loss_effective", "new_name", "new_phone",
         "new_address", "material_id_original", "material_id_copy", "material_photo"]
 

@@ -7,7 +7,7 @@ shape of it and answers "what is still missing for this applicant?".
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +59,12 @@ BUSINESS_CODES = tuple(code.value for code in BusinessCode)
 
 
 FEE_COLLECTORS = {"bank": "由发卡银行收取", "window": "由本窗口收取"}
+
+# Applicant fields a business may require to be filled (required_fields in businesses.toml).
+REQUIRED_FIELDS = {"phone": "联系电话", "address": "联系地址"}
+# What an information change may change; materials_by_change names the papers each one asks.
+CHANGE_FIELDS = {"name": "姓名", "id_number": "公民身份号码", "sex": "性别", "birth_date": "出生日期",
+                 "ethnicity": "民族", "phone": "联系电话", "address": "联系地址"}
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,11 @@ class Business:
     resident_id_only: bool = False  # only the resident ID card proves identity (Art. 13 for 申领)
     # material -> materials accepted instead (the 户口簿 as proof of guardianship: [minors] guardianship_alternatives)
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    required_fields: tuple[str, ...] = ()  # applicant fields that must be filled (REQUIRED_FIELDS)
+    reason_required: bool = False  # no acceptance without a reason
+    reasons_only: bool = False  # the reason is one of ``reasons`` (picked, not typed)
+    needs_valid_id: bool = False  # an expired resident ID card blocks it unless a supervisor overrides
+    materials_by_change: dict[str, tuple[str, ...]] = field(default_factory=dict)  # changed field -> papers
 
     def reason(self, text: str) -> Reason | None:
         """The listed reason with this text, if it is one."""
@@ -148,18 +159,39 @@ class Business:
         return f"{fee} 元（工本费，{FEE_COLLECTORS[self.fee_collector]}）"
 
     def required(self, mode: Mode) -> tuple[str, ...]:
+        """Every material this mode may ask: its own list, then what any change asks (materials_by_change)."""
+        extras = [m for papers in self.materials_by_change.values() for m in papers]
+        return _unique(self.base(mode) + tuple(extras))
+
+    def base(self, mode: Mode) -> tuple[str, ...]:
+        """What this mode always asks, whatever changes."""
         if mode not in self.materials:
             raise KeyError(mode)
         return self.materials[mode]
 
+    def needed(self, mode: Mode, changes: Iterable[str] = ()) -> tuple[str, ...]:
+        """What this applicant must bring: the mode's list and the papers of the fields that change."""
+        extras = [m for f in changes for m in self.materials_by_change.get(f, ())]
+        return _unique(self.base(mode) + tuple(extras))
+
+    def listed(self, mode: Mode, recorded: Iterable[str]) -> tuple[str, ...]:
+        """The materials a case's papers list: the mode's own, and the change papers it recorded."""
+        seen = set(recorded)
+        return tuple(m for m in self.required(mode) if m in self.base(mode) or m in seen)
+
     def missing(self, mode: Mode, presented: set[str] | frozenset[str],
-                waived: set[str] | frozenset[str] = frozenset()) -> list[str]:
-        """Required materials not presented, in the catalogue's order (``waived``: not needed for this person).
+                waived: set[str] | frozenset[str] = frozenset(), changes: Iterable[str] = ()) -> list[str]:
+        """Needed materials not presented, in the catalogue's order (``waived``: not needed for this person;
+        ``changes``: the fields an information change changes, whose papers are needed too).
         An alternative is never missing itself; presented, it stands for the material it replaces."""
         standing_in = {alt for alts in self.alternatives.values() for alt in alts}
-        return [m for m in self.required(mode)
+        return [m for m in self.needed(mode, changes)
                 if m not in presented and m not in self.optional and m not in waived and m not in standing_in
                 and not any(alt in presented for alt in self.alternatives.get(m, ()))]
+
+
+def _unique(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(codes))
 
 
 @dataclass(frozen=True)
@@ -227,6 +259,27 @@ class BusinessEntry(FileModel):
     instant: bool = False
     hands_card: bool = False
     resident_id_only: bool = False
+    required_fields: list[str] = []
+    reason_required: bool = False
+    reasons_only: bool = False
+    needs_valid_id: bool = False
+    materials_by_change: dict[str, list[str]] = {}
+
+    @field_validator("required_fields")
+    @classmethod
+    def _known_fields(cls, fields: list[str]) -> list[str]:
+        unknown = [f for f in fields if f not in REQUIRED_FIELDS]
+        if unknown:
+            raise ValueError(f"required_fields 有误：{', '.join(unknown)}（可用：{', '.join(REQUIRED_FIELDS)}）")
+        return fields
+
+    @field_validator("materials_by_change")
+    @classmethod
+    def _known_changes(cls, by_change: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = [f for f in by_change if f not in CHANGE_FIELDS]
+        if unknown:
+            raise ValueError(f"materials_by_change 的信息项有误：{', '.join(unknown)}（可用：{', '.join(CHANGE_FIELDS)}）")
+        return by_change
 
     @field_validator("code")
     @classmethod
@@ -254,6 +307,8 @@ class BusinessEntry(FileModel):
             raise ValueError(f"业务 {self.code} 的时限或收费不能为负数")
         if self.instant and (self.days != 0 or not self.hands_card):
             raise ValueError(f"业务 {self.code} 是即时制卡（instant）：days 应为 0，hands_card 应为 true")
+        if self.reasons_only and not self.reasons:
+            raise ValueError(f"业务 {self.code} 设了 reasons_only，却没有列出 reasons")
         return self
 
 
@@ -306,6 +361,9 @@ class CatalogueFile(FileModel):
                     raise ValueError(f"{where} 引用了未定义的材料：{', '.join(unknown)}")
             if any(m not in self.materials for m in b.optional):
                 raise ValueError(f"{where} 的 optional 引用了未定义的材料")
+            unknown = [m for papers in b.materials_by_change.values() for m in papers if m not in self.materials]
+            if unknown:
+                raise ValueError(f"{where} 的 materials_by_change 引用了未定义的材料：{', '.join(unknown)}")
         absent = [c for c in BUSINESS_CODES if c not in seen]
         if absent:
             raise ValueError(f"缺少业务：{', '.join(absent)}")
@@ -346,7 +404,10 @@ def parse_catalogue(path: Path) -> Catalogue:
             pickup=b.pickup, asks_reason=b.asks_reason, pin_pad=b.pin_pad, loss_time=b.loss_time,
             changes_info=b.changes_info, central_check=b.central_check, offered=b.offered, instant=b.instant,
             hands_card=b.hands_card, resident_id_only=b.resident_id_only,
-            alternatives={GUARDIANSHIP_PROOF: alternatives} if alternatives and uses_proof else {})
+            alternatives={GUARDIANSHIP_PROOF: alternatives} if alternatives and uses_proof else {},
+            required_fields=tuple(b.required_fields), reason_required=b.reason_required or b.reasons_only,
+            reasons_only=b.reasons_only, needs_valid_id=b.needs_valid_id,
+            materials_by_change={k: tuple(v) for k, v in b.materials_by_change.items()})
     m = f.minors
     minors = Minors(m.guardian_age, tuple(m.child_id_documents), m.photo_exempt_age, m.guardian_optional_until,
                     alternatives)

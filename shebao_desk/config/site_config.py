@@ -85,6 +85,8 @@ class SiteConfig:
     # Where formal loss / reissue / replacement are done: "window" (here) or "bank" (the issuing bank).
     done_at: dict[str, str] = field(default_factory=lambda: dict.fromkeys(WHERE_BUSINESSES, "window"))
     minimums: Minimums = Minimums()
+    # The folder the photo station or 高拍仪 software saves into; F7 takes its newest photo ("" = none).
+    photo_watch_folder: str = ""
 
     def done_at_bank(self, business: str) -> bool:
         return self.done_at.get(business) == "bank"
@@ -152,6 +154,7 @@ class PhotoSection(FileModel):
     dpi: Positive
     min_kb: Positive
     max_kb: Positive
+    watch_folder: str = ""
 
     @model_validator(mode="after")
     def _sizes(self) -> PhotoSection:

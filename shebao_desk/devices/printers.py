@@ -28,6 +28,28 @@ def list_printers() -> list[str]:
     return []
 
 
+def default_printer() -> str:
+    """The system's default printer (CUPS' default destination, Windows' default printer); else the
+    only printer there is; "" when there is none or several and none is the default."""
+    try:
+        if sys.platform == "win32":
+            out = subprocess.run(["powershell", "-NoProfile", "-Command",
+                                  "(Get-CimInstance Win32_Printer -Filter 'Default=TRUE').Name"],
+                                 capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        elif shutil.which("lpstat"):
+            found = re.search(r"system default destination: (\S+)", _lpstat("-d"))
+            out = found.group(1) if found else ""
+        else:
+            out = ""
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        log.info("cannot ask for the default printer: %s", exc)
+        out = ""
+    if out:
+        return out
+    every = list_printers()
+    return every[0] if len(every) == 1 else ""
+
+
 # -- one CUPS queue: is it ready, and did our job come out ----------------------------------
 # Through the CUPS command-line clients (cups-client), which honour CUPS_SERVER like the Qt
 # print engine does; run with LANG=C so their output does not depend on the clerk's locale.

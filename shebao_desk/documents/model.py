@@ -141,7 +141,7 @@ def case_document(case: Case, person: Person, clerk: Clerk, policy: Policy, site
     missing = set(case.missing)
     materials = [Material(code, policy.catalogue.material_name(code), code in presented,
                           code in business.optional or (code not in presented and code not in missing))
-                 for code in business.required(mode)]
+                 for code in business.listed(mode, presented | missing)]  # a change's papers only if asked
     card = case.card or (person.cards[-1] if person.cards else None)
     applicant = Party(
         name=person.name, id_number=person.id_number, sex=SEX.get(person.sex, person.sex),

@@ -43,6 +43,16 @@ class ChipCard:
     expiry_date: dt.date | None = None
 
 
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A supervisor, at the clerk's desk, allows what a rule refuses (an expired ID card for 申领):
+    their credentials, checked before the case is taken, and the reason recorded with it."""
+
+    username: str
+    password: str = field(repr=False)  # checked, never stored or logged
+    reason: str = ""
+
+
 @dataclass
 class CaseRequest:
     business: str
@@ -62,3 +72,5 @@ class CaseRequest:
     outlet: str = ""  # the bank outlet chosen for pick-up (申领/补卡/换卡), by name from site.toml
     large_print: bool = False  # the applicant reads large type: PIN dialog, receipt, notice
     card_number: str = ""  # the card handed over now (businesses.toml hands_card): 即时制卡's new card, 临时卡
+    id_card_valid_to: dt.date | None = None  # the applicant's resident ID card as read (None: 长期 or not read)
+    approval: ApprovalRequest | None = None  # a supervisor allows an expired ID card (needs_valid_id)

@@ -108,7 +108,11 @@ def _follow_up(s: Session, policy: Policy, clerk: Clerk, site: Site, applicant: 
     materials = set(policy.catalogue[business].required(mode))
     agent = AgentInput("张家属", make_id_number("611002", dt.date(1970, 5, 5), 11), "子女") if mode is Mode.AGENT else None
     changes = {"phone": "13900000000"} if business == "info_change" else {}
-    reason = "卡面损坏" if business in ("replace", "instant_replace") else ""
+    reasons = policy.catalogue[business].reasons
+    if business in ("replace", "instant_replace"):
+        reason = "卡面损坏"
+    else:  # a business that must give a reason takes the first listed (注销: 死亡)
+        reason = reasons[0].text if policy.catalogue[business].reason_required and reasons else ""
     accept_case(s, CaseRequest(business, mode, applicant, materials, agent=agent, changes=changes, reason=reason,
                                card_number=_card_number(applicant, business)),
                 clerk, site, policy, when)

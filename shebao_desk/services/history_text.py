@@ -101,6 +101,9 @@ def describe(table: str, action: str, before: dict[str, Any] | None, after: dict
         if returned:
             return f"临时卡已交回（{_value('returned_at', returned, catalogue)}）。"
         return "临时卡记录更新。"
+    if table == "approval":  # intake.APPROVAL_TABLE: an approval recorded with its case
+        return (f"主管{data.get('supervisor', '')}授权受理：身份证已于 {data.get('id_card_valid_to', '')} 过期；"
+                f"授权原因：{data.get('reason', '')}。")
     if table == "person":
         if verb == "insert":
             return f"新建人员档案：{data.get('name', '')}。"

@@ -18,14 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from shebao_desk.clock import local_day, now_utc
-from shebao_desk.config.catalogue import BusinessCode, Mode
+from shebao_desk.changes.audit import record_event
+from shebao_desk.config.catalogue import REQUIRED_FIELDS, Business, BusinessCode, Mode
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import RuleViolation, ValidationError
 from shebao_desk.models import Card, CardStatus, Case, CaseStatus, Clerk, Person, PersonStatus, Site
 from shebao_desk.models.base import stable_uuid
 from shebao_desk.models.limits import LABELS, check_field
 from shebao_desk.rules import card_rules
-from shebao_desk.rules.idnumber import Regions, mask_id_number, parse_id_number
+from shebao_desk.rules.idnumber import IdNumber, Regions, mask_id_number, parse_id_number
 from shebao_desk.rules.card_states import LOSS_FUNCTIONS
 from shebao_desk.services.card_effects import EFFECTS, Act, return_temp_cards
 from shebao_desk.services.case_request import AgentInput, CaseRequest
@@ -55,6 +56,18 @@ class UnknownCardError(RuleViolation):
         self.card_number = card_number
 
 
+@dataclass(frozen=True)
+class Approval:
+    """A supervisor's checked approval of an expired ID card, recorded with the case (audit entry)."""
+
+    supervisor_id: str
+    supervisor: str  # display name (username), as the case window shows it
+    reason: str
+
+
+APPROVAL_TABLE = "approval"  # the audit entries of approvals (no row of their own: see record_event)
+
+
 @dataclass
 class Outcome:
     case: Case
@@ -75,46 +88,119 @@ def _age(birth: dt.date, today: dt.date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def _validate(req: CaseRequest, policy: Policy, today: dt.date) -> None:
+class InputProblems(ValidationError):
+    """Every problem of the clerk's input at once, one line each (the clerk fixes them in one go)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems), "; ".join(problems))
+        self.problems = problems
+
+
+def _validate(req: CaseRequest, policy: Policy, today: dt.date, *, approved: bool = False) -> None:
+    """Refuse the request with every problem found (``approved``: a supervisor allowed an expired ID card)."""
+    problems = input_problems(req, policy, today, approved=approved)
+    if problems:
+        raise InputProblems(problems)
+
+
+def input_problems(req: CaseRequest, policy: Policy, today: dt.date, *, approved: bool = False) -> list[str]:
+    """What keeps this request from being accepted, in the order of the form; [] when nothing does."""
     business = policy.catalogue[req.business]
     if req.mode not in business.modes:
-        allowed = "、".join(m.label for m in business.modes)
-        raise ValidationError(f"{business.name}业务只能{allowed}", f"mode {req.mode} not allowed for {req.business}")
-    if not req.applicant.name.strip():
-        raise ValidationError("请填写申请人姓名")
-    _check_lengths_and_characters(req)
+        return [f"{business.name}业务只能{'、'.join(m.label for m in business.modes)}"]
+    problems: list[str] = []
+    parsed: IdNumber | None = None
     refused = number_refusal(policy.catalogue, req.business, req.applicant.id_number)
     if refused:  # a residence permit's or a foreigner's number where only the resident ID card will do
-        raise ValidationError(refused, f"{req.business} refused: not a resident ID number")
-    parsed = parse_id_number(req.applicant.id_number, today=today, regions=policy.regions)
-    minors = policy.catalogue.minors
-    guardian_age, guardian_until = minors.guardian_age, minors.guardian_until
-    age = _age(parsed.birth_date, today)
-    if req.mode is Mode.GUARDIAN and age >= guardian_until:  # 16–17 only where the county allows (businesses.toml)
-        raise ValidationError(f"申请人已满 {guardian_until} 周岁，不能由监护人代办；请选择本人办理或他人代办")
-    if req.mode is Mode.SELF and age < guardian_age and Mode.GUARDIAN in business.modes:
-        raise ValidationError(f"申请人未满 {guardian_age} 周岁，须由监护人代办（请选择“监护人代办”并填写监护人）")
+        problems.append(refused)
+    else:
+        try:
+            parsed = parse_id_number(req.applicant.id_number, today=today, regions=policy.regions)
+        except ValidationError as exc:
+            problems.append(exc.message)
+    if not req.applicant.name.strip():
+        problems.append("请填写申请人姓名")
+    problems += _length_problems(req)
+    problems += _required_field_problems(req, business)
+    if parsed is not None:
+        problems += _age_problems(req, policy, _age(parsed.birth_date, today))
     for who, phone in (("申请人", req.applicant.phone), ("代办人/监护人", req.agent.phone if req.agent else ""),
                        ("变更后的", req.changes.get("phone", ""))):
         problem = phone_problem(phone)
         if problem:
-            raise ValidationError(f"{who}联系电话有误：{problem}", f"phone {phone!r}")
-    if req.mode in (Mode.AGENT, Mode.GUARDIAN):
-        who = "监护人" if req.mode is Mode.GUARDIAN else "代办人"
-        if req.agent is None or not req.agent.name.strip():
-            raise ValidationError(f"请填写{who}姓名")
-        try:
-            agent_id = parse_id_number(req.agent.id_number, today=today, regions=policy.regions)
-        except ValidationError as exc:
-            raise ValidationError(f"{who}身份证号码有误：{exc.message}", exc.detail) from None
-        if agent_id.number == parsed.number:
-            raise ValidationError(f"{who}不能是申请人本人")
-    if policy.catalogue[req.business].loss_time:
-        if not req.loss_functions or any(f not in LOSS_FUNCTIONS for f in req.loss_functions):
-            raise ValidationError("请选择挂失的功能（社会保障功能、金融功能）")
+            problems.append(f"{who}联系电话有误：{problem}")
+    problems += _agent_problems(req, policy, today, parsed)
+    problems += _reason_problems(req, business)
+    if business.loss_time and (not req.loss_functions or any(f not in LOSS_FUNCTIONS for f in req.loss_functions)):
+        problems.append("请选择挂失的功能（社会保障功能、金融功能）")
+    expired = id_card_expired(req, today)
+    if business.needs_valid_id and expired and not approved:
+        problems.append(f"身份证已于 {expired:%Y-%m-%d} 过期：{business.name}须出示本人有效的居民身份证（第十三条）。"
+                        "请申请人持有效证件办理；确需受理的，须由主管授权并登记原因")
+    return problems
 
 
-def _check_lengths_and_characters(req: CaseRequest) -> None:
+def id_card_expired(req: CaseRequest, today: dt.date) -> dt.date | None:
+    """The day the resident ID card read for this applicant expired, if it has (None: valid, 长期, or not read)."""
+    until = req.id_card_valid_to
+    return until if until is not None and until < today else None
+
+
+def _required_field_problems(req: CaseRequest, business: Business) -> list[str]:
+    """The fields the business requires (businesses.toml required_fields). A child or an applicant who
+    sends an agent is reached through the guardian's or agent's phone as well."""
+    agent_phone = req.agent.phone if req.agent is not None and req.mode is not Mode.SELF else ""
+    values = {"phone": req.applicant.phone.strip() or agent_phone.strip(), "address": req.applicant.address}
+    return [f"请填写申请人{REQUIRED_FIELDS[f]}（{business.name}必填，以便联系申请人）"
+            for f in business.required_fields if not values[f].strip()]
+
+
+def _age_problems(req: CaseRequest, policy: Policy, age: int) -> list[str]:
+    minors = policy.catalogue.minors
+    guardian_age, guardian_until = minors.guardian_age, minors.guardian_until
+    business = policy.catalogue[req.business]
+    if req.mode is Mode.GUARDIAN and age >= guardian_until:  # 16–17 only where the county allows (businesses.toml)
+        return [guardian_too_old(guardian_until)]
+    if req.mode is Mode.SELF and age < guardian_age and Mode.GUARDIAN in business.modes:
+        return [minor_needs_guardian(guardian_age)]
+    return []
+
+
+def minor_needs_guardian(guardian_age: int) -> str:
+    return f"申请人未满 {guardian_age} 周岁，须由监护人代办（请选择“监护人代办”并填写监护人）"
+
+
+def guardian_too_old(guardian_until: int) -> str:
+    return f"申请人已满 {guardian_until} 周岁，不能由监护人代办；请选择本人办理或他人代办"
+
+
+def _agent_problems(req: CaseRequest, policy: Policy, today: dt.date, parsed: IdNumber | None) -> list[str]:
+    if req.mode not in (Mode.AGENT, Mode.GUARDIAN):
+        return []
+    who = "监护人" if req.mode is Mode.GUARDIAN else "代办人"
+    problems = []
+    if req.agent is None or not req.agent.name.strip():
+        problems.append(f"请填写{who}姓名")
+    try:
+        agent_id = parse_id_number(req.agent.id_number if req.agent else "", today=today, regions=policy.regions)
+    except ValidationError as exc:
+        return [*problems, f"{who}身份证号码有误：{exc.message}"]
+    if parsed is not None and agent_id.number == parsed.number:
+        problems.append(f"{who}不能是申请人本人")
+    return problems
+
+
+def _reason_problems(req: CaseRequest, business: Business) -> list[str]:
+    reason = req.reason.strip()
+    listed = [r.text for r in business.reasons]
+    if business.reasons_only and reason not in listed:
+        return [f"请选择{business.name}原因（{'、'.join(listed)}）"]
+    if business.reason_required and not reason:
+        return [f"请填写{business.name}原因"]
+    return []
+
+
+def _length_problems(req: CaseRequest) -> list[str]:
     """What the central database could not take is refused here, with the field named (see limits)."""
     a = req.applicant
     fields: list[tuple[str, str, str, str | None]] = [
@@ -126,8 +212,13 @@ def _check_lengths_and_characters(req: CaseRequest) -> None:
                    ("case", "agent_phone", req.agent.phone.strip(), None)]
     fields += [("person", k, v.strip(), "变更后的" + LABELS[("person", k)])
                for k, v in req.changes.items() if k in ("name", "phone", "address") and isinstance(v, str)]
+    problems = []
     for table, column, value, label in fields:
-        check_field(table, column, value, label)
+        try:
+            check_field(table, column, value, label)
+        except ValidationError as exc:
+            problems.append(exc.message)
+    return problems
 
 
 def _upsert_person(session: Session, req: CaseRequest, regions: Regions) -> Person:
@@ -215,14 +306,14 @@ def returned_case(session: Session, person: Person, business: str) -> Case | Non
 
 
 def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, policy: Policy,
-                now: dt.datetime | None = None) -> Outcome:
+                now: dt.datetime | None = None, *, approval: Approval | None = None) -> Outcome:
     now = now or now_utc()
     today = local_day(now)
-    _validate(req, policy, today)
+    _validate(req, policy, today, approved=approval is not None)
     business = policy.catalogue[req.business]
     person = _upsert_person(session, req, policy.regions)
     waived = policy.catalogue.waived(_age(person.birth_date, today), req.materials)
-    missing = business.missing(req.mode, req.materials, waived)
+    missing = business.missing(req.mode, req.materials, waived, changes=req.changes)
     agent = req.agent or AgentInput("", "")
     outlet = req.outlet.strip() if business.pickup else ""
     if outlet and outlet not in {o.name for o in policy.site.bank_outlets}:
@@ -245,6 +336,13 @@ def accept_case(session: Session, req: CaseRequest, clerk: Clerk, site: Site, po
     else:
         for key, value in fields.items():
             setattr(case, key, value)
+    expired = id_card_expired(req, today)
+    if approval is not None and expired is not None:
+        session.flush()  # the case's id, for the entry
+        record_event(session, APPROVAL_TABLE, case.id, {
+            "rule": "needs_valid_id", "id_card_valid_to": expired.isoformat(),
+            "supervisor_id": approval.supervisor_id, "supervisor": approval.supervisor, "reason": approval.reason})
+        log.info("case %s: expired ID card approved by %s", case.number, approval.supervisor)
     if missing:
         log.info("case %s %s for %s returned: missing %s", case.number, req.business,
                  mask_id_number(person.id_number), ",".join(missing))

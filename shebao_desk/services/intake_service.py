@@ -20,15 +20,21 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from shebao_desk.clock import now_utc
 from shebao_desk.config.policy import Policy
-from shebao_desk.errors import ShebaoError
-from shebao_desk.models import Case, CaseStatus, Person
+from shebao_desk.errors import ShebaoError, ValidationError
+from shebao_desk.config.catalogue import BusinessCode
+from shebao_desk.models import CardStatus, Case, CaseStatus, Person, Role
+from shebao_desk.models.limits import check_field
 from shebao_desk.services import card_business
 from shebao_desk.services.actor import Actor
 from shebao_desk.services.case_documents import render_papers
 from shebao_desk.services.case_request import CaseRequest
-from shebao_desk.services.intake import Outcome, accept_case, find_person
+from shebao_desk.services.auth import login
+from shebao_desk.services.intake import Approval, Outcome, accept_case, find_person
+from shebao_desk.rules.card_rules import temp_loss_in_force
 from shebao_desk.services.queries import card_shown
 from shebao_desk.store.database import Store
 from shebao_desk.sync import central
@@ -37,6 +43,25 @@ log = logging.getLogger(__name__)
 
 
 # -- looking the applicant up ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CardOnFile:
+    card_number: str  # "" while the card is being made
+    status: CardStatus
+    temp_lost: bool  # a temporary loss holds it now
+    activated: bool
+
+
+@dataclass(frozen=True)
+class ReturnedCase:
+    """A case of this person waiting for materials (退回补材料): it goes on when they come back."""
+
+    number: str
+    business: str
+    mode: str
+    materials: tuple[str, ...]  # what was handed in last time (the notice says it need not be brought again)
+    missing: tuple[str, ...]
+
 
 @dataclass(frozen=True)
 class PersonOnFile:
@@ -51,6 +76,8 @@ class PersonOnFile:
     has_photo: bool  # a photo is on file: 电子照片 may be ticked without importing one again
     card_number: str  # of the current card (else the newest); "" when none or not yet numbered
     card_state: str  # what the clerk reads: 正常, 临时挂失中, …, or 无卡
+    cards: tuple[CardOnFile, ...] = ()
+    returned: tuple[ReturnedCase, ...] = ()  # newest first
 
 
 @dataclass(frozen=True)
@@ -83,15 +110,36 @@ def look_up_person(store: Store, policy: Policy, id_number: str, *, central_url:
 def _on_file(store: Store, id_number: str, now: dt.datetime) -> PersonOnFile | None:
     with store.read() as session:
         person = find_person(session, id_number)
-        return None if person is None else _person_on_file(person, now)
+        if person is None:
+            return None
+        returned = session.scalars(select(Case).where(Case.person_id == person.id, Case.status == CaseStatus.RETURNED)
+                                   .order_by(Case.accepted_at.desc()))
+        return _person_on_file(person, now, tuple(ReturnedCase(c.number, c.business, c.mode, tuple(c.materials),
+                                                               tuple(c.missing)) for c in returned))
 
 
-def _person_on_file(person: Person, now: dt.datetime) -> PersonOnFile:
+def _person_on_file(person: Person, now: dt.datetime, returned: tuple[ReturnedCase, ...] = ()) -> PersonOnFile:
     card_number, card_state = card_shown(person.cards, now)
+    cards = tuple(CardOnFile(c.card_number, c.status, temp_loss_in_force(c, now) is not None, c.activated_at is not None)
+                  for c in person.cards)
     return PersonOnFile(
         id_number=person.id_number, name=person.name, phone=person.phone, address=person.address,
         ethnicity=person.ethnicity, large_print=bool(person.large_print), has_photo=person.photo is not None,
-        card_number=card_number, card_state=card_state)
+        card_number=card_number, card_state=card_state, cards=cards, returned=returned)
+
+
+def business_for_card(person: PersonOnFile | None, card_number: str) -> BusinessCode | None:
+    """The business a card brought to the window most likely asks (the form suggests it; the clerk may
+    change it): a temporarily lost card is lifted, a card not yet activated (or one this store never
+    issued) is activated, an active one has its PIN changed; a void card suggests nothing."""
+    card = next((c for c in person.cards if c.card_number == card_number), None) if person else None
+    if card is None:
+        return BusinessCode.ACTIVATE
+    if not card.status.valid:
+        return None
+    if card.temp_lost:
+        return BusinessCode.LIFT_LOSS
+    return BusinessCode.PIN_CHANGE if card.activated else BusinessCode.ACTIVATE
 
 
 # -- a chip business (启用, 密码修改): the record side before the chip --------------------------
@@ -150,15 +198,33 @@ def submit(store: Store, request: CaseRequest, actor: Actor, policy: Policy, *, 
     """Take the clerk's request as a case: central first, a chip change journalled, the case
     accepted (or returned for missing materials), the papers rendered (see the module docstring)."""
     checked = _check_with_central(store, request, policy, central_url)
+    approval = approve(store, request, policy, actor)
     if journal_id is not None:  # the chip was changed: say so first, then save the case with it
         card_business.chip_changed(store, journal_id, actor.clerk, actor.site)
         outcome = card_business.record(store, journal_id, request, actor.clerk, actor.site, policy, now)
     else:
         with actor.unit(store, f"intake {request.business}") as session:
             outcome = accept_case(session, request, session.merge(actor.clerk), session.merge(actor.site),
-                                  policy, now)
+                                  policy, now, approval=approval)
     papers, problem = _papers(store, outcome.case, policy)
     return _submitted(outcome, papers, problem, checked)
+
+
+def approve(store: Store, request: CaseRequest, policy: Policy, actor: Actor) -> Approval | None:
+    """A supervisor's approval the request carries, once their password is checked (a wrong one counts
+    toward their lockout, as at login); None when the request carries none."""
+    asked = request.approval
+    if asked is None:
+        return None
+    if not asked.reason.strip():
+        raise ValidationError("请填写主管授权的原因")
+    check_field("case", "reason", asked.reason.strip(), "授权原因")
+    site = policy.site
+    supervisor = login(store, asked.username, asked.password, max_failures=site.login_max_failures,
+                       lockout_minutes=site.lockout_minutes, workstation=actor.site.workstation_id)
+    if supervisor.role not in (Role.SUPERVISOR, Role.ADMIN):
+        raise ValidationError(f"{supervisor.display_name}不是主管，不能授权", f"{supervisor.username} is {supervisor.role}")
+    return Approval(supervisor.id, f"{supervisor.display_name}（{supervisor.username}）", asked.reason.strip())
 
 
 def _check_with_central(store: Store, request: CaseRequest, policy: Policy, central_url: str | None) -> CentralCheck:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -80,3 +82,56 @@ def _fit_size(img: Image.Image, cfg: SiteConfig) -> bytes:
         if len(best) <= cfg.photo_max_kb * 1024:
             break
     return best
+
+
+# -- the photo station's folder: where windows get photos (a camera's or 高拍仪's software saves there) --
+
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+@dataclass(frozen=True)
+class PhotoFile:
+    """One file in the watched folder, as it was when taken (a file rewritten later is another photo)."""
+
+    path: Path
+    modified_ns: int
+    size: int
+
+
+@dataclass(frozen=True)
+class TakenPhoto:
+    source: PhotoFile
+    photo: Photo
+
+
+def newest_photo_file(folder: Path) -> PhotoFile:
+    """The newest image in ``folder`` (not its sub-folders); the clerk's sentence when there is none."""
+    if not str(folder).strip() or str(folder) == ".":
+        raise ValidationError("没有设置拍照文件夹：请在 site.toml 的 [photo] watch_folder 填写拍照软件保存照片的文件夹，"
+                              "或点“导入照片…”选择文件", "no photo folder configured")
+    try:
+        entries = [e for e in os.scandir(folder) if e.is_file() and e.name.lower().endswith(PHOTO_SUFFIXES)]
+    except FileNotFoundError:
+        raise ValidationError(f"拍照文件夹“{folder}”不存在：请检查拍照软件保存照片的位置",
+                              f"photo folder {folder} missing") from None
+    except OSError as exc:
+        raise ValidationError(f"无法读取拍照文件夹“{folder}”：{exc.strerror or exc}", f"photo folder {folder}: {exc}") from None
+    if not entries:
+        raise ValidationError(f"拍照文件夹“{folder}”中还没有照片：请先为申请人拍照", f"photo folder {folder} empty")
+    newest = max(entries, key=lambda e: (e.stat().st_mtime_ns, e.name))
+    stat = newest.stat()
+    return PhotoFile(Path(newest.path), stat.st_mtime_ns, stat.st_size)
+
+
+def take_newest_photo(folder: Path, cfg: SiteConfig, used: PhotoFile | None = None) -> TakenPhoto:
+    """The newest photo of the folder, checked and normalised (``normalise_photo``). ``used``: the file
+    the previous applicant's photo came from; taking it again would give this applicant someone else's face."""
+    source = newest_photo_file(folder)
+    if used is not None and source == used:
+        raise ValidationError(f"拍照文件夹中最新的照片（{source.path.name}）已用于上一位申请人：请先为本申请人拍照",
+                              f"newest photo {source.path.name} already used")
+    try:
+        data = source.path.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"无法读取照片“{source.path.name}”：{exc.strerror or exc}", f"photo {source.path}: {exc}") from None
+    return TakenPhoto(source, normalise_photo(data, cfg))

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QDateEdit, QDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget,
+)
 
 from shebao_desk.clock import CHINA, local_text
 from shebao_desk.models import CaseStatus
@@ -37,11 +39,16 @@ class CaseDetailDialog(QDialog):
         self.setWindowTitle(self.tr("业务详情"))
         fit_to_screen(self, 900, 640)
         layout = QVBoxLayout(self)
+        # Everything but the action row scrolls: the window fits a 1280×720 laptop and 办结, 重新打印
+        # and 扫描 stay in sight however long the history grows (D4).
+        body = named(QWidget(), "detail_body")
+        inner = QVBoxLayout(body)
         self.fields = QFormLayout()
-        layout.addLayout(self.fields)
+        inner.addLayout(self.fields)
         self.history = Table([self.tr("时间"), self.tr("经办人"), self.tr("工作站"), self.tr("操作记录")], "history")
-        layout.addWidget(QLabel(self.tr("操作记录")))
-        layout.addWidget(self.history, 1)
+        self.history.setMinimumHeight(180)
+        inner.addWidget(QLabel(self.tr("操作记录")))
+        inner.addWidget(self.history, 1)
         scans_row = QHBoxLayout()
         self.scans = Table(["扫描件", "文件", "分辨率", "扫描时间"], "attachments")
         self.scan_preview = named(QLabel("无扫描件", alignment=Qt.AlignmentFlag.AlignCenter), "attachment_preview")
@@ -49,8 +56,11 @@ class CaseDetailDialog(QDialog):
         self.scan_preview.setStyleSheet("border:1px solid #999")
         scans_row.addWidget(self.scans, 1)
         scans_row.addWidget(self.scan_preview)
-        layout.addWidget(QLabel("扫描件（身份证复印件等）"))
-        layout.addLayout(scans_row)
+        inner.addWidget(QLabel("扫描件（身份证复印件等）"))
+        inner.addLayout(scans_row)
+        self.scroll_area = named(QScrollArea(widgetResizable=True), "detail_scroll")
+        self.scroll_area.setWidget(body)
+        layout.addWidget(self.scroll_area, 1)
         row = QHBoxLayout()
         self.message = Hint("detail_message")
         row.addWidget(self.message, 1)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from shebao_desk.ui.geometry import fit_title
+
 # Tests replace this with a callable (title, text) -> bool instead of a modal box.
 _answer = None
 
@@ -23,6 +25,7 @@ def confirm(parent: QWidget | None, title: str, text: str, action: str) -> bool:
     back = box.addButton(QMessageBox.StandardButton.Cancel)  # Qt's own “取消” (translated)
     box.setDefaultButton(back)
     box.setEscapeButton(back)
+    fit_title(box)
     box.exec()
     return box.clickedButton() is go
 
@@ -51,9 +54,14 @@ CONSEQUENCES = {
 }
 
 
-def confirm_business(parent: QWidget | None, business: str, name: str, card: str = "") -> bool:
-    """True when ``business`` needs no confirmation or the clerk confirmed it."""
+def confirm_business(parent: QWidget | None, business: str, name: str, card: str = "", fee: str = "") -> bool:
+    """True when ``business`` needs no confirmation or the clerk confirmed it. ``card``: the number of
+    the card the business voids (the reader's, else the one on file); ``fee``: what the applicant pays."""
     if business not in CONSEQUENCES:
         return True
     title, text, action = (QCoreApplication.translate(_T, str(t)) for t in CONSEQUENCES[business])
-    return confirm(parent, title, text.format(name=name or "申请人", card=card or "卡号未登记"), action)
+    card_text = f"卡号 {card}" if card else QCoreApplication.translate(_T, "卡号尚未登记")
+    question = text.format(name=name or "申请人", card=card_text)
+    if fee:
+        question += QCoreApplication.translate(_T, "\n收费：{0}。").format(fee)
+    return confirm(parent, title, question, action)

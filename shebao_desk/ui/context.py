@@ -31,7 +31,10 @@ class AppContext:
     cards: "CardService | None" = None
     idcard_port: str = ""  # serial port of the resident ID card reader; "" = SHEBAO_IDCARD_PORT or detect
     scanner: str = ""  # SANE device for the ID copy; "" = SHEBAO_SCANNER or the first scanner found
-    auto_preview: bool = True  # open the first paper after a case is saved (tests switch it off)
+    photo_folder: str = ""  # the photo station's folder; "" = SHEBAO_PHOTO_FOLDER or site.toml [photo] watch_folder
+    # Open the first paper's preview after a case is saved. Off: Ctrl+P prints every paper at once and
+    # the preview stays one button away.
+    auto_preview: bool = False
 
     @property
     def workstation(self) -> str:

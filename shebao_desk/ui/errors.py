@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from shebao_desk.errors import ShebaoError
 from shebao_desk.failure import explain, masked, trace_text
+from shebao_desk.ui.geometry import fit_title
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,19 @@ def log_failure(error: BaseException, what: str = "operation") -> None:
     log.error("%s failed\n%s", what, trace_text(error))
 
 
+def message_box(parent: QWidget | None, text: str, title: str = "无法完成") -> QMessageBox:
+    """The warning box, wide enough for its whole title; one line per problem when there are several."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    fit_title(box)
+    return box
+
+
 def show_message(parent: QWidget | None, text: str, title: str = "无法完成") -> None:
     """Show the clerk's line in a dialog (tests read it through ``_sink``); logging is the caller's."""
     if _sink is not None:
         _sink(title, text)
     else:
-        QMessageBox.warning(parent, title, text)
+        message_box(parent, text, title).exec()
 
 
 def report_error(parent: QWidget | None, error: BaseException, title: str = "无法完成") -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGridLayout, QSizePolicy, QSpacerItem, QWidget
 
 SETTINGS_NAME = "desk-settings.ini"
 MARGIN = 16  # room for the frame the window manager adds
@@ -31,6 +31,27 @@ def fit_size(preferred: QSize, widget: QWidget | None = None) -> QSize:
 def fit_to_screen(widget: QWidget, width: int, height: int) -> None:
     """Resize to (width, height) or the screen's available area, whichever is smaller."""
     widget.resize(fit_size(QSize(width, height), widget))
+
+
+TITLE_BAR_EXTRA = 150  # the window manager's icon and buttons beside the title
+
+
+def title_width(widget: QWidget) -> int:
+    """What the window's whole title needs: Qt adds " — " and the program's name after it."""
+    name = QGuiApplication.applicationDisplayName()
+    title = widget.windowTitle() + (f" — {name}" if name and name not in widget.windowTitle() else "")
+    return widget.fontMetrics().horizontalAdvance(title) + TITLE_BAR_EXTRA
+
+
+def fit_title(widget: QWidget) -> None:
+    """A message box is as narrow as its text; widen it so the title bar shows the whole title
+    (it was cut to “未能受理…口工作台”), within the screen."""
+    layout = widget.layout()
+    if not isinstance(layout, QGridLayout):
+        return
+    width = min(title_width(widget), available_size(widget).width() - 2 * MARGIN)
+    spacer = QSpacerItem(width, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Minimum)
+    layout.addItem(spacer, layout.rowCount(), 0, 1, layout.columnCount())
 
 
 def desk_settings(folder: Path | None) -> QSettings:

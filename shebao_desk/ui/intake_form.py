@@ -10,8 +10,12 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from shebao_desk.clock import today as china_day
 from shebao_desk.config.catalogue import Business, Mode
 from shebao_desk.config.policy import Policy
+from shebao_desk.errors import ValidationError
+from shebao_desk.rules.idnumber import parse_id_number
+from shebao_desk.services.intake import guardian_too_old, minor_needs_guardian
 from shebao_desk.devices.card_data import CardInfo
 from shebao_desk.devices.idcard import IdCardInfo
 from shebao_desk.models import LossChannel
@@ -47,8 +51,14 @@ class IntakeForm(QWidget):
         self.large_print = named(QCheckBox(self.tr("大字版（老年人、视力不好）")), "large_print")
         top.addWidget(self.large_print)
         outer.addLayout(top)
-        self.where_hint = Hint("where_hint")
+        self.where_hint = Hint("where_hint", collapse=True)
         outer.addWidget(self.where_hint)
+        self.mode_hint = Hint("mode_hint", collapse=True)  # the minors' rule, as soon as the ID number tells the age
+        outer.addWidget(self.mode_hint)
+        self.business_hint = Hint("business_hint", collapse=True)  # a business suggested by the card or a waiting case
+        outer.addWidget(self.business_hint)
+        self.business_touched = False  # the clerk chose the business: suggestions leave it alone
+        self._choosing_for_clerk = True  # the form itself sets the business (start, 清空, a suggestion)
 
         self.photo = PhotoField()
         self.applicant = ApplicantFields(policy.regions, beside=self.photo)
@@ -64,11 +74,15 @@ class IntakeForm(QWidget):
             changed.connect(self.changed)
 
         self.applicant.id_number_valid.connect(self.id_number_valid)
+        self.applicant.id_number.textChanged.connect(self._check_age)
+        for field in (self.details.new_name, self.details.new_phone, self.details.new_address):
+            field.textChanged.connect(self._materials_follow_changes)
         self.business.currentIndexChanged.connect(self._business_changed)
         self.mode.currentIndexChanged.connect(self._mode_changed)
         for field in (self.applicant.phone, self.agent.agent_phone, self.details.new_phone):
             field.textChanged.connect(self._check_phones)
         self._business_changed()
+        self._choosing_for_clerk = False
 
     # -- reacting to the clerk --------------------------------------------------
 
@@ -84,6 +98,9 @@ class IntakeForm(QWidget):
         return self.policy.catalogue[self.business_code]
 
     def _business_changed(self) -> None:
+        if not self._choosing_for_clerk:  # the clerk's choice (or a test's, which stands for it)
+            self.business_touched = True
+            self.business_hint.info("")
         business = self.chosen_business()
         current = self.mode.currentData()
         self.mode.blockSignals(True)
@@ -93,6 +110,7 @@ class IntakeForm(QWidget):
         self.mode.setCurrentIndex(max(self.mode.findData(current), 0))
         self.mode.blockSignals(False)
         self.details.show_business(business)
+        self.applicant.mark_required(business.required_fields)
         if self.policy.site.done_at_bank(business.code):  # site.toml [where]
             self.where_hint.problem(self.tr("本地{0}在发卡银行网点办理（见设置中的网点）；"
                                             "如在本窗口受理，请确认本窗口有此权限。").format(business.name))
@@ -103,8 +121,56 @@ class IntakeForm(QWidget):
     def _mode_changed(self) -> None:
         mode = self.mode_value
         self.agent.show_mode(mode)
-        self.materials.show_business(self.chosen_business(), mode)
+        self.materials.show_business(self.chosen_business(), mode, self.details.changes())
+        self._check_age()
         self.changed.emit()
+
+    def _materials_follow_changes(self) -> None:
+        """信息变更: the papers follow the fields that change (a new phone needs no police proof)."""
+        self.materials.show_business(self.chosen_business(), self.mode_value, self.details.changes())
+
+    def _choose_for_clerk(self, code: str) -> None:
+        self._choosing_for_clerk = True
+        try:
+            choose_data(self.business, code)
+        finally:
+            self._choosing_for_clerk = False
+
+    def suggest_business(self, code: str, why: str) -> bool:
+        """Choose ``code`` for the clerk (a card in the reader, a case waiting for materials), unless the
+        clerk has chosen a business already; the line under the business says why."""
+        if self.business_touched or self.business.findData(code) < 0:
+            return False
+        if code != self.business_code:
+            self._choose_for_clerk(code)
+        self.business_hint.info(why)
+        return True
+
+    def _check_age(self) -> None:
+        """申领 and most businesses: a child under the guardian age comes with a guardian. Said as soon as
+        the ID number is typed; gone once the mode fits."""
+        age = self.applicant_age()
+        business, mode = self.chosen_business(), self.mode_value
+        minors = self.policy.catalogue.minors
+        guardian_age, guardian_until = minors.guardian_age, minors.guardian_until  # 16–17: where the county allows
+        if age is not None and age < guardian_age and mode is Mode.SELF and Mode.GUARDIAN in business.modes:
+            self.mode_hint.problem(minor_needs_guardian(guardian_age))
+        elif age is not None and age >= guardian_until and mode is Mode.GUARDIAN:
+            self.mode_hint.problem(guardian_too_old(guardian_until))
+        else:
+            self.mode_hint.info("")
+
+    def applicant_age(self) -> int | None:
+        try:
+            parsed = parse_id_number(self.applicant.id_number.text(), regions=self.policy.regions)
+        except ValidationError:
+            return None
+        today = china_day()
+        birth = parsed.birth_date
+        return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+    def first_empty_required(self) -> QWidget | None:
+        return self.applicant.first_empty(self.chosen_business().required_fields)
 
     def _check_phones(self) -> None:
         """One line for every phone number on the form: the first that is wrong."""
@@ -153,6 +219,7 @@ class IntakeForm(QWidget):
             chip=applicant.chip, register_card=applicant.registers_card(),
             outlet=details.outlet.currentData() or "", large_print=self.large_print.isChecked(),
             card_number=details.card_number.text() if business.hands_card else "",
+            id_card_valid_to=applicant.id_card_valid_to(),
         )
 
     # -- drafts (format: ui/intake_fields/draft.py) -----------------------------
@@ -167,6 +234,7 @@ class IntakeForm(QWidget):
     def restore(self, draft: Draft) -> None:
         choose_data(self.business, draft.get("business"))  # first: they decide the rows and the materials
         choose_data(self.mode, draft.get("mode"))
+        self.business_touched = self.business.currentIndex() != 0
         self.large_print.setChecked(bool(draft.get("large_print")))
         for group in self.groups:
             group.restore_draft(draft)
@@ -175,6 +243,16 @@ class IntakeForm(QWidget):
         return self.applicant.is_blank() and self.agent.is_blank() and self.details.is_blank()
 
     def clear(self) -> None:
+        """The next applicant: every field, and the business and mode back to the first (申领, 本人办理)."""
+        self._choosing_for_clerk = True
+        try:
+            self.business.setCurrentIndex(0)
+        finally:
+            self._choosing_for_clerk = False
+        self.business_touched = False
+        self.mode.setCurrentIndex(0)
         for group in self.groups:
             group.clear()
         self.large_print.setChecked(False)
+        for hint in (self.mode_hint, self.business_hint):
+            hint.info("")

@@ -6,12 +6,14 @@ is refused with the reason, and the form keeps what it had.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from shebao_desk.clock import today as china_day
+from shebao_desk.config.catalogue import Mode
 from shebao_desk.devices.card_data import CardInfo
 from shebao_desk.devices.idcard import PHOTO_NOT_SHOWN, IdCardInfo, decode_photo, find_idcard_port, read_id_card
 from shebao_desk.services.id_documents import idcard_refusal
@@ -26,6 +28,8 @@ if TYPE_CHECKING:  # the card service loads the devices only after the start dia
 
 
 class CardReaders(QWidget):
+    idcard_filled = Signal()  # the form took an ID card's data: the page moves the cursor on
+
     def __init__(self, ctx: AppContext, cards: CardService, form: IntakeForm) -> None:
         super().__init__()
         self.ctx, self.cards, self.form = ctx, cards, form
@@ -41,7 +45,7 @@ class CardReaders(QWidget):
         row.addWidget(self.read_button)
         row.addWidget(self.idcard_button)
         layout.addLayout(row)
-        self.card_status = Hint("card_status")
+        self.card_status = Hint("card_status", collapse=True)
         layout.addWidget(self.card_status)
 
         self.read_button.clicked.connect(self.read_selected)
@@ -110,6 +114,19 @@ class CardReaders(QWidget):
         run_op(self, self.ctx, work, lambda result: self.on_idcard_read(*result), hint=self.card_status,
                worker=self.ctx.devices)
 
+    def _agents_card(self, info: IdCardInfo, current: str) -> bool:
+        """In 他人代办 / 监护人代办 a second ID card is the agent's or guardian's. With no applicant yet,
+        an adult's card in 监护人代办 is the guardian's (the child often has no ID card)."""
+        mode = self.form.mode_value
+        if mode is Mode.SELF:
+            return False
+        if current:
+            return current != info.id_number
+        today = china_day()
+        born = info.birth_date
+        age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+        return mode is Mode.GUARDIAN and age >= self.ctx.policy.catalogue.minors.guardian_until
+
     def on_idcard_read(self, info: IdCardInfo, id_photo: bytes | None = None) -> None:
         refused = idcard_refusal(self.ctx.policy.catalogue, self.form.business_code, info.kind)
         if refused:  # e.g. a foreigner's permanent residence ID for 申领 (Art. 13): named, nothing filled
@@ -117,6 +134,16 @@ class CardReaders(QWidget):
             return
         applicant = self.form.applicant
         current = applicant.typed_id_number()
+        if self._agents_card(info, current):
+            self.form.agent.fill_from_idcard(info)
+            who = self.form.agent.title()
+            problem = info.validity_problem(china_day())
+            if problem:
+                self.card_status.problem(f"已读{who}身份证：{info.name}。{problem}")
+            else:
+                self.card_status.fine(f"已读{who}身份证：{info.name}（已填入{who}信息）")
+            self.idcard_filled.emit()
+            return
         if current and current != info.id_number:
             source = "社会保障卡" if applicant.origins.get("id_number") == "ss_card" else "正在填写的"
             self.card_status.problem(
@@ -124,14 +151,19 @@ class CardReaders(QWidget):
             return
         chip_name = applicant.name.text().strip() if applicant.origins.get("name") == "ss_card" else ""
         self.form.fill_from_idcard(info)
-        problem = info.validity_problem(dt.date.today())
+        problem = info.validity_problem(china_day())
         if chip_name and chip_name != info.name:
             problem = (f"身份证上的姓名“{info.name}”与社会保障卡芯片中的“{chip_name}”不一致，"
                        "请核对（可能需办理信息变更）")
         until = info.valid_to.isoformat() if info.valid_to else "长期"
+        business = self.form.chosen_business()
+        if info.expired(china_day()) and business.needs_valid_id:
+            problem = (f"{problem}。{business.name}须有效身份证，不能受理；确需受理的，受理时由主管授权并登记原因"
+                       if problem else problem)
         if problem:
             self.card_status.problem(f"已读身份证：{info.name}。{problem}")
         else:
             photo = "身份证照片已由厂商解码库解码，可与申请人本人核对。" if id_photo else PHOTO_NOT_SHOWN
             self.card_status.fine(f"已读身份证：{info.name}，有效期至 {until}。{photo}")
         self.id_photo = id_photo
+        self.idcard_filled.emit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
@@ -12,10 +11,10 @@ from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QMainWindow, QPushButton, QStackedWidget, QVBoxLayout, QWidget,
 )
 
-from shebao_desk.clock import local_day, now_utc
+from shebao_desk.clock import local_day, local_text, now_utc
 from shebao_desk.models import Role
 from shebao_desk.services.attendance import sign_out
-from shebao_desk.services.calendar_store import next_year_warning
+from shebao_desk.services.calendar_store import WINDOW_HOW, next_year_warning
 from shebao_desk.sync.status import sync_status
 from shebao_desk.ui.about_dialog import AboutDialog
 from shebao_desk.ui.confirm import confirm
@@ -50,7 +49,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.ctx = ctx
         site = ctx.policy.site
-        title = f"社会保障卡综合服务窗口工作台 — {site.institution}"
+        # The application's display name is added by Qt to every window's title: name the place only.
+        title = site.institution
         self.setWindowTitle((self.tr("【培训模式】") if ctx.training else "") + title)
         self.settings = desk_settings(ctx.store.path.parent if getattr(ctx.store, "path", None) else None)
         if not restore_geometry(self, self.settings, f"main-{ctx.workstation}"):
@@ -79,15 +79,21 @@ class MainWindow(QMainWindow):
         self.locked_out = False
         self._build_pages()
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._page_shown)
         self.nav.setCurrentRow(0)
         self.update_header()
         self.idle = IdleWatcher(site.idle_lock_minutes, self.lock)
         self.sync_label = named(QLabel(), "sync_status")
         self.statusBar().addPermanentWidget(self.sync_label)
-        self.calendar_label = named(QLabel(wordWrap=True), "calendar_status")
+        # One line, never wrapped: a long warning must not squeeze the intake form (its whole text in the tooltip).
+        self.calendar_label = named(QLabel(), "calendar_status")
         self.calendar_label.setStyleSheet("color:#b00020")
         self.calendar_label.hide()
         self.statusBar().addWidget(self.calendar_label, 1)
+        self.sign_out_button = named(QPushButton(self.tr("签退"), flat=True), "sign_out_button")
+        self.sign_out_button.setToolTip(self.tr("下班离岗时签退（以当天最后一次签退为准）；退出程序、锁屏或换人登录不算签退"))
+        self.sign_out_button.clicked.connect(self.sign_out)
+        self.statusBar().addPermanentWidget(self.sign_out_button)
         about = named(QPushButton("关于", flat=True), "about_button")
         about.clicked.connect(self.show_about)
         self.statusBar().addPermanentWidget(about)
@@ -113,8 +119,34 @@ class MainWindow(QMainWindow):
             else:
                 self.nav.addItem(label)
 
+    def _page_shown(self, row: int) -> None:
+        """Every page switch puts the cursor in the page's first field (受理: 身份证号码), not in the list."""
+        page = self.stack.widget(row)
+        focus = getattr(page, "focus_first", None)
+        if callable(focus):
+            QTimer.singleShot(0, focus)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not getattr(self, "_shown_once", False):  # right after login: the cursor in the form (D1)
+            self._shown_once = True
+            self._page_shown(self.nav.currentRow())
+
+    def sign_out(self) -> None:
+        """我要签退: the clerk leaves for the day (only this is leaving; closing the program is not)."""
+        if self.ctx.clerk is None:
+            return
+        clerk_id = self.ctx.clerk.id
+
+        def done(row) -> None:
+            when = local_text(row.sign_out_at) if row is not None and row.sign_out_at else ""
+            self.statusBar().showMessage(self.tr("已签退 {0}（以当天最后一次签退为准）").format(when), 10_000)
+
+        run_op(self, self.ctx, lambda s: sign_out(s, clerk_id), done, unit="sign out", changes={"attendance"})
+
     def closeEvent(self, event) -> None:  # noqa: N802
-        """Ask about a half-filled form, keep it as a draft, record the sign-out and the geometry."""
+        """Ask about a half-filled form, keep it as a draft and the geometry. Closing is not signing out:
+        a clerk closes the program to let a colleague log in at the shared PC (D5)."""
         intake = cast("IntakePage | None", self.pages.get("intake"))
         # Closing from the lock screen never asks: a question there would leave the desk unlocked.
         unsaved = intake is not None and self.isVisible() and not intake.form.is_blank() and not self.locked_out
@@ -126,13 +158,6 @@ class MainWindow(QMainWindow):
         if intake is not None:
             intake.save_draft()
         remember_geometry(self, self.settings, f"main-{self.ctx.workstation}")
-        if self.ctx.clerk is not None:
-            clerk_id = self.ctx.clerk.id
-            try:
-                with self.ctx.store.unit(clerk_id, self.ctx.workstation, "sign out") as s:
-                    sign_out(s, clerk_id)
-            except Exception:  # noqa: BLE001 - closing must never fail
-                logging.getLogger(__name__).exception("sign-out not recorded")
         super().closeEvent(event)
 
     def refresh_sync_status(self) -> None:
@@ -155,10 +180,13 @@ class MainWindow(QMainWindow):
 
         def work(s):
             calendar.refresh(s)
-            return next_year_warning(calendar, local_day(now_utc()))
+            return next_year_warning(calendar, local_day(now_utc()), WINDOW_HOW)
 
         def shown(warning) -> None:
-            self.calendar_label.setText(f"⚠ {warning}" if warning else "")
+            text = f"⚠ {warning}" if warning else ""
+            width = max(200, self.width() - 420)
+            self.calendar_label.setText(self.calendar_label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width))
+            self.calendar_label.setToolTip(text)
             self.calendar_label.setVisible(bool(warning))
 
         run_op(self, self.ctx, work, shown, read=True, quiet=True)

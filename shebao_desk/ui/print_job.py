@@ -90,6 +90,20 @@ def print_in_child(pdf: Path, settings: PrintSettings) -> int:
     return _page_count(pdf)
 
 
+def print_papers(papers: list[tuple[str, Path]], settings: PrintSettings) -> list[str]:
+    """Print a case's papers one after the other (the business form, then the receipt or the notice);
+    returns their titles. A paper that does not come out stops the run: the error names what did."""
+    done: list[str] = []
+    for title, pdf in papers:
+        try:
+            print_in_child(pdf, settings)
+        except PrintError as exc:
+            printed = f"（已打印：{'、'.join(done)}）" if done else ""
+            raise PrintError(f"{title}未能打印：{exc.message}{printed}", exc.detail) from None
+        done.append(title)
+    return done
+
+
 def _page_count(pdf: Path) -> int:
     """Pages of a PDF we wrote ourselves (reportlab, uncompressed page objects); for the status line only."""
     return max(len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes())), 1)

@@ -28,24 +28,31 @@ def china_today() -> QDate:
 
 
 class Hint(QLabel):
-    """A one-line message under a field: red for a problem, green when fine."""
+    """A one-line message under a field: red for a problem, green when fine. ``collapse``: takes no room
+    while it says nothing (the intake form's many lines would otherwise push the fields apart)."""
 
-    def __init__(self, object_name: str = "") -> None:
+    def __init__(self, object_name: str = "", *, collapse: bool = False) -> None:
         super().__init__()
         self.setObjectName(object_name)
         self.setWordWrap(True)
+        self.collapse = collapse
+        if collapse:
+            self.hide()
+
+    def _say(self, style: str, text: str) -> None:
+        self.setStyleSheet(style)
+        self.setText(text)
+        if self.collapse:
+            self.setVisible(bool(text))
 
     def problem(self, text: str) -> None:
-        self.setStyleSheet("color:#b00020")
-        self.setText(text)
+        self._say("color:#b00020", text)
 
     def fine(self, text: str) -> None:
-        self.setStyleSheet("color:#1b5e20")
-        self.setText(text)
+        self._say("color:#1b5e20", text)
 
     def info(self, text: str) -> None:
-        self.setStyleSheet("color:#333")
-        self.setText(text)
+        self._say("color:#333", text)
 
 
 class Table(QTableWidget):

@@ -6,6 +6,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLineEdit
 
 from shebao_desk.config.catalogue import Mode
+from shebao_desk.devices.idcard import IdCardInfo
 from shebao_desk.models.limits import max_length
 from shebao_desk.rules.idnumber import Regions, id_problem
 from shebao_desk.services.case_request import AgentInput
@@ -22,9 +23,9 @@ class AgentFields(QGroupBox):
         self.setTitle(self.tr("代办人 / 监护人"))
         self.regions = regions
         form = QFormLayout(self)
-        self.agent_name = named(QLineEdit(maxLength=max_length("case", "agent_name")), "agent_name")
+        self.agent_name = named(QLineEdit(), "agent_name")  # too long: refused with its limit, never cut
         self.agent_id = named(QLineEdit(maxLength=20), "agent_id")
-        self.agent_hint = Hint("agent_hint")
+        self.agent_hint = Hint("agent_hint", collapse=True)
         self.agent_relation = named(QLineEdit(placeholderText=self.tr("如：子女、配偶、父母"),
                                               maxLength=max_length("case", "agent_relation")), "agent_relation")
         self.agent_phone = named(QLineEdit(maxLength=max_length("case", "agent_phone")), "agent_phone")
@@ -49,6 +50,11 @@ class AgentFields(QGroupBox):
             self.agent_hint.problem(problem)
         else:
             self.agent_hint.info("")
+
+    def fill_from_idcard(self, info: IdCardInfo) -> None:
+        """The agent's or guardian's own ID card (F6 in 他人代办 / 监护人代办)."""
+        self.agent_name.setText(info.name)
+        self.agent_id.setText(info.id_number)
 
     def phone_problem(self) -> str | None:
         return phone_problem(self.agent_phone.text())

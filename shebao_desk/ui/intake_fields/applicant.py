@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QGridLayout, QGroupBox, QLab
 from shebao_desk.config.document_layout import ethnicity_names
 from shebao_desk.devices.card_data import CardInfo
 from shebao_desk.devices.idcard import IdCardInfo
-from shebao_desk.models.limits import max_length
+from shebao_desk.models.limits import max_length, text_problem
 from shebao_desk.rules.idnumber import Regions, id_problem, parse_id_number
 from shebao_desk.services.case_request import ORIGIN_FIELDS, ORIGIN_LABELS, ApplicantInput, ChipCard
 from shebao_desk.services.intake import phone_problem
@@ -33,38 +33,46 @@ class ApplicantFields(QGroupBox):
         self.card_read: tuple[str, str] | None = None  # (card number, chip id) of the card last read
         self.chip: ChipCard | None = None  # the card last read, for registering a card unknown to the store
         self.origins: dict[str, str] = {}  # field -> id_card / ss_card; anything else the clerk typed
+        self.id_card: tuple[str, dt.date | None] | None = None  # (ID number, valid to) of the ID card last read
         self._filling = False
         grid = QGridLayout(self)
         self.id_number = named(QLineEdit(maxLength=20, placeholderText=self.tr("18 位身份证号码，或插卡自动读取")),
                                "id_number")
-        self.id_hint = Hint("id_hint")
-        self.name = named(QLineEdit(maxLength=max_length("person", "name")), "name")
+        self.id_hint = Hint("id_hint", collapse=True)
+        # No maxLength on names and addresses: a value too long is refused with its limit, never cut silently.
+        self.name = named(QLineEdit(), "name")
         self.sex = named(QLabel(), "sex")
         self.ethnicity = named(QComboBox(), "ethnicity")
         for code, label in ethnicity_names().items():
             self.ethnicity.addItem(label, code)
         self.phone = named(QLineEdit(maxLength=max_length("person", "phone")), "phone")
-        self.address = named(QLineEdit(maxLength=max_length("person", "address")), "address")
+        self.address = named(QLineEdit(), "address")
         rows: list[tuple[str, QWidget]] = [
             (self.tr("身份证号码"), self.id_number), ("", self.id_hint), (self.tr("姓名"), self.name),
             (self.tr("性别"), self.sex), (self.tr("民族"), self.ethnicity), (self.tr("联系电话"), self.phone),
             (self.tr("联系地址"), self.address)]
+        self.labels: dict[str, QLabel] = {}
         for row, (label, widget) in enumerate(rows):
             if label:
-                grid.addWidget(QLabel(label), row, 0)
+                self.labels[widget.objectName()] = QLabel(label)
+                grid.addWidget(self.labels[widget.objectName()], row, 0)
             grid.addWidget(widget, row, 1)
-        self.person_status = Hint("person_status")
+        self.person_status = Hint("person_status", collapse=True)
         self.register_card = named(QCheckBox(self.tr("核对身份证件后按卡片信息登记此卡"), visible=False),  # type: ignore[call-overload]  # inherited property keyword, not in PySide6's stubs
                                    "register_card")
         self.register_card.setToolTip("持卡人的卡不在本系统中（以前或在别处发的卡）：核对身份证件与卡片一致后勾选")
-        self.origin_hint = Hint("origin_hint")
-        self.phone_hint = Hint("phone_hint")  # the form's one line for every phone number on it
-        for row, widget in enumerate((self.person_status, self.register_card, self.origin_hint, self.phone_hint), 7):
+        self.origin_hint = Hint("origin_hint", collapse=True)
+        self.phone_hint = Hint("phone_hint", collapse=True)  # the form's one line for every phone number on it
+        self.length_hint = Hint("length_hint", collapse=True)  # a name or address longer than the store takes
+        for row, widget in enumerate((self.person_status, self.register_card, self.origin_hint, self.phone_hint,
+                                      self.length_hint), 7):
             grid.addWidget(widget, row, 0, 1, 2)
         grid.addWidget(beside, 0, 2, 8, 1)
         self.texts = {"id_number": self.id_number, "name": self.name, "phone": self.phone, "address": self.address}
 
         self.id_number.textChanged.connect(self._check_id)
+        for field in (self.name, self.address):
+            field.textChanged.connect(self._check_lengths)
         for field in self.texts.values():
             field.textChanged.connect(self.changed)
         self.ethnicity.currentIndexChanged.connect(self.changed)
@@ -94,6 +102,31 @@ class ApplicantFields(QGroupBox):
 
     def phone_problem(self) -> str | None:
         return phone_problem(self.phone.text())
+
+    def _check_lengths(self) -> None:
+        problems = (text_problem(field.text().strip(), max_length("person", column))
+                    for column, field in (("name", self.name), ("address", self.address)))
+        label_problems = [f"{label}{p}" for label, p in zip(("姓名", "联系地址"), problems, strict=True) if p]
+        if label_problems:
+            self.length_hint.problem("；".join(label_problems))
+        else:
+            self.length_hint.info("")
+
+    def mark_required(self, fields: tuple[str, ...]) -> None:
+        """A star on the labels of what this business requires besides the ID number and name."""
+        for name, label in (("phone", "联系电话"), ("address", "联系地址")):
+            self.labels[name].setText(label + (" *" if name in fields else ""))
+
+    def first_empty(self, required: tuple[str, ...]) -> QLineEdit | None:
+        """The first field the clerk still has to fill, in the form's order."""
+        fields = [self.id_number, self.name] + [getattr(self, f) for f in ("phone", "address") if f in required]
+        return next((f for f in fields if not f.text().strip()), None)
+
+    def id_card_valid_to(self) -> dt.date | None:
+        """The validity of the ID card read for the applicant being typed (None: 长期, or none read)."""
+        if self.id_card is None or self.id_card[0] != self.typed_id_number():
+            return None
+        return self.id_card[1]
 
     # -- where each value came from ----------------------------------------------------
 
@@ -145,6 +178,7 @@ class ApplicantFields(QGroupBox):
 
     def fill_from_idcard(self, info: IdCardInfo) -> None:
         """From the resident ID card (GA 467 reader): the card's own text wins over what was there."""
+        self.id_card = (info.id_number, info.valid_to)
         self._fill("id_card", {"id_number": info.id_number, "name": info.name, "ethnicity": info.ethnicity,
                                "address": info.address})
 
@@ -187,6 +221,7 @@ class ApplicantFields(QGroupBox):
             field.clear()
         self.card_read = None
         self.chip = None
+        self.id_card = None
         self.register_card.setChecked(False)
         self.register_card.setVisible(False)
         self.origins = {}

@@ -33,6 +33,8 @@ class DetailFields(QGroupBox):
         self.reason = named(QLineEdit(maxLength=max_length("case", "reason")), "reason")
         self.reason_choice = named(QComboBox(), "reason_choice")
         self.reason_choice.activated.connect(lambda i: self.reason.setText(self.reason_choice.itemData(i) or ""))
+        self.reason_choice.currentIndexChanged.connect(self._reason_picked)
+        self.business: Business | None = None
         reason_row = QHBoxLayout()
         reason_row.addWidget(self.reason_choice)
         reason_row.addWidget(self.reason, 1)
@@ -48,13 +50,17 @@ class DetailFields(QGroupBox):
         self.card_number.setObjectName("card_number")
         self.card_number_label = QLabel(self.tr("交付的卡号"))
         form.addRow(self.card_number_label, self.card_number)
+        # The fee and who collects it, before acceptance (补卡, 换卡): the applicant hears it at the window.
+        self.fee_label = QLabel(self.tr("收费"))
+        self.fee_line = named(QLabel(), "fee_line")
+        form.addRow(self.fee_label, self.fee_line)
+        self.reason.textChanged.connect(self._show_fee)
         self.loss_rows = self._loss_rows(form)
-        self.new_name = named(QLineEdit(placeholderText=self.tr("不变则留空"), maxLength=max_length("person", "name")),
-                              "new_name")
+        # No maxLength on the new name and address: too long is refused with its limit, never cut.
+        self.new_name = named(QLineEdit(placeholderText=self.tr("不变则留空")), "new_name")
         self.new_phone = named(QLineEdit(placeholderText=self.tr("不变则留空"), maxLength=max_length("person", "phone")),
                                "new_phone")
-        self.new_address = named(QLineEdit(placeholderText=self.tr("不变则留空"),
-                                           maxLength=max_length("person", "address")), "new_address")
+        self.new_address = named(QLineEdit(placeholderText=self.tr("不变则留空")), "new_address")
         self.change_rows: list[QWidget] = [QLabel(self.tr("新姓名")), QLabel(self.tr("新电话")), QLabel(self.tr("新地址"))]
         for row_label, field in zip(self.change_rows, (self.new_name, self.new_phone, self.new_address), strict=True):
             form.addRow(row_label, field)
@@ -93,14 +99,26 @@ class DetailFields(QGroupBox):
                                                   QTime(china.hour, china.minute)))
         for w in self.change_rows:
             w.setVisible(business.changes_info)
-        self.reason.setVisible(business.asks_reason)
+        self.business = business
+        # 注销: the reason is picked from the list (it must match the proof handed in), never typed.
+        self.reason.setVisible(business.asks_reason and not business.reasons_only)
         self.reason_label.setVisible(business.asks_reason)
+        self.reason_label.setText(self.tr("{0}原因 *").format(business.name) if business.reason_required
+                                  else self.tr("办理原因"))
+        self.reason_choice.blockSignals(True)
         self.reason_choice.clear()
-        self.reason_choice.addItem(self.tr("常用原因…"), "")
+        self.reason_choice.addItem(self.tr("请选择…") if business.reasons_only else self.tr("常用原因…"), "")
         for r in business.reasons:
             fee = f"（{business.fee_text(r.fee)}）" if business.fee or r.fee else ""
             self.reason_choice.addItem(r.text + fee, r.text)
+        self.reason_choice.blockSignals(False)
         self.reason_choice.setVisible(business.asks_reason and bool(business.reasons))
+        if business.reasons_only and self.reason.text() not in {r.text for r in business.reasons}:
+            self.reason.clear()
+        charged = business.fee > 0 or any(r.fee for r in business.reasons)
+        self.fee_label.setVisible(charged)
+        self.fee_line.setVisible(charged)
+        self._show_fee()
         self.outlet.setVisible(business.pickup)
         self.outlet_label.setVisible(business.pickup)
         self.card_number.setVisible(business.hands_card)
@@ -108,6 +126,14 @@ class DetailFields(QGroupBox):
         self.card_number_label.setText(self.tr("新卡卡号") if business.instant else self.tr("临时卡卡号"))
         self.setVisible(business.loss_time or business.changes_info or business.asks_reason or business.pickup
                         or business.hands_card)
+
+    def _reason_picked(self, index: int) -> None:
+        if self.business is not None and self.business.reasons_only:
+            self.reason.setText(self.reason_choice.itemData(index) or "")
+
+    def _show_fee(self) -> None:
+        if self.business is not None:
+            self.fee_line.setText(self.business.fee_text(self.business.fee_for(self.reason.text())))
 
     def phone_problem(self) -> str | None:
         return phone_problem(self.new_phone.text())
@@ -139,6 +165,8 @@ class DetailFields(QGroupBox):
         take_texts(draft, self.texts)
         number = draft.get("card_number")
         self.card_number.setText(number if isinstance(number, str) else "")
+        if self.business is not None and self.business.reasons_only:
+            choose_data(self.reason_choice, self.reason.text())
 
     def is_blank(self) -> bool:
         return not any_text(self.texts) and not self.card_number.text().strip()
@@ -147,3 +175,4 @@ class DetailFields(QGroupBox):
         for field in (*self.texts.values(), self.card_number):
             field.clear()
         self.outlet.setCurrentIndex(0)
+        self.reason_choice.setCurrentIndex(0)

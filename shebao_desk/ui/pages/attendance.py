@@ -6,7 +6,7 @@ import datetime as dt
 
 from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from shebao_desk.services.attendance import attendance_report, sign_out
+from shebao_desk.services.attendance import NOT_SIGNED_OUT, attendance_report, sign_out
 from shebao_desk.services.statistics import period_of
 from shebao_desk.ui.ops import run_op
 from shebao_desk.clock import today as today_in_china
@@ -51,7 +51,8 @@ class AttendancePage(QWidget):
                               mark(r.late), mark(r.left_early), mark(r.absent)] for r in rows])
             self.summary.info(f"{period.label}：出勤 {sum(not r.absent for r in rows)} 人次，迟到 "
                               f"{sum(r.late for r in rows)}，早退 {sum(r.left_early for r in rows)}，"
-                              f"缺勤 {sum(r.absent for r in rows)}（上班 {cfg.opens:%H:%M}，下班 {cfg.closes:%H:%M}）")
+                              f"缺勤 {sum(r.absent for r in rows)}，未签退 {sum(r.sign_out == NOT_SIGNED_OUT for r in rows)}"
+                              f"（上班 {cfg.opens:%H:%M}，下班 {cfg.closes:%H:%M}；早退按当天最后一次签退、下班后判定）")
 
         run_op(self, ctx, lambda s: attendance_report(s, period.start, end, ctx.policy.calendar, cfg.opens, cfg.closes),
                done, read=True, hint=self.summary)

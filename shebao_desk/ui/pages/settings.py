@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget,
@@ -11,6 +13,9 @@ from PySide6.QtWidgets import (
 from shebao_desk.services.auth import create_clerk
 from shebao_desk.models import Role
 from shebao_desk.config.resources import resources_dir
+from shebao_desk.services.calendar_store import ImportedNotice, import_notice
+from shebao_desk.ui.desk_prefs import remember_folder, remembered_folder, settings_for
+from shebao_desk.ui.file_dialog import first_folder, open_file, standard_folder
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, named
 
@@ -42,9 +47,37 @@ class SettingsPage(QWidget):
         layout.addWidget(fees, 1)
         open_folder = named(QPushButton(self.tr("打开业务参数文件夹（县区可修改）")), "open_resources")
         open_folder.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(resources_dir()))))
-        layout.addWidget(open_folder)
+        row = QHBoxLayout()
+        row.addWidget(open_folder)
+        # Next year's holidays, from the State Council's notice (its text saved as a .txt): the
+        # same as `calendar import-notice --store`, without a command line.
+        notice = named(QPushButton(self.tr("导入节假日安排通知…")), "import_notice")
+        notice.clicked.connect(self.import_notice)
+        row.addWidget(notice)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.notice_hint = Hint("notice_hint")
+        layout.addWidget(self.notice_hint)
         if ctx.clerk is not None and ctx.clerk.role is Role.ADMIN:
             layout.addWidget(self._accounts())
+
+    def import_notice(self, path: Path | None = None) -> None:
+        if path is None:
+            settings = settings_for(self.ctx.store.path)
+            folder = first_folder([remembered_folder(settings, "notice"),
+                                   standard_folder(QStandardPaths.StandardLocation.DocumentsLocation)])
+            path = open_file(self, self.tr("国务院办公厅节假日安排通知（文字）"), folder, self.tr("文本文件 (*.txt)"))
+            if path is None:
+                return
+            remember_folder(settings, "notice", path.parent)
+        chosen = path
+
+        def done(imported: ImportedNotice) -> None:
+            self.notice_hint.fine(self.tr("已导入 {0} 年节假日安排，各窗口同步后生效。").format(imported.year) + " "
+                                  + "；".join(line.strip() for line in imported.summary[1:]))
+
+        run_op(self, self.ctx, lambda s: import_notice(s, chosen), done, unit="calendar import-notice",
+               hint=self.notice_hint, changes={"calendar"})
 
     def _accounts(self) -> QGroupBox:
         box = QGroupBox(self.tr("新建账号"))

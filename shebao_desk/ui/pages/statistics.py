@@ -7,12 +7,14 @@ from typing import Any
 from pathlib import Path
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QDateEdit, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from shebao_desk.services.report_export import export
 from shebao_desk.services.statistics import HEADERS, as_table, period_of, report_sections
+from shebao_desk.ui.desk_prefs import remember_folder, remembered_folder, settings_for
+from shebao_desk.ui.file_dialog import first_folder, save_file, standard_folder
 from shebao_desk.ui.ops import run_op
 from shebao_desk.ui.widgets import Hint, Table, china_today, named
 
@@ -106,11 +108,14 @@ class StatisticsPage(QWidget):
 
     def export_to(self, suffix: str, path: Path | None = None) -> None:
         if path is None:
-            name, _ = QFileDialog.getSaveFileName(self, "导出统计", f"统计{self.period().start:%Y%m%d}{suffix}",
-                                                  f"*{suffix}")
-            if not name:
+            settings = settings_for(self.ctx.store.path)
+            folder = first_folder([remembered_folder(settings, "export"),
+                                   standard_folder(QStandardPaths.StandardLocation.DocumentsLocation)])
+            path = save_file(self, self.tr("导出统计"), folder, f"*{suffix}",
+                             f"统计{self.period().start:%Y%m%d}{suffix}")
+            if path is None:
                 return
-            path = Path(name)
+            remember_folder(settings, "export", path.parent)
         period, sections, site = self.period(), self.sections, self.ctx.policy.site
         run_op(self, self.ctx, lambda: export(path, f"{site.institution} 社会保障卡业务统计", period, sections),
                lambda _: self.hint.fine(f"已导出：{path}"), hint=self.hint)
