@@ -12,9 +12,7 @@ from pypdf import PdfReader
 from shebao_desk.config.catalogue import Mode
 from shebao_desk.documents.samples import sample_document
 from shebao_desk.services.case_documents import render_case
-from shebao_desk.services.intake import complete_case
 from shebao_desk.services.case_request import AgentInput
-from shebao_desk.models import Case
 
 from conftest import MONDAY, applicant, collected, take
 

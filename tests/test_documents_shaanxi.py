@@ -17,10 +17,8 @@ from shebao_desk.config.catalogue import Mode
 from shebao_desk.config.resources import resources_dir
 from shebao_desk.documents.render import Renderer
 from shebao_desk.documents.samples import sample_document, sample_guardian_document, sample_loss_document
-from shebao_desk.models import Case
 from shebao_desk.services.case_documents import render_case
 from shebao_desk.services.case_request import AgentInput
-from shebao_desk.services.intake import complete_case
 
 from conftest import MONDAY, applicant, collected, take
 
