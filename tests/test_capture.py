@@ -148,7 +148,7 @@ def two_cards_for_one_person(a: Path, b: Path) -> None:
     store = open_store(a)
     with store.read() as s:
         person = s.scalars(select(Person)).first()
-        who = ApplicantInput(person.id_number, person.name)
+        who = ApplicantInput(person.id_number, person.name, phone="13800000000")
     store.close()
     store = open_store(b)
     try:
