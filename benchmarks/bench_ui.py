@@ -86,7 +86,7 @@ def _issue_card(ctx, holder) -> None:
     from shebao_desk.services.case_request import ApplicantInput, CaseRequest
     when = dt.datetime(2026, 3, 9, 2, tzinfo=dt.UTC)
     with ctx.store.unit(ctx.clerk.id, "A", "bench setup") as s:
-        req = CaseRequest("apply", Mode.SELF, ApplicantInput(holder.ssn, holder.name),
+        req = CaseRequest("apply", Mode.SELF, ApplicantInput(holder.ssn, holder.name, phone="13800000000"),
                           {"id_original", "id_copy", "photo"})
         outcome = accept_case(s, req, s.merge(ctx.clerk), s.merge(ctx.site), ctx.policy, when)
         complete_case(s, outcome.case, s.merge(ctx.clerk), when + dt.timedelta(days=10))

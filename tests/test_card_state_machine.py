@@ -64,6 +64,9 @@ class CardLife(RuleBasedStateMachine):
             kw["agent"] = AgentInput("张代办", make_id_number("611021", dt.date(1975, 1, 2), 33), "子女")
         if business is BusinessCode.INFO_CHANGE:
             kw["changes"] = {"phone": "13900000000"}
+        spec = self.policy.catalogue[business]
+        if spec.reason_required and spec.reasons:  # 注销 and the like: a reason picked from the list
+            kw["reason"] = next((r.text for r in spec.reasons if r.within_days_of_expiry is None), spec.reasons[0].text)
         if self.policy.catalogue[business].hands_card:  # 即时制卡's new card, a 临时卡: numbered as handed over
             kw["card_number"] = f"C{next(_card_numbers):08d}"
         try:

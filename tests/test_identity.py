@@ -124,9 +124,8 @@ def test_a_restored_store_never_issues_a_number_twice(tmp_path, central, how):
         # The store is older than the state the program recorded outside it (#24): reported, nothing sent.
         refused = cli(tmp_path, a, "sync", "--central", central, ok=False)
         assert "旧的副本" in refused.stderr and "db check" in refused.stderr
-        cli(tmp_path, a, "db", "restore", str(backup))  # the admin makes the copy an audited restore
-        first_sync = cli(tmp_path, a, "sync", "--central", central)  # central notices the store went back
-        assert "新的编号段" in first_sync.stdout
+        cli(tmp_path, a, "db", "restore", str(backup))  # the admin makes the copy an audited restore:
+        cli(tmp_path, a, "sync", "--central", central)  # a new incarnation, explained by its record (#25)
     again = add_cases(a, 600, 4)
     assert not set(again) & set(lost), (lost, again)
     synced = cli(tmp_path, a, "sync", "--central", central)

@@ -241,8 +241,8 @@ def test_a_store_from_before_the_chain_is_sealed_by_its_migration(db):
     values.pop(anchor.ANCHOR_KEY)
     keystore.save(values)
     anchor.forget(db)
-    edit(db, "DROP TABLE audit_seal", "DROP TABLE audit_head", "DROP INDEX IF EXISTS ix_case_open",
-         "UPDATE alembic_version SET version_num='0013'")  # the revision before 0014 (0016's index follows it)
+    from shebao_desk.store import schema
+    schema.downgrade(db, keystore.db_key(create=False), "0013")  # the store as 0013 (before the chain) left it
     done = check(db)  # opening migrates: 0014 seals the existing trail in the order it was written
     assert done.returncode == 0, done.stdout + done.stderr
     assert one(db, "select count(*) from audit_seal")[0] == one(db, "select count(*) from audit_entry")[0] > 100

@@ -67,14 +67,11 @@ def _file(db_path: Path) -> Path:
     return keys_dir() / f"{Keystore(db_path).name}.anchor"
 
 
-def _key(db_path: Path, *, create: bool) -> bytes | None:
+def _key(db_path: Path) -> bytes | None:
     keystore = Keystore(db_path)
     if keystore.name in _keys:
         return _keys[keystore.name]
     held = keystore.get(ANCHOR_KEY)
-    if held is None and create:
-        held = secrets.token_hex(32)
-        keystore.put(ANCHOR_KEY, held)
     if held is None:
         return None
     _keys[keystore.name] = bytes.fromhex(held)
@@ -92,7 +89,11 @@ def _sign(key: bytes, name: str, n: int, state: State) -> str:
 def write(db_path: Path, conn: Connection) -> None:
     """Record the store's state now (after a commit), in the older of the two slots, in place
     (no rename: it costs a journal commit on some file systems at every unit of work)."""
-    key = _key(db_path, create=True)
+    # A new key is filed only once the anchor is on disk: a kill between the two then leaves a file no
+    # key reads (a store never anchored, anchored afresh at its next write), never a key without its file.
+    key = _key(db_path)
+    new_key = secrets.token_bytes(32) if key is None else None
+    key = key or new_key
     assert key is not None
     state, name, target = current(conn), Keystore(db_path).name, _file(db_path)
     try:
@@ -109,6 +110,9 @@ def write(db_path: Path, conn: Connection) -> None:
         finally:
             os.close(fd)
         _counters[name] = n
+        if new_key is not None:
+            Keystore(db_path).put(ANCHOR_KEY, new_key.hex())
+            _keys[name] = new_key
     except OSError as exc:  # a full disk must not fail the clerk's work; db check says the anchor is behind
         log.warning("anchor of %s not written: %r", db_path, exc)
 
@@ -131,7 +135,7 @@ def _slots(target: Path, key: bytes, name: str) -> list[tuple[int, State]]:
 
 def read(db_path: Path) -> State | None | str:
     """The anchored state; None when this store was never anchored; a text when the anchor is damaged."""
-    key = _key(db_path, create=False)
+    key = _key(db_path)
     if key is None:
         return None  # a store from before anchors, or new here: anchored from its next write on
     target, name = _file(db_path), Keystore(db_path).name
