@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CACHE_KIB = 65536  # SQLite's page cache per connection (see _sqlite_pragmas)
 APPLICATION_ID = 0x53484244  # "SHBD" in the SQLite header: this file is a shebao-desk store
+CHECK_PROGRESS_STEPS = 1000  # quick_check asks whether to stop every this many steps (~50 times a second at 1M cases)
 
 
 def resolve_db_path(cli_value: str | None = None) -> Path:
@@ -121,22 +122,19 @@ def connect_file(path: Path | str, *, readonly: bool = False) -> sqlite3.Connect
     return cipherfile.connect(path, file_key(path), readonly=readonly)
 
 
-def quick_check(path: Path, key: bytes | None = None, *,
-                opened: Callable[[sqlite3.Connection | None], None] | None = None) -> list[str]:
+def quick_check(path: Path, key: bytes | None = None, *, stop: Callable[[], bool] | None = None) -> list[str]:
     """SQLite's quick_check of the file: an empty list when it is healthy.
 
-    ``opened`` is told the check's connection, then None when it is closed: another thread may
-    ``interrupt()`` it meanwhile (the check then raises :class:`CheckInterrupted`)."""
+    ``stop`` is asked every few thousand steps (SQLite asks the progress handler inside the check too);
+    when it says yes, the check ends with :class:`CheckInterrupted`."""
     try:
         key = key if key is not None else file_key(path)
         conn = cipherfile.connect(path, key, readonly=True)
-        if opened is not None:
-            opened(conn)
+        if stop is not None:
+            conn.set_progress_handler(lambda: int(stop()), CHECK_PROGRESS_STEPS)
         try:
             rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
         finally:
-            if opened is not None:
-                opened(None)
             conn.close()
     except cipherfile.DATABASE_ERRORS as exc:
         if "interrupted" in str(exc):
@@ -220,14 +218,16 @@ class Store:
     sessions: sessionmaker[Session]
     anchored: bool = True  # this PC's own store: its state is kept outside it (not a backup opened to be judged)
     damage: StoreError | None = None  # what a check found wrong with the file: from then on nothing is written
-    _check_conn: sqlite3.Connection | None = field(default=None, repr=False)  # a check running, to interrupt
+    _check_stopped: bool = field(default=False, repr=False)  # closing: a check running ends, none starts
 
     def check_health(self) -> StoreError | None:
         """``PRAGMA quick_check`` on a read-only connection of its own (any thread: the GUI runs it in the
         background after the login form is ready). A damaged store takes no more writes (:meth:`refuse_writes`);
         :meth:`close` interrupts a check still running (None: no verdict)."""
         try:
-            problems = quick_check(self.path, opened=self._watch)
+            if self._check_stopped:
+                raise CheckInterrupted("closed before the check began")
+            problems = quick_check(self.path, stop=lambda: self._check_stopped)
         except CheckInterrupted:
             log.info("quick_check of %s interrupted: the store is closing", self.path)
             return None
@@ -235,13 +235,9 @@ class Store:
             self.refuse_writes(damage_found(self.path, problems))
         return self.damage
 
-    def _watch(self, conn: sqlite3.Connection | None) -> None:
-        self._check_conn = conn
-
     def interrupt_check(self) -> None:
-        conn = self._check_conn
-        if conn is not None:
-            conn.interrupt()  # SQLite allows it from any thread
+        """End a check that is running (within a few milliseconds) and start none (any thread)."""
+        self._check_stopped = True
 
     def refuse_writes(self, damage: StoreError) -> None:
         """Every unit of work refuses with ``damage``'s message; every connection handed out from now on is

@@ -141,7 +141,7 @@ class StartDialog(QDialog):
             return
         if self.first_admin:  # the site and the admin exist now: log in
             self.error.setText("")
-            self.set_context(self.ctx, first_admin=False)  # type: ignore[arg-type]  # set before any login
+            self.set_context(self.ctx, first_admin=False)
             if clerk is not None:
                 self.username.setText(clerk.username)
             self.password.setFocus()
