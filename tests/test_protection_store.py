@@ -71,7 +71,7 @@ def test_quick_check_at_gui_start_and_before_backup(tmp_path, store, clerk_and_s
     store.close()
     _corrupt(store.path)
     with pytest.raises(StoreError) as err:
-        open_store(store.path, check=True)  # what the GUI does at start
+        open_store(store.path, check=True)  # what db check does (the GUI checks behind its login form)
     assert "已损坏" in err.value.message and str(default_backup_dir()) in err.value.message
     with pytest.raises(StoreError, match="已损坏"):
         backup(store.path, tmp_path / "b.sqlite3")
