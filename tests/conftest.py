@@ -241,7 +241,7 @@ def settle(qtbot, ctx, timeout=20_000):
     submitted by the action under test keeps the worker busy until its result is in."""
     from PySide6.QtCore import QCoreApplication
     from shebao_desk.ui.worker import Worker
-    workers = [ctx.db, ctx.devices, ctx.printer]
+    workers = [ctx.db, ctx.devices, ctx.printer, ctx.store_check]
     if ctx.cards is not None:
         workers += [w for w in vars(ctx.cards).values() if isinstance(w, Worker)]
         workers += list(getattr(ctx.cards, "_workers", {}).values())

@@ -71,7 +71,7 @@ def test_quick_check_at_gui_start_and_before_backup(tmp_path, store, clerk_and_s
     store.close()
     _corrupt(store.path)
     with pytest.raises(StoreError) as err:
-        open_store(store.path, check=True)  # what the GUI does at start
+        open_store(store.path, check=True)  # what db check does (the GUI checks behind its login form)
     assert "已损坏" in err.value.message and str(default_backup_dir()) in err.value.message
     with pytest.raises(StoreError, match="已损坏"):
         backup(store.path, tmp_path / "b.sqlite3")
@@ -84,3 +84,61 @@ def test_a_store_from_a_newer_program_is_refused_with_a_plain_message(store):
     store.close()
     with pytest.raises(StoreError, match="更新版本"):
         open_store(store.path)
+
+
+def _corrupt_table(path, table, at=8):
+    """Damage ``table``'s root page only: the store still opens; only a check (or a read of that table) finds it.
+    (An encrypted page fails its HMAC wherever it changes; a plain one must lose its header, ``at=0``.)"""
+    with connect_file(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = conn.execute("select rootpage from sqlite_master where name=?", (table,)).fetchone()[0]
+        size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    data = bytearray(path.read_bytes())
+    data[(page - 1) * size + at:(page - 1) * size + at + 200] = b"\xff" * 200
+    path.write_bytes(bytes(data))
+
+
+def test_damage_a_later_check_finds_stops_every_write_and_reads_go_on(store, clerk_and_site, caplog):
+    from sqlalchemy import select, text
+    from shebao_desk.models import Clerk
+    store.close()
+    _corrupt_table(store.path, "card")
+    opened = open_store(store.path)  # the GUI's start: no check on the way in
+    try:
+        with caplog.at_level("ERROR", logger="shebao_desk.store.database"):
+            damage = opened.check_health()
+        assert damage is not None and "已损坏" in damage.message and str(default_backup_dir()) in damage.message
+        assert any("quick_check of" in r.getMessage() and "malformed" in r.getMessage() for r in caplog.records)
+        with pytest.raises(StoreError, match="已损坏"):
+            with opened.unit(None, "A", "rename") as s:
+                s.scalar(select(Clerk)).display_name = "改过"
+        with pytest.raises(StoreError, match="已损坏"):  # a write outside a unit, as sync and bundles make
+            with opened.engine.begin() as conn:
+                conn.execute(text("UPDATE clerk SET display_name = '改过'"))
+        with opened.read() as s:
+            assert s.scalar(select(Clerk.display_name)) == "王经办"
+    finally:
+        opened.close()
+
+
+def test_a_check_stopped_by_closing_gives_no_verdict(store, clerk_and_site):
+    store.close()
+    _corrupt_table(store.path, "card")
+    opened = open_store(store.path)
+    opened.close()  # the program closes before its background check ran
+    assert opened.check_health() is None and opened.damage is None
+
+
+def test_a_damaged_plain_store_is_not_encrypted_in_place(tmp_path):
+    import hashlib
+    plain = open_store(tmp_path / "old.sqlite3", encrypt=False)
+    with plain.unit(None, "A", "setup") as s:
+        from shebao_desk.services.auth import create_clerk
+        from shebao_desk.models import Role
+        create_clerk(s, "wang", "王经办", "passw0rd!", Role.CLERK)
+    plain.close()
+    _corrupt_table(plain.path, "card", at=0)
+    before = hashlib.sha256(plain.path.read_bytes()).hexdigest()
+    with pytest.raises(StoreError, match="已损坏"):
+        open_store(plain.path)  # encryption in place would copy what it can read and drop the rest
+    assert hashlib.sha256(plain.path.read_bytes()).hexdigest() == before

@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 
 from shebao_desk.changes.audit import act_as, install_audit
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CACHE_KIB = 65536  # SQLite's page cache per connection (see _sqlite_pragmas)
 APPLICATION_ID = 0x53484244  # "SHBD" in the SQLite header: this file is a shebao-desk store
+CHECK_PROGRESS_STEPS = 1000  # quick_check asks whether to stop every this many steps (~50 times a second at 1M cases)
 
 
 def resolve_db_path(cli_value: str | None = None) -> Path:
@@ -120,26 +122,42 @@ def connect_file(path: Path | str, *, readonly: bool = False) -> sqlite3.Connect
     return cipherfile.connect(path, file_key(path), readonly=readonly)
 
 
-def quick_check(path: Path, key: bytes | None = None) -> list[str]:
-    """SQLite's quick_check of the file: an empty list when it is healthy."""
+def quick_check(path: Path, key: bytes | None = None, *, stop: Callable[[], bool] | None = None) -> list[str]:
+    """SQLite's quick_check of the file: an empty list when it is healthy.
+
+    ``stop`` is asked every few thousand steps (SQLite asks the progress handler inside the check too);
+    when it says yes, the check ends with :class:`CheckInterrupted`."""
     try:
         key = key if key is not None else file_key(path)
         conn = cipherfile.connect(path, key, readonly=True)
+        if stop is not None:
+            conn.set_progress_handler(lambda: int(stop()), CHECK_PROGRESS_STEPS)
         try:
             rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
         finally:
             conn.close()
     except cipherfile.DATABASE_ERRORS as exc:
+        if "interrupted" in str(exc):
+            raise CheckInterrupted(str(exc)) from exc
         return [str(exc)]
     return [] if rows == ["ok"] else rows
+
+
+class CheckInterrupted(Exception):
+    """The check was stopped (the program is closing): it says nothing about the file."""
+
+
+def damage_found(path: Path, problems: list[str]) -> StoreError:
+    """What quick_check's findings mean to the clerk (the log gets the findings themselves)."""
+    log.error("quick_check of %s failed: %s", path, "; ".join(problems[:20]))
+    return StoreError(f"数据库 {path} 已损坏，继续使用可能丢失数据；{restore_hint()}",
+                      f"quick_check {path}: {problems[:5]}")
 
 
 def require_healthy(path: Path, key: bytes | None = None) -> None:
     problems = quick_check(path, key)
     if problems:
-        log.error("quick_check of %s failed: %s", path, "; ".join(problems[:20]))
-        raise StoreError(f"数据库 {path} 已损坏，继续使用可能丢失数据；{restore_hint()}",
-                         f"quick_check {path}: {problems[:5]}")
+        raise damage_found(path, problems)
 
 
 def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -199,10 +217,44 @@ class Store:
     engine: Engine
     sessions: sessionmaker[Session]
     anchored: bool = True  # this PC's own store: its state is kept outside it (not a backup opened to be judged)
+    damage: StoreError | None = None  # what a check found wrong with the file: from then on nothing is written
+    _check_stopped: bool = field(default=False, repr=False)  # closing: a check running ends, none starts
+
+    def check_health(self) -> StoreError | None:
+        """``PRAGMA quick_check`` on a read-only connection of its own (any thread: the GUI runs it in the
+        background after the login form is ready). A damaged store takes no more writes (:meth:`refuse_writes`);
+        :meth:`close` interrupts a check still running (None: no verdict)."""
+        try:
+            if self._check_stopped:
+                raise CheckInterrupted("closed before the check began")
+            problems = quick_check(self.path, stop=lambda: self._check_stopped)
+        except CheckInterrupted:
+            log.info("quick_check of %s interrupted: the store is closing", self.path)
+            return None
+        if problems:
+            self.refuse_writes(damage_found(self.path, problems))
+        return self.damage
+
+    def interrupt_check(self) -> None:
+        """End a check that is running (within a few milliseconds) and start none (any thread)."""
+        self._check_stopped = True
+
+    def refuse_writes(self, damage: StoreError) -> None:
+        """Every unit of work refuses with ``damage``'s message; every connection handed out from now on is
+        ``query_only``, so a write outside a unit (sync, bundles) fails too (:func:`_guard_writes`)."""
+        self.damage = damage
+
+    def refusal(self) -> StoreError:
+        """A new error each time (an exception raised twice would carry both tracebacks)."""
+        assert self.damage is not None
+        return StoreError(self.damage.message, self.damage.detail)
 
     @contextmanager
     def unit(self, clerk_id: str | None, workstation: str, action: str) -> Iterator[Session]:
         """One user action = one transaction, committed on success, rolled back on error."""
+        if self.damage is not None:
+            log.warning("%s refused: the store is damaged", action)
+            raise self.refusal()
         with self.sessions.begin() as session:
             act_as(session, clerk_id, workstation, action)
             yield session
@@ -229,6 +281,7 @@ class Store:
             return conn.execute(text(f"SELECT version_num FROM {store_schema.VERSION_TABLE}")).scalar()
 
     def close(self) -> None:
+        self.interrupt_check()
         self.engine.dispose()
 
 
@@ -238,27 +291,33 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
 
     A new store is encrypted (unless ``encrypt=False``), with a key made for it in the
     keystore; ``key`` overrides the keystore (a recovery key). ``check`` runs
-    ``PRAGMA quick_check`` first (the GUI does, at start)."""
+    ``PRAGMA quick_check`` first (``db check`` does). Without it the file is still checked before
+    anything rewrites it (encryption in place, a migration): a damaged page must not be copied over;
+    the GUI checks the daily start in the background instead (:meth:`Store.check_health`)."""
     path = Path(path)
     recovering = key  # opened with a key from outside (a backup being judged): not this PC's own state
     encrypt = default_encrypt() if encrypt is None else encrypt
     _prepare_file(path)
     if cipherfile.is_plain(path):
-        if check:
+        if check or encrypt:
             require_healthy(path, None)
         _claim(path, None)  # a foreign plain file is refused here, untouched
         if encrypt:
             _encrypt_in_place(path)
     if key is None:
         key = file_key(path, create=encrypt and cipherfile.is_empty(path))
-    if check and not cipherfile.is_empty(path):
+    new = cipherfile.is_empty(path)
+    if check and not new:
         require_healthy(path, key)
     _claim(path, key)
-    if migrate:  # before any other connection: the whole upgrade is one transaction on its own connection
-        store_schema.upgrade(path, key)
+    if migrate and store_schema.stored_revision(path, key) != store_schema.head_revision():
+        if not check and not new:
+            require_healthy(path, key)  # before the migration rewrites the file
+        store_schema.upgrade(path, key)  # before any other connection: one transaction on its own connection
     engine = sqlite_engine(path, key)
     store = Store(path, engine, sessionmaker(engine, expire_on_commit=False, info={"capture": Capture()}),
                   anchored=recovering is None)
+    _guard_writes(store)
     install_audit(store.sessions)
     install_capture(store.sessions)  # after the audit hook, so audit entries are captured too
     if migrate:
@@ -269,6 +328,22 @@ def open_store(path: Path | str, *, migrate: bool = True, check: bool = False, e
             store.anchor()
         log.info("store open at %s (schema %s)", path, store.current_revision())
     return store
+
+
+def _guard_writes(store: Store) -> None:
+    """Once the store is known damaged, a connection is handed out only ``query_only`` (reads go on, every
+    write fails), and that failure reads as the damage's message rather than SQLite's "readonly database"."""
+
+    def checkout(dbapi_conn: sqlite3.Connection, _record: object, _proxy: object) -> None:
+        if store.damage is not None:
+            dbapi_conn.execute("PRAGMA query_only=1")
+
+    def handle_error(context: ExceptionContext) -> None:
+        if store.damage is not None and "readonly" in str(context.original_exception):
+            raise store.refusal() from context.original_exception
+
+    event.listen(store.engine, "checkout", checkout)
+    event.listen(store.engine, "handle_error", handle_error)
 
 
 def _signing_key_out_of_the_store(store: Store) -> None:

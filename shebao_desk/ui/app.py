@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
+from shebao_desk.errors import StoreError
 from shebao_desk.failure import trace_text
 from shebao_desk.ui.context import AppContext
-from shebao_desk.ui.errors import clerk_message
+from shebao_desk.ui.errors import clerk_message, report_error, show_message
 from shebao_desk.ui.i18n import install_translators
 from shebao_desk.ui.login import StartDialog
 from shebao_desk.ui.worker import Worker
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 CJK_FONT_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
                   "/usr/share/fonts/truetype/arphic/uming.ttc")
 GIL_SWITCH_INTERVAL_S = 0.001
+CHECK_NICE = 10  # the background store check's priority: below the GUI's and the workers'
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -83,7 +87,7 @@ def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
     from shebao_desk.store.database import open_store  # noqa: PLC0415 - start-up
     from shebao_desk.store.site_identity import ensure_site, get_site  # noqa: PLC0415 - start-up
     policy = load_policy()
-    store = open_store(db_path, check=True)  # quick_check: a damaged store is named before any write
+    store = open_store(db_path)  # quick_check runs behind the login form (check_in_background)
     # No silent default: a new store gets its codes from --workstation, or the first-start form asks.
     code = workstation or ("T" if training else None)
     with store.unit(None, code or "", "open site") as s:
@@ -119,6 +123,7 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
     def ready(core: Core) -> None:
         state["ctx"] = build_context(core)
         dialog.set_context(state["ctx"], first_admin=core.first_admin)
+        check_in_background(state["ctx"], dialog)
 
     def failed(error: BaseException) -> None:
         log.error("start failed:\n%s", trace_text(error))
@@ -129,6 +134,34 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
     dialog.first_painted.connect(lambda: loader.run(lambda: open_core(db_path, training, workstation), ready, failed))
     dialog.show()
     return dialog, state
+
+
+def check_in_background(ctx: AppContext, dialog: StartDialog) -> None:
+    """The store's quick_check, once the login form is ready, on a thread of its own at low priority: on a
+    million cases it reads the whole file, and the clerk must not wait for it. A damaged store stops taking
+    writes there and then (Store.check_health); the clerk reads the same line the start used to show."""
+
+    def check() -> Any:
+        lower_priority()
+        return ctx.store.check_health()
+
+    def found(damage: BaseException | None) -> None:
+        if damage is None:
+            return
+        if dialog.isVisible():
+            dialog.startup_failed(clerk_message(damage))
+        else:
+            show_message(QApplication.activeWindow(), clerk_message(damage), "数据库已损坏")
+
+    ctx.store_check.run(check, found)
+
+
+def lower_priority() -> None:
+    """This thread yields the CPU to the GUI and the clerk's work (Linux: a thread has its own nice value)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECK_NICE)
+    except (AttributeError, OSError) as exc:  # not on this system: the check runs at normal priority
+        log.debug("store check at normal priority: %s", exc)
 
 
 def settle_heap() -> None:
@@ -158,7 +191,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from shebao_desk.ui.main_window import MainWindow  # noqa: PLC0415 - start-up: the workbench after login
     ctx.clerk = clerk = dialog.result_clerk
-    sign_in_clerk(ctx, clerk)
+    try:
+        sign_in_clerk(ctx, clerk)
+    except StoreError as damaged:  # the background check found the store damaged since the login
+        report_error(None, damaged, "数据库已损坏")
     window = MainWindow(ctx)
     app.installEventFilter(window.idle)
     window.show()

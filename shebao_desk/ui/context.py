@@ -27,6 +27,7 @@ class AppContext:
     db: Worker = field(default_factory=lambda: Worker("db"))
     devices: Worker = field(default_factory=lambda: Worker("devices"))
     printer: Worker = field(default_factory=lambda: Worker("printer"))
+    store_check: Worker = field(default_factory=lambda: Worker("store-check"))  # quick_check, behind the login
     changes: Changes = field(default_factory=Changes)  # what operations changed, for pages to refresh
     cards: "CardService | None" = None
     idcard_port: str = ""  # serial port of the resident ID card reader; "" = SHEBAO_IDCARD_PORT or detect
@@ -64,5 +65,6 @@ class AppContext:
     def shutdown(self) -> None:
         if self.cards is not None:
             self.cards.stop()
-        for worker in (self.db, self.devices, self.printer):
+        self.store.interrupt_check()  # a check still reading a million cases must not hold the exit
+        for worker in (self.db, self.devices, self.printer, self.store_check):
             worker.shutdown()

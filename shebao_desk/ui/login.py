@@ -120,22 +120,28 @@ class StartDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
 
     def startup_failed(self, message: str) -> None:
+        """The store cannot be used (also when the background check finds it damaged after the form was ready)."""
         self.intro.setText("无法启动。")
         self.error.setText(message)
+        self.ctx = None  # submit does nothing from now on
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
 
     def busy(self, on: bool) -> None:
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not on)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not on and self.ctx is not None)
         self.setCursor(Qt.CursorShape.WaitCursor if on else Qt.CursorShape.ArrowCursor)
 
     def fail(self, error: BaseException) -> None:
         self.busy(False)
-        self.error.setText(clerk_message(error))
+        if self.ctx is not None:  # else startup_failed's message stays
+            self.error.setText(clerk_message(error))
 
     def done_with(self, clerk) -> None:
         self.busy(False)
+        if self.ctx is None:  # the store was found damaged meanwhile: startup_failed's message stays
+            return
         if self.first_admin:  # the site and the admin exist now: log in
             self.error.setText("")
-            self.set_context(self.ctx, first_admin=False)  # type: ignore[arg-type]  # set before any login
+            self.set_context(self.ctx, first_admin=False)
             if clerk is not None:
                 self.username.setText(clerk.username)
             self.password.setFocus()
