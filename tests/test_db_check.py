@@ -9,12 +9,11 @@ from sqlalchemy import select, text
 
 from shebao_desk.config.policy import Policy
 from shebao_desk.models import Card
-from shebao_desk.services.intake import find_person
 from shebao_desk.services.invariants import check_store
 from shebao_desk.store.database import Store
 
 from conftest import applicant
-from test_sync import _clock, _freeze, exchange, issued, window_store
+from test_sync import _freeze, exchange, issued, one_card_at_two_windows, window_store
 
 
 def _entry_clocks(store: Store, card_id: str) -> dict[str, str]:
@@ -30,13 +29,7 @@ def test_entries_logged_with_their_own_clocks_replay_as_the_card_merged(tmp_path
     """A trail written before entries carried their change's clock: at each store the entry sat a
     tick or two off its change, so ordering whole entries put A's edit last while the merge kept C's
     (seeds 1143, 1148). The replay follows the merge's field clocks (sync_clock) and passes."""
-    (a1, cs1), (c1, cs3) = window_store(tmp_path, policy, "SZ01", "1"), window_store(tmp_path, policy, "SZ02", "1")
-    who = applicant(126)
-    issued(a1, policy, cs1, who)
-    with a1.read() as s:
-        card_id = find_person(s, who.id_number).cards[0].id
-    exchange(a1, c1, tmp_path, "1")
-    ms = max(_clock(store)._ms for store in (a1, c1)) + 1000
+    a1, cs1, c1, cs3, card_id, ms = one_card_at_two_windows(tmp_path, policy)
     _freeze(a1, ms, 7)
     _freeze(c1, ms, 7)  # both edits at tick 8 of one millisecond: C's (SZ021 > SZ011) wins the field
     with a1.unit(cs1[0].id, "1", "fix issue date") as s:

@@ -640,6 +640,17 @@ def _freeze(store, ms: int, counter: int) -> None:
     clock._ms, clock._counter = ms, counter
 
 
+def one_card_at_two_windows(tmp_path, policy):
+    """A card issued at SZ011 and known at SZ021, and a millisecond ahead of both stores' clocks."""
+    (a1, cs1), (c1, cs3) = window_store(tmp_path, policy, "SZ01", "1"), window_store(tmp_path, policy, "SZ02", "1")
+    who = applicant(126)
+    issued(a1, policy, cs1, who)
+    with a1.read() as s:
+        card_id = find_person(s, who.id_number).cards[0].id
+    exchange(a1, c1, tmp_path, "1")
+    return a1, cs1, c1, cs3, card_id, max(_clock(store)._ms for store in (a1, c1)) + 1000
+
+
 def test_a_card_edited_at_two_windows_in_one_millisecond_replays_as_it_merged(tmp_path, policy):
     """Flushes of different sizes: at C the card's audit entry was once logged two ticks before its
     change, at A one tick; the trail then sorted A after C while the merge kept C's value, and
@@ -647,13 +658,7 @@ def test_a_card_edited_at_two_windows_in_one_millisecond_replays_as_it_merged(tm
     from shebao_desk.services.invariants import check_store
     from shebao_desk.models import Attendance, Card
     from shebao_desk.models.base import stable_uuid
-    (a1, cs1), (c1, cs3) = window_store(tmp_path, policy, "SZ01", "1"), window_store(tmp_path, policy, "SZ02", "1")
-    who = applicant(126)
-    issued(a1, policy, cs1, who)
-    with a1.read() as s:
-        card_id = find_person(s, who.id_number).cards[0].id
-    exchange(a1, c1, tmp_path, "1")
-    ms = max(_clock(store)._ms for store in (a1, c1)) + 1000
+    a1, cs1, c1, cs3, card_id, ms = one_card_at_two_windows(tmp_path, policy)
     # Before the fix: C logged the attendance's entry at 5, the card's at 6, the rows at 7 and 8; A the
     # card's entry at 7, its change at 8. The merge kept C's date (8-SZ021 after 8-SZ011), the replay A's.
     _freeze(a1, ms, 6)

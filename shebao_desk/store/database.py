@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -334,13 +335,19 @@ def _guard_writes(store: Store) -> None:
     """Once the store is known damaged, a connection is handed out only ``query_only`` (reads go on, every
     write fails), and that failure reads as the damage's message rather than SQLite's "readonly database"."""
 
+    # A weak reference: the engine holding its store would make a cycle that outlives the process's last
+    # reference, and a connection never closed leaves its WAL unfolded into the file.
+    ref = weakref.ref(store)
+
     def checkout(dbapi_conn: sqlite3.Connection, _record: object, _proxy: object) -> None:
-        if store.damage is not None:
+        held = ref()
+        if held is not None and held.damage is not None:
             dbapi_conn.execute("PRAGMA query_only=1")
 
     def handle_error(context: ExceptionContext) -> None:
-        if store.damage is not None and "readonly" in str(context.original_exception):
-            raise store.refusal() from context.original_exception
+        held = ref()
+        if held is not None and held.damage is not None and "readonly" in str(context.original_exception):
+            raise held.refusal() from context.original_exception
 
     event.listen(store.engine, "checkout", checkout)
     event.listen(store.engine, "handle_error", handle_error)

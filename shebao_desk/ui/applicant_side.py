@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from shebao_desk.config.applicant_settings import ApplicantSettings, load_applicant_settings
 from shebao_desk.config.catalogue import BusinessCode
-from shebao_desk.devices.errors import CardRemovedError, DeviceTimeoutError, PinBlockedError, WrongPinError
+from shebao_desk.devices.errors import PinBlockedError
 from shebao_desk.devices.operations import activate, change_pin
 from shebao_desk.devices.pinpad_operations import change_on_pad, pad_support
 from shebao_desk.services.applicant_view import ApplicantView, record_confirmation, view_of_case, view_of_request
@@ -26,7 +26,7 @@ from shebao_desk.ui.applicant_screen import ApplicantScreen
 from shebao_desk.ui.applicant_signature import png_of
 from shebao_desk.ui.errors import clerk_message
 from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.pin_dialog import PinDialog
+from shebao_desk.ui.pin_dialog import PinDialog, pin_failure
 
 # The intake page (ui/pages/intake.py), which holds an ApplicantSide: named by its role, not imported.
 IntakePage = Any
@@ -222,10 +222,9 @@ class ApplicantPinEntry(QObject):
 
     def _failed(self, error: BaseException) -> None:
         self.last_detail = getattr(error, "detail", repr(error))
-        if isinstance(error, (WrongPinError, PinBlockedError)):
-            self.refusals += 1
-        elif isinstance(error, (DeviceTimeoutError, CardRemovedError)):
-            self.outcome_unknown = True
+        refused, unknown = pin_failure(error)
+        self.refusals += refused
+        self.outcome_unknown = self.outcome_unknown or unknown
         text = clerk_message(error)
         self.page.result.problem(text)
         if self.outcome_unknown or isinstance(error, PinBlockedError) or self.on_pad:

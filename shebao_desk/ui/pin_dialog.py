@@ -24,6 +24,13 @@ def _pin_field(name: str, length: int) -> QLineEdit:
     return field
 
 
+def pin_failure(error: BaseException) -> tuple[bool, bool]:
+    """(the card refused the PIN, the outcome is unknown: a timeout or a pulled card may have left the
+    new PIN on the chip or not)."""
+    return (isinstance(error, (WrongPinError, PinBlockedError)),
+            isinstance(error, (DeviceTimeoutError, CardRemovedError)))
+
+
 class PinDialog(QDialog):
     succeeded = Signal()
 
@@ -95,10 +102,9 @@ class PinDialog(QDialog):
         self.unsetCursor()
         self.buttons.setEnabled(True)
         self.last_detail = getattr(error, "detail", repr(error))
-        if isinstance(error, (WrongPinError, PinBlockedError)):
-            self.refusals += 1
-        elif isinstance(error, (DeviceTimeoutError, CardRemovedError)):
-            self.outcome_unknown = True
+        refused, unknown = pin_failure(error)
+        self.refusals += refused
+        self.outcome_unknown = self.outcome_unknown or unknown
         text = clerk_message(error)
         if isinstance(error, WrongPinError) and not self.change:
             text = f"初始密码校验失败：{text}。如持卡人已改过密码，请改用“密码修改”；忘记密码请办理密码重置。"
