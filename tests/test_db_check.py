@@ -79,3 +79,72 @@ def test_a_bulk_store_with_its_whole_trail_passes_db_check(tmp_path: Path) -> No
             assert [str(f) for f in check_store(s)] == []
     finally:
         store.close()
+
+
+def _bulk_store(tmp_path: Path, cases: int) -> Store:
+    import sys
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks.trail_store import fill
+    from shebao_desk.store.database import open_store
+    path = tmp_path / "bulk.sqlite3"
+    fill(path, cases)
+    return open_store(path)
+
+
+def test_db_check_sorts_nothing_in_memory(tmp_path: Path) -> None:
+    """SQLCipher keeps a sort's temporary b-tree in memory (TEMP_STORE=2), so a query over the whole
+    trail or a whole table that SQLite sorts grows db check with the store (issue 25 item 4: 1.8 kB a
+    case, ~1.9 GB at 1M cases). Every query db check runs reads in an index's order instead."""
+    from sqlalchemy import event
+    store = _bulk_store(tmp_path, 50)
+    seen: list[tuple[str, object]] = []
+
+    def grab(conn: object, cursor: object, statement: str, params: object, context: object, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+    event.listen(store.engine, "before_cursor_execute", grab)
+    try:
+        with store.read() as s:
+            assert [str(f) for f in check_store(s)] == []
+        event.remove(store.engine, "before_cursor_execute", grab)
+        assert any("FROM audit_entry a" in q for q, _ in seen)  # the replay's own query was among them
+        raw = store.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            sorted_in_memory = []
+            for statement, params in seen:
+                cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+                plan = [row[3] for row in cursor.fetchall()]
+                if any("TEMP B-TREE" in step for step in plan):
+                    sorted_in_memory.append((" ".join(statement.split())[:160], plan))
+        finally:
+            raw.close()
+        assert sorted_in_memory == []
+    finally:
+        store.close()
+
+
+def test_a_row_id_two_tables_share_replays_each_table_apart(tmp_path: Path) -> None:
+    """The trail is read in row-id order only (the index's), so the entries of one row id written for
+    two tables come interleaved; each table's row still gets its own entries, in (row id, table) order."""
+    from shebao_desk.services.rederive import _entries
+    store = _bulk_store(tmp_path, 10)
+    shared = "00000000-0000-4000-8000-000000000000"
+    try:
+        with store.engine.begin() as conn:
+            for k, table in enumerate(["person", "card", "person", "card"]):
+                conn.execute(text(
+                    "INSERT INTO audit_entry (id, at, clerk_id, workstation, action, table_name, row_id, "
+                    "\"before\", \"after\", created_at, updated_at) "
+                    "VALUES (:id, :at, NULL, 'A', :action, :t, :r, NULL, :after, :at, :at)"),
+                    {"id": f"e{k}", "at": f"2025-01-01 00:00:0{k}.000000", "action": f"x:{'insert' if k < 2 else 'update'}",
+                     "t": table, "r": shared, "after": f'{{"k": {k}}}'})
+        with store.engine.connect() as conn:
+            mine = [(table, [e.after for e in batch]) for row_id, table, batch in _entries(conn) if row_id == shared]
+            keys = [(row_id, table) for row_id, table, _ in _entries(conn)]
+        assert mine == [("card", [{"k": 1}, {"k": 3}]), ("person", [{"k": 0}, {"k": 2}])]
+        assert keys == sorted(keys) and len(keys) == len(set(keys))
+    finally:
+        store.close()

@@ -88,32 +88,34 @@ class Entry:
 
 
 _ENTRIES = text(
-    # Sorted by SQLite (+: not in the row-id index's order, which would read the trail page by page at random):
-    # one sequential pass over the trail. SQLCipher keeps the sort in memory (TEMP_STORE=2: its temporary
-    # files would not be encrypted), about 1.8 kB a case: the figure in README "Audit".
+    # In the row-id index's order, so SQLite sorts nothing: SQLCipher keeps a sort's temporary storage in
+    # memory (TEMP_STORE=2: its temporary files would not be encrypted), which grew with the trail (about
+    # 1.8 kB a case). Row ids are unique across tables; the rare shared one is split by table in Python.
     "SELECT a.row_id, a.table_name, a.action, a.after, a.at, s.seq, "
     "(SELECT min(c.hlc) FROM sync_change c WHERE c.table_name = 'audit_entry' AND c.row_id = a.id) "
-    "FROM audit_entry a LEFT JOIN audit_seal s ON s.audit_id = a.id "
-    f"WHERE a.table_name IN ({', '.join(repr(t) for t in TABLES)}) ORDER BY +a.row_id, a.table_name")
+    "FROM audit_entry a INDEXED BY ix_audit_entry_row_id LEFT JOIN audit_seal s ON s.audit_id = a.id "
+    f"WHERE a.table_name IN ({', '.join(repr(t) for t in TABLES)}) ORDER BY a.row_id")
+
+
+def _entry(action: str, after: Any, at: Any, seq: int | None, hlc: str | None) -> Entry:
+    if hlc is None:  # an entry never logged: its wall time stands in for a clock
+        when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+        hlc = f"{int(when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() * 1000):013d}"
+    return Entry(action.rsplit(":", 1)[-1], json.loads(after) if isinstance(after, str) else after, hlc,
+                 seq if seq is not None else 1 << 62)
 
 
 def _entries(conn: Connection) -> Iterator[tuple[str, str, list[Entry]]]:
-    """(row id, table, its audit entries), in row-id order over the replayed tables (row ids are UUIDs,
-    unique across tables): one row's entries in memory at a time, the trail read once."""
-    current: tuple[str, str] | None = None
-    batch: list[Entry] = []
+    """(row id, table, its audit entries), in (row id, table) order over the replayed tables: one row
+    id's entries in memory at a time, the trail read once in the index's order (no sort)."""
+    current = ""
+    by_table: dict[str, list[Entry]] = {}
     for row_id, table_name, action, after, at, seq, hlc in conn.execute(_ENTRIES):
-        if current is None or (row_id, table_name) != current:
-            if current is not None:
-                yield current[0], current[1], batch
-            current, batch = (row_id, table_name), []
-        if hlc is None:  # an entry never logged: its wall time stands in for a clock
-            when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
-            hlc = f"{int(when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() * 1000):013d}"
-        batch.append(Entry(action.rsplit(":", 1)[-1], json.loads(after) if isinstance(after, str) else after, hlc,
-                           seq if seq is not None else 1 << 62))
-    if current is not None:
-        yield current[0], current[1], batch
+        if row_id != current:
+            yield from ((current, name, by_table[name]) for name in sorted(by_table))
+            current, by_table = row_id, {}
+        by_table.setdefault(table_name, []).append(_entry(action, after, at, seq, hlc))
+    yield from ((current, name, by_table[name]) for name in sorted(by_table))
 
 
 def replay_row(table_name: str, entries: list[Entry]) -> Any:
@@ -155,12 +157,12 @@ def _merge_says(entries: list[Entry], clocks: dict[str, str] | None, name: str, 
 
 
 def _rows(conn: Connection, table: Table) -> Iterator[tuple[str, str, dict[str, Any], dict[str, str] | None]]:
-    """Every row as written (raw values, see :func:`_reader`), in id order, with the merge's field
-    clocks of it."""
+    """Every row as written (raw values, see :func:`_reader`), in id order (the primary key's index:
+    no sort, see :data:`_ENTRIES`), with the merge's field clocks of it."""
     columns = ", ".join(f't."{c.name}"' for c in _columns(table))
     read = _reader(conn, table)
     raw = conn.execute(text(f'SELECT {columns}, k.clocks FROM "{table.name}" t LEFT JOIN sync_clock k '
-                            "ON k.table_name = :t AND k.row_id = t.id ORDER BY +t.id"), {"t": table.name})
+                            "ON k.table_name = :t AND k.row_id = t.id ORDER BY t.id"), {"t": table.name})
     for row in raw:
         clocks = row[-1]
         values = read(row[:-1])
