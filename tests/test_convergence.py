@@ -45,6 +45,7 @@ from shebao_desk.services.conflicts import list_conflicts, resolve_conflict
 from shebao_desk.services.intake import accept_case, complete_case
 from shebao_desk.services.invariants import check_store
 from shebao_desk.services.restore import record_restore
+from shebao_desk.store.anchor import ANCHOR_KEY
 from shebao_desk.store.backup import backup, restore
 from shebao_desk.store.database import connect_file, file_key, open_store
 from shebao_desk.store.keystore import DB_KEY, Keystore
@@ -250,8 +251,10 @@ def start_clone(station: Station, folder: Path, engine, rng: random.Random, poli
     copy.parent.mkdir(exist_ok=True)
     shutil.copyfile(station.path, copy)
     keys = Keystore(copy)
+    # The anchor is bound to the store's path (its MAC names it): the copy here, at another path, starts
+    # unanchored, as the image would at its own path with its own anchor file (#24).
     for name, value in Keystore(station.path).load().items():
-        if name != "store":
+        if name not in ("store", ANCHOR_KEY):
             keys.put(name, value)
     clone = open_store(copy)
     try:
