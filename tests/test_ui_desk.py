@@ -45,13 +45,8 @@ def test_standard_dialog_buttons_are_chinese(make_window, qtbot):
 # -- windows that fit ---------------------------------------------------------------
 
 def outside_scroll(widget, page) -> bool:
-    from PySide6.QtWidgets import QScrollArea
-    parent = widget.parentWidget()
-    while parent is not None and parent is not page:
-        if isinstance(parent, QScrollArea):
-            return False
-        parent = parent.parentWidget()
-    return True
+    from screen_probe import scroll_of
+    return scroll_of(widget, page) is None
 
 
 def test_every_page_action_lies_inside_the_screen(make_window, qtbot):

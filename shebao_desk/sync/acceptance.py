@@ -26,7 +26,6 @@ NAME_CARD_NS = uuid.UUID("3d5e2a7c-91b4-4f0e-8c6d-1a2b3c4d5e6f")
 BOTTOM = "0000000000000-00000-"  # a name card's clock (+ origin): below every change a PC ever makes
 PEER_WINDOW = "peer_window:"  # sync_state: the window a site signed its bundles under
 RESTORE_TABLE = "store"  # record_event's table for a restore or a new incarnation noticed at sync
-ACCOUNT_ONLY = ("role", "password_hash", "active", "failed_logins", "locked_until", "last_login_at")
 REFUSED = "，已拒绝导入，数据未改变"
 
 Change = dict[str, Any]
