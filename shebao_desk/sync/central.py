@@ -16,6 +16,7 @@ the rest goes on; quarantined changes are tried again at every sync.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import socket
@@ -26,6 +27,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy import Connection, Engine, Executable, Row, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.audit_chain import RESTORED, exchange_head
@@ -115,11 +117,11 @@ def prepare_central(engine: Engine) -> None:
 
 def identity(store: Store) -> tuple[str, str]:
     """(window code, origin) of this workstation."""
-    with store.read() as s:
-        site = s.scalar(select(Site).limit(1))
+    with store.engine.connect() as conn:
+        site = conn.execute(select(Site.window_code, Site.workstation_id).limit(1)).first()
     if site is None:
         raise SyncError("本机尚未完成站点设置，不能同步")
-    return site.window_code, f"{site.window_code}{site.workstation_id}"
+    return site[0], f"{site[0]}{site[1]}"
 
 
 def _identity(conn: Connection) -> tuple[str, str, int]:
@@ -524,24 +526,31 @@ class Lookup:
     conflicts: int = 0
 
 
+@functools.lru_cache(maxsize=4)
+def _lookup_engine(url: str) -> Engine:
+    """One engine per central address, so the dialect learns the server once; no pool: each lookup
+    opens its own connection (lookups are minutes apart; an idle one would only go stale)."""
+    return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": LOOKUP_TIMEOUT_S})
+
+
 def lookup_person(store: Store, url: str, id_number: str) -> Lookup:
     """Ask central for a person this store does not hold: the person, their cards, cases and
     the clerks those name are merged here, and from now on the person is in this window's scope.
     Also how a card business checks a card against central first (see :func:`check_card_with_central`)."""
     window, _ = identity(store)
-    engine = create_engine(url, connect_args={"connect_timeout": LOOKUP_TIMEOUT_S})
+    engine = _lookup_engine(url)
     try:
         with engine.begin() as conn:
-            person_id = conn.scalar(text("SELECT id FROM person WHERE id_number = :n"), {"n": id_number})
+            # The push lock keeps the streams in commit order; taken (in the same round trip) only
+            # when central knows the person.
+            person_id = conn.scalar(text("SELECT id, pg_advisory_xact_lock(:k) FROM person WHERE id_number = :n"),
+                                    {"n": id_number, "k": PUSH_LOCK})
             if person_id is None:
                 return Lookup(None)
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})  # the streams' order
             rows = scope.adopt(conn, window, person_id)
     except (OperationalError, DBAPIError) as exc:
         raise CentralUnavailable("暂时无法连接中心数据库，未能查询该人员在其他窗口的记录；可按申请人提供的证件和材料继续办理",
                                  f"lookup at {engine.url.host}: {exc.__class__.__name__}: {getattr(exc, 'orig', exc)}") from exc
-    finally:
-        engine.dispose()
     with store.engine.begin() as conn:
         result = apply_changes(conn, rows, pushed=True, park=True)
     observe_received(store, rows)

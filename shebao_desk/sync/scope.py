@@ -282,10 +282,13 @@ def _clerks_named(conn: Connection, persons: list[str]) -> set[str]:
         'UNION SELECT returned_by FROM temp_card WHERE person_id = ANY(:p)'), {"p": persons}) if k}
 
 
-def _bring(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
+def _bring(conn: Connection, window: str, keys: list[str], before: int | None = None,
+           clerks: set[str] | None = None) -> None:
     """Keys (persons, clerks) new to a window: append their history before ``before`` to its
-    stream, with the accounts of the clerks their cases name (before them, by log order)."""
-    clerks = _clerks_named(conn, [k for k in keys if ":" not in k])
+    stream, with the accounts of the clerks their cases name (before them, by log order;
+    ``clerks``: those, when the caller has read them already)."""
+    if clerks is None:
+        clerks = _clerks_named(conn, [k for k in keys if ":" not in k])
     new_clerks = [k for _, k in _add_members(conn, {(window, "c:" + c) for c in clerks})]
     _append_history(conn, window, sorted(set(new_clerks) | set(keys)), before)
 
@@ -322,7 +325,7 @@ def adopt(conn: Connection, window: str, person_id: str) -> list[dict[str, Any]]
     the window; returns the person's history (and the clerks it names) to merge at once."""
     clerks = _clerks_named(conn, [person_id])
     if _add_members(conn, [(window, person_id)]):
-        _bring(conn, window, [person_id])
+        _bring(conn, window, [person_id], clerks=clerks)
     rows = conn.execute(text(f"SELECT {_COLUMNS} FROM sync_change c WHERE c.scope = ANY(:keys) ORDER BY c.seq"),
                         {"keys": [person_id, *("c:" + c for c in sorted(clerks))]}).all()
     return [dict(r._mapping) for r in rows]
