@@ -7,7 +7,7 @@ log with the same code a push runs (:func:`shebao_desk.sync.scope.backfill`). Ea
 card and an application case at their home window; one in twenty also did business at another
 window (cross-county service), as the city's data would look.
 
-Sizes: SHEBAO_BENCH_CITY_M (people, default 200,000), SHEBAO_BENCH_CITY_WINDOWS (20),
+Sizes: SHEBAO_BENCH_CITY_M (people, default 500,000: issue 29's size), SHEBAO_BENCH_CITY_WINDOWS (20),
 SHEBAO_BENCH_PUSH_PER_WS (people per workstation in the push test, 1,000); SHEBAO_BENCH_CITY_PARTS
 ("city,push") picks the parts (and so the figures this module promises). ``--quick``: 2,000 people,
 40 workstations of 5 people each.
@@ -46,7 +46,7 @@ from shebao_desk.sync.central import (
     push,
 )
 
-M = int(os.environ.get("SHEBAO_BENCH_CITY_M", "200000"))
+M = int(os.environ.get("SHEBAO_BENCH_CITY_M", "500000"))
 WINDOWS = int(os.environ.get("SHEBAO_BENCH_CITY_WINDOWS", "20"))
 PUSH_PER_WS = int(os.environ.get("SHEBAO_BENCH_PUSH_PER_WS", "1000"))
 QUICK_M, QUICK_PUSH_PER_WS = 2000, 5
@@ -243,7 +243,7 @@ def city_figures(admin_url: str, m: int = M) -> list[Figure]:
     return [
         Figure("city_initial_sync_scoped", round(scoped_s, 3), "s",
                "full pull of the same central database by another new workstation", round(full_s, 3),
-               "ratio <= 0.067 (1/15), time and rows", ratio_time <= 1 / 15 and ratio_rows <= 1 / 15,
+               "ratio <= 0.03 in time, rows <= 0.067 (1/15)", ratio_time <= 0.03 and ratio_rows <= 1 / 15,
                ratio=round(ratio_time, 4),
                note=f"{size}; rows pulled {scoped_rows:,} vs {full_rows:,} (ratio {ratio_rows:.4f}); "
                     f"store {scoped_bytes / 2**20:.1f} MiB vs {full_bytes / 2**20:.1f} MiB; generated in "
@@ -251,7 +251,7 @@ def city_figures(admin_url: str, m: int = M) -> list[Figure]:
                     f"({info['stream_rows']:,} stream rows); sizes MiB {mb}"),
         Figure("city_lookup_latency", round(lookup, 1), "ms (median of 30)",
                "bare psycopg connect + person by ID number + their changes by scope", round(bare, 1),
-               "<= 300 ms", lookup <= 300,
+               "ratio <= 2 and <= 300 ms", lookup <= 2 * bare and lookup <= 300,
                note=f"{size}; lookup = connect, adopt under the push lock, merge into SQLite; "
                     f"max {max(lookup_ms):.0f} ms; bare max {max(bare_ms):.0f} ms"),
     ]

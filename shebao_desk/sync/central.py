@@ -529,8 +529,10 @@ class Lookup:
 @functools.lru_cache(maxsize=4)
 def _lookup_engine(url: str) -> Engine:
     """One engine per central address, so the dialect learns the server once; no pool: each lookup
-    opens its own connection (lookups are minutes apart; an idle one would only go stale)."""
-    return create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": LOOKUP_TIMEOUT_S})
+    opens its own connection (lookups are minutes apart; an idle one would only go stale), closed
+    without the pool's extra rollback (every use is a ``begin()`` block, ended by then)."""
+    return create_engine(url, poolclass=NullPool, pool_reset_on_return=None,
+                         connect_args={"connect_timeout": LOOKUP_TIMEOUT_S})
 
 
 def lookup_person(store: Store, url: str, id_number: str) -> Lookup:

@@ -272,23 +272,23 @@ def _with_history(conn: Connection, keys: set[str], before: int) -> set[str]:
         "(SELECT 1 FROM sync_change WHERE scope = k AND seq < :before)"), {"keys": sorted(keys), "before": before}))
 
 
+# The clerks the cases, inquiries and temporary cards of the persons :p name (NULL or '' for none).
+_CLERKS_NAMED = ('SELECT accepted_by AS k FROM "case" WHERE person_id = ANY(:p) UNION SELECT completed_by FROM "case" '
+                 'WHERE person_id = ANY(:p) UNION SELECT owner_id FROM inquiry WHERE person_id = ANY(:p) '
+                 'UNION SELECT returned_by FROM temp_card WHERE person_id = ANY(:p)')
+
+
 def _clerks_named(conn: Connection, persons: list[str]) -> set[str]:
     """The clerks the cases, inquiries and temporary cards of these persons name."""
     if not persons:
         return set()
-    return {k for (k,) in conn.execute(text(
-        'SELECT accepted_by FROM "case" WHERE person_id = ANY(:p) UNION SELECT completed_by FROM "case" '
-        'WHERE person_id = ANY(:p) UNION SELECT owner_id FROM inquiry WHERE person_id = ANY(:p) '
-        'UNION SELECT returned_by FROM temp_card WHERE person_id = ANY(:p)'), {"p": persons}) if k}
+    return {k for (k,) in conn.execute(text(_CLERKS_NAMED), {"p": persons}) if k}
 
 
-def _bring(conn: Connection, window: str, keys: list[str], before: int | None = None,
-           clerks: set[str] | None = None) -> None:
+def _bring(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
     """Keys (persons, clerks) new to a window: append their history before ``before`` to its
-    stream, with the accounts of the clerks their cases name (before them, by log order;
-    ``clerks``: those, when the caller has read them already)."""
-    if clerks is None:
-        clerks = _clerks_named(conn, [k for k in keys if ":" not in k])
+    stream, with the accounts of the clerks their cases name (before them, by log order)."""
+    clerks = _clerks_named(conn, [k for k in keys if ":" not in k])
     new_clerks = [k for _, k in _add_members(conn, {(window, "c:" + c) for c in clerks})]
     _append_history(conn, window, sorted(set(new_clerks) | set(keys)), before)
 
@@ -320,14 +320,25 @@ def _follow_clerks(conn: Connection, changes: list[dict[str, Any]], scopes: dict
         _append_history(conn, w, keys)
 
 
+# adopt() in one round trip (the clerk waits at the counter): the same steps as _add_members and
+# _bring, as data-modifying CTEs. Members are added only for a person new to the window; its
+# history and that of the clerks new to the window join the window's stream in log order.
+_ADOPT = (
+    f"WITH clerks AS (SELECT 'c:' || k AS key FROM ({_CLERKS_NAMED}) named WHERE k <> ''), "
+    "person_new AS (INSERT INTO scope_member (window_code, key) VALUES (:w, :p1) ON CONFLICT DO NOTHING "
+    "RETURNING key), "
+    "clerks_new AS (INSERT INTO scope_member (window_code, key) SELECT :w, key FROM clerks "
+    "WHERE EXISTS (SELECT 1 FROM person_new) ON CONFLICT DO NOTHING RETURNING key), "
+    "appended AS (INSERT INTO sync_scope (window_code, change_seq) SELECT :w, seq FROM sync_change "
+    "WHERE scope = ANY(ARRAY(SELECT key FROM person_new UNION ALL SELECT key FROM clerks_new)) ORDER BY seq) "
+    f"SELECT {_COLUMNS} FROM sync_change c "
+    "WHERE c.scope = ANY(ARRAY(SELECT CAST(:p1 AS text) UNION ALL SELECT key FROM clerks)) ORDER BY c.seq")
+
+
 def adopt(conn: Connection, window: str, person_id: str) -> list[dict[str, Any]]:
     """A window takes on a person (an on-demand lookup): from now on the person's changes reach
     the window; returns the person's history (and the clerks it names) to merge at once."""
-    clerks = _clerks_named(conn, [person_id])
-    if _add_members(conn, [(window, person_id)]):
-        _bring(conn, window, [person_id], clerks=clerks)
-    rows = conn.execute(text(f"SELECT {_COLUMNS} FROM sync_change c WHERE c.scope = ANY(:keys) ORDER BY c.seq"),
-                        {"keys": [person_id, *("c:" + c for c in sorted(clerks))]}).all()
+    rows = conn.execute(text(_ADOPT), {"w": window, "p": [person_id], "p1": person_id}).all()
     return [dict(r._mapping) for r in rows]
 
 
