@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from shebao_desk.errors import ValidationError
@@ -75,7 +75,10 @@ class StartDialog(QDialog):
         self.error.setStyleSheet("color:#b00020")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        # Not the constructor taking the buttons: its overloads (with Qt.Orientation) build the whole Qt
+        # namespace, ~30 ms before the first paint; setStandardButtons has one signature.
+        self.buttons = QDialogButtonBox()
+        self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -128,6 +131,7 @@ class StartDialog(QDialog):
 
     def busy(self, on: bool) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not on and self.ctx is not None)
+        from PySide6.QtCore import Qt  # noqa: PLC0415 - start-up: building the Qt namespace costs ~30 ms
         self.setCursor(Qt.CursorShape.WaitCursor if on else Qt.CursorShape.ArrowCursor)
 
     def fail(self, error: BaseException) -> None:
