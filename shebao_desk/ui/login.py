@@ -12,9 +12,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from shebao_desk.errors import ValidationError
-from shebao_desk.ui.errors import clerk_message
-from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import named
+from shebao_desk.ui.naming import named
 
 if TYPE_CHECKING:
     from shebao_desk.ui.context import AppContext
@@ -137,6 +135,7 @@ class StartDialog(QDialog):
     def fail(self, error: BaseException) -> None:
         self.busy(False)
         if self.ctx is not None:  # else startup_failed's message stays
+            from shebao_desk.ui.errors import clerk_message  # noqa: PLC0415 - start-up, see the module docstring
             self.error.setText(clerk_message(error))
 
     def done_with(self, clerk) -> None:
@@ -179,6 +178,7 @@ class StartDialog(QDialog):
             with ctx.store.unit(None, ctx.workstation, "first admin") as s:
                 return create_clerk(s, username, name, password, Role.ADMIN)
 
+        from shebao_desk.ui.ops import run_op  # noqa: PLC0415 - start-up, see the module docstring
         self.busy(True)
         run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False),
                changes={"clerks", "site"})
@@ -193,6 +193,7 @@ class StartDialog(QDialog):
             return login(ctx.store, username, password, max_failures=cfg.login_max_failures,
                          lockout_minutes=cfg.lockout_minutes, workstation=ctx.workstation)
 
+        from shebao_desk.ui.ops import run_op  # noqa: PLC0415 - start-up, see the module docstring
         self.busy(True)
         run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False))
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from PySide6.QtCore import QDate, QObject
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
 from shebao_desk.clock import local_text, today
 from shebao_desk.rules.idnumber import mask_id_number
+from shebao_desk.ui.naming import named
 
-
-Q = TypeVar("Q", bound=QObject)
-
-
-def named(widget: Q, name: str) -> Q:
-    """``widget`` with its objectName (what tests and style sheets find it by). Qt takes objectName=…
-    as a constructor keyword too, but PySide6's stubs list only a class's own properties there."""
-    widget.setObjectName(name)
-    return widget
+__all__ = ["named"]  # the pages import it from here; the start dialog from ui.naming
 
 
 def china_today() -> QDate:
