@@ -9,9 +9,7 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 
 from shebao_desk.clock import local_text, today
 from shebao_desk.rules.idnumber import mask_id_number
-from shebao_desk.ui.naming import named
-
-__all__ = ["named"]  # the pages import it from here; the start dialog from ui.naming
+from shebao_desk.ui.naming import named as named  # the pages import it from here; the start dialog from ui.naming
 
 
 def china_today() -> QDate:
