@@ -89,31 +89,6 @@ class ApduProtocol:
         log.log(TRAFFIC, "< %s %04X", response_for_trace(apdu, data), sw)
         return Response(data, sw)
 
-    def send_each(self, apdus: tuple[bytes, ...], go_on: frozenset[int]) -> list[tuple[bytes, int]]:
-        """(data, SW) of each of ``apdus`` sent in turn, stopping after the first SW not in ``go_on``.
-
-        For a file's records, read back to back: only this loop runs between two APDUs (the checks
-        and the decoding after the last), ~50 us less per card read than item by item (bench_card)."""
-        if log.isEnabledFor(TRAFFIC):
-            traced: list[tuple[bytes, int]] = []
-            for apdu in apdus:
-                traced.append(self.send(apdu))
-                if traced[-1][1] not in go_on:
-                    break
-            return traced
-        transmit = self.connection.transmit
-        out: list[tuple[bytes, int]] = []
-        for apdu in apdus:
-            answer = transmit(apdu)
-            self.count += 1
-            first = answer[1] >> 8
-            if first == 0x61 or first == 0x6C:
-                answer = self._follow(apdu, Response(*answer))
-            out.append(answer)
-            if answer[1] not in go_on:
-                break
-        return out
-
     def send(self, apdu: bytes) -> Response:
         """Send, resending on 6Cxx and collecting 61xx with GET RESPONSE."""
         if log.isEnabledFor(TRAFFIC):
@@ -125,11 +100,7 @@ class ApduProtocol:
         first = response.sw >> 8
         if first != 0x61 and first != 0x6C:  # the usual answer: nothing to follow
             return response
-        return self._follow(apdu, response)
-
-    def _follow(self, apdu: bytes, response: Response) -> Response:
-        """After 6Cxx: the command again with the right Le; after 61xx: GET RESPONSE until the last part."""
-        if response.sw >> 8 == 0x6C:
+        if first == 0x6C:
             response = self._raw(with_le(apdu, response.sw & 0xFF))
         data = response.data
         for _ in range(MAX_CHAINED_RESPONSES):

@@ -45,14 +45,6 @@ def _read_record(tag: int, length: int) -> bytes:
     return build(0x00, 0xB2, tag, P2_CURRENT_EF_FIRST_ID, le=length + 2)
 
 
-@functools.cache
-def _read_records(items: tuple[tuple[int, int], ...]) -> tuple[bytes, ...]:
-    return tuple(_read_record(tag, length) for tag, length in items)
-
-
-READ_GOES_ON = frozenset({SW_OK, SW_RECORD_NOT_FOUND})  # a record absent is an answer; any other SW ends the file
-
-
 def pin_bcd(pin: str) -> bytes:
     check_pin_format(pin)
     return bytes.fromhex(pin)
@@ -87,9 +79,6 @@ class SocialSecurityCard:
     def read_item(self, tag: int, length: int) -> bytes | None:
         """The value of the record with identifier ``tag`` in the current EF, or None if there is none."""
         data, sw = self.protocol.send(_read_record(tag, length))
-        return self._item(tag, length, data, sw)
-
-    def _item(self, tag: int, length: int, data: bytes, sw: int) -> bytes | None:
         if sw == SW_OK:
             return self._tlv_value(data, tag, length)
         if sw == SW_RECORD_NOT_FOUND:
@@ -105,12 +94,8 @@ class SocialSecurityCard:
         return data[2:]
 
     def _read_file(self, fid: bytes, items: dict[int, int]) -> dict[int, bytes | None]:
-        """The file's records read back to back, then checked in order: the first bad one raises, as
-        item by item; an SW that ends the file (not 9000 or 6A83) stops the reads after it."""
         self.select_file(fid)
-        wanted = tuple(items.items())
-        answers = self.protocol.send_each(_read_records(wanted), READ_GOES_ON)
-        return {tag: self._item(tag, n, data, sw) for (tag, n), (data, sw) in zip(wanted, answers, strict=False)}
+        return {tag: self.read_item(tag, n) for tag, n in items.items()}
 
     def read(self) -> CardInfo:
         self.select()
