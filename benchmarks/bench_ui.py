@@ -15,6 +15,7 @@ from benchmarks.common import Figure
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+READY_TARGET_MS = 800  # issue #29
 FIGURES = ("start_to_login_window", "start_to_login_ready", "card_inserted_to_form_filled",
            "gui_longest_stall_read_save_print")
 
@@ -32,15 +33,19 @@ def startup_figures(starts: int = 5) -> list[Figure]:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.sqlite3"
         _startup("login", db)  # first start creates and migrates the store; measure the daily start
-        ours = [_startup("login", db) for _ in range(starts)]
-        bare = statistics.median(_startup("bare", db)[0] for _ in range(starts))
+        _startup("bare", db)  # and the bare one warms the same page cache
+        ours, bares = [], []
+        for _ in range(starts):  # alternating, start for start, so a change in the machine's load falls on both
+            ours.append(_startup("login", db))
+            bares.append(_startup("bare", db)[0])
+        bare = statistics.median(bares)
     shown = statistics.median(s for s, _ in ours)
     ready = statistics.median(r for _, r in ours)
     return [Figure("start_to_login_window", round(shown, 1), "ms", "bare PySide6 window (new process each)",
                    round(bare, 1), "ratio <= 1.5", shown <= 1.5 * bare),
             Figure("start_to_login_ready", round(ready, 1), "ms", "bare PySide6 window (new process each)",
-                   round(bare, 1), "none (informative)", True,
-                   note="the store opened, migrations checked and the password field enabled")]
+                   round(bare, 1), f"<= {READY_TARGET_MS} ms", ready <= READY_TARGET_MS,
+                   note=f"the store opened, migrations checked and the password field enabled; median of {starts}")]
 
 
 class StallMeter:

@@ -78,3 +78,20 @@ def test_search_finds_by_name_prefix_card_number_and_case_number_in_name_order(s
         found = search(s, wang.number)
         assert [c.number for c in found.cases] == [wang.number]
         assert {c.number for c in search(s, "王").cases} == {wang.number, *[c.number for c in search(s, "王芳").cases]}
+
+
+def test_a_new_case_number_is_found_on_the_number_index_not_by_reading_every_case(store, policy, clerk_and_site):
+    import datetime as dt
+
+    from shebao_desk.services.intake import next_case_number
+
+    first = take(store, policy, clerk_and_site, "apply", applicant(1)).case
+    _, site = clerk_and_site
+    day = dt.datetime.strptime(first.number.split("-")[1], "%Y%m%d").date()
+    numbers = []
+    sent = _statements(store, lambda s: numbers.append(next_case_number(s, s.merge(site), day)))
+    assert numbers == [first.number[:-4] + "0002"]  # the day's numbering goes on after the case taken
+    by_number = [(q, p) for q, p in sent if 'FROM "case"' in q and "number" in q]
+    assert by_number, sent
+    plan = _plan(store, *by_number[0])
+    assert "SEARCH" in plan and "INDEX" in plan and "SCAN" not in plan, plan  # LIKE read all ~1M numbers

@@ -8,7 +8,6 @@ so a broken file stops the start with a message instead of a wrong answer later.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ def resource_path(*parts: str) -> Path:
 
 
 def load_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 - start-up: the login window finds its translations here, before any TOML
+
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)

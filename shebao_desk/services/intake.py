@@ -248,7 +248,10 @@ def _upsert_person(session: Session, req: CaseRequest, regions: Regions) -> Pers
 def next_case_number(session: Session, site: Site, day: dt.date) -> str:
     """``<window><workstation>-<YYYYMMDD>-<seq>``: unique across workstations by construction."""
     prefix = f"{site.window_code}{site.workstation_id}-{day:%Y%m%d}-"
-    numbers = session.scalars(select(Case.number).where(Case.number.like(prefix + "%")))
+    # A range on the unique index, not LIKE: SQLite's LIKE is case-insensitive, so it cannot use the
+    # (binary) index and read every case number in the store (~1M at a county window) for each new case.
+    # "." sorts right after "-": the range is exactly the numbers that start with the prefix.
+    numbers = session.scalars(select(Case.number).where(Case.number >= prefix, Case.number < prefix[:-1] + "."))
     last = max((int(n.rsplit("-", 1)[1]) for n in numbers if n.rsplit("-", 1)[1].isdigit()), default=0)
     # After a restore from backup the day's numbering resumes above what the lost copy may have issued.
     seq = max(last, case_sequence_floor(session, day)) + 1

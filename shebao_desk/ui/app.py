@@ -18,10 +18,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
-from shebao_desk.errors import StoreError
-from shebao_desk.failure import trace_text
-from shebao_desk.ui.context import AppContext
-from shebao_desk.ui.errors import clerk_message, report_error, show_message
 from shebao_desk.ui.i18n import install_translators
 from shebao_desk.ui.login import StartDialog
 from shebao_desk.ui.worker import Worker
@@ -30,6 +26,7 @@ if TYPE_CHECKING:
     import argparse
 
     from shebao_desk.models import Clerk
+    from shebao_desk.ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +96,7 @@ def open_core(db_path: Path, training: bool, workstation: str | None) -> Core:
 def build_context(core: Core, *, monitor: bool = True) -> AppContext:
     """On the GUI thread: the workers and the card service are Qt objects living there."""
     from shebao_desk.ui.card_service import CardService  # noqa: PLC0415 - start-up: devices after the start dialog
+    from shebao_desk.ui.context import AppContext  # noqa: PLC0415 - start-up, see the module docstring
     ctx = AppContext(store=core.store, policy=core.policy, site=core.site, training=core.training)
     ctx.cards = CardService(ctx.devices, training=core.training, monitor=monitor)
     ctx.cards.start()
@@ -126,6 +124,8 @@ def start_dialog(db_path: Path, training: bool, workstation: str | None, loader)
         check_in_background(state["ctx"], dialog)
 
     def failed(error: BaseException) -> None:
+        from shebao_desk.failure import trace_text  # noqa: PLC0415 - start-up, see the module docstring
+        from shebao_desk.ui.errors import clerk_message  # noqa: PLC0415 - start-up
         log.error("start failed:\n%s", trace_text(error))
         dialog.startup_failed(clerk_message(error))
 
@@ -148,6 +148,7 @@ def check_in_background(ctx: AppContext, dialog: StartDialog) -> None:
     def found(damage: BaseException | None) -> None:
         if damage is None:
             return
+        from shebao_desk.ui.errors import clerk_message, show_message  # noqa: PLC0415 - start-up
         if dialog.isVisible():
             dialog.startup_failed(clerk_message(damage))
         else:
@@ -190,6 +191,8 @@ def run(args: argparse.Namespace) -> int:
             ctx.shutdown()
         return 0
     from shebao_desk.ui.main_window import MainWindow  # noqa: PLC0415 - start-up: the workbench after login
+    from shebao_desk.errors import StoreError  # noqa: PLC0415 - start-up, see the module docstring
+    from shebao_desk.ui.errors import report_error  # noqa: PLC0415 - start-up
     ctx.clerk = clerk = dialog.result_clerk
     try:
         sign_in_clerk(ctx, clerk)

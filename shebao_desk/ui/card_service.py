@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from shebao_desk.devices.errors import DeviceError, NoCardError
 from shebao_desk.devices.monitor import EventKind, ReaderEvent, ReaderMonitor
 from shebao_desk.devices.operations import read_card
-from shebao_desk.devices.simulators.inprocess import InProcessConnection
-from shebao_desk.devices.simulators.virtual_card import VirtualCard
 from shebao_desk.ui.worker import Worker
+
+if TYPE_CHECKING:  # the training card's model loads only when a training card is used (not at every start)
+    from shebao_desk.devices.simulators.virtual_card import VirtualCard
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class TrainingReader:
     def open(self):
         if self.card is None:
             raise NoCardError(TRAINING_READER)
+        from shebao_desk.devices.simulators.inprocess import InProcessConnection  # noqa: PLC0415 - start-up: training only
         return InProcessConnection(self.card, TRAINING_READER)
 
 

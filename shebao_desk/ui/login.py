@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from shebao_desk.errors import ValidationError
-from shebao_desk.ui.errors import clerk_message
-from shebao_desk.ui.ops import run_op
-from shebao_desk.ui.widgets import named
+from shebao_desk.ui.naming import named
 
 if TYPE_CHECKING:
     from shebao_desk.ui.context import AppContext
@@ -75,7 +73,10 @@ class StartDialog(QDialog):
         self.error.setStyleSheet("color:#b00020")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        # Not the constructor taking the buttons: its overloads (with Qt.Orientation) build the whole Qt
+        # namespace, ~30 ms before the first paint; setStandardButtons has one signature.
+        self.buttons = QDialogButtonBox()
+        self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -128,11 +129,13 @@ class StartDialog(QDialog):
 
     def busy(self, on: bool) -> None:
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not on and self.ctx is not None)
+        from PySide6.QtCore import Qt  # noqa: PLC0415 - start-up: building the Qt namespace costs ~30 ms
         self.setCursor(Qt.CursorShape.WaitCursor if on else Qt.CursorShape.ArrowCursor)
 
     def fail(self, error: BaseException) -> None:
         self.busy(False)
         if self.ctx is not None:  # else startup_failed's message stays
+            from shebao_desk.ui.errors import clerk_message  # noqa: PLC0415 - start-up, see the module docstring
             self.error.setText(clerk_message(error))
 
     def done_with(self, clerk) -> None:
@@ -175,6 +178,7 @@ class StartDialog(QDialog):
             with ctx.store.unit(None, ctx.workstation, "first admin") as s:
                 return create_clerk(s, username, name, password, Role.ADMIN)
 
+        from shebao_desk.ui.ops import run_op  # noqa: PLC0415 - start-up, see the module docstring
         self.busy(True)
         run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False),
                changes={"clerks", "site"})
@@ -189,6 +193,7 @@ class StartDialog(QDialog):
             return login(ctx.store, username, password, max_failures=cfg.login_max_failures,
                          lockout_minutes=cfg.lockout_minutes, workstation=ctx.workstation)
 
+        from shebao_desk.ui.ops import run_op  # noqa: PLC0415 - start-up, see the module docstring
         self.busy(True)
         run_op(self, ctx, work, self.done_with, hint=self.error, failed=lambda _: self.busy(False))
 

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
-from PySide6.QtCore import QDate, QObject, Qt
+from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
 from shebao_desk.clock import local_text, today
 from shebao_desk.rules.idnumber import mask_id_number
-
-
-Q = TypeVar("Q", bound=QObject)
-
-
-def named(widget: Q, name: str) -> Q:
-    """``widget`` with its objectName (what tests and style sheets find it by). Qt takes objectName=…
-    as a constructor keyword too, but PySide6's stubs list only a class's own properties there."""
-    widget.setObjectName(name)
-    return widget
+from shebao_desk.ui.naming import named as named  # the pages import it from here; the start dialog from ui.naming
 
 
 def china_today() -> QDate:
@@ -70,6 +61,7 @@ class Table(QTableWidget):
         self.payloads: list[Any] = []  # what each row stands for (an id, a path): the page's own
 
     def fill(self, rows: list[list[str]], payloads: list[Any] | None = None) -> None:
+        from PySide6.QtCore import Qt  # noqa: PLC0415 - start-up: the login window needs no Qt namespace (~30 ms)
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):

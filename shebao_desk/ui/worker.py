@@ -14,8 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from shebao_desk.ui.errors import log_failure, report_error
-
 log = logging.getLogger(__name__)
 
 
@@ -52,6 +50,8 @@ class Worker:
     def _deliver(self, callback: Callable | None, result: Any, error: BaseException | None) -> None:
         self.pending -= 1
         if error is not None:
+            # The start dialog's worker is built before the first paint, which this chain need not delay.
+            from shebao_desk.ui.errors import log_failure, report_error  # noqa: PLC0415 - start-up
             if callback is None:
                 report_error(None, error)
                 return
