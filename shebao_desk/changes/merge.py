@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Connection, LargeBinary, Table, bindparam, func, select, update
+from sqlalchemy import JSON, ColumnElement, Connection, LargeBinary, Table, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.changes.audit_chain import seal_received
@@ -59,6 +59,24 @@ def _chunks(items: list[str], size: int = CHUNK) -> Iterator[list[str]]:
         yield items[i:i + size]
 
 
+def _batches(conn: Connection, items: list[str]) -> Iterator[list[str]]:
+    """PostgreSQL takes a whole batch as one array parameter (:func:`_among`): one query, not one per
+    chunk, and nothing for SQLAlchemy to expand into thousands of placeholders."""
+    if conn.dialect.name == "postgresql":
+        if items:
+            yield items
+        return
+    yield from _chunks(items)
+
+
+def _among(conn: Connection, column: Any, items: list[str]) -> ColumnElement[bool]:
+    """``column IN items``: on PostgreSQL ``= ANY(array)``, one bound parameter however many items."""
+    if conn.dialect.name == "postgresql":
+        # typed as the column (varchar[]), so its index serves the comparison
+        return column == any_(bindparam(None, items, type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(items)  # type: ignore[no-any-return]
+
+
 Clocks = dict[tuple[str, str], dict[str, str]]  # (table, row) -> {field or "*": hlc}
 
 
@@ -91,11 +109,10 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], keys
     return None
 
 
-def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...],
-                 update_cols: tuple[str, ...], returning: str | None, encoded: bool = False) -> list[Any] | None:
-    """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
-    timestamp-without-time-zone column takes as the UTC wall time we store."""
-    columns = list(rows[0])
+def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any]], columns: list[str],
+           encoded: bool) -> str:
+    """COPY ``rows`` into a temporary table shaped like ``table``'s ``columns`` (one per column set,
+    emptied first, dropped at commit); returns its name."""
     json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
     processors: dict[str, Callable[[Any], Any] | None]
     if encoded:
@@ -105,24 +122,39 @@ def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key
         processors = {c.key: c.type.bind_processor(conn.dialect) for c in table.columns if c.key in columns}
     quoted = ", ".join(f'"{c}"' for c in columns)
     staging = f"_stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"  # one per column set
+    # Same column types, none of the constraints (seq and defaults are the target's business).
+    cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
+                   f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
+    cursor.execute(f'TRUNCATE "{staging}"')
+    plain = [c for c in columns if c not in json_cols and processors.get(c) is None]
+    with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
+        if len(plain) == len(columns):  # nothing to convert: rows go out as they are
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+            return staging
+        for row in rows:
+            out = []
+            for c in columns:
+                value = row[c]
+                if c in json_cols:
+                    value = None if value is None else json.dumps(value, ensure_ascii=False)
+                elif (process := processors.get(c)) is not None and value is not None:
+                    value = process(value)
+                out.append(value)
+            copy.write_row(out)
+    return staging
+
+
+def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...],
+                 update_cols: tuple[str, ...], returning: str | None, encoded: bool = False) -> list[Any] | None:
+    """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
+    timestamp-without-time-zone column takes as the UTC wall time we store."""
+    columns = list(rows[0])
+    quoted = ", ".join(f'"{c}"' for c in columns)
     raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: its cursor has copy()
     cursor = raw.cursor()
     try:
-        # Same column types, none of the constraints (seq and defaults are the target's business).
-        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
-                       f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
-        cursor.execute(f'TRUNCATE "{staging}"')
-        with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                out = []
-                for c in columns:
-                    value = row[c]
-                    if c in json_cols:
-                        value = None if value is None else json.dumps(value, ensure_ascii=False)
-                    elif (process := processors.get(c)) is not None and value is not None:
-                        value = process(value)
-                    out.append(value)
-                copy.write_row(out)
+        staging = _stage(cursor, conn, table, rows, columns, encoded)
         clause = ""
         if keys:
             target = ", ".join(f'"{k}"' for k in keys)
@@ -134,6 +166,20 @@ def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key
         back = f' RETURNING "{returning}"' if returning else ""
         cursor.execute(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{staging}"{clause}{back}')
         return [r[0] for r in cursor.fetchall()] if returning else None
+    finally:
+        cursor.close()
+
+
+def _copy_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows of the same columns (``id`` and the decoded values), COPYed into a staging table and
+    written with one ``UPDATE ... FROM``."""
+    columns = list(rows[0])
+    raw: Any = conn.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        staging = _stage(cursor, conn, table, rows, columns, encoded=False)
+        sets = ", ".join(f'"{c}" = s."{c}"' for c in columns if c != "id")
+        cursor.execute(f'UPDATE "{table.name}" t SET {sets} FROM "{staging}" s WHERE t.id = s.id')
     finally:
         cursor.close()
 
@@ -155,15 +201,15 @@ def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | 
     for t, r in keys:
         by_table[t].append(r)
     for table_name, row_ids in by_table.items():
-        for chunk in _chunks(row_ids):
+        for chunk in _batches(conn, row_ids):
             rows = conn.execute(select(clock.c.row_id, clock.c.clocks)
-                                .where(clock.c.table_name == table_name, clock.c.row_id.in_(chunk)))
+                                .where(clock.c.table_name == table_name, _among(conn, clock.c.row_id, chunk)))
             for r, c in rows:
                 out[(table_name, r)] = dict(c)
             bare = [r for r in chunk if (table_name, r) not in out]
             if bare:
                 query = (select(log_table.c.row_id, func.min(log_table.c.hlc))
-                         .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare),
+                         .where(log_table.c.table_name == table_name, _among(conn, log_table.c.row_id, bare),
                                 log_table.c.change_id.not_in(select(SyncParked.change_id)))
                          .group_by(log_table.c.row_id))
                 if upto_seq is not None:
@@ -247,8 +293,8 @@ class ApplyResult:
 def _existing_ids(conn: Connection, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
     cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table.name, ())]
     out = {}
-    for chunk in _chunks(ids):
-        for row in conn.execute(select(*cols).where(table.c.id.in_(chunk))):
+    for chunk in _batches(conn, ids):
+        for row in conn.execute(select(*cols).where(_among(conn, table.c.id, chunk))):
             out[row[0]] = {n: _plain(v) for n, v in zip(RULE_FIELDS.get(table.name, ()), row[1:], strict=True)}
     return out
 
@@ -446,6 +492,9 @@ def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
     for row_id, values in updates:
         ugroups[tuple(sorted(values))].append({"_id": row_id, **{f"v_{k}": v for k, v in values.items()}})
     for names, rows in ugroups.items():
+        if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
+            _copy_update(conn, table, [{"id": r["_id"], **{n: r[f"v_{n}"] for n in names}} for r in rows])
+            continue
         values = {n: bindparam(f"v_{n}") for n in names}
         if "updated_at" in table.c and "updated_at" not in values:
             values["updated_at"] = table.c.updated_at  # as merged, not the time of this merge (onupdate)
@@ -474,14 +523,14 @@ def review_conflicts(conn: Connection, card_ids: set[str],
     persons newly flagged."""
     card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
     persons = set(person_ids)
-    for chunk in _chunks(sorted(card_ids)):
-        persons |= set(conn.scalars(select(card.c.person_id).where(card.c.id.in_(chunk))))
+    for chunk in _batches(conn, sorted(card_ids)):
+        persons |= set(conn.scalars(select(card.c.person_id).where(_among(conn, card.c.id, chunk))))
     if not persons:
         return []
     flagged = []
-    for chunk in _chunks(sorted(persons)):
+    for chunk in _batches(conn, sorted(persons)):
         rows = conn.execute(select(card.c.person_id, func.count(), func.min(card.c.id), func.max(card.c.id))
-                            .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD))
+                            .where(_among(conn, card.c.person_id, chunk), card.c.status.in_(VALID_CARD))
                             .group_by(card.c.person_id).having(func.count() > 1))
         for person_id, count, low, high in rows:
             if _flag(conn, "two_valid_cards", person_id, {"valid_cards": count, "card_ids": [low, high]},
@@ -489,7 +538,7 @@ def review_conflicts(conn: Connection, card_ids: set[str],
                 flagged.append(person_id)
                 log.warning("sync conflict: person %s has %d valid cards; flagged for a supervisor", person_id, count)
         rows = conn.execute(select(card.c.person_id, card.c.id).join(person, person.c.id == card.c.person_id)
-                            .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD),
+                            .where(_among(conn, card.c.person_id, chunk), card.c.status.in_(VALID_CARD),
                                    person.c.status == CANCELLED_PERSON))
         for person_id, card_id in rows:
             if not _flag(conn, "cancelled_person_valid_card", person_id, {"card_ids": [card_id]}, card_id):
@@ -506,9 +555,9 @@ def close_settled(conn: Connection, person_ids: set[str] | frozenset[str]) -> in
     card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
     conflict = table_of(SyncConflict)
     closed = 0
-    for chunk in _chunks(sorted(person_ids)):
+    for chunk in _batches(conn, sorted(person_ids)):
         open_ = conn.execute(select(conflict.c.id, conflict.c.kind, conflict.c.person_id)
-                             .where(conflict.c.person_id.in_(chunk), conflict.c.resolved_at.is_(None))).all()
+                             .where(_among(conn, conflict.c.person_id, chunk), conflict.c.resolved_at.is_(None))).all()
         for conflict_id, kind, person_id in open_:
             valid = conn.execute(select(func.count()).select_from(card)
                                  .where(card.c.person_id == person_id, card.c.status.in_(VALID_CARD))).scalar_one()
