@@ -288,6 +288,7 @@ class ApplyResult:
     conflicts: list[str] = field(default_factory=list)
     parked: int = 0  # logged, waiting for a row they depend on (see :func:`hold_back`)
     taken_in: int = 0  # parked earlier, merged now that their rows have arrived
+    logged_after: int = 0  # the log's last seq before these changes: the new ones are after it
 
 
 def _existing_ids(conn: Connection, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -304,13 +305,16 @@ def _plain(value: Any) -> Any:
 
 
 def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bool,
-                  park: bool = False) -> ApplyResult:
+                  park: bool = False, scopes: dict[str, str] | None = None) -> ApplyResult:
     """Merge changes that came from elsewhere; those already in this log are ignored (idempotent).
 
     ``park``: a change whose rows are not here yet (the person a card names, the clerk of a case,
     the row an update is for) is logged but parked instead of failing the whole batch, and merged
     by a later call once they have arrived (a store; central refuses instead, so the sender
-    keeps the change in quarantine)."""
+    keeps the change in quarantine).
+
+    ``scopes``: on the central log, the scopes known before the merge, written with the log rows
+    (see :func:`shebao_desk.sync.scope.prescopes`)."""
     result = ApplyResult()
     if not changes:
         return result
@@ -322,11 +326,14 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
             unique.append(c)
     now = utcnow()
     logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
-    # The log decides what is new: a change already there is skipped (idempotent resend).
-    inserted = set(insert_many(conn, log_table, [{
-        "change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
-        "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique],
-        keys=("change_id",), returning="change_id") or [])
+    result.logged_after = logged_before
+    rows = [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
+             "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique]
+    if scopes is not None:  # a column of the central log only (not in the model)
+        rows = [{**r, "scope": scopes.get(r["change_id"])} for r in rows]
+        inserted = set(_copy_insert(conn, log_table, rows, ("change_id",), (), "change_id") or [])
+    else:  # The log decides what is new: a change already there is skipped (idempotent resend).
+        inserted = set(insert_many(conn, log_table, rows, keys=("change_id",), returning="change_id") or [])
     fresh = [c for c in unique if c["change_id"] in inserted]
     result.skipped = len(changes) - len(fresh)
     result.applied = len(fresh)
