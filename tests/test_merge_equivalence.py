@@ -5,6 +5,7 @@ last writer by HLC per field, an insert's clock from the log) decide alike on bo
 
 from __future__ import annotations
 
+import base64
 import random
 import uuid
 
@@ -16,14 +17,17 @@ from shebao_desk.models import Person, SyncClock, table_of
 from conftest import needs_pg
 
 PEOPLE = 160  # above merge.COPY_MIN: the batches take the COPY paths on PostgreSQL
-COLUMNS = ("id", "id_number", "name", "phone", "address", "status", "cancelled_at", "updated_at")
+COLUMNS = ("id", "id_number", "name", "phone", "address", "status", "cancelled_at", "birth_date", "photo",
+           "created_at", "updated_at")
 
 
 def _person(i: int, hlc_ms: int) -> dict:
     at = f"2026-03-09T01:{i % 60:02d}:00+00:00"
     return {"id": str(uuid.UUID(int=i + 1)), "id_number": f"{i:018d}", "name": f"测试{i}", "sex": "1",
             "ethnicity": "01", "birth_date": "1980-01-01", "birthplace": "611002", "phone": "13800000000",
-            "address": f"商洛市商州区北新街 {i} 号", "photo": None, "status": "active", "cancelled_at": None,
+            "address": f"商洛市商州区北新街 {i} 号",
+            "photo": {"b64": base64.b64encode(bytes([i % 256, 0, 255]) * 3).decode()} if i % 7 == 0 else None,
+            "status": "active", "cancelled_at": None,
             "created_at": at, "updated_at": at}
 
 
@@ -72,7 +76,7 @@ def _changes(seed: int) -> list[list[dict]]:
 
 def _state(conn) -> tuple[list, list]:
     person, clock = table_of(Person), table_of(SyncClock)
-    rows = [tuple(str(v) if v is not None else None for v in r)
+    rows = [tuple(bytes(v) if isinstance(v, (bytes, memoryview)) else str(v) if v is not None else None for v in r)
             for r in conn.execute(select(*(person.c[c] for c in COLUMNS)).order_by(person.c.id))]
     clocks = [(r.table_name, r.row_id, dict(r.clocks))
               for r in conn.execute(select(clock).order_by(clock.c.table_name, clock.c.row_id))]
@@ -101,6 +105,7 @@ def test_central_set_based_merge_decides_as_the_store(central, store):
             assert central_rows == local_rows
             assert central_clocks == local_clocks
             assert any(r[COLUMNS.index("status")] == "cancelled" for r in central_rows)
+            assert sum(r[COLUMNS.index("photo")] is not None for r in central_rows) >= PEOPLE // 7
             assert len(central_clocks) > PEOPLE // 2  # updates were weighed, not just inserted
     finally:
         engine.dispose()

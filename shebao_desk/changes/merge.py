@@ -361,6 +361,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         if c["table_name"] in Base.metadata.tables:
             by_row[(c["table_name"], c["row_id"])].append(c)
     changed_clocks: Clocks = {}
+    by_id = {c["change_id"]: c for c in fresh}
     touched_cards: set[str] = set()
     touched_persons = {r for t, r in by_row if t == "person"}
     by_table: dict[str, list[str]] = defaultdict(list)
@@ -373,6 +374,8 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         # A new row has no clocks yet; an existing one has those of the changes it holds.
         clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before)
         inserts, updates = [], []
+        logged: dict[tuple[str, ...], list[str]] = defaultdict(list)  # new rows read from the log, by columns
+        from_log = conn.dialect.name == "postgresql"
         for row_id in row_ids:
             row_changes = by_row[(table_name, row_id)]
             if row_id not in existing and len(row_changes) == 1 and "id" in row_changes[0]["values"]:
@@ -380,7 +383,10 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 change = row_changes[0]  # its clock is in the log, see _load_clocks
                 if table_name == "card":
                     touched_cards.add(row_id)
-                inserts.append({**change["values"], "id": row_id})
+                if from_log:
+                    logged[tuple(sorted(change["values"]))].append(change["change_id"])
+                else:
+                    inserts.append({**change["values"], "id": row_id})
                 continue
             current = dict(existing.get(row_id, {}))
             row_clocks = clocks.get((table_name, row_id), {})
@@ -408,6 +414,11 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 updates.append((row_id, decode(table_name, winners)))
             else:
                 inserts.append({**winners, "id": row_id})
+        for names, change_ids in logged.items():
+            if len(change_ids) >= COPY_MIN:
+                _insert_from_log(conn, table, names, change_ids)
+            else:
+                inserts += [{**by_id[c]["values"], "id": by_id[c]["row_id"]} for c in change_ids]
         _write(conn, table, inserts, updates)
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
@@ -482,6 +493,22 @@ def take_in_parked(conn: Connection) -> tuple[int, list[str]]:
         taken += len(ready)
         log.info("%d parked changes taken in: their rows have arrived", len(ready))
     return taken, conflicts
+
+
+def _insert_from_log(conn: Connection, table: Table, names: tuple[str, ...], change_ids: list[str]) -> None:
+    """New rows, each from its insert alone, straight from the central log where the batch was just
+    COPYed: one ``INSERT ... SELECT`` reading the JSON values with the columns' own input functions
+    (as COPY reads them), with nothing converted or sent again from here."""
+    binary = {c.key for c in table.columns if isinstance(c.type, LargeBinary)}
+    columns = [n for n in names if n != "id"]
+    picks = ", ".join(f"decode(s.\"values\"->'{c}'->>'b64', 'base64')" if c in binary else f'r."{c}"'
+                      for c in columns)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{table.name}" ("id", {quoted}) SELECT s.row_id, {picks} '
+                       f'FROM sync_change s CROSS JOIN LATERAL json_populate_record(NULL::"{table.name}", s."values") r '
+                       "WHERE s.change_id = ANY(%s)", (change_ids,))
 
 
 def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
