@@ -216,13 +216,13 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
         fresh += _scope(conn, [c["change_id"] for c in bare], scopes) if bare else []
     if not fresh:
         if window:
-            _relay(conn, changes, window, set())
+            _relay(conn, changes, window, {})
         return 0
     by_id = {c["change_id"]: c for c in changes}
     fresh = [(f[0], f[1], f[2]) for f in fresh if not f[2].startswith("r:")]  # pending: in no stream yet
     if not fresh:
         if window:
-            _relay(conn, changes, window, set())
+            _relay(conn, changes, window, {})
         return 0
     settled = _settle_pending(conn, fresh, by_id)
     members = set()
@@ -256,7 +256,7 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
         "    AS b(seq, scope) WHERE b.scope = '*'"
         ") fan ORDER BY seq, w"), {"seqs": seqs, "scopes": [s for _, _, s in fresh]})
     if window:
-        _relay(conn, changes, window, {cid for _, cid, _ in fresh})
+        _relay(conn, changes, window, {cid: (seq, scope) for seq, cid, scope in fresh})
     return len(fresh)
 
 
@@ -268,19 +268,24 @@ def _scope(conn: Connection, ids: list[str], scopes: dict[str, str]) -> Sequence
         {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
 
 
-def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: set[str]) -> None:
+def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: dict[str, tuple[int, str]]) -> None:
     """Every change a window pushes is held by that window, so it reaches the window's stream, and
     its other PCs hold it as well: a window-scoped change is appended to the stream, a person or
     clerk makes the window a member. Left out only what is surely there already: the window's own
     workstations' changes that this push brought first. Not just another window's changes
     (received by bundle): an origin not registered yet is counted to whichever window pushes its
-    changes first, so its own window, pushing them later, must be made to hold them too."""
+    changes first, so its own window, pushing them later, must be made to hold them too.
+    ``fresh``: the changes this push scoped, with their (seq, scope): not looked up again."""
     own = set(conn.scalars(text("SELECT origin FROM scope_origin WHERE window_code = :w"), {"w": window}))
-    ids = [c["change_id"] for c in changes if c["origin"] not in own or c["change_id"] not in fresh]
-    if not ids:
+    ids = list({c["change_id"] for c in changes if c["change_id"] not in fresh})
+    relayed = {c["change_id"] for c in changes if c["change_id"] in fresh and c["origin"] not in own}
+    scoped: list[tuple[int, str, str]] = [(*fresh[cid], cid) for cid in relayed]
+    if not ids and not scoped:
         return
-    scoped = conn.execute(text("SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) "
-                               "AND scope IS NOT NULL"), {"ids": ids}).all()
+    if ids:
+        scoped += [(seq, scope, cid) for seq, scope, cid in conn.execute(text(
+            "SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) AND scope IS NOT NULL"),
+            {"ids": ids})]
     # (a fresh one's person or clerk: the pushing window was made a member by assign)
     keys = {scope for _, scope, cid in scoped
             if scope != SHARED and not scope.startswith(("w:", "r:")) and cid not in fresh}
