@@ -326,7 +326,7 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
             unique.append(c)
     now = utcnow()
     logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
-    result.logged_after = logged_before
+    result.logged_after = int(logged_before or 0)
     rows = [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
              "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique]
     if scopes is not None:  # a column of the central log only (not in the model)
@@ -371,6 +371,10 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         row_ids = by_table[table_name]
         table = Base.metadata.tables[table_name]
         existing = _existing_ids(conn, table, row_ids)
+        if table_name == "person":
+            # A person new here holds no card yet but those of this batch (whose persons are reviewed
+            # through them) and no conflict: nothing to review for them.
+            touched_persons &= set(existing)
         # A new row has no clocks yet; an existing one has those of the changes it holds.
         clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before)
         inserts, updates = [], []

@@ -305,10 +305,12 @@ def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[t
     members = sorted(set(members))
     if not members:
         return []
-    return [tuple(r) for r in conn.execute(text(
-        "INSERT INTO scope_member (window_code, key) "
-        "SELECT * FROM unnest(CAST(:w AS text[]), CAST(:k AS text[])) ON CONFLICT DO NOTHING "
-        "RETURNING window_code, key"), {"w": [m[0] for m in members], "k": [m[1] for m in members]}).all()]
+    raw: Any = conn.connection.dbapi_connection  # plain tuples back: thousands of new people per push
+    with raw.cursor() as cursor:
+        cursor.execute("INSERT INTO scope_member (window_code, key) "
+                       "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[])) ON CONFLICT DO NOTHING "
+                       "RETURNING window_code, key", ([m[0] for m in members], [m[1] for m in members]))
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def _append_history(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
