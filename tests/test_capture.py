@@ -298,6 +298,8 @@ WRITES_PAST_THE_HOOKS = {
     "shebao_desk.changes.audit_chain:seal": f"audit_seal: {LOCAL}",
     "shebao_desk.changes.merge:_copy_insert": RECEIVED,
     "shebao_desk.changes.merge:_write": RECEIVED,
+    "shebao_desk.changes.merge:_copy_update": RECEIVED,
+    "shebao_desk.changes.merge:_insert_from_log": RECEIVED,
     "shebao_desk.changes.merge:apply_changes": f"{RECEIVED}; sync_parked: {LOCAL}",
     "shebao_desk.changes.merge:take_in_parked": f"sync_parked: {LOCAL}",
     "shebao_desk.changes.merge:insert_many": "the helper of the merge and the log itself",
@@ -319,6 +321,7 @@ WRITES_PAST_THE_HOOKS = {
     "shebao_desk.sync.scope:_relay": CENTRAL,
     "shebao_desk.sync.scope:_settle_pending": CENTRAL,
     "shebao_desk.sync.scope:assign": CENTRAL,
+    "shebao_desk.sync.scope:_scope": CENTRAL,
     "shebao_desk.sync.scope:register_origin": CENTRAL,
     "shebao_desk.sync.scope:register_relayed": CENTRAL,
 }

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, Connection, LargeBinary, Table, bindparam, func, select, update
+from sqlalchemy import JSON, ColumnElement, Connection, LargeBinary, Table, any_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.changes.audit_chain import seal_received
@@ -59,6 +59,24 @@ def _chunks(items: list[str], size: int = CHUNK) -> Iterator[list[str]]:
         yield items[i:i + size]
 
 
+def _batches(conn: Connection, items: list[str]) -> Iterator[list[str]]:
+    """PostgreSQL takes a whole batch as one array parameter (:func:`_among`): one query, not one per
+    chunk, and nothing for SQLAlchemy to expand into thousands of placeholders."""
+    if conn.dialect.name == "postgresql":
+        if items:
+            yield items
+        return
+    yield from _chunks(items)
+
+
+def _among(conn: Connection, column: Any, items: list[str]) -> ColumnElement[bool]:
+    """``column IN items``: on PostgreSQL ``= ANY(array)``, one bound parameter however many items."""
+    if conn.dialect.name == "postgresql":
+        # typed as the column (varchar[]), so its index serves the comparison
+        return column == any_(bindparam(None, items, type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(items)  # type: ignore[no-any-return]
+
+
 Clocks = dict[tuple[str, str], dict[str, str]]  # (table, row) -> {field or "*": hlc}
 
 
@@ -91,11 +109,10 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], keys
     return None
 
 
-def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...],
-                 update_cols: tuple[str, ...], returning: str | None, encoded: bool = False) -> list[Any] | None:
-    """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
-    timestamp-without-time-zone column takes as the UTC wall time we store."""
-    columns = list(rows[0])
+def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any]], columns: list[str],
+           encoded: bool) -> str:
+    """COPY ``rows`` into a temporary table shaped like ``table``'s ``columns`` (one per column set,
+    emptied first, dropped at commit); returns its name."""
     json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
     processors: dict[str, Callable[[Any], Any] | None]
     if encoded:
@@ -105,24 +122,39 @@ def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key
         processors = {c.key: c.type.bind_processor(conn.dialect) for c in table.columns if c.key in columns}
     quoted = ", ".join(f'"{c}"' for c in columns)
     staging = f"_stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"  # one per column set
+    # Same column types, none of the constraints (seq and defaults are the target's business).
+    cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
+                   f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
+    cursor.execute(f'TRUNCATE "{staging}"')
+    plain = [c for c in columns if c not in json_cols and processors.get(c) is None]
+    with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
+        if len(plain) == len(columns):  # nothing to convert: rows go out as they are
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+            return staging
+        for row in rows:
+            out = []
+            for c in columns:
+                value = row[c]
+                if c in json_cols:
+                    value = None if value is None else json.dumps(value, ensure_ascii=False)
+                elif (process := processors.get(c)) is not None and value is not None:
+                    value = process(value)
+                out.append(value)
+            copy.write_row(out)
+    return staging
+
+
+def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...],
+                 update_cols: tuple[str, ...], returning: str | None, encoded: bool = False) -> list[Any] | None:
+    """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
+    timestamp-without-time-zone column takes as the UTC wall time we store."""
+    columns = list(rows[0])
+    quoted = ", ".join(f'"{c}"' for c in columns)
     raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: its cursor has copy()
     cursor = raw.cursor()
     try:
-        # Same column types, none of the constraints (seq and defaults are the target's business).
-        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
-                       f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
-        cursor.execute(f'TRUNCATE "{staging}"')
-        with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
-            for row in rows:
-                out = []
-                for c in columns:
-                    value = row[c]
-                    if c in json_cols:
-                        value = None if value is None else json.dumps(value, ensure_ascii=False)
-                    elif (process := processors.get(c)) is not None and value is not None:
-                        value = process(value)
-                    out.append(value)
-                copy.write_row(out)
+        staging = _stage(cursor, conn, table, rows, columns, encoded)
         clause = ""
         if keys:
             target = ", ".join(f'"{k}"' for k in keys)
@@ -134,6 +166,20 @@ def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key
         back = f' RETURNING "{returning}"' if returning else ""
         cursor.execute(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{staging}"{clause}{back}')
         return [r[0] for r in cursor.fetchall()] if returning else None
+    finally:
+        cursor.close()
+
+
+def _copy_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows of the same columns (``id`` and the decoded values), COPYed into a staging table and
+    written with one ``UPDATE ... FROM``."""
+    columns = list(rows[0])
+    raw: Any = conn.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        staging = _stage(cursor, conn, table, rows, columns, encoded=False)
+        sets = ", ".join(f'"{c}" = s."{c}"' for c in columns if c != "id")
+        cursor.execute(f'UPDATE "{table.name}" t SET {sets} FROM "{staging}" s WHERE t.id = s.id')
     finally:
         cursor.close()
 
@@ -155,15 +201,15 @@ def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | 
     for t, r in keys:
         by_table[t].append(r)
     for table_name, row_ids in by_table.items():
-        for chunk in _chunks(row_ids):
+        for chunk in _batches(conn, row_ids):
             rows = conn.execute(select(clock.c.row_id, clock.c.clocks)
-                                .where(clock.c.table_name == table_name, clock.c.row_id.in_(chunk)))
+                                .where(clock.c.table_name == table_name, _among(conn, clock.c.row_id, chunk)))
             for r, c in rows:
                 out[(table_name, r)] = dict(c)
             bare = [r for r in chunk if (table_name, r) not in out]
             if bare:
                 query = (select(log_table.c.row_id, func.min(log_table.c.hlc))
-                         .where(log_table.c.table_name == table_name, log_table.c.row_id.in_(bare),
+                         .where(log_table.c.table_name == table_name, _among(conn, log_table.c.row_id, bare),
                                 log_table.c.change_id.not_in(select(SyncParked.change_id)))
                          .group_by(log_table.c.row_id))
                 if upto_seq is not None:
@@ -242,13 +288,14 @@ class ApplyResult:
     conflicts: list[str] = field(default_factory=list)
     parked: int = 0  # logged, waiting for a row they depend on (see :func:`hold_back`)
     taken_in: int = 0  # parked earlier, merged now that their rows have arrived
+    logged_after: int = 0  # the log's last seq before these changes: the new ones are after it
 
 
 def _existing_ids(conn: Connection, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
     cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table.name, ())]
     out = {}
-    for chunk in _chunks(ids):
-        for row in conn.execute(select(*cols).where(table.c.id.in_(chunk))):
+    for chunk in _batches(conn, ids):
+        for row in conn.execute(select(*cols).where(_among(conn, table.c.id, chunk))):
             out[row[0]] = {n: _plain(v) for n, v in zip(RULE_FIELDS.get(table.name, ()), row[1:], strict=True)}
     return out
 
@@ -258,13 +305,16 @@ def _plain(value: Any) -> Any:
 
 
 def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bool,
-                  park: bool = False) -> ApplyResult:
+                  park: bool = False, scopes: dict[str, str] | None = None) -> ApplyResult:
     """Merge changes that came from elsewhere; those already in this log are ignored (idempotent).
 
     ``park``: a change whose rows are not here yet (the person a card names, the clerk of a case,
     the row an update is for) is logged but parked instead of failing the whole batch, and merged
     by a later call once they have arrived (a store; central refuses instead, so the sender
-    keeps the change in quarantine)."""
+    keeps the change in quarantine).
+
+    ``scopes``: on the central log, the scopes known before the merge, written with the log rows
+    (see :func:`shebao_desk.sync.scope.prescopes`)."""
     result = ApplyResult()
     if not changes:
         return result
@@ -276,11 +326,14 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
             unique.append(c)
     now = utcnow()
     logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
-    # The log decides what is new: a change already there is skipped (idempotent resend).
-    inserted = set(insert_many(conn, log_table, [{
-        "change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
-        "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique],
-        keys=("change_id",), returning="change_id") or [])
+    result.logged_after = int(logged_before or 0)
+    rows = [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
+             "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique]
+    if scopes is not None:  # a column of the central log only (not in the model)
+        rows = [{**r, "scope": scopes.get(r["change_id"])} for r in rows]
+        inserted = set(_copy_insert(conn, log_table, rows, ("change_id",), (), "change_id") or [])
+    else:  # The log decides what is new: a change already there is skipped (idempotent resend).
+        inserted = set(insert_many(conn, log_table, rows, keys=("change_id",), returning="change_id") or [])
     fresh = [c for c in unique if c["change_id"] in inserted]
     result.skipped = len(changes) - len(fresh)
     result.applied = len(fresh)
@@ -308,6 +361,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         if c["table_name"] in Base.metadata.tables:
             by_row[(c["table_name"], c["row_id"])].append(c)
     changed_clocks: Clocks = {}
+    by_id = {c["change_id"]: c for c in fresh}
     touched_cards: set[str] = set()
     touched_persons = {r for t, r in by_row if t == "person"}
     by_table: dict[str, list[str]] = defaultdict(list)
@@ -317,9 +371,15 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         row_ids = by_table[table_name]
         table = Base.metadata.tables[table_name]
         existing = _existing_ids(conn, table, row_ids)
+        if table_name == "person":
+            # A person new here holds no card yet but those of this batch (whose persons are reviewed
+            # through them) and no conflict: nothing to review for them.
+            touched_persons &= set(existing)
         # A new row has no clocks yet; an existing one has those of the changes it holds.
         clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before)
         inserts, updates = [], []
+        logged: dict[tuple[str, ...], list[str]] = defaultdict(list)  # new rows read from the log, by columns
+        from_log = conn.dialect.name == "postgresql"
         for row_id in row_ids:
             row_changes = by_row[(table_name, row_id)]
             if row_id not in existing and len(row_changes) == 1 and "id" in row_changes[0]["values"]:
@@ -327,7 +387,10 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 change = row_changes[0]  # its clock is in the log, see _load_clocks
                 if table_name == "card":
                     touched_cards.add(row_id)
-                inserts.append({**change["values"], "id": row_id})
+                if from_log:
+                    logged[tuple(sorted(change["values"]))].append(change["change_id"])
+                else:
+                    inserts.append({**change["values"], "id": row_id})
                 continue
             current = dict(existing.get(row_id, {}))
             row_clocks = clocks.get((table_name, row_id), {})
@@ -355,6 +418,11 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 updates.append((row_id, decode(table_name, winners)))
             else:
                 inserts.append({**winners, "id": row_id})
+        for names, change_ids in logged.items():
+            if len(change_ids) >= COPY_MIN:
+                _insert_from_log(conn, table, names, change_ids)
+            else:
+                inserts += [{**by_id[c]["values"], "id": by_id[c]["row_id"]} for c in change_ids]
         _write(conn, table, inserts, updates)
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
@@ -431,6 +499,22 @@ def take_in_parked(conn: Connection) -> tuple[int, list[str]]:
     return taken, conflicts
 
 
+def _insert_from_log(conn: Connection, table: Table, names: tuple[str, ...], change_ids: list[str]) -> None:
+    """New rows, each from its insert alone, straight from the central log where the batch was just
+    COPYed: one ``INSERT ... SELECT`` reading the JSON values with the columns' own input functions
+    (as COPY reads them), with nothing converted or sent again from here."""
+    binary = {c.key for c in table.columns if isinstance(c.type, LargeBinary)}
+    columns = [n for n in names if n != "id"]
+    picks = ", ".join(f"decode(s.\"values\"->'{c}'->>'b64', 'base64')" if c in binary else f'r."{c}"'
+                      for c in columns)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{table.name}" ("id", {quoted}) SELECT s.row_id, {picks} '
+                       f'FROM sync_change s CROSS JOIN LATERAL json_populate_record(NULL::"{table.name}", s."values") r '
+                       "WHERE s.change_id = ANY(%s)", (change_ids,))
+
+
 def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
            updates: list[tuple[str, dict[str, Any]]]) -> None:
     """``inserts`` still in their JSON form (PostgreSQL's COPY reads it as it is); ``updates`` decoded."""
@@ -446,6 +530,9 @@ def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
     for row_id, values in updates:
         ugroups[tuple(sorted(values))].append({"_id": row_id, **{f"v_{k}": v for k, v in values.items()}})
     for names, rows in ugroups.items():
+        if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
+            _copy_update(conn, table, [{"id": r["_id"], **{n: r[f"v_{n}"] for n in names}} for r in rows])
+            continue
         values = {n: bindparam(f"v_{n}") for n in names}
         if "updated_at" in table.c and "updated_at" not in values:
             values["updated_at"] = table.c.updated_at  # as merged, not the time of this merge (onupdate)
@@ -474,14 +561,14 @@ def review_conflicts(conn: Connection, card_ids: set[str],
     persons newly flagged."""
     card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
     persons = set(person_ids)
-    for chunk in _chunks(sorted(card_ids)):
-        persons |= set(conn.scalars(select(card.c.person_id).where(card.c.id.in_(chunk))))
+    for chunk in _batches(conn, sorted(card_ids)):
+        persons |= set(conn.scalars(select(card.c.person_id).where(_among(conn, card.c.id, chunk))))
     if not persons:
         return []
     flagged = []
-    for chunk in _chunks(sorted(persons)):
+    for chunk in _batches(conn, sorted(persons)):
         rows = conn.execute(select(card.c.person_id, func.count(), func.min(card.c.id), func.max(card.c.id))
-                            .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD))
+                            .where(_among(conn, card.c.person_id, chunk), card.c.status.in_(VALID_CARD))
                             .group_by(card.c.person_id).having(func.count() > 1))
         for person_id, count, low, high in rows:
             if _flag(conn, "two_valid_cards", person_id, {"valid_cards": count, "card_ids": [low, high]},
@@ -489,7 +576,7 @@ def review_conflicts(conn: Connection, card_ids: set[str],
                 flagged.append(person_id)
                 log.warning("sync conflict: person %s has %d valid cards; flagged for a supervisor", person_id, count)
         rows = conn.execute(select(card.c.person_id, card.c.id).join(person, person.c.id == card.c.person_id)
-                            .where(card.c.person_id.in_(chunk), card.c.status.in_(VALID_CARD),
+                            .where(_among(conn, card.c.person_id, chunk), card.c.status.in_(VALID_CARD),
                                    person.c.status == CANCELLED_PERSON))
         for person_id, card_id in rows:
             if not _flag(conn, "cancelled_person_valid_card", person_id, {"card_ids": [card_id]}, card_id):
@@ -506,9 +593,9 @@ def close_settled(conn: Connection, person_ids: set[str] | frozenset[str]) -> in
     card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
     conflict = table_of(SyncConflict)
     closed = 0
-    for chunk in _chunks(sorted(person_ids)):
+    for chunk in _batches(conn, sorted(person_ids)):
         open_ = conn.execute(select(conflict.c.id, conflict.c.kind, conflict.c.person_id)
-                             .where(conflict.c.person_id.in_(chunk), conflict.c.resolved_at.is_(None))).all()
+                             .where(_among(conn, conflict.c.person_id, chunk), conflict.c.resolved_at.is_(None))).all()
         for conflict_id, kind, person_id in open_:
             valid = conn.execute(select(func.count()).select_from(card)
                                  .where(card.c.person_id == person_id, card.c.status.in_(VALID_CARD))).scalar_one()

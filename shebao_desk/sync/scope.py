@@ -95,6 +95,32 @@ def _lookup(conn: Connection, sql: str, ids: set[str]) -> Sequence[tuple[Any, ..
     return conn.execute(text(sql), {"ids": sorted(ids)}).all() if ids else []
 
 
+def _static_scope(table: str, row_id: str, window: str) -> str | None:
+    """The scope of a change that needs no row looked up (None: it does): a person's own row, a
+    clerk's account, a window's own business, shared reference data."""
+    if table == "audit_entry" or table in _PERSON_OF or table in _CLERK_OF:
+        return None
+    if table == "person":
+        return row_id
+    if table == "clerk":
+        return "c:" + row_id
+    if table in WINDOW_TABLES:
+        return window
+    return SHARED
+
+
+def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> dict[str, str]:
+    """Before a push is merged: the scopes that do not depend on the merged rows (most of them: a
+    person's changes), so they are written with the log rows instead of by a second UPDATE."""
+    window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
+    out = {}
+    for c in changes:
+        scope = _static_scope(c["table_name"], c["row_id"], "w:" + window_of[c["origin"]])
+        if scope is not None:
+            out[c["change_id"]] = scope
+    return out
+
+
 def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[str, str]) -> dict[str, str]:
     """change_id -> scope, from the rows as they now stand in the central tables."""
     wanted: dict[str, set[str]] = defaultdict(set)
@@ -113,12 +139,16 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
     out = {}
     for c in changes:
         table, row_id = c["table_name"], c["row_id"]
-        if table == "audit_entry":
+        window = "w:" + window_of[c["origin"]]
+        if table != "audit_entry":
+            static = _static_scope(table, row_id, window)
+            if static is not None:
+                out[c["change_id"]] = static
+                continue
+            target, target_id, audit_of = table, row_id, False
+        else:
             target, target_id = c["values"].get("table_name"), c["values"].get("row_id")
             audit_of = True
-        else:
-            target, target_id, audit_of = table, row_id, False
-        window = "w:" + window_of[c["origin"]]
         if audit_of and target in _PERSON_OF | _CLERK_OF and (target, target_id) not in person_of:
             scope = pending_scope(target, target_id)  # its row is not here yet: it follows the row
         elif target == "person":
@@ -158,30 +188,41 @@ def _settle_pending(conn: Connection, fresh: list[Any], by_id: dict[str, dict[st
     return [(seq, change_id, scope) for seq, change_id, scope in rows]
 
 
-def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) -> int:
+def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
+           logged_after: int | None = None) -> int:
     """After a pushed batch is merged (same transaction, under the push lock): scope the new
     changes, record which windows now hold whom, and append them to those windows' streams.
     ``window``: the pushing workstation's (None when scoping an existing log, see :func:`backfill`).
     A window that meets a person for the first time (a person it created offline who was already
-    known elsewhere) gets the person's earlier history first, as after a lookup."""
+    known elsewhere) gets the person's earlier history first, as after a lookup.
+    ``logged_after``: the log's last seq before this batch was merged; the changes logged since are
+    this batch's new ones, some of them scoped as they were logged (:func:`prescopes`)."""
     if not changes:
         return 0
     window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
-    scopes = scopes_of(conn, changes, window_of)
-    ids = list(scopes)
-    fresh: Sequence[Any] = conn.execute(text(
-        "UPDATE sync_change c SET scope = v.scope FROM unnest(CAST(:ids AS text[]), CAST(:scopes AS text[])) "
-        "AS v(id, scope) WHERE c.change_id = v.id AND c.scope IS NULL RETURNING c.seq, c.change_id, c.scope"),
-        {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
+    fresh: Sequence[Any]
+    if logged_after is None:
+        scopes = scopes_of(conn, changes, window_of)
+        ids = list(scopes)
+        fresh = _scope(conn, ids, scopes)
+    else:
+        logged = conn.execute(text("SELECT seq, change_id, scope FROM sync_change WHERE seq > :a ORDER BY seq"),
+                              {"a": logged_after}).all()
+        by_change = {c["change_id"]: c for c in changes}
+        bare = [by_change[cid] for _, cid, scope in logged if scope is None]
+        scopes = {cid: scope for _, cid, scope in logged if scope is not None}
+        scopes.update(scopes_of(conn, bare, window_of) if bare else {})
+        fresh = [r for r in logged if r[2] is not None]
+        fresh += _scope(conn, [c["change_id"] for c in bare], scopes) if bare else []
     if not fresh:
         if window:
-            _relay(conn, changes, window, set())
+            _relay(conn, changes, window, {})
         return 0
     by_id = {c["change_id"]: c for c in changes}
     fresh = [(f[0], f[1], f[2]) for f in fresh if not f[2].startswith("r:")]  # pending: in no stream yet
     if not fresh:
         if window:
-            _relay(conn, changes, window, set())
+            _relay(conn, changes, window, {})
         return 0
     settled = _settle_pending(conn, fresh, by_id)
     members = set()
@@ -215,23 +256,36 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None) 
         "    AS b(seq, scope) WHERE b.scope = '*'"
         ") fan ORDER BY seq, w"), {"seqs": seqs, "scopes": [s for _, _, s in fresh]})
     if window:
-        _relay(conn, changes, window, {cid for _, cid, _ in fresh})
+        _relay(conn, changes, window, {cid: (seq, scope) for seq, cid, scope in fresh})
     return len(fresh)
 
 
-def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: set[str]) -> None:
+def _scope(conn: Connection, ids: list[str], scopes: dict[str, str]) -> Sequence[Any]:
+    """Write the scopes of these changes (those not scoped yet); returns them as (seq, change_id, scope)."""
+    return conn.execute(text(
+        "UPDATE sync_change c SET scope = v.scope FROM unnest(CAST(:ids AS text[]), CAST(:scopes AS text[])) "
+        "AS v(id, scope) WHERE c.change_id = v.id AND c.scope IS NULL RETURNING c.seq, c.change_id, c.scope"),
+        {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
+
+
+def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: dict[str, tuple[int, str]]) -> None:
     """Every change a window pushes is held by that window, so it reaches the window's stream, and
     its other PCs hold it as well: a window-scoped change is appended to the stream, a person or
     clerk makes the window a member. Left out only what is surely there already: the window's own
     workstations' changes that this push brought first. Not just another window's changes
     (received by bundle): an origin not registered yet is counted to whichever window pushes its
-    changes first, so its own window, pushing them later, must be made to hold them too."""
+    changes first, so its own window, pushing them later, must be made to hold them too.
+    ``fresh``: the changes this push scoped, with their (seq, scope): not looked up again."""
     own = set(conn.scalars(text("SELECT origin FROM scope_origin WHERE window_code = :w"), {"w": window}))
-    ids = [c["change_id"] for c in changes if c["origin"] not in own or c["change_id"] not in fresh]
-    if not ids:
+    ids = list({c["change_id"] for c in changes if c["change_id"] not in fresh})
+    relayed = {c["change_id"] for c in changes if c["change_id"] in fresh and c["origin"] not in own}
+    scoped: list[tuple[int, str, str]] = [(*fresh[cid], cid) for cid in relayed]
+    if not ids and not scoped:
         return
-    scoped = conn.execute(text("SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) "
-                               "AND scope IS NOT NULL"), {"ids": ids}).all()
+    if ids:
+        scoped += [(seq, scope, cid) for seq, scope, cid in conn.execute(text(
+            "SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) AND scope IS NOT NULL"),
+            {"ids": ids})]
     # (a fresh one's person or clerk: the pushing window was made a member by assign)
     keys = {scope for _, scope, cid in scoped
             if scope != SHARED and not scope.startswith(("w:", "r:")) and cid not in fresh}
@@ -251,10 +305,12 @@ def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[t
     members = sorted(set(members))
     if not members:
         return []
-    return [tuple(r) for r in conn.execute(text(
-        "INSERT INTO scope_member (window_code, key) "
-        "SELECT * FROM unnest(CAST(:w AS text[]), CAST(:k AS text[])) ON CONFLICT DO NOTHING "
-        "RETURNING window_code, key"), {"w": [m[0] for m in members], "k": [m[1] for m in members]}).all()]
+    raw: Any = conn.connection.dbapi_connection  # plain tuples back: thousands of new people per push
+    with raw.cursor() as cursor:
+        cursor.execute("INSERT INTO scope_member (window_code, key) "
+                       "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[])) ON CONFLICT DO NOTHING "
+                       "RETURNING window_code, key", ([m[0] for m in members], [m[1] for m in members]))
+        return cursor.fetchall()  # type: ignore[no-any-return]
 
 
 def _append_history(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
