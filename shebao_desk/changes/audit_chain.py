@@ -77,7 +77,8 @@ def seal_received(conn: Connection, audit_ids: list[str]) -> None:
     seal(conn, [rows[i] for i in audit_ids if i in rows and i not in already])
 
 
-_STORED_AT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")  # how SQLite's DateTime stores a time
+# A valid time as SQLite's DateTime stores it (days past the 28th are left to the full parse)
+_STORED_AT = re.compile(r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}")
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)  # canonical()'s
 _CHAIN = ("SELECT s.seq, s.audit_id, s.hash, a.id, " + ", ".join(f'a."{f}"' for f in FIELDS)
           + " FROM audit_seal s LEFT JOIN audit_entry a ON a.id = s.audit_id ORDER BY s.seq")
