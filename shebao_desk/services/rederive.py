@@ -86,11 +86,17 @@ def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | 
 
 def _reader(conn: Connection, table: Table) -> Callable[[Sequence[Any]], dict[str, Any]]:
     """A row as the audit trail writes values."""
-    columns = [(c.name, _converter(conn, c)) for c in _columns(table)]
+    columns = _columns(table)
+    names = [c.name for c in columns]
+    converted = [(i, c.name, convert) for i, c in enumerate(columns) if (convert := _converter(conn, c)) is not None]
 
     def read(row: Sequence[Any]) -> dict[str, Any]:
-        return {name: convert(value) if convert is not None and value is not None else value
-                for (name, convert), value in zip(columns, row, strict=False)}
+        values = dict(zip(names, row, strict=False))
+        for i, name, convert in converted:  # only times, flags and JSON: the rest is stored as written
+            value = row[i]
+            if value is not None:
+                values[name] = convert(value)
+        return values
     return read
 
 
@@ -279,7 +285,8 @@ def _compare_row(conn: Connection, out: list[tuple[str, str]], table_name: str, 
     for name, value in values.items():
         if name in SKIPPED or name not in actual:
             continue
-        if _same(value, actual[name]):
+        held = actual[name]
+        if value == held or _same(value, held):
             continue
         if clocks:  # the merge's record is asked: it names the entries by their clocks
             resolve(conn, entries)
