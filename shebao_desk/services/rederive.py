@@ -72,7 +72,7 @@ def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | 
         except (LookupError, ValueError, TypeError):
             return value
     if not isinstance(kind, UTCDateTime) or column.name in SECRET_COLUMNS:
-        return convert
+        return _remembering(convert)
 
     def utc_time(value: Any) -> Any:
         # A UTC time in SQLite's layout, rewritten as text to what convert() gives (the aware time's
@@ -82,6 +82,29 @@ def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | 
             return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}+00:00"
         return convert(value)
     return utc_time
+
+
+MEMO_SIZE, MEMO_LENGTH = 4096, 64  # per column: how many raw values, up to how long
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` remembering its result for short raw values: flags and small JSON (``[]``, ``null``)
+    repeat in nearly every row. The results are only compared, never changed, so one can be shared."""
+    memo: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        try:
+            return memo[(type(value), value)]
+        except (KeyError, TypeError):
+            pass
+        out = convert(value)
+        if len(memo) < MEMO_SIZE and (not isinstance(value, (str, bytes)) or len(value) <= MEMO_LENGTH):
+            try:
+                memo[(type(value), value)] = out
+            except TypeError:  # an unhashable raw value: not remembered
+                pass
+        return out
+    return remembered
 
 
 def _reader(conn: Connection, table: Table) -> Callable[[Sequence[Any]], dict[str, Any]]:
