@@ -58,7 +58,8 @@ def _store(folder: Path, cases: int, env: dict[str, str]) -> tuple[Path, float |
     path = folder / "store.db"
     if (folder / "complete").exists():
         return path, None
-    shutil.rmtree(folder, ignore_errors=True)
+    for stale in folder.parent.glob("db-check-*"):  # a store of an older builder or schema: gigabytes, never read again
+        shutil.rmtree(stale, ignore_errors=True)
     folder.mkdir(parents=True)
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "benchmarks.trail_store", str(path), str(cases)], env=env, check=True,
