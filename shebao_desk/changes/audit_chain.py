@@ -104,8 +104,8 @@ def _stored_values(conn: Connection) -> Callable[[list[Any]], dict[str, Any]]:
             value = entry[name]
             if isinstance(value, str):
                 entry[name] = json.loads(value)
-            elif value is not None and procs[name] is not None:
-                entry[name] = procs[name](value)
+            elif value is not None and (proc := procs[name]) is not None:
+                entry[name] = proc(value)
         return entry
     return convert
 

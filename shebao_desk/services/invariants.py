@@ -10,7 +10,7 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from shebao_desk.changes.audit_chain import verify_chain
@@ -46,9 +46,12 @@ def _file_integrity(session: Session) -> list[str]:
     """``PRAGMA integrity_check``'s rows, on a connection of its own: SQLite leaves Python's lock while it
     works, so the check of every page and index runs beside the rules and the trail's replay (#29: at a
     million cases each takes about as long as the other)."""
-    raw = session.get_bind().raw_connection()
+    bind = session.get_bind()
+    raw = (bind if isinstance(bind, Engine) else bind.engine).raw_connection()
     try:
-        return [r[0] for r in raw.driver_connection.execute("PRAGMA integrity_check")]  # type: ignore[union-attr]
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA integrity_check")
+        return [r[0] for r in cursor.fetchall()]
     finally:
         raw.close()
 

@@ -172,7 +172,7 @@ def resolve(conn: Connection, entries: list[Entry]) -> None:
         for audit_id, hlc in conn.exec_driver_sql(_CLOCKS.format(marks), tuple(ids)):
             if audit_id not in clocks or hlc < clocks[audit_id]:
                 clocks[audit_id] = hlc
-        seqs = dict(conn.exec_driver_sql(_SEALS.format(marks), tuple(ids)).all())
+        seqs: dict[str, int] = {audit_id: seq for audit_id, seq in conn.exec_driver_sql(_SEALS.format(marks), tuple(ids))}
         for e in part:
             hlc = clocks.get(e.audit_id)
             e.clock = hlc if hlc is not None else _wall_clock(e.at)
