@@ -7,7 +7,7 @@ Building the million-case store takes long (about 10 minutes of one core, more o
 it is kept in ``SHEBAO_BENCH_CACHE`` (default ``bench-results/cache``), under a name made of the
 builder's code, the schema's head and the size: a later run reuses it, a changed builder or schema makes
 a new one. Its key and anchor live beside it (a keystore of its own). ``SHEBAO_BENCH_DB_CHECK_CASES``
-sets the size; ``--quick`` builds 2,000 cases in a temporary folder.
+sets the size, ``SHEBAO_BENCH_DB_CHECK_RUNS`` the runs (2); ``--quick`` builds 2,000 cases in a temporary folder.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from benchmarks.common import Figure
 FIGURES = ("db_check_1m_cases", "db_check_1m_peak_rss")
 CASES = int(os.environ.get("SHEBAO_BENCH_DB_CHECK_CASES", "1000000"))
 QUICK_CASES = 2_000
+RUNS = int(os.environ.get("SHEBAO_BENCH_DB_CHECK_RUNS", "2"))  # each: the bare floor, then db check
 TARGET_S, TARGET_MB = 60.0, 500.0
 CACHE = Path(os.environ.get("SHEBAO_BENCH_CACHE", "bench-results/cache"))
 
@@ -89,7 +90,7 @@ def run(quick: bool = False) -> list[Figure]:
         folder = scratch_dir / "store" if quick else CACHE / f"db-check-{_version(cases)}"
         env = _env(folder / "keys", scratch_dir)
         path, built = _store(folder, cases, env)
-        runs = 1 if quick else 2
+        runs = 1 if quick else RUNS
         checks, floors = [], []
         for _ in range(runs):  # alternating, so a change in the machine's load falls on both
             floors.append(_process(["-c", FLOOR, str(path)], env))
