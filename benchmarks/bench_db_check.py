@@ -3,7 +3,7 @@ log (:mod:`benchmarks.trail_store`): the whole process's time and peak memory, b
 that runs only ``PRAGMA quick_check`` on the same file (every page read and decrypted once: the least a
 check of the whole file costs). Target (#29): <= 60 s and <= 500 MB.
 
-Building the million-case store takes long (about 10 minutes of one core, more on a busy machine), so
+Building the million-case store takes long (17 minutes of one core, 50 on a busy 2-core machine), so
 it is kept in ``SHEBAO_BENCH_CACHE`` (default ``bench-results/cache``), under a name made of the
 builder's code, the schema's head and the size: a later run reuses it, a changed builder or schema makes
 a new one. Its key and anchor live beside it (a keystore of its own). ``SHEBAO_BENCH_DB_CHECK_CASES``
