@@ -21,8 +21,10 @@ from shebao_desk.models import (
 )
 from shebao_desk.rules.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
 from shebao_desk.services.rederive import compare
+from shebao_desk.store.database import CACHE_KIB
 
 VOID_VALUES = {s.value for s in CardStatus if not s.valid}
+INTEGRITY_CACHE_KIB = 256 * 1024  # db check's whole-file check: see _file_integrity
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,15 @@ def _file_integrity(session: Session) -> list[str]:
     million cases each takes about as long as the other)."""
     bind = session.get_bind()
     raw = (bind if isinstance(bind, Engine) else bind.engine).raw_connection()
+    cursor = raw.cursor()
     try:
-        cursor = raw.cursor()
+        # The check looks every row up in each of its table's indexes: with the indexes of a million cases
+        # (~200 MB) in the cache, 137 s instead of 237 s at 1M (#29); the pool's connection gets its cache back.
+        cursor.execute(f"PRAGMA cache_size=-{INTEGRITY_CACHE_KIB}")
         cursor.execute("PRAGMA integrity_check")
         return [r[0] for r in cursor.fetchall()]
     finally:
+        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         raw.close()
 
 
