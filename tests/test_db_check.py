@@ -148,3 +148,37 @@ def test_a_row_id_two_tables_share_replays_each_table_apart(tmp_path: Path) -> N
         assert keys == sorted(keys) and len(keys) == len(set(keys))
     finally:
         store.close()
+
+
+def test_times_read_as_text_agree_with_the_full_conversion() -> None:
+    """db check reads a stored UTC time as text where it can (#29: millions of them at 1M cases); for every
+    value, valid or not, inside the shortcut's pattern or outside it, the result is the full conversion's."""
+    from sqlalchemy import create_engine
+
+    from shebao_desk.changes.audit import _json_value
+    from shebao_desk.changes.audit_chain import _at, _stored_values
+    from shebao_desk.models import Base
+    from shebao_desk.services.rederive import _converter
+    column = Base.metadata.tables["case"].c.accepted_at
+    values = ["2025-11-05 01:04:13.000000", "2025-11-05 01:04:13.123400", "2024-02-28 23:59:59.999999",
+              "2024-02-29 00:00:00.000000", "2024-12-31 23:59:59.000001", "2025-11-05 01:04:13",
+              "2025-11-05T01:04:13.000000", "1000-01-01 00:00:00.000000", "2025-02-30 00:00:00.000000",
+              "2025-13-01 00:00:00.000000", "2025-11-05 24:00:00.000000", "not a time"]
+    with create_engine("sqlite://").connect() as conn:
+        fast = _converter(conn, column)
+        proc = column.type._cached_result_processor(conn.dialect, None)
+        chain = _stored_values(conn)
+        assert fast is not None and proc is not None
+        for value in values:
+            try:
+                full = _json_value(column.name, proc(value))
+            except (LookupError, ValueError, TypeError):
+                full = value
+            assert fast(value) == full, value
+            entry = [None] * 9
+            entry[1] = value  # FIELDS: id, at, …
+            try:
+                expected = _at(proc(value))
+            except (LookupError, ValueError, TypeError):
+                continue  # the typed read refused it too (the check fails loudly either way)
+            assert chain(entry)["at"] == expected, value

@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -76,23 +77,58 @@ def seal_received(conn: Connection, audit_ids: list[str]) -> None:
     seal(conn, [rows[i] for i in audit_ids if i in rows and i not in already])
 
 
+# A valid time as SQLite's DateTime stores it (days past the 28th are left to the full parse)
+_STORED_AT = re.compile(r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}")
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)  # canonical()'s
+_CHAIN = ("SELECT s.seq, s.audit_id, s.hash, a.id, " + ", ".join(f'a."{f}"' for f in FIELDS)
+          + " FROM audit_seal s LEFT JOIN audit_entry a ON a.id = s.audit_id ORDER BY s.seq")
+
+
+def _stored_values(conn: Connection) -> Callable[[list[Any]], dict[str, Any]]:
+    """The raw stored values of one entry (FIELDS order) as :func:`canonical` reads them, without
+    SQLAlchemy's per-row conversion: a stored time in SQLite's own layout is rewritten as text (what
+    :func:`_at` makes of it), JSON is parsed with the standard library; anything else goes through the
+    column's own result processor, exactly as a typed query would."""
+    table = table_of(AuditEntry)
+    procs = {f: table.c[f].type._cached_result_processor(conn.dialect, None) for f in FIELDS}
+    at_proc = procs["at"]
+
+    def convert(values: list[Any]) -> dict[str, Any]:
+        entry = dict(zip(FIELDS, values, strict=True))
+        at = entry["at"]
+        if isinstance(at, str) and _STORED_AT.fullmatch(at):
+            entry["at"] = at[:10] + "T" + at[11:]
+        else:
+            entry["at"] = _at(at_proc(at) if at_proc is not None and at is not None else at)
+        for name in ("before", "after"):
+            value = entry[name]
+            if isinstance(value, str):
+                entry[name] = json.loads(value)
+            elif value is not None and (proc := procs[name]) is not None:
+                entry[name] = proc(value)
+        return entry
+    return convert
+
+
 def verify_chain(conn: Connection) -> list[tuple[str, str]]:
     """(rule, detail) for each break in the chain; empty when the trail is whole. Streams: the seals in
-    order with their entries (written in that order, so read mostly in file order), one at a time."""
+    order with their entries (written in that order, so read mostly in file order), one at a time,
+    as raw values (at a million cases the per-row conversion was most of the time)."""
     table = table_of(AuditEntry)
     out: list[tuple[str, str]] = []
     previous, expected_seq = GENESIS, 1
-    rows = conn.execute(select(AuditSeal.seq, AuditSeal.audit_id, AuditSeal.hash, table.c.id, *(table.c[f] for f in FIELDS))
-                        .outerjoin(table, table.c.id == AuditSeal.audit_id).order_by(AuditSeal.seq))
-    for seq, audit_id, stored, found, *values in rows:
+    convert = _stored_values(conn)
+    encode, sha256 = _ENCODER.encode, hashlib.sha256
+    for seq, audit_id, stored, found, *values in conn.exec_driver_sql(_CHAIN):
         if seq != expected_seq:
             out.append(("audit_chain", f"审计链在第 {expected_seq}—{seq - 1} 号缺失（记录被删除）"))
         expected_seq = seq + 1
-        entry = dict(zip(FIELDS, values, strict=True)) if found is not None else None
-        if entry is None:
+        if found is None:
             out.append(("audit_chain", f"审计记录 {audit_id}（第 {seq} 号）被删除"))
-        elif link(previous, entry) != stored:
-            out.append(("audit_chain", f"审计记录 {audit_id}（第 {seq} 号，{entry['action']}）被改动或链被改写"))
+        else:
+            entry = convert(values)
+            if sha256(previous.encode() + b"\n" + encode(entry).encode()).hexdigest() != stored:
+                out.append(("audit_chain", f"审计记录 {audit_id}（第 {seq} 号，{entry['action']}）被改动或链被改写"))
         previous = stored
     unsealed = select(table.c.id, table.c.action).where(table.c.id.not_in(select(AuditSeal.audit_id)))
     for audit_id, action in conn.execute(unsealed):

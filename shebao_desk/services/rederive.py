@@ -23,6 +23,7 @@ from sqlalchemy import (Boolean, Column, Connection, Date, Enum, Integer, LargeB
 from shebao_desk.changes.audit import SECRET_COLUMNS, _json_value
 from shebao_desk.changes.merge import field_clock, wins
 from shebao_desk.models import Base
+from shebao_desk.models.base import UTCDateTime
 from shebao_desk.rules.idnumber import mask_id_number
 
 TABLES = {"person": "人员", "card": "卡", "case": "业务", "loss_report": "挂失记录"}
@@ -50,6 +51,10 @@ def _columns(table: Table) -> list[Column[Any]]:
     return [c for c in table.columns if not isinstance(c.type, LargeBinary)]
 
 
+# A valid time as SQLite's DateTime stores it (days past the 28th are left to the full parse)
+_STORED_AT = re.compile(r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}")
+
+
 def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | None:
     """How a raw stored value becomes what the audit trail writes (None: as it is). Text, numbers,
     dates and enums are stored as the trail writes them (an enum by its value), so only times,
@@ -66,16 +71,55 @@ def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | 
             return _json_value(column.name, proc(value))
         except (LookupError, ValueError, TypeError):
             return value
-    return convert
+    if not isinstance(kind, UTCDateTime) or column.name in SECRET_COLUMNS:
+        return _remembering(convert)
+
+    def utc_time(value: Any) -> Any:
+        # A UTC time in SQLite's layout, rewritten as text to what convert() gives (the aware time's
+        # isoformat): a million cases hold several million of them. Any other value: convert().
+        if isinstance(value, str) and _STORED_AT.fullmatch(value):
+            micro = value[20:]
+            return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}+00:00"
+        return convert(value)
+    return utc_time
+
+
+MEMO_SIZE, MEMO_LENGTH = 4096, 64  # per column: how many raw values, up to how long
+
+
+def _remembering(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``convert`` remembering its result for short raw values: flags and small JSON (``[]``, ``null``)
+    repeat in nearly every row. The results are only compared, never changed, so one can be shared."""
+    memo: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        try:
+            return memo[(type(value), value)]
+        except (KeyError, TypeError):
+            pass
+        out = convert(value)
+        if len(memo) < MEMO_SIZE and (not isinstance(value, (str, bytes)) or len(value) <= MEMO_LENGTH):
+            try:
+                memo[(type(value), value)] = out
+            except TypeError:  # an unhashable raw value: not remembered
+                pass
+        return out
+    return remembered
 
 
 def _reader(conn: Connection, table: Table) -> Callable[[Sequence[Any]], dict[str, Any]]:
     """A row as the audit trail writes values."""
-    columns = [(c.name, _converter(conn, c)) for c in _columns(table)]
+    columns = _columns(table)
+    names = [c.name for c in columns]
+    converted = [(i, c.name, convert) for i, c in enumerate(columns) if (convert := _converter(conn, c)) is not None]
 
     def read(row: Sequence[Any]) -> dict[str, Any]:
-        return {name: convert(value) if convert is not None and value is not None else value
-                for (name, convert), value in zip(columns, row, strict=False)}
+        values = dict(zip(names, row, strict=False))
+        for i, name, convert in converted:  # only times, flags and JSON: the rest is stored as written
+            value = row[i]
+            if value is not None:
+                values[name] = convert(value)
+        return values
     return read
 
 
@@ -85,37 +129,82 @@ class Entry:
     after: dict[str, Any] | None
     clock: str  # the hybrid clock of the entry's change: the merge's order
     seq: int  # its place in this store's chain: ties and entries never logged
+    audit_id: str = ""
+    at: Any = None
+    resolved: bool = True  # clock and seq read (only a row with more than one entry, or a mismatch, needs them)
 
 
 _ENTRIES = text(
     # In the row-id index's order, so SQLite sorts nothing: SQLCipher keeps a sort's temporary storage in
     # memory (TEMP_STORE=2: its temporary files would not be encrypted), which grew with the trail (about
     # 1.8 kB a case). Row ids are unique across tables; the rare shared one is split by table in Python.
-    "SELECT a.row_id, a.table_name, a.action, a.after, a.at, s.seq, "
-    "(SELECT min(c.hlc) FROM sync_change c WHERE c.table_name = 'audit_entry' AND c.row_id = a.id) "
-    "FROM audit_entry a INDEXED BY ix_audit_entry_row_id LEFT JOIN audit_seal s ON s.audit_id = a.id "
+    # No clock and no seal here: a row with one entry replays to that entry whatever its clock, so the
+    # change log and the chain are asked (in batches, by key) only for the rows that need them.
+    "SELECT a.row_id, a.table_name, a.action, a.after, a.at, a.id "
+    "FROM audit_entry a INDEXED BY ix_audit_entry_row_id "
     f"WHERE a.table_name IN ({', '.join(repr(t) for t in TABLES)}) ORDER BY a.row_id")
+_CLOCKS = "SELECT c.row_id, c.hlc FROM sync_change c WHERE c.table_name = 'audit_entry' AND c.row_id IN ({})"
+_SEALS = "SELECT s.audit_id, s.seq FROM audit_seal s WHERE s.audit_id IN ({})"
+RESOLVE_BATCH = 400  # keys a lookup asks for at once (SQLite's bound-parameter limit is far above)
+GROUP_BATCH = 1000  # row ids read ahead, so the clocks of their entries are asked for together
 
 
-def _entry(action: str, after: Any, at: Any, seq: int | None, hlc: str | None) -> Entry:
-    if hlc is None:  # an entry never logged: its wall time stands in for a clock
-        when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
-        hlc = f"{int(when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() * 1000):013d}"
-    return Entry(action.rsplit(":", 1)[-1], json.loads(after) if isinstance(after, str) else after, hlc,
-                 seq if seq is not None else 1 << 62)
+def _wall_clock(at: Any) -> str:
+    """An entry never logged: its wall time stands in for a clock."""
+    when = at if isinstance(at, dt.datetime) else dt.datetime.fromisoformat(str(at))
+    return f"{int(when.replace(tzinfo=when.tzinfo or dt.UTC).timestamp() * 1000):013d}"
 
 
-def _entries(conn: Connection) -> Iterator[tuple[str, str, list[Entry]]]:
-    """(row id, table, its audit entries), in (row id, table) order over the replayed tables: one row
-    id's entries in memory at a time, the trail read once in the index's order (no sort)."""
+def _entry(action: str, after: Any, at: Any, audit_id: str) -> Entry:
+    return Entry(action.rsplit(":", 1)[-1], json.loads(after) if isinstance(after, str) else after, "", 0,
+                 audit_id, at, resolved=False)
+
+
+def resolve(conn: Connection, entries: list[Entry]) -> None:
+    """Fill in each entry's clock (the earliest change that logged it, else its wall time) and its
+    place in the chain (else last), by key lookups."""
+    todo = [e for e in entries if not e.resolved]
+    for i in range(0, len(todo), RESOLVE_BATCH):
+        part = todo[i:i + RESOLVE_BATCH]
+        ids = [e.audit_id for e in part]
+        marks = ", ".join("?" * len(ids))
+        clocks: dict[str, str] = {}
+        for audit_id, hlc in conn.exec_driver_sql(_CLOCKS.format(marks), tuple(ids)):
+            if audit_id not in clocks or hlc < clocks[audit_id]:
+                clocks[audit_id] = hlc
+        seqs: dict[str, int] = {audit_id: seq for audit_id, seq in conn.exec_driver_sql(_SEALS.format(marks), tuple(ids))}
+        for e in part:
+            hlc = clocks.get(e.audit_id)
+            e.clock = hlc if hlc is not None else _wall_clock(e.at)
+            seq = seqs.get(e.audit_id)
+            e.seq = seq if seq is not None else 1 << 62
+            e.resolved = True
+
+
+def _grouped(conn: Connection) -> Iterator[tuple[str, str, list[Entry]]]:
     current = ""
     by_table: dict[str, list[Entry]] = {}
-    for row_id, table_name, action, after, at, seq, hlc in conn.execute(_ENTRIES):
+    for row_id, table_name, action, after, at, audit_id in conn.execute(_ENTRIES):
         if row_id != current:
             yield from ((current, name, by_table[name]) for name in sorted(by_table))
             current, by_table = row_id, {}
-        by_table.setdefault(table_name, []).append(_entry(action, after, at, seq, hlc))
+        by_table.setdefault(table_name, []).append(_entry(action, after, at, audit_id))
     yield from ((current, name, by_table[name]) for name in sorted(by_table))
+
+
+def _entries(conn: Connection) -> Iterator[tuple[str, str, list[Entry]]]:
+    """(row id, table, its audit entries), in (row id, table) order over the replayed tables: a batch of
+    row ids' entries in memory at a time, the trail read once in the index's order (no sort). The entries
+    of a row with more than one come with their clocks and seals; a lone entry's are read if needed."""
+    batch: list[tuple[str, str, list[Entry]]] = []
+    for group in _grouped(conn):
+        batch.append(group)
+        if len(batch) >= GROUP_BATCH:
+            resolve(conn, [e for _, _, entries in batch if len(entries) > 1 for e in entries])
+            yield from batch
+            batch = []
+    resolve(conn, [e for _, _, entries in batch if len(entries) > 1 for e in entries])
+    yield from batch
 
 
 def replay_row(table_name: str, entries: list[Entry]) -> Any:
@@ -195,7 +284,7 @@ def compare(conn: Connection) -> list[tuple[str, str]]:
         if pending is not None and (pending[0], pending[1]) == (row_id, table_name):
             mine = pending[2]
             pending = next(entries, None)
-        _compare_row(out, table_name, actual, clocks, mine)
+        _compare_row(conn, out, table_name, actual, clocks, mine)
     while pending is not None:
         _missing_row(out, pending[1], replay_row(pending[1], pending[2]))
         pending = next(entries, None)
@@ -207,7 +296,7 @@ def _missing_row(out: list[tuple[str, str]], table_name: str, values: Any) -> No
         out.append(("rederive", f"{_label(table_name, values)} 按审计记录应存在，却已不在表中（被直接删除）"))
 
 
-def _compare_row(out: list[tuple[str, str]], table_name: str, actual: dict[str, Any],
+def _compare_row(conn: Connection, out: list[tuple[str, str]], table_name: str, actual: dict[str, Any],
                  clocks: dict[str, str] | None, entries: list[Entry]) -> None:
     values = replay_row(table_name, entries) if entries else None
     if values is None:
@@ -219,7 +308,12 @@ def _compare_row(out: list[tuple[str, str]], table_name: str, actual: dict[str, 
     for name, value in values.items():
         if name in SKIPPED or name not in actual:
             continue
-        if not _same(value, actual[name]) and not _merge_says(entries, clocks, name, actual[name]):
+        held = actual[name]
+        if value == held or _same(value, held):
+            continue
+        if clocks:  # the merge's record is asked: it names the entries by their clocks
+            resolve(conn, entries)
+        if not _merge_says(entries, clocks, name, actual[name]):
             shown = (mask_id_number(str(actual[name])), mask_id_number(str(value))) \
                 if name == "id_number" else (actual[name], value)
             out.append(("rederive", f"{_label(table_name, actual)} 的 {name} 为 {shown[0]!r}，"
