@@ -41,6 +41,8 @@ CARD_RANK = {CardStatus.REPLACED.value: 1, CardStatus.FORMALLY_LOST.value: 2, Ca
 CONFLICT_NS = uuid.UUID("6f1c7c5e-3b8a-4c43-9f8e-2f6f4a1d9b21")
 CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
 COPY_MIN = 100  # fewer rows than this go in one executemany: a staging table costs more than it saves
+# json.dumps(value, ensure_ascii=False) without building an encoder per call (once per staged row)
+_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode
 TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 # What each table's foreign keys name: a change is written only once those rows are here.
 FOREIGN_KEYS = {t.name: tuple((fk.parent.name, fk.column.table.name) for fk in t.foreign_keys)
@@ -137,7 +139,7 @@ def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any
             for c in columns:
                 value = row[c]
                 if c in json_cols:
-                    value = None if value is None else json.dumps(value, ensure_ascii=False)
+                    value = None if value is None else _JSON_TEXT(value)
                 elif (process := processors.get(c)) is not None and value is not None:
                     value = process(value)
                 out.append(value)
@@ -330,7 +332,8 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     rows = [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
              "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique]
     if scopes is not None:  # a column of the central log only (not in the model)
-        rows = [{**r, "scope": scopes.get(r["change_id"])} for r in rows]
+        for r in rows:
+            r["scope"] = scopes.get(r["change_id"])
         inserted = set(_copy_insert(conn, log_table, rows, ("change_id",), (), "change_id") or [])
     else:  # The log decides what is new: a change already there is skipped (idempotent resend).
         inserted = set(insert_many(conn, log_table, rows, keys=("change_id",), returning="change_id") or [])

@@ -15,11 +15,14 @@ the rest goes on; quarantined changes are tried again at every sync.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import gc
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
@@ -360,8 +363,27 @@ def _rows(conn: Connection, stmt: Executable) -> list[Change]:
     return [dict(zip(COLUMNS, c, strict=True)) for c in conn.execute(stmt).all()]
 
 
+@contextlib.contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """The cyclic garbage collector paused: a batch is tens of thousands of fresh dicts, each batch's
+    allocations set off full collections that walk them all (a sixth of a 30k push's time), and the
+    push makes no reference cycles worth collecting (reference counting frees its batches)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Refused]]:
     """Returns how many changes central accepted, and those it refused (now quarantined)."""
+    with _no_gc_pauses():
+        return _push(store, engine, batch)
+
+
+def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]:
     q = table_of(SyncQuarantine)
     cols = [getattr(SyncChange, c) for c in COLUMNS]
     sent = 0
