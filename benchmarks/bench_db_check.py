@@ -7,7 +7,7 @@ Building the million-case store takes long (17 minutes of one core, 50 on a busy
 it is kept in ``SHEBAO_BENCH_CACHE`` (default ``bench-results/cache``), under a name made of the
 builder's code, the schema's head and the size: a later run reuses it, a changed builder or schema makes
 a new one. Its key and anchor live beside it (a keystore of its own). ``SHEBAO_BENCH_DB_CHECK_CASES``
-sets the size, ``SHEBAO_BENCH_DB_CHECK_RUNS`` the runs (1); ``--quick`` builds 2,000 cases in a temporary folder.
+sets the size, ``SHEBAO_BENCH_DB_CHECK_RUNS`` the runs (1); ``--quick`` builds 300 cases in a temporary folder.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from benchmarks.common import Figure
 
 FIGURES = ("db_check_1m_cases", "db_check_1m_peak_rss")
 CASES = int(os.environ.get("SHEBAO_BENCH_DB_CHECK_CASES", "1000000"))
-QUICK_CASES = 2_000
+QUICK_CASES = 300
 RUNS = int(os.environ.get("SHEBAO_BENCH_DB_CHECK_RUNS", "1"))  # each: the bare floor, then db check (minutes at 1M)
 TARGET_S, TARGET_MB = 60.0, 500.0
 CACHE = Path(os.environ.get("SHEBAO_BENCH_CACHE", "bench-results/cache"))
