@@ -145,7 +145,7 @@ class CardLife(RuleBasedStateMachine):
             assert not card_rules.valid_cards(cards)
 
 
-CardLife.TestCase.settings = settings(max_examples=80, stateful_step_count=40, deadline=None)
+CardLife.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
 TestCardLife = pytest.mark.slow(CardLife.TestCase)  # 80 lives of 40 steps
 
 

@@ -374,10 +374,13 @@ def checks(tmp_path: Path, db: Path, *, by_cli: bool) -> bool:
     if by_cli:
         return cli(tmp_path, "--db", str(db), "db", "check").returncode == 0
     from shebao_desk.services.invariants import check_store
+    from shebao_desk.store import anchor
     store = open_store(db)
     try:
         with store.read() as s:
-            return all(f.open_conflict for f in check_store(s))
+            clean = all(f.open_conflict for f in check_store(s))
+        with store.engine.connect() as conn:  # as the CLI: what the anchor outside the store tells
+            return clean and not anchor.change_log_findings(conn) + anchor.findings(store.path, conn)
     finally:
         store.close()
 
@@ -387,7 +390,8 @@ def checks(tmp_path: Path, db: Path, *, by_cli: bool) -> bool:
 @pytest.mark.parametrize("window", WINDOWS)
 def test_kills_at_random_moments_of_a_new_stores_first_upgrade_leave_no_dead_store(window, tmp_path):
     """Review F1's probe: kill 0–``window`` s after the new file's first write; then ``db check`` opens it
-    (the CLI itself for the 0.6 s round, the figure issue 23 asks for; other windows check in this process)."""
+    (the CLI itself for every third kill of the 0.6 s round, the figure issue 23 asks for; the others check in
+    this process, through the same open_store and check_store the CLI runs)."""
     rng = random.Random(f"kills-{window}")
     figures: Counter[str] = Counter()
     for i in range(KILLS):
@@ -397,7 +401,7 @@ def test_kills_at_random_moments_of_a_new_stores_first_upgrade_leave_no_dead_sto
         state = "no schema (killed before the commit)" if not held else \
             "at head" if revision(db) == store_schema.head_revision() else "half-built"
         figures[state] += 1
-        passed = checks(tmp_path, db, by_cli=window == 0.6)
+        passed = checks(tmp_path, db, by_cli=window == 0.6 and i % 3 == 0)  # the CLI's own open path, now and then
         figures["db check failed"] += not passed
         assert state != "half-built" and passed, (i, held)
     print(f"\n{KILLS} kills 0–{window} s after the first write: {dict(figures)}")
