@@ -13,14 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, select
 
 from shebao_desk.models import AuditEntry, AuditHead, AuditSeal, Site, SyncState, table_of
-from shebao_desk.models.base import utcnow
+from shebao_desk.models.base import SQLITE_STORED_TIME, utcnow
 
 GENESIS = "0" * 64
 FIELDS = ("id", "at", "clerk_id", "workstation", "action", "table_name", "row_id", "before", "after")
@@ -33,15 +32,27 @@ def _at(value: Any) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _encoded(values: dict[str, Any]) -> bytes:
+    """``values`` (FIELDS, the time already as :func:`_at` writes it) as the bytes that are hashed."""
+    return _ENCODER.encode(values).encode()
+
+
 def canonical(entry: dict[str, Any]) -> bytes:
     """The bytes that are hashed: the same from the values written and the values read back."""
     values = {k: entry.get(k) for k in FIELDS}
     values["at"] = _at(values["at"])
-    return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    return _encoded(values)
+
+
+def _chained(previous: str, encoded: bytes) -> str:
+    return hashlib.sha256(previous.encode() + b"\n" + encoded).hexdigest()
 
 
 def link(previous: str, entry: dict[str, Any]) -> str:
-    return hashlib.sha256(previous.encode() + b"\n" + canonical(entry)).hexdigest()
+    return _chained(previous, canonical(entry))
 
 
 def head(conn: Connection) -> tuple[int, str]:
@@ -77,9 +88,6 @@ def seal_received(conn: Connection, audit_ids: list[str]) -> None:
     seal(conn, [rows[i] for i in audit_ids if i in rows and i not in already])
 
 
-# A valid time as SQLite's DateTime stores it (days past the 28th are left to the full parse)
-_STORED_AT = re.compile(r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}")
-_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)  # canonical()'s
 _CHAIN = ("SELECT s.seq, s.audit_id, s.hash, a.id, " + ", ".join(f'a."{f}"' for f in FIELDS)
           + " FROM audit_seal s LEFT JOIN audit_entry a ON a.id = s.audit_id ORDER BY s.seq")
 
@@ -96,7 +104,7 @@ def _stored_values(conn: Connection) -> Callable[[list[Any]], dict[str, Any]]:
     def convert(values: list[Any]) -> dict[str, Any]:
         entry = dict(zip(FIELDS, values, strict=True))
         at = entry["at"]
-        if isinstance(at, str) and _STORED_AT.fullmatch(at):
+        if isinstance(at, str) and SQLITE_STORED_TIME.fullmatch(at):
             entry["at"] = at[:10] + "T" + at[11:]
         else:
             entry["at"] = _at(at_proc(at) if at_proc is not None and at is not None else at)
@@ -118,7 +126,6 @@ def verify_chain(conn: Connection) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     previous, expected_seq = GENESIS, 1
     convert = _stored_values(conn)
-    encode, sha256 = _ENCODER.encode, hashlib.sha256
     for seq, audit_id, stored, found, *values in conn.exec_driver_sql(_CHAIN):
         if seq != expected_seq:
             out.append(("audit_chain", f"审计链在第 {expected_seq}—{seq - 1} 号缺失（记录被删除）"))
@@ -126,8 +133,8 @@ def verify_chain(conn: Connection) -> list[tuple[str, str]]:
         if found is None:
             out.append(("audit_chain", f"审计记录 {audit_id}（第 {seq} 号）被删除"))
         else:
-            entry = convert(values)
-            if sha256(previous.encode() + b"\n" + encode(entry).encode()).hexdigest() != stored:
+            entry = convert(values)  # its time already as _at writes it: not parsed again
+            if _chained(previous, _encoded(entry)) != stored:
                 out.append(("audit_chain", f"审计记录 {audit_id}（第 {seq} 号，{entry['action']}）被改动或链被改写"))
         previous = stored
     unsealed = select(table.c.id, table.c.action).where(table.c.id.not_in(select(AuditSeal.audit_id)))

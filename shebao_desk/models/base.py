@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import uuid
 from typing import Annotated, Any, cast
 
@@ -47,6 +48,11 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+# A valid time as SQLite's DateTime stores it, as text (days past the 28th are left to a full parse):
+# readers of millions of raw rows rewrite such a value as text instead of parsing it (db check).
+SQLITE_STORED_TIME = re.compile(r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}")
 
 
 def enum_column(kind: type[enum.Enum], length: int = 24) -> Enum:

@@ -23,7 +23,7 @@ from sqlalchemy import (Boolean, Column, Connection, Date, Enum, Integer, LargeB
 from shebao_desk.changes.audit import SECRET_COLUMNS, _json_value
 from shebao_desk.changes.merge import field_clock, wins
 from shebao_desk.models import Base
-from shebao_desk.models.base import UTCDateTime
+from shebao_desk.models.base import SQLITE_STORED_TIME, UTCDateTime
 from shebao_desk.rules.idnumber import mask_id_number
 
 TABLES = {"person": "人员", "card": "卡", "case": "业务", "loss_report": "挂失记录"}
@@ -51,10 +51,6 @@ def _columns(table: Table) -> list[Column[Any]]:
     return [c for c in table.columns if not isinstance(c.type, LargeBinary)]
 
 
-# A valid time as SQLite's DateTime stores it (days past the 28th are left to the full parse)
-_STORED_AT = re.compile(r"[1-9]\d{3}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}")
-
-
 def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | None:
     """How a raw stored value becomes what the audit trail writes (None: as it is). Text, numbers,
     dates and enums are stored as the trail writes them (an enum by its value), so only times,
@@ -77,7 +73,7 @@ def _converter(conn: Connection, column: Column[Any]) -> Callable[[Any], Any] | 
     def utc_time(value: Any) -> Any:
         # A UTC time in SQLite's layout, rewritten as text to what convert() gives (the aware time's
         # isoformat): a million cases hold several million of them. Any other value: convert().
-        if isinstance(value, str) and _STORED_AT.fullmatch(value):
+        if isinstance(value, str) and SQLITE_STORED_TIME.fullmatch(value):
             micro = value[20:]
             return f"{value[:10]}T{value[11:19]}{'' if micro == '000000' else '.' + micro}+00:00"
         return convert(value)
