@@ -14,6 +14,7 @@ caller decides what is one unit.
 from __future__ import annotations
 
 import base64
+import contextlib
 import enum
 import json
 import logging
@@ -111,6 +112,14 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], keys
     return None
 
 
+@contextlib.contextmanager
+def pg_cursor(conn: Connection) -> Iterator[Any]:
+    """psycopg's own cursor, in ``conn``'s transaction: COPY, and rows back as plain tuples."""
+    raw: Any = conn.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        yield cursor
+
+
 def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any]], columns: list[str],
            encoded: bool) -> str:
     """COPY ``rows`` into a temporary table shaped like ``table``'s ``columns`` (one per column set,
@@ -153,9 +162,7 @@ def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key
     timestamp-without-time-zone column takes as the UTC wall time we store."""
     columns = list(rows[0])
     quoted = ", ".join(f'"{c}"' for c in columns)
-    raw: Any = conn.connection.dbapi_connection  # psycopg's own connection: its cursor has copy()
-    cursor = raw.cursor()
-    try:
+    with pg_cursor(conn) as cursor:
         staging = _stage(cursor, conn, table, rows, columns, encoded)
         clause = ""
         if keys:
@@ -168,22 +175,16 @@ def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], key
         back = f' RETURNING "{returning}"' if returning else ""
         cursor.execute(f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} FROM "{staging}"{clause}{back}')
         return [r[0] for r in cursor.fetchall()] if returning else None
-    finally:
-        cursor.close()
 
 
 def _copy_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """Rows of the same columns (``id`` and the decoded values), COPYed into a staging table and
     written with one ``UPDATE ... FROM``."""
     columns = list(rows[0])
-    raw: Any = conn.connection.dbapi_connection
-    cursor = raw.cursor()
-    try:
+    with pg_cursor(conn) as cursor:
         staging = _stage(cursor, conn, table, rows, columns, encoded=False)
         sets = ", ".join(f'"{c}" = s."{c}"' for c in columns if c != "id")
         cursor.execute(f'UPDATE "{table.name}" t SET {sets} FROM "{staging}" s WHERE t.id = s.id')
-    finally:
-        cursor.close()
 
 
 def upsert_clocks(conn: Connection, clocks: Clocks) -> None:
@@ -511,8 +512,7 @@ def _insert_from_log(conn: Connection, table: Table, names: tuple[str, ...], cha
     picks = ", ".join(f"decode(s.\"values\"->'{c}'->>'b64', 'base64')" if c in binary else f'r."{c}"'
                       for c in columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
-    raw: Any = conn.connection.dbapi_connection
-    with raw.cursor() as cursor:
+    with pg_cursor(conn) as cursor:
         cursor.execute(f'INSERT INTO "{table.name}" ("id", {quoted}) SELECT s.row_id, {picks} '
                        f'FROM sync_change s CROSS JOIN LATERAL json_populate_record(NULL::"{table.name}", s."values") r '
                        "WHERE s.change_id = ANY(%s)", (change_ids,))
@@ -529,18 +529,18 @@ def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
             _copy_insert(conn, table, rows, (), (), None, encoded=True)
         else:
             insert_many(conn, table, [decode(table.name, r) for r in rows])
-    ugroups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    ugroups: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
     for row_id, values in updates:
-        ugroups[tuple(sorted(values))].append({"_id": row_id, **{f"v_{k}": v for k, v in values.items()}})
-    for names, rows in ugroups.items():
-        if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN:
-            _copy_update(conn, table, [{"id": r["_id"], **{n: r[f"v_{n}"] for n in names}} for r in rows])
+        ugroups[tuple(sorted(values))].append((row_id, values))
+    for names, group in ugroups.items():
+        if conn.dialect.name == "postgresql" and len(group) >= COPY_MIN:
+            _copy_update(conn, table, [{"id": row_id, **values} for row_id, values in group])
             continue
-        values = {n: bindparam(f"v_{n}") for n in names}
-        if "updated_at" in table.c and "updated_at" not in values:
-            values["updated_at"] = table.c.updated_at  # as merged, not the time of this merge (onupdate)
-        stmt = update(table).where(table.c.id == bindparam("_id")).values(values)
-        conn.execute(stmt, rows)
+        params: dict[str, Any] = {n: bindparam(f"v_{n}") for n in names}
+        if "updated_at" in table.c and "updated_at" not in params:
+            params["updated_at"] = table.c.updated_at  # as merged, not the time of this merge (onupdate)
+        stmt = update(table).where(table.c.id == bindparam("_id")).values(params)
+        conn.execute(stmt, [{"_id": row_id, **{f"v_{k}": v for k, v in values.items()}} for row_id, values in group])
 
 
 CANCELLED_PERSON = PersonStatus.CANCELLED.value

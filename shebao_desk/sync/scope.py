@@ -28,6 +28,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from shebao_desk.changes.merge import pg_cursor
+
 SHARED = "*"
 PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
 PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry", "temp_card", "case_rating"}
@@ -305,8 +307,7 @@ def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[t
     members = sorted(set(members))
     if not members:
         return []
-    raw: Any = conn.connection.dbapi_connection  # plain tuples back: thousands of new people per push
-    with raw.cursor() as cursor:
+    with pg_cursor(conn) as cursor:  # plain tuples back: thousands of new people per push
         cursor.execute("INSERT INTO scope_member (window_code, key) "
                        "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[])) ON CONFLICT DO NOTHING "
                        "RETURNING window_code, key", ([m[0] for m in members], [m[1] for m in members]))
