@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QDate
+from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem
 
 from shebao_desk.clock import local_text, today
@@ -61,7 +61,6 @@ class Table(QTableWidget):
         self.payloads: list[Any] = []  # what each row stands for (an id, a path): the page's own
 
     def fill(self, rows: list[list[str]], payloads: list[Any] | None = None) -> None:
-        from PySide6.QtCore import Qt  # noqa: PLC0415 - start-up: the login window needs no Qt namespace (~30 ms)
         self.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
