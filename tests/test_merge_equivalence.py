@@ -21,7 +21,7 @@ COLUMNS = ("id", "id_number", "name", "phone", "address", "status", "cancelled_a
            "created_at", "updated_at")
 
 
-def _person(i: int, hlc_ms: int) -> dict:
+def _person(i: int) -> dict:
     at = f"2026-03-09T01:{i % 60:02d}:00+00:00"
     return {"id": str(uuid.UUID(int=i + 1)), "id_number": f"{i:018d}", "name": f"测试{i}", "sex": "1",
             "ethnicity": "01", "birth_date": "1980-01-01", "birthplace": "611002", "phone": "13800000000",
@@ -43,7 +43,7 @@ def _changes(seed: int) -> list[list[dict]]:
 
     inserts = []
     for i in range(PEOPLE):
-        p = _person(i, base)
+        p = _person(i)
         inserts.append(change(p["id"], base + rng.randrange(10_000), p, "W1"))
         if rng.random() < 0.15:  # registered at another window as well, offline
             other = {**p, "name": f"测试{i}乙", "phone": rng.choice(["", "13900000000"]), "address": ""}
