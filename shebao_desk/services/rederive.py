@@ -259,8 +259,9 @@ def _label(table: str, row: dict[str, Any]) -> str:
         return f"人员 {mask_id_number(row.get('id_number'))}（{row.get('id')}）"
     if table == "case":
         return f"业务 {row.get('number') or row.get('id')}"
-    if table == "card":
-        return f"卡 {row.get('card_number') or row.get('id')}"
+    if table == "card":  # the number a clerk knows, and the id, which a card not yet issued has alone
+        number = row.get("card_number")
+        return f"卡 {number}（{row.get('id')}）" if number else f"卡 {row.get('id')}"
     return f"{TABLES[table]} {row.get('id')}"
 
 
