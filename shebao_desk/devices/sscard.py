@@ -37,12 +37,34 @@ SW_SECURITY = 0x6982
 SW_PIN_BLOCKED = (0x6983, 0x6984)
 SW_APP_LOCKED = 0x9303
 P2_CURRENT_EF_FIRST_ID = 0x00  # READ RECORD: current EF, first record whose identifier is P1
+EF06_ITEMS_GEN1 = {tag: n for tag, n in EF06_ITEMS.items() if tag != TAG_NAME_EXT}  # the extension came with gen 2
+
+
+SELECT_SSSE = build(0x00, 0xA4, 0x04, 0x00, AID)
+GO_ON_SELECT = frozenset({SW_OK})
+GO_ON_RECORD = frozenset({SW_OK, SW_RECORD_NOT_FOUND})  # a record the card does not have is read as None
+
+Plan = tuple[tuple[bytes, frozenset[int]], ...]
 
 
 @functools.cache
 def _read_record(tag: int, length: int) -> bytes:
     """READ RECORD of identifier ``tag`` in the current EF, asking for the TLV's exact length."""
     return build(0x00, 0xB2, tag, P2_CURRENT_EF_FIRST_ID, le=length + 2)
+
+
+@functools.cache
+def _select_file(fid: bytes) -> bytes:
+    return build(0x00, 0xA4, 0x00, 0x00, fid)
+
+
+@functools.cache
+def _file_plan(fid: bytes, items: tuple[tuple[int, int], ...], select_application: bool) -> Plan:
+    """The APDUs that read a file's items: the application's SELECT when not made yet, the file's, its records."""
+    plan = [(SELECT_SSSE, GO_ON_SELECT)] if select_application else []
+    plan.append((_select_file(fid), GO_ON_SELECT))
+    plan.extend((_read_record(tag, length), GO_ON_RECORD) for tag, length in items)
+    return tuple(plan)
 
 
 def pin_bcd(pin: str) -> bytes:
@@ -57,30 +79,39 @@ class SocialSecurityCard:
         self.selected = False
 
     def select(self) -> None:
-        response = self.protocol.send(build(0x00, 0xA4, 0x04, 0x00, AID))
-        if response.sw == SW_APP_LOCKED:
+        self._check_application(self.protocol.send(SELECT_SSSE).sw)
+
+    def _check_application(self, sw: int) -> None:
+        if sw == SW_APP_LOCKED:
             raise ApplicationLockedError()
-        if not response.ok:
-            raise NotSocialSecurityCardError(f"SELECT SSSE returned {response.sw:04X}")
+        if sw != SW_OK:
+            raise NotSocialSecurityCardError(f"SELECT SSSE returned {sw:04X}")
         self.selected = True
 
     def select_file(self, fid: bytes) -> None:
         """Make EF05 or EF06 the current EF (by file id, as deployed readers do)."""
         if not self.selected:
             self.select()
-        response = self.protocol.send(build(0x00, 0xA4, 0x00, 0x00, fid))
-        if response.sw == SW_SECURITY:
+        self._check_file(fid, self.protocol.send(_select_file(fid)).sw)
+
+    @staticmethod
+    def _check_file(fid: bytes, sw: int) -> None:
+        if sw == SW_SECURITY:
             raise NeedsPsamError()
-        if response.sw == SW_FILE_NOT_FOUND:
+        if sw == SW_FILE_NOT_FOUND:
             raise NotSocialSecurityCardError(f"SELECT {fid.hex().upper()} returned 6A82")
-        if not response.ok:
-            raise ApduError(response.sw, f"SELECT {fid.hex().upper()}")
+        if sw != SW_OK:
+            raise ApduError(sw, f"SELECT {fid.hex().upper()}")
 
     def read_item(self, tag: int, length: int) -> bytes | None:
         """The value of the record with identifier ``tag`` in the current EF, or None if there is none."""
         data, sw = self.protocol.send(_read_record(tag, length))
+        return self._item(tag, length, data, sw)
+
+    @classmethod
+    def _item(cls, tag: int, length: int, data: bytes, sw: int) -> bytes | None:
         if sw == SW_OK:
-            return self._tlv_value(data, tag, length)
+            return cls._tlv_value(data, tag, length)
         if sw == SW_RECORD_NOT_FOUND:
             return None
         if sw == SW_SECURITY:
@@ -94,15 +125,20 @@ class SocialSecurityCard:
         return data[2:]
 
     def _read_file(self, fid: bytes, items: dict[int, int]) -> dict[int, bytes | None]:
-        self.select_file(fid)
-        return {tag: self.read_item(tag, n) for tag, n in items.items()}
+        """The file's items, sent as one run (:meth:`ApduProtocol.send_all`) and checked after it, in
+        the order sent: the run stops at the first answer that is an error, and that answer's check raises."""
+        select_application = not self.selected
+        answers = iter(self.protocol.send_all(_file_plan(fid, tuple(items.items()), select_application)))
+        if select_application:
+            self._check_application(next(answers).sw)
+        self._check_file(fid, next(answers).sw)
+        # strict: every early stop raised above, so the answers and the items always pair up
+        return {tag: self._item(tag, length, data, sw)
+                for (tag, length), (data, sw) in zip(items.items(), answers, strict=True)}
 
     def read(self) -> CardInfo:
-        self.select()
         card = decode_card(self._read_file(FID_EF05, EF05_ITEMS))
-        items = dict(EF06_ITEMS)
-        if card["spec_version"][:1] == "1":
-            items.pop(TAG_NAME_EXT)  # the name extension came with the second generation
+        items = EF06_ITEMS if card["spec_version"][:1] != "1" else EF06_ITEMS_GEN1
         holder = decode_holder(self._read_file(FID_EF06, items))
         return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)
 
