@@ -19,6 +19,7 @@ INS_GET_RESPONSE = 0xC0
 INS_READ_RECORD = 0xB2
 SECRET_INS = {INS_VERIFY, INS_CHANGE_PIN, 0x24, 0x2C}  # VERIFY, CHANGE, CHANGE REFERENCE DATA, RESET RETRY
 MAX_CHAINED_RESPONSES = 16
+_MORE_TO_FOLLOW = frozenset({0x61, 0x6C})  # SW1 of "GET RESPONSE the rest" and of "resend with this Le"
 
 
 class Response(NamedTuple):
@@ -115,30 +116,32 @@ class ApduProtocol:
             data += response.data
         raise BadResponseError(f"more than {MAX_CHAINED_RESPONSES} chained 61xx responses")
 
-    def send_all(self, plan: Sequence[tuple[bytes, Container[int]]]) -> list[Response]:
+    def send_all(self, plan: Sequence[tuple[bytes, Container[int]]]) -> list[tuple[bytes, int]]:
         """Send each (APDU, status words to go on after) of ``plan`` as :meth:`send` would, stopping
-        after the first answer whose status word is not among its own; the answers, in order.
+        after the first answer whose status word is not among its own; the (data, SW) answers, in order.
 
         For a run of commands whose answers are checked together after the last one (a file's
         records): between two APDUs only the transmit runs, so our time per APDU stays what a bare
         pyscard loop spends, and the checks run in one warm stretch instead of between round trips.
         """
         if log.isEnabledFor(TRAFFIC):
-            traced: list[Response] = []
+            traced: list[tuple[bytes, int]] = []
             for apdu, go_on in plan:
                 traced.append(response := self.send(apdu))
                 if response.sw not in go_on:
                     break
             return traced
         transmit = self.connection.transmit
-        answers: list[Response] = []
+        answers: list[tuple[bytes, int]] = []
         try:
             for apdu, go_on in plan:
-                data, sw = transmit(apdu)
-                answers.append(response := Response(data, sw))
-                if sw >> 8 == 0x61 or sw >> 8 == 0x6C:  # the follow-up APDUs count themselves
-                    answers[-1] = response = self._follow(apdu, response)
-                if response.sw not in go_on:
+                answer = transmit(apdu)
+                answers.append(answer)
+                sw = answer[1]
+                if sw >> 8 in _MORE_TO_FOLLOW:  # the follow-up APDUs count themselves
+                    answers[-1] = answer = self._follow(apdu, Response(*answer))
+                    sw = answer[1]
+                if sw not in go_on:
                     break
         finally:
             self.count += len(answers)  # the APDUs answered, as send counts them

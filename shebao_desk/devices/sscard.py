@@ -14,6 +14,7 @@ are positions, not tags, and are never used.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 
@@ -130,16 +131,17 @@ class SocialSecurityCard:
         select_application = not self.selected
         answers = iter(self.protocol.send_all(_file_plan(fid, tuple(items.items()), select_application)))
         if select_application:
-            self._check_application(next(answers).sw)
-        self._check_file(fid, next(answers).sw)
+            self._check_application(next(answers)[1])
+        self._check_file(fid, next(answers)[1])
         # strict: every early stop raised above, so the answers and the items always pair up
         return {tag: self._item(tag, length, data, sw)
                 for (tag, length), (data, sw) in zip(items.items(), answers, strict=True)}
 
     def read(self) -> CardInfo:
-        card = decode_card(self._read_file(FID_EF05, EF05_ITEMS))
+        today = dt.date.today()
+        card = decode_card(self._read_file(FID_EF05, EF05_ITEMS), today)
         items = EF06_ITEMS if card["spec_version"][:1] != "1" else EF06_ITEMS_GEN1
-        holder = decode_holder(self._read_file(FID_EF06, items))
+        holder = decode_holder(self._read_file(FID_EF06, items), today)
         return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)
 
     def verify_pin(self, pin: str) -> None:
