@@ -20,8 +20,7 @@ import logging
 
 from shebao_desk.devices.apdu import SW_OK, ApduProtocol, build
 from shebao_desk.devices.card_data import (
-    AID, EF05_ITEMS, EF06_ITEMS, FID_EF05, FID_EF06, TAG_NAME_EXT, CardInfo, decode_card,
-    decode_holder,
+    AID, EF05_ITEMS, EF06_ITEMS, FID_EF05, FID_EF06, TAG_NAME_EXT, CardInfo, decode_card, decode_holder,
 )
 from shebao_desk.devices.connection import Connection
 from shebao_desk.devices.errors import (
@@ -38,7 +37,10 @@ SW_SECURITY = 0x6982
 SW_PIN_BLOCKED = (0x6983, 0x6984)
 SW_APP_LOCKED = 0x9303
 P2_CURRENT_EF_FIRST_ID = 0x00  # READ RECORD: current EF, first record whose identifier is P1
-EF06_ITEMS_GEN1 = {tag: n for tag, n in EF06_ITEMS.items() if tag != TAG_NAME_EXT}  # the extension came with gen 2
+Records = tuple[tuple[int, int], ...]  # (tag, value length) of the items to read, in order
+EF05_RECORDS: Records = tuple(EF05_ITEMS.items())
+EF06_RECORDS: Records = tuple(EF06_ITEMS.items())
+EF06_RECORDS_GEN1: Records = tuple(item for item in EF06_RECORDS if item[0] != TAG_NAME_EXT)  # extension: gen 2 on
 
 
 SELECT_SSSE = build(0x00, 0xA4, 0x04, 0x00, AID)
@@ -60,7 +62,7 @@ def _select_file(fid: bytes) -> bytes:
 
 
 @functools.cache
-def _file_plan(fid: bytes, items: tuple[tuple[int, int], ...], select_application: bool) -> Plan:
+def _file_plan(fid: bytes, items: Records, select_application: bool) -> Plan:
     """The APDUs that read a file's items: the application's SELECT when not made yet, the file's, its records."""
     plan = [(SELECT_SSSE, GO_ON_SELECT)] if select_application else []
     plan.append((_select_file(fid), GO_ON_SELECT))
@@ -109,39 +111,36 @@ class SocialSecurityCard:
         data, sw = self.protocol.send(_read_record(tag, length))
         return self._item(tag, length, data, sw)
 
-    @classmethod
-    def _item(cls, tag: int, length: int, data: bytes, sw: int) -> bytes | None:
+    @staticmethod
+    def _item(tag: int, length: int, data: bytes, sw: int) -> bytes | None:
+        """A READ RECORD's answer: the TLV's value, None for a record the card does not have."""
         if sw == SW_OK:
-            return cls._tlv_value(data, tag, length)
+            if len(data) < 2 or data[0] != tag or data[1] != len(data) - 2 or data[1] > length:
+                raise BadResponseError(f"record {tag:02X}: malformed TLV of {len(data)} bytes")
+            return data[2:]
         if sw == SW_RECORD_NOT_FOUND:
             return None
         if sw == SW_SECURITY:
             raise NeedsPsamError()
         raise ApduError(sw, f"READ RECORD {tag:02X}")
 
-    @staticmethod
-    def _tlv_value(data: bytes, tag: int, length: int) -> bytes:
-        if len(data) < 2 or data[0] != tag or data[1] != len(data) - 2 or data[1] > length:
-            raise BadResponseError(f"record {tag:02X}: malformed TLV of {len(data)} bytes")
-        return data[2:]
-
-    def _read_file(self, fid: bytes, items: dict[int, int]) -> dict[int, bytes | None]:
+    def _read_file(self, fid: bytes, records: Records) -> dict[int, bytes | None]:
         """The file's items, sent as one run (:meth:`ApduProtocol.send_all`) and checked after it, in
         the order sent: the run stops at the first answer that is an error, and that answer's check raises."""
         select_application = not self.selected
-        answers = iter(self.protocol.send_all(_file_plan(fid, tuple(items.items()), select_application)))
+        answers = iter(self.protocol.send_all(_file_plan(fid, records, select_application)))
         if select_application:
             self._check_application(next(answers)[1])
         self._check_file(fid, next(answers)[1])
-        # strict: every early stop raised above, so the answers and the items always pair up
-        return {tag: self._item(tag, length, data, sw)
-                for (tag, length), (data, sw) in zip(items.items(), answers, strict=True)}
+        item = self._item
+        # strict: every early stop raised above, so the answers and the records always pair up
+        return {tag: item(tag, length, data, sw) for (tag, length), (data, sw) in zip(records, answers, strict=True)}
 
     def read(self) -> CardInfo:
         today = dt.date.today()
-        card = decode_card(self._read_file(FID_EF05, EF05_ITEMS), today)
-        items = EF06_ITEMS if card["spec_version"][:1] != "1" else EF06_ITEMS_GEN1
-        holder = decode_holder(self._read_file(FID_EF06, items), today)
+        card = decode_card(self._read_file(FID_EF05, EF05_RECORDS), today)
+        records = EF06_RECORDS if card["spec_version"][:1] != "1" else EF06_RECORDS_GEN1
+        holder = decode_holder(self._read_file(FID_EF06, records), today)
         return CardInfo(reader=self.connection.reader, atr=self.connection.atr.hex().upper(), **card, **holder)
 
     def verify_pin(self, pin: str) -> None:
