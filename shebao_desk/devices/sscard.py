@@ -10,6 +10,11 @@ over identifier mode by SFI (P2 = SFI<<3) because it is what the public vendor
 readers for deployed cards send, so it is the form real cards are known to
 answer; it costs one SELECT per file (2 APDUs per full read). Record *numbers*
 are positions, not tags, and are never used.
+
+A read sends its APDUs back to back (:meth:`SocialSecurityCard.read_files`) and checks and decodes
+the answers after them (:meth:`SocialSecurityCard.decode`): the same checks and errors, and no APDU
+after a refused one. Only damaged EF05 *data* is now found after EF06 was read, so a card that also
+fails EF06 (no PSAM, pulled) reports that failure first.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ SELECT_SSSE = build(0x00, 0xA4, 0x04, 0x00, AID)
 GO_ON_SELECT = frozenset({SW_OK})
 GO_ON_RECORD = frozenset({SW_OK, SW_RECORD_NOT_FOUND})  # a record the card does not have is read as None
 
-Plan = tuple[tuple[bytes, frozenset[int]], ...]
+FilePlan = tuple[tuple[bytes, frozenset[int]], ...]  # an ApduProtocol.send_all plan
 Answers = list[tuple[bytes, int]]
 
 
@@ -74,7 +79,7 @@ def _select_file(fid: bytes) -> bytes:
 
 
 @functools.cache
-def _file_plan(fid: bytes, items: Records, select_application: bool) -> Plan:
+def _file_plan(fid: bytes, items: Records, select_application: bool) -> FilePlan:
     """The APDUs that read a file's items: the application's SELECT when not made yet, the file's, its records."""
     plan = [(SELECT_SSSE, GO_ON_SELECT)] if select_application else []
     plan.append((_select_file(fid), GO_ON_SELECT))
