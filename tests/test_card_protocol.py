@@ -396,3 +396,54 @@ def test_monitor_reports_readers_plugged_and_unplugged_and_a_lost_service():
         (EventKind.READER_REMOVED, "R2"), (EventKind.SERVICE_DOWN, ""),
         (EventKind.SERVICE_UP, ""), (EventKind.READER_ADDED, "R2"), (EventKind.CARD_INSERTED, "R2"),
     ]
+
+
+class RunConnection(ScriptedConnection):
+    """A scripted connection with ``transmit_run`` as PcscConnection has it: APDUs until an answer
+    its plan does not go on after. ``runs`` records how many APDUs each run sent."""
+
+    def __init__(self, answers):
+        super().__init__(answers)
+        self.runs = []
+
+    def transmit_run(self, plan):
+        answers = []
+        for apdu, go_on in plan:
+            answers.append(self.transmit(apdu))
+            if answers[-1][1] not in go_on:
+                break
+        self.runs.append(len(answers))
+        return answers
+
+
+SELECT_A = build(0, 0xA4, 4, 0, b"\x01")
+READ_1, READ_2, READ_3 = (build(0, 0xB2, tag, 0, le=4) for tag in (1, 2, 3))
+OK_ONLY, OK_OR_MISSING = frozenset({0x9000}), frozenset({0x9000, 0x6A83})
+
+
+@pytest.mark.parametrize("connection_class", [ScriptedConnection, RunConnection])
+def test_send_all_follows_61xx_mid_plan_and_goes_on(connection_class):
+    conn = connection_class([("", 0x6102), ("AABB", 0x9000), ("0102", 0x9000), ("", 0x6A83), ("0304", 0x9000)])
+    protocol = ApduProtocol(conn)
+    answers = protocol.send_all([(SELECT_A, OK_ONLY), (READ_1, OK_OR_MISSING), (READ_2, OK_OR_MISSING),
+                                 (READ_3, OK_OR_MISSING)])
+    assert [tuple(a) for a in answers] == [(b"\xaa\xbb", 0x9000), (b"\x01\x02", 0x9000), (b"", 0x6A83),
+                                           (b"\x03\x04", 0x9000)]
+    assert [a[1] for a in conn.sent] == [0xA4, 0xC0, 0xB2, 0xB2, 0xB2] and protocol.count == 5
+    if connection_class is RunConnection:
+        assert conn.runs == [1, 3]  # the run stopped at 61xx for the GET RESPONSE, then went on
+
+
+@pytest.mark.parametrize("connection_class", [ScriptedConnection, RunConnection])
+def test_send_all_stops_at_the_first_answer_it_may_not_go_on_after(connection_class):
+    conn = connection_class([("", 0x9000), ("", 0x6982), ("0304", 0x9000)])
+    answers = ApduProtocol(conn).send_all([(SELECT_A, OK_ONLY), (READ_1, OK_OR_MISSING), (READ_2, OK_OR_MISSING)])
+    assert [a[1] for a in answers] == [0x9000, 0x6982]
+    assert len(conn.sent) == 2  # nothing sent after the refusal
+
+
+def test_a_file_refused_midway_raises_that_record_s_error_and_sends_no_more():
+    conn = RunConnection([("", 0x9000), ("", 0x9000), ("0100", 0x9000), ("", 0x6A86), ("", 0x9000)])
+    with pytest.raises(ApduError) as exc:
+        SocialSecurityCard(conn).read()
+    assert exc.value.sw == 0x6A86 and len(conn.sent) == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Container, Sequence
 from typing import NamedTuple
 
 from shebao_desk.devices.connection import Connection
@@ -18,6 +19,8 @@ INS_GET_RESPONSE = 0xC0
 INS_READ_RECORD = 0xB2
 SECRET_INS = {INS_VERIFY, INS_CHANGE_PIN, 0x24, 0x2C}  # VERIFY, CHANGE, CHANGE REFERENCE DATA, RESET RETRY
 MAX_CHAINED_RESPONSES = 16
+Plan = Sequence[tuple[bytes, Container[int]]]  # APDUs, each with the status words to go on after
+_MORE_TO_FOLLOW = frozenset({0x61, 0x6C})  # SW1 of "GET RESPONSE the rest" and of "resend with this Le"
 
 
 class Response(NamedTuple):
@@ -100,7 +103,11 @@ class ApduProtocol:
         first = response.sw >> 8
         if first != 0x61 and first != 0x6C:  # the usual answer: nothing to follow
             return response
-        if first == 0x6C:
+        return self._follow(apdu, response)
+
+    def _follow(self, apdu: bytes, response: Response) -> Response:
+        """The rest of an answer that came as 6Cxx (wrong Le: resend) or 61xx (more: GET RESPONSE)."""
+        if response.sw >> 8 == 0x6C:
             response = self._raw(with_le(apdu, response.sw & 0xFF))
         data = response.data
         for _ in range(MAX_CHAINED_RESPONSES):
@@ -109,3 +116,48 @@ class ApduProtocol:
             response = self._raw(build(0x00, INS_GET_RESPONSE, 0, 0, le=response.sw & 0xFF))
             data += response.data
         raise BadResponseError(f"more than {MAX_CHAINED_RESPONSES} chained 61xx responses")
+
+    def send_all(self, plan: Plan) -> list[tuple[bytes, int]]:
+        """Send each (APDU, status words to go on after) of ``plan`` as :meth:`send` would, stopping
+        after the first answer whose status word is not among its own; the (data, SW) answers, in order.
+
+        For a run of commands whose answers are checked together after the last one (a file's
+        records): between two APDUs only the transmit runs (the connection's ``transmit_run`` when
+        it has one), and the checks run in one warm stretch after the round trips.
+        """
+        if log.isEnabledFor(TRAFFIC):
+            return self._send_each(plan, self.send)
+        run: Callable[[Plan], list[tuple[bytes, int]]] | None = getattr(self.connection, "transmit_run", None)
+        if run is None:
+            return self._send_each(plan, self._send_untraced)
+        answers: list[tuple[bytes, int]] = []
+        while plan:
+            # A run stops at an answer its plan does not go on after: an error, or 61xx/6Cxx to follow up.
+            got = run(plan)
+            self.count += len(got)
+            answers += got
+            apdu, go_on = plan[len(got) - 1]
+            sw = got[-1][1]
+            if sw >> 8 in _MORE_TO_FOLLOW:
+                answers[-1] = followed = self._follow(apdu, Response(*got[-1]))
+                sw = followed.sw
+            if sw not in go_on:
+                break
+            plan = plan[len(got):]
+        return answers
+
+    def _send_untraced(self, apdu: bytes) -> tuple[bytes, int]:
+        answer = self.connection.transmit(apdu)
+        self.count += 1
+        if answer[1] >> 8 in _MORE_TO_FOLLOW:
+            return self._follow(apdu, Response(*answer))
+        return answer
+
+    @staticmethod
+    def _send_each(plan: Plan, send: Callable[[bytes], tuple[bytes, int]]) -> list[tuple[bytes, int]]:
+        answers: list[tuple[bytes, int]] = []
+        for apdu, go_on in plan:
+            answers.append(answer := send(apdu))
+            if answer[1] not in go_on:
+                break
+        return answers

@@ -28,7 +28,6 @@ CARD_NUMBER = re.compile(r"[A-Z][0-9]{8}")
 SPEC_VERSION = re.compile(r"[1-3]\.[0-9]{2}")  # generations 1–3
 ETHNICITIES = {f"{n:02d}" for n in range(1, 57)} | {"97", "98"}  # GB 3304, BCD
 FIRST_ISSUE = dt.date(1990, 1, 1)
-_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]*")
 _BAD_NAME_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 
 
@@ -87,16 +86,18 @@ def gb_text(data: bytes, item: str) -> str:
         text = data.rstrip(b"\x00").rstrip(b"\xff").decode("gb18030").strip()
     except UnicodeDecodeError:
         raise _damaged(item, f"undecodable GB18030 ({len(data)} bytes)") from None
-    if any(unicodedata.category(ch) in _BAD_NAME_CATEGORIES for ch in text):
+    # isprintable() is false for every bad category (and for spaces other than " "): look closer only then.
+    if not text.isprintable() and any(unicodedata.category(ch) in _BAD_NAME_CATEGORIES for ch in text):
         raise _damaged(item, "control or unassigned character in text")
     return text
 
 
 def ascii_text(data: bytes, item: str) -> str:
     raw = data.rstrip(b"\x00").rstrip(b"\xff")
-    if not _PRINTABLE_ASCII.fullmatch(raw):
+    # Printable ASCII, 20-7E: for ASCII text isprintable() excludes exactly 00-1F and 7F.
+    if not raw.isascii() or not (text := raw.decode("ascii")).isprintable():
         raise _damaged(item, f"not printable ASCII: {data.hex()}")
-    return raw.decode("ascii").strip()
+    return text.strip()
 
 
 def check_ssn(ssn: str) -> str:
@@ -146,7 +147,7 @@ class HolderItems(TypedDict):
     birth_date: str
 
 
-def decode_card(ef05: dict[int, bytes | None]) -> CardItems:
+def decode_card(ef05: dict[int, bytes | None], today: dt.date | None = None) -> CardItems:
     """EF05's items as CardInfo fields, each checked."""
     def need(tag: int, item: str) -> bytes:
         value = ef05.get(tag)
@@ -164,7 +165,7 @@ def decode_card(ef05: dict[int, bytes | None]) -> CardItems:
     if len(card_type) != 1 or not card_type.isdigit():
         raise _damaged("卡类别", f"card type {card_type!r}")
     issue = bcd_date(need(0x05, "发卡日期"), "发卡日期")
-    if not FIRST_ISSUE <= issue <= dt.date.today():
+    if not FIRST_ISSUE <= issue <= (today or dt.date.today()):
         raise _damaged("发卡日期", f"issue date {issue}")
     expiry_raw = ef05.get(TAG_EXPIRY)
     generation = int(spec_version[0])
@@ -204,9 +205,10 @@ def decode_holder(ef06: dict[int, bytes | None], today: dt.date | None = None) -
     birth = bcd_date(need(0x0D, "出生日期"), "出生日期")
     if birth > (today or dt.date.today()):
         raise _damaged("出生日期", f"birth date {birth} in the future")
+    birth_date = birth.isoformat()
     # The SSN repeats the birth date and the sex (GB 11643): a disagreement means one of them is damaged.
-    if ssn[6:14] != f"{birth:%Y%m%d}":
+    if ssn[6:14] != birth_date.replace("-", ""):
         raise _damaged("出生日期", "birth date disagrees with the SSN")
     if int(ssn[16]) % 2 != (1 if sex == "1" else 0):
         raise _damaged("性别", "sex disagrees with the SSN")
-    return HolderItems(ssn=ssn, name=name, sex=sex, ethnicity=ethnicity, birthplace=birthplace, birth_date=birth.isoformat())
+    return HolderItems(ssn=ssn, name=name, sex=sex, ethnicity=ethnicity, birthplace=birthplace, birth_date=birth_date)

@@ -2,9 +2,9 @@
 
 Each operation runs on a thread of its own reader (not per APDU; not a shared pool) while the
 caller waits at most ``seconds``. The thread is kept for the reader's next operation: handing an
-operation to a waiting thread costs a few microseconds, starting a thread for each one cost ~0.1 ms
-of a ~0.5 ms card read (and far more on a loaded machine). A busy reader gets a second thread, so
-operations never queue behind each other's deadlines. An operation still stuck after its deadline
+operation to a waiting thread costs two thread wake-ups (25-40 us of a ~0.8 ms read on the 2-core
+test VM, ~0.1 ms when it is loaded); starting a thread for each one cost more still. A busy reader
+gets a second thread, so operations never queue behind each other's deadlines. An operation still stuck after its deadline
 is abandoned to its thread, which is then never reused and costs no other reader anything: with a
 shared pool, four stuck operations used to take every worker and every later operation on every
 reader timed out. While one is stuck on a reader, further operations on *that* reader fail at once

@@ -28,9 +28,11 @@ Opener = Callable[[str | None], Connection]
 def _read(open_card: Opener, reader: str | None) -> CardInfo:
     connection = open_card(reader)
     try:
-        return SocialSecurityCard(connection).read()
+        card = SocialSecurityCard(connection)
+        files = card.read_files()
     finally:
         connection.close()
+    return card.decode(files)  # after the disconnect: the round trips back to back, as a bare loop's
 
 
 def read_card(open_card: Opener, reader: str | None = None, *, seconds: float | None = None) -> CardInfo:
