@@ -25,7 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, LargeBinary, Table, any_, bindparam, func, select, update
+from sqlalchemy import (JSON, ColumnElement, Connection, LargeBinary, Table, Text, any_, bindparam, cast, func, select,
+                        update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.changes.audit_chain import seal_received
@@ -44,6 +45,10 @@ CHUNK = 500  # rows per IN (...) query: well under SQLite's variable limit
 COPY_MIN = 100  # fewer rows than this go in one executemany: a staging table costs more than it saves
 # json.dumps(value, ensure_ascii=False) without building an encoder per call (once per staged row)
 _JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode
+# A list sent to PostgreSQL as one JSON text and unpacked there (:data:`PG_LIST`): psycopg dumps a
+# Python list as an array element by element in Python (~25 ms per 10,000 ids), json in C (~1 ms).
+pg_list = json.JSONEncoder().encode
+PG_LIST = "ARRAY(SELECT json_array_elements_text(CAST({} AS json)))"  # the text[] of a pg_list parameter
 TABLE_ORDER = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
 # What each table's foreign keys name: a change is written only once those rows are here.
 FOREIGN_KEYS = {t.name: tuple((fk.parent.name, fk.column.table.name) for fk in t.foreign_keys)
@@ -75,8 +80,11 @@ def _batches(conn: Connection, items: list[str]) -> Iterator[list[str]]:
 def _among(conn: Connection, column: Any, items: list[str]) -> ColumnElement[bool]:
     """``column IN items``: on PostgreSQL ``= ANY(array)``, one bound parameter however many items."""
     if conn.dialect.name == "postgresql":
-        # typed as the column (varchar[]), so its index serves the comparison
-        return column == any_(bindparam(None, items, type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
+        # one JSON text unpacked into text[] (see pg_list); varchar's index is a text index, so it serves
+        # the comparison
+        values = select(func.json_array_elements_text(cast(bindparam(None, pg_list(items), type_=Text),
+                                                            postgresql.JSON))).scalar_subquery()
+        return column == any_(func.array(values))  # type: ignore[no-any-return]
     return column.in_(items)  # type: ignore[no-any-return]
 
 
@@ -515,7 +523,7 @@ def _insert_from_log(conn: Connection, table: Table, names: tuple[str, ...], cha
     with pg_cursor(conn) as cursor:
         cursor.execute(f'INSERT INTO "{table.name}" ("id", {quoted}) SELECT s.row_id, {picks} '
                        f'FROM sync_change s CROSS JOIN LATERAL json_populate_record(NULL::"{table.name}", s."values") r '
-                       "WHERE s.change_id = ANY(%s)", (change_ids,))
+                       f"WHERE s.change_id = ANY({PG_LIST.format('%s')})", (pg_list(change_ids),))
 
 
 def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
