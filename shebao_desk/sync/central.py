@@ -19,6 +19,7 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import json
 import logging
 import os
 import socket
@@ -28,14 +29,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Connection, Engine, Executable, Row, create_engine, delete, func, insert, select, text, update
+from sqlalchemy import (Connection, Engine, Executable, Row, Text, create_engine, delete, func, insert, select, text,
+                        type_coerce, update)
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.audit_chain import RESTORED, exchange_head
 from shebao_desk.changes.capture import observe_received
-from shebao_desk.changes.merge import apply_changes
+from shebao_desk.changes.merge import RAW_VALUES, JsonText, apply_changes
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ShebaoError
@@ -359,6 +361,19 @@ def _settle(store: Store, accepted: list[Change], refused: list[Refused],
             conn.execute(delete(q).where(q.c.change_id.in_(chunk)))
 
 
+_decode_json = json.JSONDecoder().decode
+
+
+def _change(row: Any) -> Change:
+    """A change read with its values as the store's JSON text: decoded once here, and the text kept
+    beside them (central's log takes it as it is, see merge.JsonText)."""
+    change = dict(zip(COLUMNS, row, strict=True))
+    raw = change["values"]
+    change["values"] = _decode_json(raw)
+    change[RAW_VALUES] = JsonText(raw)
+    return change
+
+
 def _rows(conn: Connection, stmt: Executable) -> list[Change]:
     return [dict(zip(COLUMNS, c, strict=True)) for c in conn.execute(stmt).all()]
 
@@ -386,6 +401,7 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Re
 def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]:
     q = table_of(SyncQuarantine)
     cols = [getattr(SyncChange, c) for c in COLUMNS]
+    raw_cols = cols[:-1] + [type_coerce(SyncChange.values, Text)]  # the JSON text, decoded by _change
     sent = 0
     refused_all: list[Refused] = []
     window, origin = identity(store)
@@ -402,13 +418,13 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
     while True:
         if not batches:
             with store.engine.connect() as conn:
-                found = conn.execute(select(SyncChange.seq, *cols)
+                found = conn.execute(select(SyncChange.seq, *raw_cols)
                                      .where(SyncChange.pushed.is_(False), SyncChange.seq > after,
                                             ~SyncChange.change_id.in_(select(q.c.change_id)))
                                      .order_by(SyncChange.seq).limit(batch)).all()
             if not found:
                 return sent, refused_all
-            batches.append(([dict(zip(COLUMNS, c[1:], strict=True)) for c in found], (after, found[-1][0])))
+            batches.append(([_change(c[1:]) for c in found], (after, found[-1][0])))
             after = found[-1][0]
         rows, span = batches.pop()
         good, refused = _precheck(rows)
