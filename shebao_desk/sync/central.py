@@ -24,6 +24,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
@@ -398,10 +399,27 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Re
         return _push(store, engine, batch)
 
 
+Batch = tuple[list[Change], list[Refused], tuple[int, int]]  # the sendable changes, those refused here, seq span
+
+
+def _read_batch(store: Store, after: int, size: int) -> Batch | None:
+    """The next unpushed, unquarantined changes after seq ``after``, decoded and checked (see _precheck)."""
+    q = table_of(SyncQuarantine)
+    cols = [getattr(SyncChange, c) for c in COLUMNS[:-1]] + [type_coerce(SyncChange.values, Text)]  # see _change
+    with store.engine.connect() as conn:
+        found = conn.execute(select(SyncChange.seq, *cols)
+                             .where(SyncChange.pushed.is_(False), SyncChange.seq > after,
+                                    ~SyncChange.change_id.in_(select(q.c.change_id)))
+                             .order_by(SyncChange.seq).limit(size)).all()
+    if not found:
+        return None
+    good, refused = _precheck([_change(c[1:]) for c in found])
+    return good, refused, (after, found[-1][0])
+
+
 def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]:
     q = table_of(SyncQuarantine)
     cols = [getattr(SyncChange, c) for c in COLUMNS]
-    raw_cols = cols[:-1] + [type_coerce(SyncChange.values, Text)]  # the JSON text, decoded by _change
     sent = 0
     refused_all: list[Refused] = []
     window, origin = identity(store)
@@ -413,26 +431,28 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
     with store.engine.connect() as conn:  # last time's refusals first: a fix may have come since
         waiting = _rows(conn, select(*cols).join(q, q.c.change_id == SyncChange.change_id)
                         .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq))
-    batches: list[tuple[list[Change], tuple[int, int] | None]] = [(waiting, None)] if waiting else []
-    after = 0
-    while True:
-        if not batches:
-            with store.engine.connect() as conn:
-                found = conn.execute(select(SyncChange.seq, *raw_cols)
-                                     .where(SyncChange.pushed.is_(False), SyncChange.seq > after,
-                                            ~SyncChange.change_id.in_(select(q.c.change_id)))
-                                     .order_by(SyncChange.seq).limit(batch)).all()
-            if not found:
-                return sent, refused_all
-            batches.append(([_change(c[1:]) for c in found], (after, found[-1][0])))
-            after = found[-1][0]
-        rows, span = batches.pop()
-        good, refused = _precheck(rows)
+    if waiting:
+        good, refused = _precheck(waiting)
         accepted, refused_central = _send(engine, good, window)
-        # Confirmed centrally; a cut before this line only means the batch is sent again.
-        _settle(store, accepted, refused + refused_central, span)
+        _settle(store, accepted, refused + refused_central)
         sent += len(accepted)
         refused_all += refused + refused_central
+    # The next batch is read from the store, decoded and checked in a thread of its own while this one
+    # is merged centrally: the two overlap (psycopg and SQLite wait without the GIL), and the spans
+    # never meet (the read starts after this batch's last seq; WAL: reading never blocks _settle).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-read") as reader:
+        ahead = reader.submit(_read_batch, store, 0, batch)
+        while True:
+            got = ahead.result()
+            if got is None:
+                return sent, refused_all
+            good, refused, span = got
+            ahead = reader.submit(_read_batch, store, span[1], batch)
+            accepted, refused_central = _send(engine, good, window)
+            # Confirmed centrally; a cut before this line only means the batch is sent again.
+            _settle(store, accepted, refused + refused_central, span)
+            sent += len(accepted)
+            refused_all += refused + refused_central
 
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
