@@ -164,7 +164,7 @@ def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any
             for c in columns:
                 value = row[c]
                 if c in json_cols:
-                    value = None if value is None else value if value.__class__ is JsonText else _JSON_TEXT(value)
+                    value = None if value is None else _JSON_TEXT(value)
                 elif (process := processors.get(c)) is not None and value is not None:
                     value = process(value)
                 out.append(value)
@@ -346,14 +346,12 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
     now = utcnow()
     logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
     result.logged_after = int(logged_before or 0)
-    rows = [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
-             "origin": c["origin"], "values": c.get(RAW_VALUES) or c["values"], "pushed": pushed, "created_at": now}
-            for c in unique]
-    if scopes is not None:  # a column of the central log only (not in the model)
-        for r in rows:
-            r["scope"] = scopes.get(r["change_id"])
-        inserted = set(_copy_insert(conn, log_table, rows, ("change_id",), (), "change_id") or [])
-    else:  # The log decides what is new: a change already there is skipped (idempotent resend).
+    # The log decides what is new: a change already there is skipped (idempotent resend).
+    if scopes is not None:
+        inserted = _log_central(conn, unique, scopes, pushed, now)
+    else:
+        rows = [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
+                 "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique]
         inserted = set(insert_many(conn, log_table, rows, keys=("change_id",), returning="change_id") or [])
     fresh = [c for c in unique if c["change_id"] in inserted]
     result.skipped = len(changes) - len(fresh)
@@ -371,6 +369,29 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
         result.taken_in = taken
         result.conflicts = sorted(set(result.conflicts) | set(conflicts))
     return result
+
+
+_LOGGED = ("change_id", "table_name", "row_id", "hlc", "origin", "values", "scope")  # as staged by _log_central
+_LOGGED_SQL = ", ".join(f'"{c}"' for c in _LOGGED)
+
+
+def _log_central(conn: Connection, changes: list[dict[str, Any]], scopes: dict[str, str], pushed: bool,
+                 now: Any) -> set[str]:
+    """The central log's rows of a push, with their scopes (a column of the central log only, not in the
+    model), COPYed into a staging table as they travel (values as the store's JSON text when it came
+    with them, see :class:`JsonText`) and inserted from there; returns the change ids that were new."""
+    with pg_cursor(conn) as cursor:
+        cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "_stage_sync_change_log" ON COMMIT DROP AS '
+                       f"SELECT {_LOGGED_SQL} FROM sync_change WITH NO DATA")
+        cursor.execute('TRUNCATE "_stage_sync_change_log"')
+        with cursor.copy(f'COPY "_stage_sync_change_log" ({_LOGGED_SQL}) FROM STDIN') as copy:
+            for c in changes:
+                copy.write_row((c["change_id"], c["table_name"], c["row_id"], c["hlc"], c["origin"],
+                                c.get(RAW_VALUES) or _JSON_TEXT(c["values"]), scopes.get(c["change_id"])))
+        cursor.execute(f'INSERT INTO sync_change ({_LOGGED_SQL}, "pushed", "created_at") '
+                       f'SELECT {_LOGGED_SQL}, %s, %s FROM "_stage_sync_change_log" '
+                       'ON CONFLICT ("change_id") DO NOTHING RETURNING "change_id"', (pushed, now))
+        return {r[0] for r in cursor.fetchall()}
 
 
 def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | None) -> list[str]:

@@ -250,9 +250,9 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
     fresh = sorted(fresh + settled)
     seqs = [s for s, _, _ in fresh]
     conn.execute(text(
+        "INSERT INTO sync_scope (window_code, change_seq) "
         f"WITH b AS (SELECT CAST(v.seq AS bigint) AS seq, v.scope FROM {_PAIRS.format(':seqs', ':scopes')} "
         "  AS v(seq, scope)) "
-        "INSERT INTO sync_scope (window_code, change_seq) "
         "SELECT w, seq FROM ("
         "  SELECT m.window_code AS w, b.seq FROM b JOIN scope_member m ON m.key = b.scope"
         "  UNION ALL SELECT substr(b.scope, 3), b.seq FROM b WHERE b.scope LIKE 'w:%'"
