@@ -24,7 +24,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
@@ -437,20 +437,26 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
         _settle(store, accepted, refused + refused_central)
         sent += len(accepted)
         refused_all += refused + refused_central
-    # The next batch is read from the store, decoded and checked in a thread of its own while this one
-    # is merged centrally: the two overlap (psycopg and SQLite wait without the GIL), and the spans
-    # never meet (the read starts after this batch's last seq; WAL: reading never blocks _settle).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-read") as reader:
-        ahead = reader.submit(_read_batch, store, 0, batch)
+    # The store's side runs in a thread of its own while central merges a batch: the next batch is
+    # read, decoded and checked, and the last one marked pushed (psycopg and SQLite wait without the
+    # GIL). One worker: the store's steps keep their order; the spans never meet (a read starts after
+    # the last batch's seq, a mark covers its own span).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-store") as local:
+        ahead = local.submit(_read_batch, store, 0, batch)
+        settling: Future[None] | None = None
         while True:
             got = ahead.result()
             if got is None:
+                if settling is not None:
+                    settling.result()
                 return sent, refused_all
             good, refused, span = got
-            ahead = reader.submit(_read_batch, store, span[1], batch)
+            ahead = local.submit(_read_batch, store, span[1], batch)
             accepted, refused_central = _send(engine, good, window)
-            # Confirmed centrally; a cut before this line only means the batch is sent again.
-            _settle(store, accepted, refused + refused_central, span)
+            if settling is not None:
+                settling.result()  # the last batch's marks: a failure there (a full disk) stops the push
+            # Confirmed centrally; a cut before the marks only means the batch is sent again.
+            settling = local.submit(_settle, store, accepted, refused + refused_central, span)
             sent += len(accepted)
             refused_all += refused + refused_central
 
