@@ -165,9 +165,32 @@ def path_problems(table: str, values: dict[str, Any]) -> list[str]:
     return [p for name, value in values.items() if (p := _pattern_problem(table, name, value))]
 
 
+@lru_cache(maxsize=None)
+def _plain_columns(table: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
+    """The columns of ``table`` no pattern rule checks, and the length limits among them."""
+    patterned = {name for t, name in PATTERNS if t == table} | ({"file_name"} if table == "case_attachment" else set())
+    plain = frozenset(_table_limits(table)) - patterned
+    return plain, tuple((name, limit[0]) for name, limit in _table_limits(table).items()
+                        if name in plain and limit[0] is not None)
+
+
 def value_problems(table: str, values: dict[str, Any]) -> list[str]:
     """Problems of one synced change's values against the central schema (checked before a push or merge),
     and of the names that become paths against their patterns."""
+    plain, lengths = _plain_columns(table)
+    # The common case at a push's pace (tens of thousands of changes): known columns, none with a
+    # pattern, no character that could be wrong anywhere (one search over all the texts): only
+    # lengths to check. Anything else takes the full check below.
+    if values.keys() <= plain and \
+            _ANY_BAD.search(" ".join([v for v in values.values() if v.__class__ is str])) is None:
+        too_long = False
+        for name, max_len in lengths:
+            value = values.get(name)
+            if value.__class__ is str and len(value) > max_len:
+                too_long = True
+                break
+        if not too_long:
+            return []
     limits = _table_limits(table)
     out = []
     for name, value in values.items():

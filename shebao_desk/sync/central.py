@@ -19,23 +19,26 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import json
 import logging
 import os
 import socket
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
 from alembic import command
-from sqlalchemy import Connection, Engine, Executable, Row, create_engine, delete, func, insert, select, text, update
+from sqlalchemy import (Connection, Engine, Executable, Row, Text, create_engine, delete, func, insert, select, text,
+                        type_coerce, update)
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.audit_chain import RESTORED, exchange_head
 from shebao_desk.changes.capture import observe_received
-from shebao_desk.changes.merge import apply_changes
+from shebao_desk.changes.merge import RAW_VALUES, JsonText, apply_changes
 from shebao_desk.clock import local_day, now_utc
 from shebao_desk.config.policy import Policy
 from shebao_desk.errors import ShebaoError
@@ -359,6 +362,19 @@ def _settle(store: Store, accepted: list[Change], refused: list[Refused],
             conn.execute(delete(q).where(q.c.change_id.in_(chunk)))
 
 
+_decode_json = json.JSONDecoder().decode
+
+
+def _change(row: Any) -> Change:
+    """A change read with its values as the store's JSON text: decoded once here, and the text kept
+    beside them (central's log takes it as it is, see merge.JsonText)."""
+    change = dict(zip(COLUMNS, row, strict=True))
+    raw = change["values"]
+    change["values"] = _decode_json(raw)
+    change[RAW_VALUES] = JsonText(raw)
+    return change
+
+
 def _rows(conn: Connection, stmt: Executable) -> list[Change]:
     return [dict(zip(COLUMNS, c, strict=True)) for c in conn.execute(stmt).all()]
 
@@ -383,6 +399,24 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Re
         return _push(store, engine, batch)
 
 
+Batch = tuple[list[Change], list[Refused], tuple[int, int]]  # the sendable changes, those refused here, seq span
+
+
+def _read_batch(store: Store, after: int, size: int) -> Batch | None:
+    """The next unpushed, unquarantined changes after seq ``after``, decoded and checked (see _precheck)."""
+    q = table_of(SyncQuarantine)
+    cols = [getattr(SyncChange, c) for c in COLUMNS[:-1]] + [type_coerce(SyncChange.values, Text)]  # see _change
+    with store.engine.connect() as conn:
+        found = conn.execute(select(SyncChange.seq, *cols)
+                             .where(SyncChange.pushed.is_(False), SyncChange.seq > after,
+                                    ~SyncChange.change_id.in_(select(q.c.change_id)))
+                             .order_by(SyncChange.seq).limit(size)).all()
+    if not found:
+        return None
+    good, refused = _precheck([_change(c[1:]) for c in found])
+    return good, refused, (after, found[-1][0])
+
+
 def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]:
     q = table_of(SyncQuarantine)
     cols = [getattr(SyncChange, c) for c in COLUMNS]
@@ -397,26 +431,34 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
     with store.engine.connect() as conn:  # last time's refusals first: a fix may have come since
         waiting = _rows(conn, select(*cols).join(q, q.c.change_id == SyncChange.change_id)
                         .where(SyncChange.pushed.is_(False)).order_by(SyncChange.seq))
-    batches: list[tuple[list[Change], tuple[int, int] | None]] = [(waiting, None)] if waiting else []
-    after = 0
-    while True:
-        if not batches:
-            with store.engine.connect() as conn:
-                found = conn.execute(select(SyncChange.seq, *cols)
-                                     .where(SyncChange.pushed.is_(False), SyncChange.seq > after,
-                                            ~SyncChange.change_id.in_(select(q.c.change_id)))
-                                     .order_by(SyncChange.seq).limit(batch)).all()
-            if not found:
-                return sent, refused_all
-            batches.append(([dict(zip(COLUMNS, c[1:], strict=True)) for c in found], (after, found[-1][0])))
-            after = found[-1][0]
-        rows, span = batches.pop()
-        good, refused = _precheck(rows)
+    if waiting:
+        good, refused = _precheck(waiting)
         accepted, refused_central = _send(engine, good, window)
-        # Confirmed centrally; a cut before this line only means the batch is sent again.
-        _settle(store, accepted, refused + refused_central, span)
+        _settle(store, accepted, refused + refused_central)
         sent += len(accepted)
         refused_all += refused + refused_central
+    # The store's side runs in a thread of its own while central merges a batch: the next batch is
+    # read, decoded and checked, and the last one marked pushed (psycopg and SQLite wait without the
+    # GIL). One worker: the store's steps keep their order; the spans never meet (a read starts after
+    # the last batch's seq, a mark covers its own span).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-store") as local:
+        ahead = local.submit(_read_batch, store, 0, batch)
+        settling: Future[None] | None = None
+        while True:
+            got = ahead.result()
+            if got is None:
+                if settling is not None:
+                    settling.result()
+                return sent, refused_all
+            good, refused, span = got
+            ahead = local.submit(_read_batch, store, span[1], batch)
+            accepted, refused_central = _send(engine, good, window)
+            if settling is not None:
+                settling.result()  # the last batch's marks: a failure there (a full disk) stops the push
+            # Confirmed centrally; a cut before the marks only means the batch is sent again.
+            settling = local.submit(_settle, store, accepted, refused + refused_central, span)
+            sent += len(accepted)
+            refused_all += refused + refused_central
 
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from shebao_desk.changes.merge import pg_cursor
+from shebao_desk.changes.merge import PG_LIST, pg_cursor, pg_list
 
 SHARED = "*"
 PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
@@ -36,25 +36,28 @@ PERSON_TABLES = {"person", "card", "case", "loss_report", "inquiry", "temp_card"
 WINDOW_TABLES = {"attendance", "supervision_visit"}
 CLERK_REFS = {"case": ("accepted_by", "completed_by"), "inquiry": ("owner_id",), "temp_card": ("returned_by",)}
 
+_IDS = PG_LIST.format(":ids")  # the ids, sent as one pg_list parameter
 _PERSON_OF = {  # row id -> person id, on the central tables
-    "card": 'SELECT id, person_id FROM card WHERE id = ANY(:ids)',
-    "case": 'SELECT id, person_id FROM "case" WHERE id = ANY(:ids)',
+    "card": f'SELECT id, person_id FROM card WHERE id = ANY({_IDS})',
+    "case": f'SELECT id, person_id FROM "case" WHERE id = ANY({_IDS})',
     "loss_report": 'SELECT l.id, k.person_id FROM loss_report l JOIN card k ON k.id = l.card_id '
-                   'WHERE l.id = ANY(:ids)',
-    "inquiry": 'SELECT id, person_id FROM inquiry WHERE id = ANY(:ids)',
-    "temp_card": 'SELECT id, person_id FROM temp_card WHERE id = ANY(:ids)',
+                   f'WHERE l.id = ANY({_IDS})',
+    "inquiry": f'SELECT id, person_id FROM inquiry WHERE id = ANY({_IDS})',
+    "temp_card": f'SELECT id, person_id FROM temp_card WHERE id = ANY({_IDS})',
     # 好差评 (issue 28): the rating of a case travels with the case's person.
     "case_rating": 'SELECT r.id, c.person_id FROM case_rating r JOIN "case" c ON c.id = r.case_id '
-                   'WHERE r.id = ANY(:ids)',
+                   f'WHERE r.id = ANY({_IDS})',
 }
 # A clerk's attendance day has one id (clerk, day) wherever the clerk signs in: it is the clerk's
 # row, not one window's, so it travels with the clerk (a window-scoped copy would diverge).
-_CLERK_OF = {"attendance": 'SELECT id, clerk_id FROM attendance WHERE id = ANY(:ids)'}
+_CLERK_OF = {"attendance": f'SELECT id, clerk_id FROM attendance WHERE id = ANY({_IDS})'}
 _CLERKS_OF = {
-    "case": 'SELECT id, accepted_by, completed_by FROM "case" WHERE id = ANY(:ids)',
-    "inquiry": 'SELECT id, owner_id FROM inquiry WHERE id = ANY(:ids)',
-    "temp_card": 'SELECT id, returned_by FROM temp_card WHERE id = ANY(:ids)',
+    "case": f'SELECT id, accepted_by, completed_by FROM "case" WHERE id = ANY({_IDS})',
+    "inquiry": f'SELECT id, owner_id FROM inquiry WHERE id = ANY({_IDS})',
+    "temp_card": f'SELECT id, returned_by FROM temp_card WHERE id = ANY({_IDS})',
 }
+# Two lists (pg_list parameters :a and :b) as rows (a, b), zipped in order.
+_PAIRS = "ROWS FROM (json_array_elements_text(CAST({} AS json)), json_array_elements_text(CAST({} AS json)))"
 _COLUMNS = "c.change_id, c.table_name, c.row_id, c.hlc, c.origin, c.values"
 
 
@@ -94,7 +97,7 @@ def _windows_of_origins(conn: Connection, origins: Iterable[str], fallback: str 
 
 
 def _lookup(conn: Connection, sql: str, ids: set[str]) -> Sequence[tuple[Any, ...]]:
-    return conn.execute(text(sql), {"ids": sorted(ids)}).all() if ids else []
+    return conn.execute(text(sql), {"ids": pg_list(sorted(ids))}).all() if ids else []
 
 
 def _static_scope(table: str, row_id: str, window: str) -> str | None:
@@ -183,10 +186,9 @@ def _settle_pending(conn: Connection, fresh: list[Any], by_id: dict[str, dict[st
     if not resolved:
         return []
     keys = sorted(resolved)
-    rows = conn.execute(text("UPDATE sync_change c SET scope = v.scope FROM unnest(CAST(:k AS text[]), "
-                             "CAST(:s AS text[])) AS v(key, scope) WHERE c.scope = v.key "
-                             "RETURNING c.seq, c.change_id, c.scope"),
-                        {"k": keys, "s": [resolved[k] for k in keys]}).all()
+    rows = conn.execute(text(f"UPDATE sync_change c SET scope = v.scope FROM {_PAIRS.format(':k', ':s')} "
+                             "AS v(key, scope) WHERE c.scope = v.key RETURNING c.seq, c.change_id, c.scope"),
+                        {"k": pg_list(keys), "s": pg_list([resolved[k] for k in keys])}).all()
     return [(seq, change_id, scope) for seq, change_id, scope in rows]
 
 
@@ -249,14 +251,13 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
     seqs = [s for s, _, _ in fresh]
     conn.execute(text(
         "INSERT INTO sync_scope (window_code, change_seq) "
+        f"WITH b AS (SELECT CAST(v.seq AS bigint) AS seq, v.scope FROM {_PAIRS.format(':seqs', ':scopes')} "
+        "  AS v(seq, scope)) "
         "SELECT w, seq FROM ("
-        "  SELECT m.window_code AS w, b.seq FROM unnest(CAST(:seqs AS bigint[]), CAST(:scopes AS text[])) "
-        "    AS b(seq, scope) JOIN scope_member m ON m.key = b.scope"
-        "  UNION ALL SELECT substr(b.scope, 3), b.seq FROM unnest(CAST(:seqs AS bigint[]), CAST(:scopes AS text[])) "
-        "    AS b(seq, scope) WHERE b.scope LIKE 'w:%'"
-        "  UNION ALL SELECT '*', b.seq FROM unnest(CAST(:seqs AS bigint[]), CAST(:scopes AS text[])) "
-        "    AS b(seq, scope) WHERE b.scope = '*'"
-        ") fan ORDER BY seq, w"), {"seqs": seqs, "scopes": [s for _, _, s in fresh]})
+        "  SELECT m.window_code AS w, b.seq FROM b JOIN scope_member m ON m.key = b.scope"
+        "  UNION ALL SELECT substr(b.scope, 3), b.seq FROM b WHERE b.scope LIKE 'w:%'"
+        "  UNION ALL SELECT '*', b.seq FROM b WHERE b.scope = '*'"
+        ") fan ORDER BY seq, w"), {"seqs": pg_list(seqs), "scopes": pg_list([s for _, _, s in fresh])})
     if window:
         _relay(conn, changes, window, {cid: (seq, scope) for seq, cid, scope in fresh})
     return len(fresh)
@@ -265,9 +266,9 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
 def _scope(conn: Connection, ids: list[str], scopes: dict[str, str]) -> Sequence[Any]:
     """Write the scopes of these changes (those not scoped yet); returns them as (seq, change_id, scope)."""
     return conn.execute(text(
-        "UPDATE sync_change c SET scope = v.scope FROM unnest(CAST(:ids AS text[]), CAST(:scopes AS text[])) "
+        f"UPDATE sync_change c SET scope = v.scope FROM {_PAIRS.format(':ids', ':scopes')} "
         "AS v(id, scope) WHERE c.change_id = v.id AND c.scope IS NULL RETURNING c.seq, c.change_id, c.scope"),
-        {"ids": ids, "scopes": [scopes[i] for i in ids]}).all()
+        {"ids": pg_list(ids), "scopes": pg_list([scopes[i] for i in ids])}).all()
 
 
 def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: dict[str, tuple[int, str]]) -> None:
@@ -286,8 +287,8 @@ def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: 
         return
     if ids:
         scoped += [(seq, scope, cid) for seq, scope, cid in conn.execute(text(
-            "SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY(:ids) AND scope IS NOT NULL"),
-            {"ids": ids})]
+            f"SELECT seq, scope, change_id FROM sync_change WHERE change_id = ANY({_IDS}) AND scope IS NOT NULL"),
+            {"ids": pg_list(ids)})]
     # (a fresh one's person or clerk: the pushing window was made a member by assign)
     keys = {scope for _, scope, cid in scoped
             if scope != SHARED and not scope.startswith(("w:", "r:")) and cid not in fresh}
@@ -308,9 +309,9 @@ def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[t
     if not members:
         return []
     with pg_cursor(conn) as cursor:  # plain tuples back: thousands of new people per push
-        cursor.execute("INSERT INTO scope_member (window_code, key) "
-                       "SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[])) ON CONFLICT DO NOTHING "
-                       "RETURNING window_code, key", ([m[0] for m in members], [m[1] for m in members]))
+        cursor.execute(f"INSERT INTO scope_member (window_code, key) SELECT * FROM {_PAIRS.format('%s', '%s')} "
+                       "ON CONFLICT DO NOTHING RETURNING window_code, key",
+                       (pg_list([m[0] for m in members]), pg_list([m[1] for m in members])))
         return cursor.fetchall()  # type: ignore[no-any-return]
 
 
@@ -325,8 +326,8 @@ def _with_history(conn: Connection, keys: set[str], before: int) -> set[str]:
     if not keys:
         return set()
     return set(conn.scalars(text(
-        "SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE EXISTS "
-        "(SELECT 1 FROM sync_change WHERE scope = k AND seq < :before)"), {"keys": sorted(keys), "before": before}))
+        "SELECT k FROM json_array_elements_text(CAST(:keys AS json)) AS k WHERE EXISTS "
+        "(SELECT 1 FROM sync_change WHERE scope = k AND seq < :before)"), {"keys": pg_list(sorted(keys)), "before": before}))
 
 
 # The clerks the cases, inquiries and temporary cards of the persons :p name (NULL or '' for none).
