@@ -223,3 +223,20 @@ def test_an_index_that_disagrees_with_its_table_is_a_finding(tmp_path: Path) -> 
         assert found and any("ix_audit_entry_row_id" in f.detail for f in found), found
     finally:
         opened.close()
+
+
+def test_a_row_naming_a_missing_row_is_a_foreign_key_finding(tmp_path: Path) -> None:
+    """The foreign key check runs beside the whole-file check now, not after it (#29): still a finding."""
+    from shebao_desk.store.database import connect_file, open_store
+    store = _bulk_store(tmp_path, 30)
+    store.close()
+    with connect_file(store.path) as conn:  # another tool, foreign keys off (SQLite's default)
+        person = conn.execute("SELECT person_id FROM card LIMIT 1").fetchone()[0]
+        conn.execute("DELETE FROM person WHERE id = ?", (person,))
+    opened = open_store(store.path)
+    try:
+        with opened.read() as s:
+            found = [str(f) for f in check_store(s) if f.rule == "foreign_key"]
+        assert found and all("person" in f for f in found), found
+    finally:
+        opened.close()
