@@ -182,3 +182,61 @@ def test_times_read_as_text_agree_with_the_full_conversion() -> None:
             except (LookupError, ValueError, TypeError):
                 continue  # the typed read refused it too (the check fails loudly either way)
             assert chain(entry)["at"] == expected, value
+
+
+def test_a_damaged_page_found_by_the_integrity_check_is_the_damage_line(tmp_path: Path) -> None:
+    """``db check`` opens the store without quick_check (#29: its integrity_check reads every page again):
+    a page that fails its HMAC must still end in the damage the opening check would have raised, not in a
+    driver error or a list of findings read from a broken file."""
+    import pytest
+    from shebao_desk.errors import StoreError
+    from test_protection_store import _corrupt_table
+    store = _bulk_store(tmp_path, 30)
+    store.close()
+    _corrupt_table(store.path, "card")
+    from shebao_desk.store.database import open_store
+    opened = open_store(store.path)  # what db check does now: no check on the way in
+    try:
+        with opened.read() as s, pytest.raises(StoreError, match="已损坏") as err:
+            check_store(s)
+        assert "db restore" in err.value.message
+    finally:
+        opened.close()
+
+
+def test_an_index_that_disagrees_with_its_table_is_a_finding(tmp_path: Path) -> None:
+    """What integrity_check finds beyond quick_check (an index entry that does not match its row) stays a
+    finding of db check (exit 1), not the damage line: quick_check, asked only then, passes the file."""
+    from shebao_desk.store.database import connect_file, quick_check
+    store = _bulk_store(tmp_path, 30)
+    store.close()
+    with connect_file(store.path) as conn:  # the index now claims a column it was never built on
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute("UPDATE sqlite_master SET sql = replace(sql, '(row_id)', '(workstation)') "
+                     "WHERE name = 'ix_audit_entry_row_id'")
+    assert quick_check(store.path) == []
+    from shebao_desk.store.database import open_store
+    opened = open_store(store.path)
+    try:
+        with opened.read() as s:
+            found = [f for f in check_store(s) if f.rule == "integrity"]
+        assert found and any("ix_audit_entry_row_id" in f.detail for f in found), found
+    finally:
+        opened.close()
+
+
+def test_a_row_naming_a_missing_row_is_a_foreign_key_finding(tmp_path: Path) -> None:
+    """The foreign key check runs beside the whole-file check now, not after it (#29): still a finding."""
+    from shebao_desk.store.database import connect_file, open_store
+    store = _bulk_store(tmp_path, 30)
+    store.close()
+    with connect_file(store.path) as conn:  # another tool, foreign keys off (SQLite's default)
+        person = conn.execute("SELECT person_id FROM card LIMIT 1").fetchone()[0]
+        conn.execute("DELETE FROM person WHERE id = ?", (person,))
+    opened = open_store(store.path)
+    try:
+        with opened.read() as s:
+            found = [str(f) for f in check_store(s) if f.rule == "foreign_key"]
+        assert found and all("person" in f for f in found), found
+    finally:
+        opened.close()

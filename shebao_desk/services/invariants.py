@@ -7,24 +7,34 @@ ID numbers in findings are masked: the output may end up in a log or a ticket.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from shebao_desk.changes.audit_chain import verify_chain
 from shebao_desk.config.regions import load_regions
+from shebao_desk.errors import StoreError
 from shebao_desk.models import (
     VALID_CARD_STATUSES, AuditEntry, Card, CardStatus, Case, ChipWrite, ChipWriteState, LossKind, LossReport, Person,
     PersonStatus, Site, SyncConflict,
 )
 from shebao_desk.rules.idnumber import InvalidIdNumber, mask_id_number, parse_id_number
 from shebao_desk.services.rederive import compare
-from shebao_desk.store.database import CACHE_KIB
+from shebao_desk.store import cipherfile
+from shebao_desk.store.database import CACHE_KIB, damage_found, quick_check
+
+log = logging.getLogger(__name__)
 
 VOID_VALUES = {s.value for s in CardStatus if not s.valid}
 INTEGRITY_CACHE_KIB = 256 * 1024  # db check's whole-file check: see _file_integrity
+# What reading a damaged page raises: the driver's error, or SQLAlchemy's wrapping of it.
+READ_ERRORS: tuple[type[Exception], ...] = (*cipherfile.DATABASE_ERRORS, DBAPIError)
 
 
 @dataclass(frozen=True)
@@ -47,7 +57,8 @@ class Finding:
 def _file_integrity(session: Session) -> list[str]:
     """``PRAGMA integrity_check``'s rows, on a connection of its own: SQLite leaves Python's lock while it
     works, so the check of every page and index runs beside the rules and the trail's replay (#29: at a
-    million cases each takes about as long as the other)."""
+    million cases each takes about as long as the other). A page it cannot read (a failed HMAC, a cut
+    file) ends the check with an error: that error is its finding."""
     bind = session.get_bind()
     raw = (bind if isinstance(bind, Engine) else bind.engine).raw_connection()
     cursor = raw.cursor()
@@ -55,18 +66,38 @@ def _file_integrity(session: Session) -> list[str]:
         # The check looks every row up in each of its table's indexes: with the indexes of a million cases
         # (~200 MB) in the cache, 137 s instead of 237 s at 1M (#29); the pool's connection gets its cache back.
         cursor.execute(f"PRAGMA cache_size=-{INTEGRITY_CACHE_KIB}")
+        started, cpu = time.perf_counter(), time.thread_time()
         cursor.execute("PRAGMA integrity_check")
-        return [r[0] for r in cursor.fetchall()]
+        rows = [r[0] for r in cursor.fetchall()]
+        log.info("integrity_check: %.1f s (%.1f s of CPU)", time.perf_counter() - started, time.thread_time() - cpu)
+        return rows
+    except cipherfile.DATABASE_ERRORS as exc:
+        return [str(exc)]
     finally:
-        cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-        raw.close()
+        try:
+            cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        finally:
+            raw.close()
 
 
-def _integrity_findings(session: Session, rows: list[str]) -> list[Finding]:
-    out = [Finding("integrity", r) for r in rows if r != "ok"]
-    out += [Finding("foreign_key", f"{r[0]} 行 {r[1]} 引用的 {r[2]} 不存在")
+def _damage(session: Session, rows: list[str]) -> StoreError | None:
+    """The file is damaged where SQLite's quick_check would say so (what opening the store with a check
+    reports: one line naming the restore, exit 2); index entries that disagree with their rows, the part
+    of integrity_check quick_check leaves out, stay findings of their own (exit 1). Asked only when the
+    integrity check found something, so a healthy store is read once, not twice (#29)."""
+    if rows == ["ok"]:
+        return None
+    path = Path(str(session.get_bind().engine.url.database))
+    problems = quick_check(path)
+    return damage_found(path, problems) if problems else None
+
+
+def _foreign_keys(session: Session) -> list[Finding]:
+    """Rows naming a row that is not there (run beside the whole-file check, not after it: #29)."""
+    if session.get_bind().dialect.name != "sqlite":  # the central database enforces its own
+        return []
+    return [Finding("foreign_key", f"{r[0]} 行 {r[1]} 引用的 {r[2]} 不存在")
             for r in session.execute(text("PRAGMA foreign_key_check")).all()]
-    return out
 
 
 def _two_valid_cards(session: Session) -> list[Finding]:
@@ -174,13 +205,30 @@ def _evidence(session: Session) -> list[Finding]:
 
 
 def check_store(session: Session) -> list[Finding]:
+    """Every check of the store. The whole file's integrity check runs beside the others; a damaged file
+    raises the same :class:`StoreError` as opening it with a check would (``db check`` opens the store
+    without one: integrity_check reads every page quick_check reads and more, #29), and the findings of
+    the other checks are dropped then, as they may come from the damage."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     with ThreadPoolExecutor(1, thread_name_prefix="integrity-check") as beside:
         whole_file = beside.submit(_file_integrity, session) if sqlite else None
         findings: list[Finding] = []
-        for check in (_two_valid_cards, _cancelled_holds_valid_card, _void_came_back, _loss_rules,
-                      _reissue_after_formal_loss, _people, _site, _chip_writes, _evidence):
-            findings += check(session)
+        started, cpu = time.perf_counter(), time.thread_time()
+        try:
+            for check in (_foreign_keys, _two_valid_cards, _cancelled_holds_valid_card, _void_came_back, _loss_rules,
+                          _reissue_after_formal_loss, _people, _site, _chip_writes, _evidence):
+                findings += check(session)
+            log.info("rules, audit chain and replay: %.1f s (%.1f s of CPU)", time.perf_counter() - started,
+                     time.thread_time() - cpu)
+        except READ_ERRORS as exc:  # a page the rules could not read
+            damage = _damage(session, whole_file.result()) if whole_file is not None else None
+            if damage is None:
+                raise
+            raise damage from exc
         if whole_file is not None:
-            findings = _integrity_findings(session, whole_file.result()) + findings
+            rows = whole_file.result()
+            damage = _damage(session, rows)
+            if damage is not None:
+                raise damage
+            findings = [Finding("integrity", r) for r in rows if r != "ok"] + findings
     return _mark_open_conflicts(session, findings)

@@ -358,6 +358,7 @@ def _signing_key_out_of_the_store(store: Store) -> None:
 
     with store.engine.begin() as conn:
         if conn.scalar(select(SyncState.value).where(SyncState.key == state.SIGNING_KEY)):
+            require_healthy(store.path)  # a rewrite: never over a damaged page (db check opens unchecked)
             site_signing_key(conn)
             log.info("site signing key moved from the store to the keystore")
 
