@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import enum
+import functools
 import itertools
 import json
 import logging
@@ -80,6 +81,19 @@ def _among(conn: Connection, column: Any, items: list[str]) -> ColumnElement[boo
         # typed as the column (varchar[]), so its index serves the comparison
         return column == any_(bindparam(None, items, type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(items)  # type: ignore[no-any-return]
+
+
+def _among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """:func:`_among` with the items bound later as ``name``: for statements built once (:func:`_built`)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=None)
+def _built(what: str, dialect: str, *args: Any) -> Any:
+    """Statements run for every merge, built once (building one costs more than running it on a few rows)."""
+    return _BUILDERS[what](dialect, *args)
 
 
 Clocks = dict[tuple[str, str], dict[str, str]]  # (table, row) -> {field or "*": hlc}
@@ -306,10 +320,9 @@ def _existing_ids(conn: Connection, table: Table, ids: list[str], known: Known |
     """The rows of these ids that are here, with the fields the rules read; ``known``: rows looked up
     before (and recorded there as this looks them up)."""
     seen = known.setdefault(table.name, {}) if known is not None else {}
-    cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table.name, ())]
     ask = [i for i in ids if i not in seen]
     for chunk in _batches(conn, ask):
-        for row in conn.execute(select(*cols).where(_among(conn, table.c.id, chunk))):
+        for row in conn.execute(_built("existing", conn.dialect.name, table.name), {"ids": chunk}):
             seen[row[0]] = {n: _plain(v) for n, v in zip(RULE_FIELDS.get(table.name, ()), row[1:], strict=True)}
     out = {}
     for i in ids:
@@ -629,27 +642,41 @@ def _under_review(conn: Connection, card_ids: set[str], person_ids: set[str] | f
     """Of the persons of these cards and these persons, those :func:`review_conflicts` has anything to
     do for: more than one valid card, a valid card while cancelled, or an open conflict. One query a
     chunk (a merge touches many persons, and nearly all of them have none of these)."""
-    card, person, conflict = Base.metadata.tables["card"], Base.metadata.tables["person"], table_of(SyncConflict)
-    other = card.alias("other")
     out: set[str] = set()
     for cards, persons in itertools.zip_longest(_batches(conn, sorted(card_ids)), _batches(conn, sorted(person_ids)),
                                                 fillvalue=[]):
-        parts = []
-        if cards:
-            parts.append(select(card.c.person_id.label("id")).where(_among(conn, card.c.id, cards)))
-        if persons:  # the persons with a card or a conflict (nothing to review for the others)
-            parts.append(select(card.c.person_id.label("id")).where(_among(conn, card.c.person_id, persons)))
-            parts.append(select(conflict.c.person_id.label("id")).where(_among(conn, conflict.c.person_id, persons)))
-        candidates = union(*parts).subquery("candidates")
-        valid_cards = (select(func.count()).select_from(other)
-                       .where(other.c.person_id == candidates.c.id, other.c.status.in_(VALID_CARD)).scalar_subquery())
-        cancelled_with_card = exists(select(other.c.id).join(person, person.c.id == other.c.person_id)
-                                     .where(other.c.person_id == candidates.c.id, other.c.status.in_(VALID_CARD),
-                                            person.c.status == CANCELLED_PERSON))
-        open_conflict = candidates.c.id.in_(select(conflict.c.person_id).where(conflict.c.resolved_at.is_(None)))
-        out |= set(conn.scalars(select(candidates.c.id).where(or_(valid_cards > 1, cancelled_with_card,
-                                                                  open_conflict))))
+        stmt = _built("under_review", conn.dialect.name, bool(cards), bool(persons))
+        out |= set(conn.scalars(stmt, {"cards": cards, "persons": persons}))
     return out
+
+
+def _under_review_query(dialect: str, cards: bool, persons: bool) -> Any:
+    card, person, conflict = Base.metadata.tables["card"], Base.metadata.tables["person"], table_of(SyncConflict)
+    other = card.alias("other")
+    parts = []
+    if cards:
+        parts.append(select(card.c.person_id.label("id")).where(_among_param(dialect, card.c.id, "cards")))
+    if persons:  # the persons with a card or a conflict (nothing to review for the others)
+        parts.append(select(card.c.person_id.label("id")).where(_among_param(dialect, card.c.person_id, "persons")))
+        parts.append(select(conflict.c.person_id.label("id"))
+                     .where(_among_param(dialect, conflict.c.person_id, "persons")))
+    candidates = union(*parts).subquery("candidates")
+    valid_cards = (select(func.count()).select_from(other)
+                   .where(other.c.person_id == candidates.c.id, other.c.status.in_(VALID_CARD)).scalar_subquery())
+    cancelled_with_card = exists(select(other.c.id).join(person, person.c.id == other.c.person_id)
+                                 .where(other.c.person_id == candidates.c.id, other.c.status.in_(VALID_CARD),
+                                        person.c.status == CANCELLED_PERSON))
+    open_conflict = candidates.c.id.in_(select(conflict.c.person_id).where(conflict.c.resolved_at.is_(None)))
+    return select(candidates.c.id).where(or_(valid_cards > 1, cancelled_with_card, open_conflict))
+
+
+def _existing_query(dialect: str, table_name: str) -> Any:
+    table = Base.metadata.tables[table_name]
+    cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table_name, ())]
+    return select(*cols).where(_among_param(dialect, table.c.id, "ids"))
+
+
+_BUILDERS: dict[str, Callable[..., Any]] = {"under_review": _under_review_query, "existing": _existing_query}
 
 
 def close_settled(conn: Connection, person_ids: set[str] | frozenset[str]) -> int:
