@@ -643,8 +643,11 @@ def _under_review(conn: Connection, card_ids: set[str], person_ids: set[str] | f
     do for: more than one valid card, a valid card while cancelled, or an open conflict. One query a
     chunk (a merge touches many persons, and nearly all of them have none of these)."""
     out: set[str] = set()
+    none: list[str] = []
+    cards: list[str]
+    persons: list[str]
     for cards, persons in itertools.zip_longest(_batches(conn, sorted(card_ids)), _batches(conn, sorted(person_ids)),
-                                                fillvalue=[]):
+                                                fillvalue=none):
         stmt = _built("under_review", conn.dialect.name, bool(cards), bool(persons))
         out |= set(conn.scalars(stmt, {"cards": cards, "persons": persons}))
     return out
