@@ -42,7 +42,12 @@ def _decoders(table_name: str) -> dict[str, Any]:
     return out
 
 
+@lru_cache(maxsize=None)
+def _column_names(table_name: str) -> frozenset[str]:
+    return frozenset(c.key for c in Base.metadata.tables[table_name].columns)
+
+
 def decode(table_name: str, values: dict[str, Any]) -> dict[str, Any]:
     decoders = _decoders(table_name)
-    columns = Base.metadata.tables[table_name].columns
+    columns = _column_names(table_name)  # a set: a ColumnCollection's `in` costs more than the decoding
     return {k: decoders[k](v) if k in decoders else v for k, v in values.items() if k in columns}

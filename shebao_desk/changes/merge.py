@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import enum
+import functools
+import itertools
 import json
 import logging
 import uuid
@@ -25,8 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import (JSON, ColumnElement, Connection, LargeBinary, Table, Text, any_, bindparam, cast, func, select,
-                        update)
+from sqlalchemy import (JSON, ColumnElement, Connection, LargeBinary, Table, Text, any_, bindparam, cast, exists, func,
+                        or_, select, union, update)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shebao_desk.changes.audit_chain import seal_received
@@ -94,6 +96,19 @@ def _among(conn: Connection, column: Any, items: list[str]) -> ColumnElement[boo
                                                             postgresql.JSON))).scalar_subquery()
         return column == any_(func.array(values))  # type: ignore[no-any-return]
     return column.in_(items)  # type: ignore[no-any-return]
+
+
+def _among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
+    """:func:`_among` with the items bound later as ``name``: for statements built once (:func:`_built`)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=None)
+def _built(what: str, dialect: str, *args: Any) -> Any:
+    """Statements run for every merge, built once (building one costs more than running it on a few rows)."""
+    return _BUILDERS[what](dialect, *args)
 
 
 Clocks = dict[tuple[str, str], dict[str, str]]  # (table, row) -> {field or "*": hlc}
@@ -310,12 +325,25 @@ class ApplyResult:
     logged_after: int = 0  # the log's last seq before these changes: the new ones are after it
 
 
-def _existing_ids(conn: Connection, table: Table, ids: list[str]) -> dict[str, dict[str, Any]]:
-    cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table.name, ())]
+# Rows already looked up in one merge: table -> row id -> the rule fields it holds, or None for a row
+# not there (hold_back asks for the rows a batch writes along with those it needs, so the merge that
+# follows does not ask again; valid until the merge writes).
+Known = dict[str, dict[str, dict[str, Any] | None]]
+
+
+def _existing_ids(conn: Connection, table: Table, ids: list[str], known: Known | None = None) -> dict[str, dict[str, Any]]:
+    """The rows of these ids that are here, with the fields the rules read; ``known``: rows looked up
+    before (and recorded there as this looks them up)."""
+    seen = known.setdefault(table.name, {}) if known is not None else {}
+    ask = [i for i in ids if i not in seen]
+    for chunk in _batches(conn, ask):
+        for row in conn.execute(_built("existing", conn.dialect.name, table.name), {"ids": chunk}):
+            seen[row[0]] = {n: _plain(v) for n, v in zip(RULE_FIELDS.get(table.name, ()), row[1:], strict=True)}
     out = {}
-    for chunk in _batches(conn, ids):
-        for row in conn.execute(select(*cols).where(_among(conn, table.c.id, chunk))):
-            out[row[0]] = {n: _plain(v) for n, v in zip(RULE_FIELDS.get(table.name, ()), row[1:], strict=True)}
+    for i in ids:
+        fields = seen.setdefault(i, None)
+        if fields is not None:
+            out[i] = fields
     return out
 
 
@@ -344,31 +372,45 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
             seen.add(c["change_id"])
             unique.append(c)
     now = utcnow()
-    logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
-    result.logged_after = int(logged_before or 0)
     # The log decides what is new: a change already there is skipped (idempotent resend).
-    if scopes is not None:
-        inserted = _log_central(conn, unique, scopes, pushed, now)
+    if conn.dialect.name == "sqlite":
+        # The new changes' seqs come back with them: the log's end before them is the one below the first
+        # (the log grows at its end), with no query of its own (a lookup at the counter is a few rows).
+        stmt = sqlite.insert(log_table).on_conflict_do_nothing(index_elements=["change_id"])
+        logged = conn.execute(stmt.returning(log_table.c.change_id, log_table.c.seq), _log_rows(unique, pushed, now)).all()
+        inserted = {change_id for change_id, _ in logged}
+        logged_before = min(seq for _, seq in logged) - 1 if logged else \
+            conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
     else:
-        rows = [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
-                 "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in unique]
-        inserted = set(insert_many(conn, log_table, rows, keys=("change_id",), returning="change_id") or [])
+        logged_before = conn.scalar(select(func.coalesce(func.max(log_table.c.seq), 0)))
+        if scopes is not None:
+            inserted = _log_central(conn, unique, scopes, pushed, now)
+        else:
+            inserted = set(insert_many(conn, log_table, _log_rows(unique, pushed, now), keys=("change_id",),
+                                       returning="change_id") or [])
+    result.logged_after = int(logged_before or 0)
     fresh = [c for c in unique if c["change_id"] in inserted]
     result.skipped = len(changes) - len(fresh)
     result.applied = len(fresh)
+    known: Known = {}
     if park:
-        fresh, waiting = hold_back(conn, fresh)
+        fresh, waiting = hold_back(conn, fresh, known)
         insert_many(conn, table_of(SyncParked), [{"change_id": c["change_id"], "waits_for": why[:80], "parked_at": now}
                                                  for c, why in waiting], keys=("change_id",))
         result.parked = len(waiting)
         for c, why in waiting:
             log.info("change %s (%s) parked: waits for %s", c["change_id"], c["table_name"], why)
-    result.conflicts = _merge(conn, fresh, logged_before)
+    result.conflicts = _merge(conn, fresh, logged_before, known)
     if park:
         taken, conflicts = take_in_parked(conn)
         result.taken_in = taken
         result.conflicts = sorted(set(result.conflicts) | set(conflicts))
     return result
+
+
+def _log_rows(changes: list[dict[str, Any]], pushed: bool, now: Any) -> list[dict[str, Any]]:
+    return [{"change_id": c["change_id"], "table_name": c["table_name"], "row_id": c["row_id"], "hlc": c["hlc"],
+             "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in changes]
 
 
 _LOGGED = ("change_id", "table_name", "row_id", "hlc", "origin", "values", "scope")  # as staged by _log_central
@@ -394,8 +436,10 @@ def _log_central(conn: Connection, changes: list[dict[str, Any]], scopes: dict[s
         return {r[0] for r in cursor.fetchall()}
 
 
-def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | None) -> list[str]:
-    """Weigh logged changes against the rows and write the winners; returns the persons newly flagged."""
+def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | None,
+           known: Known | None = None) -> list[str]:
+    """Weigh logged changes against the rows and write the winners; returns the persons newly flagged.
+    ``known``: rows looked up just before (by :func:`hold_back`), not asked for again."""
     if not fresh:
         return []
     by_row: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -412,7 +456,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
     for table_name in sorted(by_table, key=TABLE_ORDER.__getitem__):  # referenced rows first
         row_ids = by_table[table_name]
         table = Base.metadata.tables[table_name]
-        existing = _existing_ids(conn, table, row_ids)
+        existing = _existing_ids(conn, table, row_ids, known)
         if table_name == "person":
             # A person new here holds no card yet but those of this batch (whose persons are reviewed
             # through them) and no conflict: nothing to review for them.
@@ -493,15 +537,22 @@ def _references(change: dict[str, Any]) -> list[tuple[str, str]]:
     return needs
 
 
-def hold_back(conn: Connection, changes: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
+def hold_back(conn: Connection, changes: list[dict[str, Any]], known: Known | None = None,
+              ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], str]]]:
     """Split changes into those whose rows are all here (or come with them) and those that must wait,
-    each with the first row it waits for."""
+    each with the first row it waits for. ``known``: filled with the rows looked up, the changes' own
+    rows among them, for the merge that follows."""
     needs = {c["change_id"]: _references(c) for c in changes}
     wanted: dict[str, set[str]] = defaultdict(set)
     for refs in needs.values():
         for table, row_id in refs:
             wanted[table].add(row_id)
-    present = {(t, r) for t, ids in wanted.items() for r in _existing_ids(conn, Base.metadata.tables[t], sorted(ids))}
+    if known is not None:  # one query a table: the merge then looks up none of them again
+        for c in changes:
+            if c["table_name"] in Base.metadata.tables:
+                wanted[c["table_name"]].add(c["row_id"])
+    present = {(t, r) for t, ids in wanted.items()
+               for r in _existing_ids(conn, Base.metadata.tables[t], sorted(ids), known)}
     blocked: dict[str, str] = {}
     while True:  # a row this batch inserts is there only if its insert is not held back itself
         inserted = {(c["table_name"], c["row_id"]) for c in changes
@@ -601,9 +652,7 @@ def review_conflicts(conn: Connection, card_ids: set[str],
     decides. Conflicts whose cause is gone (mended here or elsewhere) are closed. Returns the
     persons newly flagged."""
     card, person = Base.metadata.tables["card"], Base.metadata.tables["person"]
-    persons = set(person_ids)
-    for chunk in _batches(conn, sorted(card_ids)):
-        persons |= set(conn.scalars(select(card.c.person_id).where(_among(conn, card.c.id, chunk))))
+    persons = _under_review(conn, card_ids, person_ids)
     if not persons:
         return []
     flagged = []
@@ -627,6 +676,50 @@ def review_conflicts(conn: Connection, card_ids: set[str],
                         person_id, card_id)
     close_settled(conn, persons)
     return sorted(set(flagged))
+
+
+def _under_review(conn: Connection, card_ids: set[str], person_ids: set[str] | frozenset[str]) -> set[str]:
+    """Of the persons of these cards and these persons, those :func:`review_conflicts` has anything to
+    do for: more than one valid card, a valid card while cancelled, or an open conflict. One query a
+    chunk (a merge touches many persons, and nearly all of them have none of these)."""
+    out: set[str] = set()
+    none: list[str] = []
+    cards: list[str]
+    persons: list[str]
+    for cards, persons in itertools.zip_longest(_batches(conn, sorted(card_ids)), _batches(conn, sorted(person_ids)),
+                                                fillvalue=none):
+        stmt = _built("under_review", conn.dialect.name, bool(cards), bool(persons))
+        out |= set(conn.scalars(stmt, {"cards": cards, "persons": persons}))
+    return out
+
+
+def _under_review_query(dialect: str, cards: bool, persons: bool) -> Any:
+    card, person, conflict = Base.metadata.tables["card"], Base.metadata.tables["person"], table_of(SyncConflict)
+    other = card.alias("other")
+    parts = []
+    if cards:
+        parts.append(select(card.c.person_id.label("id")).where(_among_param(dialect, card.c.id, "cards")))
+    if persons:  # the persons with a card or a conflict (nothing to review for the others)
+        parts.append(select(card.c.person_id.label("id")).where(_among_param(dialect, card.c.person_id, "persons")))
+        parts.append(select(conflict.c.person_id.label("id"))
+                     .where(_among_param(dialect, conflict.c.person_id, "persons")))
+    candidates = union(*parts).subquery("candidates")
+    valid_cards = (select(func.count()).select_from(other)
+                   .where(other.c.person_id == candidates.c.id, other.c.status.in_(VALID_CARD)).scalar_subquery())
+    cancelled_with_card = exists(select(other.c.id).join(person, person.c.id == other.c.person_id)
+                                 .where(other.c.person_id == candidates.c.id, other.c.status.in_(VALID_CARD),
+                                        person.c.status == CANCELLED_PERSON))
+    open_conflict = candidates.c.id.in_(select(conflict.c.person_id).where(conflict.c.resolved_at.is_(None)))
+    return select(candidates.c.id).where(or_(valid_cards > 1, cancelled_with_card, open_conflict))
+
+
+def _existing_query(dialect: str, table_name: str) -> Any:
+    table = Base.metadata.tables[table_name]
+    cols = [table.c.id] + [table.c[n] for n in RULE_FIELDS.get(table_name, ())]
+    return select(*cols).where(_among_param(dialect, table.c.id, "ids"))
+
+
+_BUILDERS: dict[str, Callable[..., Any]] = {"under_review": _under_review_query, "existing": _existing_query}
 
 
 def close_settled(conn: Connection, person_ids: set[str] | frozenset[str]) -> int:

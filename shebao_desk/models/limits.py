@@ -160,9 +160,18 @@ def _pattern_problem(table: str, name: str, value: Any) -> str | None:
     return None if isinstance(value, str) and pattern.fullmatch(value) else f"{message}（现为 {str(value)[:40]!r}）"
 
 
+# The columns _pattern_problem checks, by table: a pull checks every change it receives, only these.
+_PATH_COLUMNS: dict[str, tuple[str, ...]] = {"case_attachment": ("file_name",)}
+for _table, _column in PATTERNS:
+    _PATH_COLUMNS[_table] = (*_PATH_COLUMNS.get(_table, ()), _column)
+
+
 def path_problems(table: str, values: dict[str, Any]) -> list[str]:
     """Only the pattern checks of :func:`value_problems`: for changes from central, whose schema holds the rest."""
-    return [p for name, value in values.items() if (p := _pattern_problem(table, name, value))]
+    names = _PATH_COLUMNS.get(table)
+    if names is None:
+        return []
+    return [p for name in names if name in values and (p := _pattern_problem(table, name, values[name]))]
 
 
 @lru_cache(maxsize=None)

@@ -463,6 +463,11 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
     """This window's changes, its people's and the shared ones (see :mod:`scope`)."""
+    with _no_gc_pauses():  # batches of fresh dicts, as in a push
+        return _pull(store, engine, batch)
+
+
+def _pull(store: Store, engine: Engine, batch: int) -> tuple[int, int]:
     window, _ = identity(store)
     received, conflicts = 0, 0
     while True:
@@ -496,6 +501,11 @@ def _refuse_bad_names(rows: list[dict[str, Any]]) -> None:
 def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
     """Every change in the central log, whoever it concerns (the way before scoped replication;
     kept for the benchmark that compares the two)."""
+    with _no_gc_pauses():  # as pull: the benchmark compares the two with the same merge
+        return _pull_all(store, engine, batch)
+
+
+def _pull_all(store: Store, engine: Engine, batch: int) -> tuple[int, int]:
     received, conflicts = 0, 0
     while True:
         with store.engine.connect() as conn:

@@ -406,9 +406,10 @@ def pull_batch(conn: Connection, window: str, cursor: int, batch: int) -> list[t
     gets back what it pushed after that backup."""
     part = (f"(SELECT s.pos, {_COLUMNS} FROM sync_scope s JOIN sync_change c ON c.seq = s.change_seq "
             "WHERE s.window_code = {w} AND s.pos > :cursor ORDER BY s.pos LIMIT :n)")
-    rows = conn.execute(text(f"{part.format(w=':window')} UNION ALL {part.format(w=repr(SHARED))} "
-                             "ORDER BY pos LIMIT :n"), {"window": window, "cursor": cursor, "n": batch}).all()
-    return [(r[0], dict(r._mapping)) for r in rows]
+    result = conn.execute(text(f"{part.format(w=':window')} UNION ALL {part.format(w=repr(SHARED))} "
+                               "ORDER BY pos LIMIT :n"), {"window": window, "cursor": cursor, "n": batch})
+    names = list(result.keys())[1:]  # once: a row's own _mapping builds its keys anew, 30 µs a row
+    return [(r[0], dict(zip(names, r[1:], strict=True))) for r in result.all()]
 
 
 def stream_end(conn: Connection, window: str) -> int:
