@@ -177,8 +177,7 @@ def path_problems(table: str, values: dict[str, Any]) -> list[str]:
 @lru_cache(maxsize=None)
 def _plain_columns(table: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
     """The columns of ``table`` no pattern rule checks, and the length limits among them."""
-    patterned = {name for t, name in PATTERNS if t == table} | ({"file_name"} if table == "case_attachment" else set())
-    plain = frozenset(_table_limits(table)) - patterned
+    plain = frozenset(_table_limits(table)) - frozenset(_PATH_COLUMNS.get(table, ()))
     return plain, tuple((name, limit[0]) for name, limit in _table_limits(table).items()
                         if name in plain and limit[0] is not None)
 
@@ -191,15 +190,9 @@ def value_problems(table: str, values: dict[str, Any]) -> list[str]:
     # pattern, no character that could be wrong anywhere (one search over all the texts): only
     # lengths to check. Anything else takes the full check below.
     if values.keys() <= plain and \
-            _ANY_BAD.search(" ".join([v for v in values.values() if v.__class__ is str])) is None:
-        too_long = False
-        for name, max_len in lengths:
-            value = values.get(name)
-            if value.__class__ is str and len(value) > max_len:
-                too_long = True
-                break
-        if not too_long:
-            return []
+            _ANY_BAD.search(" ".join([v for v in values.values() if v.__class__ is str])) is None and \
+            not any(len(v) > max_len for name, max_len in lengths if (v := values.get(name)).__class__ is str):
+        return []
     limits = _table_limits(table)
     out = []
     for name, value in values.items():
