@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from shebao_desk.ui.app import make_app, start_dialog
 from shebao_desk.ui.worker import Worker
+from shebao_desk.ui import collector
 app = make_app([])
 feature = sys.modules["shibokensupport.feature"]
 print("probe", getattr(feature._mod_uses_pyside, "shebao_desk", False))
@@ -21,12 +22,12 @@ import uses_qt, plain_module
 print("feature", feature.pyside_feature_dict["uses_qt"], feature.pyside_feature_dict["plain_module"])
 loader = Worker("startup")
 dialog, state = start_dialog(Path(sys.argv[1]), False, "A", loader)
-print("loading", gc.isenabled())
+print("loading", collector.installed().paused, gc.isenabled())
 deadline = time.monotonic() + 60
 while "ctx" not in state and time.monotonic() < deadline:
     QApplication.processEvents()
     time.sleep(0.005)
-print("ready", "ctx" in state, gc.isenabled(), gc.get_freeze_count() > 100000)
+print("ready", "ctx" in state, collector.installed().paused, gc.get_freeze_count() > 100000)
 state["ctx"].shutdown()
 loader.shutdown()
 """
@@ -42,8 +43,8 @@ def test_pyside_learns_which_modules_mention_it_and_the_collector_runs_again_onc
     lines = out.stdout.splitlines()
     assert "probe True" in lines  # ours answers
     assert "feature 0 -1" in lines  # the same answers PySide6's own probe gives: 0 mentions it, -1 ignore
-    assert "loading False" in lines  # no collections while the store loads
-    assert "ready True True True" in lines  # on again, the start's objects frozen out of its walks
+    assert "loading True False" in lines  # no collections while the store loads (and never automatic)
+    assert "ready True False True" in lines  # on again, the start's objects frozen out of its walks
 
 
 def test_the_quick_probe_answers_as_pyside6s_own_for_source_and_sourceless_modules():

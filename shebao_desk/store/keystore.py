@@ -78,6 +78,15 @@ class Keystore:
         self.file = keys_dir() / f"{self.name}.key"
 
     def load(self) -> dict[str, Any]:
+        # The key file first: a save that reaches the keyring removes it, so a file on disk holds the
+        # newest secrets (the keyring may still hold older ones from before it refused a save), and a
+        # desktop without a Secret Service is not asked again at every start (~160 ms on Linux).
+        if self.file.exists():
+            try:
+                kept: dict[str, Any] = json.loads(self.file.read_text(encoding="utf-8"))
+                return kept
+            except (OSError, ValueError) as exc:
+                raise StoreError(f"密钥文件 {self.file} 无法读取", repr(exc)) from exc
         ring = _keyring()
         if ring is not None:
             try:
@@ -85,14 +94,8 @@ class Keystore:
                 if text:
                     held: dict[str, Any] = json.loads(text)
                     return held
-            except Exception as exc:  # a locked or broken keyring: the file is the fallback
-                log.warning("keyring unavailable (%s); using the key file", type(exc).__name__)
-        if self.file.exists():
-            try:
-                kept: dict[str, Any] = json.loads(self.file.read_text(encoding="utf-8"))
-                return kept
-            except (OSError, ValueError) as exc:
-                raise StoreError(f"密钥文件 {self.file} 无法读取", repr(exc)) from exc
+            except Exception as exc:  # a locked or broken keyring, and no key file: nothing is held
+                log.warning("keyring unavailable (%s) and no key file", type(exc).__name__)
         return {}
 
     def save(self, values: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
+from shebao_desk.ui import collector as gui_collector
 from shebao_desk.ui import pyside_hook
 from shebao_desk.ui.i18n import install_translators
 from shebao_desk.ui.login import StartDialog
@@ -43,6 +44,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     pyside_hook.install()  # before the start-up worker imports SQLAlchemy and the rest
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    gui_collector.install()  # before any worker thread could free a Qt object
     assert isinstance(app, QApplication)  # this process's one application is a widgets application
     app.setApplicationName("shebao-desk")
     app.setApplicationDisplayName("社会保障卡综合服务窗口工作台")
@@ -178,14 +180,17 @@ def pause_collector() -> None:
     tables, rules) and next to no garbage; the collector would walk them over and over as they
     pile up, about 15 % of the start's CPU time.
     """
-    gc.disable()
+    collector = gui_collector.installed()
+    if collector is not None:
+        collector.paused = True
 
 
 def resume_collector() -> None:
     """What the start made is kept out of the collector's walks for good (gc.freeze), then it runs again."""
-    if not gc.isenabled():
+    collector = gui_collector.installed()
+    if collector is not None and collector.paused:
         gc.freeze()
-        gc.enable()
+        collector.paused = False
 
 
 def settle_heap() -> None:

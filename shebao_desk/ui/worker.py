@@ -14,6 +14,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from shebao_desk.ui import collector as gui_collector
+
 log = logging.getLogger(__name__)
 
 
@@ -23,6 +25,7 @@ class _Bridge(QObject):
 
 class Worker:
     def __init__(self, name: str) -> None:
+        gui_collector.install()  # this worker's thread must never be the one that frees a Qt object
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._bridge = _Bridge()
         self._bridge.finished.connect(self._deliver)
