@@ -58,3 +58,15 @@ def test_the_collector_takes_the_oldest_generation_due_and_nothing_while_paused(
     assert gui.collect_due() == 0
     assert gc.get_count()[0] < 50
     del keep
+
+
+def test_the_oldest_generation_is_walked_only_once_it_grew_by_a_quarter(qtbot):
+    make_app()
+    gui = collector.installed()
+    gc.collect()
+    gui._long_lived = len(gc.get_objects(2))
+    assert not gui._full_due()
+    grown = [[] for _ in range(gui._long_lived // 3 + 10)]  # survive a middle collection into the oldest
+    gc.collect(1)
+    assert gui._full_due()
+    del grown

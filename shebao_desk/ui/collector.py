@@ -22,6 +22,7 @@ class GuiThreadCollector(QObject):
     def __init__(self, parent: QObject) -> None:
         super().__init__(parent)
         self.paused = False  # while the store loads behind the login window: see app.pause_collector
+        self._long_lived = 0  # objects in the oldest generation after its last walk
         self._timer = QTimer(self)
         self._timer.timeout.connect(self.collect_due)
         self._timer.start(TICK_MS)
@@ -37,9 +38,18 @@ class GuiThreadCollector(QObject):
                 due = generation
             else:
                 break
+        if due == 2 and not self._full_due():
+            due = 1
         if due is not None:
             gc.collect(due)
+            if due == 2:
+                self._long_lived = len(gc.get_objects(2))
         return due
+
+    def _full_due(self) -> bool:
+        # CPython's own rule for the oldest generation: walk it only once it has grown by a quarter
+        # since the last full walk, so a big heap (a pull in progress) is not walked every 25 s.
+        return len(gc.get_objects(2)) - self._long_lived > self._long_lived // 4
 
 
 _installed: GuiThreadCollector | None = None
