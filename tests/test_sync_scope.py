@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import MONDAY, applicant, needs_pg, take
+from conftest import MONDAY, applicant, needs_pg, on_central, take
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
 from test_sync import issued
@@ -150,6 +150,30 @@ def test_a_card_formally_lost_elsewhere_cannot_be_lifted_here(tmp_path, policy, 
     assert check_card_with_central(b1, central, card_id) is True
     with pytest.raises(RuleViolation, match="正式挂失"):
         take(b1, pb, csb, "lift_loss", who, now=MONDAY + dt.timedelta(days=14))
+
+
+@needs_pg
+def test_a_lookup_reuses_the_last_ones_connection_and_replaces_a_dead_one(tmp_path, policy, central):
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    b1, _, _ = window_station(tmp_path, policy, B, "1", "li")
+    people = [applicant(710 + i) for i in range(3)]
+    for who in people:
+        issued(a1, pa, csa, who)
+    sync(a1, central)
+    sync(b1, central)
+
+    def backends():  # central's sessions other than the one asking
+        return on_central(central, lambda c: sorted(c.scalars(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"))))
+
+    assert lookup_person(b1, central, people[0].id_number).received > 0
+    first = backends()
+    assert lookup_person(b1, central, people[1].id_number).received > 0
+    assert backends() == first and len(first) == 1  # the ID number typed, then the next one: one session
+    on_central(central, lambda c: c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": first[0]}))
+    assert lookup_person(b1, central, people[2].id_number).received > 0  # pinged, found dead, replaced
+    assert len(backends()) == 1 and backends() != first
+    assert all(knows(b1, who) for who in people)
 
 
 @needs_pg
