@@ -6,6 +6,7 @@ import threading
 
 from PySide6.QtWidgets import QLabel
 
+from shebao_desk import gc_pauses
 from shebao_desk.ui import collector
 from shebao_desk.ui.app import make_app
 from shebao_desk.ui.worker import Worker
@@ -55,6 +56,9 @@ def test_the_collector_takes_the_oldest_generation_due_and_nothing_while_paused(
         assert gui.collect_due() is None
     finally:
         gui.paused = False
+    with gc_pauses.paused():  # a push or pull in a worker thread
+        assert gui.collect_due() is None
+    assert not gc.isenabled()  # the pause's end leaves the automatic collector off in the workbench
     assert gui.collect_due() == 0
     assert gc.get_count()[0] < 50
     del keep

@@ -15,15 +15,12 @@ the rest goes on; quarantined changes are tried again at every sync.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import gc
 import json
 import logging
 import os
 import socket
-from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -34,6 +31,7 @@ from sqlalchemy import (Connection, Engine, Executable, Row, Text, create_engine
                         type_coerce, update)
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from shebao_desk import gc_pauses
 from shebao_desk.changes.audit import record_event
 from shebao_desk.changes.audit_chain import RESTORED, exchange_head
 from shebao_desk.changes.capture import observe_received
@@ -378,23 +376,11 @@ def _rows(conn: Connection, stmt: Executable) -> list[Change]:
     return [dict(zip(COLUMNS, c, strict=True)) for c in conn.execute(stmt).all()]
 
 
-@contextlib.contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """The cyclic garbage collector paused: a batch is tens of thousands of fresh dicts, each batch's
-    allocations set off full collections that walk them all (a sixth of a 30k push's time), and the
-    push makes no reference cycles worth collecting (reference counting frees its batches)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Refused]]:
     """Returns how many changes central accepted, and those it refused (now quarantined)."""
-    with _no_gc_pauses():
+    # No cyclic collections meanwhile: each batch's fresh dicts set off full walks of them all (a
+    # sixth of a 30k push's time), and a push makes no cycles worth collecting.
+    with gc_pauses.paused():
         return _push(store, engine, batch)
 
 
@@ -462,7 +448,7 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
 
 def pull(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
     """This window's changes, its people's and the shared ones (see :mod:`scope`)."""
-    with _no_gc_pauses():  # batches of fresh dicts, as in a push
+    with gc_pauses.paused():  # batches of fresh dicts, as in a push
         return _pull(store, engine, batch)
 
 
@@ -500,7 +486,7 @@ def _refuse_bad_names(rows: list[dict[str, Any]]) -> None:
 def pull_all(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, int]:
     """Every change in the central log, whoever it concerns (the way before scoped replication;
     kept for the benchmark that compares the two)."""
-    with _no_gc_pauses():  # as pull: the benchmark compares the two with the same merge
+    with gc_pauses.paused():  # as pull: the benchmark compares the two with the same merge
         return _pull_all(store, engine, batch)
 
 

@@ -15,6 +15,8 @@ import threading
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
+from shebao_desk import gc_pauses
+
 TICK_MS = 250  # a worker's garbage waits at most this long; a young collection takes well under 1 ms
 
 
@@ -29,7 +31,7 @@ class GuiThreadCollector(QObject):
 
     def collect_due(self) -> int | None:
         """Collect the oldest generation whose threshold is crossed, as the interpreter would have."""
-        if self.paused:
+        if self.paused or gc_pauses.active():  # a push or pull in a worker: see gc_pauses
             return None
         limits, counts = gc.get_threshold(), gc.get_count()
         due = None
@@ -65,7 +67,7 @@ def install() -> GuiThreadCollector | None:
     if _installed is not None or app is None or threading.current_thread() is not threading.main_thread():
         return _installed
     _installed = GuiThreadCollector(app)
-    gc.disable()
+    gc_pauses.take_over()
     return _installed
 
 
