@@ -29,6 +29,10 @@ def _finds_one(tmp_path: Path) -> None:
     assert readable_ids((tmp_path / "plain.json").read_bytes()) == {"610102198005170016"}
     assert list(leaks(tmp_path)) == [tmp_path / "plain.json"]
     assert readable_ids(b"order 610102198005170018 is not an ID: wrong check digit") == set()
+    # 18 digits inside a hex signature are chance, not an ID number (a run failed on one)
+    assert readable_ids(b'"signature":"2c944c493491934230039732d57913"') == set()
+    assert readable_ids('{"id_number":"610102198005170016"},李秀英610102198005170016号'.encode()) == {
+        "610102198005170016"}
 
 
 def test_bundles_written_hold_no_readable_id(tmp_path, policy):
