@@ -299,7 +299,6 @@ WRITES_PAST_THE_HOOKS = {
     "shebao_desk.changes.merge:_copy_insert": RECEIVED,
     "shebao_desk.changes.merge:_write": RECEIVED,
     "shebao_desk.changes.merge:_copy_update": RECEIVED,
-    "shebao_desk.changes.merge:_insert_from_log": RECEIVED,
     "shebao_desk.changes.merge:_log_central": RECEIVED,
     "shebao_desk.changes.merge:apply_changes": f"{RECEIVED}; sync_parked: {LOCAL}",
     "shebao_desk.changes.merge:take_in_parked": f"sync_parked: {LOCAL}",

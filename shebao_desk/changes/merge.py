@@ -99,10 +99,18 @@ def _among(conn: Connection, column: Any, items: list[str]) -> ColumnElement[boo
 
 
 def _among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
-    """:func:`_among` with the items bound later as ``name``: for statements built once (:func:`_built`)."""
+    """:func:`_among` with the items bound later as ``name`` (through :func:`_items`): for statements
+    built once (:func:`_built`)."""
     if dialect == "postgresql":
-        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
+        values = select(func.json_array_elements_text(cast(bindparam(name, type_=Text), postgresql.JSON)))
+        return column == any_(func.array(values.scalar_subquery()))  # type: ignore[no-any-return]
     return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
+
+
+def _items(conn: Connection, items: list[str]) -> list[str] | str:
+    """The value of an :func:`_among_param` parameter: on PostgreSQL one JSON text (see pg_list: psycopg
+    dumped 100,000 ids as arrays in 0.17 s of a push's client time)."""
+    return pg_list(items) if conn.dialect.name == "postgresql" else items
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,10 +159,9 @@ def pg_cursor(conn: Connection) -> Iterator[Any]:
         yield cursor
 
 
-def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any]], columns: list[str],
-           encoded: bool) -> str:
-    """COPY ``rows`` into a temporary table shaped like ``table``'s ``columns`` (one per column set,
-    emptied first, dropped at commit); returns its name."""
+def _copy_rows(cursor: Any, conn: Connection, table: Table, target: str, rows: list[dict[str, Any]],
+               columns: list[str], encoded: bool) -> None:
+    """COPY ``rows``' ``columns`` into ``target`` (``table`` itself or a staging table shaped like it)."""
     json_cols = {c.key for c in table.columns if isinstance(c.type, JSON)}
     processors: dict[str, Callable[[Any], Any] | None]
     if encoded:
@@ -163,17 +170,12 @@ def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any
     else:
         processors = {c.key: c.type.bind_processor(conn.dialect) for c in table.columns if c.key in columns}
     quoted = ", ".join(f'"{c}"' for c in columns)
-    staging = f"_stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"  # one per column set
-    # Same column types, none of the constraints (seq and defaults are the target's business).
-    cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
-                   f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
-    cursor.execute(f'TRUNCATE "{staging}"')
     plain = [c for c in columns if c not in json_cols and processors.get(c) is None]
-    with cursor.copy(f'COPY "{staging}" ({quoted}) FROM STDIN') as copy:
+    with cursor.copy(f'COPY "{target}" ({quoted}) FROM STDIN') as copy:
         if len(plain) == len(columns):  # nothing to convert: rows go out as they are
             for row in rows:
                 copy.write_row([row[c] for c in columns])
-            return staging
+            return
         for row in rows:
             out = []
             for c in columns:
@@ -184,16 +186,36 @@ def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any
                     value = process(value)
                 out.append(value)
             copy.write_row(out)
+
+
+def _stage(cursor: Any, conn: Connection, table: Table, rows: list[dict[str, Any]], columns: list[str],
+           encoded: bool) -> str:
+    """COPY ``rows`` into a temporary table shaped like ``table``'s ``columns`` (one per column set,
+    emptied first, dropped at commit); returns its name."""
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    staging = f"_stage_{table.name}_{zlib.crc32(','.join(columns).encode()):08x}"  # one per column set
+    # Same column types, none of the constraints (seq and defaults are the target's business).
+    cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{staging}" ON COMMIT DROP AS '
+                   f'SELECT {quoted} FROM "{table.name}" WITH NO DATA')
+    cursor.execute(f'TRUNCATE "{staging}"')
+    _copy_rows(cursor, conn, table, staging, rows, columns, encoded)
     return staging
 
 
 def _copy_insert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: tuple[str, ...],
                  update_cols: tuple[str, ...], returning: str | None, encoded: bool = False) -> list[Any] | None:
     """``encoded``: values in the sync JSON form; timestamps are UTC ISO text, which a
-    timestamp-without-time-zone column takes as the UTC wall time we store."""
+    timestamp-without-time-zone column takes as the UTC wall time we store.
+
+    Rows that need no ``ON CONFLICT`` and return nothing are COPYed straight into the table (the same
+    constraints hold, and the server writes them as they stream in: 100,000 new persons in 0.57 s against
+    0.96 s through a staging table, 2026-12-06); the others go through a staging table."""
     columns = list(rows[0])
     quoted = ", ".join(f'"{c}"' for c in columns)
     with pg_cursor(conn) as cursor:
+        if not keys and not returning:
+            _copy_rows(cursor, conn, table, table.name, rows, columns, encoded)
+            return None
         staging = _stage(cursor, conn, table, rows, columns, encoded)
         clause = ""
         if keys:
@@ -337,7 +359,7 @@ def _existing_ids(conn: Connection, table: Table, ids: list[str], known: Known |
     seen = known.setdefault(table.name, {}) if known is not None else {}
     ask = [i for i in ids if i not in seen]
     for chunk in _batches(conn, ask):
-        for row in conn.execute(_built("existing", conn.dialect.name, table.name), {"ids": chunk}):
+        for row in conn.execute(_built("existing", conn.dialect.name, table.name), {"ids": _items(conn, chunk)}):
             seen[row[0]] = {n: _plain(v) for n, v in zip(RULE_FIELDS.get(table.name, ()), row[1:], strict=True)}
     out = {}
     for i in ids:
@@ -413,6 +435,7 @@ def _log_rows(changes: list[dict[str, Any]], pushed: bool, now: Any) -> list[dic
              "origin": c["origin"], "values": c["values"], "pushed": pushed, "created_at": now} for c in changes]
 
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
 _LOGGED = ("change_id", "table_name", "row_id", "hlc", "origin", "values", "scope")  # as staged by _log_central
 _LOGGED_SQL = ", ".join(f'"{c}"' for c in _LOGGED)
 
@@ -420,19 +443,41 @@ _LOGGED_SQL = ", ".join(f'"{c}"' for c in _LOGGED)
 def _log_central(conn: Connection, changes: list[dict[str, Any]], scopes: dict[str, str], pushed: bool,
                  now: Any) -> set[str]:
     """The central log's rows of a push, with their scopes (a column of the central log only, not in the
-    model), COPYed into a staging table as they travel (values as the store's JSON text when it came
-    with them, see :class:`JsonText`) and inserted from there; returns the change ids that were new."""
+    model), values as the store's JSON text when it came with them (see :class:`JsonText`); returns the
+    change ids that were new.
+
+    The caller holds the push lock (``sync.central._send``), so nothing else writes the central log
+    meanwhile: a batch that is all new (every push that was not cut off) is COPYed straight into the log.
+    A resend meets a change already logged; that COPY is undone and the batch goes through a staging
+    table and ``ON CONFLICT DO NOTHING`` (half again the time of the straight COPY, 2026-12-06)."""
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for c in changes:
+            yield (c["change_id"], c["table_name"], c["row_id"], c["hlc"], c["origin"],
+                   c.get(RAW_VALUES) or _JSON_TEXT(c["values"]), scopes.get(c["change_id"]), pushed, now)
+
     with pg_cursor(conn) as cursor:
+        cursor.execute("SAVEPOINT log_straight")
+        try:
+            with cursor.copy(f'COPY sync_change ({_LOGGED_SQL}, "pushed", "created_at") FROM STDIN') as copy:
+                for row in rows():
+                    copy.write_row(row)
+        except Exception as exc:
+            if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+            cursor.execute("ROLLBACK TO SAVEPOINT log_straight")
+            log.info("a resent batch: %d changes logged through staging", len(changes))
+        else:
+            cursor.execute("RELEASE SAVEPOINT log_straight")
+            return {c["change_id"] for c in changes}
         cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "_stage_sync_change_log" ON COMMIT DROP AS '
-                       f"SELECT {_LOGGED_SQL} FROM sync_change WITH NO DATA")
+                       f'SELECT {_LOGGED_SQL}, "pushed", "created_at" FROM sync_change WITH NO DATA')
         cursor.execute('TRUNCATE "_stage_sync_change_log"')
-        with cursor.copy(f'COPY "_stage_sync_change_log" ({_LOGGED_SQL}) FROM STDIN') as copy:
-            for c in changes:
-                copy.write_row((c["change_id"], c["table_name"], c["row_id"], c["hlc"], c["origin"],
-                                c.get(RAW_VALUES) or _JSON_TEXT(c["values"]), scopes.get(c["change_id"])))
+        with cursor.copy(f'COPY "_stage_sync_change_log" ({_LOGGED_SQL}, "pushed", "created_at") FROM STDIN') as copy:
+            for row in rows():
+                copy.write_row(row)
         cursor.execute(f'INSERT INTO sync_change ({_LOGGED_SQL}, "pushed", "created_at") '
-                       f'SELECT {_LOGGED_SQL}, %s, %s FROM "_stage_sync_change_log" '
-                       'ON CONFLICT ("change_id") DO NOTHING RETURNING "change_id"', (pushed, now))
+                       f'SELECT {_LOGGED_SQL}, "pushed", "created_at" FROM "_stage_sync_change_log" '
+                       'ON CONFLICT ("change_id") DO NOTHING RETURNING "change_id"')
         return {r[0] for r in cursor.fetchall()}
 
 
@@ -447,7 +492,6 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         if c["table_name"] in Base.metadata.tables:
             by_row[(c["table_name"], c["row_id"])].append(c)
     changed_clocks: Clocks = {}
-    by_id = {c["change_id"]: c for c in fresh}
     touched_cards: set[str] = set()
     touched_persons = {r for t, r in by_row if t == "person"}
     by_table: dict[str, list[str]] = defaultdict(list)
@@ -464,8 +508,6 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         # A new row has no clocks yet; an existing one has those of the changes it holds.
         clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before)
         inserts, updates = [], []
-        logged: dict[tuple[str, ...], list[str]] = defaultdict(list)  # new rows read from the log, by columns
-        from_log = conn.dialect.name == "postgresql"
         for row_id in row_ids:
             row_changes = by_row[(table_name, row_id)]
             if row_id not in existing and len(row_changes) == 1 and "id" in row_changes[0]["values"]:
@@ -473,10 +515,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 change = row_changes[0]  # its clock is in the log, see _load_clocks
                 if table_name == "card":
                     touched_cards.add(row_id)
-                if from_log:
-                    logged[tuple(sorted(change["values"]))].append(change["change_id"])
-                else:
-                    inserts.append({**change["values"], "id": row_id})
+                inserts.append({**change["values"], "id": row_id})
                 continue
             current = dict(existing.get(row_id, {}))
             row_clocks = clocks.get((table_name, row_id), {})
@@ -504,11 +543,6 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 updates.append((row_id, decode(table_name, winners)))
             else:
                 inserts.append({**winners, "id": row_id})
-        for names, change_ids in logged.items():
-            if len(change_ids) >= COPY_MIN:
-                _insert_from_log(conn, table, names, change_ids)
-            else:
-                inserts += [{**by_id[c]["values"], "id": by_id[c]["row_id"]} for c in change_ids]
         _write(conn, table, inserts, updates)
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
@@ -590,21 +624,6 @@ def take_in_parked(conn: Connection) -> tuple[int, list[str]]:
         taken += len(ready)
         log.info("%d parked changes taken in: their rows have arrived", len(ready))
     return taken, conflicts
-
-
-def _insert_from_log(conn: Connection, table: Table, names: tuple[str, ...], change_ids: list[str]) -> None:
-    """New rows, each from its insert alone, straight from the central log where the batch was just
-    COPYed: one ``INSERT ... SELECT`` reading the JSON values with the columns' own input functions
-    (as COPY reads them), with nothing converted or sent again from here."""
-    binary = {c.key for c in table.columns if isinstance(c.type, LargeBinary)}
-    columns = [n for n in names if n != "id"]
-    picks = ", ".join(f"decode(s.\"values\"->'{c}'->>'b64', 'base64')" if c in binary else f'r."{c}"'
-                      for c in columns)
-    quoted = ", ".join(f'"{c}"' for c in columns)
-    with pg_cursor(conn) as cursor:
-        cursor.execute(f'INSERT INTO "{table.name}" ("id", {quoted}) SELECT s.row_id, {picks} '
-                       f'FROM sync_change s CROSS JOIN LATERAL json_populate_record(NULL::"{table.name}", s."values") r '
-                       f"WHERE s.change_id = ANY({PG_LIST.format('%s')})", (pg_list(change_ids),))
 
 
 def _write(conn: Connection, table: Table, inserts: list[dict[str, Any]],
@@ -689,7 +708,7 @@ def _under_review(conn: Connection, card_ids: set[str], person_ids: set[str] | f
     for cards, persons in itertools.zip_longest(_batches(conn, sorted(card_ids)), _batches(conn, sorted(person_ids)),
                                                 fillvalue=none):
         stmt = _built("under_review", conn.dialect.name, bool(cards), bool(persons))
-        out |= set(conn.scalars(stmt, {"cards": cards, "persons": persons}))
+        out |= set(conn.scalars(stmt, {"cards": _items(conn, cards), "persons": _items(conn, persons)}))
     return out
 
 
