@@ -265,3 +265,41 @@ def test_the_intake_form_says_when_central_cannot_be_asked(make_window, qtbot, m
     qtbot.waitUntil(lambda: "无法连接中心数据库" in form.applicant.person_status.text(), timeout=10_000)
     assert "继续办理" in form.applicant.person_status.text()
     assert form.applicant.name.isEnabled() and not knows(ctx.store, applicant(901))
+
+
+@needs_pg
+def test_a_first_push_of_many_new_people_scopes_each_to_its_window_even_where_one_is_held_already(
+        tmp_path, policy, central):
+    """A push of 100 or more new people writes their window memberships by straight COPY; where one of
+    them is held by the window already (looked up by its other PC), the whole set goes through ON
+    CONFLICT instead, and nothing is lost or doubled either way."""
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    b1, pb, csb1 = window_station(tmp_path, policy, B, "1", "li")
+    b2, _, csb2 = window_station(tmp_path, policy, B, "2", "li")
+    known = applicant(800)
+    take(a1, pa, csa, "apply", known)
+    for seq in range(801, 911):  # 110 new people at A: the straight path
+        take(a1, pa, csa, "apply", applicant(seq))
+    sync(a1, central)
+    sync(b1, central)
+    assert lookup_person(b1, central, known.id_number).person_id  # B now holds A's person
+    # B2, not synced yet, registers that person again and 110 people new to the city: the pair (B, known)
+    # is there already, so the straight COPY of B's new memberships gives way to ON CONFLICT.
+    take(b2, pb, csb2, "apply", known, now=MONDAY + dt.timedelta(days=12))
+    born_at_b = [applicant(seq, birth=dt.date(1981, 6, 1)) for seq in range(1, 111)]
+    for who in born_at_b:
+        take(b2, pb, csb2, "apply", who, now=MONDAY + dt.timedelta(days=12))
+    report = sync(b2, central)
+    assert report.quarantined == 0 and report.pushed > 220
+    engine = create_engine(central)
+    with engine.connect() as conn:
+        members = conn.execute(text("SELECT window_code, key FROM scope_member WHERE key NOT LIKE 'c:%'")).all()
+    engine.dispose()
+    by_window = {w: sorted(k for ww, k in members if ww == w) for w in (A, B)}
+    assert len(by_window[A]) == 111 and len(set(by_window[A])) == 111
+    assert len(by_window[B]) == 111  # the known person once, and B2's 110
+    sync(b1, central)
+    a2, _, _ = window_station(tmp_path, policy, A, "2", "wang")
+    sync(a2, central)
+    assert knows(b1, born_at_b[-1]) and knows(b1, known) and not knows(b1, applicant(850))
+    assert knows(a2, applicant(850)) and knows(a2, known) and not knows(a2, born_at_b[-1])

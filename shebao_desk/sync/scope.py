@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from shebao_desk.changes.merge import PG_LIST, pg_cursor, pg_list
+from shebao_desk.changes.merge import COPY_MIN, PG_LIST, copy_if_all_new, pg_cursor, pg_list
 
 SHARED = "*"
 PUSH_LOCK = 0x5EBA0  # the central push lock (sync.central.PUSH_LOCK): streams grow in commit order
@@ -237,7 +237,9 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
         if window:
             members.add((window, scope))  # the pushing window holds it too (a change relayed by bundle)
     first = min(s for s, _, _ in fresh)
-    new = _add_members(conn, members)
+    born = frozenset(by_id[cid]["row_id"] for _, cid, _ in fresh
+                     if by_id[cid]["table_name"] == "person" and "id" in by_id[cid]["values"])
+    new = _add_members(conn, members, born)
     known = _with_history(conn, {key for _, key in new}, first)  # most are new people: nothing to bring
     by_window: dict[str, list[str]] = defaultdict(list)
     for w, key in new:
@@ -303,16 +305,25 @@ def _relay(conn: Connection, changes: list[dict[str, Any]], window: str, fresh: 
             "ORDER BY seq"), {"w": window, "seqs": others})
 
 
-def _add_members(conn: Connection, members: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Record (window, key) pairs; returns those that are new."""
+def _add_members(conn: Connection, members: Iterable[tuple[str, str]],
+                 born: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """Record (window, key) pairs; returns those that are new. ``born``: keys of persons this push
+    inserts, whose pairs are most likely new: COPYed straight in when there are many (a first push of
+    100,000 people), through ``ON CONFLICT`` like the rest should one be there already."""
     members = sorted(set(members))
     if not members:
         return []
+    added: list[tuple[str, str]] = []
     with pg_cursor(conn) as cursor:  # plain tuples back: thousands of new people per push
+        straight = [m for m in members if m[1] in born]
+        if len(straight) >= COPY_MIN and copy_if_all_new(cursor, "scope_member (window_code, key)", straight):
+            added, members = straight, [m for m in members if m[1] not in born]
+            if not members:
+                return added
         cursor.execute(f"INSERT INTO scope_member (window_code, key) SELECT * FROM {_PAIRS.format('%s', '%s')} "
                        "ON CONFLICT DO NOTHING RETURNING window_code, key",
                        (pg_list([m[0] for m in members]), pg_list([m[1] for m in members])))
-        return cursor.fetchall()  # type: ignore[no-any-return]
+        return added + list(cursor.fetchall())
 
 
 def _append_history(conn: Connection, window: str, keys: list[str], before: int | None = None) -> None:
