@@ -87,14 +87,17 @@ def _batches(conn: Connection, items: list[str]) -> Iterator[list[str]]:
     yield from _chunks(items)
 
 
+def _pg_among(column: Any, param: Any) -> ColumnElement[bool]:
+    """``column = ANY(array)`` on PostgreSQL, the array unpacked there from ``param``, one JSON text (see
+    pg_list); varchar's index is a text index, so it serves the comparison."""
+    values = select(func.json_array_elements_text(cast(param, postgresql.JSON))).scalar_subquery()
+    return column == any_(func.array(values))  # type: ignore[no-any-return]
+
+
 def _among(conn: Connection, column: Any, items: list[str]) -> ColumnElement[bool]:
     """``column IN items``: on PostgreSQL ``= ANY(array)``, one bound parameter however many items."""
     if conn.dialect.name == "postgresql":
-        # one JSON text unpacked into text[] (see pg_list); varchar's index is a text index, so it serves
-        # the comparison
-        values = select(func.json_array_elements_text(cast(bindparam(None, pg_list(items), type_=Text),
-                                                            postgresql.JSON))).scalar_subquery()
-        return column == any_(func.array(values))  # type: ignore[no-any-return]
+        return _pg_among(column, bindparam(None, pg_list(items), type_=Text))
     return column.in_(items)  # type: ignore[no-any-return]
 
 
@@ -102,8 +105,7 @@ def _among_param(dialect: str, column: Any, name: str) -> ColumnElement[bool]:
     """:func:`_among` with the items bound later as ``name`` (through :func:`_items`): for statements
     built once (:func:`_built`)."""
     if dialect == "postgresql":
-        values = select(func.json_array_elements_text(cast(bindparam(name, type_=Text), postgresql.JSON)))
-        return column == any_(func.array(values.scalar_subquery()))  # type: ignore[no-any-return]
+        return _pg_among(column, bindparam(name, type_=Text))
     return column.in_(bindparam(name, expanding=True))  # type: ignore[no-any-return]
 
 
