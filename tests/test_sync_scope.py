@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 from conftest import MONDAY, applicant, needs_pg, on_central, take
@@ -18,7 +19,8 @@ from test_sync import issued
 from shebao_desk.services.auth import create_clerk
 from shebao_desk.errors import RuleViolation
 from shebao_desk.services.intake import find_person
-from shebao_desk.models import Card, CardStatus, Case, Clerk, LossKind, Person, Role
+from shebao_desk.models import Card, CardStatus, Case, Clerk, LossKind, Person, Role, SyncChange
+from shebao_desk.models.base import stable_uuid
 from shebao_desk.store.site_identity import ensure_site
 from shebao_desk.services.statistics import month, report_sections
 from shebao_desk.store.database import open_store
@@ -303,3 +305,37 @@ def test_a_first_push_of_many_new_people_scopes_each_to_its_window_even_where_on
     sync(a2, central)
     assert knows(b1, born_at_b[-1]) and knows(b1, known) and not knows(b1, applicant(850))
     assert knows(a2, applicant(850)) and knows(a2, known) and not knows(a2, born_at_b[-1])
+
+
+@needs_pg
+def test_a_cards_change_naming_another_owner_than_centrals_row_is_scoped_to_the_rows_person(
+        tmp_path, policy, central):
+    """A card's or case's change is scoped as it is logged to the person its values name; where the merged
+    row says otherwise (here: an old insert of a card central holds for someone else, every field of it
+    losing), the scope is rewritten to the row's person before any window's stream takes it."""
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    b1, _, _ = window_station(tmp_path, policy, B, "1", "li")
+    who, stranger = applicant(950), applicant(951)
+    issued(a1, pa, csa, who)
+    sync(a1, central)
+    with a1.read() as s:
+        person = find_person(s, who.id_number)
+        card = person.cards[0]
+        inserted = s.execute(select(SyncChange.values).where(
+            SyncChange.table_name == "card", SyncChange.row_id == card.id).order_by(SyncChange.seq)).scalars().first()
+    stale = {**inserted, "person_id": stable_uuid("person", stranger.id_number)}
+    change_id = str(uuid.uuid4())
+    with b1.engine.begin() as conn:
+        conn.execute(SyncChange.__table__.insert(), [{
+            "change_id": change_id, "table_name": "card", "row_id": card.id, "hlc": "0000000000001-00000-X",
+            "origin": f"{B}1", "values": stale, "pushed": False, "created_at": dt.datetime.now(dt.UTC)}])
+    report = sync(b1, central)
+    assert report.quarantined == 0
+    engine = create_engine(central)
+    with engine.connect() as conn:
+        logged = conn.execute(text("SELECT seq, scope FROM sync_change WHERE change_id = :c"), {"c": change_id}).one()
+        streams = set(conn.scalars(text("SELECT window_code FROM sync_scope WHERE change_seq = :s"), {"s": logged.seq}))
+        held = conn.scalar(text("SELECT person_id FROM card WHERE id = :i"), {"i": card.id})
+    engine.dispose()
+    assert held == person.id and logged.scope == person.id  # not the stranger the stale values named
+    assert streams == {A, B}  # A holds the person; B pushed the change and now holds them too

@@ -114,13 +114,36 @@ def _static_scope(table: str, row_id: str, window: str) -> str | None:
     return SHARED
 
 
+# The column of a row that names its owner (as _PERSON_OF and _CLERK_OF read it), and the scope it makes.
+_OWNER_IN_ROW = {"card": "person_id", "case": "person_id", "inquiry": "person_id", "temp_card": "person_id",
+                 "attendance": "clerk_id"}
+
+
+def _presumed_scope(change: dict[str, Any], window: str) -> str | None:
+    """The scope a row's change most likely has, from the owner its own values name (an insert names
+    it): checked against the merged row by :func:`assign`, which rewrites the few that differ."""
+    column = _OWNER_IN_ROW.get(change["table_name"])
+    values = change["values"]
+    if column is None or not isinstance(values, dict) or column not in values:
+        return None
+    owner = values[column]
+    if change["table_name"] in _CLERK_OF:
+        return "c:" + owner if owner else window
+    return owner or window  # an inquiry about nobody in particular
+
+
 def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> dict[str, str]:
-    """Before a push is merged: the scopes that do not depend on the merged rows (most of them: a
-    person's changes), so they are written with the log rows instead of by a second UPDATE."""
+    """Before a push is merged: the scopes that do not depend on the merged rows (a person's own
+    changes), and those presumed from the owner a row's values name (a card's, a case's), so they are
+    written with the log rows instead of by a second UPDATE of them (#29: 80,000 cards and cases of a
+    city's push, 1.5 s of 12)."""
     window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
     out = {}
     for c in changes:
-        scope = _static_scope(c["table_name"], c["row_id"], "w:" + window_of[c["origin"]])
+        own_window = "w:" + window_of[c["origin"]]
+        scope = _static_scope(c["table_name"], c["row_id"], own_window)
+        if scope is None:
+            scope = _presumed_scope(c, own_window)
         if scope is not None:
             out[c["change_id"]] = scope
     return out
@@ -214,10 +237,16 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
                               {"a": logged_after}).all()
         by_change = {c["change_id"]: c for c in changes}
         bare = [by_change[cid] for _, cid, scope in logged if scope is None]
+        presumed = [by_change[cid] for _, cid, scope in logged
+                    if scope is not None and by_change[cid]["table_name"] in _OWNER_IN_ROW]
         scopes = {cid: scope for _, cid, scope in logged if scope is not None}
-        scopes.update(scopes_of(conn, bare, window_of) if bare else {})
-        fresh = [r for r in logged if r[2] is not None]
+        found = scopes_of(conn, bare + presumed, window_of) if bare or presumed else {}
+        wrong = [c["change_id"] for c in presumed if found[c["change_id"]] != scopes[c["change_id"]]]
+        disproved = set(wrong)
+        scopes.update(found)
+        fresh = [r for r in logged if r[2] is not None and r[1] not in disproved]
         fresh += _scope(conn, [c["change_id"] for c in bare], scopes) if bare else []
+        fresh += _scope(conn, wrong, scopes, rewrite=True) if wrong else []
     if not fresh:
         if window:
             _relay(conn, changes, window, {})
@@ -265,11 +294,13 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
     return len(fresh)
 
 
-def _scope(conn: Connection, ids: list[str], scopes: dict[str, str]) -> Sequence[Any]:
-    """Write the scopes of these changes (those not scoped yet); returns them as (seq, change_id, scope)."""
+def _scope(conn: Connection, ids: list[str], scopes: dict[str, str], rewrite: bool = False) -> Sequence[Any]:
+    """Write the scopes of these changes (those not scoped yet; ``rewrite``: a presumed scope the merged
+    row disproved as well); returns them as (seq, change_id, scope)."""
+    unscoped = "" if rewrite else " AND c.scope IS NULL"
     return conn.execute(text(
         f"UPDATE sync_change c SET scope = v.scope FROM {_PAIRS.format(':ids', ':scopes')} "
-        "AS v(id, scope) WHERE c.change_id = v.id AND c.scope IS NULL RETURNING c.seq, c.change_id, c.scope"),
+        f"AS v(id, scope) WHERE c.change_id = v.id{unscoped} RETURNING c.seq, c.change_id, c.scope"),
         {"ids": pg_list(ids), "scopes": pg_list([scopes[i] for i in ids])}).all()
 
 
