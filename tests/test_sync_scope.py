@@ -323,12 +323,19 @@ def test_a_cards_change_naming_another_owner_than_centrals_row_is_scoped_to_the_
         card = person.cards[0]
         inserted = s.execute(select(SyncChange.values).where(
             SyncChange.table_name == "card", SyncChange.row_id == card.id).order_by(SyncChange.seq)).scalars().first()
+        audited = s.execute(select(SyncChange.values).where(SyncChange.table_name == "audit_entry")
+                            .order_by(SyncChange.seq)).scalars().all()
+    card_audit = next(v for v in audited if v["table_name"] == "card" and v["row_id"] == card.id)
     stale = {**inserted, "person_id": stable_uuid("person", stranger.id_number)}
+    audit_id = str(uuid.uuid4())  # an audit entry of that card, in the same batch
+    stale_audit = {**card_audit, "id": audit_id, "after": {**card_audit["after"], "person_id": stale["person_id"]}}
     change_id = str(uuid.uuid4())
     with b1.engine.begin() as conn:
         conn.execute(SyncChange.__table__.insert(), [{
-            "change_id": change_id, "table_name": "card", "row_id": card.id, "hlc": "0000000000001-00000-X",
-            "origin": f"{B}1", "values": stale, "pushed": False, "created_at": dt.datetime.now(dt.UTC)}])
+            "change_id": cid, "table_name": table, "row_id": row_id, "hlc": "0000000000001-00000-X",
+            "origin": f"{B}1", "values": values, "pushed": False, "created_at": dt.datetime.now(dt.UTC)}
+            for cid, table, row_id, values in ((change_id, "card", card.id, stale),
+                                               (str(uuid.uuid4()), "audit_entry", audit_id, stale_audit))])
     report = sync(b1, central)
     assert report.quarantined == 0
     engine = create_engine(central)
@@ -336,6 +343,16 @@ def test_a_cards_change_naming_another_owner_than_centrals_row_is_scoped_to_the_
         logged = conn.execute(text("SELECT seq, scope FROM sync_change WHERE change_id = :c"), {"c": change_id}).one()
         streams = set(conn.scalars(text("SELECT window_code FROM sync_scope WHERE change_seq = :s"), {"s": logged.seq}))
         held = conn.scalar(text("SELECT person_id FROM card WHERE id = :i"), {"i": card.id})
+        audit_scope = conn.scalar(text("SELECT scope FROM sync_change WHERE row_id = :a"), {"a": audit_id})
+        # every audit entry in the log is scoped as its row is: a person's rows to the person, a clerk to the clerk
+        misplaced = conn.execute(text(
+            "SELECT c.values->>'table_name', c.scope FROM sync_change c "
+            "LEFT JOIN card k ON c.values->>'table_name' = 'card' AND k.id = c.values->>'row_id' "
+            "LEFT JOIN \"case\" x ON c.values->>'table_name' = 'case' AND x.id = c.values->>'row_id' "
+            "WHERE c.table_name = 'audit_entry' AND c.scope IS DISTINCT FROM CASE c.values->>'table_name' "
+            "WHEN 'person' THEN c.values->>'row_id' WHEN 'clerk' THEN 'c:' || (c.values->>'row_id') "
+            "WHEN 'card' THEN k.person_id WHEN 'case' THEN x.person_id ELSE c.scope END")).all()
     engine.dispose()
     assert held == person.id and logged.scope == person.id  # not the stranger the stale values named
+    assert audit_scope == person.id and misplaced == []
     assert streams == {A, B}  # A holds the person; B pushed the change and now holds them too

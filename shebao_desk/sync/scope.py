@@ -119,6 +119,21 @@ _OWNER_IN_ROW = {"card": "person_id", "case": "person_id", "inquiry": "person_id
                  "attendance": "clerk_id"}
 
 
+def _target(change: dict[str, Any]) -> tuple[Any, Any, bool]:
+    """(table, row id) of the row a change is about (an audit entry: the audited row), and whether it is
+    an audit entry."""
+    if change["table_name"] != "audit_entry":
+        return change["table_name"], change["row_id"], False
+    values = change["values"] if isinstance(change["values"], dict) else {}
+    return values.get("table_name"), values.get("row_id"), True
+
+
+def _needs_row(change: dict[str, Any]) -> bool:
+    """Whether the change's scope is its row's owner, which only the merged row can confirm."""
+    table, _, _ = _target(change)
+    return table in _PERSON_OF or table in _CLERK_OF
+
+
 def _presumed_scope(change: dict[str, Any], window: str) -> str | None:
     """The scope a row's change most likely has, from the owner its own values name (an insert names
     it): checked against the merged row by :func:`assign`, which rewrites the few that differ."""
@@ -132,20 +147,41 @@ def _presumed_scope(change: dict[str, Any], window: str) -> str | None:
     return owner or window  # an inquiry about nobody in particular
 
 
+def _audit_scope(table: Any, row_id: Any, window: str) -> str | None:
+    """The scope of an audit entry of a row that has no owner but itself (as :func:`scopes_of` gives it)."""
+    if table in ("person", "clerk"):
+        return None if not row_id else row_id if table == "person" else "c:" + row_id
+    return window
+
+
 def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> dict[str, str]:
     """Before a push is merged: the scopes that do not depend on the merged rows (a person's own
-    changes), and those presumed from the owner a row's values name (a card's, a case's), so they are
-    written with the log rows instead of by a second UPDATE of them (#29: 80,000 cards and cases of a
-    city's push, 1.5 s of 12)."""
+    changes and their audit entries), and those presumed from the owner a row's values name (a card's,
+    a case's, and the audit entries of these rows), so they are written with the log rows instead of by
+    a second UPDATE of them (#29: 80,000 cards and cases of a city's push, 1.5 s of 12)."""
     window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
-    out = {}
+    out: dict[str, str] = {}
+    owners: dict[str, str] = {}  # an owned row of this batch -> the scope its values name
+    audits_of_owned = []
     for c in changes:
         own_window = "w:" + window_of[c["origin"]]
-        scope = _static_scope(c["table_name"], c["row_id"], own_window)
-        if scope is None:
+        table, row_id, audit_of = _target(c)
+        if _needs_row(c):
+            if audit_of:
+                audits_of_owned.append((c["change_id"], row_id))
+                continue
             scope = _presumed_scope(c, own_window)
+            if scope is not None:
+                owners[row_id] = scope
+        elif audit_of:
+            scope = _audit_scope(table, row_id, own_window)
+        else:
+            scope = _static_scope(table, row_id, own_window)
         if scope is not None:
             out[c["change_id"]] = scope
+    for change_id, row_id in audits_of_owned:
+        if (scope := owners.get(row_id)) is not None:
+            out[change_id] = scope
     return out
 
 
@@ -223,7 +259,7 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
     A window that meets a person for the first time (a person it created offline who was already
     known elsewhere) gets the person's earlier history first, as after a lookup.
     ``logged_after``: the log's last seq before this batch was merged; the changes logged since are
-    this batch's new ones, some of them scoped as they were logged (:func:`prescopes`)."""
+    this batch's new ones, most of them scoped as they were logged (:func:`prescopes`)."""
     if not changes:
         return 0
     window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
@@ -237,8 +273,7 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
                               {"a": logged_after}).all()
         by_change = {c["change_id"]: c for c in changes}
         bare = [by_change[cid] for _, cid, scope in logged if scope is None]
-        presumed = [by_change[cid] for _, cid, scope in logged
-                    if scope is not None and by_change[cid]["table_name"] in _OWNER_IN_ROW]
+        presumed = [by_change[cid] for _, cid, scope in logged if scope is not None and _needs_row(by_change[cid])]
         scopes = {cid: scope for _, cid, scope in logged if scope is not None}
         found = scopes_of(conn, bare + presumed, window_of) if bare or presumed else {}
         wrong = [c["change_id"] for c in presumed if found[c["change_id"]] != scopes[c["change_id"]]]
