@@ -344,15 +344,53 @@ def test_a_cards_change_naming_another_owner_than_centrals_row_is_scoped_to_the_
         streams = set(conn.scalars(text("SELECT window_code FROM sync_scope WHERE change_seq = :s"), {"s": logged.seq}))
         held = conn.scalar(text("SELECT person_id FROM card WHERE id = :i"), {"i": card.id})
         audit_scope = conn.scalar(text("SELECT scope FROM sync_change WHERE row_id = :a"), {"a": audit_id})
-        # every audit entry in the log is scoped as its row is: a person's rows to the person, a clerk to the clerk
-        misplaced = conn.execute(text(
-            "SELECT c.values->>'table_name', c.scope FROM sync_change c "
-            "LEFT JOIN card k ON c.values->>'table_name' = 'card' AND k.id = c.values->>'row_id' "
-            "LEFT JOIN \"case\" x ON c.values->>'table_name' = 'case' AND x.id = c.values->>'row_id' "
-            "WHERE c.table_name = 'audit_entry' AND c.scope IS DISTINCT FROM CASE c.values->>'table_name' "
-            "WHEN 'person' THEN c.values->>'row_id' WHEN 'clerk' THEN 'c:' || (c.values->>'row_id') "
-            "WHEN 'card' THEN k.person_id WHEN 'case' THEN x.person_id ELSE c.scope END")).all()
+        misplaced = misscoped(conn)
     engine.dispose()
     assert held == person.id and logged.scope == person.id  # not the stranger the stale values named
     assert audit_scope == person.id and misplaced == []
     assert streams == {A, B}  # A holds the person; B pushed the change and now holds them too
+
+
+# Every change in central's log scoped as its row now stands: a person's rows (and their audit entries)
+# to the person, a clerk's to the clerk. Returns those that are not.
+_MISSCOPED = """
+WITH c AS (SELECT seq, table_name AS logged, scope,
+                  CASE WHEN table_name = 'audit_entry' THEN "values"->>'table_name' ELSE table_name END AS t,
+                  CASE WHEN table_name = 'audit_entry' THEN "values"->>'row_id' ELSE row_id END AS r
+           FROM sync_change)
+SELECT c.seq, c.logged, c.t, c.scope FROM c
+LEFT JOIN card k ON c.t = 'card' AND k.id = c.r
+LEFT JOIN "case" x ON c.t = 'case' AND x.id = c.r
+LEFT JOIN loss_report l ON c.t = 'loss_report' AND l.id = c.r
+LEFT JOIN card lk ON lk.id = l.card_id
+WHERE c.t IN ('person', 'clerk', 'card', 'case', 'loss_report') AND c.scope IS DISTINCT FROM CASE c.t
+  WHEN 'person' THEN c.r WHEN 'clerk' THEN 'c:' || c.r WHEN 'card' THEN k.person_id
+  WHEN 'case' THEN x.person_id WHEN 'loss_report' THEN lk.person_id END
+"""
+
+
+def misscoped(conn) -> list:
+    return conn.execute(text(_MISSCOPED)).all()
+
+
+@needs_pg
+def test_later_business_on_rows_central_holds_is_scoped_to_their_person(tmp_path, policy, central):
+    """A loss report and its lifting on a card pushed before, and their audit entries: the rows they name
+    are at central already, so their scope is the owner central holds, written with the log rows."""
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    who = applicant(960)
+    issued(a1, pa, csa, who)
+    sync(a1, central)
+    take(a1, pa, csa, "temp_loss", who, now=MONDAY + dt.timedelta(days=12))
+    sync(a1, central)  # the loss report is new; the card it names came in the first push
+    take(a1, pa, csa, "lift_loss", who, now=MONDAY + dt.timedelta(days=13))
+    report = sync(a1, central)  # an update of a loss report and a card central holds
+    assert report.quarantined == 0
+    engine = create_engine(central)
+    with engine.connect() as conn:
+        kinds = set(conn.scalars(text("SELECT DISTINCT CASE WHEN table_name = 'audit_entry' THEN "
+                                      "'audit of ' || (\"values\"->>'table_name') ELSE table_name END FROM sync_change")))
+        wrong = misscoped(conn)
+    engine.dispose()
+    assert {"loss_report", "audit of loss_report", "card", "audit of card"} <= kinds
+    assert wrong == []

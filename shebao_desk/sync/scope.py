@@ -117,6 +117,8 @@ def _static_scope(table: str, row_id: str, window: str) -> str | None:
 # The column of a row that names its owner (as _PERSON_OF and _CLERK_OF read it), and the scope it makes.
 _OWNER_IN_ROW = {"card": "person_id", "case": "person_id", "inquiry": "person_id", "temp_card": "person_id",
                  "attendance": "clerk_id"}
+# ...or names the row whose owner it shares (a loss report its card's, a rating its case's).
+_OWNER_VIA = {"loss_report": "card_id", "case_rating": "case_id"}
 
 
 def _target(change: dict[str, Any]) -> tuple[Any, Any, bool]:
@@ -155,34 +157,56 @@ def _audit_scope(table: Any, row_id: Any, window: str) -> str | None:
 
 
 def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> dict[str, str]:
-    """Before a push is merged: the scopes that do not depend on the merged rows (a person's own
-    changes and their audit entries), and those presumed from the owner a row's values name (a card's,
-    a case's, and the audit entries of these rows), so they are written with the log rows instead of by
-    a second UPDATE of them (#29: 80,000 cards and cases of a city's push, 1.5 s of 12)."""
+    """Before a push is merged, each change's scope as far as it can be told: a person's own changes and
+    their audit entries for certain; a card's, a case's (any row with an owner) and their audit entries
+    presumed, from the owner the row's insert in this batch names, or its row's owner as central holds it
+    now. So they are written with the log rows; :func:`assign` checks the presumed ones against the merged
+    rows and rewrites the few that differ, instead of an UPDATE of every one (#29: 80,000 cards and cases
+    of a city's push, 1.5 s of 12; half of a real push is audit entries)."""
     window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
     out: dict[str, str] = {}
-    owners: dict[str, str] = {}  # an owned row of this batch -> the scope its values name
-    audits_of_owned = []
+    owners: dict[str, str] = {}  # a row with an owner -> the scope that owner makes
+    owned = []
     for c in changes:
         own_window = "w:" + window_of[c["origin"]]
         table, row_id, audit_of = _target(c)
         if _needs_row(c):
-            if audit_of:
-                audits_of_owned.append((c["change_id"], row_id))
-                continue
-            scope = _presumed_scope(c, own_window)
-            if scope is not None:
-                owners[row_id] = scope
-        elif audit_of:
-            scope = _audit_scope(table, row_id, own_window)
-        else:
-            scope = _static_scope(table, row_id, own_window)
+            owned.append(c)
+            if not audit_of and (scope := _presumed_scope(c, own_window)) is not None:
+                owners.setdefault(row_id, scope)
+            continue
+        scope = _audit_scope(table, row_id, own_window) if audit_of else _static_scope(table, row_id, own_window)
         if scope is not None:
             out[c["change_id"]] = scope
-    for change_id, row_id in audits_of_owned:
-        if (scope := owners.get(row_id)) is not None:
-            out[change_id] = scope
+    # Rows not inserted by this batch: as central holds them (a row not there yet is left to the merge).
+    rows = {(table, row_id) for table, row_id, _ in map(_target, owned) if row_id and row_id not in owners}
+    _owners_at_central(conn, owners, rows, window)
+    # A loss report new to central shares its card's owner, a rating its case's.
+    refs = {c["row_id"]: (_VIA_TABLE[c["table_name"]], ref) for c in owned
+            if c["table_name"] in _OWNER_VIA and c["row_id"] not in owners and isinstance(c["values"], dict)
+            and isinstance(ref := c["values"].get(_OWNER_VIA[c["table_name"]]), str)}
+    _owners_at_central(conn, owners, {ref for ref in refs.values() if ref[1] not in owners}, window)
+    for row_id, (_, ref) in refs.items():
+        if ref in owners:
+            owners[row_id] = owners[ref]
+    for c in owned:
+        if (scope := owners.get(_target(c)[1])) is not None:
+            out[c["change_id"]] = scope
     return out
+
+
+_VIA_TABLE = {"loss_report": "card", "case_rating": "case"}
+
+
+def _owners_at_central(conn: Connection, owners: dict[str, str], rows: set[tuple[Any, Any]], window: str) -> None:
+    """Add to ``owners`` the scopes of these (table, row id) as central's rows now say (the row's person,
+    ``c:`` and its clerk; a row that names neither: the window, as :func:`scopes_of` has it)."""
+    by_table: dict[str, set[str]] = defaultdict(set)
+    for table, row_id in rows:
+        by_table[table].add(row_id)
+    for table, ids in by_table.items():
+        for row_id, owner in _lookup(conn, (_PERSON_OF | _CLERK_OF)[table], ids):
+            owners[row_id] = ("c:" + owner if table in _CLERK_OF else owner) if owner else "w:" + window
 
 
 def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[str, str]) -> dict[str, str]:
