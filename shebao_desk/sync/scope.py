@@ -130,10 +130,12 @@ def _target(change: dict[str, Any]) -> tuple[Any, Any, bool]:
     return values.get("table_name"), values.get("row_id"), True
 
 
+_OWNED = frozenset(_PERSON_OF) | frozenset(_CLERK_OF)  # rows whose scope is their owner's
+
+
 def _needs_row(change: dict[str, Any]) -> bool:
     """Whether the change's scope is its row's owner, which only the merged row can confirm."""
-    table, _, _ = _target(change)
-    return table in _PERSON_OF or table in _CLERK_OF
+    return _target(change)[0] in _OWNED
 
 
 def _presumed_scope(change: dict[str, Any], window: str) -> str | None:
@@ -163,35 +165,39 @@ def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> d
     now. So they are written with the log rows; :func:`assign` checks the presumed ones against the merged
     rows and rewrites the few that differ, instead of an UPDATE of every one (#29: 80,000 cards and cases
     of a city's push, 1.5 s of 12; half of a real push is audit entries)."""
-    window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
+    windows = {o: "w:" + w for o, w in _windows_of_origins(conn, (c["origin"] for c in changes), window).items()}
     out: dict[str, str] = {}
     owners: dict[str, str] = {}  # a row with an owner -> the scope that owner makes
-    owned = []
+    owned: list[tuple[str, Any, Any]] = []  # (change id, table, row id) of the changes of owned rows
+    via = []
     for c in changes:
-        own_window = "w:" + window_of[c["origin"]]
         table, row_id, audit_of = _target(c)
-        if _needs_row(c):
-            owned.append(c)
-            if not audit_of and (scope := _presumed_scope(c, own_window)) is not None:
+        if table in _OWNED:
+            owned.append((c["change_id"], table, row_id))
+            if audit_of:
+                continue
+            if table in _OWNER_VIA:
+                via.append(c)
+            elif (scope := _presumed_scope(c, windows[c["origin"]])) is not None:
                 owners.setdefault(row_id, scope)
             continue
+        own_window = windows[c["origin"]]
         scope = _audit_scope(table, row_id, own_window) if audit_of else _static_scope(table, row_id, own_window)
         if scope is not None:
             out[c["change_id"]] = scope
     # Rows not inserted by this batch: as central holds them (a row not there yet is left to the merge).
-    rows = {(table, row_id) for table, row_id, _ in map(_target, owned) if row_id and row_id not in owners}
-    _owners_at_central(conn, owners, rows, window)
+    _owners_at_central(conn, owners, {(t, r) for _, t, r in owned if r and r not in owners}, window)
     # A loss report new to central shares its card's owner, a rating its case's.
-    refs = {c["row_id"]: (_VIA_TABLE[c["table_name"]], ref) for c in owned
-            if c["table_name"] in _OWNER_VIA and c["row_id"] not in owners and isinstance(c["values"], dict)
+    refs = {c["row_id"]: (_VIA_TABLE[c["table_name"]], ref) for c in via
+            if c["row_id"] not in owners and isinstance(c["values"], dict)
             and isinstance(ref := c["values"].get(_OWNER_VIA[c["table_name"]]), str)}
     _owners_at_central(conn, owners, {ref for ref in refs.values() if ref[1] not in owners}, window)
     for row_id, (_, ref) in refs.items():
         if ref in owners:
             owners[row_id] = owners[ref]
-    for c in owned:
-        if (scope := owners.get(_target(c)[1])) is not None:
-            out[c["change_id"]] = scope
+    for change_id, _, row_id in owned:
+        if (scope := owners.get(row_id)) is not None:
+            out[change_id] = scope
     return out
 
 
