@@ -121,6 +121,34 @@ def on_central(url, read):
         engine.dispose()
 
 
+# Every change in central's log scoped as its row now stands: a person's rows (and their audit entries)
+# to the person, a clerk's to the clerk. Returns those that are not.
+_MISSCOPED = """
+WITH c AS (SELECT seq, table_name AS logged, scope,
+                  CASE WHEN table_name = 'audit_entry' THEN "values"->>'table_name' ELSE table_name END AS t,
+                  CASE WHEN table_name = 'audit_entry' THEN "values"->>'row_id' ELSE row_id END AS r
+           FROM sync_change)
+SELECT c.seq, c.logged, c.t, c.scope FROM c
+LEFT JOIN card k ON c.t = 'card' AND k.id = c.r
+LEFT JOIN "case" x ON c.t = 'case' AND x.id = c.r
+LEFT JOIN loss_report l ON c.t = 'loss_report' AND l.id = c.r
+LEFT JOIN card lk ON lk.id = l.card_id
+LEFT JOIN case_rating g ON c.t = 'case_rating' AND g.id = c.r
+LEFT JOIN "case" gx ON gx.id = g.case_id
+LEFT JOIN temp_card tc ON c.t = 'temp_card' AND tc.id = c.r
+LEFT JOIN attendance a ON c.t = 'attendance' AND a.id = c.r
+WHERE c.t IN ('person', 'clerk', 'card', 'case', 'loss_report', 'case_rating', 'temp_card', 'attendance')
+  AND c.scope IS DISTINCT FROM CASE c.t
+  WHEN 'person' THEN c.r WHEN 'clerk' THEN 'c:' || c.r WHEN 'card' THEN k.person_id
+  WHEN 'case' THEN x.person_id WHEN 'loss_report' THEN lk.person_id WHEN 'case_rating' THEN gx.person_id
+  WHEN 'temp_card' THEN tc.person_id WHEN 'attendance' THEN 'c:' || a.clerk_id END
+"""
+
+
+def misscoped_changes(conn) -> list:
+    return conn.execute(text(_MISSCOPED)).all()
+
+
 @pytest.fixture
 def store(tmp_path):
     s = open_store(tmp_path / "store.sqlite3")

@@ -15,7 +15,7 @@ from shebao_desk.services.applicant_view import ApplicantView, mask_for_applican
 from shebao_desk.services.ratings import ratings_report, record_rating
 from shebao_desk.services.statistics import month
 
-from conftest import applicant, needs_pg, take
+from conftest import applicant, misscoped_changes, needs_pg, on_central, take
 from test_cli import cli
 
 # Monday 2026-03-09; 15 working days later (no holiday in between) is Monday 2026-03-30.
@@ -117,6 +117,7 @@ def test_ratings_and_confirmations_reach_the_other_workstation_through_central(t
     record_rating(a, Actor(*csa), settings, policy.calendar, case_id, "非常不满意", ["多次跑腿"], now=RATED)
     sync(a, central)
     sync(b, central)
+    assert on_central(central, misscoped_changes) == []  # the rating with its case's person
     with b.read() as s:
         rating = s.scalar(select(CaseRating).where(CaseRating.case_id == case_id))
         assert rating is not None and rating.level == "非常不满意" and rating.reasons == ["多次跑腿"]

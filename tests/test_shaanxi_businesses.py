@@ -19,7 +19,7 @@ from shebao_desk.services.intake import complete_case, find_person
 from shebao_desk.services.statistics import period_of, report_sections
 from shebao_desk.services.temp_cards import outstanding, return_temp_card
 
-from conftest import MONDAY, applicant, collected, take
+from conftest import MONDAY, applicant, collected, misscoped_changes, on_central, take
 
 NEW = ("temp_card", "pin_unlock", "instant_apply", "instant_reissue", "instant_replace")
 LATER = MONDAY + dt.timedelta(days=11)
@@ -369,6 +369,7 @@ def test_a_temporary_card_issued_at_one_pc_and_returned_at_another_converges(tmp
             assert outstanding(s) == []
             assert s.scalar(select(TempCard.returned_by)) == cs2[0].id  # the clerk of PC 2 travelled with it
     assert_identical(central, one, two)
+    assert on_central(central, misscoped_changes) == []  # the temporary card with its person
 
 
 def test_the_temporary_card_case_reads_as_one_history(store, policy, clerk_and_site):

@@ -11,7 +11,7 @@ import sys
 import uuid
 
 import pytest
-from conftest import MONDAY, applicant, needs_pg, on_central, take
+from conftest import MONDAY, applicant, misscoped_changes, needs_pg, on_central, take
 from openpyxl import load_workbook
 from sqlalchemy import create_engine, select, text
 from test_sync import issued
@@ -24,6 +24,7 @@ from shebao_desk.models.base import stable_uuid
 from shebao_desk.store.site_identity import ensure_site
 from shebao_desk.services.statistics import month, report_sections
 from shebao_desk.store.database import open_store
+from shebao_desk.sync import scope as scope_module
 from shebao_desk.sync.central import (
     CentralUnavailable,
     check_card_with_central,
@@ -344,43 +345,26 @@ def test_a_cards_change_naming_another_owner_than_centrals_row_is_scoped_to_the_
         streams = set(conn.scalars(text("SELECT window_code FROM sync_scope WHERE change_seq = :s"), {"s": logged.seq}))
         held = conn.scalar(text("SELECT person_id FROM card WHERE id = :i"), {"i": card.id})
         audit_scope = conn.scalar(text("SELECT scope FROM sync_change WHERE row_id = :a"), {"a": audit_id})
-        misplaced = misscoped(conn)
+        misplaced = misscoped_changes(conn)
     engine.dispose()
     assert held == person.id and logged.scope == person.id  # not the stranger the stale values named
     assert audit_scope == person.id and misplaced == []
     assert streams == {A, B}  # A holds the person; B pushed the change and now holds them too
 
 
-# Every change in central's log scoped as its row now stands: a person's rows (and their audit entries)
-# to the person, a clerk's to the clerk. Returns those that are not.
-_MISSCOPED = """
-WITH c AS (SELECT seq, table_name AS logged, scope,
-                  CASE WHEN table_name = 'audit_entry' THEN "values"->>'table_name' ELSE table_name END AS t,
-                  CASE WHEN table_name = 'audit_entry' THEN "values"->>'row_id' ELSE row_id END AS r
-           FROM sync_change)
-SELECT c.seq, c.logged, c.t, c.scope FROM c
-LEFT JOIN card k ON c.t = 'card' AND k.id = c.r
-LEFT JOIN "case" x ON c.t = 'case' AND x.id = c.r
-LEFT JOIN loss_report l ON c.t = 'loss_report' AND l.id = c.r
-LEFT JOIN card lk ON lk.id = l.card_id
-WHERE c.t IN ('person', 'clerk', 'card', 'case', 'loss_report') AND c.scope IS DISTINCT FROM CASE c.t
-  WHEN 'person' THEN c.r WHEN 'clerk' THEN 'c:' || c.r WHEN 'card' THEN k.person_id
-  WHEN 'case' THEN x.person_id WHEN 'loss_report' THEN lk.person_id END
-"""
-
-
-def misscoped(conn) -> list:
-    return conn.execute(text(_MISSCOPED)).all()
-
-
 @needs_pg
-def test_later_business_on_rows_central_holds_is_scoped_to_their_person(tmp_path, policy, central):
+def test_later_business_on_rows_central_holds_is_scoped_to_their_person(tmp_path, policy, central, monkeypatch):
     """A loss report and its lifting on a card pushed before, and their audit entries: the rows they name
-    are at central already, so their scope is the owner central holds, written with the log rows."""
+    are at central already, so their scope is the owner central holds, written with the log rows: no
+    change is scoped by an UPDATE afterwards."""
     a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
     who = applicant(960)
     issued(a1, pa, csa, who)
     sync(a1, central)
+    rescoped: list[str] = []
+    scope_after = scope_module._scope
+    monkeypatch.setattr(scope_module, "_scope", lambda conn, ids, *a, **k: rescoped.extend(ids) or scope_after(
+        conn, ids, *a, **k))
     take(a1, pa, csa, "temp_loss", who, now=MONDAY + dt.timedelta(days=12))
     sync(a1, central)  # the loss report is new; the card it names came in the first push
     take(a1, pa, csa, "lift_loss", who, now=MONDAY + dt.timedelta(days=13))
@@ -390,7 +374,7 @@ def test_later_business_on_rows_central_holds_is_scoped_to_their_person(tmp_path
     with engine.connect() as conn:
         kinds = set(conn.scalars(text("SELECT DISTINCT CASE WHEN table_name = 'audit_entry' THEN "
                                       "'audit of ' || (\"values\"->>'table_name') ELSE table_name END FROM sync_change")))
-        wrong = misscoped(conn)
+        wrong = misscoped_changes(conn)
     engine.dispose()
     assert {"loss_report", "audit of loss_report", "card", "audit of card"} <= kinds
-    assert wrong == []
+    assert wrong == [] and rescoped == []

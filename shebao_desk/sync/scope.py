@@ -146,6 +146,8 @@ def _presumed_scope(change: dict[str, Any], window: str) -> str | None:
     if column is None or not isinstance(values, dict) or column not in values:
         return None
     owner = values[column]
+    if owner is not None and not isinstance(owner, str):  # not an id: left to the merged row
+        return None
     if change["table_name"] in _CLERK_OF:
         return "c:" + owner if owner else window
     return owner or window  # an inquiry about nobody in particular
