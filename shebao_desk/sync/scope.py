@@ -56,6 +56,8 @@ _CLERKS_OF = {
     "inquiry": f'SELECT id, owner_id FROM inquiry WHERE id = ANY({_IDS})',
     "temp_card": f'SELECT id, returned_by FROM temp_card WHERE id = ANY({_IDS})',
 }
+_OWNER_OF = _PERSON_OF | _CLERK_OF  # the tables whose rows belong to an owner, and how to read it
+_OWNED = frozenset(_OWNER_OF)
 # Two lists (pg_list parameters :a and :b) as rows (a, b), zipped in order.
 _PAIRS = "ROWS FROM (json_array_elements_text(CAST({} AS json)), json_array_elements_text(CAST({} AS json)))"
 _COLUMNS = "c.change_id, c.table_name, c.row_id, c.hlc, c.origin, c.values"
@@ -103,7 +105,7 @@ def _lookup(conn: Connection, sql: str, ids: set[str]) -> Sequence[tuple[Any, ..
 def _static_scope(table: str, row_id: str, window: str) -> str | None:
     """The scope of a change that needs no row looked up (None: it does): a person's own row, a
     clerk's account, a window's own business, shared reference data."""
-    if table == "audit_entry" or table in _PERSON_OF or table in _CLERK_OF:
+    if table == "audit_entry" or table in _OWNED:
         return None
     if table == "person":
         return row_id
@@ -117,8 +119,9 @@ def _static_scope(table: str, row_id: str, window: str) -> str | None:
 # The column of a row that names its owner (as _PERSON_OF and _CLERK_OF read it), and the scope it makes.
 _OWNER_IN_ROW = {"card": "person_id", "case": "person_id", "inquiry": "person_id", "temp_card": "person_id",
                  "attendance": "clerk_id"}
-# ...or names the row whose owner it shares (a loss report its card's, a rating its case's).
-_OWNER_VIA = {"loss_report": "card_id", "case_rating": "case_id"}
+# ...or names the row whose owner it shares: (its table, the column) (a loss report its card's, a rating
+# its case's).
+_OWNER_VIA = {"loss_report": ("card", "card_id"), "case_rating": ("case", "case_id")}
 
 
 def _target(change: dict[str, Any]) -> tuple[Any, Any, bool]:
@@ -128,9 +131,6 @@ def _target(change: dict[str, Any]) -> tuple[Any, Any, bool]:
         return change["table_name"], change["row_id"], False
     values = change["values"] if isinstance(change["values"], dict) else {}
     return values.get("table_name"), values.get("row_id"), True
-
-
-_OWNED = frozenset(_PERSON_OF) | frozenset(_CLERK_OF)  # rows whose scope is their owner's
 
 
 def _needs_row(change: dict[str, Any]) -> bool:
@@ -148,9 +148,15 @@ def _presumed_scope(change: dict[str, Any], window: str) -> str | None:
     owner = values[column]
     if owner is not None and not isinstance(owner, str):  # not an id: left to the merged row
         return None
-    if change["table_name"] in _CLERK_OF:
-        return "c:" + owner if owner else window
-    return owner or window  # an inquiry about nobody in particular
+    return _owner_scope(change["table_name"], owner, window)
+
+
+def _owner_scope(table: str, owner: str | None, window: str) -> str:
+    """The scope a row's owner makes: the person's id, ``c:`` and the clerk's; nobody named (an inquiry
+    about nobody in particular): the window."""
+    if not owner:
+        return window
+    return "c:" + owner if table in _CLERK_OF else owner
 
 
 def _audit_scope(table: Any, row_id: Any, window: str) -> str | None:
@@ -190,9 +196,9 @@ def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> d
     # Rows not inserted by this batch: as central holds them (a row not there yet is left to the merge).
     _owners_at_central(conn, owners, {(t, r) for _, t, r in owned if r and r not in owners}, window)
     # A loss report new to central shares its card's owner, a rating its case's.
-    refs = {c["row_id"]: (_VIA_TABLE[c["table_name"]], ref) for c in via
+    refs = {c["row_id"]: (_OWNER_VIA[c["table_name"]][0], ref) for c in via
             if c["row_id"] not in owners and isinstance(c["values"], dict)
-            and isinstance(ref := c["values"].get(_OWNER_VIA[c["table_name"]]), str)}
+            and isinstance(ref := c["values"].get(_OWNER_VIA[c["table_name"]][1]), str)}
     _owners_at_central(conn, owners, {ref for ref in refs.values() if ref[1] not in owners}, window)
     for row_id, (_, ref) in refs.items():
         if ref in owners:
@@ -203,33 +209,25 @@ def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> d
     return out
 
 
-_VIA_TABLE = {"loss_report": "card", "case_rating": "case"}
-
-
 def _owners_at_central(conn: Connection, owners: dict[str, str], rows: set[tuple[Any, Any]], window: str) -> None:
-    """Add to ``owners`` the scopes of these (table, row id) as central's rows now say (the row's person,
-    ``c:`` and its clerk; a row that names neither: the window, as :func:`scopes_of` has it)."""
+    """Add to ``owners`` the scopes of these (table, row id) as central's rows now say (as
+    :func:`scopes_of` has them)."""
+    for (table, row_id), owner in _row_owners(conn, rows).items():
+        owners[row_id] = _owner_scope(table, owner, "w:" + window)
+
+
+def _row_owners(conn: Connection, rows: Iterable[tuple[Any, Any]]) -> dict[tuple[str, str], str | None]:
+    """(table, row id) -> the owner central's row names, for those of these rows central holds."""
     by_table: dict[str, set[str]] = defaultdict(set)
     for table, row_id in rows:
         by_table[table].add(row_id)
-    for table, ids in by_table.items():
-        for row_id, owner in _lookup(conn, (_PERSON_OF | _CLERK_OF)[table], ids):
-            owners[row_id] = ("c:" + owner if table in _CLERK_OF else owner) if owner else "w:" + window
+    return {(table, row_id): owner for table, ids in by_table.items()
+            for row_id, owner in _lookup(conn, _OWNER_OF[table], ids)}
 
 
 def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[str, str]) -> dict[str, str]:
     """change_id -> scope, from the rows as they now stand in the central tables."""
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for c in changes:
-        table, row_id = c["table_name"], c["row_id"]
-        if table == "audit_entry":
-            table, row_id = c["values"].get("table_name"), c["values"].get("row_id")
-        if table in _PERSON_OF or table in _CLERK_OF:
-            wanted[table].add(row_id)
-    person_of: dict[tuple[str, str], str | None] = {}
-    for table, ids in wanted.items():
-        for row_id, owner in _lookup(conn, (_PERSON_OF | _CLERK_OF)[table], ids):
-            person_of[(table, row_id)] = owner
+    person_of = _row_owners(conn, {(table, row_id) for table, row_id, _ in map(_target, changes) if table in _OWNED})
     # The changes of rows that are in this batch but were refused (held back in quarantine at their
     # sender) are not in the tables: the audit entries of such a row wait for it (pending_scope).
     out = {}
@@ -245,7 +243,7 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
         else:
             target, target_id = c["values"].get("table_name"), c["values"].get("row_id")
             audit_of = True
-        if audit_of and target in _PERSON_OF | _CLERK_OF and (target, target_id) not in person_of:
+        if audit_of and target in _OWNED and (target, target_id) not in person_of:
             scope = pending_scope(target, target_id)  # its row is not here yet: it follows the row
         elif target == "person":
             scope = target_id
@@ -273,7 +271,7 @@ def _settle_pending(conn: Connection, fresh: list[Any], by_id: dict[str, dict[st
     """Audit entries that waited for rows now scoped: they take the rows' scopes. Returns them as
     (seq, change_id, scope), to be appended to the streams with the rows."""
     resolved = {pending_scope(by_id[cid]["table_name"], by_id[cid]["row_id"]): scope for _, cid, scope in fresh
-                if by_id[cid]["table_name"] in _PERSON_OF | _CLERK_OF}
+                if by_id[cid]["table_name"] in _OWNED}
     if not resolved:
         return []
     keys = sorted(resolved)
