@@ -161,6 +161,13 @@ def pg_cursor(conn: Connection) -> Iterator[Any]:
         yield cursor
 
 
+def copy_tuples(cursor: Any, target: str, rows: Iterable[Sequence[Any]]) -> None:
+    """COPY ``rows``, as they are, into ``target`` (``'table (col, ...)'``)."""
+    with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def copy_if_all_new(cursor: Any, target: str, rows: Iterable[Sequence[Any]]) -> bool:
     """COPY ``rows`` into ``target`` (``'table (col, ...)'``) if none of them is there yet: True when
     they went in; False, with nothing written, when one hit a unique key. For writers that hold the push
@@ -168,9 +175,7 @@ def copy_if_all_new(cursor: Any, target: str, rows: Iterable[Sequence[Any]]) -> 
     table and ``INSERT ... ON CONFLICT`` (half again the time) that a row already there needs."""
     cursor.execute("SAVEPOINT copy_if_all_new")
     try:
-        with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        copy_tuples(cursor, target, rows)
     except Exception as exc:
         if getattr(exc, "sqlstate", None) != UNIQUE_VIOLATION:
             raise
@@ -481,9 +486,7 @@ def _log_central(conn: Connection, changes: list[dict[str, Any]], scopes: dict[s
         cursor.execute(f'CREATE TEMP TABLE IF NOT EXISTS "_stage_sync_change_log" ON COMMIT DROP AS '
                        f'SELECT {_LOGGED_SQL}, "pushed", "created_at" FROM sync_change WITH NO DATA')
         cursor.execute('TRUNCATE "_stage_sync_change_log"')
-        with cursor.copy(f'COPY "_stage_sync_change_log" ({_LOGGED_SQL}, "pushed", "created_at") FROM STDIN') as copy:
-            for row in rows():
-                copy.write_row(row)
+        copy_tuples(cursor, f'"_stage_sync_change_log" ({_LOGGED_SQL}, "pushed", "created_at")', rows())
         cursor.execute(f'INSERT INTO sync_change ({_LOGGED_SQL}, "pushed", "created_at") '
                        f'SELECT {_LOGGED_SQL}, "pushed", "created_at" FROM "_stage_sync_change_log" '
                        'ON CONFLICT ("change_id") DO NOTHING RETURNING "change_id"')
