@@ -95,11 +95,25 @@ def test_the_fast_pattern_misses_no_format_separator_or_private_character():
     import sys
     import unicodedata
 
-    from shebao_desk.models.limits import _ANY_BAD, text_problem
+    from shebao_desk.models.limits import _suspect, text_problem
     missed = [f"U+{c:04X}" for c in range(sys.maxunicode + 1)
-              if unicodedata.category(chr(c)) in ("Cf", "Zl", "Zp", "Co", "Cc") and not _ANY_BAD.match(chr(c))]
+              if unicodedata.category(chr(c)) in ("Cf", "Zl", "Zp", "Co", "Cc") and not _suspect(chr(c))]
     assert missed == []
     assert all(text_problem(f"a{chr(c)}b", 50) for c in (0x200B, 0x2028, 0xE0001, 0xF0000, 0x10FFFD))
+
+
+def test_the_split_search_refuses_exactly_the_suspect_ranges():
+    """The fast check searches the BMP's ranges and those beyond it apart (#29): together they must catch
+    every code point, and only those, that one class of all the ranges catches, alone or after other text."""
+    import re
+    import sys
+
+    from shebao_desk.models.limits import _SUSPECT_ASTRAL, _SUSPECT_BMP, _suspect
+    one = re.compile(f"[{_SUSPECT_BMP}{_SUSPECT_ASTRAL}]")
+    differ = [f"U+{c:04X}" for c in range(sys.maxunicode + 1) if _suspect(chr(c)) != (one.search(chr(c)) is not None)]
+    assert differ == []
+    assert _suspect("陕西 \U00020000 张" + chr(0xE0001)) and _suspect("张\u200b三")
+    assert not _suspect("陕西 \U00020000 张三 SZ01A-20260309-0001")  # a CJK Extension B character is not suspect
 
 
 @pytest.mark.parametrize("number", ["../../../../outside/x", "SZ01A-20260309-0001/../x", "x", "", "SZ01A-2026-0001"])

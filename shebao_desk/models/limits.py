@@ -66,13 +66,27 @@ def max_length(table: str, column: str) -> int:
 # Egyptian and shorthand format controls, musical symbol controls, tags); Zl and Zp; Co (private use);
 # variation selectors; combining marks (allowed only after a letter of a script that needs them).
 # tests/test_limits.py checks against unicodedata that no Cf, Zl, Zp or Co character escapes it.
-_SUSPECT_RANGES = (
+_SUSPECT_BMP = (
     "\x00-\x1f\x7f-\x9f\xad\u0300-\u036f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180b-\u180f"
     "\u1ab0-\u1aff\u1dc0-\u1dff\u200b-\u200f\u2028-\u202e\u2060-\u206f\u20d0-\u20ff\ud800-\udfff\ue000-\uf8ff"
-    "\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff\U000f0000-\U0010ffff"
+    "\ufe00-\ufe0f\ufe20-\ufe2f\ufeff\ufff9-\ufffb"
 )
-_ANY_BAD = re.compile(f"[{_SUSPECT_RANGES}]")
+_SUSPECT_ASTRAL = ("\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+                   "\U000e0000-\U000e0fff\U000f0000-\U0010ffff")
+# Two searches, not one: a class within the BMP compiles to a table (one lookup a character), a class
+# reaching beyond it is tried range by range, 5x slower (#29: a push checks every text it sends). Text
+# beyond the BMP is rare: the second class is tried only where a first, one-range search finds some.
+_BMP_BAD = re.compile(f"[{_SUSPECT_BMP}]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL_BAD = re.compile(f"[{_SUSPECT_ASTRAL}]")
+
+
+def _suspect(text: str) -> bool:
+    """Whether ``text`` holds any character :func:`text_problem` may refuse."""
+    return _BMP_BAD.search(text) is not None or (
+        _ASTRAL.search(text) is not None and _ASTRAL_BAD.search(text) is not None)
+
+
 _VARIATION_SELECTOR = re.compile("[\u180b-\u180d\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
 
 
@@ -80,7 +94,7 @@ def text_problem(value: str, max_len: int | None, *, multiline: bool = False) ->
     """What is wrong with ``value`` (in Chinese), or None."""
     if max_len is not None and len(value) > max_len:
         return f"不能超过 {max_len} 个字（现为 {len(value)} 个）"
-    if _ANY_BAD.search(value) is None:
+    if not _suspect(value):
         return None
     previous = ""
     for ch in value:
@@ -175,23 +189,24 @@ def path_problems(table: str, values: dict[str, Any]) -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def _plain_columns(table: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...]]:
-    """The columns of ``table`` no pattern rule checks, and the length limits among them."""
-    plain = frozenset(_table_limits(table)) - frozenset(_PATH_COLUMNS.get(table, ()))
-    return plain, tuple((name, limit[0]) for name, limit in _table_limits(table).items()
-                        if name in plain and limit[0] is not None)
+def _known_columns(table: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...], tuple[str, ...]]:
+    """The columns of ``table``, the length limits among those no pattern rule checks, and the pattern-checked ones."""
+    patterned = _PATH_COLUMNS.get(table, ())
+    return frozenset(_table_limits(table)), tuple((name, limit[0]) for name, limit in _table_limits(table).items()
+                                                  if name not in patterned and limit[0] is not None), patterned
 
 
 def value_problems(table: str, values: dict[str, Any]) -> list[str]:
     """Problems of one synced change's values against the central schema (checked before a push or merge),
     and of the names that become paths against their patterns."""
-    plain, lengths = _plain_columns(table)
-    # The common case at a push's pace (tens of thousands of changes): known columns, none with a
-    # pattern, no character that could be wrong anywhere (one search over all the texts): only
-    # lengths to check. Anything else takes the full check below.
-    if values.keys() <= plain and \
-            _ANY_BAD.search(" ".join([v for v in values.values() if v.__class__ is str])) is None and \
-            not any(len(v) > max_len for name, max_len in lengths if (v := values.get(name)).__class__ is str):
+    known, lengths, patterned = _known_columns(table)
+    # The common case at a push's pace (tens of thousands of changes): known columns, no character that
+    # could be wrong anywhere (one search over all the texts), lengths within their limits, and each
+    # patterned column (a case's number) of its shape. Anything else takes the full check below.
+    if values.keys() <= known and \
+            not _suspect(" ".join([v for v in values.values() if v.__class__ is str])) and \
+            not any(len(v) > max_len for name, max_len in lengths if (v := values.get(name)).__class__ is str) and \
+            not any(_pattern_problem(table, name, values[name]) for name in patterned if name in values):
         return []
     limits = _table_limits(table)
     out = []
@@ -203,7 +218,7 @@ def value_problems(table: str, values: dict[str, Any]) -> list[str]:
         pattern = _pattern_problem(table, name, value)
         if pattern:
             out.append(pattern)
-        elif value.__class__ is str and ((limit[0] is not None and len(value) > limit[0]) or _ANY_BAD.search(value)):
+        elif value.__class__ is str and ((limit[0] is not None and len(value) > limit[0]) or _suspect(value)):
             problem = text_problem(value, limit[0], multiline=limit[1])
             if problem:
                 out.append(f"{LABELS.get((table, name), f'{table}.{name}')}{problem}")

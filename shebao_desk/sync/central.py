@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -283,20 +284,23 @@ Change = dict[str, Any]  # a change as it travels: change_id, table_name, row_id
 Refused = tuple[Change, str, str]  # a refused change, the clerk's reason, the log's detail
 
 
-def _send(engine: Engine, rows: list[Change], window: str) -> tuple[list[Change], list[Refused]]:
+def _send(engine: Engine, rows: list[Change], window: str,
+          locked: Callable[[], None] | None = None) -> tuple[list[Change], list[Refused]]:
     """Push ``rows`` (scoped to ``window``'s stream, see scope.py); a refused batch is split until each
-    refused change stands alone."""
+    refused change stands alone. ``locked``: called once the push lock is held (see _push)."""
     if not rows:
         return [], []
     try:
         with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
-            # The merge looks rows up by key in tables that may have grown by thousands of rows
-            # since their statistics were taken; a sequential scan per lookup would be quadratic.
-            conn.execute(text("SET LOCAL enable_seqscan = off"))
-            # ...which makes every plan look costly enough to JIT-compile: 50-200 ms a statement for
-            # statements that run in a few milliseconds.
-            conn.execute(text("SET LOCAL jit = off"))
+            # The merge looks rows up by key in tables that may have grown by thousands of rows since their
+            # statistics were taken: no sequential scans (one per lookup would be quadratic), and so no JIT
+            # (every plan then looks costly enough: 50-200 ms a statement for statements of a few
+            # milliseconds). Set for this transaction in the lock's own round trip: between two pushes'
+            # merges there is only the lock's hand-over.
+            conn.execute(text("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true), "
+                              "pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
+            if locked is not None:
+                locked()
             merged = apply_changes(conn, rows, pushed=True, scopes=scope.prescopes(conn, rows, window))
             scope.assign(conn, rows, window, logged_after=merged.logged_after)
         return rows, []
@@ -425,7 +429,9 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
     # The store's side runs in a thread of its own while central merges a batch: the next batch is
     # read, decoded and checked, and the last one marked pushed (psycopg and SQLite wait without the
     # GIL). One worker: the store's steps keep their order; the spans never meet (a read starts after
-    # the last batch's seq, a mark covers its own span).
+    # the last batch's seq, a mark covers its own span). The next read starts once the push lock is
+    # held: it overlaps the merge all the same, and a push queued behind others takes no CPU from the
+    # one merging meanwhile (#29: 40 pushes at once on two cores, 10.8 s -> 10.3 s).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-store") as local:
         ahead = local.submit(_read_batch, store, 0, batch)
         settling: Future[None] | None = None
@@ -436,8 +442,14 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
                     settling.result()
                 return sent, refused_all
             good, refused, span = got
-            ahead = local.submit(_read_batch, store, span[1], batch)
-            accepted, refused_central = _send(engine, good, window)
+            started: list[Future[Batch | None]] = []
+
+            def read_next(after: int = span[1], started: list[Future[Batch | None]] = started) -> None:
+                started.append(local.submit(_read_batch, store, after, batch))
+            accepted, refused_central = _send(engine, good, window, locked=read_next)
+            if not started:  # nothing was sent (every change refused here)
+                read_next()
+            ahead = started[0]
             if settling is not None:
                 settling.result()  # the last batch's marks: a failure there (a full disk) stops the push
             # Confirmed centrally; a cut before the marks only means the batch is sent again.
