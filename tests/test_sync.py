@@ -156,6 +156,47 @@ def test_two_valid_cards_after_a_merge_are_kept_and_flagged(tmp_path, policy, ce
 
 
 @needs_pg
+def test_a_new_pc_receiving_a_person_with_two_valid_cards_at_once_flags_them(tmp_path, policy, central):
+    """A PC syncing for the first time gets the person and both valid cards in one batch: a person new to it,
+    yet not with one card alone, so the merge looks at them and flags the conflict there too."""
+    a, csa = workstation(tmp_path, policy, "A")
+    b, csb = workstation(tmp_path, policy, "B")
+    who = applicant(410)
+    take(a, policy, csa, "apply", who)
+    take(b, policy, csb, "apply", who, now=MONDAY + dt.timedelta(minutes=5))
+    sync(a, central)
+    sync(b, central)
+    c, _ = workstation(tmp_path, policy, "C")
+    sync(c, central)
+    with c.read() as s:
+        assert len([card for card in find_person(s, who.id_number).cards if card.status.valid]) == 2
+        assert [(k.kind, k.resolved_at) for k in s.scalars(select(SyncConflict))] == [("two_valid_cards", None)]
+
+
+def test_a_cancelled_person_arriving_with_a_valid_card_is_flagged(tmp_path, policy):
+    """A person new to a store who arrives cancelled, with a valid card, in the same merge: flagged, as a
+    cancelled person holding a valid card is anywhere (the merge skips only a new, not cancelled person's
+    one new card)."""
+    from shebao_desk.changes.merge import apply_changes
+    from shebao_desk.models import SyncChange
+    a, csa = workstation(tmp_path, policy, "A")
+    take(a, policy, csa, "apply", applicant(420))
+    with a.read() as s:
+        logged = [dict(r._mapping) for r in s.execute(select(
+            SyncChange.change_id, SyncChange.table_name, SyncChange.row_id, SyncChange.hlc, SyncChange.origin,
+            SyncChange.values).where(SyncChange.table_name.in_(["clerk", "person", "card"])).order_by(SyncChange.seq))]
+    person = next(c for c in logged if c["table_name"] == "person" and "id" in c["values"])
+    person["values"] = {**person["values"], "status": "cancelled"}
+    assert any(c["table_name"] == "card" and c["values"].get("status") in {"pending", "active"} for c in logged)
+    b, _ = workstation(tmp_path, policy, "B")
+    with b.engine.begin() as conn:
+        result = apply_changes(conn, logged, pushed=True, park=True)
+    assert result.parked == 0
+    with b.read() as s:
+        assert [k.kind for k in s.scalars(select(SyncConflict))] == ["cancelled_person_valid_card"]
+
+
+@needs_pg
 def test_a_resent_batch_changes_nothing(tmp_path, policy, central):
     from sqlalchemy import update
 

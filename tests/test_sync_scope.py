@@ -378,3 +378,27 @@ def test_later_business_on_rows_central_holds_is_scoped_to_their_person(tmp_path
     engine.dispose()
     assert {"loss_report", "audit of loss_report", "card", "audit of card"} <= kinds
     assert wrong == [] and rescoped == []
+
+
+@needs_pg
+def test_a_first_push_takes_the_owner_of_new_rows_from_their_inserts(tmp_path, policy, central, monkeypatch):
+    """A first push of a person with a card and a case, and their audit entries: central writes these rows as
+    their inserts give them, so the person the inserts name is their scope, with no look at the merged rows
+    (#29); every change still ends up scoped as its row says."""
+    a1, pa, csa = window_station(tmp_path, policy, A, "1", "wang")
+    issued(a1, pa, csa, applicant(970))
+    looked_at: list[dict] = []
+    scopes_of = scope_module.scopes_of
+    monkeypatch.setattr(scope_module, "scopes_of",
+                        lambda conn, changes, *a: looked_at.extend(changes) or scopes_of(conn, changes, *a))
+    report = sync(a1, central)
+    assert report.quarantined == 0 and report.pushed > 0
+    engine = create_engine(central)
+    with engine.connect() as conn:
+        kinds = set(conn.scalars(text("SELECT DISTINCT CASE WHEN table_name = 'audit_entry' THEN "
+                                      "'audit of ' || (\"values\"->>'table_name') ELSE table_name END FROM sync_change")))
+        wrong = misscoped_changes(conn)
+    engine.dispose()
+    assert {"card", "case", "audit of card", "audit of case"} <= kinds
+    assert wrong == []
+    assert [(c["table_name"], c["row_id"]) for c in looked_at if scope_module._needs_row(c)] == []

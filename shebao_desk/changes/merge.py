@@ -369,6 +369,8 @@ class ApplyResult:
     parked: int = 0  # logged, waiting for a row they depend on (see :func:`hold_back`)
     taken_in: int = 0  # parked earlier, merged now that their rows have arrived
     logged_after: int = 0  # the log's last seq before these changes: the new ones are after it
+    # Rows new here, inserted by this merge: (table, id) -> the values they were written with
+    inserted: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 # Rows already looked up in one merge: table -> row id -> the rule fields it holds, or None for a row
@@ -446,7 +448,7 @@ def apply_changes(conn: Connection, changes: list[dict[str, Any]], *, pushed: bo
         result.parked = len(waiting)
         for c, why in waiting:
             log.info("change %s (%s) parked: waits for %s", c["change_id"], c["table_name"], why)
-    result.conflicts = _merge(conn, fresh, logged_before, known)
+    result.conflicts = _merge(conn, fresh, logged_before, known, result.inserted)
     if park:
         taken, conflicts = take_in_parked(conn)
         result.taken_in = taken
@@ -494,9 +496,10 @@ def _log_central(conn: Connection, changes: list[dict[str, Any]], scopes: dict[s
 
 
 def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | None,
-           known: Known | None = None) -> list[str]:
+           known: Known | None = None, inserted: dict[tuple[str, str], dict[str, Any]] | None = None) -> list[str]:
     """Weigh logged changes against the rows and write the winners; returns the persons newly flagged.
-    ``known``: rows looked up just before (by :func:`hold_back`), not asked for again."""
+    ``known``: rows looked up just before (by :func:`hold_back`), not asked for again. ``inserted``: filled
+    with the rows new here that it inserts, and the values it writes (see ApplyResult)."""
     if not fresh:
         return []
     by_row: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -504,6 +507,8 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         if c["table_name"] in Base.metadata.tables:
             by_row[(c["table_name"], c["row_id"])].append(c)
     changed_clocks: Clocks = {}
+    new_rows = inserted if inserted is not None else {}
+    cards_moved_to: set[Any] = set()  # persons an update of a card here names (a card given to another person)
     touched_cards: set[str] = set()
     touched_persons = {r for t, r in by_row if t == "person"}
     by_table: dict[str, list[str]] = defaultdict(list)
@@ -529,6 +534,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                     touched_cards.add(row_id)
                 values = change["values"]  # an insert's values name its id: no copy needed
                 inserts.append(values if values["id"] == row_id else {**values, "id": row_id})
+                new_rows[(table_name, row_id)] = inserts[-1]
                 continue
             current = dict(existing.get(row_id, {}))
             row_clocks = clocks.get((table_name, row_id), {})
@@ -554,13 +560,30 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 touched_cards.add(row_id)
             if row_id in existing:
                 updates.append((row_id, decode(table_name, winners)))
+                if table_name == "card" and "person_id" in winners:
+                    cards_moved_to.add(winners["person_id"])
             else:
                 inserts.append({**winners, "id": row_id})
+                new_rows[(table_name, row_id)] = inserts[-1]
         _write(conn, table, inserts, updates)
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
     upsert_clocks(conn, changed_clocks)
-    return review_conflicts(conn, touched_cards, touched_persons)
+    return review_conflicts(conn, touched_cards - _lone_new_cards(new_rows, cards_moved_to), touched_persons)
+
+
+def _lone_new_cards(new_rows: dict[tuple[str, str], dict[str, Any]], cards_moved_to: set[Any]) -> set[str]:
+    """Cards a merge inserts that can be in no conflict: the only card of a person the same merge inserts
+    (a card can name a person only once the person is there, so no other card names them), that person not
+    cancelled, no card of someone else given to them. Nothing to review for them (#29: at a first push
+    every new card was looked at again)."""
+    cards_of: dict[Any, list[str]] = defaultdict(list)
+    for (table, row_id), values in new_rows.items():
+        if table == "card":
+            cards_of[values.get("person_id")].append(row_id)
+    return {cards[0] for person_id, cards in cards_of.items()
+            if len(cards) == 1 and person_id not in cards_moved_to
+            and (person := new_rows.get(("person", person_id))) is not None and person.get("status") != CANCELLED_PERSON}
 
 
 # --- changes that wait for a row they depend on ----------------------------------------------

@@ -301,8 +301,10 @@ def _send(engine: Engine, rows: list[Change], window: str,
                               "pg_advisory_xact_lock(:k)"), {"k": PUSH_LOCK})
             if locked is not None:
                 locked()
-            merged = apply_changes(conn, rows, pushed=True, scopes=scope.prescopes(conn, rows, window))
-            scope.assign(conn, rows, window, logged_after=merged.logged_after)
+            window_of = scope.windows_of(conn, rows, window)  # read once, for the scopes before and after the merge
+            merged = apply_changes(conn, rows, pushed=True, scopes=scope.prescopes(conn, rows, window, window_of))
+            scope.assign(conn, rows, window, logged_after=merged.logged_after, inserted=merged.inserted,
+                         window_of=window_of)
         return rows, []
     except Exception as exc:  # noqa: BLE001 - sorted below: only a refusal of the data is quarantined
         if not _is_refusal(exc):

@@ -23,7 +23,7 @@ its stream too, so the PC that did not take the bundle gets it as well.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -138,6 +138,21 @@ def _needs_row(change: dict[str, Any]) -> bool:
     return _target(change)[0] in _OWNED
 
 
+def _as_inserted(change: dict[str, Any], scope: str, inserted: Mapping[tuple[str, str], dict[str, Any]] | None) -> bool:
+    """Whether ``scope``, presumed for a change of a row with an owner (or its audit entry), is the one the
+    merged row gives: the merge inserted the row, and the owner its written values name is someone (the
+    scope of nobody depends on the window a change came from: left to :func:`scopes_of`)."""
+    if not inserted:
+        return False
+    table, row_id, _ = _target(change)
+    values = inserted.get((table, row_id))
+    column = _OWNER_IN_ROW.get(table)
+    if values is None or column is None:
+        return False
+    owner = values.get(column)
+    return isinstance(owner, str) and owner != "" and scope == _owner_scope(table, owner, "")
+
+
 def _presumed_scope(change: dict[str, Any], window: str) -> str | None:
     """The scope a row's change most likely has, from the owner its own values name (an insert names
     it): checked against the merged row by :func:`assign`, which rewrites the few that differ."""
@@ -166,14 +181,22 @@ def _audit_scope(table: Any, row_id: Any, window: str) -> str | None:
     return window
 
 
-def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str) -> dict[str, str]:
+def windows_of(conn: Connection, changes: list[dict[str, Any]], window: str) -> dict[str, str]:
+    """The window each origin of these pushed changes counts to (see :func:`_windows_of_origins`)."""
+    return _windows_of_origins(conn, (c["origin"] for c in changes), window)
+
+
+def prescopes(conn: Connection, changes: list[dict[str, Any]], window: str,
+              window_of: dict[str, str] | None = None) -> dict[str, str]:
     """Before a push is merged, each change's scope as far as it can be told: a person's own changes and
     their audit entries for certain; a card's, a case's (any row with an owner) and their audit entries
     presumed, from the owner the row's insert in this batch names, or its row's owner as central holds it
     now. So they are written with the log rows; :func:`assign` checks the presumed ones against the merged
     rows and rewrites the few that differ, instead of an UPDATE of every one (#29: 80,000 cards and cases
-    of a city's push, 1.5 s of 12; half of a real push is audit entries)."""
-    windows = {o: "w:" + w for o, w in _windows_of_origins(conn, (c["origin"] for c in changes), window).items()}
+    of a city's push, 1.5 s of 12; half of a real push is audit entries). ``window_of``: :func:`windows_of`
+    of these changes, when the caller has it."""
+    window_of = window_of if window_of is not None else windows_of(conn, changes, window)
+    windows = {o: "w:" + w for o, w in window_of.items()}
     out: dict[str, str] = {}
     owners: dict[str, str] = {}  # a row with an owner -> the scope that owner makes
     owned: list[tuple[str, Any, Any]] = []  # (change id, table, row id) of the changes of owned rows
@@ -282,17 +305,22 @@ def _settle_pending(conn: Connection, fresh: list[Any], by_id: dict[str, dict[st
 
 
 def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
-           logged_after: int | None = None) -> int:
+           logged_after: int | None = None, inserted: Mapping[tuple[str, str], dict[str, Any]] | None = None,
+           window_of: dict[str, str] | None = None) -> int:
     """After a pushed batch is merged (same transaction, under the push lock): scope the new
     changes, record which windows now hold whom, and append them to those windows' streams.
     ``window``: the pushing workstation's (None when scoping an existing log, see :func:`backfill`).
     A window that meets a person for the first time (a person it created offline who was already
     known elsewhere) gets the person's earlier history first, as after a lookup.
     ``logged_after``: the log's last seq before this batch was merged; the changes logged since are
-    this batch's new ones, most of them scoped as they were logged (:func:`prescopes`)."""
+    this batch's new ones, most of them scoped as they were logged (:func:`prescopes`). ``inserted``: the rows
+    the merge inserted, with the values it wrote (``ApplyResult.inserted``): a scope presumed from the owner
+    they name needs no look at the merged row. ``window_of``: :func:`windows_of` of these
+    changes, when the caller has it."""
     if not changes:
         return 0
-    window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
+    if window_of is None:
+        window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
     fresh: Sequence[Any]
     if logged_after is None:
         scopes = scopes_of(conn, changes, window_of)
@@ -303,7 +331,8 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
                               {"a": logged_after}).all()
         by_change = {c["change_id"]: c for c in changes}
         bare = [by_change[cid] for _, cid, scope in logged if scope is None]
-        presumed = [by_change[cid] for _, cid, scope in logged if scope is not None and _needs_row(by_change[cid])]
+        presumed = [by_change[cid] for _, cid, scope in logged
+                    if scope is not None and _needs_row(by_change[cid]) and not _as_inserted(by_change[cid], scope, inserted)]
         scopes = {cid: scope for _, cid, scope in logged if scope is not None}
         found = scopes_of(conn, bare + presumed, window_of) if bare or presumed else {}
         wrong = [c["change_id"] for c in presumed if found[c["change_id"]] != scopes[c["change_id"]]]
@@ -342,7 +371,7 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
     for w, keys in sorted(by_window.items()):
         _bring(conn, w, keys, before=first)
     persons = {scope for _, _, scope in fresh if scope != SHARED and ":" not in scope}
-    _follow_clerks(conn, [by_id[cid] for _, cid, scope in fresh if scope in persons], scopes)
+    _follow_clerks(conn, [by_id[cid] for _, cid, scope in fresh if scope in persons], scopes, inserted or {})
     fresh = sorted(fresh + settled)
     seqs = [s for s, _, _ in fresh]
     conn.execute(text(
@@ -458,19 +487,27 @@ def _bring(conn: Connection, window: str, keys: list[str], before: int | None = 
     _append_history(conn, window, sorted(set(new_clerks) | set(keys)), before)
 
 
-def _follow_clerks(conn: Connection, changes: list[dict[str, Any]], scopes: dict[str, str]) -> None:
+def _follow_clerks(conn: Connection, changes: list[dict[str, Any]], scopes: dict[str, str],
+                   inserted: Mapping[tuple[str, str], dict[str, Any]]) -> None:
     """A case names the clerks who accepted and completed it; every window holding the person
     must hold those clerk rows too (the local store checks its foreign keys). A clerk new to a
-    window has its history appended before the change that names it."""
+    window has its history appended before the change that names it. ``inserted``: rows the merge
+    inserted, with the values it wrote (see :func:`assign`): their clerks are read from those."""
     wanted: dict[str, set[str]] = defaultdict(set)
-    for c in changes:
-        if c["table_name"] in CLERK_REFS:
-            wanted[c["table_name"]].add(c["row_id"])
     refs: set[tuple[str, str]] = set()  # (person, clerk)
-    person_of_row = {(c["table_name"], c["row_id"]): scopes[c["change_id"]] for c in changes}
-    for table, ids in wanted.items():
-        for row_id, *clerks in _lookup(conn, _CLERKS_OF[table], ids):
-            refs |= {(person_of_row[(table, row_id)], k) for k in clerks if k}
+    for c in changes:
+        if (columns := CLERK_REFS.get(c["table_name"])) is None:
+            continue
+        if (values := inserted.get((c["table_name"], c["row_id"]))) is None:
+            wanted[c["table_name"]].add(c["row_id"])
+            continue
+        person = scopes[c["change_id"]]
+        refs |= {(person, k) for k in map(values.get, columns) if k}
+    if wanted:
+        person_of_row = {(c["table_name"], c["row_id"]): scopes[c["change_id"]] for c in changes}
+        for table, ids in wanted.items():
+            for row_id, *clerks in _lookup(conn, _CLERKS_OF[table], ids):
+                refs |= {(person_of_row[(table, row_id)], k) for k in clerks if k}
     if not refs:
         return
     holders: dict[str, set[str]] = defaultdict(set)
