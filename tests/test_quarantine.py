@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, text
 
 from shebao_desk.services.site_setup import set_up_site
 from shebao_desk.store.database import open_store
-from shebao_desk.sync.central import sync
+from shebao_desk.sync.central import BATCH, sync
 from shebao_desk.sync.status import sync_status
 
 from conftest import applicant, needs_pg, on_central, take
@@ -64,7 +64,11 @@ def test_a_refused_change_is_quarantined_and_the_rest_arrive(tmp_path, policy, c
     store.close()
 
 
-def test_what_would_not_fit_is_quarantined_before_it_is_sent(tmp_path, policy, central):
+@pytest.mark.parametrize("batch", [BATCH, 1])
+def test_what_would_not_fit_is_quarantined_before_it_is_sent(tmp_path, policy, central, batch):
+    """A change too long for central is quarantined without a round trip, and the rest goes; in batches of one
+    as well, where the batch of that change has nothing left to send (no push lock is taken for it, which is
+    when the next batch is read otherwise)."""
     store = open_store(tmp_path / "a.sqlite3")
     site = set_up_site(store, policy.site, "SZ01", "A")
     from shebao_desk.services.auth import create_clerk
@@ -79,7 +83,7 @@ def test_what_would_not_fit_is_quarantined_before_it_is_sent(tmp_path, policy, c
         values = json.loads(values) if isinstance(values, str) else values
         conn.execute(text("UPDATE sync_change SET \"values\" = :v WHERE seq = :s"),
                      {"v": json.dumps({**values, "name": "长" * 51}), "s": seq})
-    report = sync(store, central)
+    report = sync(store, central, batch=batch)
     assert report.quarantined >= 1 and "姓名不能超过 50 个字（现为 51 个）" in report.reasons
     assert "吴七" in central_names(central)
     store.close()

@@ -508,7 +508,6 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
             by_row[(c["table_name"], c["row_id"])].append(c)
     changed_clocks: Clocks = {}
     new_rows = inserted if inserted is not None else {}
-    cards_moved_to: set[Any] = set()  # persons an update of a card here names (a card given to another person)
     touched_cards: set[str] = set()
     touched_persons = {r for t, r in by_row if t == "person"}
     by_table: dict[str, list[str]] = defaultdict(list)
@@ -560,8 +559,6 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
                 touched_cards.add(row_id)
             if row_id in existing:
                 updates.append((row_id, decode(table_name, winners)))
-                if table_name == "card" and "person_id" in winners:
-                    cards_moved_to.add(winners["person_id"])
             else:
                 inserts.append({**winners, "id": row_id})
                 new_rows[(table_name, row_id)] = inserts[-1]
@@ -569,21 +566,21 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
     upsert_clocks(conn, changed_clocks)
-    return review_conflicts(conn, touched_cards - _lone_new_cards(new_rows, cards_moved_to), touched_persons)
+    return review_conflicts(conn, touched_cards - _lone_new_cards(new_rows), touched_persons)
 
 
-def _lone_new_cards(new_rows: dict[tuple[str, str], dict[str, Any]], cards_moved_to: set[Any]) -> set[str]:
+def _lone_new_cards(new_rows: dict[tuple[str, str], dict[str, Any]]) -> set[str]:
     """Cards a merge inserts that can be in no conflict: the only card of a person the same merge inserts
     (a card can name a person only once the person is there, so no other card names them), that person not
-    cancelled, no card of someone else given to them. Nothing to review for them (#29: at a first push
-    every new card was looked at again)."""
+    cancelled. Nothing to review for them (#29: at a first push every new card was looked at again). A card
+    of someone else given to that person in the same merge is reviewed, and with it the person's cards."""
     cards_of: dict[Any, list[str]] = defaultdict(list)
     for (table, row_id), values in new_rows.items():
         if table == "card":
             cards_of[values.get("person_id")].append(row_id)
     return {cards[0] for person_id, cards in cards_of.items()
-            if len(cards) == 1 and person_id not in cards_moved_to
-            and (person := new_rows.get(("person", person_id))) is not None and person.get("status") != CANCELLED_PERSON}
+            if len(cards) == 1 and (person := new_rows.get(("person", person_id))) is not None
+            and person.get("status") != CANCELLED_PERSON}
 
 
 # --- changes that wait for a row they depend on ----------------------------------------------

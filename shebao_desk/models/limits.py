@@ -190,10 +190,9 @@ def path_problems(table: str, values: dict[str, Any]) -> list[str]:
 
 @lru_cache(maxsize=None)
 def _known_columns(table: str) -> tuple[frozenset[str], tuple[tuple[str, int], ...], tuple[str, ...]]:
-    """The columns of ``table``, the length limits among those no pattern rule checks, and the pattern-checked ones."""
-    patterned = _PATH_COLUMNS.get(table, ())
+    """The columns of ``table``, the length limits among them, and those a pattern rule checks."""
     return frozenset(_table_limits(table)), tuple((name, limit[0]) for name, limit in _table_limits(table).items()
-                                                  if name not in patterned and limit[0] is not None), patterned
+                                                  if limit[0] is not None), _PATH_COLUMNS.get(table, ())
 
 
 def value_problems(table: str, values: dict[str, Any]) -> list[str]:
@@ -202,7 +201,8 @@ def value_problems(table: str, values: dict[str, Any]) -> list[str]:
     known, lengths, patterned = _known_columns(table)
     # The common case at a push's pace (tens of thousands of changes): known columns, no character that
     # could be wrong anywhere (one search over all the texts), lengths within their limits, and each
-    # patterned column (a case's number) of its shape. Anything else takes the full check below.
+    # patterned column (a case's number, an attachment's file name) of its shape. Anything else takes the
+    # full check below.
     if values.keys() <= known and \
             not _suspect(" ".join([v for v in values.values() if v.__class__ is str])) and \
             not any(len(v) > max_len for name, max_len in lengths if (v := values.get(name)).__class__ is str) and \
