@@ -352,6 +352,18 @@ def test_a_cards_change_naming_another_owner_than_centrals_row_is_scoped_to_the_
     assert streams == {A, B}  # A holds the person; B pushed the change and now holds them too
 
 
+def logged_kinds_and_misscoped(central) -> tuple[set[str], list]:
+    """The kinds of change in central's log ("card", "audit of card", ...) and the changes scoped otherwise than
+    their rows say (see conftest.misscoped_changes)."""
+    engine = create_engine(central)
+    with engine.connect() as conn:
+        kinds = set(conn.scalars(text("SELECT DISTINCT CASE WHEN table_name = 'audit_entry' THEN "
+                                      "'audit of ' || (\"values\"->>'table_name') ELSE table_name END FROM sync_change")))
+        wrong = misscoped_changes(conn)
+    engine.dispose()
+    return kinds, wrong
+
+
 @needs_pg
 def test_later_business_on_rows_central_holds_is_scoped_to_their_person(tmp_path, policy, central, monkeypatch):
     """A loss report and its lifting on a card pushed before, and their audit entries: the rows they name
@@ -370,12 +382,7 @@ def test_later_business_on_rows_central_holds_is_scoped_to_their_person(tmp_path
     take(a1, pa, csa, "lift_loss", who, now=MONDAY + dt.timedelta(days=13))
     report = sync(a1, central)  # an update of a loss report and a card central holds
     assert report.quarantined == 0
-    engine = create_engine(central)
-    with engine.connect() as conn:
-        kinds = set(conn.scalars(text("SELECT DISTINCT CASE WHEN table_name = 'audit_entry' THEN "
-                                      "'audit of ' || (\"values\"->>'table_name') ELSE table_name END FROM sync_change")))
-        wrong = misscoped_changes(conn)
-    engine.dispose()
+    kinds, wrong = logged_kinds_and_misscoped(central)
     assert {"loss_report", "audit of loss_report", "card", "audit of card"} <= kinds
     assert wrong == [] and rescoped == []
 
@@ -393,12 +400,7 @@ def test_a_first_push_takes_the_owner_of_new_rows_from_their_inserts(tmp_path, p
                         lambda conn, changes, *a: looked_at.extend(changes) or scopes_of(conn, changes, *a))
     report = sync(a1, central)
     assert report.quarantined == 0 and report.pushed > 0
-    engine = create_engine(central)
-    with engine.connect() as conn:
-        kinds = set(conn.scalars(text("SELECT DISTINCT CASE WHEN table_name = 'audit_entry' THEN "
-                                      "'audit of ' || (\"values\"->>'table_name') ELSE table_name END FROM sync_change")))
-        wrong = misscoped_changes(conn)
-    engine.dispose()
+    kinds, wrong = logged_kinds_and_misscoped(central)
     assert {"card", "case", "audit of card", "audit of case"} <= kinds
     assert wrong == []
     assert [(c["table_name"], c["row_id"]) for c in looked_at if scope_module._needs_row(c)] == []
