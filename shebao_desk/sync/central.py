@@ -433,7 +433,7 @@ def _push(store: Store, engine: Engine, batch: int) -> tuple[int, list[Refused]]
     # GIL). One worker: the store's steps keep their order; the spans never meet (a read starts after
     # the last batch's seq, a mark covers its own span). The next read starts once the push lock is
     # held: it overlaps the merge all the same, and a push queued behind others takes no CPU from the
-    # one merging meanwhile (#29: 40 pushes at once on two cores, 10.8 s -> 10.3 s).
+    # one merging meanwhile (#29: 40 pushes at once on two cores, 10.5 s -> 9.7-9.9 s).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push-store") as local:
         ahead = local.submit(_read_batch, store, 0, batch)
         settling: Future[None] | None = None

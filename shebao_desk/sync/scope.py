@@ -37,26 +37,22 @@ WINDOW_TABLES = {"attendance", "supervision_visit"}
 CLERK_REFS = {"case": ("accepted_by", "completed_by"), "inquiry": ("owner_id",), "temp_card": ("returned_by",)}
 
 _IDS = PG_LIST.format(":ids")  # the ids, sent as one pg_list parameter
-_PERSON_OF = {  # row id -> person id, on the central tables
-    "card": f'SELECT id, person_id FROM card WHERE id = ANY({_IDS})',
-    "case": f'SELECT id, person_id FROM "case" WHERE id = ANY({_IDS})',
-    "loss_report": 'SELECT l.id, k.person_id FROM loss_report l JOIN card k ON k.id = l.card_id '
-                   f'WHERE l.id = ANY({_IDS})',
-    "inquiry": f'SELECT id, person_id FROM inquiry WHERE id = ANY({_IDS})',
-    "temp_card": f'SELECT id, person_id FROM temp_card WHERE id = ANY({_IDS})',
-    # 好差评 (issue 28): the rating of a case travels with the case's person.
-    "case_rating": 'SELECT r.id, c.person_id FROM case_rating r JOIN "case" c ON c.id = r.case_id '
-                   f'WHERE r.id = ANY({_IDS})',
-}
-# A clerk's attendance day has one id (clerk, day) wherever the clerk signs in: it is the clerk's
-# row, not one window's, so it travels with the clerk (a window-scoped copy would diverge).
-_CLERK_OF = {"attendance": f'SELECT id, clerk_id FROM attendance WHERE id = ANY({_IDS})'}
-_CLERKS_OF = {
-    "case": f'SELECT id, accepted_by, completed_by FROM "case" WHERE id = ANY({_IDS})',
-    "inquiry": f'SELECT id, owner_id FROM inquiry WHERE id = ANY({_IDS})',
-    "temp_card": f'SELECT id, returned_by FROM temp_card WHERE id = ANY({_IDS})',
-}
-_OWNER_OF = _PERSON_OF | _CLERK_OF  # the tables whose rows belong to an owner, and how to read it
+# The column of a row that names its owner, a person (or, for an attendance day, a clerk: it has one id,
+# clerk and day, wherever the clerk signs in, so it travels with the clerk: a window-scoped copy would
+# diverge).
+_OWNER_IN_ROW = {"card": "person_id", "case": "person_id", "inquiry": "person_id", "temp_card": "person_id",
+                 "attendance": "clerk_id"}
+# ...or names the row whose owner it shares: (its table, the column) (a loss report its card's; 好差评,
+# issue 28: a rating its case's).
+_OWNER_VIA = {"loss_report": ("card", "card_id"), "case_rating": ("case", "case_id")}
+_CLERK_OF = frozenset(t for t, column in _OWNER_IN_ROW.items() if column == "clerk_id")  # rows a clerk owns
+# row id -> its owner, on the central tables: the tables whose rows belong to an owner, and how to read it
+_OWNER_OF = {table: f'SELECT id, {column} FROM "{table}" WHERE id = ANY({_IDS})'
+             for table, column in _OWNER_IN_ROW.items()} | {
+    table: f'SELECT r.id, o.{_OWNER_IN_ROW[owning]} FROM "{table}" r JOIN "{owning}" o ON o.id = r.{column} '
+           f'WHERE r.id = ANY({_IDS})' for table, (owning, column) in _OWNER_VIA.items()}
+_CLERKS_OF = {table: f'SELECT id, {", ".join(columns)} FROM "{table}" WHERE id = ANY({_IDS})'
+              for table, columns in CLERK_REFS.items()}  # row id -> the clerks it names
 _OWNED = frozenset(_OWNER_OF)
 # Two lists (pg_list parameters :a and :b) as rows (a, b), zipped in order.
 _PAIRS = "ROWS FROM (json_array_elements_text(CAST({} AS json)), json_array_elements_text(CAST({} AS json)))"
@@ -116,14 +112,6 @@ def _static_scope(table: str, row_id: str, window: str) -> str | None:
     return SHARED
 
 
-# The column of a row that names its owner (as _PERSON_OF and _CLERK_OF read it), and the scope it makes.
-_OWNER_IN_ROW = {"card": "person_id", "case": "person_id", "inquiry": "person_id", "temp_card": "person_id",
-                 "attendance": "clerk_id"}
-# ...or names the row whose owner it shares: (its table, the column) (a loss report its card's, a rating
-# its case's).
-_OWNER_VIA = {"loss_report": ("card", "card_id"), "case_rating": ("case", "case_id")}
-
-
 def _target(change: dict[str, Any]) -> tuple[Any, Any, bool]:
     """(table, row id) of the row a change is about (an audit entry: the audited row), and whether it is
     an audit entry."""
@@ -181,7 +169,7 @@ def _audit_scope(table: Any, row_id: Any, window: str) -> str | None:
     return window
 
 
-def windows_of(conn: Connection, changes: list[dict[str, Any]], window: str) -> dict[str, str]:
+def windows_of(conn: Connection, changes: list[dict[str, Any]], window: str | None) -> dict[str, str]:
     """The window each origin of these pushed changes counts to (see :func:`_windows_of_origins`)."""
     return _windows_of_origins(conn, (c["origin"] for c in changes), window)
 
@@ -255,22 +243,16 @@ def scopes_of(conn: Connection, changes: list[dict[str, Any]], window_of: dict[s
     # sender) are not in the tables: the audit entries of such a row wait for it (pending_scope).
     out = {}
     for c in changes:
-        table, row_id = c["table_name"], c["row_id"]
         window = "w:" + window_of[c["origin"]]
-        if table != "audit_entry":
-            static = _static_scope(table, row_id, window)
-            if static is not None:
-                out[c["change_id"]] = static
-                continue
-            target, target_id, audit_of = table, row_id, False
-        else:
-            target, target_id = c["values"].get("table_name"), c["values"].get("row_id")
-            audit_of = True
+        target, target_id, audit_of = _target(c)
+        if not audit_of and (static := _static_scope(target, target_id, window)) is not None:
+            out[c["change_id"]] = static
+            continue
         if audit_of and target in _OWNED and (target, target_id) not in person_of:
             scope = pending_scope(target, target_id)  # its row is not here yet: it follows the row
         elif target == "person":
             scope = target_id
-        elif target in _PERSON_OF:
+        elif target in _OWNED and target not in _CLERK_OF:
             scope = person_of.get((target, target_id)) or window  # an inquiry about nobody in particular
         elif target == "clerk":
             scope = "c:" + target_id
@@ -320,7 +302,8 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
     if not changes:
         return 0
     if window_of is None:
-        window_of = _windows_of_origins(conn, (c["origin"] for c in changes), window)
+        window_of = windows_of(conn, changes, window)
+    by_id = {c["change_id"]: c for c in changes}
     fresh: Sequence[Any]
     if logged_after is None:
         scopes = scopes_of(conn, changes, window_of)
@@ -329,10 +312,9 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
     else:
         logged = conn.execute(text("SELECT seq, change_id, scope FROM sync_change WHERE seq > :a ORDER BY seq"),
                               {"a": logged_after}).all()
-        by_change = {c["change_id"]: c for c in changes}
-        bare = [by_change[cid] for _, cid, scope in logged if scope is None]
-        presumed = [by_change[cid] for _, cid, scope in logged
-                    if scope is not None and _needs_row(by_change[cid]) and not _as_inserted(by_change[cid], scope, inserted)]
+        bare = [by_id[cid] for _, cid, scope in logged if scope is None]
+        presumed = [by_id[cid] for _, cid, scope in logged
+                    if scope is not None and _needs_row(by_id[cid]) and not _as_inserted(by_id[cid], scope, inserted)]
         scopes = {cid: scope for _, cid, scope in logged if scope is not None}
         found = scopes_of(conn, bare + presumed, window_of) if bare or presumed else {}
         wrong = [c["change_id"] for c in presumed if found[c["change_id"]] != scopes[c["change_id"]]]
@@ -345,7 +327,6 @@ def assign(conn: Connection, changes: list[dict[str, Any]], window: str | None,
         if window:
             _relay(conn, changes, window, {})
         return 0
-    by_id = {c["change_id"]: c for c in changes}
     fresh = [(f[0], f[1], f[2]) for f in fresh if not f[2].startswith("r:")]  # pending: in no stream yet
     if not fresh:
         if window:
