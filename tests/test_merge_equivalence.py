@@ -109,3 +109,62 @@ def test_central_set_based_merge_decides_as_the_store(central, store):
             assert len(central_clocks) > PEOPLE // 2  # updates were weighed, not just inserted
     finally:
         engine.dispose()
+
+
+@needs_pg
+def test_clocks_of_rows_first_updated_after_their_insert_go_straight_in(central, store, monkeypatch):
+    """Rows inserted by a lone insert have no stored clocks; their first update writes them with a COPY
+    straight into sync_clock. A clock that is there after all (a stray one, of a row this batch inserts and
+    updates) sends the batch's clocks through ON CONFLICT instead. Either way they are the store's."""
+    from shebao_desk.changes import merge
+    from shebao_desk.sync.central import prepare_central
+    straight: list[bool] = []
+    real = merge.copy_if_all_new
+
+    def spy(cursor, target, rows):
+        went = real(cursor, target, rows)
+        if target.startswith("sync_clock "):
+            straight.append(went)
+        return went
+    monkeypatch.setattr(merge, "copy_if_all_new", spy)
+    base = 1_760_000_000_000
+    people = [_person(i) for i in range(2 * PEOPLE)]
+
+    def change(i: int, hlc: int, values: dict) -> dict:
+        return {"change_id": str(uuid.UUID(int=(hlc << 16) + i)), "table_name": "person", "row_id": people[i]["id"],
+                "hlc": f"{hlc:013d}-00000-W1", "origin": "W1", "values": values}
+
+    def phones(block: range) -> list[dict]:
+        return [change(i, base + 10_000 + i, {"phone": f"135{i:08d}"}) for i in block]
+    first, second = range(1, PEOPLE), range(PEOPLE, 2 * PEOPLE)
+    batches = [[change(i, base + i, people[i]) for i in (*first, *second)],
+               phones(first) + [change(0, base, people[0])] + phones(range(1)),  # person 0: insert and update at once
+               phones(second),
+               phones(second)]  # again: every clock stored now
+    engine = create_engine(central)
+    prepare_central(engine)
+    try:
+        went = []
+        for n, batch in enumerate(batches):
+            with engine.begin() as conn:
+                if n == 1:
+                    conn.execute(table_of(SyncClock).insert().values(table_name="person", row_id=people[0]["id"],
+                                                                     clocks={"*": "0000000000001-00000-W9"}))
+                straight.clear()
+                apply_changes(conn, batch, pushed=True, scopes={})
+                went.append(list(straight))
+            with store.engine.begin() as conn:
+                apply_changes(conn, batch, pushed=True)
+        assert went == [[], [False], [True], []]
+        with engine.connect() as conn:
+            central_rows, central_clocks = _state(conn)
+        with store.engine.connect() as conn:
+            local_rows, local_clocks = _state(conn)
+        assert central_rows == local_rows
+        assert central_clocks == local_clocks
+        assert len(central_clocks) == 2 * PEOPLE
+        assert central_clocks[0][2] != {"*": "0000000000001-00000-W9"}  # the stray one was written over
+        assert {"*": f"{base + PEOPLE:013d}-00000-W1", "phone": f"{base + 10_000 + PEOPLE:013d}-00000-W1"} in \
+            [c for _, _, c in central_clocks]
+    finally:
+        engine.dispose()

@@ -264,17 +264,29 @@ def _copy_update(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> 
         cursor.execute(f'UPDATE "{table.name}" t SET {sets} FROM "{staging}" s WHERE t.id = s.id')
 
 
-def upsert_clocks(conn: Connection, clocks: Clocks) -> None:
+def upsert_clocks(conn: Connection, clocks: Clocks, stored: set[tuple[str, str]] | None = None) -> None:
+    """Write these rows' field clocks. ``stored``: those of them sync_clock holds already (as
+    :func:`_load_clocks` found them); the others, when many, are COPYed straight in (rows first updated
+    after their insert: a third of a push of updates, 0.13 s of staging and ON CONFLICT), through ON
+    CONFLICT should one be there after all."""
+    if stored is not None and conn.dialect.name == "postgresql":
+        new = [(t, r, _JSON_TEXT(c)) for (t, r), c in clocks.items() if (t, r) not in stored]
+        if len(new) >= COPY_MIN:
+            with pg_cursor(conn) as cursor:
+                if copy_if_all_new(cursor, "sync_clock (table_name, row_id, clocks)", new):
+                    clocks = {k: c for k, c in clocks.items() if k in stored}
     rows = [{"table_name": t, "row_id": r, "clocks": c} for (t, r), c in clocks.items()]
     insert_many(conn, table_of(SyncClock), rows, keys=("table_name", "row_id"), update_cols=("clocks",))
 
 
-def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | None = None) -> Clocks:
+def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | None = None,
+                 stored: set[tuple[str, str]] | None = None) -> Clocks:
     """The field clocks of existing rows. A row only ever inserted has no entry: every field
     then carries the clock of that insert, its earliest merged change in the log (a parked one is
     not merged yet). ``upto_seq``: read
     the log only up to there, i.e. before changes just logged but not yet weighed (an older
-    change for a row first inserted here must not pass for this row's insert)."""
+    change for a row first inserted here must not pass for this row's insert). ``stored``: filled with
+    the rows whose clocks sync_clock holds."""
     out: Clocks = {}
     clock, log_table = table_of(SyncClock), table_of(SyncChange)
     by_table: dict[str, list[str]] = defaultdict(list)
@@ -286,6 +298,8 @@ def _load_clocks(conn: Connection, keys: list[tuple[str, str]], upto_seq: int | 
                                 .where(clock.c.table_name == table_name, _among(conn, clock.c.row_id, chunk)))
             for r, c in rows:
                 out[(table_name, r)] = dict(c)
+                if stored is not None:
+                    stored.add((table_name, r))
             bare = [r for r in chunk if (table_name, r) not in out]
             if bare:
                 query = (select(log_table.c.row_id, func.min(log_table.c.hlc))
@@ -507,6 +521,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         if c["table_name"] in Base.metadata.tables:
             by_row[(c["table_name"], c["row_id"])].append(c)
     changed_clocks: Clocks = {}
+    stored: set[tuple[str, str]] = set()  # the rows whose clocks sync_clock holds (the others have only their insert's)
     new_rows = inserted if inserted is not None else {}
     touched_cards: set[str] = set()
     touched_persons = {r for t, r in by_row if t == "person"}
@@ -522,7 +537,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
             # through them) and no conflict: nothing to review for them.
             touched_persons &= set(existing)
         # A new row has no clocks yet; an existing one has those of the changes it holds.
-        clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before)
+        clocks = _load_clocks(conn, [(table_name, r) for r in existing], upto_seq=logged_before, stored=stored)
         inserts, updates = [], []
         for row_id in row_ids:
             row_changes = by_row[(table_name, row_id)]
@@ -565,7 +580,7 @@ def _merge(conn: Connection, fresh: list[dict[str, Any]], logged_before: int | N
         _write(conn, table, inserts, updates)
     # Audit entries from elsewhere join this store's hash chain as they arrive (#14).
     seal_received(conn, by_table.get("audit_entry", []))
-    upsert_clocks(conn, changed_clocks)
+    upsert_clocks(conn, changed_clocks, stored)
     return review_conflicts(conn, touched_cards - _lone_new_cards(new_rows), touched_persons)
 
 

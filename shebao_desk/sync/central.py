@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alembic import command
-from sqlalchemy import (Connection, Engine, Executable, Row, Text, create_engine, delete, func, insert, select, text,
-                        type_coerce, update)
+from sqlalchemy import Connection, Engine, Executable, Row, create_engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from shebao_desk import gc_pauses
@@ -369,13 +368,11 @@ _decode_json = json.JSONDecoder().decode
 
 
 def _change(row: Any) -> Change:
-    """A change read with its values as the store's JSON text: decoded once here, and the text kept
-    beside them (central's log takes it as it is, see merge.JsonText)."""
-    change = dict(zip(COLUMNS, row, strict=True))
-    raw = change["values"]
-    change["values"] = _decode_json(raw)
-    change[RAW_VALUES] = JsonText(raw)
-    return change
+    """A change read as (seq, *COLUMNS), its values as the store's JSON text: decoded once here, and the text
+    kept beside them (central's log takes it as it is, see merge.JsonText)."""
+    _, change_id, table_name, row_id, hlc, origin, raw = row
+    return {"change_id": change_id, "table_name": table_name, "row_id": row_id, "hlc": hlc, "origin": origin,
+            "values": _decode_json(raw), RAW_VALUES: JsonText(raw)}
 
 
 def _rows(conn: Connection, stmt: Executable) -> list[Change]:
@@ -393,18 +390,23 @@ def push(store: Store, engine: Engine, batch: int = BATCH) -> tuple[int, list[Re
 Batch = tuple[list[Change], list[Refused], tuple[int, int]]  # the sendable changes, those refused here, seq span
 
 
+# The next batch, as _change reads it: the columns are all text and integers, which the driver's plain
+# tuples give as they are (SQLAlchemy's rows cost 25 ms a batch of 10,000, beside a read of 140 ms).
+_NEXT_BATCH = ("SELECT seq, " + ", ".join(f'"{c}"' for c in COLUMNS) + " FROM sync_change WHERE pushed = 0 AND seq > ? "
+               "AND change_id NOT IN (SELECT change_id FROM sync_quarantine) ORDER BY seq LIMIT ?")
+
+
 def _read_batch(store: Store, after: int, size: int) -> Batch | None:
     """The next unpushed, unquarantined changes after seq ``after``, decoded and checked (see _precheck)."""
-    q = table_of(SyncQuarantine)
-    cols = [getattr(SyncChange, c) for c in COLUMNS[:-1]] + [type_coerce(SyncChange.values, Text)]  # see _change
     with store.engine.connect() as conn:
-        found = conn.execute(select(SyncChange.seq, *cols)
-                             .where(SyncChange.pushed.is_(False), SyncChange.seq > after,
-                                    ~SyncChange.change_id.in_(select(q.c.change_id)))
-                             .order_by(SyncChange.seq).limit(size)).all()
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            found = cursor.execute(_NEXT_BATCH, (after, size)).fetchall()
+        finally:
+            cursor.close()
     if not found:
         return None
-    good, refused = _precheck([_change(c[1:]) for c in found])
+    good, refused = _precheck([_change(c) for c in found])
     return good, refused, (after, found[-1][0])
 
 
