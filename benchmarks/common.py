@@ -59,6 +59,22 @@ def alternating(runs: int, *fns: Callable[[], object]) -> list[float]:
     return [round(statistics.median(t), 3) for t in times]
 
 
+PUSH_RUNS = int(os.environ.get("SHEBAO_BENCH_PUSH_RUNS", "3"))  # side-by-side runs of each push figure
+
+
+def median_run(runs: list[tuple[float, float]]) -> tuple[float, float]:
+    """Of (ours, bare) seconds of the same work measured side by side, run by run, the run whose ratio is
+    the median (one run alone moves the ratio by +-5 % on a busy 2-core machine)."""
+    return sorted(runs, key=lambda r: r[1] / r[0])[len(runs) // 2]
+
+
+def runs_note(runs: list[tuple[float, float]]) -> str:
+    """How the runs' ratios (bare / ours) spread, for a figure's note."""
+    if len(runs) == 1:
+        return "one run"
+    return f"median of {len(runs)} runs (ratios {', '.join(f'{b / o:.3f}' for o, b in runs)})"
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
