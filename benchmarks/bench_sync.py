@@ -71,13 +71,12 @@ def run(quick: bool = False) -> list[Figure]:
     runs = 1 if quick else PUSH_RUNS
     admin = pg_admin_url()
     inserts = [_inserts(admin, n) for _ in range(runs)]
-    ours, bare = median_run([(o, b) for o, b, _ in inserts])
-    pushed = inserts[0][2]
+    ours, bare, pushed = median_run(inserts)
     rate, bare_rate = pushed / ours, n / bare
     figures = [Figure("sync_push_100k", round(rate), "rows/s", "bare COPY of the same person rows and change-log rows",
                       round(bare_rate), "ratio >= 0.5", rate >= 0.5 * bare_rate, ratio=round(rate / bare_rate, 3),
                       note=f"push {ours:.2f} s vs COPY {bare:.2f} s for {n} changes, "
-                           f"{runs_note([(o, b) for o, b, _ in inserts])}; push also merges field clocks")]
+                           f"{runs_note(inserts)}; push also merges field clocks")]
     mixed = [_mixed(admin, n) for _ in range(runs)]
     ours, bare = median_run(mixed)
     rate, bare_rate = n / ours, n / bare

@@ -9,6 +9,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
 
 
 @dataclass
@@ -59,20 +60,24 @@ def alternating(runs: int, *fns: Callable[[], object]) -> list[float]:
     return [round(statistics.median(t), 3) for t in times]
 
 
-PUSH_RUNS = int(os.environ.get("SHEBAO_BENCH_PUSH_RUNS", "3"))  # side-by-side runs of each push figure
+PUSH_RUNS = int(os.environ.get("SHEBAO_BENCH_PUSH_RUNS", "3"))  # side-by-side runs of each push figure (odd)
 
 
-def median_run(runs: list[tuple[float, float]]) -> tuple[float, float]:
-    """Of (ours, bare) seconds of the same work measured side by side, run by run, the run whose ratio is
-    the median (one run alone moves the ratio by +-5 % on a busy 2-core machine)."""
+Run = TypeVar("Run", bound=tuple[Any, ...])
+
+
+def median_run(runs: list[Run]) -> Run:
+    """Of runs that each begin (ours, bare) seconds of the same work measured side by side, the run whose
+    ratio is the median (one run alone moves the ratio by +-5 % on a busy 2-core machine). An odd count:
+    of an even one this is the upper middle, the better of the two."""
     return sorted(runs, key=lambda r: r[1] / r[0])[len(runs) // 2]
 
 
-def runs_note(runs: list[tuple[float, float]]) -> str:
+def runs_note(runs: list[Run]) -> str:
     """How the runs' ratios (bare / ours) spread, for a figure's note."""
     if len(runs) == 1:
         return "one run"
-    return f"median of {len(runs)} runs (ratios {', '.join(f'{b / o:.3f}' for o, b in runs)})"
+    return f"median of {len(runs)} runs (ratios {', '.join(f'{r[1] / r[0]:.3f}' for r in runs)})"
 
 
 def _cpu_model() -> str:

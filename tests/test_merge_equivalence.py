@@ -128,19 +128,23 @@ def test_clocks_of_rows_first_updated_after_their_insert_go_straight_in(central,
         return went
     monkeypatch.setattr(merge, "copy_if_all_new", spy)
     base = 1_760_000_000_000
-    people = [_person(i) for i in range(2 * PEOPLE)]
+    people = [_person(i) for i in range(3 * PEOPLE)]
 
     def change(i: int, hlc: int, values: dict) -> dict:
         return {"change_id": str(uuid.UUID(int=(hlc << 16) + i)), "table_name": "person", "row_id": people[i]["id"],
                 "hlc": f"{hlc:013d}-00000-W1", "origin": "W1", "values": values}
 
-    def phones(block: range) -> list[dict]:
-        return [change(i, base + 10_000 + i, {"phone": f"135{i:08d}"}) for i in block]
-    first, second = range(1, PEOPLE), range(PEOPLE, 2 * PEOPLE)
-    batches = [[change(i, base + i, people[i]) for i in (*first, *second)],
+    def phones(block: range, at: int = 10_000) -> list[dict]:
+        return [change(i, base + at + i, {"phone": f"135{i:08d}"}) for i in block]
+
+    def addresses(block: range) -> list[dict]:
+        return [change(i, base + 20_000 + i, {"address": f"东街 {i} 号"}) for i in block]
+    first, second, third = range(1, PEOPLE), range(PEOPLE, 2 * PEOPLE), range(2 * PEOPLE, 3 * PEOPLE)
+    batches = [[change(i, base + i, people[i]) for i in (*first, *second, *third)],
                phones(first) + [change(0, base, people[0])] + phones(range(1)),  # person 0: insert and update at once
                phones(second),
-               phones(second)]  # again: every clock stored now
+               addresses(range(1, 11)) + addresses(third),  # ten rows with stored clocks among new ones
+               phones(second, at=30_000)]  # every clock stored now
     engine = create_engine(central)
     prepare_central(engine)
     try:
@@ -155,16 +159,19 @@ def test_clocks_of_rows_first_updated_after_their_insert_go_straight_in(central,
                 went.append(list(straight))
             with store.engine.begin() as conn:
                 apply_changes(conn, batch, pushed=True)
-        assert went == [[], [False], [True], []]
+        assert went == [[], [False], [True], [True], []]
         with engine.connect() as conn:
             central_rows, central_clocks = _state(conn)
         with store.engine.connect() as conn:
             local_rows, local_clocks = _state(conn)
         assert central_rows == local_rows
         assert central_clocks == local_clocks
-        assert len(central_clocks) == 2 * PEOPLE
+        assert len(central_clocks) == 3 * PEOPLE
         assert central_clocks[0][2] != {"*": "0000000000001-00000-W9"}  # the stray one was written over
-        assert {"*": f"{base + PEOPLE:013d}-00000-W1", "phone": f"{base + 10_000 + PEOPLE:013d}-00000-W1"} in \
-            [c for _, _, c in central_clocks]
+        held = {row_id: c for _, row_id, c in central_clocks}
+        assert held[people[PEOPLE]["id"]] == {"*": f"{base + PEOPLE:013d}-00000-W1",
+                                              "phone": f"{base + 30_000 + PEOPLE:013d}-00000-W1"}
+        assert held[people[1]["id"]] == {"*": f"{base + 1:013d}-00000-W1", "phone": f"{base + 10_001:013d}-00000-W1",
+                                         "address": f"{base + 20_001:013d}-00000-W1"}
     finally:
         engine.dispose()

@@ -367,6 +367,9 @@ def _settle(store: Store, accepted: list[Change], refused: list[Refused],
 _decode_json = json.JSONDecoder().decode
 
 
+assert COLUMNS == ("change_id", "table_name", "row_id", "hlc", "origin", "values")  # _change unpacks them by place
+
+
 def _change(row: Any) -> Change:
     """A change read as (seq, *COLUMNS), its values as the store's JSON text: decoded once here, and the text
     kept beside them (central's log takes it as it is, see merge.JsonText)."""
