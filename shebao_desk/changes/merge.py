@@ -269,8 +269,9 @@ def upsert_clocks(conn: Connection, clocks: Clocks, stored: set[tuple[str, str]]
     :func:`_load_clocks` found them); the others, when many, are COPYed straight in (rows first updated
     after their insert: a third of a push of updates, 0.13 s of staging and ON CONFLICT), through ON
     CONFLICT should one be there after all."""
-    unstored = [k for k in clocks if k not in stored] if stored is not None else []
-    if len(unstored) >= COPY_MIN and conn.dialect.name == "postgresql":
+    unstored = [k for k in clocks if k not in stored] \
+        if stored is not None and conn.dialect.name == "postgresql" else []  # a store's merge: executemany below
+    if len(unstored) >= COPY_MIN:
         new = [(t, r, _JSON_TEXT(clocks[(t, r)])) for t, r in unstored]
         with pg_cursor(conn) as cursor:
             if copy_if_all_new(cursor, "sync_clock (table_name, row_id, clocks)", new):
