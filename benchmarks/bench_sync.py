@@ -3,22 +3,24 @@ a mix where a third of the changes update rows central already holds (the field-
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from benchmarks.common import PUSH_RUNS, Figure, median_run, runs_note
 from shebao_desk.rules.idnumber import make_id_number
 from shebao_desk.models import SyncChange
 from shebao_desk.models.base import stable_uuid
 from shebao_desk.store.site_identity import ensure_site
-from shebao_desk.store.database import open_store
+from shebao_desk.store.database import Store, open_store
 from shebao_desk.sync.central import prepare_central, push
 
 FIGURES = ("sync_push_100k", "sync_push_100k_third_updates")
@@ -66,6 +68,29 @@ def _drop(admin_url: str, url: str) -> None:
     admin.dispose()
 
 
+@contextlib.contextmanager
+def _store_and_centrals(admin_url: str) -> Iterator[tuple[Store, Engine, Engine]]:
+    """A workstation's store with its site set up, and two fresh central databases: ours, and the bare
+    COPY's. All removed after."""
+    from shebao_desk.config.policy import load_policy
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp) / "bench.sqlite3")
+        with store.unit(None, "A", "bench") as s:
+            ensure_site(s, load_policy().site, "A")
+        ours_url, copy_url = _fresh_db(admin_url), _fresh_db(admin_url)
+        ours_engine, copy_engine = create_engine(ours_url), create_engine(copy_url)
+        try:
+            prepare_central(ours_engine)
+            prepare_central(copy_engine)
+            yield store, ours_engine, copy_engine
+        finally:
+            ours_engine.dispose()
+            copy_engine.dispose()
+            _drop(admin_url, ours_url)
+            _drop(admin_url, copy_url)
+            store.close()
+
+
 def run(quick: bool = False) -> list[Figure]:
     n = QUICK_N if quick else N
     runs = 1 if quick else PUSH_RUNS
@@ -95,31 +120,16 @@ def _inserts(admin: str, n: int) -> tuple[float, float, int]:
     changes = [{"change_id": str(uuid.uuid4()), "table_name": "person", "row_id": p["id"],
                 "hlc": f"{hlc0 + i:013d}-00000-BENCH", "origin": "BENCH", "values": p, "pushed": False,
                 "created_at": dt.datetime.now(dt.UTC)} for i, p in enumerate(people)]
-    with tempfile.TemporaryDirectory() as tmp:
-        from shebao_desk.config.policy import load_policy
-        store = open_store(Path(tmp) / "bench.sqlite3")
-        with store.unit(None, "A", "bench") as s:
-            ensure_site(s, load_policy().site, "A")
+    with _store_and_centrals(admin) as (store, ours_engine, copy_engine):
         with store.engine.begin() as conn:
             conn.execute(SyncChange.__table__.insert(), changes)
-        ours_url, copy_url = _fresh_db(admin), _fresh_db(admin)
-        try:
-            ours_engine, copy_engine = create_engine(ours_url), create_engine(copy_url)
-            prepare_central(ours_engine)
-            prepare_central(copy_engine)
-            t = time.perf_counter()
-            pushed, refused = push(store, ours_engine)
-            ours = time.perf_counter() - t
-            assert not refused, refused[:1]
-            t = time.perf_counter()
-            _bare_copy(copy_engine, people, changes)
-            bare = time.perf_counter() - t
-            ours_engine.dispose()
-            copy_engine.dispose()
-        finally:
-            _drop(admin, ours_url)
-            _drop(admin, copy_url)
-        store.close()
+        t = time.perf_counter()
+        pushed, refused = push(store, ours_engine)
+        ours = time.perf_counter() - t
+        assert not refused, refused[:1]
+        t = time.perf_counter()
+        _bare_copy(copy_engine, people, changes)
+        bare = time.perf_counter() - t
     assert pushed >= n, (pushed, n)  # the n changes and the site set-up entries
     return ours, bare, pushed
 
@@ -144,40 +154,25 @@ def _mixed(admin_url: str, n: int) -> tuple[float, float]:
                 "updated_at": now.isoformat()} for i, p in enumerate(existing)]
     mixed = [change(n_update + i, p, p) for i, p in enumerate(fresh)]
     mixed += [change(n + i, {"id": u["id"]}, {k: v for k, v in u.items() if k != "id"}) for i, u in enumerate(updated)]
-    with tempfile.TemporaryDirectory() as tmp:
-        from shebao_desk.config.policy import load_policy
-        store = open_store(Path(tmp) / "mixed.sqlite3")
-        with store.unit(None, "A", "bench") as s:
-            ensure_site(s, load_policy().site, "A")
-        ours_url, copy_url = _fresh_db(admin_url), _fresh_db(admin_url)
-        try:
-            ours_engine, copy_engine = create_engine(ours_url), create_engine(copy_url)
-            prepare_central(ours_engine)
-            prepare_central(copy_engine)
-            with store.engine.begin() as conn:
-                conn.execute(SyncChange.__table__.insert(), first)
-            push(store, ours_engine)  # untimed: the rows to be updated
-            _bare_copy(copy_engine, existing, first)
-            with store.engine.begin() as conn:
-                conn.execute(SyncChange.__table__.insert(), mixed)
-            for engine in (ours_engine, copy_engine):
-                with engine.begin() as conn:
-                    conn.execute(text("ANALYZE"))
-            t = time.perf_counter()
-            pushed, refused = push(store, ours_engine)
-            ours = time.perf_counter() - t
-            assert not refused and pushed == n, (pushed, refused[:1])
-            t = time.perf_counter()
-            _bare_copy(copy_engine, fresh, mixed, updates=updated)
-            bare = time.perf_counter() - t
-            with ours_engine.connect() as conn:  # the updates took: newer clocks win
-                assert conn.scalar(text("SELECT count(*) FROM person WHERE phone LIKE '139%'")) == n_update
-            ours_engine.dispose()
-            copy_engine.dispose()
-        finally:
-            _drop(admin_url, ours_url)
-            _drop(admin_url, copy_url)
-        store.close()
+    with _store_and_centrals(admin_url) as (store, ours_engine, copy_engine):
+        with store.engine.begin() as conn:
+            conn.execute(SyncChange.__table__.insert(), first)
+        push(store, ours_engine)  # untimed: the rows to be updated
+        _bare_copy(copy_engine, existing, first)
+        with store.engine.begin() as conn:
+            conn.execute(SyncChange.__table__.insert(), mixed)
+        for engine in (ours_engine, copy_engine):
+            with engine.begin() as conn:
+                conn.execute(text("ANALYZE"))
+        t = time.perf_counter()
+        pushed, refused = push(store, ours_engine)
+        ours = time.perf_counter() - t
+        assert not refused and pushed == n, (pushed, refused[:1])
+        t = time.perf_counter()
+        _bare_copy(copy_engine, fresh, mixed, updates=updated)
+        bare = time.perf_counter() - t
+        with ours_engine.connect() as conn:  # the updates took: newer clocks win
+            assert conn.scalar(text("SELECT count(*) FROM person WHERE phone LIKE '139%'")) == n_update
     return ours, bare
 
 
